@@ -1,0 +1,33 @@
+# venue — see README.md. Two commands set everything up: `make run` and `make test`.
+
+GO        ?= go
+FUZZTIME  ?= 3s
+BENCHTIME ?= 1s
+SEEDS     ?= 2000
+PKGS      := ./...
+
+.PHONY: all build test vet race fuzz-smoke bench sim clean
+
+all: build
+
+build:
+	$(GO) build -o bin/venue ./cmd/venue
+
+## test: vet, every test under the race detector, and a short run of every fuzz target.
+test: vet race fuzz-smoke
+
+vet:
+	$(GO) vet $(PKGS)
+
+race:
+	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+
+fuzz-smoke:
+	FUZZTIME=$(FUZZTIME) GO=$(GO) bash .ci/fuzz-smoke
+
+## bench: every go benchmark with allocation counts.
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $(PKGS)
+
+clean:
+	rm -rf bin
