@@ -1,0 +1,48 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"venue/orderbook/orderflow"
+	"venue/orderbook/replay"
+)
+
+func init() {
+	registerBench(benchTarget{
+		name:    "orderbook",
+		summary: "replay an OBSTRM01 order-flow file through the order book (--input FILE)",
+		run:     runBenchOrderbook,
+	})
+}
+
+func runBenchOrderbook(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("bench orderbook", stderr)
+	input := fs.String("input", "", "OBSTRM01 order-flow file to replay (required)")
+	asJSON := fs.Bool("json", false, "print one JSON object instead of a summary")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *input == "" {
+		return fmt.Errorf("%w: --input FILE is required", errUsage)
+	}
+	f, err := orderflow.ReadFile(*input)
+	if err != nil {
+		return err
+	}
+	res, err := replay.Measure(f)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return json.NewEncoder(stdout).Encode(res)
+	}
+	fmt.Fprintf(stdout, "%s: %d records (%d warm-up), %d instruments\n", *input, res.Records, res.Warmup, res.Instruments)
+	fmt.Fprintf(stdout, "throughput: %d ops in %.3f s = %.2f M ops/s, %.3f allocs/op\n",
+		res.Ops, res.Seconds, res.OpsPerSec/1e6, res.AllocsPerOp)
+	fmt.Fprintf(stdout, "latency ns: p50 %d  p90 %d  p99 %d  p99.9 %d  max %d\n",
+		res.P50Ns, res.P90Ns, res.P99Ns, res.P999Ns, res.MaxNs)
+	fmt.Fprintf(stdout, "trades %d  volume %d  rejects %d\n", res.Trades, res.Volume, res.Rejects)
+	return nil
+}

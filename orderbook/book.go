@@ -1,0 +1,298 @@
+package orderbook
+
+import "github.com/google/btree"
+
+// Config holds an instrument's parameters and the book's limits.
+type Config struct {
+	// TickSize is the price increment; limit prices must be multiples of
+	// it. 0 means 1.
+	TickSize int64
+	// LotSize is the quantity increment; quantities must be multiples of
+	// it. 0 means 1.
+	LotSize int64
+	// BandTicks is the half-width of the price band around the reference
+	// price (see SetReference), in the same units as prices. 0 means no band.
+	BandTicks int64
+	// OrdersMax bounds the number of resting orders; a new order beyond it
+	// is rejected with RejectBookFull. 0 means OrdersMaxDefault.
+	OrdersMax int
+	// OrdersHint is how many resting orders to make room for up front, so
+	// that a book that never grows past it never allocates.
+	OrdersHint int
+}
+
+// Book limits and defaults.
+const (
+	// OrdersMaxDefault is Config.OrdersMax when it is left 0.
+	OrdersMaxDefault = 1 << 24
+	// ordersMaxLimit keeps slab indexes inside int32.
+	ordersMaxLimit = 1<<31 - 2
+	// btreeDegree is the google/btree degree of the level trees; nodes hold
+	// up to 2*degree-1 keys of 16 bytes, a few cache lines.
+	btreeDegree = 16
+	// btreeFreeListNodes bounds the nodes each book keeps for reuse, so that
+	// creating and removing levels does not allocate.
+	btreeFreeListNodes = 256
+	// nilIndex marks "no order" and "no level".
+	nilIndex int32 = -1
+)
+
+// Order is a new order request for Submit.
+type Order struct {
+	ID       OrderID
+	Account  Account
+	Side     Side
+	Type     OrderType
+	TIF      TimeInForce
+	PostOnly bool
+	STP      STPMode
+	// Price in ticks; ignored for market orders.
+	Price int64
+	// Quantity in lots.
+	Quantity int64
+}
+
+// OrderInfo describes a live order.
+type OrderInfo struct {
+	ID        OrderID
+	Account   Account
+	Side      Side
+	TIF       TimeInForce
+	PostOnly  bool
+	STP       STPMode
+	Price     int64
+	Quantity  int64
+	Filled    int64
+	Remaining int64
+}
+
+// order is one slab entry: a live resting order, an incoming order being
+// matched, or a free slot (then next links the free list).
+type order struct {
+	id       OrderID
+	price    int64
+	qty      int64 // total quantity
+	filled   int64
+	account  Account
+	level    int32 // index into Book.levels while resting
+	prev     int32
+	next     int32
+	side     Side
+	tif      TimeInForce
+	typ      OrderType
+	postOnly bool
+	stp      STPMode
+}
+
+func (o *order) open() int64 { return o.qty - o.filled }
+
+// crosses reports whether the order may trade with a level at price.
+func (o *order) crosses(price int64) bool {
+	if o.typ == Market {
+		return true
+	}
+	if o.side == Buy {
+		return price <= o.price
+	}
+	return price >= o.price
+}
+
+// level is one price level: a FIFO of orders linked through order.prev/next.
+// A free level links the free list through head.
+type level struct {
+	price int64
+	total int64 // sum of the open quantity of its orders
+	count int32
+	head  int32
+	tail  int32
+	side  Side
+}
+
+// levelKey is what the btree stores. key orders levels best first: the
+// price for asks and the negated price for bids, so Min is always the best.
+type levelKey struct {
+	key   int64
+	level int32
+}
+
+func lessLevelKey(a, b levelKey) bool { return a.key < b.key }
+
+// bookSide is one side's levels.
+type bookSide struct {
+	tree   *btree.BTreeG[levelKey]
+	prices table // price -> level index
+	best   int32 // cached Min of tree, nilIndex when empty
+}
+
+// sideKey maps a price to its btree key on side s.
+func sideKey(s Side, price int64) int64 {
+	if s == Buy {
+		return -price
+	}
+	return price
+}
+
+// Book is one instrument's limit order book. It is not safe for concurrent
+// use; drive it from one goroutine.
+type Book struct {
+	cfg       Config
+	listener  Listener
+	orders    []order
+	freeOrder int32
+	live      int
+	index     table // order id -> slab index of resting orders
+	levels    []level
+	freeLevel int32
+	sides     [2]bookSide
+	treeFree  *btree.FreeListG[levelKey]
+
+	reference    int64
+	hasReference bool
+
+	// Reused by the iterating operations so that they do not allocate.
+	scratch    []int32
+	collectFn  func(levelKey) bool
+	fok        fokState
+	fokVisitFn func(levelKey) bool
+}
+
+// New returns an empty book that reports to l. It panics if cfg is invalid
+// (negative sizes), which is a programming error rather than input.
+func New(cfg Config, l Listener) *Book {
+	cfg = cfg.withDefaults()
+	assert(cfg.TickSize > 0 && cfg.LotSize > 0 && cfg.BandTicks >= 0, "config: sizes must be positive")
+	assert(cfg.OrdersMax > 0 && cfg.OrdersMax <= ordersMaxLimit, "config: OrdersMax out of range")
+	if l == nil {
+		l = NopListener{}
+	}
+	b := &Book{cfg: cfg, listener: l}
+	b.reset()
+	b.collectFn = b.collectLevel
+	b.fokVisitFn = b.fokVisit
+	return b
+}
+
+func (c Config) withDefaults() Config {
+	if c.TickSize == 0 {
+		c.TickSize = 1
+	}
+	if c.LotSize == 0 {
+		c.LotSize = 1
+	}
+	if c.OrdersMax == 0 {
+		c.OrdersMax = OrdersMaxDefault
+	}
+	if c.OrdersHint < 0 || c.OrdersHint > c.OrdersMax {
+		c.OrdersHint = 0
+	}
+	return c
+}
+
+// reset empties the book, keeping its configuration.
+func (b *Book) reset() {
+	hint := b.cfg.OrdersHint
+	b.orders = make([]order, 0, hint+1)
+	b.freeOrder = nilIndex
+	b.live = 0
+	b.index = newTable(hint)
+	b.levels = make([]level, 0, hint/4+1)
+	b.freeLevel = nilIndex
+	b.treeFree = btree.NewFreeListG[levelKey](btreeFreeListNodes)
+	for s := range b.sides {
+		b.sides[s] = bookSide{
+			tree:   btree.NewWithFreeListG(btreeDegree, lessLevelKey, b.treeFree),
+			prices: newTable(hint / 4),
+			best:   nilIndex,
+		}
+	}
+	b.reference, b.hasReference = 0, false
+}
+
+// Config returns the book's configuration with defaults filled in.
+func (b *Book) Config() Config { return b.cfg }
+
+// SetListener replaces the listener (nil ignores events).
+func (b *Book) SetListener(l Listener) {
+	if l == nil {
+		l = NopListener{}
+	}
+	b.listener = l
+}
+
+// SetReference sets the reference price the band is centred on.
+func (b *Book) SetReference(price int64) { b.reference, b.hasReference = price, true }
+
+// ClearReference removes the reference price; no band applies until the next
+// SetReference.
+func (b *Book) ClearReference() { b.reference, b.hasReference = 0, false }
+
+// Reference returns the reference price and whether one is set.
+func (b *Book) Reference() (int64, bool) { return b.reference, b.hasReference }
+
+// Len returns the number of resting orders.
+func (b *Book) Len() int { return b.live }
+
+// Levels returns the number of price levels on side s.
+func (b *Book) Levels(s Side) int { return b.sides[s&1].tree.Len() }
+
+// Best returns the best level of side s.
+func (b *Book) Best(s Side) (Level, bool) {
+	li := b.sides[s&1].best
+	if li == nilIndex {
+		return Level{}, false
+	}
+	return b.levelInfo(li), true
+}
+
+func (b *Book) levelInfo(li int32) Level {
+	lv := &b.levels[li]
+	return Level{Side: lv.side, Price: lv.price, Quantity: lv.total, Count: lv.count}
+}
+
+// Order returns a live resting order.
+func (b *Book) Order(id OrderID) (OrderInfo, bool) {
+	oi, ok := b.index.get(uint64(id))
+	if !ok {
+		return OrderInfo{}, false
+	}
+	o := &b.orders[oi]
+	return OrderInfo{
+		ID: o.id, Account: o.account, Side: o.side, TIF: o.tif, PostOnly: o.postOnly, STP: o.stp,
+		Price: o.price, Quantity: o.qty, Filled: o.filled, Remaining: o.open(),
+	}, true
+}
+
+// AppendDepth appends up to levelsMax levels of side s, best first, to dst.
+func (b *Book) AppendDepth(dst []Level, s Side, levelsMax int) []Level {
+	b.sides[s&1].tree.Ascend(func(k levelKey) bool {
+		if levelsMax <= 0 {
+			return false
+		}
+		levelsMax--
+		dst = append(dst, b.levelInfo(k.level))
+		return true
+	})
+	return dst
+}
+
+// allocOrder returns a free slab slot. The slab only grows when every slot
+// is in use, so a book at a steady size never allocates.
+func (b *Book) allocOrder() int32 {
+	if oi := b.freeOrder; oi != nilIndex {
+		b.freeOrder = b.orders[oi].next
+		return oi
+	}
+	b.orders = append(b.orders, order{})
+	return int32(len(b.orders) - 1)
+}
+
+func (b *Book) freeOrderSlot(oi int32) {
+	b.orders[oi] = order{next: b.freeOrder, level: nilIndex, prev: nilIndex}
+	b.freeOrder = oi
+}
+
+func assert(ok bool, msg string) {
+	if !ok {
+		panic("orderbook: assertion failed: " + msg)
+	}
+}

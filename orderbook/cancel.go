@@ -1,0 +1,163 @@
+package orderbook
+
+// Cancel removes a live order. It returns RejectUnknownOrder if no live
+// order has the id.
+func (b *Book) Cancel(id OrderID) RejectReason {
+	oi, ok := b.index.get(uint64(id))
+	if !ok {
+		b.listener.OnRejected(Rejected{ID: id, Op: OpCancel, Reason: RejectUnknownOrder})
+		return RejectUnknownOrder
+	}
+	b.levelChanged(b.cancelResting(oi, CancelRequested))
+	return RejectNone
+}
+
+// Amend is cancel/replace: it sets a live order's price and total quantity
+// (qty counts what has already been filled, as a FIX OrderQty does).
+//
+//   - qty at or below the filled quantity ends the order (Cancelled with
+//     CancelAmendedToFilled);
+//   - the same price and a quantity that does not go up keeps the order's
+//     place in the queue;
+//   - a new price or a larger quantity sends it to the back of the queue at
+//     its new price, where it trades at once if it crosses, as a new order
+//     would (its time in force, post-only flag and STP mode are kept).
+//
+// A rejected amend changes nothing, and the order stays as it was.
+func (b *Book) Amend(id OrderID, price, qty int64) RejectReason {
+	oi, ok := b.index.get(uint64(id))
+	if !ok {
+		return b.rejectAmend(id, RejectUnknownOrder)
+	}
+	o := &b.orders[oi]
+	if r := b.validateAmend(o, price, qty); r != RejectNone {
+		return b.rejectAmend(id, r)
+	}
+	switch {
+	case qty <= o.filled:
+		b.levelChanged(b.cancelResting(oi, CancelAmendedToFilled))
+	case price == o.price && qty <= o.qty:
+		b.amendInPlace(oi, qty)
+	default:
+		b.amendRequeue(oi, price, qty)
+	}
+	return RejectNone
+}
+
+func (b *Book) rejectAmend(id OrderID, r RejectReason) RejectReason {
+	b.listener.OnRejected(Rejected{ID: id, Op: OpAmend, Reason: r})
+	return r
+}
+
+func (b *Book) validateAmend(o *order, price, qty int64) RejectReason {
+	if r := b.validateQuantity(qty); r != RejectNone {
+		return r
+	}
+	if price == o.price {
+		return RejectNone
+	}
+	// Only a new price is checked against tick and band: a resting order
+	// whose price left the band after SetReference may still shrink.
+	if r := b.validatePrice(price); r != RejectNone {
+		return r
+	}
+	if o.postOnly && b.wouldCross(o.side, price) {
+		return RejectPostOnlyWouldTrade
+	}
+	return RejectNone
+}
+
+// amendInPlace lowers (or keeps) the quantity of order oi without moving
+// it in its queue.
+func (b *Book) amendInPlace(oi int32, qty int64) {
+	o := &b.orders[oi]
+	lv := &b.levels[o.level]
+	lv.total -= o.qty - qty
+	o.qty = qty
+	b.listener.OnReplaced(Replaced{
+		ID: o.id, Account: o.account, Side: o.side, Price: o.price,
+		Quantity: o.qty, Remaining: o.open(), KeptPriority: true,
+	})
+	b.levelChanged(o.level)
+}
+
+// amendRequeue takes order oi out of the book, reprices it and runs it as
+// an incoming order, so it matches if it crosses and rests at the back of
+// its new level otherwise.
+func (b *Book) amendRequeue(oi int32, price, qty int64) {
+	li := b.unlinkOrder(oi)
+	o := &b.orders[oi]
+	ok := b.index.del(uint64(o.id))
+	assert(ok, "amendRequeue: order missing from index")
+	b.live--
+	o.price, o.qty = price, qty
+	b.listener.OnReplaced(Replaced{
+		ID: o.id, Account: o.account, Side: o.side, Price: o.price,
+		Quantity: o.qty, Remaining: o.open(), KeptPriority: false,
+	})
+	b.levelChanged(li)
+	b.execute(oi)
+}
+
+// sweepKind selects the orders a sweep removes.
+type sweepKind uint8
+
+const (
+	sweepAll sweepKind = iota
+	sweepAccount
+	sweepDay
+)
+
+// CancelAccount cancels every resting order of account a and returns how
+// many it cancelled.
+func (b *Book) CancelAccount(a Account) int { return b.sweep(sweepAccount, a) }
+
+// CancelAll cancels every resting order and returns how many it cancelled.
+func (b *Book) CancelAll() int { return b.sweep(sweepAll, 0) }
+
+// ExpireDay expires every resting DAY order and returns how many it
+// expired.
+func (b *Book) ExpireDay() int { return b.sweep(sweepDay, 0) }
+
+// sweep removes the selected orders in book order: bids best first, then
+// asks best first, each level in queue order. Levels are collected before
+// any is removed, because the btree must not change while it is iterated.
+func (b *Book) sweep(kind sweepKind, a Account) int {
+	removed := 0
+	for s := range b.sides {
+		b.scratch = b.scratch[:0]
+		b.sides[s].tree.Ascend(b.collectFn)
+		for _, li := range b.scratch {
+			removed += b.sweepLevel(li, kind, a)
+		}
+	}
+	b.scratch = b.scratch[:0]
+	return removed
+}
+
+func (b *Book) collectLevel(k levelKey) bool {
+	b.scratch = append(b.scratch, k.level)
+	return true
+}
+
+func (b *Book) sweepLevel(li int32, kind sweepKind, a Account) int {
+	removed := 0
+	for oi := b.levels[li].head; oi != nilIndex; {
+		o := &b.orders[oi]
+		next := o.next
+		switch {
+		case kind == sweepDay && o.tif == Day:
+			b.listener.OnExpired(Expired{ID: o.id, Account: o.account, Side: o.side, Price: o.price, Remaining: o.open()})
+			b.removeResting(oi)
+			removed++
+		case kind == sweepAll || (kind == sweepAccount && o.account == a):
+			b.cancelResting(oi, CancelMass)
+			removed++
+		}
+		oi = next
+	}
+	if removed > 0 {
+		b.levelChanged(li)
+	}
+	return removed
+}

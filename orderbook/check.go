@@ -1,0 +1,95 @@
+package orderbook
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrInvariant marks a failed consistency check.
+var ErrInvariant = errors.New("orderbook: invariant violated")
+
+// Check walks the whole book and verifies its invariants: the book is not
+// crossed; each side's btree, price table and cached best agree; every
+// level's total and count equal the sum over its queue, whose links are
+// consistent; every queued order is in the id index at its slot and every
+// indexed order is queued. It is O(n) and meant for tests and debug checks.
+func (b *Book) Check() error {
+	queued := 0
+	for s := range b.sides {
+		n, err := b.checkSide(Side(s))
+		if err != nil {
+			return err
+		}
+		queued += n
+	}
+	if queued != b.live || b.index.count != b.live {
+		return fmt.Errorf("%w: %d queued orders, %d live, %d indexed", ErrInvariant, queued, b.live, b.index.count)
+	}
+	bid, okBid := b.Best(Buy)
+	ask, okAsk := b.Best(Sell)
+	if okBid && okAsk && bid.Price >= ask.Price {
+		return fmt.Errorf("%w: crossed book, bid %d >= ask %d", ErrInvariant, bid.Price, ask.Price)
+	}
+	return nil
+}
+
+func (b *Book) checkSide(s Side) (int, error) {
+	bs := &b.sides[s]
+	if bs.tree.Len() != bs.prices.count {
+		return 0, fmt.Errorf("%w: %v tree has %d levels, price table %d", ErrInvariant, s, bs.tree.Len(), bs.prices.count)
+	}
+	min, ok := bs.tree.Min()
+	if (ok && bs.best != min.level) || (!ok && bs.best != nilIndex) {
+		return 0, fmt.Errorf("%w: %v cached best level is not the tree minimum", ErrInvariant, s)
+	}
+	queued := 0
+	var err error
+	bs.tree.Ascend(func(k levelKey) bool {
+		var n int
+		n, err = b.checkLevel(s, k)
+		queued += n
+		return err == nil
+	})
+	return queued, err
+}
+
+func (b *Book) checkLevel(s Side, k levelKey) (int, error) {
+	lv := &b.levels[k.level]
+	if lv.side != s || sideKey(s, lv.price) != k.key {
+		return 0, fmt.Errorf("%w: level %d key %d does not match side %v price %d", ErrInvariant, k.level, k.key, lv.side, lv.price)
+	}
+	if li, ok := b.sides[s].prices.get(uint64(lv.price)); !ok || li != k.level {
+		return 0, fmt.Errorf("%w: %v price %d not in price table", ErrInvariant, s, lv.price)
+	}
+	var total int64
+	var count int32
+	prev := nilIndex
+	for oi := lv.head; oi != nilIndex; oi = b.orders[oi].next {
+		o := &b.orders[oi]
+		if err := b.checkQueued(o, oi, k.level, prev); err != nil {
+			return 0, err
+		}
+		total += o.open()
+		count++
+		prev = oi
+	}
+	if lv.tail != prev || count == 0 || count != lv.count || total != lv.total {
+		return 0, fmt.Errorf("%w: %v level %d: count %d total %d, queue has %d orders and %d lots",
+			ErrInvariant, s, lv.price, lv.count, lv.total, count, total)
+	}
+	return int(count), nil
+}
+
+func (b *Book) checkQueued(o *order, oi, li, prev int32) error {
+	lv := &b.levels[li]
+	if o.level != li || o.prev != prev || o.side != lv.side || o.price != lv.price {
+		return fmt.Errorf("%w: order %d links or price disagree with level %d", ErrInvariant, o.id, lv.price)
+	}
+	if o.open() <= 0 || o.filled < 0 || o.typ != Limit || !o.tif.rests() {
+		return fmt.Errorf("%w: order %d should not rest (qty %d filled %d type %v tif %v)", ErrInvariant, o.id, o.qty, o.filled, o.typ, o.tif)
+	}
+	if idx, ok := b.index.get(uint64(o.id)); !ok || idx != oi {
+		return fmt.Errorf("%w: order %d not indexed at its slot", ErrInvariant, o.id)
+	}
+	return nil
+}

@@ -1,0 +1,21 @@
+// Package orderbook is one instrument's limit order book with price-time
+// priority.
+//
+// It owns order types (limit GTC, DAY, IOC, FOK; market; post-only),
+// matching, cancel, cancel/replace, mass cancel, DAY expiry, self-trade
+// prevention, validation with typed reject reasons, and a canonical
+// snapshot, restore and digest of its state.
+//
+// It does not own I/O, time, goroutines or randomness: a Book is a pure
+// state machine driven by method calls on one goroutine, and everything it
+// decides is reported through a Listener, synchronously, before the call
+// returns. The same calls in the same order produce the same events and the
+// same Digest on every replica.
+//
+// Layout, for speed: orders live in a slab addressed by int32 index with a
+// free list, each price level is an intrusive doubly-linked FIFO of orders,
+// an open-addressing hash maps order id to slab index and, per side, price to
+// level. The price levels of each side are ordered in a google/btree BTreeG,
+// but the btree is only touched when a level is created or removed; the best
+// level of each side is cached. In steady state no operation allocates.
+package orderbook

@@ -1,0 +1,100 @@
+package replay
+
+import (
+	"fmt"
+	"runtime"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"venue/orderbook/orderflow"
+)
+
+// Histogram range: one nanosecond to ten seconds at three significant
+// digits.
+const (
+	latencyLowestNs  = 1
+	latencyHighestNs = 10_000_000_000
+	latencySigFigs   = 3
+)
+
+// Result is one benchmark run. Trades, Volume and Rejects count every
+// record, warm-up included (as the order-flow README's table does);
+// throughput and latency count only the timed records.
+type Result struct {
+	Records     int     `json:"records"`
+	Warmup      int     `json:"warmup"`
+	Instruments int     `json:"instruments"`
+	Ops         int     `json:"ops"`
+	Seconds     float64 `json:"seconds"`
+	OpsPerSec   float64 `json:"ops_per_sec"`
+	P50Ns       int64   `json:"p50_ns"`
+	P90Ns       int64   `json:"p90_ns"`
+	P99Ns       int64   `json:"p99_ns"`
+	P999Ns      int64   `json:"p999_ns"`
+	MaxNs       int64   `json:"max_ns"`
+	MeanNs      float64 `json:"mean_ns"`
+	AllocsPerOp float64 `json:"allocs_per_op"`
+	Trades      uint64  `json:"trades"`
+	Volume      uint64  `json:"volume"`
+	Rejects     uint64  `json:"rejects"`
+}
+
+// Measure benchmarks f on the calling goroutine: warm-up records untimed,
+// then a timed throughput pass over the rest; then, on fresh books, the
+// warm-up again and a pass timing each command into an HdrHistogram. The
+// latencies include the cost of reading the clock around each command.
+func Measure(f *orderflow.File) (Result, error) {
+	n, warm := f.Len(), int(f.Header.Warmup)
+	res := Result{Records: n, Warmup: warm, Instruments: int(f.Header.Instruments), Ops: n - warm}
+
+	r := New(f.Header, nil)
+	r.ApplyRange(f, 0, warm)
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	start := time.Now()
+	r.ApplyRange(f, warm, n)
+	elapsed := time.Since(start)
+	runtime.ReadMemStats(&after)
+
+	c := r.Counts()
+	res.Trades, res.Volume, res.Rejects = c.Trades, c.Volume, c.Rejects
+	res.Seconds = elapsed.Seconds()
+	if res.Ops > 0 {
+		res.OpsPerSec = float64(res.Ops) / res.Seconds
+		res.AllocsPerOp = float64(after.Mallocs-before.Mallocs) / float64(res.Ops)
+	}
+	if err := measureLatency(f, &res); err != nil {
+		return Result{}, err
+	}
+	return res, nil
+}
+
+func measureLatency(f *orderflow.File, res *Result) error {
+	n, warm := f.Len(), int(f.Header.Warmup)
+	h := hdrhistogram.New(latencyLowestNs, latencyHighestNs, latencySigFigs)
+	r := New(f.Header, nil)
+	r.ApplyRange(f, 0, warm)
+	runtime.GC()
+	for i := warm; i < n; i++ {
+		rec := f.Record(i)
+		start := time.Now()
+		r.Apply(rec)
+		ns := time.Since(start).Nanoseconds()
+		if err := h.RecordValue(max(ns, latencyLowestNs)); err != nil {
+			return fmt.Errorf("replay: recording latency %d ns: %w", ns, err)
+		}
+	}
+	if r.Counts() != (Counts{Trades: res.Trades, Volume: res.Volume, Rejects: res.Rejects}) {
+		return fmt.Errorf("replay: latency pass produced %+v, throughput pass %d trades %d volume %d rejects",
+			r.Counts(), res.Trades, res.Volume, res.Rejects)
+	}
+	res.P50Ns = h.ValueAtQuantile(50)
+	res.P90Ns = h.ValueAtQuantile(90)
+	res.P99Ns = h.ValueAtQuantile(99)
+	res.P999Ns = h.ValueAtQuantile(99.9)
+	res.MaxNs = h.Max()
+	res.MeanNs = h.Mean()
+	return nil
+}

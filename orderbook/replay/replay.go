@@ -1,0 +1,123 @@
+package replay
+
+import (
+	"venue/orderbook"
+	"venue/orderbook/orderflow"
+)
+
+// Counts are what a replay produced, over every record applied.
+type Counts struct {
+	Trades  uint64
+	Volume  uint64
+	Rejects uint64
+}
+
+// counter is the replay's listener: it counts and otherwise ignores events.
+type counter struct {
+	orderbook.NopListener
+	c *Counts
+}
+
+func (l counter) OnTrade(t orderbook.Trade) {
+	l.c.Trades++
+	l.c.Volume += uint64(t.Quantity)
+}
+
+func (l counter) OnRejected(orderbook.Rejected) { l.c.Rejects++ }
+
+// Replayer holds one book per instrument and applies records to them.
+type Replayer struct {
+	books  []*orderbook.Book
+	counts *Counts
+}
+
+// New returns a replayer for the file's header: one empty book per
+// instrument with room for ordersHint resting orders each. Every book
+// reports to l if l is not nil, and is counted in any case.
+func New(h orderflow.Header, l orderbook.Listener) *Replayer {
+	r := &Replayer{counts: new(Counts)}
+	var listener orderbook.Listener = counter{c: r.counts}
+	if l != nil {
+		listener = tee{counter{c: r.counts}, l}
+	}
+	hint := int(min(h.TargetLive*2, 1<<20))
+	r.books = make([]*orderbook.Book, h.Instruments)
+	for i := range r.books {
+		r.books[i] = orderbook.New(orderbook.Config{OrdersHint: hint}, listener)
+	}
+	return r
+}
+
+// Counts returns what the replay produced so far.
+func (r *Replayer) Counts() Counts { return *r.counts }
+
+// Book returns instrument i's book.
+func (r *Replayer) Book(i int) *orderbook.Book { return r.books[i] }
+
+// Apply applies one validated record. A NEW is a limit GTC, limit IOC or
+// market order for the record's user as the account, with self-trade
+// prevention off. An AMEND carries the new open quantity, so the total
+// quantity passed to the book is what the order has filled plus that.
+func (r *Replayer) Apply(rec orderflow.Record) orderbook.RejectReason {
+	b := r.books[rec.Instrument()]
+	id := orderbook.OrderID(rec.ID())
+	switch rec.Op() {
+	case orderflow.OpNew:
+		return b.Submit(newOrder(rec, id))
+	case orderflow.OpCancel:
+		return b.Cancel(id)
+	default:
+		return amend(b, rec, id)
+	}
+}
+
+// amend follows the README: an AMEND always sends the order to the back of
+// the queue at its new price with the new open quantity. A book amend at an
+// unchanged price and a quantity that does not go up would keep priority, so
+// that case (which the files do contain) is a cancel and a new GTC order.
+func amend(b *orderbook.Book, rec orderflow.Record, id orderbook.OrderID) orderbook.RejectReason {
+	info, ok := b.Order(id)
+	if !ok || info.Price != rec.Price() || int64(rec.Qty()) > info.Remaining {
+		return b.Amend(id, rec.Price(), info.Filled+int64(rec.Qty()))
+	}
+	b.Cancel(id)
+	return b.Submit(orderbook.Order{
+		ID: id, Account: info.Account, Side: info.Side, Type: orderbook.Limit, TIF: info.TIF,
+		PostOnly: info.PostOnly, STP: info.STP, Price: info.Price, Quantity: int64(rec.Qty()),
+	})
+}
+
+func newOrder(rec orderflow.Record, id orderbook.OrderID) orderbook.Order {
+	o := orderbook.Order{
+		ID: id, Account: orderbook.Account(rec.User()), Side: orderbook.Side(rec.Side()),
+		Type: orderbook.Limit, TIF: orderbook.GTC, Price: rec.Price(), Quantity: int64(rec.Qty()),
+	}
+	switch rec.Type() {
+	case orderflow.TypeIOC:
+		o.TIF = orderbook.IOC
+	case orderflow.TypeMarket:
+		o.Type, o.TIF = orderbook.Market, orderbook.IOC
+	}
+	return o
+}
+
+// ApplyRange applies records [from, to) of f.
+func (r *Replayer) ApplyRange(f *orderflow.File, from, to int) {
+	for i := from; i < to; i++ {
+		r.Apply(f.Record(i))
+	}
+}
+
+// tee sends every event to two listeners, the counter first.
+type tee struct {
+	a counter
+	b orderbook.Listener
+}
+
+func (t tee) OnAccepted(e orderbook.Accepted)   { t.b.OnAccepted(e) }
+func (t tee) OnRejected(e orderbook.Rejected)   { t.a.OnRejected(e); t.b.OnRejected(e) }
+func (t tee) OnTrade(e orderbook.Trade)         { t.a.OnTrade(e); t.b.OnTrade(e) }
+func (t tee) OnCancelled(e orderbook.Cancelled) { t.b.OnCancelled(e) }
+func (t tee) OnReplaced(e orderbook.Replaced)   { t.b.OnReplaced(e) }
+func (t tee) OnExpired(e orderbook.Expired)     { t.b.OnExpired(e) }
+func (t tee) OnLevel(e orderbook.Level)         { t.b.OnLevel(e) }

@@ -1,0 +1,261 @@
+package orderbook
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+)
+
+// Snapshot layout, version 1, little-endian. The encoding is canonical: it
+// depends only on the book's logical state (instrument parameters and the
+// orders in priority order), never on slab or table layout, so two books in
+// the same state produce identical bytes.
+//
+//	header (48 bytes)
+//	 0 [4]byte magic "OBSN"
+//	 4 u32     version
+//	 8 i64     tick size
+//	16 i64     lot size
+//	24 i64     band half-width
+//	32 i64     reference price
+//	40 u32     flags (bit 0: reference set)
+//	44 u32     order count
+//	orders (40 bytes each): bids best first, then asks best first, each
+//	level in queue order
+//	 0 u64     id
+//	 8 i64     price
+//	16 i64     quantity
+//	24 i64     filled
+//	32 u32     account
+//	36 u8      side
+//	37 u8      time in force
+//	38 u8      flags (bit 0: post-only)
+//	39 u8      STP mode
+//	trailer (4 bytes)
+//	 0 u32     CRC-32C of everything before it
+const (
+	snapMagic          = "OBSN"
+	snapVersion        = 1
+	snapMagicOffset    = 0
+	snapVersionOffset  = 4
+	snapTickOffset     = 8
+	snapLotOffset      = 16
+	snapBandOffset     = 24
+	snapRefOffset      = 32
+	snapFlagsOffset    = 40
+	snapCountOffset    = 44
+	snapHeaderLength   = 48
+	snapOrderLength    = 40
+	snapTrailerLength  = 4
+	snapFlagReference  = 1
+	snapOrderFlagPost  = 1
+	snapOrderIDOffset  = 0
+	snapOrderPxOffset  = 8
+	snapOrderQtyOffset = 16
+	snapOrderFilOffset = 24
+	snapOrderAccOffset = 32
+	snapOrderSideOff   = 36
+	snapOrderTIFOff    = 37
+	snapOrderFlagsOff  = 38
+	snapOrderSTPOff    = 39
+)
+
+// ErrSnapshot marks snapshot bytes that cannot be restored.
+var ErrSnapshot = errors.New("orderbook: bad snapshot")
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// AppendSnapshot appends the canonical encoding of the book to dst.
+func (b *Book) AppendSnapshot(dst []byte) []byte {
+	start := len(dst)
+	dst = append(dst, snapMagic...)
+	dst = binary.LittleEndian.AppendUint32(dst, snapVersion)
+	dst = binary.LittleEndian.AppendUint64(dst, uint64(b.cfg.TickSize))
+	dst = binary.LittleEndian.AppendUint64(dst, uint64(b.cfg.LotSize))
+	dst = binary.LittleEndian.AppendUint64(dst, uint64(b.cfg.BandTicks))
+	dst = binary.LittleEndian.AppendUint64(dst, uint64(b.reference))
+	var flags uint32
+	if b.hasReference {
+		flags |= snapFlagReference
+	}
+	dst = binary.LittleEndian.AppendUint32(dst, flags)
+	dst = binary.LittleEndian.AppendUint32(dst, uint32(b.live))
+	for s := range b.sides {
+		b.scratch = b.scratch[:0]
+		b.sides[s].tree.Ascend(b.collectFn)
+		for _, li := range b.scratch {
+			for oi := b.levels[li].head; oi != nilIndex; oi = b.orders[oi].next {
+				dst = appendSnapOrder(dst, &b.orders[oi])
+			}
+		}
+	}
+	b.scratch = b.scratch[:0]
+	return binary.LittleEndian.AppendUint32(dst, crc32.Checksum(dst[start:], castagnoli))
+}
+
+func appendSnapOrder(dst []byte, o *order) []byte {
+	dst = binary.LittleEndian.AppendUint64(dst, uint64(o.id))
+	dst = binary.LittleEndian.AppendUint64(dst, uint64(o.price))
+	dst = binary.LittleEndian.AppendUint64(dst, uint64(o.qty))
+	dst = binary.LittleEndian.AppendUint64(dst, uint64(o.filled))
+	dst = binary.LittleEndian.AppendUint32(dst, uint32(o.account))
+	var flags byte
+	if o.postOnly {
+		flags |= snapOrderFlagPost
+	}
+	return append(dst, byte(o.side), byte(o.tif), flags, byte(o.stp))
+}
+
+// Digest returns a SHA-256 of the canonical state (the snapshot encoding),
+// for comparing replicas.
+func (b *Book) Digest() [sha256.Size]byte {
+	return sha256.Sum256(b.AppendSnapshot(nil))
+}
+
+// Restore replaces the book's state with the snapshot in data. Any
+// corruption or inconsistency is an error wrapping ErrSnapshot, and then the
+// book is left unchanged. The listener and the OrdersMax limit are kept;
+// instrument parameters come from the snapshot. Restore emits no events.
+func (b *Book) Restore(data []byte) error {
+	nb, err := b.decodeSnapshot(data)
+	if err != nil {
+		return err
+	}
+	listener := b.listener
+	*b = *nb
+	b.listener = listener
+	// The iterator fields are method values bound to nb; rebind them.
+	b.collectFn = b.collectLevel
+	b.fokVisitFn = b.fokVisit
+	return nil
+}
+
+func snapErr(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrSnapshot}, args...)...)
+}
+
+func (b *Book) decodeSnapshot(data []byte) (*Book, error) {
+	count, err := checkSnapFrame(data)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := b.snapConfig(data, count)
+	if err != nil {
+		return nil, err
+	}
+	nb := New(cfg, nil)
+	flags := binary.LittleEndian.Uint32(data[snapFlagsOffset:])
+	if flags&^snapFlagReference != 0 {
+		return nil, snapErr("unknown header flags %#x", flags)
+	}
+	if flags&snapFlagReference != 0 {
+		nb.SetReference(int64(binary.LittleEndian.Uint64(data[snapRefOffset:])))
+	}
+	for i := 0; i < count; i++ {
+		off := snapHeaderLength + i*snapOrderLength
+		if err := nb.restoreOrder(data[off : off+snapOrderLength]); err != nil {
+			return nil, fmt.Errorf("order %d: %w", i, err)
+		}
+	}
+	if err := nb.Check(); err != nil {
+		return nil, snapErr("restored book inconsistent: %v", err)
+	}
+	return nb, nil
+}
+
+// checkSnapFrame validates magic, version, length and checksum, and returns
+// the order count.
+func checkSnapFrame(data []byte) (int, error) {
+	if len(data) < snapHeaderLength+snapTrailerLength {
+		return 0, snapErr("%d bytes, shorter than header and trailer", len(data))
+	}
+	if string(data[snapMagicOffset:snapMagicOffset+len(snapMagic)]) != snapMagic {
+		return 0, snapErr("bad magic %q", data[:len(snapMagic)])
+	}
+	if v := binary.LittleEndian.Uint32(data[snapVersionOffset:]); v != snapVersion {
+		return 0, snapErr("unsupported version %d", v)
+	}
+	count := int(binary.LittleEndian.Uint32(data[snapCountOffset:]))
+	body := len(data) - snapHeaderLength - snapTrailerLength
+	if body%snapOrderLength != 0 || body/snapOrderLength != count {
+		return 0, snapErr("%d bytes do not hold %d orders", len(data), count)
+	}
+	end := len(data) - snapTrailerLength
+	if sum := binary.LittleEndian.Uint32(data[end:]); sum != crc32.Checksum(data[:end], castagnoli) {
+		return 0, snapErr("checksum mismatch")
+	}
+	return count, nil
+}
+
+func (b *Book) snapConfig(data []byte, count int) (Config, error) {
+	cfg := b.cfg
+	cfg.TickSize = int64(binary.LittleEndian.Uint64(data[snapTickOffset:]))
+	cfg.LotSize = int64(binary.LittleEndian.Uint64(data[snapLotOffset:]))
+	cfg.BandTicks = int64(binary.LittleEndian.Uint64(data[snapBandOffset:]))
+	if cfg.TickSize <= 0 || cfg.LotSize <= 0 || cfg.BandTicks < 0 {
+		return Config{}, snapErr("bad instrument parameters tick %d lot %d band %d", cfg.TickSize, cfg.LotSize, cfg.BandTicks)
+	}
+	if count > cfg.OrdersMax {
+		return Config{}, snapErr("%d orders exceed OrdersMax %d", count, cfg.OrdersMax)
+	}
+	cfg.OrdersHint = max(count, min(b.cfg.OrdersHint, cfg.OrdersMax))
+	return cfg, nil
+}
+
+// restoreOrder validates one encoded order and appends it to the back of
+// its level. Orders must arrive in canonical order: all bids, then all
+// asks, each side in priority order.
+func (b *Book) restoreOrder(rec []byte) error {
+	o := order{
+		id:       OrderID(binary.LittleEndian.Uint64(rec[snapOrderIDOffset:])),
+		price:    int64(binary.LittleEndian.Uint64(rec[snapOrderPxOffset:])),
+		qty:      int64(binary.LittleEndian.Uint64(rec[snapOrderQtyOffset:])),
+		filled:   int64(binary.LittleEndian.Uint64(rec[snapOrderFilOffset:])),
+		account:  Account(binary.LittleEndian.Uint32(rec[snapOrderAccOffset:])),
+		side:     Side(rec[snapOrderSideOff]),
+		tif:      TimeInForce(rec[snapOrderTIFOff]),
+		postOnly: rec[snapOrderFlagsOff]&snapOrderFlagPost != 0,
+		stp:      STPMode(rec[snapOrderSTPOff]),
+		level:    nilIndex, prev: nilIndex, next: nilIndex,
+	}
+	if err := b.checkRestoredOrder(&o, rec[snapOrderFlagsOff]); err != nil {
+		return err
+	}
+	oi := b.allocOrder()
+	b.orders[oi] = o
+	li := b.levelAt(o.side, o.price)
+	b.appendOrder(li, oi)
+	b.index.put(uint64(o.id), oi)
+	b.live++
+	return nil
+}
+
+func (b *Book) checkRestoredOrder(o *order, flags byte) error {
+	switch {
+	case o.side > Sell || !o.tif.rests() || o.stp > STPCancelBoth || flags&^snapOrderFlagPost != 0:
+		return snapErr("order %d: bad side, time in force, STP mode or flags", o.id)
+	case b.validateQuantity(o.qty) != RejectNone || o.filled < 0 || o.filled >= o.qty:
+		return snapErr("order %d: bad quantity %d filled %d", o.id, o.qty, o.filled)
+	case o.price > PriceMax || o.price < -PriceMax || o.price%b.cfg.TickSize != 0:
+		return snapErr("order %d: bad price %d", o.id, o.price)
+	}
+	if _, dup := b.index.get(uint64(o.id)); dup {
+		return snapErr("order %d: duplicate id", o.id)
+	}
+	return b.checkRestoredOrdering(o)
+}
+
+// checkRestoredOrdering rejects an order that would not come next in
+// canonical order, so that a restored book re-encodes to the same bytes.
+func (b *Book) checkRestoredOrdering(o *order) error {
+	if o.side == Buy && b.sides[Sell].tree.Len() > 0 {
+		return snapErr("order %d: bid after asks", o.id)
+	}
+	bs := &b.sides[o.side]
+	if worst, ok := bs.tree.Max(); ok && sideKey(o.side, o.price) < worst.key {
+		return snapErr("order %d: price %d out of priority order", o.id, o.price)
+	}
+	return nil
+}

@@ -1,0 +1,125 @@
+package orderbook
+
+// Submit validates a new order and, if it is valid, matches it and rests
+// or cancels what is left according to its type and time in force. It
+// returns RejectNone or the reason it was rejected; a rejected order changes
+// nothing.
+func (b *Book) Submit(o Order) RejectReason {
+	if r := b.validateNew(&o); r != RejectNone {
+		b.listener.OnRejected(Rejected{ID: o.ID, Op: OpSubmit, Reason: r})
+		return r
+	}
+	if o.Type == Market {
+		o.Price = 0
+	}
+	b.listener.OnAccepted(Accepted{
+		ID: o.ID, Account: o.Account, Side: o.Side, Type: o.Type, TIF: o.TIF,
+		PostOnly: o.PostOnly, Price: o.Price, Quantity: o.Quantity,
+	})
+	oi := b.allocOrder()
+	b.orders[oi] = order{
+		id: o.ID, price: o.Price, qty: o.Quantity, account: o.Account,
+		level: nilIndex, prev: nilIndex, next: nilIndex,
+		side: o.Side, tif: o.TIF, typ: o.Type, postOnly: o.PostOnly, stp: o.STP,
+	}
+	b.execute(oi)
+	return RejectNone
+}
+
+// execute matches incoming order oi and then settles its remainder: rest,
+// or cancel it if it may not rest or self-trade prevention stopped it.
+func (b *Book) execute(oi int32) {
+	stopped := b.match(oi)
+	o := &b.orders[oi]
+	open := o.open()
+	switch {
+	case open == 0:
+		b.freeOrderSlot(oi)
+	case stopped:
+		b.cancelIncoming(oi, CancelSelfTrade)
+	case o.typ == Market || !o.tif.rests():
+		b.cancelIncoming(oi, CancelUnfilled)
+	default:
+		b.rest(oi)
+	}
+}
+
+func (b *Book) cancelIncoming(oi int32, reason CancelReason) {
+	o := &b.orders[oi]
+	b.listener.OnCancelled(Cancelled{
+		ID: o.id, Account: o.account, Side: o.side, Price: o.price, Remaining: o.open(), Reason: reason,
+	})
+	b.freeOrderSlot(oi)
+}
+
+// validateNew checks a new order against every rule that does not depend
+// on the book, then against the book. Checks run in a fixed order so the
+// reported reason is deterministic.
+func (b *Book) validateNew(o *Order) RejectReason {
+	if o.Side > Sell || o.Type > Market || o.TIF > FOK || o.STP > STPCancelBoth {
+		return RejectInvalid
+	}
+	if o.PostOnly && (o.Type == Market || !o.TIF.rests()) {
+		return RejectInvalid
+	}
+	if r := b.validateQuantity(o.Quantity); r != RejectNone {
+		return r
+	}
+	if o.Type == Limit {
+		if r := b.validatePrice(o.Price); r != RejectNone {
+			return r
+		}
+	}
+	if _, dup := b.index.get(uint64(o.ID)); dup {
+		return RejectDuplicateID
+	}
+	if b.live >= b.cfg.OrdersMax {
+		return RejectBookFull
+	}
+	if o.PostOnly && b.wouldCross(o.Side, o.Price) {
+		return RejectPostOnlyWouldTrade
+	}
+	if o.TIF == FOK && !b.canFill(o) {
+		return RejectFOKCannotFill
+	}
+	return RejectNone
+}
+
+func (b *Book) validateQuantity(qty int64) RejectReason {
+	switch {
+	case qty <= 0:
+		return RejectQuantityNotPositive
+	case qty > QuantityMax:
+		return RejectQuantityTooLarge
+	case qty%b.cfg.LotSize != 0:
+		return RejectLot
+	}
+	return RejectNone
+}
+
+func (b *Book) validatePrice(price int64) RejectReason {
+	switch {
+	case price > PriceMax || price < -PriceMax:
+		return RejectPriceOutOfRange
+	case price%b.cfg.TickSize != 0:
+		return RejectTick
+	case b.cfg.BandTicks > 0 && b.hasReference &&
+		(price > b.reference+b.cfg.BandTicks || price < b.reference-b.cfg.BandTicks):
+		return RejectPriceOutsideBand
+	}
+	return RejectNone
+}
+
+// wouldCross reports whether a limit order on side s at price would meet
+// the best opposite level.
+func (b *Book) wouldCross(s Side, price int64) bool {
+	li := b.sides[s.opposite()].best
+	if li == nilIndex {
+		return false
+	}
+	p := b.levels[li].price
+	if s == Buy {
+		return p <= price
+	}
+	return p >= price
+}
