@@ -422,6 +422,7 @@ const (
 	ReasonAdmin                Reason = 27
 	ReasonNoLiquidity          Reason = 28
 	ReasonLimitExceeded        Reason = 29
+	ReasonDuplicateMessage     Reason = 30
 )
 
 // String returns the value's name.
@@ -487,6 +488,8 @@ func (v Reason) String() string {
 		return "NoLiquidity"
 	case ReasonLimitExceeded:
 		return "LimitExceeded"
+	case ReasonDuplicateMessage:
+		return "DuplicateMessage"
 	}
 	return "Reason(" + strconv.Itoa(int(v)) + ")"
 }
@@ -494,7 +497,7 @@ func (v Reason) String() string {
 // Valid reports whether v is one of the named values.
 func (v Reason) Valid() bool {
 	switch v {
-	case ReasonNone, ReasonUnknownInstrument, ReasonUnknownOrder, ReasonDuplicateClOrdID, ReasonDuplicateOrderID, ReasonInvalidQuantity, ReasonOffTick, ReasonOffLot, ReasonOutsideBand, ReasonPostOnlyWouldTrade, ReasonFOKCannotFill, ReasonTradingClosed, ReasonTradingHalted, ReasonNotAuthorized, ReasonUnknownAccount, ReasonUnknownTemplate, ReasonUnsupportedVersion, ReasonMalformed, ReasonUnsupportedOrderType, ReasonTooLateToCancel, ReasonInvalidPrice, ReasonClientRequest, ReasonSelfTrade, ReasonCancelOnDisconnect, ReasonMassCancel, ReasonIOCRemainder, ReasonMarketRemainder, ReasonAdmin, ReasonNoLiquidity, ReasonLimitExceeded:
+	case ReasonNone, ReasonUnknownInstrument, ReasonUnknownOrder, ReasonDuplicateClOrdID, ReasonDuplicateOrderID, ReasonInvalidQuantity, ReasonOffTick, ReasonOffLot, ReasonOutsideBand, ReasonPostOnlyWouldTrade, ReasonFOKCannotFill, ReasonTradingClosed, ReasonTradingHalted, ReasonNotAuthorized, ReasonUnknownAccount, ReasonUnknownTemplate, ReasonUnsupportedVersion, ReasonMalformed, ReasonUnsupportedOrderType, ReasonTooLateToCancel, ReasonInvalidPrice, ReasonClientRequest, ReasonSelfTrade, ReasonCancelOnDisconnect, ReasonMassCancel, ReasonIOCRemainder, ReasonMarketRemainder, ReasonAdmin, ReasonNoLiquidity, ReasonLimitExceeded, ReasonDuplicateMessage:
 		return true
 	}
 	return false
@@ -678,23 +681,24 @@ func EnumsValid(t TemplateID, body []byte) bool {
 }
 
 // NewOrderBlockLength is the body length of a NewOrder in this schema version.
-const NewOrderBlockLength = 88
+const NewOrderBlockLength = 96
 
 // NewOrderLength is the encoded length of a NewOrder: header and body.
 const NewOrderLength = HeaderLength + NewOrderBlockLength
 
 // Field offsets within a NewOrder body.
 const (
-	newOrderPriceOffset       = 0
-	newOrderQuantityOffset    = 8
-	newOrderInstrumentOffset  = 16
-	newOrderSideOffset        = 20
-	newOrderOrdTypeOffset     = 21
-	newOrderTimeInForceOffset = 22
-	newOrderFlagsOffset       = 23
-	newOrderAccountOffset     = 24
-	newOrderPrincipalOffset   = 40
-	newOrderClOrdIDOffset     = 56
+	newOrderSenderSeqOffset   = 0
+	newOrderPriceOffset       = 8
+	newOrderQuantityOffset    = 16
+	newOrderInstrumentOffset  = 24
+	newOrderSideOffset        = 28
+	newOrderOrdTypeOffset     = 29
+	newOrderTimeInForceOffset = 30
+	newOrderFlagsOffset       = 31
+	newOrderAccountOffset     = 32
+	newOrderPrincipalOffset   = 48
+	newOrderClOrdIDOffset     = 64
 )
 
 // NewOrder is a flyweight over a NewOrder body (template 1): accessors read and
@@ -706,6 +710,14 @@ type NewOrder []byte
 func AppendNewOrder(dst []byte) ([]byte, NewOrder) {
 	dst, body := appendMessage(dst, TemplateNewOrder, NewOrderBlockLength)
 	return dst, NewOrder(body)
+}
+
+// SenderSeq returns the SenderSeq field.
+func (m NewOrder) SenderSeq() uint64 { return binary.LittleEndian.Uint64(m[newOrderSenderSeqOffset:]) }
+
+// SetSenderSeq writes the SenderSeq field.
+func (m NewOrder) SetSenderSeq(v uint64) {
+	binary.LittleEndian.PutUint64(m[newOrderSenderSeqOffset:], v)
 }
 
 // Price returns the Price field.
@@ -824,7 +836,9 @@ func (m NewOrder) EnumsValid() bool {
 // AppendText appends a one-line text form of the message to dst, for logs and tests.
 func (m NewOrder) AppendText(dst []byte) []byte {
 	dst = append(dst, "NewOrder{"...)
-	dst = append(dst, "Price="...)
+	dst = append(dst, "SenderSeq="...)
+	dst = strconv.AppendUint(dst, uint64(m.SenderSeq()), 10)
+	dst = append(dst, " Price="...)
 	dst = strconv.AppendInt(dst, m.Price(), 10)
 	dst = append(dst, " Quantity="...)
 	dst = strconv.AppendInt(dst, m.Quantity(), 10)
@@ -851,20 +865,21 @@ func (m NewOrder) AppendText(dst []byte) []byte {
 func (m NewOrder) String() string { return string(m.AppendText(nil)) }
 
 // CancelOrderBlockLength is the body length of a CancelOrder in this schema version.
-const CancelOrderBlockLength = 109
+const CancelOrderBlockLength = 117
 
 // CancelOrderLength is the encoded length of a CancelOrder: header and body.
 const CancelOrderLength = HeaderLength + CancelOrderBlockLength
 
 // Field offsets within a CancelOrder body.
 const (
-	cancelOrderOrderIDOffset     = 0
-	cancelOrderInstrumentOffset  = 8
-	cancelOrderSideOffset        = 12
-	cancelOrderAccountOffset     = 13
-	cancelOrderPrincipalOffset   = 29
-	cancelOrderClOrdIDOffset     = 45
-	cancelOrderOrigClOrdIDOffset = 77
+	cancelOrderSenderSeqOffset   = 0
+	cancelOrderOrderIDOffset     = 8
+	cancelOrderInstrumentOffset  = 16
+	cancelOrderSideOffset        = 20
+	cancelOrderAccountOffset     = 21
+	cancelOrderPrincipalOffset   = 37
+	cancelOrderClOrdIDOffset     = 53
+	cancelOrderOrigClOrdIDOffset = 85
 )
 
 // CancelOrder names the order by OrderID, or by OrigClOrdID when OrderID is 0.
@@ -878,6 +893,16 @@ type CancelOrder []byte
 func AppendCancelOrder(dst []byte) ([]byte, CancelOrder) {
 	dst, body := appendMessage(dst, TemplateCancelOrder, CancelOrderBlockLength)
 	return dst, CancelOrder(body)
+}
+
+// SenderSeq returns the SenderSeq field.
+func (m CancelOrder) SenderSeq() uint64 {
+	return binary.LittleEndian.Uint64(m[cancelOrderSenderSeqOffset:])
+}
+
+// SetSenderSeq writes the SenderSeq field.
+func (m CancelOrder) SetSenderSeq(v uint64) {
+	binary.LittleEndian.PutUint64(m[cancelOrderSenderSeqOffset:], v)
 }
 
 // OrderID returns the OrderID field.
@@ -992,7 +1017,9 @@ func (m CancelOrder) EnumsValid() bool { return m.Side().Valid() }
 // AppendText appends a one-line text form of the message to dst, for logs and tests.
 func (m CancelOrder) AppendText(dst []byte) []byte {
 	dst = append(dst, "CancelOrder{"...)
-	dst = append(dst, "OrderID="...)
+	dst = append(dst, "SenderSeq="...)
+	dst = strconv.AppendUint(dst, uint64(m.SenderSeq()), 10)
+	dst = append(dst, " OrderID="...)
 	dst = strconv.AppendUint(dst, uint64(m.OrderID()), 10)
 	dst = append(dst, " Instrument="...)
 	dst = strconv.AppendUint(dst, uint64(m.Instrument()), 10)
@@ -1013,25 +1040,26 @@ func (m CancelOrder) AppendText(dst []byte) []byte {
 func (m CancelOrder) String() string { return string(m.AppendText(nil)) }
 
 // ReplaceOrderBlockLength is the body length of a ReplaceOrder in this schema version.
-const ReplaceOrderBlockLength = 128
+const ReplaceOrderBlockLength = 136
 
 // ReplaceOrderLength is the encoded length of a ReplaceOrder: header and body.
 const ReplaceOrderLength = HeaderLength + ReplaceOrderBlockLength
 
 // Field offsets within a ReplaceOrder body.
 const (
-	replaceOrderOrderIDOffset     = 0
-	replaceOrderPriceOffset       = 8
-	replaceOrderQuantityOffset    = 16
-	replaceOrderInstrumentOffset  = 24
-	replaceOrderSideOffset        = 28
-	replaceOrderOrdTypeOffset     = 29
-	replaceOrderTimeInForceOffset = 30
-	replaceOrderFlagsOffset       = 31
-	replaceOrderAccountOffset     = 32
-	replaceOrderPrincipalOffset   = 48
-	replaceOrderClOrdIDOffset     = 64
-	replaceOrderOrigClOrdIDOffset = 96
+	replaceOrderSenderSeqOffset   = 0
+	replaceOrderOrderIDOffset     = 8
+	replaceOrderPriceOffset       = 16
+	replaceOrderQuantityOffset    = 24
+	replaceOrderInstrumentOffset  = 32
+	replaceOrderSideOffset        = 36
+	replaceOrderOrdTypeOffset     = 37
+	replaceOrderTimeInForceOffset = 38
+	replaceOrderFlagsOffset       = 39
+	replaceOrderAccountOffset     = 40
+	replaceOrderPrincipalOffset   = 56
+	replaceOrderClOrdIDOffset     = 72
+	replaceOrderOrigClOrdIDOffset = 104
 )
 
 // ReplaceOrder is a flyweight over a ReplaceOrder body (template 3): accessors read and
@@ -1043,6 +1071,16 @@ type ReplaceOrder []byte
 func AppendReplaceOrder(dst []byte) ([]byte, ReplaceOrder) {
 	dst, body := appendMessage(dst, TemplateReplaceOrder, ReplaceOrderBlockLength)
 	return dst, ReplaceOrder(body)
+}
+
+// SenderSeq returns the SenderSeq field.
+func (m ReplaceOrder) SenderSeq() uint64 {
+	return binary.LittleEndian.Uint64(m[replaceOrderSenderSeqOffset:])
+}
+
+// SetSenderSeq writes the SenderSeq field.
+func (m ReplaceOrder) SetSenderSeq(v uint64) {
+	binary.LittleEndian.PutUint64(m[replaceOrderSenderSeqOffset:], v)
 }
 
 // OrderID returns the OrderID field.
@@ -1197,7 +1235,9 @@ func (m ReplaceOrder) EnumsValid() bool {
 // AppendText appends a one-line text form of the message to dst, for logs and tests.
 func (m ReplaceOrder) AppendText(dst []byte) []byte {
 	dst = append(dst, "ReplaceOrder{"...)
-	dst = append(dst, "OrderID="...)
+	dst = append(dst, "SenderSeq="...)
+	dst = strconv.AppendUint(dst, uint64(m.SenderSeq()), 10)
+	dst = append(dst, " OrderID="...)
 	dst = strconv.AppendUint(dst, uint64(m.OrderID()), 10)
 	dst = append(dst, " Price="...)
 	dst = strconv.AppendInt(dst, m.Price(), 10)
@@ -1228,18 +1268,19 @@ func (m ReplaceOrder) AppendText(dst []byte) []byte {
 func (m ReplaceOrder) String() string { return string(m.AppendText(nil)) }
 
 // MassCancelBlockLength is the body length of a MassCancel in this schema version.
-const MassCancelBlockLength = 69
+const MassCancelBlockLength = 77
 
 // MassCancelLength is the encoded length of a MassCancel: header and body.
 const MassCancelLength = HeaderLength + MassCancelBlockLength
 
 // Field offsets within a MassCancel body.
 const (
-	massCancelInstrumentOffset = 0
-	massCancelScopeOffset      = 4
-	massCancelAccountOffset    = 5
-	massCancelPrincipalOffset  = 21
-	massCancelClOrdIDOffset    = 37
+	massCancelSenderSeqOffset  = 0
+	massCancelInstrumentOffset = 8
+	massCancelScopeOffset      = 12
+	massCancelAccountOffset    = 13
+	massCancelPrincipalOffset  = 29
+	massCancelClOrdIDOffset    = 45
 )
 
 // MassCancel is a flyweight over a MassCancel body (template 4): accessors read and
@@ -1251,6 +1292,16 @@ type MassCancel []byte
 func AppendMassCancel(dst []byte) ([]byte, MassCancel) {
 	dst, body := appendMessage(dst, TemplateMassCancel, MassCancelBlockLength)
 	return dst, MassCancel(body)
+}
+
+// SenderSeq returns the SenderSeq field.
+func (m MassCancel) SenderSeq() uint64 {
+	return binary.LittleEndian.Uint64(m[massCancelSenderSeqOffset:])
+}
+
+// SetSenderSeq writes the SenderSeq field.
+func (m MassCancel) SetSenderSeq(v uint64) {
+	binary.LittleEndian.PutUint64(m[massCancelSenderSeqOffset:], v)
 }
 
 // Instrument returns the Instrument field.
@@ -1335,7 +1386,9 @@ func (m MassCancel) EnumsValid() bool { return m.Scope().Valid() }
 // AppendText appends a one-line text form of the message to dst, for logs and tests.
 func (m MassCancel) AppendText(dst []byte) []byte {
 	dst = append(dst, "MassCancel{"...)
-	dst = append(dst, "Instrument="...)
+	dst = append(dst, "SenderSeq="...)
+	dst = strconv.AppendUint(dst, uint64(m.SenderSeq()), 10)
+	dst = append(dst, " Instrument="...)
 	dst = strconv.AppendUint(dst, uint64(m.Instrument()), 10)
 	dst = append(dst, " Scope="...)
 	dst = append(dst, m.Scope().String()...)
@@ -1568,7 +1621,7 @@ func (m InstrumentListRequest) AppendText(dst []byte) []byte {
 func (m InstrumentListRequest) String() string { return string(m.AppendText(nil)) }
 
 // SessionStatusBlockLength is the body length of a SessionStatus in this schema version.
-const SessionStatusBlockLength = 18
+const SessionStatusBlockLength = 19
 
 // SessionStatusLength is the encoded length of a SessionStatus: header and body.
 const SessionStatusLength = HeaderLength + SessionStatusBlockLength
@@ -1577,11 +1630,14 @@ const SessionStatusLength = HeaderLength + SessionStatusBlockLength
 const (
 	sessionStatusStateOffset              = 0
 	sessionStatusCancelOnDisconnectOffset = 1
-	sessionStatusPrincipalOffset          = 2
+	sessionStatusResetSeqOffset           = 2
+	sessionStatusPrincipalOffset          = 3
 )
 
 // SessionStatus is sent by a gateway when one of the principals it carries
 // logs on or off, so that cancel-on-disconnect happens through the log.
+// ResetSeq (on LoggedOn) restarts the principal's SenderSeq at 0, as a FIX
+// logon with ResetSeqNumFlag does.
 //
 // SessionStatus is a flyweight over a SessionStatus body (template 7): accessors read and
 // write the bytes in place. Obtain one from Decode or AppendSessionStatus.
@@ -1605,6 +1661,12 @@ func (m SessionStatus) CancelOnDisconnect() uint8 { return m[sessionStatusCancel
 
 // SetCancelOnDisconnect writes the CancelOnDisconnect field.
 func (m SessionStatus) SetCancelOnDisconnect(v uint8) { m[sessionStatusCancelOnDisconnectOffset] = v }
+
+// ResetSeq returns the ResetSeq field.
+func (m SessionStatus) ResetSeq() uint8 { return m[sessionStatusResetSeqOffset] }
+
+// SetResetSeq writes the ResetSeq field.
+func (m SessionStatus) SetResetSeq(v uint8) { m[sessionStatusResetSeqOffset] = v }
 
 // Principal returns the Principal field up to its first NUL; the slice aliases the message.
 func (m SessionStatus) Principal() []byte {
@@ -1636,6 +1698,8 @@ func (m SessionStatus) AppendText(dst []byte) []byte {
 	dst = append(dst, m.State().String()...)
 	dst = append(dst, " CancelOnDisconnect="...)
 	dst = strconv.AppendUint(dst, uint64(m.CancelOnDisconnect()), 10)
+	dst = append(dst, " ResetSeq="...)
+	dst = strconv.AppendUint(dst, uint64(m.ResetSeq()), 10)
 	dst = append(dst, " Principal="...)
 	dst = strconv.AppendQuote(dst, string(m.Principal()))
 	return append(dst, '}')

@@ -48,7 +48,7 @@ func TestNewOrderRoundTrip(t *testing.T) {
 	}
 	d := NewOrder(body)
 	got := d.String()
-	want := `NewOrder{Price=-12345 Quantity=1099511627776 Instrument=7 Side=Sell OrdType=Limit TimeInForce=IOC Flags=1 Account="DEMO1" Principal="DEMO1" ClOrdID="ord-1"}`
+	want := `NewOrder{SenderSeq=0 Price=-12345 Quantity=1099511627776 Instrument=7 Side=Sell OrdType=Limit TimeInForce=IOC Flags=1 Account="DEMO1" Principal="DEMO1" ClOrdID="ord-1"}`
 	if got != want {
 		t.Fatalf("decoded\n%s\nwant\n%s", got, want)
 	}
