@@ -140,7 +140,8 @@ type Book struct {
 	orders    []order
 	freeOrder int32
 	live      int
-	index     table // order id -> slab index of resting orders
+	index     table   // order id -> slab index of resting orders
+	idMax     OrderID // no live order has a larger id
 	levels    []level
 	freeLevel int32
 	sides     [2]bookSide
@@ -194,6 +195,7 @@ func (b *Book) reset() {
 	b.orders = make([]order, 0, hint+1)
 	b.freeOrder = nilIndex
 	b.live = 0
+	b.idMax = 0
 	b.index = newTable(hint)
 	b.levels = make([]level, 0, hint/4+1)
 	b.freeLevel = nilIndex

@@ -121,7 +121,14 @@ func (b *Book) rest(oi int32) {
 	o := &b.orders[oi]
 	li := b.levelAt(o.side, o.price)
 	b.appendOrder(li, oi)
-	b.index.put(uint64(b.orders[oi].id), oi)
-	b.live++
+	b.indexOrder(oi)
 	b.levelChanged(li)
+}
+
+// indexOrder adds resting order oi to the id index.
+func (b *Book) indexOrder(oi int32) {
+	id := b.orders[oi].id
+	b.index.put(uint64(id), oi)
+	b.idMax = max(b.idMax, id)
+	b.live++
 }

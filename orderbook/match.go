@@ -82,7 +82,7 @@ func (b *Book) cancelResting(oi int32, reason CancelReason) int32 {
 // fokState carries canFill's walk over the levels without a closure
 // allocation per call.
 type fokState struct {
-	taker   *Order
+	taker   Order // a copy: a pointer stored here would make Submit's argument escape
 	need    int64
 	blocked bool
 }
@@ -90,7 +90,7 @@ type fokState struct {
 // canFill reports whether FOK order o could fill in full now, taking
 // self-trade prevention into account exactly as match would.
 func (b *Book) canFill(o *Order) bool {
-	b.fok = fokState{taker: o, need: o.Quantity}
+	b.fok = fokState{taker: *o, need: o.Quantity}
 	b.sides[o.Side.opposite()].tree.Ascend(b.fokVisitFn)
 	ok := b.fok.need <= 0 && !b.fok.blocked
 	b.fok = fokState{}
@@ -98,7 +98,7 @@ func (b *Book) canFill(o *Order) bool {
 }
 
 func (b *Book) fokVisit(k levelKey) bool {
-	o := b.fok.taker
+	o := &b.fok.taker
 	lv := &b.levels[k.level]
 	if o.Type == Limit && ((o.Side == Buy && lv.price > o.Price) || (o.Side == Sell && lv.price < o.Price)) {
 		return false

@@ -227,8 +227,7 @@ func (b *Book) restoreOrder(rec []byte) error {
 	b.orders[oi] = o
 	li := b.levelAt(o.side, o.price)
 	b.appendOrder(li, oi)
-	b.index.put(uint64(o.id), oi)
-	b.live++
+	b.indexOrder(oi)
 	return nil
 }
 

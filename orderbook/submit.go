@@ -70,7 +70,7 @@ func (b *Book) validateNew(o *Order) RejectReason {
 			return r
 		}
 	}
-	if _, dup := b.index.get(uint64(o.ID)); dup {
+	if b.isLive(o.ID) {
 		return RejectDuplicateID
 	}
 	if b.live >= b.cfg.OrdersMax {
@@ -122,4 +122,15 @@ func (b *Book) wouldCross(s Side, price int64) bool {
 		return p <= price
 	}
 	return p >= price
+}
+
+// isLive reports whether id is a live order's id. Ids above every id ever
+// indexed cannot be live, and callers usually number orders upwards, so the
+// common case skips the hash probe (a cache miss when many books are hot).
+func (b *Book) isLive(id OrderID) bool {
+	if id > b.idMax {
+		return false
+	}
+	_, ok := b.index.get(uint64(id))
+	return ok
 }

@@ -22,9 +22,13 @@ type tableSlot struct {
 }
 
 const (
-	tableSlotsMin  = 16
-	fibonacciHash  = 0x9E3779B97F4A7C15
-	tableLoadShift = 1 // grow when count > len(slots) >> tableLoadShift
+	tableSlotsMin = 16
+	fibonacciHash = 0x9E3779B97F4A7C15
+	// The table grows when it would be more than tableLoadNum/tableLoadDen
+	// full: linear probing stays short up to about 3/4, and a smaller
+	// table keeps more of many books' tables in cache.
+	tableLoadNum = 3
+	tableLoadDen = 4
 )
 
 func newTable(keysHint int) table {
@@ -33,9 +37,11 @@ func newTable(keysHint int) table {
 	return t
 }
 
+func tableFits(keys, slots int) bool { return keys*tableLoadDen <= slots*tableLoadNum }
+
 func (t *table) init(keysHint int) {
 	n := tableSlotsMin
-	for n>>tableLoadShift < keysHint {
+	for !tableFits(keysHint, n) {
 		n <<= 1
 	}
 	t.slots = make([]tableSlot, n)
@@ -44,6 +50,8 @@ func (t *table) init(keysHint int) {
 	t.count = 0
 }
 
+// home is the first slot probed for key: Fibonacci hashing spreads
+// sequential ids and neighbouring prices evenly.
 func (t *table) home(key uint64) uint64 { return (key * fibonacciHash) >> t.shift }
 
 // get returns the index stored for key.
@@ -63,7 +71,7 @@ func (t *table) get(key uint64) (int32, bool) {
 
 // put stores key -> val. The key must not be present.
 func (t *table) put(key uint64, val int32) {
-	if t.count+1 > len(t.slots)>>tableLoadShift {
+	if !tableFits(t.count+1, len(t.slots)) {
 		t.grow()
 	}
 	t.insert(key, val)

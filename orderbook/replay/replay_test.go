@@ -1,0 +1,74 @@
+package replay
+
+import (
+	"os"
+	"testing"
+
+	"venue/orderbook/orderflow"
+)
+
+// orderflowDir is where CI keeps the reference files: ../shared beside the
+// repository root.
+const orderflowDir = "../../../shared/orderflow/"
+
+func readFlow(tb testing.TB, name string) *orderflow.File {
+	tb.Helper()
+	path := orderflowDir + name
+	if _, err := os.Stat(path); err != nil {
+		tb.Skipf("%s not present: %v", path, err)
+	}
+	f, err := orderflow.ReadFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return f
+}
+
+// The README's table: trades and volume over all records.
+var readmeCounts = []struct {
+	file string
+	want Counts
+}{
+	{"s1.bin", Counts{Trades: 196165, Volume: 2072490}},
+	{"s100.bin", Counts{Trades: 184226, Volume: 1934363}},
+	{"tiny.bin", Counts{}},
+}
+
+func TestReplayMatchesReadme(t *testing.T) {
+	for _, tc := range readmeCounts {
+		t.Run(tc.file, func(t *testing.T) {
+			f := readFlow(t, tc.file)
+			r := New(f.Header, nil)
+			r.ApplyRange(f, 0, f.Len())
+			if got := r.Counts(); got != tc.want {
+				t.Fatalf("got %+v, want %+v", got, tc.want)
+			}
+			for i := range int(f.Header.Instruments) {
+				if err := r.Book(i).Check(); err != nil {
+					t.Fatalf("instrument %d: %v", i, err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkReplayS1(b *testing.B)   { benchReplay(b, "s1.bin") }
+func BenchmarkReplayS100(b *testing.B) { benchReplay(b, "s100.bin") }
+
+// benchReplay times whole passes over the timed part of a file, each on
+// books warmed up untimed; one op is one record.
+func benchReplay(b *testing.B, name string) {
+	f := readFlow(b, name)
+	warm, n := int(f.Header.Warmup), f.Len()
+	b.ReportAllocs()
+	ops := 0
+	for range b.N {
+		b.StopTimer()
+		r := New(f.Header, nil)
+		r.ApplyRange(f, 0, warm)
+		b.StartTimer()
+		r.ApplyRange(f, warm, n)
+		ops += n - warm
+	}
+	b.ReportMetric(float64(ops)/b.Elapsed().Seconds(), "records/s")
+}
