@@ -94,7 +94,9 @@ func TestReplayFollowsLiveRecording(t *testing.T) {
 	mustNotErr(t, err, "open replay")
 	defer r.Close()
 	var got []replayedFrame
-	h := func(frame []byte, pos transport.Position) { got = append(got, replayedFrame{pos, append([]byte(nil), frame...)}) }
+	h := func(frame []byte, pos transport.Position) {
+		got = append(got, replayedFrame{pos, append([]byte(nil), frame...)})
+	}
 	for range 20 {
 		s.record(t, rec, 3, 10)
 		for len(got) < len(s.frames) {
