@@ -1,0 +1,98 @@
+package transport
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+)
+
+// Channel strings name a medium and its parameters:
+//
+//	ipc                                          in-process
+//	udp?endpoint=127.0.0.1:40123                 unicast (publication: destination; subscription: bind)
+//	udp?endpoint=239.1.1.1:40124|interface=lo|ttl=1   multicast group
+//	udp?control-mode=manual[|control=host:port]  multi-destination publication; add destinations at run time
+//	spy:udp?endpoint=...                         subscription reading a local network publication in place
+//
+// Optional parameters: control=host:port binds the publication's socket
+// (where status messages and NAKs arrive); fc=min|max picks multi-receiver
+// flow control; term-length=N and mtu=N override the driver defaults.
+type channelSpec struct {
+	raw        string
+	ipc        bool
+	spy        bool
+	endpoint   netip.AddrPort
+	control    netip.AddrPort
+	iface      string
+	ttl        int
+	manualMDC  bool
+	flow       string
+	termLength int
+	mtu        int
+}
+
+func (c channelSpec) multicast() bool { return c.endpoint.IsValid() && c.endpoint.Addr().IsMulticast() }
+
+// endpointKey identifies a receive endpoint.
+func (c channelSpec) endpointKey() string { return c.endpoint.String() }
+
+func parseChannel(s string) (channelSpec, error) {
+	spec := channelSpec{raw: s}
+	rest := strings.TrimPrefix(s, "aeron:")
+	if r, ok := strings.CutPrefix(rest, "spy:"); ok {
+		spec.spy, rest = true, strings.TrimPrefix(r, "aeron:")
+	}
+	if rest == "ipc" {
+		if spec.spy {
+			return spec, fmt.Errorf("%w: %q: spy needs a udp channel", ErrBadChannel, s)
+		}
+		spec.ipc = true
+		return spec, nil
+	}
+	params, ok := strings.CutPrefix(rest, "udp?")
+	if !ok {
+		return spec, fmt.Errorf("%w: %q: want ipc or udp?...", ErrBadChannel, s)
+	}
+	for _, kv := range strings.Split(params, "|") {
+		k, v, _ := strings.Cut(kv, "=")
+		if err := spec.set(k, v); err != nil {
+			return spec, fmt.Errorf("%w: %q: %v", ErrBadChannel, s, err)
+		}
+	}
+	if !spec.endpoint.IsValid() && !spec.manualMDC {
+		return spec, fmt.Errorf("%w: %q: endpoint required", ErrBadChannel, s)
+	}
+	return spec, nil
+}
+
+func (c *channelSpec) set(k, v string) error {
+	var err error
+	switch k {
+	case "endpoint":
+		c.endpoint, err = netip.ParseAddrPort(v)
+	case "control":
+		c.control, err = netip.ParseAddrPort(v)
+	case "interface":
+		c.iface = v
+	case "ttl":
+		c.ttl, err = strconv.Atoi(v)
+	case "control-mode":
+		if v != "manual" {
+			return fmt.Errorf("control-mode %q unsupported (manual only)", v)
+		}
+		c.manualMDC = true
+	case "fc":
+		if v != "min" && v != "max" {
+			return fmt.Errorf("fc %q: want min or max", v)
+		}
+		c.flow = v
+	case "term-length":
+		c.termLength, err = strconv.Atoi(v)
+	case "mtu":
+		c.mtu, err = strconv.Atoi(v)
+	default:
+		return fmt.Errorf("unknown parameter %q", k)
+	}
+	return err
+}

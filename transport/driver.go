@@ -1,0 +1,642 @@
+package transport
+
+import (
+	"fmt"
+	"math/rand"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// ThreadingMode says how the driver's agents map to goroutines.
+type ThreadingMode int8
+
+// Threading modes.
+const (
+	// ThreadingInvoker starts no goroutine: the caller runs Driver.DoWork
+	// (tests with a fake clock, or an application that owns its loop).
+	ThreadingInvoker ThreadingMode = iota
+	// ThreadingShared runs conductor, sender and receiver on one goroutine.
+	ThreadingShared
+	// ThreadingDedicated gives each agent its own goroutine.
+	ThreadingDedicated
+)
+
+var threadingNames = [...]string{"invoker", "shared", "dedicated"}
+
+// String names the mode.
+func (m ThreadingMode) String() string {
+	if int(m) < len(threadingNames) && m >= 0 {
+		return threadingNames[m]
+	}
+	return "ThreadingMode(?)"
+}
+
+// Driver defaults. Intervals are small because venue runs on a LAN or one
+// host; the liveness timeouts are a few status-message intervals.
+const (
+	publicationWindowDefault            = 1 << 20
+	receiverWindowDefault               = 1 << 20
+	heartbeatIntervalDefault            = 10 * time.Millisecond
+	statusMessageIntervalDefault        = 10 * time.Millisecond
+	setupIntervalDefault                = 10 * time.Millisecond
+	imageLivenessTimeoutDefault         = 2 * time.Second
+	publicationConnectionTimeoutDefault = 2 * time.Second
+	receiverTimeoutDefault              = 2 * time.Second
+	nakUnicastDelayDefault              = 20 * time.Microsecond
+	nakMulticastMaxBackoffDefault       = 2 * time.Millisecond
+	nakRetryDefault                     = 2 * time.Millisecond
+	retransmitLingerDefault             = 1 * time.Millisecond
+	publicationLingerDefault            = 1 * time.Second
+	countersCapacityDefault             = 1024
+	conductorIntervalNs                 = int64(time.Millisecond)
+)
+
+// DriverConfig configures a Driver. Zero values take the defaults.
+type DriverConfig struct {
+	Network           Network          // nil: UDPNetwork{}
+	Counters          *CountersManager // nil: in-memory counters
+	Clock             NanoClock        // nil: MonotonicNanos
+	Threading         ThreadingMode
+	NewIdleStrategy   func() IdleStrategy // nil: DefaultIdleStrategy
+	Seed              int64               // session ids, receiver ids, NAK back-off
+	TermLength        int                 // bytes, power of two
+	MTU               int                 // bytes, multiple of 32
+	PublicationWindow int                 // bytes a publisher may run ahead of its consumers (capped at term/2)
+	ReceiverWindow    int                 // bytes a receiver accepts beyond its consumers (capped at term/2)
+
+	HeartbeatInterval            time.Duration
+	StatusMessageInterval        time.Duration
+	SetupInterval                time.Duration
+	ImageLivenessTimeout         time.Duration
+	PublicationConnectionTimeout time.Duration
+	ReceiverTimeout              time.Duration // multi-receiver flow control
+	NAKUnicastDelay              time.Duration
+	NAKMulticastMaxBackoff       time.Duration
+	NAKRetry                     time.Duration
+	RetransmitLinger             time.Duration
+	PublicationLinger            time.Duration
+}
+
+func orDur(v *time.Duration, d time.Duration) {
+	if *v <= 0 {
+		*v = d
+	}
+}
+
+func orInt(v *int, d int) {
+	if *v <= 0 {
+		*v = d
+	}
+}
+
+func (c *DriverConfig) applyDefaults() {
+	if c.Network == nil {
+		c.Network = UDPNetwork{}
+	}
+	if c.Clock == nil {
+		c.Clock = MonotonicNanos
+	}
+	if c.NewIdleStrategy == nil {
+		c.NewIdleStrategy = DefaultIdleStrategy
+	}
+	orInt(&c.TermLength, TermLengthDefault)
+	orInt(&c.MTU, MTULengthDefault)
+	orInt(&c.PublicationWindow, publicationWindowDefault)
+	orInt(&c.ReceiverWindow, receiverWindowDefault)
+	orDur(&c.HeartbeatInterval, heartbeatIntervalDefault)
+	orDur(&c.StatusMessageInterval, statusMessageIntervalDefault)
+	orDur(&c.SetupInterval, setupIntervalDefault)
+	orDur(&c.ImageLivenessTimeout, imageLivenessTimeoutDefault)
+	orDur(&c.PublicationConnectionTimeout, publicationConnectionTimeoutDefault)
+	orDur(&c.ReceiverTimeout, receiverTimeoutDefault)
+	orDur(&c.NAKUnicastDelay, nakUnicastDelayDefault)
+	orDur(&c.NAKMulticastMaxBackoff, nakMulticastMaxBackoffDefault)
+	orDur(&c.NAKRetry, nakRetryDefault)
+	orDur(&c.RetransmitLinger, retransmitLingerDefault)
+	orDur(&c.PublicationLinger, publicationLingerDefault)
+}
+
+// Driver owns a process's streams: it creates publications and
+// subscriptions on IPC and UDP channels and runs the sender, receiver and
+// conductor agents that move network streams.
+type Driver struct {
+	cfg      DriverConfig
+	counters *CountersManager
+	sys      *SystemCounters
+
+	sender    *Sender
+	receiver  *Receiver
+	conductor *Conductor
+	runners   []*AgentRunner
+
+	mu       sync.Mutex
+	closed   bool
+	rng      *rand.Rand
+	rngMu    sync.Mutex
+	ipcPubs  map[int32][]*Publication
+	ipcSubs  map[int32][]*Subscription
+	netPubs  []*netPublication
+	spies    []*Subscription
+	eps      map[string]*receiveEndpoint
+	sessions map[int32]bool
+}
+
+// NewDriver builds a driver and, unless the threading mode is invoker,
+// starts its agents.
+func NewDriver(cfg DriverConfig) (*Driver, error) {
+	cfg.applyDefaults()
+	if err := CheckTermLength(cfg.TermLength); err != nil {
+		return nil, err
+	}
+	if err := CheckMTU(cfg.MTU); err != nil {
+		return nil, err
+	}
+	d := &Driver{cfg: cfg, counters: cfg.Counters, rng: rand.New(rand.NewSource(cfg.Seed)),
+		ipcPubs: map[int32][]*Publication{}, ipcSubs: map[int32][]*Subscription{},
+		eps: map[string]*receiveEndpoint{}, sessions: map[int32]bool{}}
+	if d.counters == nil {
+		d.counters = NewCountersManager(countersCapacityDefault)
+	}
+	d.sys = newSystemCounters(d.counters)
+	d.sender = &Sender{d: d}
+	d.receiver = &Receiver{d: d}
+	d.conductor = &Conductor{d: d}
+	var pubs []*netPublication
+	d.sender.pubs.Store(&pubs)
+	var eps []*receiveEndpoint
+	d.receiver.eps.Store(&eps)
+	d.start()
+	return d, nil
+}
+
+func (d *Driver) start() {
+	var agents []Agent
+	switch d.cfg.Threading {
+	case ThreadingShared:
+		agents = []Agent{NewCompositeAgent(d.conductor, d.sender, d.receiver)}
+	case ThreadingDedicated:
+		agents = []Agent{d.conductor, d.sender, d.receiver}
+	}
+	for _, a := range agents {
+		r := NewAgentRunner(a, d.idleFor(a), d.cfg.Clock)
+		d.runners = append(d.runners, r)
+		r.Start()
+	}
+}
+
+// idleFor gives the agent the configured strategy; a BlockingIdleStrategy is
+// bound to the driver so it can wait on the driver's sockets.
+func (d *Driver) idleFor(Agent) IdleStrategy {
+	s := d.cfg.NewIdleStrategy()
+	if b, ok := s.(*BlockingIdleStrategy); ok && b.Waiter == nil {
+		b.Waiter = d
+	}
+	return s
+}
+
+// DoWork runs one duty cycle of conductor, sender and receiver (invoker mode).
+func (d *Driver) DoWork(nowNs int64) int {
+	return d.conductor.DoWork(nowNs) + d.sender.DoWork(nowNs) + d.receiver.DoWork(nowNs)
+}
+
+// Sender returns the sender agent (to compose into an application's loop).
+func (d *Driver) Sender() Agent { return d.sender }
+
+// Receiver returns the receiver agent.
+func (d *Driver) Receiver() Agent { return d.receiver }
+
+// Conductor returns the conductor agent.
+func (d *Driver) Conductor() Agent { return d.conductor }
+
+// Counters returns the driver's counters manager.
+func (d *Driver) Counters() *CountersManager { return d.counters }
+
+// SystemCounters returns the driver-wide counter catalogue.
+func (d *Driver) SystemCounters() *SystemCounters { return d.sys }
+
+func (d *Driver) randInt63n(n int64) int64 {
+	d.rngMu.Lock()
+	defer d.rngMu.Unlock()
+	return d.rng.Int63n(n)
+}
+
+func (d *Driver) newSessionID() int32 {
+	for {
+		id := int32(d.randInt63n(1 << 31))
+		if !d.sessions[id] {
+			d.sessions[id] = true
+			return id
+		}
+	}
+}
+
+func (d *Driver) allocCounter(typeID int32, kind string, lb *LogBuffer, channel string) *Counter {
+	c, err := d.counters.Allocate(typeID, streamLabel(kind, lb.sessionID, lb.streamID, channel))
+	if err != nil {
+		// A full counters file must not stop a stream: use a private counter.
+		d.sys.Errors.Increment()
+		return &Counter{id: -1, value: new(int64)}
+	}
+	return c
+}
+
+func (d *Driver) freeCounter(c *Counter) {
+	if c.id >= 0 {
+		d.counters.Free(c)
+	}
+}
+
+// AddPublication creates a publication on channel (see channelSpec for the
+// syntax) for streamID.
+func (d *Driver) AddPublication(channel string, streamID int32) (*Publication, error) {
+	spec, err := parseChannel(channel)
+	if err != nil {
+		return nil, err
+	}
+	if spec.spy {
+		return nil, fmt.Errorf("%w: %q: spy is for subscriptions", ErrBadChannel, channel)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return nil, ErrClosed
+	}
+	termLength, mtu := d.cfg.TermLength, d.cfg.MTU
+	if spec.termLength > 0 {
+		termLength = spec.termLength
+	}
+	if spec.mtu > 0 {
+		mtu = spec.mtu
+	}
+	sessionID := d.newSessionID()
+	initialTermID := int32(d.randInt63n(1 << 31))
+	lb, err := NewLogBuffer(termLength, mtu, sessionID, streamID, initialTermID)
+	if err != nil {
+		return nil, err
+	}
+	pub := newPublication(lb, channel, d.cfg.PublicationWindow, d.sys,
+		d.allocCounter(CounterPublisherPosition, "pub-pos", lb, channel),
+		d.allocCounter(CounterPublisherLimit, "pub-lmt", lb, channel))
+	if spec.ipc {
+		d.addIPCPublication(pub, streamID)
+		return pub, nil
+	}
+	if err := d.addNetPublication(pub, spec); err != nil {
+		return nil, err
+	}
+	return pub, nil
+}
+
+func (d *Driver) addIPCPublication(pub *Publication, streamID int32) {
+	d.ipcPubs[streamID] = append(d.ipcPubs[streamID], pub)
+	for _, s := range d.ipcSubs[streamID] {
+		d.attachReader(pub, s, 0, "ipc")
+	}
+	pub.onClose = func(p *Publication) {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		d.ipcPubs[streamID] = removeItem(d.ipcPubs[streamID], p)
+		d.freeCounter(p.pubPos)
+		d.freeCounter(p.pubLimit)
+	}
+}
+
+// attachReader gives subscription s an image reading pub's log in place
+// (IPC subscribers and spies).
+func (d *Driver) attachReader(pub *Publication, s *Subscription, joinPos int64, source string) {
+	img := newImage(pub.log, joinPos, d.allocCounter(CounterSubscriberPosition, "sub-pos", pub.log, s.channel), source)
+	pub.addReader(img)
+	s.addImage(img)
+}
+
+func removeItem[T comparable](list []T, x T) []T {
+	out := list[:0:0]
+	for _, e := range list {
+		if e != x {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func (d *Driver) addNetPublication(pub *Publication, spec channelSpec) error {
+	opts := MulticastOptions{Interface: spec.iface, TTL: spec.ttl, Loopback: true}
+	conn, err := d.cfg.Network.SenderConn(spec.control, opts)
+	if err != nil {
+		return err
+	}
+	np := newNetPublication(pub, conn, spec, &d.cfg, d.sys)
+	np.senderPosCtr = d.allocCounter(CounterSenderPosition, "snd-pos", pub.log, spec.raw)
+	np.senderLimitCtr = d.allocCounter(CounterSenderLimit, "snd-lmt", pub.log, spec.raw)
+	pub.net = np
+	d.netPubs = append(d.netPubs, np)
+	d.publishSenderList()
+	for _, s := range d.spies {
+		if d.spyMatches(s, np) {
+			d.attachReader(pub, s, 0, "spy")
+		}
+	}
+	return nil
+}
+
+func (d *Driver) publishSenderList() {
+	list := append([]*netPublication{}, d.netPubs...)
+	d.sender.pubs.Store(&list)
+}
+
+func (d *Driver) spyMatches(s *Subscription, np *netPublication) bool {
+	spec, _ := parseChannel(s.channel)
+	return s.streamID == np.log.streamID && spec.endpoint == np.spec.endpoint && spec.manualMDC == np.spec.manualMDC &&
+		spec.control == np.spec.control
+}
+
+// AddDestination adds a unicast destination ("host:port" or a
+// "udp?endpoint=host:port" channel) to a multi-destination publication.
+func (p *Publication) AddDestination(dest string) error {
+	a, err := parseDestination(dest)
+	if err != nil {
+		return err
+	}
+	if p.net == nil || !p.net.spec.manualMDC {
+		return ErrNotMDC
+	}
+	p.net.addDestination(a)
+	return nil
+}
+
+// RemoveDestination removes a destination added with AddDestination.
+func (p *Publication) RemoveDestination(dest string) error {
+	a, err := parseDestination(dest)
+	if err != nil {
+		return err
+	}
+	if p.net == nil || !p.net.spec.manualMDC {
+		return ErrNotMDC
+	}
+	if !p.net.removeDestination(a) {
+		return fmt.Errorf("transport: destination %s not found", dest)
+	}
+	return nil
+}
+
+func parseDestination(dest string) (netip.AddrPort, error) {
+	if spec, err := parseChannel(dest); err == nil {
+		return spec.endpoint, nil
+	}
+	a, err := netip.ParseAddrPort(dest)
+	if err != nil {
+		return a, fmt.Errorf("%w: destination %q: %v", ErrBadChannel, dest, err)
+	}
+	return a, nil
+}
+
+// AddSubscription subscribes to streamID on channel. IPC and spy images
+// appear at once; network images appear after the sender's setup frame.
+func (d *Driver) AddSubscription(channel string, streamID int32, opts SubscriptionOptions) (*Subscription, error) {
+	spec, err := parseChannel(channel)
+	if err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return nil, ErrClosed
+	}
+	s := newSubscription(channel, streamID, opts)
+	s.release = func(img *Image) { d.releaseReaderImage(img) }
+	switch {
+	case spec.ipc:
+		d.ipcSubs[streamID] = append(d.ipcSubs[streamID], s)
+		for _, p := range d.ipcPubs[streamID] {
+			d.attachReader(p, s, p.log.tail.Load(), "ipc")
+		}
+		s.onClose = func(s *Subscription) { d.removeIPCSub(s, streamID) }
+	case spec.spy:
+		d.spies = append(d.spies, s)
+		for _, np := range d.netPubs {
+			if d.spyMatches(s, np) {
+				d.attachReader(np.pub, s, np.log.tail.Load(), "spy")
+			}
+		}
+		s.onClose = func(s *Subscription) { d.mu.Lock(); d.spies = removeItem(d.spies, s); d.mu.Unlock() }
+	default:
+		if err := d.addNetSubscription(s, spec); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+func (d *Driver) removeIPCSub(s *Subscription, streamID int32) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.ipcSubs[streamID] = removeItem(d.ipcSubs[streamID], s)
+}
+
+// releaseReaderImage detaches a dropped IPC/spy/network image from its source.
+func (d *Driver) releaseReaderImage(img *Image) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, pubs := range d.ipcPubs {
+		for _, p := range pubs {
+			if p.log == img.log {
+				p.removeReader(img)
+			}
+		}
+	}
+	for _, np := range d.netPubs {
+		if np.log == img.log {
+			np.pub.removeReader(img)
+		}
+	}
+	for _, ep := range d.eps {
+		ep.mu.Lock()
+		for _, ni := range ep.images {
+			if ni.log == img.log {
+				ep.mu.Unlock()
+				ni.release(img)
+				ep.mu.Lock()
+				img = nil
+				break
+			}
+		}
+		ep.mu.Unlock()
+		if img == nil {
+			return
+		}
+	}
+	d.freeCounter(img.subCounter)
+}
+
+func (d *Driver) addNetSubscription(s *Subscription, spec channelSpec) error {
+	key := spec.endpointKey()
+	ep := d.eps[key]
+	if ep == nil {
+		var conn DatagramConn
+		var err error
+		if spec.multicast() {
+			conn, err = d.cfg.Network.ListenMulticast(spec.endpoint, MulticastOptions{Interface: spec.iface, TTL: spec.ttl, Loopback: true})
+		} else {
+			conn, err = d.cfg.Network.ListenUnicast(spec.endpoint)
+		}
+		if err != nil {
+			return err
+		}
+		ep = newReceiveEndpoint(d.receiver, spec, conn)
+		d.eps[key] = ep
+		list := append([]*receiveEndpoint{}, *d.receiver.eps.Load()...)
+		list = append(list, ep)
+		d.receiver.eps.Store(&list)
+	}
+	old := *ep.subs.Load()
+	next := make(map[int32][]*Subscription, len(old)+1)
+	for k, v := range old {
+		next[k] = v
+	}
+	next[s.streamID] = append(append([]*Subscription{}, old[s.streamID]...), s)
+	ep.subs.Store(&next)
+	ep.mu.Lock()
+	for _, ni := range ep.images {
+		if ni.log.streamID == s.streamID {
+			ni.addSubscriber(s)
+		}
+	}
+	ep.mu.Unlock()
+	s.onClose = func(s *Subscription) { d.removeNetSub(ep, s) }
+	return nil
+}
+
+func (d *Driver) removeNetSub(ep *receiveEndpoint, s *Subscription) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	old := *ep.subs.Load()
+	next := make(map[int32][]*Subscription, len(old))
+	for k, v := range old {
+		next[k] = v
+	}
+	next[s.streamID] = removeItem(next[s.streamID], s)
+	ep.subs.Store(&next)
+}
+
+// newNetImage builds the receiver state for a session announced by setup.
+func (d *Driver) newNetImage(ep *receiveEndpoint, c ControlFrame, src netip.AddrPort, nowNs int64) (*netImage, error) {
+	lb, err := NewLogBuffer(int(c.SetupTermLength()), int(c.SetupMTU()), c.SessionID(), c.StreamID(), c.SetupInitialTermID())
+	if err != nil {
+		return nil, err
+	}
+	join := lb.positionOf(c.SetupActiveTermID(), c.SetupTermOffset())
+	if join < 0 || c.SetupTermOffset()&(FrameAlignment-1) != 0 {
+		return nil, fmt.Errorf("transport: setup with bad position %d", join)
+	}
+	lb.tail.Store(join)
+	img := &netImage{ep: ep, log: lb, source: src, cfg: &d.cfg, sys: d.sys,
+		rebuildPos: join, hwm: join, minSub: join, eosPos: -1, lastPacketNs: nowNs, lastSMNs: nowNs,
+		lastSMPos: join, window: int64(min(d.cfg.ReceiverWindow, lb.TermLength()/2)),
+		receiverID: d.randInt63n(1<<62) + 1}
+	img.cleaner.cleanPosition = join
+	var readers []*Image
+	img.readers.Store(&readers)
+	img.hwmCtr = d.allocCounter(CounterReceiverHWM, "rcv-hwm", lb, ep.spec.raw)
+	img.rcvPosCtr = d.allocCounter(CounterReceiverPosition, "rcv-pos", lb, ep.spec.raw)
+	img.hwmCtr.Set(join)
+	img.rcvPosCtr.Set(join)
+	return img, nil
+}
+
+// WaitReadable blocks until any receive or send socket of the driver is
+// readable, or timeout passes. With one socket it parks in the network
+// poller; with several it waits on the first and bounds the wait.
+func (d *Driver) WaitReadable(timeout time.Duration) bool {
+	var w ReadWaiter
+	n := 0
+	for _, ep := range *d.receiver.eps.Load() {
+		if rw, ok := ep.conn.(ReadWaiter); ok {
+			w, n = rw, n+1
+		}
+	}
+	for _, np := range *d.sender.pubs.Load() {
+		if rw, ok := np.conn.(ReadWaiter); ok {
+			if w == nil {
+				w = rw
+			}
+			n++
+		}
+	}
+	if w == nil {
+		return false
+	}
+	if n > 1 {
+		timeout = min(timeout, multiSocketWaitMax)
+	}
+	return w.WaitReadable(timeout)
+}
+
+// Close stops the agents and closes every socket.
+func (d *Driver) Close() error {
+	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		return nil
+	}
+	d.closed = true
+	d.mu.Unlock()
+	var first error
+	for _, r := range d.runners {
+		if err := r.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	for _, np := range d.netPubs {
+		np.conn.Close()
+	}
+	for _, ep := range d.eps {
+		ep.conn.Close()
+	}
+	return first
+}
+
+// Conductor is the housekeeping agent: it retires closed publications once
+// the sender has finished them and releases their sockets and counters.
+type Conductor struct {
+	d      *Driver
+	nextNs int64
+	ticks  atomic.Int64
+}
+
+// RoleName names the agent.
+func (c *Conductor) RoleName() string { return "conductor" }
+
+// OnClose does nothing.
+func (c *Conductor) OnClose() {}
+
+// DoWork runs housekeeping once per conductor interval.
+func (c *Conductor) DoWork(nowNs int64) int {
+	if nowNs < c.nextNs {
+		return 0
+	}
+	c.nextNs = nowNs + conductorIntervalNs
+	c.ticks.Add(1)
+	d := c.d
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	work := 0
+	for i := 0; i < len(d.netPubs); i++ {
+		np := d.netPubs[i]
+		if !np.done.Load() {
+			continue
+		}
+		d.netPubs = append(d.netPubs[:i], d.netPubs[i+1:]...)
+		i--
+		work++
+		np.conn.Close()
+		for _, ctr := range []*Counter{np.pub.pubPos, np.pub.pubLimit, np.senderPosCtr, np.senderLimitCtr} {
+			d.freeCounter(ctr)
+		}
+	}
+	if work > 0 {
+		d.publishSenderList()
+	}
+	return work
+}

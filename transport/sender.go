@@ -1,0 +1,414 @@
+package transport
+
+import (
+	"net/netip"
+	"sync"
+	"sync/atomic"
+)
+
+// Sender bounds.
+const (
+	// sendBatchMax bounds the datagrams one sendmmsg carries.
+	sendBatchMax = 64
+	// controlBatchMax bounds the control datagrams read per publication per cycle.
+	controlBatchMax = 16
+	// controlBufferLength is the receive buffer for one control datagram in bytes.
+	controlBufferLength = 512
+	// retransmitSlotsMax bounds concurrent retransmits remembered for de-duplication.
+	retransmitSlotsMax = 16
+	// eosHeartbeatsMin is how many end-of-stream heartbeats a closing publication sends.
+	eosHeartbeatsMin = 3
+)
+
+// netPublication is the sender side of a network publication.
+type netPublication struct {
+	pub  *Publication
+	log  *LogBuffer
+	conn DatagramConn
+	spec channelSpec
+	cfg  *DriverConfig
+	sys  *SystemCounters
+
+	dests atomic.Pointer[[]netip.AddrPort]
+	flow  flowControl
+
+	senderPos      int64 // owned by the sender goroutine
+	senderPosition atomic.Int64
+	senderPosCtr   *Counter
+	senderLimitCtr *Counter
+	connected      atomic.Bool
+	done           atomic.Bool
+	setupRequested atomic.Bool
+
+	lastSMNs    int64
+	lastSendNs  int64
+	lastSetupNs int64
+	everSM      bool
+	eosSent     int
+	closedAtNs  int64
+	closeSeen   bool
+
+	retransmits [retransmitSlotsMax]retransmitSlot
+	out         []Datagram
+	ctl         []Datagram
+	hb          [HeaderLength]byte
+	setup       [SetupLength]byte
+	mu          sync.Mutex // guards dests updates
+}
+
+type retransmitSlot struct {
+	pos      int64
+	expireNs int64
+}
+
+func newNetPublication(pub *Publication, conn DatagramConn, spec channelSpec, cfg *DriverConfig, sys *SystemCounters) *netPublication {
+	np := &netPublication{pub: pub, log: pub.log, conn: conn, spec: spec, cfg: cfg, sys: sys,
+		out: make([]Datagram, 0, sendBatchMax), ctl: make([]Datagram, controlBatchMax)}
+	for i := range np.ctl {
+		np.ctl[i].Buf = make([]byte, controlBufferLength)
+	}
+	var dests []netip.AddrPort
+	if !spec.manualMDC {
+		dests = []netip.AddrPort{spec.endpoint}
+	}
+	np.dests.Store(&dests)
+	switch {
+	case spec.flow == "max" || (spec.flow == "" && spec.multicast()):
+		np.flow = newMultiFlowControl(true, int64(cfg.ReceiverTimeout))
+	case spec.flow == "min" || spec.manualMDC:
+		np.flow = newMultiFlowControl(false, int64(cfg.ReceiverTimeout))
+	default:
+		np.flow = &unicastFlowControl{}
+	}
+	np.lastSetupNs = -int64(cfg.SetupInterval)
+	return np
+}
+
+func (np *netPublication) addDestination(a netip.AddrPort) {
+	np.mu.Lock()
+	defer np.mu.Unlock()
+	old := *np.dests.Load()
+	next := append(append([]netip.AddrPort{}, old...), a)
+	np.dests.Store(&next)
+	np.setupRequested.Store(true)
+}
+
+func (np *netPublication) removeDestination(a netip.AddrPort) bool {
+	np.mu.Lock()
+	defer np.mu.Unlock()
+	old := *np.dests.Load()
+	next := make([]netip.AddrPort, 0, len(old))
+	for _, d := range old {
+		if d != a {
+			next = append(next, d)
+		}
+	}
+	np.dests.Store(&next)
+	return len(next) < len(old)
+}
+
+// Sender is the agent that sends network publications' data, setup frames,
+// heartbeats and retransmits, and reads their status messages and NAKs.
+type Sender struct {
+	d    *Driver
+	pubs atomic.Pointer[[]*netPublication]
+}
+
+// RoleName names the agent.
+func (s *Sender) RoleName() string { return "sender" }
+
+// OnClose does nothing: the driver closes sockets.
+func (s *Sender) OnClose() {}
+
+// DoWork runs one duty cycle for every network publication.
+func (s *Sender) DoWork(nowNs int64) int {
+	work := 0
+	for _, np := range *s.pubs.Load() {
+		if np.done.Load() {
+			continue
+		}
+		work += np.pollControl(nowNs)
+		work += np.doSend(nowNs)
+	}
+	return work
+}
+
+func (np *netPublication) pollControl(nowNs int64) int {
+	n, err := np.conn.ReadBatch(np.ctl)
+	if err != nil {
+		np.sys.Errors.Increment()
+		return 0
+	}
+	for i := 0; i < n; i++ {
+		d := &np.ctl[i]
+		np.sys.DatagramsReceived.Increment()
+		if d.N > len(d.Buf) {
+			np.sys.InvalidFrames.Increment()
+			continue
+		}
+		np.sys.BytesReceived.Add(int64(d.N))
+		np.onControl(d.Buf[:d.N], nowNs)
+	}
+	return n
+}
+
+// onControl handles the status messages and NAKs in one datagram.
+func (np *netPublication) onControl(b []byte, nowNs int64) {
+	for off := 0; off < len(b); {
+		rest := b[off:]
+		if len(rest) < 8 {
+			np.sys.InvalidFrames.Increment()
+			return
+		}
+		h := FrameHeader(rest)
+		c := ControlFrame(rest)
+		length := int(h.FrameLength())
+		switch {
+		case h.Version() != CurrentVersion:
+			np.sys.InvalidFrames.Increment()
+			return
+		case h.Type() == TypeStatus && length >= StatusLength && len(rest) >= StatusLength:
+			if np.matches(c) {
+				np.onStatus(c, h.Flags(), nowNs)
+			}
+		case h.Type() == TypeNAK && length >= NAKLength && len(rest) >= NAKLength:
+			if np.matches(c) {
+				np.sys.NaksReceived.Increment()
+				np.retransmit(c.NAKTermID(), c.NAKTermOffset(), c.NAKLength(), nowNs)
+			}
+		default:
+			np.sys.InvalidFrames.Increment()
+			return
+		}
+		off += Align(length, FrameAlignment)
+	}
+}
+
+func (np *netPublication) matches(c ControlFrame) bool {
+	if c.SessionID() != np.log.sessionID || c.StreamID() != np.log.streamID {
+		np.sys.InvalidFrames.Increment() // foreign
+		return false
+	}
+	return true
+}
+
+func (np *netPublication) onStatus(c ControlFrame, flags uint8, nowNs int64) {
+	np.sys.StatusMessagesReceived.Increment()
+	pos := np.log.positionOf(c.StatusTermID(), c.StatusTermOffset())
+	window := int64(c.StatusWindow())
+	if window < 0 || window > int64(np.log.termLength)/2 || pos < 0 {
+		np.sys.InvalidFrames.Increment()
+		return
+	}
+	np.flow.onStatus(c.StatusReceiverID(), pos, window, nowNs)
+	if flags&FlagSetupRequest != 0 {
+		np.setupRequested.Store(true)
+		np.lastSetupNs = -int64(np.cfg.SetupInterval)
+	}
+	np.lastSMNs = nowNs
+	np.everSM = true
+	np.connected.Store(true)
+}
+
+// doSend sends new data up to the flow-control limit, or a setup frame or a
+// heartbeat when there is none, and checks the connection's liveness.
+func (np *netPublication) doSend(nowNs int64) int {
+	if np.connected.Load() && nowNs-np.lastSMNs > int64(np.cfg.PublicationConnectionTimeout) {
+		np.connected.Store(false)
+	}
+	if np.connected.Load() && np.flow.receivers() == 0 && np.spec.manualMDC {
+		np.connected.Store(false)
+	}
+	work := 0
+	if !np.everSM || np.setupRequested.Load() {
+		work += np.maybeSendSetup(nowNs)
+	}
+	limit := np.flow.limit(nowNs)
+	np.senderLimitCtr.Set(limit)
+	if sent := np.sendData(limit, nowNs); sent > 0 {
+		return work + sent
+	}
+	if nowNs-np.lastSendNs >= int64(np.cfg.HeartbeatInterval) {
+		np.sendHeartbeat(nowNs)
+		work++
+	}
+	np.checkDone(nowNs)
+	return work
+}
+
+func (np *netPublication) maybeSendSetup(nowNs int64) int {
+	if nowNs-np.lastSetupNs < int64(np.cfg.SetupInterval) {
+		return 0
+	}
+	np.lastSetupNs = nowNs
+	np.setupRequested.Store(false)
+	lb := np.log
+	n := EncodeSetup(np.setup[:], lb.sessionID, lb.streamID, lb.initialTermID, lb.termIDOf(np.senderPos),
+		lb.termOffset(np.senderPos), lb.termLength, lb.mtu, int32(np.spec.ttl))
+	np.sys.SetupsSent.Increment()
+	np.sendToAll(np.setup[:n])
+	return 1
+}
+
+func (np *netPublication) sendToAll(b []byte) {
+	np.out = np.out[:0]
+	for _, d := range *np.dests.Load() {
+		np.out = append(np.out, Datagram{Buf: b, N: len(b), Addr: d})
+	}
+	np.flush()
+}
+
+func (np *netPublication) flush() {
+	if len(np.out) == 0 {
+		return
+	}
+	sent, err := np.conn.WriteBatch(np.out)
+	if err != nil {
+		np.sys.Errors.Increment()
+	}
+	if sent < len(np.out) {
+		np.sys.ShortSends.Increment()
+	}
+	bytes := 0
+	for i := 0; i < sent; i++ {
+		bytes += np.out[i].N
+	}
+	np.sys.DatagramsSent.Add(int64(sent))
+	np.sys.BytesSent.Add(int64(bytes))
+	np.out = np.out[:0]
+}
+
+// nextDatagram packs whole frames starting at pos into one datagram of at
+// most MTU bytes that ends no later than limit, and returns the bytes to send
+// and how far the position advances (more than the bytes when the datagram
+// ends with padding, whose body is not sent).
+func (np *netPublication) nextDatagram(pos, limit int64) (wire []byte, advance int64) {
+	lb := np.log
+	term := lb.terms[lb.partitionIndex(pos)]
+	start := lb.termOffset(pos)
+	off := start
+	bytes := int32(0)
+	for off < lb.termLength {
+		length := frameLengthVolatile(term, off)
+		if length <= 0 {
+			break
+		}
+		aligned := int32(Align(int(length), FrameAlignment))
+		if frameType(term, off) == TypePad {
+			if bytes+HeaderLength > lb.mtu || pos+int64(off-start)+HeaderLength > limit {
+				break
+			}
+			bytes += HeaderLength
+			off += aligned
+			break // padding always ends the term
+		}
+		if bytes+aligned > lb.mtu || pos+int64(off-start+aligned) > limit {
+			break
+		}
+		bytes += aligned
+		off += aligned
+	}
+	return term[start : start+bytes], int64(off - start)
+}
+
+func (np *netPublication) sendData(limit int64, nowNs int64) int {
+	pos := np.senderPos
+	dests := *np.dests.Load()
+	if len(dests) == 0 {
+		return 0
+	}
+	np.out = np.out[:0]
+	frames := 0
+	for len(np.out)+len(dests) <= sendBatchMax && pos < limit {
+		wire, adv := np.nextDatagram(pos, limit)
+		if adv == 0 {
+			break
+		}
+		for _, d := range dests {
+			np.out = append(np.out, Datagram{Buf: wire, N: len(wire), Addr: d})
+		}
+		pos += adv
+		frames++
+	}
+	if frames == 0 {
+		return 0
+	}
+	np.flush()
+	np.senderPos = pos
+	np.senderPosition.Store(pos)
+	np.senderPosCtr.Set(pos)
+	np.lastSendNs = nowNs
+	return frames
+}
+
+func (np *netPublication) sendHeartbeat(nowNs int64) {
+	lb := np.log
+	flags := uint8(0)
+	if np.pub.closed.Load() && np.senderPos >= lb.eosPosition.Load() {
+		flags = FlagEOS
+		np.eosSent++
+	}
+	n := EncodeHeartbeat(np.hb[:], flags, lb.sessionID, lb.streamID, lb.termIDOf(np.senderPos), lb.termOffset(np.senderPos))
+	np.sys.HeartbeatsSent.Increment()
+	np.sendToAll(np.hb[:n])
+	np.lastSendNs = nowNs
+}
+
+// checkDone retires a closed publication once its end of stream was sent,
+// or after the linger time when nobody is left to receive it.
+func (np *netPublication) checkDone(nowNs int64) {
+	if !np.pub.closed.Load() {
+		return
+	}
+	if !np.closeSeen {
+		np.closeSeen, np.closedAtNs = true, nowNs
+	}
+	if np.eosSent >= eosHeartbeatsMin || nowNs-np.closedAtNs > int64(np.cfg.PublicationLinger) {
+		np.done.Store(true)
+	}
+}
+
+// retransmit resends the frames in [termOffset, termOffset+length) of termID
+// from the term buffer, unless that range was just retransmitted or is no
+// longer (or not yet) available.
+func (np *netPublication) retransmit(termID, termOffset, length int32, nowNs int64) {
+	lb := np.log
+	pos := lb.positionOf(termID, termOffset)
+	if length <= 0 || termOffset < 0 || termOffset&(FrameAlignment-1) != 0 || termOffset >= lb.termLength ||
+		pos >= np.senderPos || pos < np.senderPos-int64(lb.termLength)/2 {
+		np.sys.InvalidFrames.Increment()
+		return
+	}
+	free := -1
+	for i := range np.retransmits {
+		s := &np.retransmits[i]
+		if s.expireNs > nowNs && s.pos == pos {
+			return // a retransmit of this range is in flight
+		}
+		if s.expireNs <= nowNs && free < 0 {
+			free = i
+		}
+	}
+	if free >= 0 {
+		np.retransmits[free] = retransmitSlot{pos: pos, expireNs: nowNs + int64(np.cfg.RetransmitLinger)}
+	}
+	end := min(pos+int64(length), np.senderPos, pos+int64(lb.termLength-termOffset))
+	dests := *np.dests.Load()
+	np.out = np.out[:0]
+	for pos < end {
+		wire, adv := np.nextDatagram(pos, np.senderPos)
+		if adv == 0 {
+			break
+		}
+		for _, d := range dests {
+			if len(np.out) == sendBatchMax {
+				np.flush()
+			}
+			np.out = append(np.out, Datagram{Buf: wire, N: len(wire), Addr: d})
+		}
+		np.sys.Retransmits.Increment()
+		np.sys.RetransmittedBytes.Add(int64(len(wire)))
+		pos += adv
+	}
+	np.flush()
+}
