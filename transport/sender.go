@@ -194,6 +194,12 @@ func (np *netPublication) matches(c ControlFrame) bool {
 
 func (np *netPublication) onStatus(c ControlFrame, flags uint8, nowNs int64) {
 	np.sys.StatusMessagesReceived.Increment()
+	if flags&FlagSetupRequest != 0 {
+		// A receiver saw data from this session but has no image yet.
+		np.setupRequested.Store(true)
+		np.lastSetupNs = -int64(np.cfg.SetupInterval)
+		return
+	}
 	pos := np.log.positionOf(c.StatusTermID(), c.StatusTermOffset())
 	window := int64(c.StatusWindow())
 	if window < 0 || window > int64(np.log.termLength)/2 || pos < 0 {
@@ -201,10 +207,6 @@ func (np *netPublication) onStatus(c ControlFrame, flags uint8, nowNs int64) {
 		return
 	}
 	np.flow.onStatus(c.StatusReceiverID(), pos, window, nowNs)
-	if flags&FlagSetupRequest != 0 {
-		np.setupRequested.Store(true)
-		np.lastSetupNs = -int64(np.cfg.SetupInterval)
-	}
 	np.lastSMNs = nowNs
 	np.everSM = true
 	np.connected.Store(true)
