@@ -136,3 +136,26 @@ func wantErr(t testing.TB, err, target error, what string) {
 		t.Fatalf("%s: %v, want %v", what, err, target)
 	}
 }
+
+// rewind forgets generated frames at or after pos: the stream continues
+// from pos, as a recording extended at pos does.
+func (s *stream) rewind(pos transport.Position) {
+	i := 0
+	for i < len(s.starts) && s.starts[i] < pos {
+		i++
+	}
+	s.frames, s.starts = s.frames[:i], s.starts[:i]
+	s.b.position = pos
+}
+
+// countBefore returns how many generated frames end at or before pos, and
+// whether pos is exactly a frame end (or a pad end) of the stream.
+func (s *stream) countBefore(pos transport.Position) int {
+	n := 0
+	for i, st := range s.starts {
+		if st+transport.Position(transport.Align(len(s.frames[i]), transport.FrameAlignment)) <= pos {
+			n = i + 1
+		}
+	}
+	return n
+}

@@ -44,6 +44,7 @@ type SimFS struct {
 	used         int64 // bytes in live files
 	syncFaults   int   // how many of the next syncs fail
 	syncFaultErr error
+	crashAfter   int // power fails at this many more mutating operations; 0: never
 }
 
 type simDir struct {
@@ -106,12 +107,40 @@ func (s *SimFS) FailSyncs(n int, err error) {
 	s.syncFaults, s.syncFaultErr = n, err
 }
 
+// CrashAfter makes the power fail during the n-th mutating operation from
+// now (write, sync, allocate, truncate, create, rename, remove, SyncDir):
+// that operation does not happen and returns ErrPowerLost, as does every
+// later one on files opened before. Zero disarms it.
+func (s *SimFS) CrashAfter(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.crashAfter = n
+}
+
+// mutate counts a mutating operation and fails the power when CrashAfter
+// says so. The caller holds s.mu.
+func (s *SimFS) mutate(op, name string) error {
+	if s.crashAfter == 0 {
+		return nil
+	}
+	s.crashAfter--
+	if s.crashAfter > 0 {
+		return nil
+	}
+	s.powerLoss()
+	return &fs.PathError{Op: op, Path: name, Err: ErrPowerLost}
+}
+
 // PowerLoss simulates the machine losing power and coming back: every open
 // file handle becomes unusable, directory changes since their last SyncDir
 // are undone, and every unsynced write is kept, dropped or torn.
 func (s *SimFS) PowerLoss() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.powerLoss()
+}
+
+func (s *SimFS) powerLoss() {
 	s.gen++
 	seen := map[*simInode]bool{}
 	for _, name := range sortedKeys(s.dirs) {
@@ -224,6 +253,9 @@ func (s *SimFS) OpenFile(name string, create bool) (File, error) {
 		if !create {
 			return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
 		}
+		if err := s.mutate("create", name); err != nil {
+			return nil, err
+		}
 		ino = &simInode{}
 		d.live[base] = ino
 	}
@@ -246,6 +278,9 @@ func (s *SimFS) Rename(oldName, newName string) error {
 	if !ok {
 		return &fs.PathError{Op: "rename", Path: oldName, Err: fs.ErrNotExist}
 	}
+	if err := s.mutate("rename", oldName); err != nil {
+		return err
+	}
 	if old, ok := nd.live[nb]; ok && old != ino {
 		s.used -= int64(len(old.data))
 	}
@@ -265,6 +300,9 @@ func (s *SimFS) Remove(name string) error {
 	ino, ok := d.live[base]
 	if !ok {
 		return &fs.PathError{Op: "remove", Path: name, Err: fs.ErrNotExist}
+	}
+	if err := s.mutate("remove", name); err != nil {
+		return err
 	}
 	s.used -= int64(len(ino.data))
 	delete(d.live, base)
@@ -289,6 +327,9 @@ func (s *SimFS) SyncDir(dir string) error {
 	d, err := s.lookupDir(dir)
 	if err != nil {
 		return &fs.PathError{Op: "syncdir", Path: dir, Err: err}
+	}
+	if err := s.mutate("syncdir", dir); err != nil {
+		return err
 	}
 	if err := s.takeSyncFault(); err != nil {
 		return &fs.PathError{Op: "syncdir", Path: dir, Err: err}
@@ -379,6 +420,9 @@ func (f *simFile) WriteAt(p []byte, off int64) (int, error) {
 	if off < 0 {
 		return 0, &fs.PathError{Op: "write", Path: f.name, Err: fs.ErrInvalid}
 	}
+	if err := f.fs.mutate("write", f.name); err != nil {
+		return 0, err
+	}
 	if err := f.fs.grow(f.ino, off+int64(len(p))); err != nil {
 		return 0, &fs.PathError{Op: "write", Path: f.name, Err: err}
 	}
@@ -392,6 +436,9 @@ func (f *simFile) sync(op string) error {
 	f.fs.mu.Lock()
 	defer f.fs.mu.Unlock()
 	if err := f.check(op); err != nil {
+		return err
+	}
+	if err := f.fs.mutate(op, f.name); err != nil {
 		return err
 	}
 	if err := f.fs.takeSyncFault(); err != nil {
@@ -419,6 +466,9 @@ func (f *simFile) resize(op string, size int64, onlyGrow bool) error {
 	}
 	if onlyGrow && size <= int64(len(f.ino.data)) {
 		return nil
+	}
+	if err := f.fs.mutate(op, f.name); err != nil {
+		return err
 	}
 	if err := f.fs.grow(f.ino, size); err != nil {
 		return &fs.PathError{Op: op, Path: f.name, Err: err}
