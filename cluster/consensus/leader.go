@@ -1,0 +1,257 @@
+package consensus
+
+// The leader: appends the new-leadership-term event, ships its log to each
+// follower from the position where their logs agree, and computes the commit
+// position as the quorum of durable append positions (its own included).
+
+// appendMessagesPerFlushMax bounds the AppendLog messages queued per follower
+// in one flush; the window bounds the bytes.
+const appendMessagesPerFlushMax = 16
+
+// becomeLeader starts leading n.term at the end of this member's log.
+func (n *Node) becomeLeader() {
+	n.setState(StateLeaderReady)
+	n.counters.LeaderTerms++
+	n.leader = n.id
+	n.termBase = n.store.End()
+	n.lastTimestampNs = max(n.lastTimestampNs, n.scanLastTimestamp())
+	n.appendLocal(&LogEntry{Type: EntryNewLeadershipTerm, TermID: n.term, TermBase: n.termBase,
+		LeaderID: n.id, Timestamp: n.clusterTime()})
+	n.commitSent = -1
+	n.heartbeatNs = n.nowNs
+	n.quorumNs = n.nowNs
+	for i := range n.cfg.Members {
+		n.progress[i] = progress{lastAckNs: n.nowNs}
+		if MemberID(i) != n.id {
+			n.probeFollower(MemberID(i))
+		}
+	}
+}
+
+// scanLastTimestamp returns the cluster time of the last entry in the log by
+// scanning from the base of the last term (an entry boundary).
+func (n *Node) scanLastTimestamp() int64 {
+	terms := n.store.Terms()
+	if len(terms) == 0 {
+		return 0
+	}
+	b, err := n.store.Read(terms[len(terms)-1].Base, n.store.End(), nil)
+	if err != nil {
+		n.storeErr(err)
+		return 0
+	}
+	var ts int64
+	var e LogEntry
+	for len(b) > 0 {
+		l, err := DecodeEntry(b, &e)
+		assert(err == nil, "member %d: corrupt own log: %v", n.id, err)
+		ts = max(ts, e.Timestamp)
+		b = b[l:]
+	}
+	return ts
+}
+
+// probeFollower (re)starts finding where follower f's log agrees with ours
+// by sending it NewLeadershipTerm; it answers with a CatchupPosition.
+func (n *Node) probeFollower(f MemberID) {
+	pr := &n.progress[f]
+	pr.probing = true
+	pr.probeAt = -1
+	n.sendProbe(f)
+}
+
+func (n *Node) sendProbe(f MemberID) {
+	pr := &n.progress[f]
+	if pr.probeAt < 0 {
+		n.send(Message{Type: MsgNewLeadershipTerm, To: f, Term: n.term, TermBase: n.termBase,
+			Position: n.store.End(), Commit: n.commit})
+		return
+	}
+	n.send(Message{Type: MsgAppendLog, To: f, Term: n.term, Position: pr.probeAt,
+		PrevLogTerm: n.termAt(pr.probeAt - 1), LogTerm: n.term})
+}
+
+func (n *Node) tickLeader() {
+	if n.nowNs-n.heartbeatNs >= n.cfg.HeartbeatIntervalNs {
+		n.heartbeatNs = n.nowNs
+		n.commitSent = -1 // the commit position doubles as heartbeat
+		for i := range n.cfg.Members {
+			n.leaderHeartbeatFollower(MemberID(i))
+		}
+	}
+	if n.nowNs-n.quorumNs >= n.cfg.LeaderHeartbeatTimeoutNs {
+		n.quorumNs = n.nowNs
+		if !n.quorumActive() {
+			n.enterCanvass() // a leader that cannot reach a majority steps down
+		}
+	}
+}
+
+func (n *Node) leaderHeartbeatFollower(f MemberID) {
+	if f == n.id {
+		return
+	}
+	pr := &n.progress[f]
+	switch {
+	case pr.probing:
+		n.sendProbe(f)
+	case pr.next > pr.match && n.nowNs-pr.lastProgressNs >= n.cfg.RetransmitTimeoutNs:
+		pr.next = pr.match // go back: resend from the last acknowledged position
+		pr.lastProgressNs = n.nowNs
+	}
+}
+
+func (n *Node) quorumActive() bool {
+	count := 1
+	for i := range n.cfg.Members {
+		if MemberID(i) != n.id && n.nowNs-n.progress[i].lastAckNs < n.cfg.LeaderHeartbeatTimeoutNs {
+			count++
+		}
+	}
+	return count >= quorumSize(n.cfg.Members)
+}
+
+// leaderFromFollower filters messages a leader gets from followers: a higher
+// term deposes it; an older one is stale.
+func (n *Node) leaderFromFollower(m *Message) bool {
+	if m.Term > n.term {
+		n.adoptTerm(m.Term)
+		n.enterCanvass()
+		return false
+	}
+	if n.state != StateLeaderReady || m.Term < n.term {
+		n.counters.StaleTerm++
+		return false
+	}
+	n.progress[m.From].lastAckNs = n.nowNs
+	return true
+}
+
+func (n *Node) onAppendPosition(m *Message) {
+	if !n.leaderFromFollower(m) {
+		return
+	}
+	pr := &n.progress[m.From]
+	assert(m.Position <= n.store.End(), "member %d: follower %d acked %d beyond log end %d",
+		n.id, m.From, m.Position, n.store.End())
+	if m.Position > pr.match {
+		pr.match = m.Position
+		pr.lastProgressNs = n.nowNs
+	}
+	if pr.probing && pr.match > 0 {
+		n.replicateFrom(m.From, pr.match)
+	}
+	if !pr.probing && pr.next < pr.match {
+		pr.next = pr.match
+	}
+}
+
+// onCatchupPosition finds where the follower's log agrees with ours. The
+// follower's log below m.Position ends in term m.LogTerm, which began at
+// m.TermBase. If we hold that term, the logs agree up to the lower of the two
+// ends of that term; otherwise they agree at most up to m.TermBase, so probe
+// there. Each probe lowers the position, and position 0 always agrees.
+func (n *Node) onCatchupPosition(m *Message) {
+	if !n.leaderFromFollower(m) {
+		return
+	}
+	pr := &n.progress[m.From]
+	if m.Position < pr.match {
+		return // stale: the follower already acknowledged more in this term
+	}
+	if m.Position == 0 {
+		n.replicateFrom(m.From, 0)
+		return
+	}
+	if i := n.termRecord(m.LogTerm); i >= 0 {
+		base := n.store.Terms()[i].Base
+		assert(base == m.TermBase, "member %d: term %d base %d, follower %d says %d",
+			n.id, m.LogTerm, base, m.From, m.TermBase)
+		n.replicateFrom(m.From, min(m.Position, n.termEnd(i)))
+		return
+	}
+	pr.probing = true
+	pr.probeAt = min(m.TermBase, n.store.End())
+	n.sendProbe(m.From)
+}
+
+func (n *Node) replicateFrom(f MemberID, p Position) {
+	pr := &n.progress[f]
+	pr.probing = false
+	pr.next = p
+	pr.lastProgressNs = n.nowNs
+}
+
+// flushLeader ships log to followers and advances and sends the commit
+// position.
+func (n *Node) flushLeader() {
+	for i := range n.cfg.Members {
+		if MemberID(i) != n.id && !n.progress[i].probing {
+			n.shipLog(MemberID(i))
+		}
+	}
+	n.advanceCommit()
+	if n.commit != n.commitSent {
+		n.commitSent = n.commit
+		n.broadcast(Message{Type: MsgCommitPosition, Term: n.term, Position: n.commit})
+	}
+	for i := range n.cfg.Members {
+		pr := &n.progress[i]
+		if MemberID(i) != n.id && !pr.stopSent && pr.match > n.termBase {
+			pr.stopSent = true
+			n.send(Message{Type: MsgStopCatchup, To: MemberID(i), Term: n.term})
+		}
+	}
+}
+
+// shipLog sends follower f the log from pr.next within the window, in
+// messages of whole entries that never span two terms.
+func (n *Node) shipLog(f MemberID) {
+	pr := &n.progress[f]
+	end := n.store.End()
+	window := Position(n.cfg.AppendWindowBytes)
+	for sent := 0; sent < appendMessagesPerFlushMax && pr.next < end && pr.next-pr.match < window; sent++ {
+		terms := n.store.Terms()
+		i := termIndexAt(terms, pr.next)
+		to := min(end, n.termEnd(i), pr.next+Position(n.cfg.AppendBatchBytes))
+		data, err := n.store.Read(pr.next, to, nil)
+		if err != nil {
+			n.storeErr(err)
+			return
+		}
+		data = data[:wholeEntries(data)]
+		assert(len(data) > 0, "member %d: no whole entry at %d", n.id, pr.next)
+		n.send(Message{Type: MsgAppendLog, To: f, Term: n.term, Position: pr.next,
+			PrevLogTerm: n.termAt(pr.next - 1), LogTerm: terms[i].Term, Data: data})
+		pr.next += Position(len(data))
+	}
+}
+
+// wholeEntries returns the length of the longest prefix of b made of whole
+// entries.
+func wholeEntries(b []byte) int {
+	p := 0
+	for p < len(b) {
+		l, err := EntryFrameLength(b[p:])
+		if err != nil {
+			break
+		}
+		p += l
+	}
+	return p
+}
+
+// advanceCommit sets the commit position to the quorum of durable append
+// positions, but only once that covers a byte of the current term: Raft
+// commits an older term's entries only by committing one of its own.
+func (n *Node) advanceCommit() {
+	var pos [membersMax]Position
+	for i := range n.cfg.Members {
+		pos[i] = n.progress[i].match
+	}
+	pos[n.id] = n.store.DurablePosition()
+	q := QuorumPosition(pos[:n.cfg.Members])
+	if q > n.termBase && q > n.commit {
+		n.commit = q
+	}
+}

@@ -1,0 +1,119 @@
+package consensus
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+)
+
+// TermRecord says that the log bytes from Base (up to the next record's Base,
+// or the log end) were written in Term. It is Aeron's RecordingLog term entry:
+// a term's base position is where its leader's log ended when it was elected,
+// and it is the same on every member that holds any of the term.
+type TermRecord struct {
+	Term TermID
+	Base Position
+}
+
+// LogStore is the member's copy of the log: a byte stream addressed by
+// position plus the term records that say which term wrote which bytes. The
+// archive implements it in production (a recording + the recording log); the
+// simulator uses MemLogStore. The Node is the only writer.
+//
+// Durability is the store's business: Append buffers, and DurablePosition
+// reports how much the fsync policy has made durable. The Node reports only
+// durable positions to the leader, so a crash may lose anything past
+// DurablePosition and nothing before it.
+type LogStore interface {
+	// End returns the position after the last appended byte.
+	End() Position
+	// DurablePosition returns the position below which every byte and term
+	// record survives a crash. It is an entry boundary and <= End.
+	DurablePosition() Position
+	// Append appends data (whole entries) written in term at End(). If term
+	// differs from the last record's term a record {term, End()} is added
+	// first; term must not be lower than the last record's term.
+	Append(term TermID, data []byte) error
+	// Truncate removes the bytes at and after pos and every term record with
+	// Base >= pos. It is durable when it returns.
+	Truncate(pos Position) error
+	// Read returns the bytes [from, to), which must be within [0, End()). It
+	// may use buf or alias the store; the result is valid until the next
+	// Append or Truncate and must not be modified.
+	Read(from, to Position, buf []byte) ([]byte, error)
+	// Terms returns the term records in increasing Term and Base order. The
+	// slice is owned by the store, valid until the next mutation, read-only.
+	Terms() []TermRecord
+}
+
+// ErrStore wraps every LogStore failure the Node sees.
+var ErrStore = errors.New("consensus: log store")
+
+// termIndexAt returns the index in terms of the record covering position p,
+// or -1 if p is before the first record.
+func termIndexAt(terms []TermRecord, p Position) int {
+	i := sort.Search(len(terms), func(i int) bool { return terms[i].Base > p })
+	return i - 1
+}
+
+// MemLogStore is an in-memory LogStore that models a disk: Append is
+// volatile until Sync, and Crash drops everything past the durable position.
+type MemLogStore struct {
+	buf     []byte
+	terms   []TermRecord
+	durable Position
+}
+
+// NewMemLogStore returns an empty store.
+func NewMemLogStore() *MemLogStore { return &MemLogStore{} }
+
+// End implements LogStore.
+func (s *MemLogStore) End() Position { return Position(len(s.buf)) }
+
+// DurablePosition implements LogStore.
+func (s *MemLogStore) DurablePosition() Position { return s.durable }
+
+// Append implements LogStore.
+func (s *MemLogStore) Append(term TermID, data []byte) error {
+	if len(s.terms) == 0 || s.terms[len(s.terms)-1].Term != term {
+		if len(s.terms) > 0 && s.terms[len(s.terms)-1].Term > term {
+			return fmt.Errorf("%w: append term %d after term %d", ErrStore, term, s.terms[len(s.terms)-1].Term)
+		}
+		s.terms = append(s.terms, TermRecord{Term: term, Base: s.End()})
+	}
+	s.buf = append(s.buf, data...)
+	return nil
+}
+
+// Truncate implements LogStore. It copies the kept prefix to a new buffer so
+// that slices returned by Read before the truncation never change.
+func (s *MemLogStore) Truncate(pos Position) error {
+	if pos < 0 || pos > s.End() {
+		return fmt.Errorf("%w: truncate to %d of %d", ErrStore, pos, s.End())
+	}
+	s.buf = append([]byte(nil), s.buf[:pos]...)
+	i := termIndexAt(s.terms, pos-1)
+	s.terms = append([]TermRecord(nil), s.terms[:i+1]...)
+	s.durable = min(s.durable, pos)
+	return nil
+}
+
+// Read implements LogStore; the result aliases the store.
+func (s *MemLogStore) Read(from, to Position, _ []byte) ([]byte, error) {
+	if from < 0 || from > to || to > s.End() {
+		return nil, fmt.Errorf("%w: read [%d,%d) of %d", ErrStore, from, to, s.End())
+	}
+	return s.buf[from:to:to], nil
+}
+
+// Terms implements LogStore.
+func (s *MemLogStore) Terms() []TermRecord { return s.terms }
+
+// Sync makes everything appended so far durable (an fsync).
+func (s *MemLogStore) Sync() { s.durable = s.End() }
+
+// Crash loses every byte and term record past the durable position, as a
+// power failure would.
+func (s *MemLogStore) Crash() {
+	_ = s.Truncate(s.durable)
+}

@@ -1,0 +1,108 @@
+package consensus
+
+import "fmt"
+
+// MsgType names a consensus message (member to member). The numeric values are
+// the wire template ids; never renumber them.
+type MsgType uint16
+
+// Consensus message types. Each has a fixed-layout template in codec.go, an
+// on<Type> handler in the Node, and a name in String.
+const (
+	MsgNone MsgType = iota
+	// MsgCanvassPosition: a member in election tells the others its last log
+	// term, log position and leadership term (Aeron CanvassPosition).
+	MsgCanvassPosition
+	// MsgRequestVote: a candidate asks for a vote in Term with its log's last
+	// term and position.
+	MsgRequestVote
+	// MsgVote answers MsgRequestVote; Granted says yes or no.
+	MsgVote
+	// MsgNewLeadershipTerm: the leader of Term announces itself, the term's
+	// base position, its log end and its commit position.
+	MsgNewLeadershipTerm
+	// MsgAppendPosition: a follower's durable log position that is known to
+	// match the leader's log (conflated: only the latest matters).
+	MsgAppendPosition
+	// MsgCommitPosition: the leader's commit position; doubles as heartbeat.
+	MsgCommitPosition
+	// MsgCatchupPosition: a follower asks the leader to send (replay) the log
+	// from Position; LogTerm and TermBase describe the follower's log just
+	// before Position so the leader can find where the two logs agree.
+	MsgCatchupPosition
+	// MsgStopCatchup: the leader tells a follower it has reached the live log
+	// of the current term.
+	MsgStopCatchup
+	// MsgTermination: the leader tells followers to stop once they have
+	// applied the log up to Position.
+	MsgTermination
+	// MsgAppendLog carries log bytes [Position, Position+len(Data)) written in
+	// LogTerm, preceded in the leader's log by a byte of PrevLogTerm. It models
+	// the log stream publication (live) and the archive replay (catch-up).
+	MsgAppendLog
+
+	msgTypeCount
+)
+
+func (t MsgType) String() string {
+	switch t {
+	case MsgNone:
+		return "None"
+	case MsgCanvassPosition:
+		return "CanvassPosition"
+	case MsgRequestVote:
+		return "RequestVote"
+	case MsgVote:
+		return "Vote"
+	case MsgNewLeadershipTerm:
+		return "NewLeadershipTerm"
+	case MsgAppendPosition:
+		return "AppendPosition"
+	case MsgCommitPosition:
+		return "CommitPosition"
+	case MsgCatchupPosition:
+		return "CatchupPosition"
+	case MsgStopCatchup:
+		return "StopCatchup"
+	case MsgTermination:
+		return "Termination"
+	case MsgAppendLog:
+		return "AppendLog"
+	}
+	return fmt.Sprintf("MsgType(%d)", uint16(t))
+}
+
+// Message is one consensus message as plain data. Which fields are meaningful
+// depends on Type (see each MsgType); the rest are zero. To is the addressee
+// and is not encoded (the transport addresses a message); From is encoded.
+type Message struct {
+	Type MsgType
+	From MemberID
+	To   MemberID
+	// Term is the sender's leadership term (the candidate's term for
+	// RequestVote and Vote).
+	Term TermID
+	// LogTerm is the term of the log at the message's position: the last
+	// term of the sender's log (canvass, vote), or the term of Data (append).
+	LogTerm TermID
+	// PrevLogTerm is the term of the byte before Position (AppendLog only).
+	PrevLogTerm TermID
+	// Position is the message's log position (see each MsgType).
+	Position Position
+	// TermBase is the base position of Term (NewLeadershipTerm) or of LogTerm
+	// (CatchupPosition).
+	TermBase Position
+	// Commit is the leader's commit position (NewLeadershipTerm).
+	Commit Position
+	// Granted is the vote (Vote only).
+	Granted bool
+	// Data is the log bytes (AppendLog only). After Decode it aliases the
+	// receive buffer.
+	Data []byte
+}
+
+func (m *Message) String() string {
+	return fmt.Sprintf("%s %d->%d term=%d logTerm=%d prev=%d pos=%d base=%d commit=%d granted=%t len=%d",
+		m.Type, m.From, m.To, m.Term, m.LogTerm, m.PrevLogTerm, m.Position, m.TermBase, m.Commit,
+		m.Granted, len(m.Data))
+}

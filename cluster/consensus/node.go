@@ -1,0 +1,359 @@
+package consensus
+
+import (
+	"errors"
+	"fmt"
+)
+
+// HardState is what a member must persist durably before it sends any
+// message in a Ready: its current term and its vote in that term.
+type HardState struct {
+	Term TermID
+	Vote MemberID
+}
+
+// Status is a snapshot of a Node's externally visible state, for counters,
+// the service container (role changes) and tests.
+type Status struct {
+	ID       MemberID
+	Term     TermID
+	State    ElectionState
+	Role     Role
+	Leader   MemberID
+	Commit   Position
+	Applied  Position
+	LogEnd   Position
+	Durable  Position
+	TermBase Position
+}
+
+// Counters count protocol events; every dropped message increments one.
+type Counters struct {
+	Elections      uint64 // times this member entered canvass
+	LeaderTerms    uint64 // terms this member led
+	Truncations    uint64 // uncommitted tails removed
+	BadSender      uint64 // messages from an unknown or own member id
+	StaleTerm      uint64 // messages from an older term
+	BadAppend      uint64 // AppendLog with bad entry framing
+	AppendRejected uint64 // AppendLog not contiguous with the local log
+}
+
+// Errors returned by Node methods.
+var (
+	// ErrNotLeader: Propose on a member that is not the leader.
+	ErrNotLeader = errors.New("consensus: not leader")
+	// ErrBackPressured: the leader's uncommitted log is at its bound.
+	ErrBackPressured = errors.New("consensus: back pressured")
+	// ErrTooLarge: a proposed payload exceeds PayloadLengthMax.
+	ErrTooLarge = errors.New("consensus: payload too large")
+	// ErrClosed: the Node is closed.
+	ErrClosed = errors.New("consensus: closed")
+	// ErrBadSender: a message from a member id outside the cluster or from
+	// this member itself; it was dropped.
+	ErrBadSender = errors.New("consensus: bad sender")
+)
+
+// progress is the leader's view of one follower's replication.
+type progress struct {
+	match          Position // highest AppendPosition acknowledged in this term
+	next           Position // next position to send (valid when !probing)
+	probing        bool     // waiting for a CatchupPosition to know next
+	probeAt        Position // empty AppendLog probe position; -1: send NewLeadershipTerm
+	lastAckNs      int64    // last message from the follower (check quorum)
+	lastProgressNs int64    // last time match advanced or next was reset
+	stopSent       bool     // StopCatchup sent in this term
+}
+
+// canvassRecord is what this member heard from another in the canvass.
+type canvassRecord struct {
+	heard    bool
+	logTerm  TermID
+	position Position
+	term     TermID
+}
+
+// Node is one member's consensus core in etcd's RawNode shape: a
+// deterministic state machine without goroutines, sockets, clock or files.
+// The caller drives it from one goroutine:
+//
+//	n.Tick(nowNs)           // periodically (every few ms)
+//	n.Step(nowNs, &msg)     // for each consensus message received
+//	n.Propose(nowNs, &e)    // for each ingress entry (leader only)
+//	if n.HasReady() { rd := n.Ready(); ...obligations...; n.Advance(rd) }
+type Node struct {
+	cfg   Config
+	id    MemberID
+	store LogStore
+	nowNs int64
+	err   error
+
+	state ElectionState
+	term  TermID
+	vote  MemberID
+	// leader is the known leader of term, or NoMember.
+	leader MemberID
+	// termBase is the base position of term if known, else -1.
+	termBase Position
+	// commit: the log below it is committed and matches the cluster's.
+	commit  Position
+	applied Position
+	// lastTimestampNs: the highest cluster time seen in the log.
+	lastTimestampNs int64
+
+	// Election.
+	stateStartNs  int64
+	lastSendNs    int64 // last canvass / vote request broadcast
+	nominateAtNs  int64
+	canvass       [membersMax]canvassRecord
+	votes         [membersMax]bool
+	voteResponses [membersMax]bool
+
+	// Follower.
+	matched         Position // my log below it equals the leader's (this term)
+	leaderCommit    Position // latest CommitPosition of this term's leader
+	leaderContactNs int64
+	ackSent         Position
+	ackSentNs       int64
+	catchupPending  bool
+	catchupAt       Position
+	termination     Position // stop once applied here; -1: not asked
+
+	// Leader.
+	progress    [membersMax]progress
+	commitSent  Position
+	heartbeatNs int64
+	quorumNs    int64
+
+	// Output.
+	msgs       []Message
+	hsDirty    bool
+	appended   bool
+	prevStatus Status
+	scratch    []byte
+	counters   Counters
+}
+
+// NewNode returns a Node for cfg over store. hs is the durably stored hard
+// state (zero for a new member) and applied the position up to which the
+// service already holds the log's effects (0 without a snapshot). The Node
+// starts in canvass at nowNs.
+func NewNode(cfg Config, store LogStore, hs HardState, applied Position, nowNs int64) (*Node, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if applied < 0 || applied > store.DurablePosition() {
+		return nil, fmt.Errorf("%w: applied %d beyond durable log %d", ErrConfig, applied, store.DurablePosition())
+	}
+	n := &Node{cfg: cfg, id: cfg.ID, store: store, term: hs.Term, vote: hs.Vote,
+		commit: applied, applied: applied, termination: -1, state: StateCanvass, nowNs: nowNs}
+	if hs.Vote < NoMember || int(hs.Vote) >= cfg.Members {
+		return nil, fmt.Errorf("%w: stored vote %d", ErrConfig, hs.Vote)
+	}
+	if t := n.lastLogTerm(); t > n.term {
+		return nil, fmt.Errorf("%w: log term %d above stored term %d", ErrConfig, t, n.term)
+	}
+	n.enterCanvass()
+	n.prevStatus = Status{ID: NoMember}
+	return n, nil
+}
+
+// Tick advances the Node's timers to nowNs, which must not go backwards.
+func (n *Node) Tick(nowNs int64) error {
+	if err := n.begin(nowNs); err != nil {
+		return err
+	}
+	switch n.state {
+	case StateCanvass:
+		n.tickCanvass()
+	case StateNominate:
+		n.tickNominate()
+	case StateCandidateBallot:
+		n.tickCandidateBallot()
+	case StateFollowerBallot:
+		n.tickFollowerBallot()
+	case StateLeaderReady:
+		n.tickLeader()
+	case StateFollowerCatchup, StateFollowerReady:
+		n.tickFollower()
+	}
+	return n.err
+}
+
+func (n *Node) begin(nowNs int64) error {
+	if n.err != nil {
+		return n.err
+	}
+	if n.state == StateClosed {
+		return ErrClosed
+	}
+	assert(nowNs >= n.nowNs, "time went back from %d to %d", n.nowNs, nowNs)
+	n.nowNs = nowNs
+	return nil
+}
+
+// Step processes one consensus message received at nowNs. The message must
+// have passed DecodeMessage (or be built in process); m and m.Data are not
+// retained.
+func (n *Node) Step(nowNs int64, m *Message) error {
+	if err := n.begin(nowNs); err != nil {
+		return err
+	}
+	if m.From < 0 || int(m.From) >= n.cfg.Members || m.From == n.id {
+		n.counters.BadSender++
+		return fmt.Errorf("%w: %d", ErrBadSender, m.From)
+	}
+	switch m.Type {
+	case MsgCanvassPosition:
+		n.onCanvassPosition(m)
+	case MsgRequestVote:
+		n.onRequestVote(m)
+	case MsgVote:
+		n.onVote(m)
+	case MsgNewLeadershipTerm:
+		n.onNewLeadershipTerm(m)
+	case MsgAppendPosition:
+		n.onAppendPosition(m)
+	case MsgCommitPosition:
+		n.onCommitPosition(m)
+	case MsgCatchupPosition:
+		n.onCatchupPosition(m)
+	case MsgStopCatchup:
+		n.onStopCatchup(m)
+	case MsgTermination:
+		n.onTermination(m)
+	case MsgAppendLog:
+		n.onAppendLog(m)
+	default:
+		return fmt.Errorf("%w: %v", ErrUnknownTemplate, m.Type)
+	}
+	return n.err
+}
+
+// Propose appends e to the log if this member is the leader, stamping it
+// with cluster time (nowNs, never below the last stamped time). It returns the
+// log position just after the entry: the entry is committed once the commit
+// position reaches it. e.Payload is copied.
+func (n *Node) Propose(nowNs int64, e *LogEntry) (Position, error) {
+	if err := n.begin(nowNs); err != nil {
+		return 0, err
+	}
+	if n.state != StateLeaderReady {
+		return 0, ErrNotLeader
+	}
+	if len(e.Payload) > PayloadLengthMax {
+		return 0, fmt.Errorf("%w: %d bytes", ErrTooLarge, len(e.Payload))
+	}
+	if n.store.End()-n.commit > Position(n.cfg.UncommittedBytesMax) {
+		return 0, ErrBackPressured
+	}
+	e.Timestamp = n.clusterTime()
+	n.appendLocal(e)
+	return n.store.End(), n.err
+}
+
+// ProposeMessage proposes a session message (the common ingress case).
+func (n *Node) ProposeMessage(nowNs int64, session SessionID, correlation int64, payload []byte) (Position, error) {
+	e := LogEntry{Type: EntrySessionMessage, SessionID: session, CorrelationID: correlation, Payload: payload}
+	return n.Propose(nowNs, &e)
+}
+
+func (n *Node) clusterTime() int64 {
+	n.lastTimestampNs = max(n.lastTimestampNs, n.nowNs)
+	return n.lastTimestampNs
+}
+
+// appendLocal encodes e and appends it to the store in the current term.
+func (n *Node) appendLocal(e *LogEntry) {
+	n.scratch = AppendEntry(n.scratch[:0], e)
+	n.storeErr(n.store.Append(n.term, n.scratch))
+	n.appended = true
+}
+
+func (n *Node) storeErr(err error) {
+	if err != nil && n.err == nil {
+		n.err = fmt.Errorf("%w: %w", ErrStore, err)
+	}
+}
+
+// Status returns the Node's current status.
+func (n *Node) Status() Status {
+	return Status{ID: n.id, Term: n.term, State: n.state, Role: n.state.Role(), Leader: n.leader,
+		Commit: n.commit, Applied: n.applied, LogEnd: n.store.End(), Durable: n.store.DurablePosition(),
+		TermBase: n.termBase}
+}
+
+// Counters returns the Node's protocol counters.
+func (n *Node) Counters() Counters { return n.counters }
+
+// send queues m for the next Ready.
+func (n *Node) send(m Message) {
+	m.From = n.id
+	n.msgs = append(n.msgs, m)
+}
+
+func (n *Node) broadcast(m Message) {
+	for i := range n.cfg.Members {
+		if MemberID(i) != n.id {
+			m.To = MemberID(i)
+			n.send(m)
+		}
+	}
+}
+
+// setState moves the election state machine, panicking on a transition the
+// table does not allow.
+func (n *Node) setState(to ElectionState) {
+	assert(transitionAllowed(n.state, to),
+		"member %d: illegal transition %v -> %v", n.id, n.state, to)
+	n.state = to
+	n.stateStartNs = n.nowNs
+}
+
+// adoptTerm moves to a higher term with no vote; it must be persisted
+// (Ready.HardState) before any message of the new term is sent.
+func (n *Node) adoptTerm(t TermID) {
+	assert(t > n.term, "adopt term %d <= %d", t, n.term)
+	n.term = t
+	n.vote = NoMember
+	n.leader = NoMember
+	n.termBase = -1
+	n.hsDirty = true
+}
+
+// lastLogTerm returns the term of the last byte in the log (0 if empty).
+func (n *Node) lastLogTerm() TermID {
+	terms := n.store.Terms()
+	if len(terms) == 0 {
+		return 0
+	}
+	return terms[len(terms)-1].Term
+}
+
+// termAt returns the term that wrote the byte at p (0 for p < 0).
+func (n *Node) termAt(p Position) TermID {
+	terms := n.store.Terms()
+	i := termIndexAt(terms, p)
+	if i < 0 {
+		return 0
+	}
+	return terms[i].Term
+}
+
+// termEnd returns where the term record at index i ends in this log.
+func (n *Node) termEnd(i int) Position {
+	terms := n.store.Terms()
+	if i+1 < len(terms) {
+		return terms[i+1].Base
+	}
+	return n.store.End()
+}
+
+// termRecord returns the index of term t's record, or -1.
+func (n *Node) termRecord(t TermID) int {
+	for i, r := range n.store.Terms() {
+		if r.Term == t {
+			return i
+		}
+	}
+	return -1
+}

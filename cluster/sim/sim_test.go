@@ -1,0 +1,70 @@
+package sim
+
+import (
+	"flag"
+	"testing"
+	"time"
+)
+
+var (
+	flagSeed  = flag.Uint64("sim.seed", 0, "run only this seed (replays a failure exactly)")
+	flagSeeds = flag.Int("sim.seeds", 0, "run this many seeds from -sim.start and print a summary")
+	flagStart = flag.Uint64("sim.start", 1, "first seed of a -sim.seeds run")
+)
+
+// defaultSeeds is how many seeds plain `go test` runs (fewer with -short).
+const (
+	defaultSeeds      = 200
+	defaultShortSeeds = 40
+)
+
+// TestSimulator runs seeds through the simulator. A failure prints the
+// command that replays it.
+func TestSimulator(t *testing.T) {
+	if *flagSeed != 0 {
+		runSeed(t, *flagSeed, true)
+		return
+	}
+	n := defaultSeeds
+	if testing.Short() {
+		n = defaultShortSeeds
+	}
+	if *flagSeeds > 0 {
+		n = *flagSeeds
+	}
+	start := time.Now()
+	var failed, leaderTerms int
+	var virtualNs int64
+	for i := range n {
+		seed := *flagStart + uint64(i)
+		s, ok := runSeed(t, seed, false)
+		if !ok {
+			failed++
+		}
+		virtualNs += s.nowNs
+		for _, m := range s.members {
+			if m.node != nil {
+				leaderTerms += int(m.node.Counters().LeaderTerms)
+			}
+		}
+	}
+	if *flagSeeds > 0 || testing.Verbose() {
+		t.Logf("sim summary: seeds=%d passed=%d failed=%d virtual=%.1fs wall=%.1fs leader-terms=%d",
+			n, n-failed, failed, float64(virtualNs)/1e9, time.Since(start).Seconds(), leaderTerms)
+	}
+}
+
+func runSeed(t *testing.T, seed uint64, verbose bool) (*Simulator, bool) {
+	t.Helper()
+	s, err := Run(seed)
+	if verbose {
+		t.Logf("%v", s.opts)
+		t.Logf("end: %s", s.describe())
+	}
+	if err != nil {
+		t.Errorf("seed %d failed: %v\n  options: %v\n  replay: go test ./cluster/sim -run 'TestSimulator$' -sim.seed=%d -v",
+			seed, err, s.opts, seed)
+		return s, false
+	}
+	return s, true
+}
