@@ -392,37 +392,39 @@ type Reason uint16
 
 // Reason values.
 const (
-	ReasonNone                 Reason = 0
-	ReasonUnknownInstrument    Reason = 1
-	ReasonUnknownOrder         Reason = 2
-	ReasonDuplicateClOrdID     Reason = 3
-	ReasonDuplicateOrderID     Reason = 4
-	ReasonInvalidQuantity      Reason = 5
-	ReasonOffTick              Reason = 6
-	ReasonOffLot               Reason = 7
-	ReasonOutsideBand          Reason = 8
-	ReasonPostOnlyWouldTrade   Reason = 9
-	ReasonFOKCannotFill        Reason = 10
-	ReasonTradingClosed        Reason = 11
-	ReasonTradingHalted        Reason = 12
-	ReasonNotAuthorized        Reason = 13
-	ReasonUnknownAccount       Reason = 14
-	ReasonUnknownTemplate      Reason = 15
-	ReasonUnsupportedVersion   Reason = 16
-	ReasonMalformed            Reason = 17
-	ReasonUnsupportedOrderType Reason = 18
-	ReasonTooLateToCancel      Reason = 19
-	ReasonInvalidPrice         Reason = 20
-	ReasonClientRequest        Reason = 21
-	ReasonSelfTrade            Reason = 22
-	ReasonCancelOnDisconnect   Reason = 23
-	ReasonMassCancel           Reason = 24
-	ReasonIOCRemainder         Reason = 25
-	ReasonMarketRemainder      Reason = 26
-	ReasonAdmin                Reason = 27
-	ReasonNoLiquidity          Reason = 28
-	ReasonLimitExceeded        Reason = 29
-	ReasonDuplicateMessage     Reason = 30
+	ReasonNone                   Reason = 0
+	ReasonUnknownInstrument      Reason = 1
+	ReasonUnknownOrder           Reason = 2
+	ReasonDuplicateClOrdID       Reason = 3
+	ReasonDuplicateOrderID       Reason = 4
+	ReasonInvalidQuantity        Reason = 5
+	ReasonOffTick                Reason = 6
+	ReasonOffLot                 Reason = 7
+	ReasonOutsideBand            Reason = 8
+	ReasonPostOnlyWouldTrade     Reason = 9
+	ReasonFOKCannotFill          Reason = 10
+	ReasonTradingClosed          Reason = 11
+	ReasonTradingHalted          Reason = 12
+	ReasonNotAuthorized          Reason = 13
+	ReasonUnknownAccount         Reason = 14
+	ReasonUnknownTemplate        Reason = 15
+	ReasonUnsupportedVersion     Reason = 16
+	ReasonMalformed              Reason = 17
+	ReasonUnsupportedOrderType   Reason = 18
+	ReasonTooLateToCancel        Reason = 19
+	ReasonInvalidPrice           Reason = 20
+	ReasonClientRequest          Reason = 21
+	ReasonSelfTrade              Reason = 22
+	ReasonCancelOnDisconnect     Reason = 23
+	ReasonMassCancel             Reason = 24
+	ReasonIOCRemainder           Reason = 25
+	ReasonMarketRemainder        Reason = 26
+	ReasonAdmin                  Reason = 27
+	ReasonNoLiquidity            Reason = 28
+	ReasonLimitExceeded          Reason = 29
+	ReasonDuplicateMessage       Reason = 30
+	ReasonInvalidDefinition      Reason = 31
+	ReasonInvalidStateTransition Reason = 32
 )
 
 // String returns the value's name.
@@ -490,6 +492,10 @@ func (v Reason) String() string {
 		return "LimitExceeded"
 	case ReasonDuplicateMessage:
 		return "DuplicateMessage"
+	case ReasonInvalidDefinition:
+		return "InvalidDefinition"
+	case ReasonInvalidStateTransition:
+		return "InvalidStateTransition"
 	}
 	return "Reason(" + strconv.Itoa(int(v)) + ")"
 }
@@ -497,7 +503,7 @@ func (v Reason) String() string {
 // Valid reports whether v is one of the named values.
 func (v Reason) Valid() bool {
 	switch v {
-	case ReasonNone, ReasonUnknownInstrument, ReasonUnknownOrder, ReasonDuplicateClOrdID, ReasonDuplicateOrderID, ReasonInvalidQuantity, ReasonOffTick, ReasonOffLot, ReasonOutsideBand, ReasonPostOnlyWouldTrade, ReasonFOKCannotFill, ReasonTradingClosed, ReasonTradingHalted, ReasonNotAuthorized, ReasonUnknownAccount, ReasonUnknownTemplate, ReasonUnsupportedVersion, ReasonMalformed, ReasonUnsupportedOrderType, ReasonTooLateToCancel, ReasonInvalidPrice, ReasonClientRequest, ReasonSelfTrade, ReasonCancelOnDisconnect, ReasonMassCancel, ReasonIOCRemainder, ReasonMarketRemainder, ReasonAdmin, ReasonNoLiquidity, ReasonLimitExceeded, ReasonDuplicateMessage:
+	case ReasonNone, ReasonUnknownInstrument, ReasonUnknownOrder, ReasonDuplicateClOrdID, ReasonDuplicateOrderID, ReasonInvalidQuantity, ReasonOffTick, ReasonOffLot, ReasonOutsideBand, ReasonPostOnlyWouldTrade, ReasonFOKCannotFill, ReasonTradingClosed, ReasonTradingHalted, ReasonNotAuthorized, ReasonUnknownAccount, ReasonUnknownTemplate, ReasonUnsupportedVersion, ReasonMalformed, ReasonUnsupportedOrderType, ReasonTooLateToCancel, ReasonInvalidPrice, ReasonClientRequest, ReasonSelfTrade, ReasonCancelOnDisconnect, ReasonMassCancel, ReasonIOCRemainder, ReasonMarketRemainder, ReasonAdmin, ReasonNoLiquidity, ReasonLimitExceeded, ReasonDuplicateMessage, ReasonInvalidDefinition, ReasonInvalidStateTransition:
 		return true
 	}
 	return false

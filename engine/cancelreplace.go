@@ -1,0 +1,177 @@
+package engine
+
+// targetRef is how a cancel, replace or status request names an order.
+type targetRef struct {
+	orderID    uint64 // 0: by origClOrdID
+	account    [accountNameBytes]byte
+	origClOrd  [clOrdIDBytes]byte
+	instrument uint32
+	side       Side
+}
+
+// findTarget resolves and authorizes the order a cancel or replace names.
+// It returns the order's slot (nilIndex if no order is known) and a reason
+// to refuse the request: the order is unknown, not the caller's, named by
+// a ClOrdID it was replaced from (a replace of a replaced order by its old
+// ClOrdID), for another instrument or side, or already done.
+func (e *Engine) findTarget(p int32, t targetRef) (int32, Reason) {
+	a, ok := e.accountIdx[t.account]
+	if !ok {
+		return nilIndex, ReasonUnknownAccount
+	}
+	if !e.principals[p].mayTrade(a) {
+		e.counters.NotAuthorized++
+		return nilIndex, ReasonNotAuthorized
+	}
+	oi, stale, ok := e.lookupOrder(a, t)
+	if !ok {
+		return nilIndex, ReasonUnknownOrder
+	}
+	o := &e.orders.slab[oi]
+	switch {
+	case o.done():
+		return oi, ReasonTooLateToCancel
+	case stale || o.instrument != t.instrument || o.side != t.side:
+		return oi, ReasonUnknownOrder
+	}
+	return oi, ReasonNone
+}
+
+// lookupOrder finds an order of account a by id, or by ClOrdID when the id
+// is 0. stale reports a ClOrdID that is not the order's present one.
+func (e *Engine) lookupOrder(a int32, t targetRef) (oi int32, stale, ok bool) {
+	if t.orderID != 0 {
+		oi, ok = e.orders.get(t.orderID)
+		if !ok || e.orders.slab[oi].account != a {
+			return 0, false, false
+		}
+		o := &e.orders.slab[oi]
+		return oi, t.origClOrd != ([clOrdIDBytes]byte{}) && t.origClOrd != o.clOrdID, true
+	}
+	oi, _, ok = e.orders.byClOrd(clKey{account: a, id: t.origClOrd})
+	if !ok {
+		return 0, false, false
+	}
+	return oi, e.orders.slab[oi].clOrdID != t.origClOrd, true
+}
+
+// onCancelOrder applies a CancelOrder.
+func (e *Engine) onCancelOrder(s *session, m CancelOrder) {
+	f := cancelRejectFields{
+		instrument: m.Instrument(), responseTo: CxlRejResponseToCancel, status: OrdStatusRejected,
+		account: m.Account(), principal: m.Principal(), clOrdID: m.ClOrdID(), origClOrdID: m.OrigClOrdID(),
+		orderID: m.OrderID(),
+	}
+	if !ValidChars(m.ClOrdID()) || !ValidChars(m.Account()) || (m.OrderID() == 0 && !ValidChars(m.OrigClOrdID())) {
+		e.counters.Malformed++
+		e.refuseCancel(&f, nilIndex, ReasonMalformed)
+		return
+	}
+	p, r := e.actor(s, m.PrincipalKey())
+	if r != ReasonNone {
+		e.counters.NotAuthorized++
+		e.refuseCancel(&f, nilIndex, r)
+		return
+	}
+	t := targetRef{orderID: m.OrderID(), account: m.AccountKey(), origClOrd: m.OrigClOrdIDKey(), instrument: m.Instrument(), side: m.Side()}
+	if e.duplicate(p, m.SenderSeq()) {
+		e.answerDuplicateTarget(TemplateCancelOrder, p, t, m.Principal(), m.ClOrdID())
+		return
+	}
+	oi, r := e.findTarget(p, t)
+	if r != ReasonNone {
+		e.refuseCancel(&f, oi, r)
+		return
+	}
+	e.ctx.cancelClOrdID = m.ClOrdIDKey()
+	e.cancelLive(oi, ReasonClientRequest)
+}
+
+// refuseCancel sends a cancel reject; when the order is known it names the
+// order and its present status.
+func (e *Engine) refuseCancel(f *cancelRejectFields, oi int32, r Reason) {
+	f.reason = r
+	if oi != nilIndex {
+		o := &e.orders.slab[oi]
+		f.orderID, f.status = o.id, o.status
+	}
+	e.cancelReject(f)
+}
+
+// answerDuplicateTarget answers a cancel or replace whose SenderSeq was
+// already applied with the named order's status, if it is known.
+func (e *Engine) answerDuplicateTarget(t TemplateID, p int32, ref targetRef, principal, clOrdID []byte) {
+	if a, ok := e.accountIdx[ref.account]; ok && e.principals[p].mayTrade(a) {
+		if oi, _, ok := e.lookupOrder(a, ref); ok {
+			e.statusReport(&e.orders.slab[oi], ReasonDuplicateMessage)
+			return
+		}
+	}
+	e.businessReject(t, ReasonDuplicateMessage, principal, clOrdID)
+}
+
+// onReplaceOrder applies a ReplaceOrder (cancel/replace): new price and
+// total quantity (fills included, as FIX OrderQty), new ClOrdID. Priority
+// is kept on a quantity decrease at the same price and lost otherwise (the
+// book decides). Order type, time in force and post-only cannot change. A
+// quantity below what is filled is refused; equal to it ends the order as
+// Filled (reported Replaced).
+func (e *Engine) onReplaceOrder(s *session, m ReplaceOrder) {
+	f := cancelRejectFields{
+		instrument: m.Instrument(), responseTo: CxlRejResponseToReplace, status: OrdStatusRejected,
+		account: m.Account(), principal: m.Principal(), clOrdID: m.ClOrdID(), origClOrdID: m.OrigClOrdID(),
+		orderID: m.OrderID(),
+	}
+	if m.Flags()&^flagsKnown != 0 || !ValidChars(m.ClOrdID()) || !ValidChars(m.Account()) ||
+		(m.OrderID() == 0 && !ValidChars(m.OrigClOrdID())) {
+		e.counters.Malformed++
+		e.refuseCancel(&f, nilIndex, ReasonMalformed)
+		return
+	}
+	p, r := e.actor(s, m.PrincipalKey())
+	if r != ReasonNone {
+		e.counters.NotAuthorized++
+		e.refuseCancel(&f, nilIndex, r)
+		return
+	}
+	t := targetRef{orderID: m.OrderID(), account: m.AccountKey(), origClOrd: m.OrigClOrdIDKey(), instrument: m.Instrument(), side: m.Side()}
+	if e.duplicate(p, m.SenderSeq()) {
+		e.answerDuplicateTarget(TemplateReplaceOrder, p, t, m.Principal(), m.ClOrdID())
+		return
+	}
+	oi, r := e.findTarget(p, t)
+	if r == ReasonNone {
+		r = e.replaceAllowed(oi, m)
+	}
+	if r != ReasonNone {
+		e.refuseCancel(&f, oi, r)
+		return
+	}
+	o := &e.orders.slab[oi]
+	e.ctx.inst = e.instrument(o.instrument)
+	e.ctx.newClOrdID = m.ClOrdIDKey()
+	e.ctx.newQty = m.Quantity()
+	e.ctx.taker = oi
+	if e.ctx.inst.book.Amend(orderIDToBook(o.id), m.Price(), m.Quantity()) != 0 {
+		e.refuseCancel(&f, oi, e.ctx.bookReject)
+	}
+}
+
+// replaceAllowed checks a replace of live order oi against what may
+// change, the new ClOrdID and the trading state.
+func (e *Engine) replaceAllowed(oi int32, m ReplaceOrder) Reason {
+	o := &e.orders.slab[oi]
+	switch {
+	case m.OrdType() != o.ordType || m.TimeInForce() != o.tif || (m.Flags()^o.flags)&FlagPostOnly != 0:
+		return ReasonUnsupportedOrderType
+	case e.orders.isCurrent(clKey{account: o.account, id: m.ClOrdIDKey()}):
+		return ReasonDuplicateClOrdID
+	case m.Quantity() < o.cum:
+		return ReasonInvalidQuantity
+	}
+	in := e.instrument(o.instrument)
+	if m.Price() == o.price && in.info.State != TradingStateHalted && in.info.State != TradingStateClosed {
+		return ReasonNone // a same-price change never trades
+	}
+	return e.entryAllowed(in, o.ordType, o.tif, o.side, m.Price())
+}

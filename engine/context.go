@@ -1,0 +1,32 @@
+package engine
+
+// cmdContext is what the engine knows about the command being applied; the
+// book listener reads it to turn book events into reports. It is reset at
+// the start of every entry point.
+type cmdContext struct {
+	logPosition int64
+	clusterTime int64
+	session     SessionID   // the session that sent the command; 0 for internal events
+	inst        *instrument // the book being driven
+	taker       int32       // slot of the incoming order, or nilIndex
+
+	// cancelReason is the Reason reported for orders a requested or mass
+	// cancel removes (ClientRequest, MassCancel, CancelOnDisconnect, Admin).
+	cancelReason Reason
+	// cancelClOrdID is the ClOrdID of the cancel request being applied, if
+	// any; the Canceled report carries it (FIX: the cancel's ClOrdID, with
+	// the order's as OrigClOrdID).
+	cancelClOrdID [clOrdIDBytes]byte
+	// newClOrdID is the ClOrdID of the replace being applied.
+	newClOrdID [clOrdIDBytes]byte
+	// newQty is the total quantity of the replace being applied.
+	newQty int64
+	// bookReject is the reason the book refused a cancel or amend.
+	bookReject Reason
+	// cancelled counts the orders cancelled by the command (mass cancel).
+	cancelled uint32
+}
+
+func (c *cmdContext) reset(session SessionID, logPosition, clusterTime int64) {
+	*c = cmdContext{logPosition: logPosition, clusterTime: clusterTime, session: session, taker: nilIndex}
+}

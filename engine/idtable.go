@@ -1,0 +1,109 @@
+package engine
+
+import "math/bits"
+
+// idTable maps an order id to its slab index: open addressing with linear
+// probing and backward-shift deletion (no tombstones), grown by doubling
+// past half full. At a steady number of keys it never allocates, which a Go
+// map does not promise. Its layout never influences output: it is only
+// probed, never iterated.
+type idTable struct {
+	slots []idSlot
+	shift uint8
+	mask  uint64
+	count int
+}
+
+// idSlot holds a key and its value plus one; zero marks an empty slot.
+type idSlot struct {
+	key  uint64
+	val1 int32
+}
+
+const (
+	idTableSlotsMin = 64
+	fibonacciHash   = 0x9E3779B97F4A7C15
+)
+
+func (t *idTable) init(keysHint int) {
+	n := idTableSlotsMin
+	for n>>1 < keysHint {
+		n <<= 1
+	}
+	t.slots = make([]idSlot, n)
+	t.shift = uint8(64 - bits.TrailingZeros(uint(n)))
+	t.mask = uint64(n - 1)
+	t.count = 0
+}
+
+func (t *idTable) home(key uint64) uint64 { return (key * fibonacciHash) >> t.shift }
+
+func (t *idTable) get(key uint64) (int32, bool) {
+	for i := t.home(key); ; i = (i + 1) & t.mask {
+		s := &t.slots[i]
+		if s.val1 == 0 {
+			return 0, false
+		}
+		if s.key == key {
+			return s.val1 - 1, true
+		}
+	}
+}
+
+// put stores key -> val; the key must be absent.
+func (t *idTable) put(key uint64, val int32) {
+	if t.count+1 > len(t.slots)>>1 {
+		t.grow()
+	}
+	t.insert(key, val)
+	t.count++
+}
+
+func (t *idTable) insert(key uint64, val int32) {
+	i := t.home(key)
+	for t.slots[i].val1 != 0 {
+		assert(t.slots[i].key != key, "idTable: duplicate key")
+		i = (i + 1) & t.mask
+	}
+	t.slots[i] = idSlot{key: key, val1: val + 1}
+}
+
+func (t *idTable) grow() {
+	old := t.slots
+	n := len(old) * 2
+	t.slots = make([]idSlot, n)
+	t.shift--
+	t.mask = uint64(n - 1)
+	for _, s := range old {
+		if s.val1 != 0 {
+			t.insert(s.key, s.val1-1)
+		}
+	}
+}
+
+// del removes key and reports whether it was present.
+func (t *idTable) del(key uint64) bool {
+	i := t.home(key)
+	for {
+		s := &t.slots[i]
+		if s.val1 == 0 {
+			return false
+		}
+		if s.key == key {
+			break
+		}
+		i = (i + 1) & t.mask
+	}
+	hole := i
+	for j := (i + 1) & t.mask; t.slots[j].val1 != 0; j = (j + 1) & t.mask {
+		// An entry may move into the hole only if the hole is on its probe
+		// path, between its home slot and j.
+		if (j-t.home(t.slots[j].key))&t.mask >= (j-hole)&t.mask {
+			t.slots[hole] = t.slots[j]
+			hole = j
+		}
+	}
+	t.slots[hole] = idSlot{}
+	t.count--
+	return true
+}

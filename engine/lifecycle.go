@@ -1,0 +1,75 @@
+package engine
+
+// newLiveOrder allocates the next order id and a live order for principal
+// p, links it to the principal's live list (ascending ids, since ids only
+// grow) and indexes its ClOrdID.
+func (e *Engine) newLiveOrder(p int32, account int32, clOrdID [clOrdIDBytes]byte) int32 {
+	e.nextOrderID++
+	oi := e.orders.alloc(e.nextOrderID)
+	o := &e.orders.slab[oi]
+	o.principal, o.account, o.clOrdID = p, account, clOrdID
+	e.orders.byClOrdID[clKey{account: account, id: clOrdID}] = o.id
+	e.linkPrincipalOrder(oi)
+	return oi
+}
+
+func (e *Engine) linkPrincipalOrder(oi int32) {
+	o := &e.orders.slab[oi]
+	pr := &e.principals[o.principal]
+	o.prev, o.next = pr.tail, nilIndex
+	if pr.tail == nilIndex {
+		pr.head = oi
+	} else {
+		e.orders.slab[pr.tail].next = oi
+	}
+	pr.tail = oi
+	pr.live++
+}
+
+func (e *Engine) unlinkPrincipalOrder(oi int32) {
+	o := &e.orders.slab[oi]
+	pr := &e.principals[o.principal]
+	if o.prev == nilIndex {
+		pr.head = o.next
+	} else {
+		e.orders.slab[o.prev].next = o.next
+	}
+	if o.next == nilIndex {
+		pr.tail = o.prev
+	} else {
+		e.orders.slab[o.next].prev = o.prev
+	}
+	o.prev, o.next = nilIndex, nilIndex
+	pr.live--
+}
+
+// finishOrder moves an order that reached a final state out of the live
+// set into the remembered ones.
+func (e *Engine) finishOrder(oi int32) {
+	assert(e.orders.slab[oi].done(), "finishOrder: order is not done")
+	e.unlinkPrincipalOrder(oi)
+	e.orders.finish(oi)
+}
+
+// applyReplace gives order oi its new price, quantity and ClOrdID (from the
+// context) and remembers the ClOrdID it had.
+func (e *Engine) applyReplace(oi int32, price, qty int64) {
+	o := &e.orders.slab[oi]
+	old := clKey{account: o.account, id: o.clOrdID}
+	e.orders.supersede(old, o.id)
+	o.origClOrdID = o.clOrdID
+	o.clOrdID = e.ctx.newClOrdID
+	e.orders.byClOrdID[clKey{account: o.account, id: o.clOrdID}] = o.id
+	o.price, o.qty = price, qty
+}
+
+// replacedToFilled reports a replace that set the quantity to what the
+// order had already filled: the order is done, as Filled.
+func (e *Engine) replacedToFilled(oi int32) {
+	o := &e.orders.slab[oi]
+	e.applyReplace(oi, o.price, e.ctx.newQty)
+	assert(o.qty == o.cum, "replacedToFilled: quantity is not the filled quantity")
+	o.status = OrdStatusFilled
+	e.execReport(o, ExecTypeReplaced, ReasonNone)
+	e.finishOrder(oi)
+}

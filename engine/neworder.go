@@ -1,0 +1,145 @@
+package engine
+
+import "venue/orderbook"
+
+// onNewOrder applies a NewOrder: checks in a fixed order (so the reported
+// reason is deterministic), then a new live order submitted to its book.
+// Rejects before the order exists carry OrderID 0 and are not remembered.
+func (e *Engine) onNewOrder(s *session, m NewOrder) {
+	if m.Flags()&^flagsKnown != 0 || !ValidChars(m.ClOrdID()) || !ValidChars(m.Account()) {
+		e.counters.Malformed++
+		e.rejectNewOrder(m, ReasonMalformed)
+		return
+	}
+	p, r := e.actor(s, m.PrincipalKey())
+	if r != ReasonNone {
+		e.counters.NotAuthorized++
+		e.rejectNewOrder(m, r)
+		return
+	}
+	if e.duplicate(p, m.SenderSeq()) {
+		e.answerDuplicate(TemplateNewOrder, m.AccountKey(), m.ClOrdIDKey(), m.Principal())
+		return
+	}
+	in, a, r := e.orderTarget(p, m.Instrument(), m.AccountKey())
+	if r != ReasonNone {
+		e.rejectNewOrder(m, r)
+		return
+	}
+	k := clKey{account: a, id: m.ClOrdIDKey()}
+	if oi, current, ok := e.orders.byClOrd(k); ok && (current || m.Flags()&FlagPossResend != 0) {
+		if m.Flags()&FlagPossResend != 0 {
+			e.counters.Duplicates++
+			e.statusReport(&e.orders.slab[oi], ReasonNone)
+			return
+		}
+		e.rejectNewOrder(m, ReasonDuplicateClOrdID)
+		return
+	}
+	if r := e.entryAllowed(in, m.OrdType(), m.TimeInForce(), m.Side(), m.Price()); r != ReasonNone {
+		e.rejectNewOrder(m, r)
+		return
+	}
+	if e.orders.live >= LiveOrdersMax {
+		e.counters.LimitExceeded++
+		e.rejectNewOrder(m, ReasonLimitExceeded)
+		return
+	}
+	e.submit(in, e.newOrderFrom(p, a, k.id, m))
+}
+
+// orderTarget resolves and authorizes an order's instrument and account.
+func (e *Engine) orderTarget(p int32, instrumentID uint32, acct [accountNameBytes]byte) (*instrument, int32, Reason) {
+	in := e.instrument(instrumentID)
+	if in == nil {
+		return nil, 0, ReasonUnknownInstrument
+	}
+	a, ok := e.accountIdx[acct]
+	if !ok {
+		return nil, 0, ReasonUnknownAccount
+	}
+	if !e.principals[p].mayTrade(a) {
+		e.counters.NotAuthorized++
+		return nil, 0, ReasonNotAuthorized
+	}
+	return in, a, ReasonNone
+}
+
+// newOrderFrom creates the live order a NewOrder asks for.
+func (e *Engine) newOrderFrom(p, a int32, clOrdID [clOrdIDBytes]byte, m NewOrder) int32 {
+	oi := e.newLiveOrder(p, a, clOrdID)
+	o := &e.orders.slab[oi]
+	o.instrument = m.Instrument()
+	o.side, o.ordType, o.tif, o.flags = m.Side(), m.OrdType(), m.TimeInForce(), m.Flags()
+	o.qty = m.Quantity()
+	if o.ordType == OrdTypeLimit {
+		o.price = m.Price()
+	}
+	return oi
+}
+
+// submit runs order oi through its book; the listener reports the rest.
+func (e *Engine) submit(in *instrument, oi int32) {
+	o := &e.orders.slab[oi]
+	e.ctx.inst = in
+	e.ctx.taker = oi
+	in.book.Submit(orderbook.Order{
+		ID: orderIDToBook(o.id), Account: orderbook.Account(o.account),
+		Side: sideToBook(o.side), Type: typeToBook(o.ordType), TIF: tifToBook(o.tif),
+		PostOnly: o.flags&FlagPostOnly != 0, STP: stpToBook(e.accounts[o.account].stp),
+		Price: o.price, Quantity: o.qty,
+	})
+	o = &e.orders.slab[oi]
+	assert(o.done() || o.status == OrdStatusNew || o.status == OrdStatusPartiallyFilled, "submit: order left without a state")
+}
+
+// entryAllowed applies the instrument's trading state to an order entering
+// the book (a new order, or a replace at a new price):
+//
+//   - Open: allowed.
+//   - Halted: refused (TradingHalted); cancels still work.
+//   - Closed: refused (TradingClosed).
+//   - PreOpen: the book is built but nothing trades (there is no opening
+//     auction): limit GTC/DAY orders that would not trade are allowed;
+//     market, IOC and FOK orders and limits that cross the book are refused
+//     (TradingClosed).
+func (e *Engine) entryAllowed(in *instrument, t OrdType, tif TimeInForce, side Side, price int64) Reason {
+	switch in.info.State {
+	case TradingStateOpen:
+		return ReasonNone
+	case TradingStateHalted:
+		return ReasonTradingHalted
+	case TradingStatePreOpen:
+		if t == OrdTypeMarket || tif == TimeInForceIOC || tif == TimeInForceFOK || crosses(in.book, side, price) {
+			return ReasonTradingClosed
+		}
+		return ReasonNone
+	}
+	return ReasonTradingClosed
+}
+
+// crosses reports whether a limit order at price on side would meet the
+// best opposite level.
+func crosses(b *orderbook.Book, side Side, price int64) bool {
+	best, ok := b.Best(sideToBook(side) ^ 1)
+	if !ok {
+		return false
+	}
+	if side == SideBuy {
+		return best.Price <= price
+	}
+	return best.Price >= price
+}
+
+// answerDuplicate answers a command whose SenderSeq was already applied:
+// the order it named, if known, gets a status report; otherwise a business
+// reject says it was a duplicate.
+func (e *Engine) answerDuplicate(t TemplateID, acct [accountNameBytes]byte, id [clOrdIDBytes]byte, principal []byte) {
+	if a, ok := e.accountIdx[acct]; ok {
+		if oi, _, ok := e.orders.byClOrd(clKey{account: a, id: id}); ok {
+			e.statusReport(&e.orders.slab[oi], ReasonDuplicateMessage)
+			return
+		}
+	}
+	e.businessReject(t, ReasonDuplicateMessage, principal, chars(id[:]))
+}

@@ -1,0 +1,183 @@
+package engine
+
+// onMassCancel cancels, by scope:
+//
+//   - Account: every live order of the account, in every instrument;
+//   - Instrument: every live order in the instrument of the accounts the
+//     principal trades (an Admin: of every account);
+//   - AccountInstrument: the account's live orders in the instrument;
+//   - Principal: the live orders the principal entered.
+//
+// Each cancelled order gets an ExecutionReport (reason MassCancel) to its
+// owner; the requester gets a MassCancelReport with the count.
+func (e *Engine) onMassCancel(s *session, m MassCancel) {
+	if !ValidChars(m.ClOrdID()) {
+		e.counters.Malformed++
+		e.massCancelReport(m, ReasonMalformed)
+		return
+	}
+	p, r := e.actor(s, m.PrincipalKey())
+	if r != ReasonNone {
+		e.counters.NotAuthorized++
+		e.massCancelReport(m, r)
+		return
+	}
+	if e.duplicate(p, m.SenderSeq()) {
+		e.businessReject(TemplateMassCancel, ReasonDuplicateMessage, m.Principal(), m.ClOrdID())
+		return
+	}
+	e.ctx.cancelReason = ReasonMassCancel
+	e.massCancelReport(m, e.massCancel(p, m))
+}
+
+func (e *Engine) massCancel(p int32, m MassCancel) Reason {
+	scope := m.Scope()
+	if scope == MassCancelScopePrincipal {
+		e.cancelPrincipalOrders(p, false, ReasonMassCancel)
+		return ReasonNone
+	}
+	var in *instrument
+	if scope != MassCancelScopeAccount {
+		if in = e.instrument(m.Instrument()); in == nil {
+			return ReasonUnknownInstrument
+		}
+	}
+	if scope == MassCancelScopeInstrument {
+		e.cancelInstrumentFor(p, in)
+		return ReasonNone
+	}
+	a, ok := e.accountIdx[m.AccountKey()]
+	if !ok {
+		return ReasonUnknownAccount
+	}
+	if !e.principals[p].mayTrade(a) {
+		e.counters.NotAuthorized++
+		return ReasonNotAuthorized
+	}
+	if in != nil {
+		e.ctx.inst = in
+		in.book.CancelAccount(accountToBook(a))
+		return ReasonNone
+	}
+	for _, in := range e.instruments {
+		e.ctx.inst = in
+		in.book.CancelAccount(accountToBook(a))
+	}
+	return ReasonNone
+}
+
+// cancelInstrumentFor cancels the orders in instrument in of the accounts
+// principal p trades, or every order if p is an Admin.
+func (e *Engine) cancelInstrumentFor(p int32, in *instrument) {
+	e.ctx.inst = in
+	pr := &e.principals[p]
+	if pr.role == RoleAdmin {
+		in.book.CancelAll()
+		return
+	}
+	for _, a := range pr.accounts {
+		in.book.CancelAccount(accountToBook(a))
+	}
+}
+
+func (e *Engine) massCancelReport(m MassCancel, reason Reason) {
+	var r MassCancelReport
+	e.out, r = AppendMassCancelReport(e.out[:0])
+	r.SetLogPosition(e.ctx.logPosition)
+	r.SetClusterTime(e.ctx.clusterTime)
+	r.SetInstrument(m.Instrument())
+	r.SetCancelledCount(e.ctx.cancelled)
+	r.SetReason(reason)
+	r.SetScope(m.Scope())
+	r.SetAccountBytes(m.Account())
+	r.SetPrincipalBytes(m.Principal())
+	r.SetClOrdIDBytes(m.ClOrdID())
+	e.sendToRequester()
+}
+
+// onOrderStatusRequest answers with the order's present state (an
+// ExecutionReport OrderStatus), or, for an order the engine does not know
+// (or no longer remembers), one with OrdStatus Rejected and reason
+// UnknownOrder.
+func (e *Engine) onOrderStatusRequest(s *session, m OrderStatusRequest) {
+	p, r := e.actor(s, m.PrincipalKey())
+	if r != ReasonNone {
+		e.counters.NotAuthorized++
+		e.unknownStatus(m, r)
+		return
+	}
+	a, ok := e.accountIdx[m.AccountKey()]
+	if !ok {
+		e.unknownStatus(m, ReasonUnknownAccount)
+		return
+	}
+	if !e.principals[p].mayTrade(a) {
+		e.counters.NotAuthorized++
+		e.unknownStatus(m, ReasonNotAuthorized)
+		return
+	}
+	oi, _, ok := e.lookupOrder(a, targetRef{orderID: m.OrderID(), origClOrd: m.ClOrdIDKey()})
+	if !ok {
+		e.unknownStatus(m, ReasonUnknownOrder)
+		return
+	}
+	e.statusReport(&e.orders.slab[oi], ReasonNone)
+}
+
+func (e *Engine) unknownStatus(m OrderStatusRequest, reason Reason) {
+	e.nextExecID++
+	var r ExecutionReport
+	e.out, r = AppendExecutionReport(e.out[:0])
+	r.SetExecID(e.nextExecID)
+	r.SetOrderID(m.OrderID())
+	r.SetLogPosition(e.ctx.logPosition)
+	r.SetClusterTime(e.ctx.clusterTime)
+	r.SetInstrument(m.Instrument())
+	r.SetReason(reason)
+	r.SetSide(m.Side())
+	r.SetExecType(ExecTypeOrderStatus)
+	r.SetOrdStatus(OrdStatusRejected)
+	r.SetTradingState(e.stateOf(m.Instrument()))
+	r.SetAccountBytes(m.Account())
+	r.SetPrincipalBytes(m.Principal())
+	r.SetClOrdIDBytes(m.ClOrdID())
+	e.sendToRequester()
+}
+
+// onInstrumentListRequest answers with one InstrumentDefinition per
+// instrument, by id, the last with Last=1; with no instruments listed, a
+// business reject (UnknownInstrument) ends the answer instead.
+func (e *Engine) onInstrumentListRequest(s *session, m InstrumentListRequest) {
+	if _, r := e.actor(s, m.PrincipalKey()); r != ReasonNone {
+		e.counters.NotAuthorized++
+		e.businessReject(TemplateInstrumentListRequest, r, m.Principal(), m.RequestID())
+		return
+	}
+	if len(e.instruments) == 0 {
+		e.businessReject(TemplateInstrumentListRequest, ReasonUnknownInstrument, m.Principal(), m.RequestID())
+		return
+	}
+	for i, in := range e.instruments {
+		var r InstrumentDefinition
+		e.out, r = AppendInstrumentDefinition(e.out[:0])
+		putInstrumentInfo(r, &in.info)
+		r.SetLogPosition(e.ctx.logPosition)
+		r.SetClusterTime(e.ctx.clusterTime)
+		r.SetRequestIDBytes(m.RequestID())
+		if i == len(e.instruments)-1 {
+			r.SetLast(1)
+		}
+		e.sendToRequester()
+	}
+}
+
+func putInstrumentInfo(r InstrumentDefinition, info *InstrumentInfo) {
+	r.SetTickSize(info.TickSize)
+	r.SetLotSize(info.LotSize)
+	r.SetReferencePrice(info.ReferencePrice)
+	r.SetInstrument(info.ID)
+	r.SetBandBps(info.BandBps)
+	r.SetPriceDecimals(info.PriceDecimals)
+	r.SetState(info.State)
+	r.SetSymbolBytes(info.Symbol[:])
+}

@@ -1,0 +1,154 @@
+package engine
+
+// Report encoding. Every report is built in e.out, sent, and forgotten:
+// Egress must copy what it keeps. Reports about an order go to its
+// principal's current session; answers to a command that concern no order
+// (rejects before an order exists, business rejects, mass cancel reports,
+// instrument definitions) go to the session that sent it.
+
+// beginExec starts an ExecutionReport on order o with the next ExecID.
+func (e *Engine) beginExec(o *order, et ExecType, reason Reason) ExecutionReport {
+	e.nextExecID++
+	var r ExecutionReport
+	e.out, r = AppendExecutionReport(e.out[:0])
+	r.SetExecID(e.nextExecID)
+	r.SetOrderID(o.id)
+	r.SetPrice(o.price)
+	r.SetQuantity(o.qty)
+	r.SetLeavesQty(o.leaves())
+	r.SetCumQty(o.cum)
+	r.SetCumNotional(o.cumNotional)
+	r.SetLogPosition(e.ctx.logPosition)
+	r.SetClusterTime(e.ctx.clusterTime)
+	r.SetInstrument(o.instrument)
+	r.SetReason(reason)
+	r.SetSide(o.side)
+	r.SetOrdType(o.ordType)
+	r.SetTimeInForce(o.tif)
+	r.SetExecType(et)
+	r.SetOrdStatus(o.status)
+	r.SetTradingState(e.stateOf(o.instrument))
+	r.SetFlags(o.flags)
+	r.SetAccountBytes(e.accounts[o.account].name[:])
+	r.SetPrincipalBytes(e.principals[o.principal].name[:])
+	r.SetClOrdIDBytes(o.clOrdID[:])
+	r.SetOrigClOrdIDBytes(o.origClOrdID[:])
+	return r
+}
+
+// stateOf returns an instrument's trading state; the context's instrument
+// answers without a lookup.
+func (e *Engine) stateOf(id uint32) TradingState {
+	if in := e.ctx.inst; in != nil && in.info.ID == id {
+		return in.info.State
+	}
+	if in := e.instrument(id); in != nil {
+		return in.info.State
+	}
+	return 0
+}
+
+// sendToOwner sends e.out to the current session of order o's principal.
+func (e *Engine) sendToOwner(o *order) { e.sendToPrincipal(o.principal) }
+
+func (e *Engine) sendToPrincipal(p int32) {
+	sid := e.principals[p].session
+	if sid == 0 {
+		e.counters.Undeliverable++
+		return
+	}
+	e.egress.Send(sid, e.out)
+}
+
+// sendToRequester sends e.out to the session that sent the command.
+func (e *Engine) sendToRequester() {
+	if e.ctx.session == 0 {
+		e.counters.Undeliverable++
+		return
+	}
+	e.egress.Send(e.ctx.session, e.out)
+}
+
+// execReport sends a report of order o without fill details.
+func (e *Engine) execReport(o *order, et ExecType, reason Reason) {
+	e.beginExec(o, et, reason)
+	e.sendToOwner(o)
+}
+
+// statusReport answers a status request, a resend or a duplicate with
+// order o's present state, to the requester.
+func (e *Engine) statusReport(o *order, reason Reason) {
+	e.beginExec(o, ExecTypeOrderStatus, reason)
+	e.sendToRequester()
+}
+
+// rejectNewOrder answers a NewOrder refused before it became an order
+// (no order id) with an ExecutionReport Rejected built from the command.
+func (e *Engine) rejectNewOrder(m NewOrder, reason Reason) {
+	e.nextExecID++
+	var r ExecutionReport
+	e.out, r = AppendExecutionReport(e.out[:0])
+	r.SetExecID(e.nextExecID)
+	r.SetPrice(m.Price())
+	r.SetQuantity(m.Quantity())
+	r.SetLogPosition(e.ctx.logPosition)
+	r.SetClusterTime(e.ctx.clusterTime)
+	r.SetInstrument(m.Instrument())
+	r.SetReason(reason)
+	r.SetSide(m.Side())
+	r.SetOrdType(m.OrdType())
+	r.SetTimeInForce(m.TimeInForce())
+	r.SetExecType(ExecTypeRejected)
+	r.SetOrdStatus(OrdStatusRejected)
+	r.SetTradingState(e.stateOf(m.Instrument()))
+	r.SetFlags(m.Flags())
+	r.SetAccountBytes(m.Account())
+	r.SetPrincipalBytes(m.Principal())
+	r.SetClOrdIDBytes(m.ClOrdID())
+	e.sendToRequester()
+}
+
+// cancelRejectFields is what a CancelReject reports.
+type cancelRejectFields struct {
+	orderID     uint64
+	instrument  uint32
+	reason      Reason
+	responseTo  CxlRejResponseTo
+	status      OrdStatus
+	account     []byte
+	principal   []byte
+	clOrdID     []byte
+	origClOrdID []byte
+}
+
+func (e *Engine) cancelReject(f *cancelRejectFields) {
+	var r CancelReject
+	e.out, r = AppendCancelReject(e.out[:0])
+	r.SetOrderID(f.orderID)
+	r.SetLogPosition(e.ctx.logPosition)
+	r.SetClusterTime(e.ctx.clusterTime)
+	r.SetInstrument(f.instrument)
+	r.SetReason(f.reason)
+	r.SetResponseTo(f.responseTo)
+	r.SetOrdStatus(f.status)
+	r.SetAccountBytes(f.account)
+	r.SetPrincipalBytes(f.principal)
+	r.SetClOrdIDBytes(f.clOrdID)
+	r.SetOrigClOrdIDBytes(f.origClOrdID)
+	e.sendToRequester()
+}
+
+// businessReject answers a command that cannot be applied at all, and
+// acknowledges an accepted admin command (reason ReasonNone).
+func (e *Engine) businessReject(t TemplateID, reason Reason, principal, refID []byte) {
+	var r BusinessReject
+	e.out, r = AppendBusinessReject(e.out[:0])
+	r.SetLogPosition(e.ctx.logPosition)
+	r.SetClusterTime(e.ctx.clusterTime)
+	r.SetRefTemplateID(uint16(t))
+	r.SetReason(reason)
+	// Both come from wire fields no wider than these, so they always fit.
+	r.SetPrincipalBytes(principal)
+	r.SetRefIDBytes(refID)
+	e.sendToRequester()
+}

@@ -1,0 +1,271 @@
+package engine
+
+import (
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+)
+
+// Restore replaces the engine's state with a snapshot made by
+// AppendSnapshot. Every length and cross-reference is checked; a corrupted
+// or inconsistent snapshot returns an error wrapping ErrSnapshot and leaves
+// the engine as it was. Counters are not part of the state and are kept.
+// Restore schedules no timers: pending state changes are restored as
+// state (see PendingTimers).
+func (e *Engine) Restore(data []byte) error {
+	if len(data) < len(snapMagic)+4+snapTrailerLength {
+		return fmt.Errorf("%w: %d bytes", ErrSnapshot, len(data))
+	}
+	end := len(data) - snapTrailerLength
+	if crc32.Checksum(data[:end], castagnoli) != binary.LittleEndian.Uint32(data[end:]) {
+		return fmt.Errorf("%w: checksum mismatch", ErrSnapshot)
+	}
+	r := &snapReader{b: data[:end]}
+	if string(r.take(len(snapMagic))) != snapMagic {
+		return fmt.Errorf("%w: bad magic", ErrSnapshot)
+	}
+	if v := r.u32(); v != snapVersion {
+		return fmt.Errorf("%w: unsupported version %d", ErrSnapshot, v)
+	}
+	var ns state
+	ns.init()
+	ns.nextOrderID, ns.nextExecID, ns.nextTradeID, ns.nextTimerID = r.u64(), r.u64(), r.u64(), r.i64()
+	e.readInstruments(r, &ns)
+	readParties(r, &ns)
+	readOrders(r, &ns)
+	readPending(r, &ns)
+	if r.err == nil && r.off != len(r.b) {
+		r.fail("%d trailing bytes", len(r.b)-r.off)
+	}
+	if r.err == nil {
+		checkRestored(r, &ns)
+	}
+	if r.err != nil {
+		return r.err
+	}
+	e.state = ns
+	return nil
+}
+
+func (e *Engine) readInstruments(r *snapReader, ns *state) {
+	n := r.count("instruments", InstrumentsMax)
+	for i := 0; i < n && r.err == nil; i++ {
+		info := InstrumentInfo{ID: r.u32(), Symbol: r.array16(), PriceDecimals: r.u8(), State: TradingState(r.u8())}
+		info.TickSize, info.LotSize, info.ReferencePrice, info.BandBps = r.i64(), r.i64(), r.i64(), r.u32()
+		raw := r.take(r.count("book bytes", len(r.b)))
+		if r.err != nil {
+			return
+		}
+		if !ValidChars(chars(info.Symbol[:])) || !info.State.Valid() || info.TickSize <= 0 || info.LotSize <= 0 ||
+			info.ReferencePrice < 0 || info.BandBps > basisPointsPerUnit || info.PriceDecimals > maxPriceDecimals ||
+			info.ID == AllInstruments || (i > 0 && info.ID <= ns.instruments[i-1].info.ID) {
+			r.fail("instrument %d: bad definition", info.ID)
+			return
+		}
+		band := bandOf(info.ReferencePrice, info.BandBps)
+		book := e.newBook(info.TickSize, info.LotSize, band)
+		if err := book.Restore(raw); err != nil {
+			r.fail("instrument %d: %v", info.ID, err)
+			return
+		}
+		if !bookConfigMatches(book, &info) {
+			r.fail("instrument %d: book parameters disagree with the definition", info.ID)
+			return
+		}
+		ns.instruments = append(ns.instruments, &instrument{info: info, band: band, book: book})
+		ns.instrumentIdx[info.ID] = int32(i)
+	}
+}
+
+func readParties(r *snapReader, ns *state) {
+	n := r.count("accounts", AccountsMax)
+	for i := 0; i < n && r.err == nil; i++ {
+		a := account{name: r.array16(), stp: STPMode(r.u8())}
+		if _, dup := ns.accountIdx[a.name]; dup || !validName(a.name[:]) || !a.stp.Valid() {
+			r.fail("account %d: bad or duplicate", i)
+			return
+		}
+		ns.accounts = append(ns.accounts, a)
+		ns.accountIdx[a.name] = int32(i)
+	}
+	n = r.count("principals", PrincipalsMax)
+	for i := 0; i < n && r.err == nil; i++ {
+		readPrincipal(r, ns, i)
+	}
+	n = r.count("sessions", SessionsMax)
+	for i := 0; i < n && r.err == nil; i++ {
+		s := &session{id: SessionID(r.i64()), name: r.array16(), principal: r.i32()}
+		if s.id == 0 || !validName(s.name[:]) || s.principal < nilIndex || int(s.principal) >= len(ns.principals) {
+			r.fail("session %d: bad", s.id)
+			return
+		}
+		if _, dup := ns.sessions[s.id]; dup {
+			r.fail("session %d: duplicate", s.id)
+			return
+		}
+		ns.sessions[s.id] = s
+	}
+}
+
+func readPrincipal(r *snapReader, ns *state, i int) {
+	p := principal{name: r.array16(), role: Role(r.u8()), head: nilIndex, tail: nilIndex}
+	cod := r.u8()
+	p.cod, p.session, p.senderSeq = cod == 1, SessionID(r.i64()), r.u64()
+	if _, dup := ns.principalIdx[p.name]; dup || !validName(p.name[:]) || !p.role.Valid() || cod > 1 {
+		r.fail("principal %d: bad or duplicate", i)
+		return
+	}
+	n := r.count("accounts of a principal", AccountsPerPrincipalMax)
+	for j := 0; j < n && r.err == nil; j++ {
+		a := r.i32()
+		if a < 0 || int(a) >= len(ns.accounts) || (j > 0 && a <= p.accounts[j-1]) {
+			r.fail("principal %d: bad account %d", i, a)
+			return
+		}
+		p.accounts = append(p.accounts, a)
+	}
+	ns.principals = append(ns.principals, p)
+	ns.principalIdx[p.name] = int32(i)
+}
+
+// validName reports whether a NUL-padded identifier field is well formed:
+// valid characters, then only padding.
+func validName(b []byte) bool {
+	c := chars(b)
+	for _, x := range b[len(c):] {
+		if x != 0 {
+			return false
+		}
+	}
+	return ValidChars(c)
+}
+
+func readOrders(r *snapReader, ns *state) {
+	s := &ns.orders
+	n := r.count("live orders", LiveOrdersMax)
+	var last uint64
+	for i := 0; i < n && r.err == nil; i++ {
+		o := readOrder(r, ns)
+		if r.err == nil && (o.done() || o.id <= last || o.cum >= o.qty) {
+			r.fail("live order %d: bad state or out of order", o.id)
+		}
+		if r.err != nil {
+			return
+		}
+		last = o.id
+		oi := s.alloc(o.id)
+		s.slab[oi] = o
+		linkRestored(ns, oi)
+	}
+	n = r.count("finished orders", RememberedOrdersMax)
+	for i := 0; i < n && r.err == nil; i++ {
+		o := readOrder(r, ns)
+		if r.err == nil && !o.done() {
+			r.fail("finished order %d is live", o.id)
+		}
+		if _, dup := s.byID.get(o.id); r.err == nil && dup {
+			r.fail("order %d twice", o.id)
+		}
+		if r.err != nil {
+			return
+		}
+		oi := s.alloc(o.id)
+		s.slab[oi] = o
+		s.finish(oi)
+	}
+	readClOrdIDs(r, ns)
+}
+
+// linkRestored appends a restored live order to its principal's list;
+// orders arrive in id order, so the list is in id order as the original was.
+func linkRestored(ns *state, oi int32) {
+	o := &ns.orders.slab[oi]
+	pr := &ns.principals[o.principal]
+	o.prev, o.next = pr.tail, nilIndex
+	if pr.tail == nilIndex {
+		pr.head = oi
+	} else {
+		ns.orders.slab[pr.tail].next = oi
+	}
+	pr.tail = oi
+	pr.live++
+}
+
+func readOrder(r *snapReader, ns *state) order {
+	o := order{id: r.u64(), price: r.i64(), qty: r.i64(), cum: r.i64(), cumNotional: r.i64()}
+	o.instrument, o.account, o.principal = r.u32(), r.i32(), r.i32()
+	o.side, o.ordType, o.tif, o.flags, o.status = Side(r.u8()), OrdType(r.u8()), TimeInForce(r.u8()), r.u8(), OrdStatus(r.u8())
+	o.clOrdID, o.origClOrdID = r.array32(), r.array32()
+	o.prev, o.next = nilIndex, nilIndex
+	if r.err != nil {
+		return o
+	}
+	_, instOK := ns.instrumentIdx[o.instrument]
+	switch {
+	case o.id == 0 || o.id > ns.nextOrderID || !instOK:
+		r.fail("order %d: bad id or instrument", o.id)
+	case o.account < 0 || int(o.account) >= len(ns.accounts) || o.principal < 0 || int(o.principal) >= len(ns.principals):
+		r.fail("order %d: bad account or principal", o.id)
+	case !o.side.Valid() || !o.ordType.Valid() || !o.tif.Valid() || !o.status.Valid() || o.flags&^flagsKnown != 0:
+		r.fail("order %d: bad enum", o.id)
+	case o.qty <= 0 || o.cum < 0 || o.cum > o.qty || !validName(o.clOrdID[:]):
+		r.fail("order %d: bad quantities or ClOrdID", o.id)
+	}
+	return o
+}
+
+func readClOrdIDs(r *snapReader, ns *state) {
+	s := &ns.orders
+	n := r.count("superseded ClOrdIDs", SupersededClOrdIDsMax)
+	for i := 0; i < n && r.err == nil; i++ {
+		ref := clRef{key: clKey{account: r.i32(), id: r.array32()}, id: r.u64()}
+		if ref.key.account < 0 || int(ref.key.account) >= len(ns.accounts) || ref.id == 0 || ref.id > ns.nextOrderID {
+			r.fail("superseded ClOrdID %d: bad", i)
+			return
+		}
+		s.superseded.push(ref)
+	}
+	n = r.count("ClOrdIDs", LiveOrdersMax+RememberedOrdersMax+SupersededClOrdIDsMax)
+	var prev clKey
+	for i := 0; i < n && r.err == nil; i++ {
+		k := clKey{account: r.i32(), id: r.array32()}
+		id := r.u64()
+		if k.account < 0 || int(k.account) >= len(ns.accounts) || id == 0 || id > ns.nextOrderID ||
+			(i > 0 && cmpClKey(prev, k) >= 0) {
+			r.fail("ClOrdID entry %d: bad or out of order", i)
+			return
+		}
+		prev = k
+		s.byClOrdID[k] = id
+	}
+}
+
+func readPending(r *snapReader, ns *state) {
+	n := r.count("pending state changes", PendingStateChangesMax)
+	for i := 0; i < n && r.err == nil; i++ {
+		p := pendingState{correlationID: r.i64(), deadlineNs: r.i64(), instrument: r.u32(), state: TradingState(r.u8())}
+		_, known := ns.instrumentIdx[p.instrument]
+		if p.correlationID <= 0 || p.correlationID > ns.nextTimerID || !p.state.Valid() ||
+			(!known && p.instrument != AllInstruments) ||
+			(i > 0 && p.correlationID <= ns.pending[i-1].correlationID) {
+			r.fail("pending state change %d: bad", p.correlationID)
+			return
+		}
+		ns.pending = append(ns.pending, p)
+	}
+}
+
+// checkRestored cross-checks the restored state: every principal's session
+// exists, every live order rests in its book as the engine remembers it,
+// and every book holds only orders the engine knows.
+func checkRestored(r *snapReader, ns *state) {
+	for i := range ns.principals {
+		if sid := ns.principals[i].session; sid != 0 && ns.sessions[sid] == nil {
+			r.fail("principal %d: session %d does not exist", i, sid)
+			return
+		}
+	}
+	if err := checkOrders(ns); err != nil {
+		r.fail("%v", err)
+	}
+}

@@ -1,0 +1,138 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"io"
+)
+
+// ClusterRole is this member's role in the cluster. The engine's state
+// never depends on it (every member applies the same log); it is kept for
+// operators.
+type ClusterRole uint8
+
+// Cluster roles.
+const (
+	ClusterRoleFollower  ClusterRole = 0
+	ClusterRoleCandidate ClusterRole = 1
+	ClusterRoleLeader    ClusterRole = 2
+)
+
+// String returns the role's name.
+func (r ClusterRole) String() string {
+	switch r {
+	case ClusterRoleFollower:
+		return "follower"
+	case ClusterRoleCandidate:
+		return "candidate"
+	case ClusterRoleLeader:
+		return "leader"
+	}
+	return fmt.Sprintf("ClusterRole(%d)", uint8(r))
+}
+
+// The entry points below mirror a clustered service's callbacks. Each one
+// applies one log entry (or the start), sends its reports through Egress,
+// and ends with MarketDataSink.OnApplied at its log position.
+
+// OnStart starts the engine from a snapshot (nil or empty: from the empty
+// state New made). A snapshot that does not restore leaves the engine as
+// it was and returns an error wrapping ErrSnapshot.
+func (e *Engine) OnStart(snapshot []byte) error {
+	if len(snapshot) == 0 {
+		return nil
+	}
+	return e.Restore(snapshot)
+}
+
+// OnSessionMessage applies one command from the log: payload is the
+// encoded message the session sent, logPosition and clusterTime the entry's.
+// Bad input is answered with a reject and counted; it never panics.
+func (e *Engine) OnSessionMessage(session SessionID, logPosition, clusterTime int64, payload []byte) {
+	e.ctx.reset(session, logPosition, clusterTime)
+	e.counters.Commands++
+	e.dispatch(payload)
+	e.md.OnApplied(logPosition, clusterTime)
+}
+
+// OnTimerEvent applies a cluster timer that fired: a scheduled
+// trading-state change. An unknown correlation id (a timer cancelled after
+// it was appended) is counted and ignored.
+func (e *Engine) OnTimerEvent(correlationID int64, logPosition, clusterTime int64) {
+	e.ctx.reset(0, logPosition, clusterTime)
+	e.onTimer(correlationID)
+	e.md.OnApplied(logPosition, clusterTime)
+}
+
+// OnRoleChange records the member's new role; it changes no state.
+func (e *Engine) OnRoleChange(role ClusterRole) { e.role = role }
+
+// Role returns the member's role as last reported.
+func (e *Engine) Role() ClusterRole { return e.role }
+
+// OnTakeSnapshot writes the engine's snapshot (AppendSnapshot) to w.
+func (e *Engine) OnTakeSnapshot(w io.Writer) error {
+	if _, err := w.Write(e.AppendSnapshot(nil)); err != nil {
+		return fmt.Errorf("engine: writing snapshot: %w", err)
+	}
+	return nil
+}
+
+// dispatch decodes a command and hands it to its handler.
+func (e *Engine) dispatch(payload []byte) {
+	t, body, err := Decode(payload)
+	if err != nil {
+		e.decodeFailed(t, err)
+		return
+	}
+	if !EnumsValid(t, body) {
+		e.counters.Malformed++
+		e.businessReject(t, ReasonMalformed, nil, nil)
+		return
+	}
+	sess := e.sessions[e.ctx.session]
+	switch t {
+	case TemplateNewOrder:
+		e.onNewOrder(sess, NewOrder(body))
+	case TemplateCancelOrder:
+		e.onCancelOrder(sess, CancelOrder(body))
+	case TemplateReplaceOrder:
+		e.onReplaceOrder(sess, ReplaceOrder(body))
+	case TemplateMassCancel:
+		e.onMassCancel(sess, MassCancel(body))
+	case TemplateOrderStatusRequest:
+		e.onOrderStatusRequest(sess, OrderStatusRequest(body))
+	case TemplateInstrumentListRequest:
+		e.onInstrumentListRequest(sess, InstrumentListRequest(body))
+	case TemplateSessionStatus:
+		e.onSessionStatus(sess, SessionStatus(body))
+	case TemplateAddInstrument:
+		e.onAddInstrument(sess, AddInstrument(body))
+	case TemplateSetTradingState:
+		e.onSetTradingState(sess, SetTradingState(body))
+	case TemplateSetAccount:
+		e.onSetAccount(sess, SetAccount(body))
+	case TemplateSetPrincipal:
+		e.onSetPrincipal(sess, SetPrincipal(body))
+	default:
+		// A report, or a template this version knows but does not accept.
+		e.counters.UnknownTemplate++
+		e.businessReject(t, ReasonUnknownTemplate, nil, nil)
+	}
+}
+
+// decodeFailed answers a message Decode refused.
+func (e *Engine) decodeFailed(t TemplateID, err error) {
+	reason := ReasonMalformed
+	switch {
+	case errors.Is(err, ErrUnknownTemplate):
+		reason = ReasonUnknownTemplate
+		e.counters.UnknownTemplate++
+	case errors.Is(err, ErrUnsupportedVersion):
+		reason = ReasonUnsupportedVersion
+		e.counters.NewerVersion++
+	default:
+		e.counters.Malformed++
+	}
+	e.businessReject(t, reason, nil, nil)
+}

@@ -1,0 +1,186 @@
+package engine
+
+// Sessions, principals and who may act for whom.
+//
+// A session authenticates as a principal (the cluster's authenticator
+// decides; OnSessionOpen says who). What it may do depends on the
+// principal's role:
+//
+//   - Trader: acts for itself only (a command's Principal is empty or its
+//     own name), on the accounts SetAccount granted it.
+//   - Gateway: carries many principals (a FIX gateway multiplexes its FIX
+//     sessions onto one cluster session) and acts for the Trader named in
+//     each command. SessionStatus LoggedOn makes the gateway's session the
+//     principal's current one, so reports follow a restarted gateway.
+//   - Admin: may also send the admin commands (instruments, trading states,
+//     accounts, principals). The first admin is Config.BootstrapAdmin.
+//
+// Reports about an order go to its principal's current session: the last
+// Trader/Admin session to open as it, or the gateway session that last
+// logged it on (or first acted for it while it had none).
+
+// OnSessionOpen registers a session that authenticated as principal. A
+// session past SessionsMax, or with an unusable principal name, is counted
+// and stays unknown, so its commands are refused as NotAuthorized.
+func (e *Engine) OnSessionOpen(id SessionID, principal []byte, logPosition, clusterTime int64) {
+	e.ctx.reset(id, logPosition, clusterTime)
+	e.openSession(id, principal)
+	e.md.OnApplied(logPosition, clusterTime)
+}
+
+func (e *Engine) openSession(id SessionID, name []byte) {
+	if _, dup := e.sessions[id]; dup || id == 0 || len(e.sessions) >= SessionsMax ||
+		len(name) > principalNameBytes || !ValidChars(name) {
+		e.counters.IgnoredSessions++
+		return
+	}
+	s := &session{id: id, principal: nilIndex}
+	copy(s.name[:], name)
+	e.sessions[id] = s
+	e.sessionPrincipal(s)
+}
+
+// sessionPrincipal returns the principal a session acts as, resolving it
+// if the principal was configured after the session opened. A direct
+// (non-gateway) session becomes its principal's current session.
+func (e *Engine) sessionPrincipal(s *session) int32 {
+	if s.principal != nilIndex {
+		return s.principal
+	}
+	p, ok := e.principalIdx[s.name]
+	if !ok {
+		return nilIndex
+	}
+	s.principal = p
+	if pr := &e.principals[p]; pr.role != RoleGateway {
+		pr.session = s.id
+		pr.cod = e.cfg.CancelOnDisconnectDefault
+	}
+	return p
+}
+
+// OnSessionClose forgets a session; every principal whose reports went to
+// it is disconnected (and its resting DAY orders cancelled if
+// cancel-on-disconnect is on for it).
+func (e *Engine) OnSessionClose(id SessionID, reason CloseReason, logPosition, clusterTime int64) {
+	e.ctx.reset(0, logPosition, clusterTime)
+	if _, ok := e.sessions[id]; ok {
+		delete(e.sessions, id)
+		for p := range e.principals {
+			if e.principals[p].session == id {
+				e.disconnect(int32(p))
+			}
+		}
+	}
+	e.md.OnApplied(logPosition, clusterTime)
+}
+
+// disconnect leaves principal p without a session and, if it asked for it,
+// cancels its resting DAY orders.
+func (e *Engine) disconnect(p int32) {
+	pr := &e.principals[p]
+	pr.session = 0
+	if pr.cod {
+		e.cancelPrincipalOrders(p, true, ReasonCancelOnDisconnect)
+	}
+}
+
+// actor returns the principal a command from session s acts for, given the
+// command's Principal field (zero: the session's own).
+func (e *Engine) actor(s *session, named [principalNameBytes]byte) (int32, Reason) {
+	if s == nil {
+		return nilIndex, ReasonNotAuthorized
+	}
+	own := e.sessionPrincipal(s)
+	if own == nilIndex {
+		return nilIndex, ReasonNotAuthorized
+	}
+	pr := &e.principals[own]
+	if pr.role != RoleGateway {
+		if named == ([principalNameBytes]byte{}) || named == pr.name {
+			return own, ReasonNone
+		}
+		return nilIndex, ReasonNotAuthorized
+	}
+	p, ok := e.principalIdx[named]
+	if !ok || e.principals[p].role != RoleTrader {
+		return nilIndex, ReasonNotAuthorized
+	}
+	if q := &e.principals[p]; q.session == 0 {
+		q.session = s.id
+	}
+	return p, ReasonNone
+}
+
+// admin returns the Admin principal of session s.
+func (e *Engine) admin(s *session) (int32, bool) {
+	if s == nil {
+		return nilIndex, false
+	}
+	p := e.sessionPrincipal(s)
+	return p, p != nilIndex && e.principals[p].role == RoleAdmin
+}
+
+// duplicate applies the exactly-once rule: a SenderSeq at or below the
+// principal's high-water mark is a duplicate; a higher one becomes the mark.
+// 0 disables the check.
+func (e *Engine) duplicate(p int32, seq uint64) bool {
+	if seq == 0 {
+		return false
+	}
+	pr := &e.principals[p]
+	if seq <= pr.senderSeq {
+		e.counters.Duplicates++
+		return true
+	}
+	pr.senderSeq = seq
+	return false
+}
+
+// onSessionStatus applies a gateway's (or a trader's own) logon or logoff
+// of a principal.
+func (e *Engine) onSessionStatus(s *session, m SessionStatus) {
+	p, r := e.actor(s, m.PrincipalKey())
+	if r != ReasonNone {
+		e.counters.NotAuthorized++
+		e.businessReject(TemplateSessionStatus, r, m.Principal(), nil)
+		return
+	}
+	pr := &e.principals[p]
+	switch m.State() {
+	case SessionStateLoggedOn:
+		pr.session = s.id
+		pr.cod = m.CancelOnDisconnect() != 0
+		if m.ResetSeq() != 0 {
+			pr.senderSeq = 0
+		}
+	case SessionStateLoggedOff:
+		if pr.session == s.id {
+			e.disconnect(p)
+		}
+	}
+}
+
+// cancelPrincipalOrders cancels principal p's live orders (only DAY ones
+// if dayOnly), in order-id order, reporting reason.
+func (e *Engine) cancelPrincipalOrders(p int32, dayOnly bool, reason Reason) {
+	for oi := e.principals[p].head; oi != nilIndex; {
+		o := &e.orders.slab[oi]
+		next := o.next // cancelling oi unlinks it; nothing else changes
+		if !dayOnly || o.tif == TimeInForceDay {
+			e.cancelLive(oi, reason)
+		}
+		oi = next
+	}
+}
+
+// cancelLive cancels one live resting order through its book.
+func (e *Engine) cancelLive(oi int32, reason Reason) {
+	o := &e.orders.slab[oi]
+	in := e.instrument(o.instrument)
+	assert(in != nil, "cancelLive: order of an unknown instrument")
+	e.ctx.inst = in
+	e.ctx.cancelReason = reason
+	r := in.book.Cancel(orderIDToBook(o.id))
+	assert(r == 0, "cancelLive: a live order is not in its book")
+}

@@ -1,0 +1,105 @@
+package engine
+
+import "venue/orderbook"
+
+// Identifier widths, as in the schema.
+const (
+	principalNameBytes = 16
+	accountNameBytes   = 16
+	clOrdIDBytes       = 32
+	symbolBytes        = 16
+)
+
+// nilIndex marks "none" in slab links and indexes.
+const nilIndex int32 = -1
+
+// state is everything the engine replicates: the snapshot holds exactly
+// this, and the digest is computed over it.
+type state struct {
+	instruments   []*instrument    // sorted by id
+	instrumentIdx map[uint32]int32 // id -> index into instruments
+	accounts      []account        // index = the book's orderbook.Account
+	accountIdx    map[[accountNameBytes]byte]int32
+	principals    []principal // creation order
+	principalIdx  map[[principalNameBytes]byte]int32
+	sessions      map[SessionID]*session
+	orders        orderStore
+	pending       []pendingState // scheduled state changes, by correlation id
+
+	nextOrderID uint64 // last order id assigned
+	nextExecID  uint64 // last ExecID assigned
+	nextTradeID uint64 // last TradeID assigned
+	nextTimerID int64  // last timer correlation id assigned
+}
+
+func (s *state) init() {
+	s.instruments = nil
+	s.instrumentIdx = make(map[uint32]int32)
+	s.accounts = nil
+	s.accountIdx = make(map[[accountNameBytes]byte]int32)
+	s.principals = nil
+	s.principalIdx = make(map[[principalNameBytes]byte]int32)
+	s.sessions = make(map[SessionID]*session)
+	s.orders.init()
+	s.pending = nil
+	s.nextOrderID, s.nextExecID, s.nextTradeID, s.nextTimerID = 0, 0, 0, 0
+}
+
+// instrument is one listed instrument and its book.
+type instrument struct {
+	info InstrumentInfo
+	band int64 // band half-width in price units, derived from BandBps
+	book *orderbook.Book
+}
+
+// account is a trading account. Its index in state.accounts is the
+// orderbook.Account its orders carry.
+type account struct {
+	name [accountNameBytes]byte
+	stp  STPMode
+}
+
+// principal is an identity that sessions authenticate as.
+type principal struct {
+	name      [principalNameBytes]byte
+	role      Role
+	session   SessionID // where its reports go; 0 = none
+	senderSeq uint64    // highest SenderSeq applied (exactly-once)
+	cod       bool      // cancel its resting DAY orders when it disconnects
+	accounts  []int32   // accounts it may trade, ascending
+	// Its live orders, a list through order.prev/next in order-id order.
+	head, tail int32
+	live       int
+}
+
+// session is an open cluster session.
+type session struct {
+	id        SessionID
+	name      [principalNameBytes]byte // the principal it authenticated as
+	principal int32                    // index, or nilIndex while unknown
+}
+
+// pendingState is a trading-state change waiting for its cluster timer.
+type pendingState struct {
+	correlationID int64
+	deadlineNs    int64
+	instrument    uint32 // or AllInstruments
+	state         TradingState
+}
+
+// mayTrade reports whether principal p may act on account a.
+func (p *principal) mayTrade(a int32) bool {
+	lo, hi := 0, len(p.accounts)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		switch v := p.accounts[m]; {
+		case v == a:
+			return true
+		case v < a:
+			lo = m + 1
+		default:
+			hi = m
+		}
+	}
+	return false
+}
