@@ -14,8 +14,10 @@ func (n *Node) fromLeader(m *Message) bool {
 		n.send(Message{Type: MsgAppendPosition, To: m.From, Term: n.term})
 		return false
 	}
-	assert(!(m.Term == n.term && n.state == StateLeaderReady),
-		"member %d: two leaders in term %d (and %d)", n.id, n.term, m.From)
+	if m.Term == n.term && n.leader != NoMember && n.leader != m.From {
+		n.counters.Invalid++ // a second leader in one term
+		return false
+	}
 	if m.Term > n.term || n.leader != m.From {
 		n.follow(m.Term, m.From)
 	}
@@ -28,7 +30,6 @@ func (n *Node) follow(t TermID, l MemberID) {
 	if t > n.term {
 		n.adoptTerm(t)
 	}
-	assert(n.leader == NoMember || n.leader == l, "member %d: term %d leader %d and %d", n.id, t, n.leader, l)
 	n.setState(StateFollowerCatchup)
 	n.leader = l
 	n.termBase = -1
@@ -103,8 +104,10 @@ func (n *Node) onAppendLog(m *Message) {
 	dataEnd := p + Position(len(m.Data))
 	q := n.agreedEnd(p, dataEnd, m.LogTerm)
 	if q < end && q < dataEnd {
-		assert(q >= n.commit && q >= n.matched, "member %d: truncate to %d below commit %d / matched %d",
-			n.id, q, n.commit, n.matched)
+		if q < n.commit || q < n.matched {
+			n.counters.Invalid++ // would remove committed or matched log
+			return
+		}
 		n.storeErr(n.store.Truncate(q))
 		n.counters.Truncations++
 		end = q

@@ -132,8 +132,10 @@ func (n *Node) onAppendPosition(m *Message) {
 		return
 	}
 	pr := &n.progress[m.From]
-	assert(m.Position <= n.store.End(), "member %d: follower %d acked %d beyond log end %d",
-		n.id, m.From, m.Position, n.store.End())
+	if m.Position > n.store.End() {
+		n.counters.Invalid++ // acknowledges log we never wrote
+		return
+	}
 	if m.Position > pr.match {
 		pr.match = m.Position
 		pr.lastProgressNs = n.nowNs
@@ -164,9 +166,10 @@ func (n *Node) onCatchupPosition(m *Message) {
 		return
 	}
 	if i := n.termRecord(m.LogTerm); i >= 0 {
-		base := n.store.Terms()[i].Base
-		assert(base == m.TermBase, "member %d: term %d base %d, follower %d says %d",
-			n.id, m.LogTerm, base, m.From, m.TermBase)
+		if n.store.Terms()[i].Base != m.TermBase {
+			n.counters.Invalid++ // a term starts at one base on every member
+			return
+		}
 		n.replicateFrom(m.From, min(m.Position, n.termEnd(i)))
 		return
 	}
@@ -220,7 +223,11 @@ func (n *Node) shipLog(f MemberID) {
 			return
 		}
 		data = data[:wholeEntries(data)]
-		assert(len(data) > 0, "member %d: no whole entry at %d", n.id, pr.next)
+		if len(data) == 0 {
+			n.counters.Invalid++ // the follower steered us off an entry boundary
+			n.probeFollower(f)
+			return
+		}
 		n.send(Message{Type: MsgAppendLog, To: f, Term: n.term, Position: pr.next,
 			PrevLogTerm: n.termAt(pr.next - 1), LogTerm: terms[i].Term, Data: data})
 		pr.next += Position(len(data))

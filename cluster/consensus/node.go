@@ -36,6 +36,11 @@ type Counters struct {
 	StaleTerm      uint64 // messages from an older term
 	BadAppend      uint64 // AppendLog with bad entry framing
 	AppendRejected uint64 // AppendLog not contiguous with the local log
+	// Invalid counts well-formed messages that no correct member could have
+	// sent (a second leader in a term, a position beyond the leader's log, a
+	// truncation of committed log). They are dropped; the simulator requires
+	// this counter to stay zero.
+	Invalid uint64
 }
 
 // Errors returned by Node methods.

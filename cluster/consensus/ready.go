@@ -64,6 +64,7 @@ func (n *Node) Ready() Ready {
 		Status:           n.Status(),
 	}
 	rd.StatusChanged = statusChanged(rd.Status, n.prevStatus)
+	n.checkInvariants()
 	if n.commit > n.applied {
 		to := min(n.commit, n.applied+applyBatchBytesMax)
 		to = n.entryBoundaryAtOrBefore(n.applied, to)
@@ -118,5 +119,21 @@ func (n *Node) Advance(rd Ready) {
 	n.prevStatus = rd.Status
 	if n.termination >= 0 && n.applied >= n.termination && n.state != StateClosed {
 		n.setState(StateClosed)
+	}
+}
+
+// checkInvariants asserts the relations between the Node's positions that
+// every handler must preserve.
+func (n *Node) checkInvariants() {
+	end := n.store.End()
+	assert(n.applied <= n.commit && n.commit <= end, "member %d: applied %d commit %d end %d",
+		n.id, n.applied, n.commit, end)
+	assert(n.store.DurablePosition() <= end, "member %d: durable %d > end %d", n.id, n.store.DurablePosition(), end)
+	assert(n.lastLogTerm() <= n.term, "member %d: log term %d > term %d", n.id, n.lastLogTerm(), n.term)
+	if n.state == StateLeaderReady {
+		assert(n.leader == n.id && n.vote == n.id && n.termBase >= 0 && n.termAt(n.termBase) == n.term,
+			"member %d: leader of %d with vote %d base %d", n.id, n.term, n.vote, n.termBase)
+	} else {
+		assert(n.matched <= end, "member %d: matched %d > end %d", n.id, n.matched, end)
 	}
 }

@@ -34,6 +34,9 @@ func newChecker(s *Simulator) *checker {
 func (c *checker) onRestart(m *member) { c.checked[m.id] = 0 }
 
 func (c *checker) onReady(m *member, rd *consensus.Ready) {
+	if n := m.node.Counters().Invalid; n != 0 {
+		c.sim.fail(failSafety, "member %d: %d messages no correct member could send", m.id, n)
+	}
 	st := rd.Status
 	if st.Role == consensus.RoleLeader {
 		c.checkOneLeader(m, st.Term)

@@ -11,17 +11,19 @@ import (
 // MemLogStore plus the durably stored hard state) and a trivial service
 // whose state is a digest of every entry it applied.
 type member struct {
-	id      int
-	sim     *Simulator
-	node    *consensus.Node
-	store   *consensus.MemLogStore
-	hard    consensus.HardState // what survives a crash
-	up      bool
-	paused  bool
-	held    []*packet // delivered while paused, in arrival order
-	syncAt  int64     // pending fsync completes at this time; -1: none
-	counter consensus.DecodeCounters
-	encBuf  []byte
+	id     int
+	sim    *Simulator
+	node   *consensus.Node
+	store  *consensus.MemLogStore
+	hard   consensus.HardState // what survives a crash
+	up     bool
+	paused bool
+	held   []*packet // delivered while paused, in arrival order
+	// counters of earlier incarnations (a crash loses the node)
+	counters consensus.Counters
+	syncAt   int64 // pending fsync completes at this time; -1: none
+	counter  consensus.DecodeCounters
+	encBuf   []byte
 
 	// Service state (lost on crash, rebuilt by replaying the log).
 	applied Position
@@ -47,6 +49,9 @@ func (m *member) start(nowNs int64) {
 
 // crash stops the member and loses every unsynced write.
 func (m *member) crash() {
+	c := m.node.Counters()
+	m.counters.LeaderTerms += c.LeaderTerms
+	m.counters.Truncations += c.Truncations
 	m.up, m.node, m.syncAt, m.held = false, nil, -1, nil
 	m.store.Crash()
 }

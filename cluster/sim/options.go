@@ -38,17 +38,17 @@ func OptionsFromSeed(seed uint64) Options {
 	if r.Intn(2) == 1 {
 		o.Members = 5
 	}
-	o.Loss = Ratio{uint32(r.Intn(15)), 100}
+	o.Loss = Ratio{uint32(r.Intn(25)), 100}
 	o.Duplicate = Ratio{uint32(r.Intn(10)), 100}
 	o.DelayMinNs = r.Between(50_000, 500_000)
 	o.DelayMaxNs = o.DelayMinNs + r.Between(0, 5_000_000)
 	o.SyncDelayMaxNs = r.Between(0, 5_000_000)
-	o.Partition = Ratio{uint32(r.Intn(8)), 100}
+	o.Partition = Ratio{uint32(r.Intn(16)), 100}
 	o.OneWay = Ratio{uint32(r.Intn(50)), 100}
 	o.Heal = Ratio{uint32(r.Between(2, 15)), 100}
-	o.Crash = Ratio{uint32(r.Intn(6)), 100}
+	o.Crash = Ratio{uint32(r.Intn(12)), 100}
 	o.Restart = Ratio{uint32(r.Between(5, 30)), 100}
-	o.Pause = Ratio{uint32(r.Intn(4)), 100}
+	o.Pause = Ratio{uint32(r.Intn(8)), 100}
 	o.ClientEveryNs = r.Between(500_000, 5_000_000)
 	return o
 }

@@ -55,8 +55,46 @@ type Simulator struct {
 	check   *checker
 	nowNs   int64
 	failure *Failure
-	// Stats for the summary.
-	Elections uint64
+	stats   Stats
+}
+
+// Stats summarise what happened in a run.
+type Stats struct {
+	Crashes, Partitions, Pauses uint64
+	LeaderTerms, Truncations    uint64
+	Acked, Unknown              uint64
+	Sent, Dropped, Duplicated   uint64
+}
+
+// Add accumulates o into s.
+func (s *Stats) Add(o Stats) {
+	s.Crashes += o.Crashes
+	s.Partitions += o.Partitions
+	s.Pauses += o.Pauses
+	s.LeaderTerms += o.LeaderTerms
+	s.Truncations += o.Truncations
+	s.Acked += o.Acked
+	s.Unknown += o.Unknown
+	s.Sent += o.Sent
+	s.Dropped += o.Dropped
+	s.Duplicated += o.Duplicated
+}
+
+// Stats returns the run's statistics so far.
+func (s *Simulator) Stats() Stats {
+	st := s.stats
+	for _, m := range s.members {
+		st.LeaderTerms += m.counters.LeaderTerms
+		st.Truncations += m.counters.Truncations
+		if m.node != nil {
+			c := m.node.Counters()
+			st.LeaderTerms += c.LeaderTerms
+			st.Truncations += c.Truncations
+		}
+	}
+	st.Acked, st.Unknown = uint64(len(s.client.acked)), uint64(s.client.unknown)
+	st.Sent, st.Dropped, st.Duplicated = s.net.sent, s.net.dropped, s.net.duplicated
+	return st
 }
 
 // New builds a cluster for opts with every member started at time 0.
@@ -145,6 +183,7 @@ func (s *Simulator) step() {
 func (s *Simulator) injectFaults() {
 	r, o, n := s.rng, &s.opts, s.opts.Members
 	if r.Chance(o.Partition) {
+		s.stats.Partitions++
 		a := r.Intn(n)
 		if r.Intn(3) == 0 {
 			s.net.isolate(a, n)
@@ -158,6 +197,7 @@ func (s *Simulator) injectFaults() {
 	}
 	if r.Chance(o.Crash) {
 		if m := s.members[r.Intn(n)]; m.up {
+			s.stats.Crashes++
 			m.crash()
 		}
 	}
@@ -168,6 +208,7 @@ func (s *Simulator) injectFaults() {
 	}
 	if r.Chance(o.Pause) {
 		if m := s.members[r.Intn(n)]; m.up {
+			s.stats.Pauses++
 			m.setPaused(!m.paused)
 		}
 	}

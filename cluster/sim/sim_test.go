@@ -33,8 +33,9 @@ func TestSimulator(t *testing.T) {
 		n = *flagSeeds
 	}
 	start := time.Now()
-	var failed, leaderTerms int
+	var failed int
 	var virtualNs int64
+	var stats Stats
 	for i := range n {
 		seed := *flagStart + uint64(i)
 		s, ok := runSeed(t, seed, false)
@@ -42,15 +43,11 @@ func TestSimulator(t *testing.T) {
 			failed++
 		}
 		virtualNs += s.nowNs
-		for _, m := range s.members {
-			if m.node != nil {
-				leaderTerms += int(m.node.Counters().LeaderTerms)
-			}
-		}
+		stats.Add(s.Stats())
 	}
 	if *flagSeeds > 0 || testing.Verbose() {
-		t.Logf("sim summary: seeds=%d passed=%d failed=%d virtual=%.1fs wall=%.1fs leader-terms=%d",
-			n, n-failed, failed, float64(virtualNs)/1e9, time.Since(start).Seconds(), leaderTerms)
+		t.Logf("sim summary: seeds=%d passed=%d failed=%d virtual=%.1fs wall=%.1fs\n  %+v",
+			n, n-failed, failed, float64(virtualNs)/1e9, time.Since(start).Seconds(), stats)
 	}
 }
 
