@@ -155,6 +155,7 @@ type Book struct {
 	collectFn  func(levelKey) bool
 	fok        fokState
 	fokVisitFn func(levelKey) bool
+	digestBuf  []byte
 }
 
 // New returns an empty book that reports to l. It panics if cfg is invalid

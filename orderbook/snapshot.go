@@ -109,9 +109,11 @@ func appendSnapOrder(dst []byte, o *order) []byte {
 }
 
 // Digest returns a SHA-256 of the canonical state (the snapshot encoding),
-// for comparing replicas.
+// for comparing replicas. It reuses a buffer kept in the book, so repeated
+// digests of a book that does not grow do not allocate.
 func (b *Book) Digest() [sha256.Size]byte {
-	return sha256.Sum256(b.AppendSnapshot(nil))
+	b.digestBuf = b.AppendSnapshot(b.digestBuf[:0])
+	return sha256.Sum256(b.digestBuf)
 }
 
 // Restore replaces the book's state with the snapshot in data. Any
@@ -156,7 +158,7 @@ func (b *Book) decodeSnapshot(data []byte) (*Book, error) {
 	for i := 0; i < count; i++ {
 		off := snapHeaderLength + i*snapOrderLength
 		if err := nb.restoreOrder(data[off : off+snapOrderLength]); err != nil {
-			return nil, fmt.Errorf("order %d: %w", i, err)
+			return nil, err
 		}
 	}
 	if err := nb.Check(); err != nil {
