@@ -141,6 +141,7 @@ type Driver struct {
 	spies    []*Subscription
 	eps      map[string]*receiveEndpoint
 	sessions map[int32]bool
+	waiter   atomic.Pointer[socketWaiter]
 }
 
 // NewDriver builds a driver and, unless the threading mode is invoker,
@@ -327,6 +328,7 @@ func (d *Driver) addNetPublication(pub *Publication, spec channelSpec) error {
 	if err != nil {
 		return err
 	}
+	d.watch(conn)
 	np := newNetPublication(pub, conn, spec, &d.cfg, d.sys)
 	np.senderPosCtr = d.allocCounter(CounterSenderPosition, "snd-pos", pub.log, spec.raw)
 	np.senderLimitCtr = d.allocCounter(CounterSenderLimit, "snd-lmt", pub.log, spec.raw)
@@ -484,6 +486,7 @@ func (d *Driver) addNetSubscription(s *Subscription, spec channelSpec) error {
 		if err != nil {
 			return err
 		}
+		d.watch(conn)
 		ep = newReceiveEndpoint(d.receiver, spec, conn)
 		d.eps[key] = ep
 		list := append([]*receiveEndpoint{}, *d.receiver.eps.Load()...)
@@ -545,32 +548,43 @@ func (d *Driver) newNetImage(ep *receiveEndpoint, c ControlFrame, src netip.Addr
 	return img, nil
 }
 
-// WaitReadable blocks until any receive or send socket of the driver is
-// readable, or timeout passes. With one socket it parks in the network
-// poller; with several it waits on the first and bounds the wait.
+// WaitReadable blocks until any of the driver's sockets is readable or
+// timeout passes, parked in the Go network poller (see socketWaiter). With
+// no real sockets (IPC only, or the simulator) it returns false at once.
 func (d *Driver) WaitReadable(timeout time.Duration) bool {
-	var w ReadWaiter
-	n := 0
-	for _, ep := range *d.receiver.eps.Load() {
-		if rw, ok := ep.conn.(ReadWaiter); ok {
-			w, n = rw, n+1
-		}
-	}
-	for _, np := range *d.sender.pubs.Load() {
-		if rw, ok := np.conn.(ReadWaiter); ok {
-			if w == nil {
-				w = rw
-			}
-			n++
-		}
-	}
+	w := d.waiter.Load()
 	if w == nil {
 		return false
 	}
-	if n > 1 {
-		timeout = min(timeout, multiSocketWaitMax)
-	}
 	return w.WaitReadable(timeout)
+}
+
+// watch registers a new socket with the driver's waiter.
+func (d *Driver) watch(c DatagramConn) {
+	fc, ok := c.(fdConn)
+	if !ok {
+		return
+	}
+	w := d.waiter.Load()
+	if w == nil {
+		var err error
+		if w, err = newSocketWaiter(); err != nil {
+			d.sys.Errors.Increment()
+			return
+		}
+		d.waiter.Store(w)
+	}
+	if err := w.add(fc.sysfd()); err != nil {
+		d.sys.Errors.Increment()
+	}
+}
+
+func (d *Driver) unwatch(c DatagramConn) {
+	if fc, ok := c.(fdConn); ok {
+		if w := d.waiter.Load(); w != nil {
+			w.remove(fc.sysfd())
+		}
+	}
 }
 
 // Close stops the agents and closes every socket.
@@ -593,6 +607,9 @@ func (d *Driver) Close() error {
 	}
 	for _, ep := range d.eps {
 		ep.conn.Close()
+	}
+	if w := d.waiter.Load(); w != nil {
+		w.close()
 	}
 	return first
 }
@@ -630,6 +647,7 @@ func (c *Conductor) DoWork(nowNs int64) int {
 		d.netPubs = append(d.netPubs[:i], d.netPubs[i+1:]...)
 		i--
 		work++
+		d.unwatch(np.conn)
 		np.conn.Close()
 		for _, ctr := range []*Counter{np.pub.pubPos, np.pub.pubLimit, np.senderPosCtr, np.senderLimitCtr} {
 			d.freeCounter(ctr)

@@ -9,9 +9,6 @@ const (
 	// blockingWaitMax bounds one wait so that timers (heartbeats, status
 	// messages, NAK retries) still run on time.
 	blockingWaitMax = time.Millisecond
-	// multiSocketWaitMax bounds a wait on one of several sockets, since a
-	// datagram on another one does not wake it.
-	multiSocketWaitMax = 100 * time.Microsecond
 )
 
 // BlockingIdleStrategy spins briefly after work and then parks the goroutine

@@ -36,7 +36,6 @@ type netImage struct {
 
 	gapActive   bool
 	gapPos      int64
-	gapLength   int32
 	nakDeadline int64
 
 	removed bool
@@ -171,41 +170,58 @@ func (img *netImage) refreshMinSub() {
 	img.cleaner.cleanTo(img.log, img.minSub-int64(img.log.termLength))
 }
 
-// detectLoss finds the gap at the rebuild position (if the high-water mark
-// is ahead of it) and NAKs it: after a short delay for unicast, after a
+// detectLoss NAKs the gaps between the rebuild position and the high-water
+// mark. The timer is keyed on the first gap (which always starts at the
+// rebuild position): it fires after a short delay for unicast, or after a
 // random back-off for multicast (so that one receiver's NAK and the
 // resulting retransmit usually serve the others), and again on every retry
-// interval while it stays open.
+// interval while that gap stays open. When it fires, every gap within
+// gapScanLengthMax is NAKed at once, so that heavy loss is repaired in one
+// round trip rather than one per gap.
 func (img *netImage) detectLoss(nowNs int64) int {
 	if img.hwm <= img.rebuildPos {
 		img.gapActive = false
 		return 0
-	}
-	lb := img.log
-	term := lb.terms[lb.partitionIndex(img.rebuildPos)]
-	start := lb.termOffset(img.rebuildPos)
-	end := min(lb.termLength, start+gapScanLengthMax, start+int32(min(img.hwm-img.rebuildPos, int64(lb.termLength))))
-	off := start
-	for off < end && frameLengthVolatile(term, off) == 0 {
-		off += FrameAlignment
 	}
 	if !img.gapActive || img.gapPos != img.rebuildPos {
 		img.gapActive, img.gapPos = true, img.rebuildPos
 		img.nakDeadline = nowNs + img.nakDelay()
 		img.sys.LossGaps.Increment()
 	}
-	img.gapLength = off - start
 	if nowNs < img.nakDeadline {
 		return 0
 	}
-	b := img.ep.nextOut(img.source)
-	if b == nil {
-		return 0
-	}
-	EncodeNAK(b, lb.sessionID, lb.streamID, lb.termIDOf(img.gapPos), start, img.gapLength)
-	img.sys.NaksSent.Increment()
 	img.nakDeadline = nowNs + int64(img.cfg.NAKRetry)
-	return 1
+	return img.nakGaps()
+}
+
+// nakGaps scans the rebuild term from the rebuild position and NAKs up to
+// nakGapsMax gaps; it returns the number of NAKs sent.
+func (img *netImage) nakGaps() int {
+	lb := img.log
+	term := lb.terms[lb.partitionIndex(img.rebuildPos)]
+	start := lb.termOffset(img.rebuildPos)
+	end := min(lb.termLength, start+gapScanLengthMax, start+int32(min(img.hwm-img.rebuildPos, int64(lb.termLength))))
+	termID := lb.termIDOf(img.rebuildPos)
+	naks := 0
+	for off := start; off < end && naks < nakGapsMax; {
+		if length := frameLengthVolatile(term, off); length > 0 {
+			off += int32(Align(int(length), FrameAlignment))
+			continue
+		}
+		gapStart := off
+		for off < end && frameLengthVolatile(term, off) == 0 {
+			off += FrameAlignment
+		}
+		b := img.ep.nextOut(img.source)
+		if b == nil {
+			break
+		}
+		EncodeNAK(b, lb.sessionID, lb.streamID, termID, gapStart, off-gapStart)
+		img.sys.NaksSent.Increment()
+		naks++
+	}
+	return naks
 }
 
 func (img *netImage) nakDelay() int64 {

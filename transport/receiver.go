@@ -17,6 +17,8 @@ const (
 	controlOutMax = 64
 	// gapScanLengthMax bounds how far one loss scan looks past a gap start in bytes.
 	gapScanLengthMax = 64 * 1024
+	// nakGapsMax bounds the gaps one loss scan NAKs.
+	nakGapsMax = 8
 )
 
 // receiveEndpoint is one bound receive socket (a unicast address or a

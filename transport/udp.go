@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/net/ipv4"
 	"golang.org/x/sys/unix"
@@ -219,8 +220,10 @@ func (u *udpConn) WaitReadable(timeout time.Duration) bool {
 	_ = u.c.SetReadDeadline(time.Now().Add(timeout))
 	ready := false
 	err := u.rc.Read(func(fd uintptr) bool {
-		_, _, e := unix.Recvfrom(int(fd), u.peek[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
-		ready = e == nil || (e != unix.EAGAIN && e != unix.EWOULDBLOCK)
+		// A raw recvfrom(MSG_PEEK) probe: unix.Recvfrom would allocate a Sockaddr.
+		_, _, e := unix.Syscall6(unix.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&u.peek[0])), 1,
+			unix.MSG_PEEK|unix.MSG_DONTWAIT, 0, 0)
+		ready = e == 0 || (e != unix.EAGAIN && e != unix.EWOULDBLOCK)
 		return ready
 	})
 	_ = u.c.SetReadDeadline(time.Time{})

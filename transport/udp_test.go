@@ -1,0 +1,179 @@
+package transport
+
+import (
+	"fmt"
+	"math/rand"
+	"net"
+	"strings"
+	"testing"
+	"time"
+)
+
+// freeUDPPort returns a port that was free a moment ago on 127.0.0.1.
+func freeUDPPort(t testing.TB) int {
+	t.Helper()
+	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).Port
+}
+
+func udpDriver(t testing.TB, network Network, seed int64) *Driver {
+	t.Helper()
+	d, err := NewDriver(DriverConfig{Network: network, Threading: ThreadingShared, Seed: seed,
+		TermLength: 1 << 20, NAKRetry: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := d.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return d
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		osYield()
+	}
+}
+
+// streamOverReal offers count messages of up to sizeMax bytes and waits
+// until every subscription has them all, in order, exactly once.
+func streamOverReal(t *testing.T, pub *Publication, subs []*Subscription, count, sizeMax int) {
+	t.Helper()
+	rng := rand.New(rand.NewSource(7))
+	checkers := make([]*orderChecker, len(subs))
+	handlers := make([]FragmentHandler, len(subs))
+	for i := range subs {
+		checkers[i] = &orderChecker{t: t, name: fmt.Sprintf("sub%d", i)}
+		handlers[i] = NewFragmentAssembler(checkers[i].onMessage).Handler()
+	}
+	poll := func() {
+		for i, s := range subs {
+			s.Poll(handlers[i], 256)
+		}
+	}
+	waitFor(t, 10*time.Second, "connection", func() bool {
+		for _, s := range subs {
+			if s.ImageCount() == 0 {
+				return false
+			}
+		}
+		return pub.IsConnected()
+	})
+	buf := make([]byte, sizeMax)
+	deadline := time.Now().Add(30 * time.Second)
+	for i := 0; i < count; i++ {
+		msg := makeMessage(buf, uint64(i), 12+rng.Intn(sizeMax-11), rng)
+		for {
+			_, r := pub.Offer(msg)
+			if r == OfferOK {
+				break
+			}
+			if r != BackPressured && r != AdminAction {
+				t.Fatalf("offer %d: %v", i, r)
+			}
+			poll()
+			if time.Now().After(deadline) {
+				t.Fatalf("stuck at message %d", i)
+			}
+		}
+	}
+	waitFor(t, 30*time.Second, "every message", func() bool {
+		poll()
+		for _, c := range checkers {
+			if c.next < uint64(count) {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+func TestUDPUnicastInOrderOverLoopback(t *testing.T) {
+	ep := fmt.Sprintf("udp?endpoint=127.0.0.1:%d", freeUDPPort(t))
+	sd, rd := udpDriver(t, UDPNetwork{}, 1), udpDriver(t, UDPNetwork{}, 2)
+	sub := mustSub(t, rd, ep, 1, SubscriptionOptions{})
+	pub := mustPub(t, sd, ep, 1)
+	streamOverReal(t, pub, []*Subscription{sub}, 8000, 600)
+}
+
+func TestUDPUnicastUnderInjectedLossOverLoopback(t *testing.T) {
+	ep := fmt.Sprintf("udp?endpoint=127.0.0.1:%d", freeUDPPort(t))
+	faults := SimFaults{LossPermille: 100, DuplicatePermille: 30, ReorderPermille: 50}
+	sd := udpDriver(t, &FaultyNetwork{Inner: UDPNetwork{}, Seed: 1, Faults: faults}, 1)
+	rd := udpDriver(t, &FaultyNetwork{Inner: UDPNetwork{}, Seed: 2, Faults: faults}, 2)
+	sub := mustSub(t, rd, ep, 1, SubscriptionOptions{})
+	pub := mustPub(t, sd, ep, 1)
+	streamOverReal(t, pub, []*Subscription{sub}, 2000, 3000)
+	if sd.SystemCounters().Retransmits.Get() == 0 {
+		t.Fatal("no retransmits under 10% loss")
+	}
+}
+
+func TestUDPLargeMessagesOverLoopback(t *testing.T) {
+	ep := fmt.Sprintf("udp?endpoint=127.0.0.1:%d|term-length=8388608", freeUDPPort(t))
+	sd, rd := udpDriver(t, UDPNetwork{}, 1), udpDriver(t, UDPNetwork{}, 2)
+	sub := mustSub(t, rd, ep, 1, SubscriptionOptions{})
+	pub := mustPub(t, sd, ep, 1)
+	streamOverReal(t, pub, []*Subscription{sub}, 4, 1<<20)
+}
+
+func TestUDPMultiDestinationOverLoopback(t *testing.T) {
+	sd := udpDriver(t, UDPNetwork{}, 1)
+	pub := mustPub(t, sd, "udp?control-mode=manual|control=127.0.0.1:0", 5)
+	var subs []*Subscription
+	for i := 0; i < 2; i++ {
+		ep := fmt.Sprintf("udp?endpoint=127.0.0.1:%d", freeUDPPort(t))
+		subs = append(subs, mustSub(t, udpDriver(t, UDPNetwork{}, int64(10+i)), ep, 5, SubscriptionOptions{}))
+		if err := pub.AddDestination(ep); err != nil {
+			t.Fatal(err)
+		}
+	}
+	streamOverReal(t, pub, subs, 5000, 500)
+}
+
+func TestUDPMulticastOverLoopback(t *testing.T) {
+	ch := fmt.Sprintf("udp?endpoint=239.255.90.%d:%d|interface=lo|ttl=0|fc=min", 1+rand.Intn(200), freeUDPPort(t))
+	sd := udpDriver(t, UDPNetwork{}, 1)
+	var subs []*Subscription
+	for i := 0; i < 2; i++ {
+		s, err := udpDriver(t, UDPNetwork{}, int64(10+i)).AddSubscription(ch, 6, SubscriptionOptions{})
+		if err != nil {
+			if strings.Contains(err.Error(), "join") || strings.Contains(err.Error(), "interface") {
+				t.Skipf("multicast unavailable here: %v", err)
+			}
+			t.Fatal(err)
+		}
+		subs = append(subs, s)
+	}
+	pub := mustPub(t, sd, ch, 6)
+	streamOverReal(t, pub, subs, 5000, 500)
+}
+
+func TestUDPEndOfStreamOverLoopback(t *testing.T) {
+	ep := fmt.Sprintf("udp?endpoint=127.0.0.1:%d", freeUDPPort(t))
+	sd, rd := udpDriver(t, UDPNetwork{}, 1), udpDriver(t, UDPNetwork{}, 2)
+	eos := make(chan bool, 1)
+	sub := mustSub(t, rd, ep, 1, SubscriptionOptions{OnUnavailableImage: func(img *Image) { eos <- img.IsEndOfStream() }})
+	pub := mustPub(t, sd, ep, 1)
+	streamOverReal(t, pub, []*Subscription{sub}, 100, 100)
+	pub.Close()
+	waitFor(t, 10*time.Second, "end of stream", func() bool {
+		sub.Poll(func([]byte, *Header) {}, 10)
+		return len(eos) == 1
+	})
+	if !<-eos {
+		t.Fatal("image went away without end of stream")
+	}
+}
