@@ -19,7 +19,6 @@ func (n *Node) becomeLeader() {
 		LeaderID: n.id, Timestamp: n.clusterTime()})
 	n.commitSent = -1
 	n.heartbeatNs = n.nowNs
-	n.quorumNs = n.nowNs
 	for i := range n.cfg.Members {
 		n.progress[i] = progress{lastAckNs: n.nowNs}
 		if MemberID(i) != n.id {
@@ -78,9 +77,6 @@ func (n *Node) tickLeader() {
 		for i := range n.cfg.Members {
 			n.leaderHeartbeatFollower(MemberID(i))
 		}
-	}
-	if n.nowNs-n.quorumNs >= n.cfg.LeaderHeartbeatTimeoutNs {
-		n.quorumNs = n.nowNs
 		if !n.quorumActive() {
 			n.enterCanvass() // a leader that cannot reach a majority steps down
 		}

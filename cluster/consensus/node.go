@@ -127,7 +127,6 @@ type Node struct {
 	progress    [membersMax]progress
 	commitSent  Position
 	heartbeatNs int64
-	quorumNs    int64
 
 	// Output.
 	msgs       []Message
