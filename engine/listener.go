@@ -31,8 +31,8 @@ func (l *bookListener) OnRejected(ev orderbook.Rejected) {
 		return
 	}
 	o := e.takerOrder(ev.ID)
-	o.status = OrdStatusRejected
-	e.execReport(o, ExecTypeRejected, reasonFromReject(ev.Reason))
+	o.status, o.reason = OrdStatusRejected, reasonFromReject(ev.Reason)
+	e.execReport(o, ExecTypeRejected, o.reason)
 	e.finishOrder(e.ctx.taker)
 }
 
@@ -89,7 +89,7 @@ func (l *bookListener) OnCancelled(ev orderbook.Cancelled) {
 		return
 	}
 	reason := e.cancelReason(o, ev.Reason)
-	o.status = OrdStatusCanceled
+	o.status, o.reason = OrdStatusCanceled, reason
 	r := e.beginExec(o, ExecTypeCanceled, reason)
 	if reason == ReasonClientRequest && e.ctx.cancelClOrdID != ([clOrdIDBytes]byte{}) {
 		r.SetClOrdIDBytes(e.ctx.cancelClOrdID[:])

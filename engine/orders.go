@@ -19,6 +19,7 @@ type order struct {
 	tif         TimeInForce
 	flags       uint8
 	status      OrdStatus
+	reason      Reason // why it was rejected, cancelled or expired
 	clOrdID     [clOrdIDBytes]byte
 	origClOrdID [clOrdIDBytes]byte // the ClOrdID it was replaced from
 }

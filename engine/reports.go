@@ -77,7 +77,11 @@ func (e *Engine) execReport(o *order, et ExecType, reason Reason) {
 
 // statusReport answers a status request, a resend or a duplicate with
 // order o's present state, to the requester.
+// reason None reports the reason the order ended, if it did.
 func (e *Engine) statusReport(o *order, reason Reason) {
+	if reason == ReasonNone {
+		reason = o.reason
+	}
 	e.beginExec(o, ExecTypeOrderStatus, reason)
 	e.sendToRequester()
 }

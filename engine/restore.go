@@ -195,6 +195,7 @@ func readOrder(r *snapReader, ns *state) order {
 	o := order{id: r.u64(), price: r.i64(), qty: r.i64(), cum: r.i64(), cumNotional: r.i64()}
 	o.instrument, o.account, o.principal = r.u32(), r.i32(), r.i32()
 	o.side, o.ordType, o.tif, o.flags, o.status = Side(r.u8()), OrdType(r.u8()), TimeInForce(r.u8()), r.u8(), OrdStatus(r.u8())
+	o.reason = Reason(r.u16())
 	o.clOrdID, o.origClOrdID = r.array32(), r.array32()
 	o.prev, o.next = nilIndex, nilIndex
 	if r.err != nil {
@@ -206,7 +207,7 @@ func readOrder(r *snapReader, ns *state) order {
 		r.fail("order %d: bad id or instrument", o.id)
 	case o.account < 0 || int(o.account) >= len(ns.accounts) || o.principal < 0 || int(o.principal) >= len(ns.principals):
 		r.fail("order %d: bad account or principal", o.id)
-	case !o.side.Valid() || !o.ordType.Valid() || !o.tif.Valid() || !o.status.Valid() || o.flags&^flagsKnown != 0:
+	case !o.side.Valid() || !o.ordType.Valid() || !o.tif.Valid() || !o.status.Valid() || !o.reason.Valid() || o.flags&^flagsKnown != 0:
 		r.fail("order %d: bad enum", o.id)
 	case o.qty <= 0 || o.cum < 0 || o.cum > o.qty || !validName(o.clOrdID[:]):
 		r.fail("order %d: bad quantities or ClOrdID", o.id)

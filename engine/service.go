@@ -85,6 +85,12 @@ func (e *Engine) dispatch(payload []byte) {
 		e.decodeFailed(t, err)
 		return
 	}
+	if !isCommand(t) {
+		// A report, or a template this version knows but does not accept.
+		e.counters.UnknownTemplate++
+		e.businessReject(t, ReasonUnknownTemplate, nil, nil)
+		return
+	}
 	if !EnumsValid(t, body) {
 		e.counters.Malformed++
 		e.businessReject(t, ReasonMalformed, nil, nil)
@@ -115,10 +121,20 @@ func (e *Engine) dispatch(payload []byte) {
 	case TemplateSetPrincipal:
 		e.onSetPrincipal(sess, SetPrincipal(body))
 	default:
-		// A report, or a template this version knows but does not accept.
-		e.counters.UnknownTemplate++
-		e.businessReject(t, ReasonUnknownTemplate, nil, nil)
+		panic("engine: assertion failed: isCommand and dispatch disagree on " + t.String())
 	}
+}
+
+// isCommand reports whether t is a template the engine accepts from a
+// session (templates 1..39 are commands; 40.. are reports).
+func isCommand(t TemplateID) bool {
+	switch t {
+	case TemplateNewOrder, TemplateCancelOrder, TemplateReplaceOrder, TemplateMassCancel,
+		TemplateOrderStatusRequest, TemplateInstrumentListRequest, TemplateSessionStatus,
+		TemplateAddInstrument, TemplateSetTradingState, TemplateSetAccount, TemplateSetPrincipal:
+		return true
+	}
+	return false
 }
 
 // decodeFailed answers a message Decode refused.

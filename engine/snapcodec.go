@@ -13,6 +13,7 @@ var ErrSnapshot = errors.New("engine: bad snapshot")
 type snapWriter struct{ b []byte }
 
 func (w *snapWriter) u8(v uint8)     { w.b = append(w.b, v) }
+func (w *snapWriter) u16(v uint16)   { w.b = binary.LittleEndian.AppendUint16(w.b, v) }
 func (w *snapWriter) u32(v uint32)   { w.b = binary.LittleEndian.AppendUint32(w.b, v) }
 func (w *snapWriter) i32(v int32)    { w.u32(uint32(v)) }
 func (w *snapWriter) u64(v uint64)   { w.b = binary.LittleEndian.AppendUint64(w.b, v) }
@@ -47,6 +48,13 @@ func (r *snapReader) take(n int) []byte {
 func (r *snapReader) u8() uint8 {
 	if v := r.take(1); v != nil {
 		return v[0]
+	}
+	return 0
+}
+
+func (r *snapReader) u16() uint16 {
+	if v := r.take(2); v != nil {
+		return binary.LittleEndian.Uint16(v)
 	}
 	return 0
 }

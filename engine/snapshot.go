@@ -34,7 +34,7 @@ import (
 //
 // Order record: u64 id, i64 price, i64 qty, i64 cum, i64 cum notional,
 // u32 instrument, i32 account, i32 principal, u8 side, u8 type, u8 time in
-// force, u8 flags, u8 status, [32] ClOrdID, [32] OrigClOrdID.
+// force, u8 flags, u8 status, u16 reason, [32] ClOrdID, [32] OrigClOrdID.
 const (
 	snapMagic         = "VNSN"
 	snapVersion       = 1
@@ -172,6 +172,7 @@ func writeOrder(w *snapWriter, o *order) {
 	w.u8(uint8(o.tif))
 	w.u8(o.flags)
 	w.u8(uint8(o.status))
+	w.u16(uint16(o.reason))
 	w.bytes(o.clOrdID[:])
 	w.bytes(o.origClOrdID[:])
 }
