@@ -39,9 +39,19 @@ func (b *frameBuilder) appendMessage(dst, payload []byte) []byte {
 }
 
 func (b *frameBuilder) appendFrame(dst []byte, typ uint16, frameLength int, payload []byte) []byte {
+	return b.writeFrame(dst, typ, frameLength, payload)
+}
+
+// writeFrame appends one frame, growing dst only when it lacks capacity.
+func (b *frameBuilder) writeFrame(dst []byte, typ uint16, frameLength int, payload []byte) []byte {
 	aligned := transport.Align(frameLength, transport.FrameAlignment)
 	start := len(dst)
-	dst = append(dst, make([]byte, aligned)...)
+	if cap(dst)-start >= aligned {
+		dst = dst[:start+aligned]
+		clear(dst[start:])
+	} else {
+		dst = append(dst, make([]byte, aligned)...)
+	}
 	frame := dst[start:]
 	copy(frame[transport.HeaderLength:], payload)
 	h := transport.FrameHeader(frame)
@@ -60,4 +70,15 @@ func (b *frameBuilder) appendFrame(dst []byte, typ uint16, frameLength int, payl
 	h.SetFrameLength(int32(frameLength))
 	b.position += transport.Position(aligned)
 	return dst
+}
+
+// appendMessageInPlace is appendMessage for callers that reuse dst's
+// capacity: it never allocates when dst has room for the frame (and a pad).
+func (b *frameBuilder) appendMessageInPlace(dst, payload []byte) []byte {
+	aligned := transport.Align(transport.HeaderLength+len(payload), transport.FrameAlignment)
+	termOffset := int32(int64(b.position) & int64(b.termLength-1))
+	if int64(termOffset)+int64(aligned) > int64(b.termLength) {
+		dst = b.writeFrame(dst, transport.TypePad, int(b.termLength-termOffset), nil)
+	}
+	return b.writeFrame(dst, transport.TypeData, transport.HeaderLength+len(payload), payload)
 }

@@ -158,7 +158,9 @@ func (r *Recording) Err() error { return r.failed }
 // durable position is stored first so that no reader ever sees it ahead of
 // the recorded position.
 func (r *Recording) publish() {
-	assert(r.durable <= r.position, "durable %d ahead of recorded %d", r.durable, r.position)
+	if r.durable > r.position {
+		assertFailed("durable %d ahead of recorded %d", r.durable, r.position)
+	}
 	r.live.durable.Store(int64(r.durable))
 	r.durableCounter.Set(int64(r.durable))
 	r.live.recorded.Store(int64(r.position))
@@ -180,7 +182,9 @@ func (r *Recording) Append(pos transport.Position, block []byte) error {
 	if r.failed != nil {
 		return r.failed
 	}
-	assert(pos == r.position, "recording %d: append at %d, recorded position is %d", r.desc.RecordingID, pos, r.position)
+	if pos != r.position {
+		assertFailed("recording %d: append at %d, recorded position is %d", r.desc.RecordingID, pos, r.position)
+	}
 	if len(block) == 0 {
 		return nil
 	}
