@@ -29,5 +29,10 @@ fuzz-smoke:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $(PKGS)
 
+## sim: run SEEDS seeds of the deterministic cluster simulator and print a summary.
+## A failing seed prints itself; replay it with: go test ./cluster/sim -run TestSimulator -sim.seed=N -v
+sim:
+	$(GO) test ./cluster/sim -run '^TestSimulator$$' -count=1 -timeout 0 -v -sim.seeds=$(SEEDS)
+
 clean:
 	rm -rf bin
