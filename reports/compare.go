@@ -6,7 +6,7 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
-	"text/tabwriter"
+	"unicode/utf8"
 
 	"gonum.org/v1/plot"
 )
@@ -79,51 +79,85 @@ func (c *Comparison) path(i int, name string) (*PathSummary, *Hgrm, bool) {
 	return nil, nil, false
 }
 
-// WriteTable prints, per path, each run's standard percentiles in
-// microseconds with its count, errors and timeouts, and under every run after
-// the first the ratio of each percentile to the first run's (2.00x: twice as
-// slow). Percentiles come from summary.json, so they are exact.
+// WriteTable prints, per path, each run's count, errors, timeouts and
+// standard percentiles (three significant digits, the histograms'
+// precision), and under every run after the first the ratio of each
+// percentile to the first run's (2.00x: twice as slow). Percentiles come from
+// summary.json, so they are exact.
 func (c *Comparison) WriteTable(w io.Writer) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	var rows [][]string
 	for pi, name := range c.Paths {
 		if pi > 0 {
-			fmt.Fprintln(tw, "\t")
+			rows = append(rows, nil) // a blank line between paths
 		}
-		fmt.Fprintf(tw, "%s (µs)\tcount\terrors\ttimeouts\tp50\tp90\tp99\tp99.9\tp99.99\tmax\t\n", name)
+		rows = append(rows, []string{name, "count", "errors", "timeouts", "p50", "p90", "p99", "p99.9", "p99.99", "max"})
 		base, _, baseOK := c.path(0, name)
 		for i := range c.Runs {
-			c.writeRunRow(tw, i, name)
-			if p, _, ok := c.path(i, name); i > 0 && ok && baseOK {
-				writeRatioRow(tw, c.Names[0], p.Latency, base.Latency)
+			p, _, ok := c.path(i, name)
+			rows = append(rows, runRow(c.Names[i], p, ok))
+			if i > 0 && ok && baseOK {
+				rows = append(rows, ratioRow(c.Names[0], p.Latency, base.Latency))
 			}
 		}
 	}
-	if err := tw.Flush(); err != nil {
+	if err := writeAligned(w, rows); err != nil {
 		return fmt.Errorf("reports: compare: write table: %w", err)
 	}
 	return nil
 }
 
-func (c *Comparison) writeRunRow(w io.Writer, i int, name string) {
-	p, _, ok := c.path(i, name)
+func runRow(name string, p *PathSummary, ok bool) []string {
+	row := []string{"  " + name}
 	if !ok {
-		fmt.Fprintf(w, "%s\t-\t-\t-\t-\t-\t-\t-\t-\t-\t\n", c.Names[i])
-		return
+		return append(row, "-", "-", "-", "-", "-", "-", "-", "-", "-")
 	}
-	fmt.Fprintf(w, "%s\t%d\t%d\t%d", c.Names[i], p.Count, p.Errors, p.Timeouts)
+	row = append(row, fmt.Sprint(p.Count), fmt.Sprint(p.Errors), fmt.Sprint(p.Timeouts))
 	for _, v := range p.Percentiles() {
-		fmt.Fprintf(w, "\t%.2f", float64(v.Ns)/hgrmNsPerUnit)
+		if p.Count == 0 {
+			row = append(row, "-") // no traffic: no latency, not a 0 ns one
+			continue
+		}
+		row = append(row, FormatNs(v.Ns))
 	}
-	fmt.Fprint(w, "\t\n")
+	return row
 }
 
-func writeRatioRow(w io.Writer, baseName string, run, base Latency) {
-	fmt.Fprintf(w, "ratio to %s\t\t\t", baseName)
+func ratioRow(baseName string, run, base Latency) []string {
+	row := []string{"  ratio to " + baseName, "", "", ""}
 	bp := base.Percentiles()
 	for j, v := range run.Percentiles() {
-		fmt.Fprintf(w, "\t%s", FormatRatio(v.Ns, bp[j].Ns))
+		row = append(row, FormatRatio(v.Ns, bp[j].Ns))
 	}
-	fmt.Fprint(w, "\t\n")
+	return row
+}
+
+// writeAligned prints rows with the first column left-aligned and the others
+// right-aligned, each as wide as its widest cell (counted in runes: names
+// hold arrows and µ).
+func writeAligned(w io.Writer, rows [][]string) error {
+	var widths []int
+	for _, r := range rows {
+		for i, cell := range r {
+			if i >= len(widths) {
+				widths = append(widths, 0)
+			}
+			widths[i] = max(widths[i], utf8.RuneCountInString(cell))
+		}
+	}
+	var b strings.Builder
+	for _, r := range rows {
+		for i, cell := range r {
+			pad := strings.Repeat(" ", widths[i]-utf8.RuneCountInString(cell))
+			if i == 0 {
+				b.WriteString(cell + pad)
+			} else {
+				b.WriteString("  " + pad + cell)
+			}
+		}
+		b.WriteString("\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
 }
 
 // FormatRatio formats run/base as "1.23x", or "-" when base is zero.

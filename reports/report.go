@@ -75,6 +75,9 @@ type Report struct {
 	End    time.Time
 	Sent   int64 // requests sent; 0 to rate completed requests instead
 	Run    *Run
+	// SkipCharts leaves the PNG and SVG charts out (drawing them takes
+	// about a second); summary.json and the .hgrm files are still written.
+	SkipCharts bool
 }
 
 // WriteReport writes a report directory: summary.json, one .hgrm per path and
@@ -98,6 +101,9 @@ func WriteReport(dir string, r Report) (*Summary, error) {
 	}
 	if err := writeSummary(filepath.Join(dir, SummaryFile), s); err != nil {
 		return nil, err
+	}
+	if r.SkipCharts {
+		return s, nil
 	}
 	if err := writeRunCharts(dir, s, r.Run); err != nil {
 		return nil, err
