@@ -19,6 +19,9 @@ type member struct {
 	up     bool
 	paused bool
 	held   []*packet // delivered while paused, in arrival order
+	// clockNs is this incarnation's clock offset from virtual time: members'
+	// clocks disagree, and a restart may step the clock back.
+	clockNs int64
 	// counters of earlier incarnations (a crash loses the node)
 	counters consensus.Counters
 	syncAt   int64 // pending fsync completes at this time; -1: none
@@ -37,7 +40,8 @@ type Position = consensus.Position
 func (m *member) start(nowNs int64) {
 	cfg := consensus.DefaultConfig(consensus.MemberID(m.id), m.sim.opts.Members,
 		NewRand(m.sim.opts.Seed*1000003+uint64(m.id)*7919+uint64(nowNs)))
-	n, err := consensus.NewNode(cfg, m.store, m.hard, 0, nowNs)
+	m.clockNs = m.sim.rng.Int63n(m.sim.opts.ClockSkewMaxNs + 1)
+	n, err := consensus.NewNode(cfg, m.store, m.hard, 0, nowNs+m.clockNs)
 	if err != nil {
 		panic(fmt.Sprintf("member %d: %v", m.id, err))
 	}
@@ -147,7 +151,7 @@ func (m *member) deliver(nowNs int64, p *packet) {
 			m.sim.fail(failSafety, "member %d: decode from %d: %v", m.id, p.from, err)
 			return
 		}
-		if err := m.node.Step(nowNs, &msg); err != nil {
+		if err := m.node.Step(nowNs+m.clockNs, &msg); err != nil {
 			m.sim.fail(failCrash, "member %d: step %v: %v", m.id, &msg, err)
 		}
 	case kindIngress:
@@ -157,7 +161,7 @@ func (m *member) deliver(nowNs int64, p *packet) {
 }
 
 func (m *member) onIngress(nowNs int64, p *packet) {
-	_, err := m.node.ProposeMessage(nowNs, clientSession, p.ingress.correlation, p.ingress.payload)
+	_, err := m.node.ProposeMessage(nowNs+m.clockNs, clientSession, p.ingress.correlation, p.ingress.payload)
 	if err == consensus.ErrNotLeader {
 		st := m.node.Status()
 		m.sim.net.send(nowNs, &packet{kind: kindEgress, from: m.id, to: clientID,
@@ -170,7 +174,7 @@ func (m *member) tick(nowNs int64) {
 		m.store.Sync()
 		m.syncAt = -1
 	}
-	if err := m.node.Tick(nowNs); err != nil {
+	if err := m.node.Tick(nowNs + m.clockNs); err != nil {
 		m.sim.fail(failCrash, "member %d: tick: %v", m.id, err)
 	}
 	m.drive(nowNs)
