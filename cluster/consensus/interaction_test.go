@@ -116,6 +116,11 @@ func (h *scriptHarness) run(line string) []string {
 		h.settle()
 	case "status":
 		h.status()
+	case "terminate":
+		m := atoi(h.t, f[1])
+		p, err := h.nodes[m].Terminate(h.nowNs)
+		h.events = append(h.events, fmt.Sprintf("%d: terminate at %d err=%v", m, p, err))
+		h.settle()
 	case "counters":
 		m := atoi(h.t, f[1])
 		h.events = append(h.events, fmt.Sprintf("%d: %+v", m, h.nodes[m].Counters()))

@@ -88,6 +88,9 @@ func (n *Node) leaderHeartbeatFollower(f MemberID) {
 		return
 	}
 	pr := &n.progress[f]
+	if n.termination >= 0 && pr.match < n.termination {
+		n.send(Message{Type: MsgTermination, To: f, Term: n.term, Position: n.termination})
+	}
 	switch {
 	case pr.probing:
 		n.sendProbe(f)

@@ -122,6 +122,7 @@ type Node struct {
 	catchupPending  bool
 	catchupAt       Position
 	termination     Position // stop once applied here; -1: not asked
+	terminateByNs   int64    // leader: stop waiting for followers then
 
 	// Leader.
 	progress    [membersMax]progress
@@ -259,6 +260,41 @@ func (n *Node) Propose(nowNs int64, e *LogEntry) (Position, error) {
 func (n *Node) ProposeMessage(nowNs int64, session SessionID, correlation int64, payload []byte) (Position, error) {
 	e := LogEntry{Type: EntrySessionMessage, SessionID: session, CorrelationID: correlation, Payload: payload}
 	return n.Propose(nowNs, &e)
+}
+
+// terminationTimeoutHeartbeats: a terminating leader waits this many
+// heartbeat intervals for followers to reach the termination position.
+const terminationTimeoutHeartbeats = 10
+
+// Terminate shuts the cluster down in order (leader only): it appends a
+// shutdown cluster action, tells followers to stop once they have applied up
+// to the position after it, and closes itself once it has applied that far
+// and every follower has appended it (or after a timeout).
+func (n *Node) Terminate(nowNs int64) (Position, error) {
+	p, err := n.Propose(nowNs, &LogEntry{Type: EntryClusterAction, Action: ActionShutdown})
+	if err != nil {
+		return 0, err
+	}
+	n.termination = p
+	n.terminateByNs = nowNs + terminationTimeoutHeartbeats*n.cfg.HeartbeatIntervalNs
+	n.broadcast(Message{Type: MsgTermination, Term: n.term, Position: p})
+	return p, nil
+}
+
+// mayClose reports whether a terminating member is done.
+func (n *Node) mayClose() bool {
+	if n.termination < 0 || n.applied < n.termination || n.state == StateClosed {
+		return false
+	}
+	if n.state != StateLeaderReady || n.nowNs >= n.terminateByNs {
+		return true
+	}
+	for i := range n.cfg.Members {
+		if MemberID(i) != n.id && n.progress[i].match < n.termination {
+			return false
+		}
+	}
+	return true
 }
 
 func (n *Node) clusterTime() int64 {

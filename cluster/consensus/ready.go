@@ -39,8 +39,14 @@ const applyBatchBytesMax = 1 << 20
 // Node up to date with the LogStore's durable position (sending positions and
 // advancing the commit position) and ships pending log to followers.
 func (n *Node) HasReady() bool {
-	if n.err != nil || n.state == StateClosed && len(n.msgs) == 0 {
+	if n.err != nil {
 		return false
+	}
+	if n.state == StateClosed { // report the close, then nothing more
+		return len(n.msgs) > 0 || n.prevStatus.State != StateClosed
+	}
+	if n.mayClose() { // a terminating leader's wait may end with time alone
+		return true
 	}
 	n.flush()
 	st := n.Status()
@@ -117,7 +123,7 @@ func (n *Node) Advance(rd Ready) {
 		"advance applied back from %d to %d", n.applied, rd.CommittedTo)
 	n.applied = max(n.applied, rd.CommittedTo)
 	n.prevStatus = rd.Status
-	if n.termination >= 0 && n.applied >= n.termination && n.state != StateClosed {
+	if n.mayClose() {
 		n.setState(StateClosed)
 	}
 }
