@@ -152,8 +152,13 @@ func (b *Book) decodeSnapshot(data []byte) (*Book, error) {
 	if flags&^snapFlagReference != 0 {
 		return nil, snapErr("unknown header flags %#x", flags)
 	}
-	if flags&snapFlagReference != 0 {
-		nb.SetReference(int64(binary.LittleEndian.Uint64(data[snapRefOffset:])))
+	ref := int64(binary.LittleEndian.Uint64(data[snapRefOffset:]))
+	switch {
+	case flags&snapFlagReference != 0:
+		nb.SetReference(ref)
+	case ref != 0:
+		// Canonical form: no reference is encoded as zero.
+		return nil, snapErr("reference %d without the reference flag", ref)
 	}
 	for i := 0; i < count; i++ {
 		off := snapHeaderLength + i*snapOrderLength
