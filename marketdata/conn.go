@@ -1,0 +1,32 @@
+package marketdata
+
+import (
+	"errors"
+	"time"
+)
+
+// Conn is a best-effort datagram endpoint: the seam between market data and
+// the network. UDPConn is the real one; FakeNetwork makes seeded in-memory
+// ones. Market data never retransmits, so Conn has no notion of reliability:
+// a datagram that cannot be sent at once is dropped and the subscriber heals
+// the gap from a snapshot. Send and the receive methods may be used from one
+// goroutine each.
+type Conn interface {
+	// Send sends one datagram without blocking; ErrWouldBlock when the
+	// socket's buffer is full (the datagram is dropped).
+	Send(p []byte) error
+	// TryReceive copies the next waiting datagram into buf and returns its
+	// length, or 0 at once when none is waiting.
+	TryReceive(buf []byte) (int, error)
+	// Receive is TryReceive that waits up to timeout for a datagram; it
+	// returns 0 and no error on timeout.
+	Receive(buf []byte, timeout time.Duration) (int, error)
+	// Close releases the endpoint; later calls return ErrClosed.
+	Close() error
+}
+
+// Conn errors.
+var (
+	ErrWouldBlock = errors.New("marketdata: send buffer full, datagram dropped")
+	ErrClosed     = errors.New("marketdata: connection closed")
+)

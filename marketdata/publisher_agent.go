@@ -1,0 +1,253 @@
+package marketdata
+
+import "time"
+
+// agentState belongs to the publisher's agent goroutine.
+type agentState struct {
+	leader  bool
+	session uint32
+
+	pw       *PacketWriter
+	open     PacketType // type of the packet being filled; 0 when none
+	sequence uint64     // last sequence number sent on Conn
+
+	tpw           *PacketWriter
+	tradeSequence uint64
+
+	lastSendNs     int64
+	heartbeatNs    int64
+	snapshotNs     int64
+	nextSnapshotNs int64
+	snapActive     bool
+	snapID         uint32
+	snapNext       uint32
+	snapEnd        uint32
+
+	updateCostNs int64 // 1e9 / MaxUpdatesPerSec; 0 means unlimited
+	creditNs     int64
+	creditAtNs   int64
+}
+
+func (p *Publisher) initAgent() {
+	p.pw = NewPacketWriter(p.cfg.MTU)
+	if p.cfg.TradeConn != nil {
+		p.tpw = NewPacketWriter(p.cfg.MTU)
+	}
+	p.heartbeatNs = int64(p.cfg.HeartbeatInterval)
+	p.snapshotNs = int64(p.cfg.SnapshotInterval)
+	if p.cfg.MaxUpdatesPerSec > 0 {
+		p.updateCostNs = int64(time.Second) / int64(p.cfg.MaxUpdatesPerSec)
+	}
+}
+
+// RoleName implements transport.Agent.
+func (p *Publisher) RoleName() string { return p.cfg.Name }
+
+// OnClose implements transport.Agent: it closes the publisher's Conns.
+func (p *Publisher) OnClose() {
+	p.cfg.Conn.Close()
+	if p.cfg.TradeConn != nil {
+		p.cfg.TradeConn.Close()
+	}
+}
+
+// DoWork implements transport.Agent: one bounded duty cycle of sending
+// conflated updates, snapshot entries, trades and, when idle, a heartbeat.
+func (p *Publisher) DoWork(nowNs int64) int {
+	if !p.checkRole(nowNs) {
+		return p.discardTrades()
+	}
+	work := p.sendUpdates(nowNs)
+	work += p.sendSnapshot(nowNs)
+	p.flush(nowNs)
+	work += p.sendTrades(nowNs)
+	if work == 0 && nowNs-p.lastSendNs >= p.heartbeatNs {
+		p.sendHeartbeat(nowNs)
+		work++
+	}
+	return work
+}
+
+// checkRole applies a role change from SetLeader and reports whether to send.
+func (p *Publisher) checkRole(nowNs int64) bool {
+	r := p.role.Load()
+	leader, session := r&roleLeader != 0, uint32(r)
+	if leader == p.leader && session == p.session {
+		return leader
+	}
+	p.leader, p.session = leader, session
+	p.open, p.sequence, p.tradeSequence = 0, 0, 0
+	p.snapActive = false
+	if leader {
+		// A new session: subscribers will treat everything as stale until a
+		// snapshot from it completes, so start one now.
+		p.nextSnapshotNs = nowNs
+		p.creditAtNs, p.creditNs = nowNs, 0
+		p.c.sessions.Increment()
+	}
+	return leader
+}
+
+// takeCredit reports whether the rate limit allows one more update now.
+func (p *Publisher) takeCredit(nowNs int64) bool {
+	if p.updateCostNs == 0 {
+		return true
+	}
+	burstNs := p.updateCostNs * updatesPerDutyCycleMax
+	p.creditNs = min(p.creditNs+nowNs-p.creditAtNs, burstNs)
+	p.creditAtNs = nowNs
+	if p.creditNs < p.updateCostNs {
+		return false
+	}
+	p.creditNs -= p.updateCostNs
+	return true
+}
+
+// sendUpdates sends the instruments on the dirty list, each at its newest
+// state, up to updatesPerDutyCycleMax and the rate limit.
+func (p *Publisher) sendUpdates(nowNs int64) int {
+	sent := 0
+	for sent < updatesPerDutyCycleMax && p.Pending() > 0 && p.takeCredit(nowNs) {
+		idx, _ := p.dirty.pop()
+		in := p.table[idx]
+		// Clear before acquiring: a publish after this point re-queues the
+		// instrument, so no state is ever left pending unlisted.
+		in.queued.Store(false)
+		v, fresh := in.tb.acquire()
+		if !fresh {
+			p.creditNs += p.updateCostNs // a snapshot already carried it
+			continue
+		}
+		p.appendView(PacketUpdate, v, nowNs)
+		sent++
+	}
+	p.c.updates.Add(int64(sent))
+	return sent
+}
+
+// sendSnapshot starts a snapshot when one is due and sends the next part of
+// the one in progress: SnapshotBegin, every published instrument, SnapshotEnd.
+func (p *Publisher) sendSnapshot(nowNs int64) int {
+	work := 0
+	if !p.snapActive {
+		if nowNs < p.nextSnapshotNs {
+			return 0
+		}
+		p.snapActive, p.snapNext, p.snapEnd = true, 0, p.count.Load()
+		p.snapID++
+		p.nextSnapshotNs = nowNs + p.snapshotNs
+		p.appendMarker(MessageSnapshotBegin, nowNs)
+		work++
+	}
+	entries := 0
+	for p.snapNext < p.snapEnd && entries < snapshotUpdatesPerDutyCycleMax {
+		in := p.table[p.snapNext]
+		p.snapNext++
+		if v, _ := in.tb.acquire(); v.valid {
+			p.appendView(PacketSnapshot, v, nowNs)
+			entries++
+		}
+	}
+	p.c.entries.Add(int64(entries))
+	if p.snapNext == p.snapEnd {
+		p.appendMarker(MessageSnapshotEnd, nowNs)
+		p.snapActive = false
+		p.c.snapshots.Increment()
+		work++
+	}
+	return work + entries
+}
+
+// begin makes sure a packet of type t with room for n bytes is open.
+func (p *Publisher) begin(t PacketType, n int, nowNs int64) {
+	if p.open == t && p.pw.Remaining() >= n {
+		return
+	}
+	p.flush(nowNs)
+	p.pw.Begin(t, p.session)
+	p.open = t
+}
+
+func (p *Publisher) appendView(t PacketType, v *View, nowNs int64) {
+	p.begin(t, UpdateLength(len(v.Bids), len(v.Asks)), nowNs)
+	p.pw.AppendUpdate(v) // fits: begin made room, and mtuMin holds a full-depth update
+}
+
+func (p *Publisher) appendMarker(t MessageType, nowNs int64) {
+	p.begin(PacketSnapshot, snapshotMarkerLength, nowNs)
+	p.pw.AppendSnapshotMarker(t, p.snapID, p.snapEnd)
+}
+
+// flush sends the open packet, if any. A failed send still consumes its
+// sequence number, so subscribers see the loss and heal from a snapshot.
+func (p *Publisher) flush(nowNs int64) {
+	if p.open == 0 {
+		return
+	}
+	p.open = 0
+	p.sequence++
+	p.send(p.cfg.Conn, p.pw.Finish(p.sequence, nowNs), nowNs)
+}
+
+func (p *Publisher) send(c Conn, pkt []byte, nowNs int64) {
+	if err := c.Send(pkt); err != nil {
+		p.c.sendErrors.Increment()
+	}
+	p.c.packets.Increment()
+	p.lastSendNs = nowNs
+}
+
+func (p *Publisher) sendHeartbeat(nowNs int64) {
+	p.pw.Begin(PacketHeartbeat, p.session)
+	p.sequence++
+	p.send(p.cfg.Conn, p.pw.Finish(p.sequence, nowNs), nowNs)
+	p.c.heartbeats.Increment()
+}
+
+// sendTrades sends queued trades on the trade channel, many per packet.
+func (p *Publisher) sendTrades(nowNs int64) int {
+	if p.trade == nil {
+		return 0
+	}
+	sent := 0
+	for ; sent < tradesPerDutyCycleMax; sent++ {
+		t := p.trade.peek()
+		if t == nil {
+			break
+		}
+		if sent == 0 || p.tpw.Remaining() < tradeLength {
+			p.flushTrades(sent, nowNs)
+			p.tpw.Begin(PacketTrade, p.session)
+		}
+		p.tpw.AppendTrade(t)
+		p.trade.advance()
+	}
+	p.flushTrades(sent, nowNs)
+	p.c.tradesSent.Add(int64(sent))
+	return sent
+}
+
+func (p *Publisher) flushTrades(sent int, nowNs int64) {
+	if sent == 0 || p.tpw.Count() == 0 {
+		return
+	}
+	p.tradeSequence++
+	if err := p.cfg.TradeConn.Send(p.tpw.Finish(p.tradeSequence, nowNs)); err != nil {
+		p.c.sendErrors.Increment()
+	}
+	p.tpw.Begin(PacketTrade, p.session) // empty until the next trade
+}
+
+// discardTrades drops the trades a follower queued: the leader sent them.
+func (p *Publisher) discardTrades() int {
+	if p.trade == nil {
+		return 0
+	}
+	for range tradeQueueLength {
+		if p.trade.peek() == nil {
+			break
+		}
+		p.trade.advance()
+	}
+	return 0
+}
