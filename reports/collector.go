@@ -1,12 +1,17 @@
 package reports
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 	"sync"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 )
+
+// nsPerMs converts the caller's nanoseconds to the interval log's
+// milliseconds.
+const nsPerMs = 1_000_000
 
 // Collector owns a run's Recorders and turns their intervals into the
 // latency-over-time series and the run's total histograms.
@@ -21,9 +26,13 @@ type Collector struct {
 	cfg        Config
 	startNs    int64
 	lastTickNs int64
+	nowNs      int64 // of the Tick in progress
 	recorders  []*Recorder
 	paths      []collectorPath
 	series     []IntervalPoint
+	hlog       bytes.Buffer // interval histograms, HdrHistogram log lines
+	hlogWriter *hdrhistogram.HistogramLogWriter
+	hlogErr    error
 	finished   bool
 }
 
@@ -42,6 +51,7 @@ func NewCollector(cfg Config, startNs int64) (*Collector, error) {
 	}
 	cfg.Paths = append([]string(nil), cfg.Paths...)
 	c := &Collector{cfg: cfg, startNs: startNs, lastTickNs: startNs}
+	c.hlogWriter = hdrhistogram.NewHistogramLogWriter(&c.hlog)
 	c.paths = make([]collectorPath, len(cfg.Paths))
 	for i := range c.paths {
 		c.paths[i] = collectorPath{total: NewHistogram(), interval: NewHistogram(), spare: NewHistogram()}
@@ -108,6 +118,7 @@ func (c *Collector) Tick(nowNs int64) IntervalPoint {
 }
 
 func (c *Collector) tickLocked(nowNs int64) IntervalPoint {
+	c.nowNs = nowNs
 	pt := IntervalPoint{
 		StartNs: c.lastTickNs - c.startNs,
 		EndNs:   nowNs - c.startNs,
@@ -149,10 +160,28 @@ func (c *Collector) drainPath(p PathID) IntervalPath {
 	}
 	cp.total.Merge(cp.interval)
 	cp.counts.add(counts)
+	c.logInterval(p)
 	l := LatencyOf(cp.interval)
 	return IntervalPath{
 		Count: l.Count, Errors: counts.errors, Timeouts: counts.timeouts,
 		P50Ns: l.P50Ns, P99Ns: l.P99Ns, MaxNs: l.MaxNs,
+	}
+}
+
+// logInterval appends path p's interval histogram, tagged with the path, to
+// the interval log, the format HdrHistogram's HistogramLogProcessor reads.
+// Timestamps are milliseconds since the run's start; quiet intervals are
+// left out, as HdrHistogram's own recorders do.
+func (c *Collector) logInterval(p PathID) {
+	h := c.paths[p].interval
+	if h.TotalCount() == 0 || c.hlogErr != nil {
+		return
+	}
+	h.SetTag(HlogTag(c.cfg.Paths[p]))
+	h.SetStartTimeMs((c.lastTickNs - c.startNs) / nsPerMs)
+	h.SetEndTimeMs((c.nowNs - c.startNs) / nsPerMs)
+	if err := c.hlogWriter.OutputIntervalHistogram(h); err != nil {
+		c.hlogErr = fmt.Errorf("reports: interval log: %w", err)
 	}
 }
 
@@ -162,6 +191,10 @@ type Run struct {
 	EndNs   int64
 	Paths   []PathResult // indexed by PathID
 	Series  []IntervalPoint
+	// IntervalLog holds one HdrHistogram interval-log line per path and
+	// interval with traffic (tag = HlogTag of the path, timestamps in
+	// seconds since the start); WriteReport adds the header.
+	IntervalLog []byte
 }
 
 // PathResult is one path's totals over a run.
@@ -183,7 +216,10 @@ func (c *Collector) Finish(endNs int64) (*Run, error) {
 	}
 	c.finished = true
 	c.tickLocked(endNs)
-	run := &Run{StartNs: c.startNs, EndNs: endNs, Series: c.series}
+	if c.hlogErr != nil {
+		return nil, c.hlogErr
+	}
+	run := &Run{StartNs: c.startNs, EndNs: endNs, Series: c.series, IntervalLog: c.hlog.Bytes()}
 	for i, cp := range c.paths {
 		run.Paths = append(run.Paths, PathResult{
 			Name: c.cfg.Paths[i], Hist: cp.total,

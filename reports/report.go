@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode"
 
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	"gonum.org/v1/plot"
 )
 
@@ -22,6 +23,9 @@ const (
 	PercentileChartBase = "latency-by-percentile"
 	// OverTimeChartBase is the latency-over-time chart, without extension.
 	OverTimeChartBase = "latency-over-time"
+	// IntervalLogFile holds every path's interval histograms in HdrHistogram's
+	// interval log format (HistogramLogProcessor -i intervals.hlog -tag order-new).
+	IntervalLogFile = "intervals.hlog"
 	// SummaryFormat identifies (and versions) summary.json.
 	SummaryFormat = "venue-latency-report/1"
 	// summaryBytesMax bounds the summary.json ReadReport accepts: a day-long
@@ -99,6 +103,9 @@ func WriteReport(dir string, r Report) (*Summary, error) {
 			return nil, err
 		}
 	}
+	if err := writeFile(filepath.Join(dir, IntervalLogFile), intervalLog(r)); err != nil {
+		return nil, err
+	}
 	if err := writeSummary(filepath.Join(dir, SummaryFile), s); err != nil {
 		return nil, err
 	}
@@ -149,6 +156,13 @@ func summarize(r Report) (*Summary, error) {
 	return s, nil
 }
 
+// HlogTag is the tag of a path's interval histograms in the interval log:
+// its .hgrm file name without the extension ("order-new"), which has none of
+// the commas and spaces a tag may not hold.
+func HlogTag(path string) string {
+	return strings.TrimSuffix(HgrmFileName(path), ".hgrm")
+}
+
 // HgrmFileName is the .hgrm file of a path: "order→new" is "order-new.hgrm".
 // Letters, digits, '.', '_' and '-' are kept, arrows and spaces become '-',
 // anything else '_'.
@@ -169,6 +183,22 @@ func HgrmFileName(path string) string {
 		name = "path"
 	}
 	return name + ".hgrm"
+}
+
+// intervalLog prefixes the run's interval-log lines with the header
+// HdrHistogram's tools expect. The lines' timestamps are relative; the
+// StartTime and BaseTime lines anchor them to the wall clock.
+func intervalLog(r Report) []byte {
+	var buf bytes.Buffer
+	w := hdrhistogram.NewHistogramLogWriter(&buf)
+	_ = w.OutputLogFormatVersion() // a bytes.Buffer does not fail
+	if !r.Start.IsZero() {
+		_ = w.OutputStartTime(r.Start.UnixMilli())
+		_ = w.OutputBaseTime(r.Start.UnixMilli())
+	}
+	_ = w.OutputLegend()
+	buf.Write(r.Run.IntervalLog)
+	return buf.Bytes()
 }
 
 func writeHgrmFile(file string, g *Hgrm) error {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 )
 
 var testPaths = []string{"order→new", "order→fill", "cancel→canceled", "replace→replaced"}
@@ -69,7 +71,7 @@ func writeTestReport(t *testing.T, dir string, n, scale int64, charts bool) *Sum
 func TestWriteReportFiles(t *testing.T) {
 	dir := t.TempDir()
 	writeTestReport(t, dir, 1000, 1, true)
-	want := []string{"summary.json", "order-new.hgrm", "order-fill.hgrm", "cancel-canceled.hgrm",
+	want := []string{"summary.json", "intervals.hlog", "order-new.hgrm", "order-fill.hgrm", "cancel-canceled.hgrm",
 		"replace-replaced.hgrm", "latency-by-percentile.png", "latency-by-percentile.svg",
 		"latency-over-time.png", "latency-over-time.svg"}
 	for _, f := range want {
@@ -150,6 +152,38 @@ func TestReportReadsBackTheSameNumbers(t *testing.T) {
 		if got.TotalCount > 0 && got.ValueAtPercentile(50) != l.Summary.Paths[i].P50Ns {
 			t.Errorf("%s: hgrm p50 %d, summary p50 %d", p.Name, got.ValueAtPercentile(50), l.Summary.Paths[i].P50Ns)
 		}
+	}
+}
+
+func TestIntervalLogReadsBackWithHdrHistogram(t *testing.T) {
+	dir := t.TempDir()
+	s := writeTestReport(t, dir, 300, 1, false)
+	f, err := os.Open(filepath.Join(dir, IntervalLogFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r := hdrhistogram.NewHistogramLogReader(f)
+	perTag := map[string]int64{}
+	intervals := 0
+	for {
+		h, err := r.NextIntervalHistogram()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h == nil {
+			break
+		}
+		intervals++
+		perTag[h.Tag()] += h.TotalCount()
+		if h.EndTimeMs()-h.StartTimeMs() != 1000 {
+			t.Errorf("interval %s %d..%d ms, want 1 s long", h.Tag(), h.StartTimeMs(), h.EndTimeMs())
+		}
+	}
+	// order-new and order-fill every second, cancel-canceled once.
+	if intervals != 7 || perTag["order-new"] != s.Paths[0].Count || perTag["order-fill"] != s.Paths[1].Count ||
+		perTag["cancel-canceled"] != 1 || perTag["replace-replaced"] != 0 {
+		t.Errorf("%d intervals, counts per tag %v", intervals, perTag)
 	}
 }
 
