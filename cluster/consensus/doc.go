@@ -5,12 +5,44 @@
 //
 // It owns no goroutine, socket, clock, file or random source. A caller (the
 // consensus module agent in production, the simulator in tests) drives a Node
-// with Tick(nowNs), Step(msg) and Propose(...), and drains its output with
-// Ready() / Advance(); see Ready for the caller's obligations and their order.
+// with Tick(nowNs), Step(nowNs, msg) and Propose(nowNs, entry), and drains its
+// output with Ready() / Advance(); see Ready for the caller's obligations and
+// their order.
 //
 // What it does not own: moving bytes between members (transport), making the
 // log durable on disk (archive, behind LogStore), client sessions and timers as
 // service-visible state (the service container), snapshots, and configuration
-// files. Positions are byte positions in the log stream; they only move
-// forward except where Raft truncates an uncommitted tail.
+// files.
+//
+// # Protocol in brief
+//
+// The log is a byte stream of entries (logentry.go) addressed by Position.
+// Every term starts with a new-leadership-term entry at the term's base
+// position (where its leader's log ended when elected), and a member's
+// LogStore keeps term records (term → base), as Aeron's RecordingLog does.
+// Two logs that hold the same term at some position are identical up to it
+// (log matching), so a follower checks each AppendLog against the term of the
+// byte before it and the leader finds where logs agree from a follower's
+// CatchupPosition (its log end, last term and that term's base) in at most
+// one probe per term of divergence. Followers acknowledge with
+// AppendPosition = min(durable position, position verified against this
+// leader); the leader commits the quorum of those and its own durable
+// position once that covers a byte of its own term (Raft's figure-8 rule).
+//
+// # Integration seams (transport, archive)
+//
+//   - Positions here count log entry bytes only. The transport carries
+//     consensus messages, AppendLog included, as opaque payloads; transport
+//     stream positions are its own and never mix with log positions. A
+//     leader's AppendLog stream to a follower may ride a reliable publication
+//     (live log) or an archive replay (catch-up); the core tolerates loss,
+//     duplication and reordering of every message either way.
+//   - The transport must set Message.From only from an authenticated source
+//     (a configured member); Step drops ids outside the membership.
+//   - The archive implements LogStore: DurablePosition is its recorded,
+//     fsynced position and must fall on an entry boundary (it records whole
+//     AppendLog data chunks); Truncate is durable when it returns; a term
+//     record must be durable no later than the first byte of its term.
+//   - HardState (term, vote) must be durable before any message of the same
+//     Ready is sent and before log bytes of that term become durable.
 package consensus

@@ -15,6 +15,8 @@ package consensus
 //  4. Apply Committed, the whole log entries [CommittedFrom, CommittedTo), to
 //     the service, in order.
 //
+// Do not call Tick, Step or Propose between Ready and Advance.
+//
 // Ownership: Messages, their Data and Committed belong to the Node and are
 // valid only until Advance; copy anything that must outlive it (a transport
 // send that completes later must copy). They must not be modified.
