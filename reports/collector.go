@@ -110,10 +110,14 @@ type IntervalPath struct {
 
 // Tick closes the interval ending at nowNs: it collects every Recorder's
 // values since the last Tick, adds them to the run's totals, appends the
-// interval to the series and returns it (for the progress line).
+// interval to the series and returns it (for the progress line). After
+// Finish it does nothing and returns an empty point.
 func (c *Collector) Tick(nowNs int64) IntervalPoint {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.finished {
+		return IntervalPoint{}
+	}
 	return c.tickLocked(nowNs)
 }
 

@@ -1,7 +1,9 @@
 package reports
 
 import (
+	"fmt"
 	"math"
+	"strings"
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 )
@@ -68,6 +70,17 @@ func (l Latency) Percentiles() []LabeledValue {
 		{"p50", l.P50Ns}, {"p90", l.P90Ns}, {"p99", l.P99Ns},
 		{"p99.9", l.P999Ns}, {"p99.99", l.P9999Ns}, {"max", l.MaxNs},
 	}
+}
+
+// String formats the statistics for a bench's text output:
+// "n=1000 p50 12.3µs p90 ... max 1.20ms".
+func (l Latency) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "n=%d", l.Count)
+	for _, v := range l.Percentiles() {
+		fmt.Fprintf(&b, " %s %s", v.Label, FormatNs(v.Ns))
+	}
+	return b.String()
 }
 
 // LabeledValue is one named nanosecond statistic.
