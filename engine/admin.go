@@ -19,7 +19,7 @@ func (e *Engine) onAddInstrument(s *session, m AddInstrument) {
 }
 
 func (e *Engine) addInstrument(m AddInstrument) Reason {
-	if !ValidChars(m.Symbol()) || m.TickSize() <= 0 || m.LotSize() <= 0 || m.ReferencePrice() < 0 ||
+	if !validSymbol(m.SymbolKey()) || m.TickSize() <= 0 || m.LotSize() <= 0 || m.ReferencePrice() < 0 ||
 		m.BandBps() > basisPointsPerUnit || m.PriceDecimals() > maxPriceDecimals || m.Instrument() == AllInstruments {
 		return ReasonInvalidDefinition
 	}
@@ -107,7 +107,7 @@ func (e *Engine) onSetAccount(s *session, m SetAccount) {
 }
 
 func (e *Engine) setAccount(m SetAccount) Reason {
-	if !ValidChars(m.Account()) || (len(m.Principal()) > 0 && !ValidChars(m.Principal())) || m.Enabled() > 1 {
+	if !validAccount(m.AccountKey()) || (len(m.Principal()) > 0 && !validPrincipal(m.PrincipalKey())) || m.Enabled() > 1 {
 		return ReasonInvalidDefinition
 	}
 	p := nilIndex
@@ -179,7 +179,7 @@ func (e *Engine) onSetPrincipal(s *session, m SetPrincipal) {
 }
 
 func (e *Engine) setPrincipal(m SetPrincipal) Reason {
-	if !ValidChars(m.Principal()) {
+	if !validPrincipal(m.PrincipalKey()) {
 		return ReasonInvalidDefinition
 	}
 	if p, ok := e.principalIdx[m.PrincipalKey()]; ok {

@@ -62,7 +62,7 @@ func (e *Engine) onCancelOrder(s *session, m CancelOrder) {
 		account: m.Account(), principal: m.Principal(), clOrdID: m.ClOrdID(), origClOrdID: m.OrigClOrdID(),
 		orderID: m.OrderID(),
 	}
-	if !ValidChars(m.ClOrdID()) || !ValidChars(m.Account()) || (m.OrderID() == 0 && !ValidChars(m.OrigClOrdID())) {
+	if !validClOrdID(m.ClOrdIDKey()) || !validAccount(m.AccountKey()) || (m.OrderID() == 0 && !validClOrdID(m.OrigClOrdIDKey())) {
 		e.counters.Malformed++
 		e.refuseCancel(&f, nilIndex, ReasonMalformed)
 		return
@@ -122,8 +122,8 @@ func (e *Engine) onReplaceOrder(s *session, m ReplaceOrder) {
 		account: m.Account(), principal: m.Principal(), clOrdID: m.ClOrdID(), origClOrdID: m.OrigClOrdID(),
 		orderID: m.OrderID(),
 	}
-	if m.Flags()&^flagsKnown != 0 || !ValidChars(m.ClOrdID()) || !ValidChars(m.Account()) ||
-		(m.OrderID() == 0 && !ValidChars(m.OrigClOrdID())) {
+	if m.Flags()&^flagsKnown != 0 || !validClOrdID(m.ClOrdIDKey()) || !validAccount(m.AccountKey()) ||
+		(m.OrderID() == 0 && !validClOrdID(m.OrigClOrdIDKey())) {
 		e.counters.Malformed++
 		e.refuseCancel(&f, nilIndex, ReasonMalformed)
 		return

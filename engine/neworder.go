@@ -6,7 +6,7 @@ import "venue/orderbook"
 // reason is deterministic), then a new live order submitted to its book.
 // Rejects before the order exists carry OrderID 0 and are not remembered.
 func (e *Engine) onNewOrder(s *session, m NewOrder) {
-	if m.Flags()&^flagsKnown != 0 || !ValidChars(m.ClOrdID()) || !ValidChars(m.Account()) {
+	if m.Flags()&^flagsKnown != 0 || !validClOrdID(m.ClOrdIDKey()) || !validAccount(m.AccountKey()) {
 		e.counters.Malformed++
 		e.rejectNewOrder(m, ReasonMalformed)
 		return

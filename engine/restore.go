@@ -128,6 +128,15 @@ func readPrincipal(r *snapReader, ns *state, i int) {
 	ns.principalIdx[p.name] = int32(i)
 }
 
+// Identifier fields are used as map keys whole, so they must be canonical:
+// ValidChars up to the first NUL, then only NULs. "ab\x00cd" would
+// otherwise be a second key that reports render as "ab".
+
+func validAccount(k [accountNameBytes]byte) bool     { return validName(k[:]) }
+func validPrincipal(k [principalNameBytes]byte) bool { return validName(k[:]) }
+func validClOrdID(k [clOrdIDBytes]byte) bool         { return validName(k[:]) }
+func validSymbol(k [symbolBytes]byte) bool           { return validName(k[:]) }
+
 // validName reports whether a NUL-padded identifier field is well formed:
 // valid characters, then only padding.
 func validName(b []byte) bool {

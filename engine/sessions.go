@@ -68,7 +68,7 @@ func (e *Engine) OnSessionClose(id SessionID, reason CloseReason, logPosition, c
 		delete(e.sessions, id)
 		for p := range e.principals {
 			if e.principals[p].session == id {
-				e.disconnect(int32(p))
+				e.disconnect(int32(p), true)
 			}
 		}
 	}
@@ -76,13 +76,18 @@ func (e *Engine) OnSessionClose(id SessionID, reason CloseReason, logPosition, c
 }
 
 // disconnect leaves principal p without a session and, if it asked for it,
-// cancels its resting DAY orders.
-func (e *Engine) disconnect(p int32) {
+// cancels its resting DAY orders. When the session itself is gone the
+// cancel reports have nowhere to go; when a gateway logged the principal
+// off, they go to the gateway, which keeps them for the FIX session.
+func (e *Engine) disconnect(p int32, sessionGone bool) {
 	pr := &e.principals[p]
-	pr.session = 0
+	if sessionGone {
+		pr.session = 0
+	}
 	if pr.cod {
 		e.cancelPrincipalOrders(p, true, ReasonCancelOnDisconnect)
 	}
+	e.principals[p].session = 0
 }
 
 // actor returns the principal a command from session s acts for, given the
@@ -156,7 +161,7 @@ func (e *Engine) onSessionStatus(s *session, m SessionStatus) {
 		}
 	case SessionStateLoggedOff:
 		if pr.session == s.id {
-			e.disconnect(p)
+			e.disconnect(p, false)
 		}
 	}
 }

@@ -42,7 +42,8 @@ func TestGatewayPrincipals(t *testing.T) {
 	h.expect(h.send(sGW, newOrderCmd(no{px: 99, qty: 1, acct: "G2", cl: "x", principal: "G1"})),
 		"s30 ER Rejected id=0 cl=x st=Rejected px=99 qty=1 leaves=0 cum=0 reason=NotAuthorized")
 	// G1 logs off with cancel-on-disconnect; G2 stays.
-	h.expect(h.send(sGW, sessionStatusCmd("G1", SessionStateLoggedOff, false, false)))
+	h.expect(h.send(sGW, sessionStatusCmd("G1", SessionStateLoggedOff, false, false)),
+		"s30 ER Canceled id=1 cl=g1 st=Canceled px=100 qty=1 leaves=0 cum=0 reason=CancelOnDisconnect")
 	h.send(sGW, sessionStatusCmd("G1", SessionStateLoggedOn, true, false))
 	h.expect(h.send(sGW, statusWithPrincipal(1, "G1", "G1")),
 		"s30 ER OrderStatus id=1 cl=g1 st=Canceled px=100 qty=1 leaves=0 cum=0 reason=CancelOnDisconnect")
