@@ -69,3 +69,58 @@ func BenchmarkFragmentAssembler(b *testing.B) {
 		sub.Poll(h, 256)
 	}
 }
+
+// BenchmarkUDPOfferPoll measures a 32-byte message through a real loopback
+// socket pair, with both drivers invoked on the benchmark goroutine; the
+// steady state must not allocate per message.
+func BenchmarkUDPOfferPoll(b *testing.B) {
+	ep := "udp?endpoint=127.0.0.1:" + itoa(freeUDPPort(b))
+	mk := func(seed int64) *Driver {
+		d, err := NewDriver(DriverConfig{Threading: ThreadingInvoker, Seed: seed, TermLength: 1 << 22})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { d.Close() })
+		return d
+	}
+	sd, rd := mk(1), mk(2)
+	sub := mustSub(b, rd, ep, 1, SubscriptionOptions{})
+	pub := mustPub(b, sd, ep, 1)
+	for !pub.IsConnected() || sub.ImageCount() == 0 {
+		sd.DoWork(MonotonicNanos())
+		rd.DoWork(MonotonicNanos())
+	}
+	msg := make([]byte, 32)
+	handler := FragmentHandler(func([]byte, *Header) {})
+	b.ReportAllocs()
+	b.SetBytes(32)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for {
+			if _, r := pub.Offer(msg); r == OfferOK {
+				break
+			}
+			sd.DoWork(MonotonicNanos())
+			rd.DoWork(MonotonicNanos())
+			sub.Poll(handler, 1024)
+		}
+		if i&255 == 255 {
+			sd.DoWork(MonotonicNanos())
+			rd.DoWork(MonotonicNanos())
+			sub.Poll(handler, 1024)
+		}
+	}
+}
+
+func itoa(n int) string {
+	var b [20]byte
+	i := len(b)
+	for {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+		if n == 0 {
+			return string(b[i:])
+		}
+	}
+}

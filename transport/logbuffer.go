@@ -5,6 +5,8 @@ import (
 	"math/bits"
 	"sync/atomic"
 	"unsafe"
+
+	"golang.org/x/sys/cpu"
 )
 
 // Log buffer bounds. A log buffer is PartitionCount term partitions of one
@@ -67,6 +69,9 @@ type LogBuffer struct {
 	sessionID     int32
 	streamID      int32
 
+	// The writer updates the fields below on every append; the padding keeps
+	// them off the cache line that readers load on every poll.
+	_ cpu.CacheLinePad
 	// tail is the writer's position (the end of the last complete frame);
 	// activeTermCount is the number of completed terms. Both only grow.
 	tail            atomic.Int64
@@ -74,6 +79,7 @@ type LogBuffer struct {
 	// eosPosition is the end-of-stream position once the writer closed, or
 	// eosUnknown.
 	eosPosition atomic.Int64
+	_           cpu.CacheLinePad
 }
 
 const eosUnknown = int64(1<<63 - 1)

@@ -78,7 +78,8 @@ func (p *Publication) TermLength() int { return int(p.log.termLength) }
 // MaxMessageLength returns the largest message Offer accepts.
 func (p *Publication) MaxMessageLength() int { return p.maxMessage }
 
-// MaxPayloadLength returns the largest payload of one frame (TryClaim's limit).
+// MaxPayloadLength returns the largest payload of one frame; TryClaim
+// accepts min(MaxPayloadLength, MaxMessageLength).
 func (p *Publication) MaxPayloadLength() int { return p.maxPayload }
 
 // Position returns the position after the last appended frame.
@@ -219,7 +220,7 @@ func (c *BufferClaim) Abort() {
 // TryClaim reserves a frame for a length-byte payload (at most
 // MaxPayloadLength) to be written in place and committed.
 func (p *Publication) TryClaim(length int, claim *BufferClaim) (Position, OfferResult) {
-	if length > p.maxPayload {
+	if length > p.maxPayload || length > p.maxMessage || length < 0 {
 		return 0, MessageTooLong
 	}
 	pos := p.termBegin + int64(p.termOffset)
