@@ -1,0 +1,301 @@
+package fixgateway
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/quickfixgo/quickfix"
+
+	"venue/engine"
+)
+
+// Gateway settings that extend quickfixgo's settings file. quickfixgo
+// ignores keys it does not know, so one file configures both the acceptor
+// (ports, store, TLS, heartbeats: quickfixgo's own keys) and the venue's
+// view of each session.
+const (
+	// KeyGatewayPrincipal ([DEFAULT]) is the principal the gateway itself
+	// authenticates to the cluster as; it must hold the Gateway role.
+	KeyGatewayPrincipal = "VenueGatewayPrincipal"
+	// KeyGatewayPassword ([DEFAULT]) is the gateway's cluster credential.
+	KeyGatewayPassword = "VenueGatewayPassword"
+	// KeyClusterEndpoints ([DEFAULT]) lists the cluster members
+	// (host:port,host:port,...), for the cluster client.
+	KeyClusterEndpoints = "VenueClusterEndpoints"
+	// KeyPrincipal ([SESSION]) is the principal the FIX session trades as;
+	// the session's TargetCompID when absent.
+	KeyPrincipal = "VenuePrincipal"
+	// KeyAccounts ([SESSION]) lists the accounts the session may trade,
+	// comma-separated; the first is used when an order names none.
+	KeyAccounts = "VenueAccounts"
+	// KeyPassword ([SESSION]) is the logon password (tag 554) in clear.
+	KeyPassword = "VenuePassword"
+	// KeyPasswordSHA256 ([SESSION]) is the hex SHA-256 of the logon
+	// password, an alternative to KeyPassword that keeps it out of the file.
+	KeyPasswordSHA256 = "VenuePasswordSHA256"
+	// KeyCancelOnDisconnect ([SESSION], Y/N) asks the engine to cancel the
+	// session's resting DAY orders when it logs off or disconnects.
+	KeyCancelOnDisconnect = "VenueCancelOnDisconnect"
+)
+
+// Identifier limits, as in the engine's schema (char16 / char32 fields).
+const (
+	principalBytesMax = 16
+	accountBytesMax   = 16
+	clOrdIDBytesMax   = 32
+	symbolBytesMax    = 16
+)
+
+// ErrConfig marks an invalid gateway configuration.
+var ErrConfig = errors.New("fixgateway: bad config")
+
+// Config is a gateway's configuration: quickfixgo's acceptor settings plus
+// the venue's view of each FIX session.
+type Config struct {
+	// Settings are the quickfixgo acceptor settings, as parsed.
+	Settings *quickfix.Settings
+	// GatewayPrincipal is the principal the gateway connects to the
+	// cluster as (Gateway role).
+	GatewayPrincipal string
+	// GatewayPassword is the gateway's cluster credential.
+	GatewayPassword string
+	// ClusterEndpoints are the cluster members, for the cluster client.
+	ClusterEndpoints []string
+	// Sessions are the FIX sessions the gateway accepts, one per
+	// [SESSION] section.
+	Sessions []SessionConfig
+}
+
+// SessionConfig is one FIX session's venue-side configuration.
+type SessionConfig struct {
+	// ID is the acceptor-side session id (SenderCompID = the venue).
+	ID quickfix.SessionID
+	// Principal is what the engine knows the session as.
+	Principal string
+	// Accounts the session may trade; Accounts[0] is the default.
+	Accounts []string
+	// PasswordSHA256 is the SHA-256 of the logon password (tag 554).
+	PasswordSHA256 [sha256.Size]byte
+	// CancelOnDisconnect asks the engine to cancel the session's resting
+	// DAY orders when it goes away.
+	CancelOnDisconnect bool
+}
+
+// mayTrade reports whether account is one of the session's accounts.
+func (s *SessionConfig) mayTrade(account []byte) bool {
+	for _, a := range s.Accounts {
+		if a == string(account) {
+			return true
+		}
+	}
+	return false
+}
+
+// LoadConfig reads a gateway configuration file (quickfixgo settings format
+// with the Venue* keys above).
+func LoadConfig(path string) (*Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("fixgateway: open config: %w", err)
+	}
+	defer f.Close()
+	c, err := ParseConfig(f)
+	if err != nil {
+		return nil, fmt.Errorf("fixgateway: config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// ParseConfig parses a gateway configuration from r.
+func ParseConfig(r io.Reader) (*Config, error) {
+	settings, err := quickfix.ParseSettings(r)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrConfig, err)
+	}
+	return NewConfig(settings)
+}
+
+// NewConfig validates quickfixgo settings and extracts the venue's keys.
+func NewConfig(settings *quickfix.Settings) (*Config, error) {
+	g := settings.GlobalSettings()
+	c := &Config{Settings: settings}
+	c.GatewayPrincipal = optional(g, KeyGatewayPrincipal, "GATEWAY")
+	c.GatewayPassword = optional(g, KeyGatewayPassword, "")
+	if ep := optional(g, KeyClusterEndpoints, ""); ep != "" {
+		c.ClusterEndpoints = splitList(ep)
+	}
+	if err := checkIdentifier("gateway principal", c.GatewayPrincipal, principalBytesMax); err != nil {
+		return nil, err
+	}
+	if ct := optional(g, "ConnectionType", "acceptor"); ct != "acceptor" {
+		return nil, fmt.Errorf("%w: ConnectionType=%s, the gateway is an acceptor", ErrConfig, ct)
+	}
+	principals := map[string]quickfix.SessionID{}
+	for id, s := range settings.SessionSettings() {
+		sc, err := sessionConfig(id, s)
+		if err != nil {
+			return nil, err
+		}
+		if other, dup := principals[sc.Principal]; dup {
+			// One principal per FIX session: SenderSeq is per principal.
+			return nil, fmt.Errorf("%w: principal %s used by %v and %v", ErrConfig, sc.Principal, other, id)
+		}
+		principals[sc.Principal] = id
+		c.Sessions = append(c.Sessions, sc)
+	}
+	if len(c.Sessions) == 0 {
+		return nil, fmt.Errorf("%w: no [SESSION] sections", ErrConfig)
+	}
+	return c, nil
+}
+
+func sessionConfig(id quickfix.SessionID, s *quickfix.SessionSettings) (SessionConfig, error) {
+	sc := SessionConfig{ID: id, Principal: optional(s, KeyPrincipal, id.TargetCompID)}
+	if err := checkIdentifier("principal", sc.Principal, principalBytesMax); err != nil {
+		return sc, fmt.Errorf("session %v: %w", id, err)
+	}
+	sc.Accounts = splitList(optional(s, KeyAccounts, sc.Principal))
+	for _, a := range sc.Accounts {
+		if err := checkIdentifier("account", a, accountBytesMax); err != nil {
+			return sc, fmt.Errorf("session %v: %w", id, err)
+		}
+	}
+	if len(sc.Accounts) == 0 {
+		return sc, fmt.Errorf("%w: session %v has no accounts", ErrConfig, id)
+	}
+	switch {
+	case s.HasSetting(KeyPasswordSHA256):
+		h, _ := s.Setting(KeyPasswordSHA256)
+		b, err := hex.DecodeString(h)
+		if err != nil || len(b) != sha256.Size {
+			return sc, fmt.Errorf("%w: session %v: %s is not 64 hex digits", ErrConfig, id, KeyPasswordSHA256)
+		}
+		copy(sc.PasswordSHA256[:], b)
+	case s.HasSetting(KeyPassword):
+		p, _ := s.Setting(KeyPassword)
+		sc.PasswordSHA256 = sha256.Sum256([]byte(p))
+	default:
+		return sc, fmt.Errorf("%w: session %v has neither %s nor %s", ErrConfig, id, KeyPassword, KeyPasswordSHA256)
+	}
+	if s.HasSetting(KeyCancelOnDisconnect) {
+		v, err := s.BoolSetting(KeyCancelOnDisconnect)
+		if err != nil {
+			return sc, fmt.Errorf("%w: session %v: %v", ErrConfig, id, err)
+		}
+		sc.CancelOnDisconnect = v
+	}
+	return sc, nil
+}
+
+func optional(s *quickfix.SessionSettings, key, def string) string {
+	if !s.HasSetting(key) {
+		return def
+	}
+	v, err := s.Setting(key)
+	if err != nil {
+		return def
+	}
+	return strings.TrimSpace(v)
+}
+
+func splitList(v string) []string {
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func checkIdentifier(what, v string, max int) error {
+	if len(v) > max || !engine.ValidChars([]byte(v)) {
+		return fmt.Errorf("%w: %s %q must be 1..%d printable ASCII characters without spaces", ErrConfig, what, v, max)
+	}
+	return nil
+}
+
+// The demo configuration `venue run` embeds (issue 8, "The embedded
+// default"): any FIX 4.4 engine can connect without reading our code.
+const (
+	// DemoPort is the default FIX port.
+	DemoPort = 9878
+	// DemoTargetCompID is the venue's CompID.
+	DemoTargetCompID = "VENUE"
+	// DemoPassword is every demo session's password (tag 554).
+	DemoPassword = "demo"
+	// DemoSessions is how many demo sessions there are (DEMO1..DEMO4).
+	DemoSessions = 4
+	// demoHeartBtIntSeconds is the initiator's heartbeat interval.
+	demoHeartBtIntSeconds = 30
+	// demoReconnectIntervalSeconds is the initiator's reconnect interval.
+	demoReconnectIntervalSeconds = 5
+)
+
+// DemoCompIDs returns the demo SenderCompIDs, DEMO1..DEMO4; each trades
+// the account of the same name.
+func DemoCompIDs() []string {
+	ids := make([]string, DemoSessions)
+	for i := range ids {
+		ids[i] = "DEMO" + strconv.Itoa(i+1)
+	}
+	return ids
+}
+
+// DemoAcceptorSettings returns the gateway configuration of the demo: FIX
+// 4.4 on port, TargetCompID VENUE, DEMO1..DEMO4 with password "demo", each
+// trading its own account, cancel-on-disconnect off, the file store under
+// storeDir.
+func DemoAcceptorSettings(port int, storeDir string) string {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "# venue demo gateway: FIX 4.4, TargetCompID %s, password %q (tag 554)\n", DemoTargetCompID, DemoPassword)
+	fmt.Fprintf(&b, "[DEFAULT]\nConnectionType=acceptor\nSocketAcceptPort=%d\nFileStorePath=%s\n", port, storeDir)
+	fmt.Fprintf(&b, "%s=GATEWAY\n", KeyGatewayPrincipal)
+	for _, id := range DemoCompIDs() {
+		fmt.Fprintf(&b, "\n[SESSION]\nBeginString=FIX.4.4\nSenderCompID=%s\nTargetCompID=%s\n", DemoTargetCompID, id)
+		fmt.Fprintf(&b, "%s=%s\n%s=%s\n%s=%s\n%s=N\n", KeyPrincipal, id, KeyAccounts, id, KeyPassword, DemoPassword, KeyCancelOnDisconnect)
+	}
+	return b.String()
+}
+
+// DemoInitiatorSettings returns a ready quickfixgo (or QuickFIX/J,
+// QuickFIX/n) initiator settings file for the demo sessions on host:port.
+// The password is not a standard initiator setting: send it yourself in
+// tag 554 of the Logon (quickfixgo: in ToAdmin).
+func DemoInitiatorSettings(host string, port int, storeDir string) string {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "# venue demo: FIX 4.4 initiator for DEMO1..DEMO4. Put Password=%s (tag 554) on the Logon;\n", DemoPassword)
+	fmt.Fprintf(&b, "# each session trades the account of its own name (Account tag 1, optional).\n")
+	fmt.Fprintf(&b, "[DEFAULT]\nConnectionType=initiator\nSocketConnectHost=%s\nSocketConnectPort=%d\n", host, port)
+	fmt.Fprintf(&b, "HeartBtInt=%d\nReconnectInterval=%d\nFileStorePath=%s\n", demoHeartBtIntSeconds, demoReconnectIntervalSeconds, storeDir)
+	for _, id := range DemoCompIDs() {
+		fmt.Fprintf(&b, "\n[SESSION]\nBeginString=FIX.4.4\nSenderCompID=%s\nTargetCompID=%s\nPassword=%s\n", id, DemoTargetCompID, DemoPassword)
+	}
+	return b.String()
+}
+
+// DemoInitiatorFileName is the name of the initiator settings file
+// WriteDemoInitiatorSettings writes.
+const DemoInitiatorFileName = "fix-demo-initiator.cfg"
+
+// WriteDemoInitiatorSettings writes DemoInitiatorSettings for 127.0.0.1:port
+// into dir and returns the file's path; `venue run` prints it.
+func WriteDemoInitiatorSettings(dir string, port int) (string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("fixgateway: write demo initiator settings: %w", err)
+	}
+	path := filepath.Join(dir, DemoInitiatorFileName)
+	text := DemoInitiatorSettings("127.0.0.1", port, filepath.Join(dir, "fix-initiator-store"))
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		return "", fmt.Errorf("fixgateway: write demo initiator settings: %w", err)
+	}
+	return path, nil
+}

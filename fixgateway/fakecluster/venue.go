@@ -1,0 +1,129 @@
+package fakecluster
+
+import (
+	"context"
+	"fmt"
+
+	"venue/engine"
+	"venue/fixgateway"
+)
+
+// AdminPrincipal is the fake venue's bootstrap admin.
+const AdminPrincipal = "ADMIN"
+
+// Instrument is one instrument to list.
+type Instrument struct {
+	ID             uint32
+	Symbol         string
+	PriceDecimals  uint8
+	TickSize       int64 // in price units
+	LotSize        int64
+	ReferencePrice int64
+	BandBps        uint32
+}
+
+// Spec is what a fake venue is provisioned with, through the log as an
+// admin would: instruments, gateway principals, and traders with their
+// accounts.
+type Spec struct {
+	Instruments []Instrument
+	Gateways    []string
+	Traders     map[string][]string // principal -> accounts
+}
+
+// DemoSpec is the embedded default: ALPHA, BETA and GAMMA (2 decimals,
+// tick 0.01, lot 1, reference 100.00, band ±10%), the GATEWAY principal,
+// and traders DEMO1..DEMO4 each with the account of its own name.
+func DemoSpec() Spec {
+	s := Spec{Gateways: []string{"GATEWAY"}, Traders: map[string][]string{}}
+	for i, sym := range []string{"ALPHA", "BETA", "GAMMA"} {
+		s.Instruments = append(s.Instruments, Instrument{ID: uint32(i + 1), Symbol: sym, PriceDecimals: 2,
+			TickSize: 1, LotSize: 1, ReferencePrice: 10000, BandBps: 1000})
+	}
+	for _, id := range fixgateway.DemoCompIDs() {
+		s.Traders[id] = []string{id}
+	}
+	return s
+}
+
+// Venue is a fake cluster running the stand-in engine.
+type Venue struct {
+	*Cluster
+	Engine *StandIn
+	admin  *Client
+}
+
+// NewVenue returns a provisioned fake venue.
+func NewVenue(spec Spec) (*Venue, error) {
+	v := &Venue{Cluster: New(nil)}
+	v.Engine = NewStandIn(AdminPrincipal, v.Cluster.Send)
+	v.Cluster.SetService(v.Engine)
+	v.admin = v.NewClient()
+	if err := v.admin.Connect(context.Background(), fixgateway.Credentials{Principal: AdminPrincipal}); err != nil {
+		return nil, err
+	}
+	var msgs [][]byte
+	for _, in := range spec.Instruments {
+		buf, m := engine.AppendAddInstrument(nil)
+		m.SetTickSize(in.TickSize)
+		m.SetLotSize(in.LotSize)
+		m.SetReferencePrice(in.ReferencePrice)
+		m.SetInstrument(in.ID)
+		m.SetBandBps(in.BandBps)
+		m.SetPriceDecimals(in.PriceDecimals)
+		m.SetState(engine.TradingStateOpen)
+		m.SetSymbol(in.Symbol)
+		msgs = append(msgs, buf)
+	}
+	for _, g := range spec.Gateways {
+		msgs = append(msgs, setPrincipal(g, engine.RoleGateway))
+	}
+	for _, name := range sortedKeys(spec.Traders) {
+		msgs = append(msgs, setPrincipal(name, engine.RoleTrader))
+		for _, a := range spec.Traders[name] {
+			buf, m := engine.AppendSetAccount(nil)
+			m.SetEnabled(1)
+			m.SetAccount(a)
+			m.SetPrincipal(name)
+			msgs = append(msgs, buf)
+		}
+	}
+	for _, m := range msgs {
+		if r := v.admin.Offer(m); !r.Accepted() {
+			return nil, fmt.Errorf("fakecluster: provision: %v", r)
+		}
+	}
+	return v, nil
+}
+
+func sortedKeys(m map[string][]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sortStrings(out)
+	return out
+}
+
+func setPrincipal(name string, role engine.Role) []byte {
+	buf, m := engine.AppendSetPrincipal(nil)
+	m.SetRole(role)
+	m.SetPrincipal(name)
+	return buf
+}
+
+// SetTradingState changes an instrument's trading state through the log;
+// Closed expires its DAY orders.
+func (v *Venue) SetTradingState(instrument uint32, s engine.TradingState) {
+	buf, m := engine.AppendSetTradingState(nil)
+	m.SetInstrument(instrument)
+	m.SetState(s)
+	v.admin.Offer(buf)
+}
+
+// Orders returns the stand-in engine's orders (see StandIn.Orders).
+func (v *Venue) Orders() []OrderView {
+	var out []OrderView
+	v.Do(func() { out = v.Engine.Orders() })
+	return out
+}
