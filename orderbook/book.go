@@ -1,6 +1,11 @@
 package orderbook
 
-import "github.com/google/btree"
+import (
+	"errors"
+	"fmt"
+
+	"github.com/google/btree"
+)
 
 // Config holds an instrument's parameters and the book's limits.
 type Config struct {
@@ -25,8 +30,9 @@ type Config struct {
 const (
 	// OrdersMaxDefault is Config.OrdersMax when it is left 0.
 	OrdersMaxDefault = 1 << 24
-	// ordersMaxLimit keeps slab indexes inside int32.
-	ordersMaxLimit = 1<<31 - 2
+	// ordersMaxLimit keeps slab indexes inside int32 and, with QuantityMax,
+	// level totals inside int64.
+	ordersMaxLimit = 1 << 30
 	// btreeDegree is the google/btree degree of the level trees; nodes hold
 	// up to 2*degree-1 keys of 16 bytes, a few cache lines.
 	btreeDegree = 16
@@ -158,12 +164,14 @@ type Book struct {
 	digestBuf  []byte
 }
 
-// New returns an empty book that reports to l. It panics if cfg is invalid
-// (negative sizes), which is a programming error rather than input.
+// New returns an empty book that reports to l (nil ignores events). It
+// panics if cfg.Validate fails: check configuration that comes from input
+// before calling New.
 func New(cfg Config, l Listener) *Book {
+	if err := cfg.Validate(); err != nil {
+		panic(err)
+	}
 	cfg = cfg.withDefaults()
-	assert(cfg.TickSize > 0 && cfg.LotSize > 0 && cfg.BandTicks >= 0, "config: sizes must be positive")
-	assert(cfg.OrdersMax > 0 && cfg.OrdersMax <= ordersMaxLimit, "config: OrdersMax out of range")
 	if l == nil {
 		l = NopListener{}
 	}
@@ -172,6 +180,23 @@ func New(cfg Config, l Listener) *Book {
 	b.collectFn = b.collectLevel
 	b.fokVisitFn = b.fokVisit
 	return b
+}
+
+// ErrConfig marks an invalid Config.
+var ErrConfig = errors.New("orderbook: invalid config")
+
+// Validate reports whether c, with zero fields taking their defaults, can
+// configure a book.
+func (c Config) Validate() error {
+	switch {
+	case c.TickSize < 0 || c.LotSize < 0 || c.BandTicks < 0:
+		return fmt.Errorf("%w: negative tick %d, lot %d or band %d", ErrConfig, c.TickSize, c.LotSize, c.BandTicks)
+	case c.TickSize > PriceMax || c.LotSize > QuantityMax || c.BandTicks > PriceMax:
+		return fmt.Errorf("%w: tick %d, lot %d or band %d too large", ErrConfig, c.TickSize, c.LotSize, c.BandTicks)
+	case c.OrdersMax < 0 || c.OrdersMax > ordersMaxLimit:
+		return fmt.Errorf("%w: OrdersMax %d outside 0..%d", ErrConfig, c.OrdersMax, ordersMaxLimit)
+	}
+	return nil
 }
 
 func (c Config) withDefaults() Config {

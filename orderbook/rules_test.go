@@ -253,7 +253,7 @@ var rejectCases = []ruleCase{
 	},
 	{
 		name: "quantity must be positive and bounded",
-		cmds: []string{"buy 1 100 0", "buy 2 100 -5", "buy 3 100 1099511627777", "buy 4 0 0 market"},
+		cmds: []string{"buy 1 100 0", "buy 2 100 -5", "buy 3 100 4294967297", "buy 4 0 0 market"},
 		want: []string{
 			"rejected 1 submit quantity-not-positive",
 			"rejected 2 submit quantity-not-positive",
@@ -345,7 +345,7 @@ var rejectCases = []ruleCase{
 		setup: []string{"reference 100", "buy 1 100 10", "sell 2 105 2 post acct=2"},
 		cmds: []string{
 			"amend 1 100 0", "amend 1 100 3", "amend 1 102 10", "amend 1 200 10",
-			"amend 1 100 1099511627778", "amend 2 100 2",
+			"amend 1 100 4294967298", "amend 2 100 2",
 			"cancel 1",
 		},
 		want: []string{

@@ -201,7 +201,7 @@ func (b *Book) snapConfig(data []byte, count int) (Config, error) {
 	cfg.TickSize = int64(binary.LittleEndian.Uint64(data[snapTickOffset:]))
 	cfg.LotSize = int64(binary.LittleEndian.Uint64(data[snapLotOffset:]))
 	cfg.BandTicks = int64(binary.LittleEndian.Uint64(data[snapBandOffset:]))
-	if cfg.TickSize <= 0 || cfg.LotSize <= 0 || cfg.BandTicks < 0 {
+	if cfg.TickSize <= 0 || cfg.LotSize <= 0 || cfg.Validate() != nil {
 		return Config{}, snapErr("bad instrument parameters tick %d lot %d band %d", cfg.TickSize, cfg.LotSize, cfg.BandTicks)
 	}
 	if count > cfg.OrdersMax {

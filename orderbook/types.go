@@ -19,6 +19,7 @@ const (
 	Sell Side = 1
 )
 
+// String returns the side's name.
 func (s Side) String() string {
 	switch s {
 	case Buy:
@@ -44,6 +45,7 @@ const (
 	Market OrderType = 1
 )
 
+// String returns the type's name.
 func (t OrderType) String() string {
 	switch t {
 	case Limit:
@@ -69,6 +71,7 @@ const (
 	FOK TimeInForce = 3
 )
 
+// String returns the time in force's name.
 func (t TimeInForce) String() string {
 	switch t {
 	case GTC:
@@ -103,6 +106,7 @@ const (
 	STPCancelBoth STPMode = 3
 )
 
+// String returns the mode's name.
 func (m STPMode) String() string {
 	switch m {
 	case STPOff:
@@ -127,6 +131,7 @@ const (
 	OpAmend  Op = 3
 )
 
+// String returns the command's name.
 func (o Op) String() string {
 	switch o {
 	case OpSubmit:
@@ -190,6 +195,7 @@ var rejectReasonNames = [rejectReasonCount]string{
 	RejectBookFull:            "book-full",
 }
 
+// String returns the reason's name.
 func (r RejectReason) String() string {
 	if r < rejectReasonCount {
 		return rejectReasonNames[r]
@@ -216,6 +222,7 @@ const (
 	cancelReasonEnd
 )
 
+// String returns the reason's name.
 func (c CancelReason) String() string {
 	switch c {
 	case CancelRequested:
@@ -238,5 +245,5 @@ const (
 	// PriceMax is the largest |price| in ticks a limit order may have.
 	PriceMax int64 = 1 << 52
 	// QuantityMax is the largest order quantity in lots.
-	QuantityMax int64 = 1 << 40
+	QuantityMax int64 = 1 << 32
 )

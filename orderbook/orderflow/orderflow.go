@@ -53,6 +53,7 @@ const (
 	OpAmend  Op = 3
 )
 
+// String returns the name the CSV mirror uses.
 func (o Op) String() string {
 	switch o {
 	case OpNew:
@@ -74,6 +75,7 @@ const (
 	Sell Side = 1
 )
 
+// String returns the name the CSV mirror uses.
 func (s Side) String() string {
 	switch s {
 	case Buy:
@@ -94,6 +96,7 @@ const (
 	TypeMarket Type = 2
 )
 
+// String returns the name the CSV mirror uses.
 func (t Type) String() string {
 	switch t {
 	case TypeGTC:
