@@ -9,6 +9,13 @@ import (
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 )
 
+// seriesPointsMax is the default bound of the latency-over-time series and
+// the interval log, the two things that grow with a run's length: a day at
+// one Tick per second (about 150 MB of interval log with four busy paths).
+// Later intervals still count in the totals; Run.IntervalsDropped says how
+// many were left out of the series.
+const seriesPointsMax = 86_400
+
 // nsPerMs converts the caller's nanoseconds to the interval log's
 // milliseconds.
 const nsPerMs = 1_000_000
@@ -33,6 +40,7 @@ type Collector struct {
 	hlog       bytes.Buffer // interval histograms, HdrHistogram log lines
 	hlogWriter *hdrhistogram.HistogramLogWriter
 	hlogErr    error
+	dropped    int64 // intervals beyond seriesPointsMax
 	finished   bool
 }
 
@@ -50,6 +58,9 @@ func NewCollector(cfg Config, startNs int64) (*Collector, error) {
 		return nil, err
 	}
 	cfg.Paths = append([]string(nil), cfg.Paths...)
+	if cfg.SeriesPointsMax == 0 {
+		cfg.SeriesPointsMax = seriesPointsMax
+	}
 	c := &Collector{cfg: cfg, startNs: startNs, lastTickNs: startNs}
 	c.hlogWriter = hdrhistogram.NewHistogramLogWriter(&c.hlog)
 	c.paths = make([]collectorPath, len(cfg.Paths))
@@ -123,18 +134,23 @@ func (c *Collector) Tick(nowNs int64) IntervalPoint {
 
 func (c *Collector) tickLocked(nowNs int64) IntervalPoint {
 	c.nowNs = nowNs
+	keep := len(c.series) < c.cfg.SeriesPointsMax
 	pt := IntervalPoint{
 		StartNs: c.lastTickNs - c.startNs,
 		EndNs:   nowNs - c.startNs,
 		Paths:   make([]IntervalPath, len(c.paths)),
 	}
 	for i := range c.paths {
-		pt.Paths[i] = c.drainPath(PathID(i))
+		pt.Paths[i] = c.drainPath(PathID(i), keep)
 	}
 	c.lastTickNs = nowNs
-	if pt.EndNs > pt.StartNs || pt.hasTraffic() {
+	switch {
+	case pt.EndNs == pt.StartNs && !pt.hasTraffic():
 		// A Finish right after the last Tick adds no empty, zero-length point.
+	case keep:
 		c.series = append(c.series, pt)
+	default:
+		c.dropped++
 	}
 	return pt
 }
@@ -151,7 +167,7 @@ func (pt IntervalPoint) hasTraffic() bool {
 // drainPath swaps each Recorder's histogram for path p out (holding that
 // Recorder's lock only for the swap), merges it and recycles it as the
 // spare for the next Recorder.
-func (c *Collector) drainPath(p PathID) IntervalPath {
+func (c *Collector) drainPath(p PathID, logIt bool) IntervalPath {
 	cp := &c.paths[p]
 	cp.interval.Reset()
 	var counts pathCounts
@@ -164,7 +180,9 @@ func (c *Collector) drainPath(p PathID) IntervalPath {
 	}
 	cp.total.Merge(cp.interval)
 	cp.counts.add(counts)
-	c.logInterval(p)
+	if logIt {
+		c.logInterval(p)
+	}
 	l := LatencyOf(cp.interval)
 	return IntervalPath{
 		Count: l.Count, Errors: counts.errors, Timeouts: counts.timeouts,
@@ -199,6 +217,9 @@ type Run struct {
 	// interval with traffic (tag = HlogTag of the path, timestamps in
 	// seconds since the start); WriteReport adds the header.
 	IntervalLog []byte
+	// IntervalsDropped counts intervals left out of Series and IntervalLog
+	// because the run outlasted seriesPointsMax of them.
+	IntervalsDropped int64
 }
 
 // PathResult is one path's totals over a run.
@@ -223,7 +244,8 @@ func (c *Collector) Finish(endNs int64) (*Run, error) {
 	if c.hlogErr != nil {
 		return nil, c.hlogErr
 	}
-	run := &Run{StartNs: c.startNs, EndNs: endNs, Series: c.series, IntervalLog: c.hlog.Bytes()}
+	run := &Run{StartNs: c.startNs, EndNs: endNs, Series: c.series, IntervalLog: c.hlog.Bytes(),
+		IntervalsDropped: c.dropped}
 	for i, cp := range c.paths {
 		run.Paths = append(run.Paths, PathResult{
 			Name: c.cfg.Paths[i], Hist: cp.total,

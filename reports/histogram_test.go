@@ -85,3 +85,22 @@ func TestFormatNs(t *testing.T) {
 func newHist(lowest, highest int64, digits int) *Hist {
 	return hdrhistogram.New(lowest, highest, digits)
 }
+
+func TestConstantRelations(t *testing.T) {
+	// Every recordable value must survive a trip through a .hgrm file.
+	if float64(histHighestNs)/hgrmNsPerUnit > hgrmValueMaxUs {
+		t.Error("the histogram's highest value does not fit a .hgrm value")
+	}
+	// Three decimals of a microsecond stay exact in a float64 below 2^41.
+	if hgrmValueMaxUs >= 1<<41 {
+		t.Error("hgrmValueMaxUs too large for exact three-decimal values")
+	}
+	// The histogram distinguishes the precision the reports print.
+	if h := NewHistogram(); h.LowestTrackableValue() != 1 || h.SignificantFigures() != 3 || h.HighestTrackableValue() < histHighestNs {
+		t.Errorf("NewHistogram range %d..%d, %d digits", h.LowestTrackableValue(), h.HighestTrackableValue(), h.SignificantFigures())
+	}
+	// The back-fill bound keeps RecordCorrected's worst case small.
+	if backfillValuesMax > 1<<20 {
+		t.Error("backfillValuesMax allows a slow RecordCorrected")
+	}
+}

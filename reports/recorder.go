@@ -62,6 +62,9 @@ type Config struct {
 	// TimeoutNs), so timeouts sit at the top of the distribution rather
 	// than vanish from it. Zero records timeouts as measured.
 	TimeoutNs int64
+	// SeriesPointsMax bounds the intervals kept for the latency-over-time
+	// series and the interval log; zero means a day of one-second Ticks.
+	SeriesPointsMax int
 }
 
 func (c Config) validate() error {
@@ -74,6 +77,9 @@ func (c Config) validate() error {
 			return fmt.Errorf("reports: config: path name %q empty or repeated", p)
 		}
 		seen[p] = true
+	}
+	if c.SeriesPointsMax < 0 {
+		return fmt.Errorf("reports: config: series bound %d is negative", c.SeriesPointsMax)
 	}
 	if c.TimeoutNs < 0 || c.TimeoutNs > histHighestNs {
 		return fmt.Errorf("reports: config: timeout %d ns outside 0..%d", c.TimeoutNs, int64(histHighestNs))

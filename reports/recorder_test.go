@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"bytes"
 	"sync"
 	"testing"
 )
@@ -177,6 +178,25 @@ func TestTickBuildsTheSeriesAndTotals(t *testing.T) {
 	}
 }
 
+func TestSeriesIsBounded(t *testing.T) {
+	const bound = 10
+	c, err := NewCollector(Config{Paths: []string{"p"}, SeriesPointsMax: bound}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := c.NewRecorder()
+	for i := int64(1); i <= bound+5; i++ {
+		r.Record(0, 0, 1000, OutcomeOK)
+		c.Tick(i)
+	}
+	run := finish(t, c, bound+6)
+	lines := bytes.Count(run.IntervalLog, []byte("\n"))
+	if len(run.Series) != bound || lines != bound || run.IntervalsDropped != 6 || run.Paths[0].Hist.TotalCount() != bound+5 {
+		t.Errorf("series %d, log lines %d, dropped %d, total %d; want %d, %d, 6, %d", len(run.Series), lines,
+			run.IntervalsDropped, run.Paths[0].Hist.TotalCount(), bound, bound, bound+5)
+	}
+}
+
 func TestConcurrentRecordersAndTicksLoseNothing(t *testing.T) {
 	const goroutines, perGoroutine, ticks = 4, 5000, 20
 	c := newTestCollector(t, "p")
@@ -225,6 +245,8 @@ func TestConfigValidation(t *testing.T) {
 		{"empty name", Config{Paths: []string{""}}},
 		{"repeated name", Config{Paths: []string{"a", "a"}}},
 		{"negative timeout", Config{Paths: []string{"a"}, TimeoutNs: -1}},
+		{"timeout beyond the histogram", Config{Paths: []string{"a"}, TimeoutNs: histHighestNs + 1}},
+		{"negative series bound", Config{Paths: []string{"a"}, SeriesPointsMax: -1}},
 	}
 	for _, tt := range tests {
 		if _, err := NewCollector(tt.cfg, 0); err == nil {

@@ -59,6 +59,9 @@ type Summary struct {
 	HgrmValueUnit string          `json:"hgrm_value_unit"`
 	Paths         []PathSummary   `json:"paths"`
 	Series        []IntervalPoint `json:"series"`
+	// SeriesDropped counts intervals left out of Series (a run longer than
+	// the series bound); they are in every total.
+	SeriesDropped int64 `json:"series_dropped,omitempty"`
 }
 
 // PathSummary is one path's line in summary.json; Latency's keys (p50_ns,
@@ -122,7 +125,7 @@ func summarize(r Report) (*Summary, error) {
 	s := &Summary{
 		Format: SummaryFormat, Start: r.Start, End: r.End,
 		DurationNs: r.Run.EndNs - r.Run.StartNs, Sent: r.Sent,
-		HgrmValueUnit: hgrmValueUnit, Series: r.Run.Series,
+		HgrmValueUnit: hgrmValueUnit, Series: r.Run.Series, SeriesDropped: r.Run.IntervalsDropped,
 	}
 	if r.Config != nil {
 		raw, err := json.Marshal(r.Config)
