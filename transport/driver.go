@@ -493,6 +493,7 @@ func (d *Driver) addNetSubscription(s *Subscription, spec channelSpec) error {
 		list = append(list, ep)
 		d.receiver.eps.Store(&list)
 	}
+	ep.mu.Lock()
 	old := *ep.subs.Load()
 	next := make(map[int32][]*Subscription, len(old)+1)
 	for k, v := range old {
@@ -500,7 +501,6 @@ func (d *Driver) addNetSubscription(s *Subscription, spec channelSpec) error {
 	}
 	next[s.streamID] = append(append([]*Subscription{}, old[s.streamID]...), s)
 	ep.subs.Store(&next)
-	ep.mu.Lock()
 	for _, ni := range ep.images {
 		if ni.log.streamID == s.streamID {
 			ni.addSubscriber(s)

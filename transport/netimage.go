@@ -149,7 +149,7 @@ func (img *netImage) service(nowNs int64) int {
 	}
 	work := img.detectLoss(nowNs)
 	work += img.maybeSendStatus(nowNs)
-	if nowNs-img.lastPacketNs > int64(img.cfg.ImageLivenessTimeout) {
+	if nowNs-img.lastPacketNs > int64(img.cfg.ImageLivenessTimeout) || img.abandoned() {
 		img.timeout()
 		return work + 1
 	}
@@ -250,9 +250,14 @@ func (img *netImage) maybeSendStatus(nowNs int64) int {
 	return 1
 }
 
+// abandoned reports whether nobody subscribes to the image's stream any more.
+func (img *netImage) abandoned() bool {
+	return len(*img.readers.Load()) == 0 && len((*img.ep.subs.Load())[img.log.streamID]) == 0
+}
+
 // timeout makes the image unavailable to its subscribers and removes it.
 func (img *netImage) timeout() {
-	if img.log.eosPosition.Load() == eosUnknown {
+	if img.log.eosPosition.Load() == eosUnknown && !img.abandoned() {
 		img.sys.ImageTimeouts.Increment()
 	}
 	img.removed = true

@@ -100,12 +100,13 @@ func (p *Publication) IsConnected() bool {
 func (p *Publication) IsClosed() bool { return p.closed.Load() }
 
 // Close ends the stream: subscribers see end of stream at the current
-// position. Further offers return Closed.
+// position. Further offers return Closed. Call it from the offering
+// goroutine (or once that goroutine has stopped offering).
 func (p *Publication) Close() {
 	if p.closed.Swap(true) {
 		return
 	}
-	p.log.eosPosition.Store(p.termBegin + int64(p.termOffset))
+	p.log.eosPosition.Store(p.log.tail.Load())
 	if p.onClose != nil {
 		p.onClose(p)
 	}

@@ -217,14 +217,16 @@ func (ep *receiveEndpoint) onSetup(c ControlFrame) {
 		d.sys.Errors.Increment()
 		return
 	}
+	// Under ep.mu, so that a subscription being added concurrently either
+	// is in this snapshot or finds the image in the map, never both.
 	ep.mu.Lock()
 	ep.images[imageKey(c.SessionID(), c.StreamID())] = img
 	list := append(append([]*netImage{}, *ep.list.Load()...), img)
 	ep.list.Store(&list)
-	ep.mu.Unlock()
-	for _, s := range subs {
+	for _, s := range (*ep.subs.Load())[c.StreamID()] {
 		img.addSubscriber(s)
 	}
+	ep.mu.Unlock()
 	img.smDue = true
 }
 

@@ -218,7 +218,7 @@ func (np *netPublication) doSend(nowNs int64) int {
 	if np.connected.Load() && nowNs-np.lastSMNs > int64(np.cfg.PublicationConnectionTimeout) {
 		np.connected.Store(false)
 	}
-	if np.connected.Load() && np.flow.receivers() == 0 && np.spec.manualMDC {
+	if np.connected.Load() && np.flow.receivers() == 0 {
 		np.connected.Store(false)
 	}
 	work := 0
