@@ -1,0 +1,286 @@
+package archive
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"time"
+
+	"venue/transport"
+)
+
+// Benchmark bounds and defaults. MB in results is 10^6 bytes.
+const (
+	benchTermLength       = 16 << 20
+	benchMessageLengthMax = mtuLengthMax - transport.HeaderLength
+	bytesPerMB            = 1e6
+)
+
+// BenchConfig configures RunBench (venue bench archive).
+type BenchConfig struct {
+	// Dir is where the benchmark makes its temporary directory ("" means
+	// the system temp dir); everything is removed at the end.
+	Dir string
+	// MessageLength is each message's payload length in bytes.
+	MessageLength int
+	// Fsync is the archive's policy; the raw baseline syncs the same way.
+	Fsync FsyncPolicy
+	// TotalBytes is how much stream to record.
+	TotalBytes int64
+	// BatchLength is the bytes per write batch (one Append, one sync).
+	BatchLength int
+	// SegmentLength is the segment file length; 0 means the default.
+	SegmentLength int32
+}
+
+// BenchResult is one run's numbers; the JSON keys are stable.
+type BenchResult struct {
+	Fsync            string  `json:"fsync"`
+	MessageLength    int     `json:"message_length"`
+	BatchLength      int     `json:"batch_length"`
+	Messages         int64   `json:"messages"`
+	Bytes            int64   `json:"bytes"`
+	RecordMsgsPerSec float64 `json:"record_msgs_per_sec"`
+	RecordMBPerSec   float64 `json:"record_mb_per_sec"`
+	RawMBPerSec      float64 `json:"raw_mb_per_sec"`
+	// RawPreallocMBPerSec is the same raw write into a file preallocated
+	// with fallocate, as segment files are: the stricter baseline.
+	RawPreallocMBPerSec float64 `json:"raw_prealloc_mb_per_sec"`
+	RecordVsRaw         float64 `json:"record_vs_raw"`
+	DurableLagP50Ns     int64   `json:"durable_lag_p50_ns"`
+	DurableLagP99Ns     int64   `json:"durable_lag_p99_ns"`
+	DurableLagMaxNs     int64   `json:"durable_lag_max_ns"`
+	ReplayMBPerSec      float64 `json:"replay_mb_per_sec"`
+	ReplayMsgsPerSec    float64 `json:"replay_msgs_per_sec"`
+}
+
+// benchTerm is one term of messages, pre-built and cut into write batches,
+// so that neither the raw baseline nor the recording pays for making frames.
+type benchTerm struct {
+	buf      []byte
+	batches  []int // end offset of each batch
+	messages int64
+}
+
+func newBenchTerm(cfg BenchConfig, d *Descriptor) benchTerm {
+	b := newFrameBuilder(d, 0)
+	payload := make([]byte, cfg.MessageLength)
+	for i := range payload {
+		payload[i] = byte(i)
+	}
+	t := benchTerm{buf: make([]byte, 0, benchTermLength)}
+	aligned := transport.Align(transport.HeaderLength+cfg.MessageLength, transport.FrameAlignment)
+	for b.position+transport.Position(aligned) <= benchTermLength {
+		t.buf = b.appendMessageInPlace(t.buf, payload)
+		t.messages++
+	}
+	if len(t.buf) < benchTermLength { // pad to the end of the term
+		t.buf = b.writeFrame(t.buf, transport.TypePad, benchTermLength-len(t.buf), nil)
+	}
+	last := 0
+	for off := 0; off < len(t.buf); {
+		n := transport.Align(int(transport.FrameHeader(t.buf[off:]).FrameLength()), transport.FrameAlignment)
+		if off+n-last > cfg.BatchLength && off > last {
+			t.batches = append(t.batches, off)
+			last = off
+		}
+		off += n
+	}
+	t.batches = append(t.batches, len(t.buf))
+	return t
+}
+
+// setTermID rewrites every frame's term id for the term at termIndex.
+func (t *benchTerm) setTermID(termID int32) {
+	for off := 0; off < len(t.buf); {
+		h := transport.FrameHeader(t.buf[off:])
+		h.SetTermID(termID)
+		off += transport.Align(int(h.FrameLength()), transport.FrameAlignment)
+	}
+}
+
+// benchRoundTerms is how many terms each phase writes before the next
+// phase takes a turn. Interleaving the phases in short rounds makes them
+// share the same disk conditions on a machine where other work comes and goes.
+const benchRoundTerms = 2
+
+// benchPhase is one way of writing the stream, timed over all its rounds.
+type benchPhase struct {
+	write func(t int64) error // writes term t
+	ns    int64
+}
+
+// RunBench records cfg.TotalBytes of messages and, in the same run on the
+// same disk, writes the same bytes in the same batches to a plain file (and
+// to a preallocated one), syncing each batch as the policy would; the
+// phases take turns every benchRoundTerms terms. Then it replays the
+// recording from the page cache.
+func RunBench(cfg BenchConfig) (BenchResult, error) {
+	if cfg.MessageLength < 0 || cfg.MessageLength > benchMessageLengthMax || cfg.BatchLength < 1 || cfg.TotalBytes < benchTermLength {
+		return BenchResult{}, fmt.Errorf("%w: message length %d (max %d), batch %d, total %d (min %d)",
+			ErrInvalidParams, cfg.MessageLength, benchMessageLengthMax, cfg.BatchLength, cfg.TotalBytes, benchTermLength)
+	}
+	dir, err := os.MkdirTemp(cfg.Dir, "venue-bench-archive-")
+	if err != nil {
+		return BenchResult{}, fmt.Errorf("archive: bench: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	res := BenchResult{Fsync: cfg.Fsync.String(), MessageLength: cfg.MessageLength, BatchLength: cfg.BatchLength}
+	params := RecordingParams{Channel: "bench", StreamID: 1, SessionID: 1, TermLength: benchTermLength,
+		MTULength: int32(transport.Align(transport.HeaderLength+cfg.MessageLength, transport.FrameAlignment))}
+	d := Descriptor{TermLength: params.TermLength, StreamID: 1, SessionID: 1}
+	term := newBenchTerm(cfg, &d)
+	terms := cfg.TotalBytes / benchTermLength
+	res.Bytes, res.Messages = terms*benchTermLength, terms*term.messages
+
+	raw, err := newRawPhase(dir, "raw.dat", cfg.Fsync, &term, 0)
+	if err != nil {
+		return res, err
+	}
+	defer raw.close()
+	pre, err := newRawPhase(dir, "raw-prealloc.dat", cfg.Fsync, &term, terms*benchTermLength)
+	if err != nil {
+		return res, err
+	}
+	defer pre.close()
+	a, err := Open(Config{Dir: joinPath(dir, "archive"), Fsync: cfg.Fsync, SegmentLength: cfg.SegmentLength})
+	if err != nil {
+		return res, err
+	}
+	defer a.Close()
+	rec, err := a.StartRecording(params)
+	if err != nil {
+		return res, err
+	}
+	lags := make([]int64, 0, int(terms)*len(term.batches))
+	record := &benchPhase{write: func(t int64) error { return benchRecordTerm(rec, &term, params, t, &lags) }}
+	phases := []*benchPhase{&raw.benchPhase, record, &pre.benchPhase}
+	for first := int64(0); first < terms; first += benchRoundTerms {
+		for _, ph := range phases {
+			start := time.Now()
+			for t := first; t < min(first+benchRoundTerms, terms); t++ {
+				if err := ph.write(t); err != nil {
+					return res, err
+				}
+			}
+			ph.ns += int64(time.Since(start))
+		}
+	}
+	if err := rec.Stop(); err != nil {
+		return res, err
+	}
+	mb := float64(res.Bytes) / bytesPerMB
+	res.RawMBPerSec = mb / seconds(raw.ns)
+	res.RawPreallocMBPerSec = mb / seconds(pre.ns)
+	res.RecordMBPerSec = mb / seconds(record.ns)
+	res.RecordMsgsPerSec = float64(res.Messages) / seconds(record.ns)
+	res.RecordVsRaw = res.RecordMBPerSec / res.RawMBPerSec
+	slices.Sort(lags)
+	res.DurableLagP50Ns = lags[len(lags)/2]
+	res.DurableLagP99Ns = lags[len(lags)*99/100]
+	res.DurableLagMaxNs = lags[len(lags)-1]
+	return res, benchReplay(a, rec.ID(), &res)
+}
+
+func seconds(ns int64) float64 { return float64(ns) / 1e9 }
+
+// rawPhase writes the stream to a plain file through the same File layer.
+type rawPhase struct {
+	benchPhase
+	f    File
+	path string
+}
+
+// newRawPhase creates the file, preallocated to prealloc bytes if not 0.
+func newRawPhase(dir, name string, policy FsyncPolicy, term *benchTerm, prealloc int64) (*rawPhase, error) {
+	p := &rawPhase{path: joinPath(dir, name)}
+	f, err := OSFS{}.OpenFile(p.path, true)
+	if err != nil {
+		return nil, fmt.Errorf("archive: bench raw: %w", err)
+	}
+	p.f = f
+	if prealloc > 0 {
+		if err := f.Allocate(prealloc); err == nil {
+			err = f.Sync()
+		}
+		if err != nil {
+			p.close()
+			return nil, fmt.Errorf("archive: bench raw preallocate: %w", err)
+		}
+	}
+	p.write = func(t int64) error { return p.writeTerm(policy, term, t) }
+	return p, nil
+}
+
+func (p *rawPhase) writeTerm(policy FsyncPolicy, term *benchTerm, t int64) error {
+	off := t * benchTermLength
+	prev := 0
+	for _, end := range term.batches {
+		if _, err := p.f.WriteAt(term.buf[prev:end], off+int64(prev)); err != nil {
+			return fmt.Errorf("archive: bench raw write: %w", err)
+		}
+		prev = end
+		var err error
+		switch policy {
+		case FsyncData:
+			err = p.f.SyncData()
+		case FsyncDataAndMetadata:
+			err = p.f.Sync()
+		}
+		if err != nil {
+			return fmt.Errorf("archive: bench raw sync: %w", err)
+		}
+	}
+	return nil
+}
+
+func (p *rawPhase) close() {
+	p.f.Close()
+	os.Remove(p.path)
+}
+
+// benchRecordTerm appends term t batch by batch and notes each batch's
+// durable lag: from handing the batch over to the durable position covering it.
+func benchRecordTerm(rec *Recording, term *benchTerm, params RecordingParams, t int64, lags *[]int64) error {
+	term.setTermID(params.InitialTermID + int32(t))
+	base := transport.Position(t * benchTermLength)
+	prev := 0
+	for _, end := range term.batches {
+		t0 := time.Now()
+		if err := rec.Append(base+transport.Position(prev), term.buf[prev:end]); err != nil {
+			return err
+		}
+		if rec.DurablePosition() < base+transport.Position(end) {
+			return fmt.Errorf("archive: bench: durable position %d behind %d after append", rec.DurablePosition(), base+transport.Position(end))
+		}
+		*lags = append(*lags, int64(time.Since(t0)))
+		prev = end
+	}
+	return nil
+}
+
+func benchReplay(a *Archive, id int64, res *BenchResult) error {
+	r, err := a.OpenReplay(ReplayParams{RecordingID: id, Position: NullPosition, Length: ReplayLengthUnbounded})
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	var messages int64
+	h := func([]byte, transport.Position) { messages++ }
+	start := time.Now()
+	for {
+		if _, err := r.Poll(h, 4096); err == io.EOF {
+			break
+		} else if err != nil {
+			return err
+		}
+	}
+	seconds := time.Since(start).Seconds()
+	if messages != res.Messages {
+		return fmt.Errorf("archive: bench: replayed %d messages, recorded %d", messages, res.Messages)
+	}
+	res.ReplayMBPerSec = float64(res.Bytes) / bytesPerMB / seconds
+	res.ReplayMsgsPerSec = float64(messages) / seconds
+	return nil
+}
