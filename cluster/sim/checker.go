@@ -19,6 +19,8 @@ type checker struct {
 	segments []segment
 	checked  []Position // per member: commit position already compared
 	digests  map[Position]uint64
+	// service digests by log position, from every member's service
+	serviceDigests map[Position]uint64
 }
 
 type segment struct {
@@ -28,7 +30,7 @@ type segment struct {
 
 func newChecker(s *Simulator) *checker {
 	return &checker{sim: s, leaders: map[consensus.TermID]int{}, checked: make([]Position, s.opts.Members),
-		digests: map[Position]uint64{}}
+		digests: map[Position]uint64{}, serviceDigests: map[Position]uint64{}}
 }
 
 func (c *checker) onRestart(m *member) { c.checked[m.id] = 0 }
@@ -130,8 +132,15 @@ func (c *checker) final() {
 			c.sim.fail(failSafety, "cluster time went back from %d to %d", lastTs, e.Timestamp)
 		}
 		lastTs = e.Timestamp
-		if e.Type == consensus.EntrySessionMessage {
+		switch {
+		case e.Type == consensus.EntrySessionMessage && e.SessionID == clientSession:
 			seen[e.CorrelationID]++
+		case e.Type == consensus.EntrySessionMessage:
+			c.sim.stats.ServiceMessages++
+		case e.Type == consensus.EntryTimer:
+			c.sim.stats.Timers++
+		case e.Type == consensus.EntrySessionOpen:
+			c.sim.stats.SessionOpens++
 		}
 		b = b[l:]
 	}
@@ -145,4 +154,13 @@ func (c *checker) final() {
 			c.sim.fail(failSafety, "acknowledged correlation %d is in the committed log %d times", corr, seen[corr])
 		}
 	}
+}
+
+// onServiceApply: every member's service state after the entry ending at
+// pos is the same.
+func (c *checker) onServiceApply(m *member, pos Position, digest uint64) {
+	if d, ok := c.serviceDigests[pos]; ok && d != digest {
+		c.sim.fail(failSafety, "member %d: service digest %x at %d, another member had %x", m.id, digest, pos, d)
+	}
+	c.serviceDigests[pos] = digest
 }

@@ -17,10 +17,12 @@ type client struct {
 	unknown     int
 	lastSendNs  int64
 	stopped     bool
+	connectTo   int
+	connectNs   int64
 }
 
 func newClient(s *Simulator) *client {
-	return &client{sim: s, nextCorr: 1, outstanding: map[int64]int64{}, acked: map[int64]bool{}}
+	return &client{sim: s, nextCorr: 1, outstanding: map[int64]int64{}, acked: map[int64]bool{}, connectTo: -1}
 }
 
 func (c *client) tick(nowNs int64) {
@@ -35,6 +37,10 @@ func (c *client) tick(nowNs int64) {
 		return
 	}
 	c.lastSendNs = nowNs
+	if c.connectTo != c.target || nowNs-c.connectNs >= clientTimeoutNs {
+		c.connectTo, c.connectNs = c.target, nowNs // (re)connect: open the session via this member
+		c.sim.net.send(nowNs, &packet{kind: kindIngress, from: clientID, to: c.target})
+	}
 	corr := c.nextCorr
 	c.nextCorr++
 	payload := make([]byte, 8+c.sim.rng.Intn(120))

@@ -5,6 +5,7 @@ import (
 	"hash/fnv"
 
 	"venue/cluster/consensus"
+	"venue/cluster/container"
 )
 
 // member is one simulated cluster member: a consensus core, its disk (a
@@ -29,9 +30,11 @@ type member struct {
 	encBuf   []byte
 
 	// Service state (lost on crash, rebuilt by replaying the log).
-	applied Position
-	digest  uint64
-	status  consensus.Status
+	applied   Position
+	digest    uint64 // of the raw committed entries
+	container *container.Container
+	timerTerm map[int64]consensus.TermID // timers proposed, by term
+	status    consensus.Status
 }
 
 // Position is the simulator's name for a log position.
@@ -47,6 +50,11 @@ func (m *member) start(nowNs int64) {
 	}
 	m.node, m.up, m.paused, m.syncAt = n, true, false, -1
 	m.applied, m.digest = 0, 0
+	m.container = container.New(consensus.MemberID(m.id), newDigestService(m), m)
+	m.timerTerm = map[int64]consensus.TermID{}
+	if err := m.container.Start(nil, 0); err != nil {
+		panic(err)
+	}
 	m.status = n.Status()
 	m.sim.check.onRestart(m)
 }
@@ -93,10 +101,12 @@ func (m *member) drive(nowNs int64) {
 		for i := range rd.Messages {
 			m.sendMessage(nowNs, &rd.Messages[i])
 		}
-		m.apply(nowNs, &rd)
 		m.status = rd.Status
+		m.container.SetRole(rd.Status.Role)
+		m.apply(nowNs, &rd)
 		m.sim.check.onReady(m, &rd)
 		m.node.Advance(rd)
+		m.proposeServiceWork(nowNs)
 	}
 }
 
@@ -133,11 +143,10 @@ func (m *member) apply(nowNs int64, rd *consensus.Ready) {
 		m.digest = h.Sum64()
 		m.applied += Position(l)
 		m.sim.check.onApply(m, m.applied, m.digest, &e)
-		if e.Type == consensus.EntrySessionMessage && rd.Status.Role == consensus.RoleLeader {
-			m.sim.net.send(nowNs, &packet{kind: kindEgress, from: m.id, to: clientID,
-				egress: egress{correlation: e.CorrelationID}})
-		}
 		b = b[l:]
+	}
+	if err := m.container.Apply(rd.CommittedFrom, rd.Committed); err != nil {
+		m.sim.fail(failSafety, "member %d: container: %v", m.id, err)
 	}
 }
 
@@ -161,7 +170,13 @@ func (m *member) deliver(nowNs int64, p *packet) {
 }
 
 func (m *member) onIngress(nowNs int64, p *packet) {
-	_, err := m.node.ProposeMessage(nowNs+m.clockNs, clientSession, p.ingress.correlation, p.ingress.payload)
+	var err error
+	if p.ingress.correlation == 0 { // connect: open the session through the log
+		_, err = m.node.Propose(nowNs+m.clockNs, &consensus.LogEntry{Type: consensus.EntrySessionOpen,
+			SessionID: clientSession, Payload: []byte("client")})
+	} else {
+		_, err = m.node.ProposeMessage(nowNs+m.clockNs, clientSession, p.ingress.correlation, p.ingress.payload)
+	}
 	if err == consensus.ErrNotLeader {
 		st := m.node.Status()
 		m.sim.net.send(nowNs, &packet{kind: kindEgress, from: m.id, to: clientID,
@@ -177,5 +192,6 @@ func (m *member) tick(nowNs int64) {
 	if err := m.node.Tick(nowNs + m.clockNs); err != nil {
 		m.sim.fail(failCrash, "member %d: tick: %v", m.id, err)
 	}
+	m.proposeServiceWork(nowNs)
 	m.drive(nowNs)
 }

@@ -64,6 +64,8 @@ type Stats struct {
 	LeaderTerms, Truncations    uint64
 	Acked, Unknown              uint64
 	Sent, Dropped, Duplicated   uint64
+	// Committed entries by kind, from the final log.
+	Timers, ServiceMessages, SessionOpens uint64
 }
 
 // Add accumulates o into s.
@@ -78,6 +80,9 @@ func (s *Stats) Add(o Stats) {
 	s.Sent += o.Sent
 	s.Dropped += o.Dropped
 	s.Duplicated += o.Duplicated
+	s.Timers += o.Timers
+	s.ServiceMessages += o.ServiceMessages
+	s.SessionOpens += o.SessionOpens
 }
 
 // Stats returns the run's statistics so far.

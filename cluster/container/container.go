@@ -1,0 +1,174 @@
+package container
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+
+	"venue/cluster"
+	"venue/cluster/consensus"
+)
+
+// Bounds.
+const (
+	// outboxMax bounds requests queued for the log between two drains.
+	outboxMax = 4096
+	// timersMax bounds pending timers.
+	timersMax = 1 << 20
+)
+
+// Errors.
+var (
+	// ErrBadLog: a committed entry did not decode; the log is corrupt.
+	ErrBadLog = errors.New("container: bad committed log")
+	// ErrNotContiguous: Apply was given log that does not continue the last.
+	ErrNotContiguous = errors.New("container: log not contiguous")
+	// ErrTooManyTimers: the timer bound was reached.
+	ErrTooManyTimers = errors.New("container: too many timers")
+)
+
+// Egress sends a session's egress to its client. The container calls it only
+// while this member leads.
+type Egress interface {
+	Send(session cluster.SessionID, payload []byte) cluster.OfferStatus
+}
+
+// Container applies committed log to one ClusteredService.
+type Container struct {
+	member   cluster.MemberID
+	service  cluster.ClusteredService
+	egress   Egress
+	role     cluster.Role
+	position cluster.Position
+	timeNs   int64
+	sessions map[cluster.SessionID]*session
+	timers   map[int64]int64 // correlation id -> deadline (cluster time ns)
+	outbox   []consensus.LogEntry
+	started  bool
+	// Counters.
+	UnknownSession uint64 // messages or closes for sessions not open
+	StaleTimer     uint64 // timer entries for timers no longer pending
+}
+
+// New returns a container for service on member.
+func New(member cluster.MemberID, service cluster.ClusteredService, egress Egress) *Container {
+	return &Container{member: member, service: service, egress: egress, role: consensus.RoleFollower,
+		sessions: map[cluster.SessionID]*session{}, timers: map[int64]int64{}}
+}
+
+// Start starts the service from snapshot (nil: empty) at log position from.
+func (c *Container) Start(snapshot io.Reader, from cluster.Position) error {
+	c.position, c.started = from, true
+	if err := c.service.OnStart(c, snapshot); err != nil {
+		return fmt.Errorf("container: service start: %w", err)
+	}
+	return nil
+}
+
+// SetRole tells the service about a role change.
+func (c *Container) SetRole(r cluster.Role) {
+	if r != c.role {
+		c.role = r
+		c.service.OnRoleChange(r)
+	}
+}
+
+// Apply applies the committed entries b, which start at log position from
+// (a consensus.Ready's Committed and CommittedFrom).
+func (c *Container) Apply(from cluster.Position, b []byte) error {
+	if !c.started || from != c.position {
+		return fmt.Errorf("%w: at %d, given %d", ErrNotContiguous, c.position, from)
+	}
+	var e consensus.LogEntry
+	for len(b) > 0 {
+		l, err := consensus.DecodeEntry(b, &e)
+		if err != nil {
+			return fmt.Errorf("%w at %d: %w", ErrBadLog, c.position, err)
+		}
+		c.position += cluster.Position(l)
+		c.timeNs = max(c.timeNs, e.Timestamp)
+		c.dispatch(&e)
+		b = b[l:]
+	}
+	return nil
+}
+
+func (c *Container) dispatch(e *consensus.LogEntry) {
+	switch e.Type {
+	case consensus.EntrySessionOpen:
+		if _, ok := c.sessions[e.SessionID]; !ok {
+			s := &session{id: e.SessionID, principal: slices.Clone(e.Payload), c: c}
+			c.sessions[e.SessionID] = s
+			c.service.OnSessionOpen(s, e.Timestamp)
+		}
+	case consensus.EntrySessionClose:
+		if s, ok := c.sessions[e.SessionID]; ok {
+			delete(c.sessions, e.SessionID)
+			c.service.OnSessionClose(s, e.Timestamp, e.Reason)
+		} else {
+			c.UnknownSession++
+		}
+	case consensus.EntrySessionMessage:
+		c.onSessionMessage(e)
+	case consensus.EntryTimer:
+		if _, ok := c.timers[e.CorrelationID]; ok {
+			delete(c.timers, e.CorrelationID)
+			c.service.OnTimerEvent(e.CorrelationID, e.Timestamp)
+		} else {
+			c.StaleTimer++ // cancelled, or expired twice across a leader change
+		}
+	case consensus.EntryClusterAction:
+		if e.Action == consensus.ActionShutdown {
+			c.service.OnTerminate(c)
+		}
+	}
+}
+
+// serviceSession is the session id of service messages (Cluster.Offer).
+const serviceSession cluster.SessionID = 0
+
+func (c *Container) onSessionMessage(e *consensus.LogEntry) {
+	if e.SessionID == serviceSession {
+		c.service.OnSessionMessage(nil, e.Timestamp, c.position, e.Payload)
+		return
+	}
+	s, ok := c.sessions[e.SessionID]
+	if !ok {
+		c.UnknownSession++
+		return
+	}
+	c.service.OnSessionMessage(s, e.Timestamp, c.position, e.Payload)
+}
+
+// Outbox returns the entries the service asked to append (service messages,
+// session closes) and empties it. The leader's consensus module proposes
+// them; other members discard them (the leader's copy is the one that
+// counts, and comes back through the log).
+func (c *Container) Outbox() []consensus.LogEntry {
+	out := c.outbox
+	c.outbox = nil
+	return out
+}
+
+// DueTimers returns, in deadline then correlation order, the pending timers
+// due at cluster time nowNs. The leader proposes a timer entry for each.
+func (c *Container) DueTimers(nowNs int64) []int64 {
+	var due []int64
+	for corr, deadline := range c.timers { // collected, then sorted: order-free
+		if deadline <= nowNs {
+			due = append(due, corr)
+		}
+	}
+	slices.SortFunc(due, func(a, b int64) int {
+		if d := cmp.Compare(c.timers[a], c.timers[b]); d != 0 {
+			return d
+		}
+		return cmp.Compare(a, b)
+	})
+	return due
+}
+
+// Position returns the log position after the last applied entry.
+func (c *Container) Position() cluster.Position { return c.position }
