@@ -47,6 +47,22 @@ func LoadComparison(dirs []string) (*Comparison, error) {
 	return c, nil
 }
 
+// KeepPaths narrows the table and chart to the named paths, in the order
+// given; a name no run has is an error.
+func (c *Comparison) KeepPaths(names []string) error {
+	have := map[string]bool{}
+	for _, p := range c.Paths {
+		have[p] = true
+	}
+	for _, n := range names {
+		if !have[n] {
+			return fmt.Errorf("reports: compare: no run has path %q (have: %s)", n, strings.Join(c.Paths, ", "))
+		}
+	}
+	c.Paths = append([]string(nil), names...)
+	return nil
+}
+
 // runNames names runs by their directories' base names, falling back to the
 // cleaned paths when two base names are the same.
 func runNames(dirs []string) []string {

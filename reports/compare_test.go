@@ -94,6 +94,27 @@ func TestCompareMissingPathAndChart(t *testing.T) {
 	checkSVG(t, filepath.Join(out, CompareChartBase+".svg"))
 }
 
+func TestCompareKeepPaths(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a")
+	writeTestReport(t, dir, 10, 1, false)
+	c, err := LoadComparison([]string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.KeepPaths([]string{"nope"}); err == nil {
+		t.Error("unknown path accepted")
+	}
+	if err := c.KeepPaths([]string{"cancel→canceled", "order→new"}); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	_ = c.WriteTable(&buf)
+	out := buf.String()
+	if strings.Contains(out, "order→fill") || strings.Index(out, "cancel→canceled") > strings.Index(out, "order→new") {
+		t.Errorf("table not narrowed to the two paths in order:\n%s", out)
+	}
+}
+
 func TestCompareErrors(t *testing.T) {
 	if _, err := LoadComparison(nil); err == nil {
 		t.Error("no directories accepted")

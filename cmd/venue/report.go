@@ -20,7 +20,7 @@ func init() {
 func runReport(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprintln(stdout, "Usage:")
-		fmt.Fprintln(stdout, "  venue report compare [--out DIR] [--chart=false] RUN_DIR1 RUN_DIR2 ...")
+		fmt.Fprintln(stdout, "  venue report compare [--out DIR] [--paths P1,P2] [--chart=false] RUN_DIR1 RUN_DIR2 ...")
 		fmt.Fprintln(stdout, "      percentiles of every path per run, ratios to the first run, and one chart")
 		fmt.Fprintln(stdout, "      overlaying the runs (compare.png, compare.svg in --out, default the current directory)")
 		fmt.Fprintln(stdout, "  venue report show RUN_DIR")
@@ -40,6 +40,7 @@ func runReportCompare(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("report compare", stderr)
 	out := fs.String("out", ".", "directory to write the overlay chart (compare.png, compare.svg) to")
 	chart := fs.Bool("chart", true, "write the overlay chart")
+	paths := fs.String("paths", "", "comma-separated paths to compare (default: all), e.g. order→new,cancel→canceled")
 	dirs, err := parseFlagsAndArgs(fs, args)
 	if err != nil {
 		return err
@@ -50,6 +51,11 @@ func runReportCompare(args []string, stdout, stderr io.Writer) error {
 	c, err := reports.LoadComparison(dirs)
 	if err != nil {
 		return err
+	}
+	if *paths != "" {
+		if err := c.KeepPaths(strings.Split(*paths, ",")); err != nil {
+			return err
+		}
 	}
 	if err := c.WriteTable(stdout); err != nil {
 		return err
