@@ -82,8 +82,8 @@ func converge(t *testing.T, net *FakeNetwork, pub *Publisher, conn Conn, sub *Su
 // move forward, and once the network heals the books converge.
 func TestDifferentialConflatedFeedEqualsFullStream(t *testing.T) {
 	seeds := 150
-	if testing.Short() {
-		seeds = 20
+	if testing.Short() || raceEnabled {
+		seeds = 15
 	}
 	for seed := range uint64(seeds) {
 		runDifferential(t, seed)
@@ -131,7 +131,11 @@ func runDifferential(t *testing.T, seed uint64) {
 // leader with a new session. No instrument ever moves backwards, and the
 // books converge on the reference.
 func TestFailoverKeepsPositionsMonotonic(t *testing.T) {
-	for seed := range uint64(40) {
+	seeds := 40
+	if testing.Short() || raceEnabled {
+		seeds = 6
+	}
+	for seed := range uint64(seeds) {
 		runFailover(t, seed)
 		if t.Failed() {
 			t.Fatalf("seed %d failed", seed)

@@ -1,0 +1,224 @@
+package marketdata
+
+import (
+	"fmt"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"venue/transport"
+)
+
+// freePort returns a UDP port nobody on the host is bound to right now.
+func freePort(t *testing.T) int {
+	t.Helper()
+	c, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Skipf("no UDP on this host: %v", err)
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).Port
+}
+
+// loopbackChannel returns a multicast channel on lo, skipping the test when
+// the platform refuses multicast there.
+func loopbackChannel(t *testing.T, group string) UDPConfig {
+	cfg := UDPConfig{Group: group, Port: freePort(t), Interface: InterfaceDefault, TTL: 1}
+	probe, err := ListenUDP(cfg)
+	if err != nil {
+		t.Skipf("multicast on loopback refused: %v", err)
+	}
+	probe.Close()
+	return cfg
+}
+
+// udpRun is a publisher agent and subscribers on real sockets.
+type udpRun struct {
+	t       *testing.T
+	runners []*transport.AgentRunner
+	stop    chan struct{}
+	wg      sync.WaitGroup
+}
+
+func (r *udpRun) startPublisher(p *Publisher) {
+	ar := transport.NewAgentRunner(p, transport.NewBackoffIdleStrategy(), nil)
+	ar.Start()
+	r.runners = append(r.runners, ar)
+}
+
+func (r *udpRun) startSubscriber(cfg UDPConfig, sub *Subscriber) {
+	conn, err := ListenUDP(cfg)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.wg.Go(func() {
+		defer conn.Close()
+		if err := sub.Run(conn, r.stop); err != nil {
+			r.t.Error(err)
+		}
+	})
+}
+
+func (r *udpRun) close() {
+	close(r.stop)
+	r.wg.Wait()
+	for _, ar := range r.runners {
+		if err := ar.Close(); err != nil {
+			r.t.Error(err)
+		}
+	}
+}
+
+// waitConverged polls (with a deadline, no sleeps on the happy path) until
+// every subscriber shows the reference's final state for every instrument.
+func waitConverged(t *testing.T, ref *refSink, subs ...*Subscriber) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		diff := ""
+		for i, sub := range subs {
+			for id, want := range ref.final {
+				if got, ok := sub.Book(id); !ok || !got.View.Equal(&want) {
+					diff = fmt.Sprintf("subscriber %d instrument %d: got %s want %s", i, id, describe(&got.View), describe(&want))
+					break
+				}
+			}
+		}
+		if diff == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not converged: %s", diff)
+		}
+		time.Sleep(time.Millisecond) // polling interval, not a wait for an event
+	}
+}
+
+// precompute runs a generated stream through the reference first, so that
+// subscriber goroutines only read it.
+func precompute(seed uint64, instruments, commands, depth int) (*refSink, [][]call) {
+	ref := newRefSink(depth)
+	gen := newGenerator(seed, instruments)
+	cmds := make([][]call, commands)
+	for i := range cmds {
+		cmds[i] = gen.next()
+		fanout{ref}.run(cmds[i])
+	}
+	return ref, cmds
+}
+
+// TestMulticastLoopbackEndToEnd: over real multicast on lo, two subscribers
+// bound to the same group and port (SO_REUSEADDR) rebuild books equal to the
+// reference at every position, while a third socket joined to the group never
+// reads (a slow subscriber) and slows nothing.
+func TestMulticastLoopbackEndToEnd(t *testing.T) {
+	cfg := loopbackChannel(t, "239.255.10.201")
+	ref, cmds := precompute(11, 50, 20_000, DepthDefault)
+	conn, err := DialUDP(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := mustPublisher(t, PublisherConfig{Conn: conn, SnapshotInterval: 50 * time.Millisecond})
+	slow, err := ListenUDP(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	run := &udpRun{t: t, stop: make(chan struct{})}
+	var mu sync.Mutex // checkers run on two subscriber goroutines
+	var subs []*Subscriber
+	for range 2 {
+		chk := newChecker(t, ref)
+		subs = append(subs, mustSubscriber(t, SubscriberConfig{OnUpdate: func(b *Book) {
+			mu.Lock()
+			chk.onUpdate(b)
+			mu.Unlock()
+		}}))
+		run.startSubscriber(cfg, subs[len(subs)-1])
+	}
+	pub.SetLeader(true, 1)
+	run.startPublisher(pub)
+	for _, cmd := range cmds {
+		fanout{pub}.run(cmd)
+	}
+	waitConverged(t, ref, subs...)
+	run.close()
+	t.Logf("subscriber: %+v; publisher: %d packets, %d send errors", subs[0].Stats(), pub.c.packets.Get(), pub.c.sendErrors.Get())
+}
+
+// TestMulticastFailover: two publishers on separate sockets absorb the same
+// stream; the leader stops mid-stream and the other takes over with a new
+// session. Every instrument stays monotonic and the books converge.
+func TestMulticastFailover(t *testing.T) {
+	cfg := loopbackChannel(t, "239.255.10.202")
+	mid, first := precompute(12, 20, 5_000, DepthDefault)
+	ref, cmds := precompute(12, 20, 10_000, DepthDefault)
+	var pubs [2]*Publisher
+	for i := range pubs {
+		conn, err := DialUDP(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pubs[i] = mustPublisher(t, PublisherConfig{Conn: conn, SnapshotInterval: 20 * time.Millisecond})
+	}
+	chk := newChecker(t, ref)
+	sub := mustSubscriber(t, SubscriberConfig{OnUpdate: chk.onUpdate})
+	run := &udpRun{t: t, stop: make(chan struct{})}
+	run.startSubscriber(cfg, sub)
+	pubs[0].SetLeader(true, 1)
+	for _, p := range pubs {
+		run.startPublisher(p)
+	}
+	for _, cmd := range cmds[:len(first)] {
+		fanout{pubs[0], pubs[1]}.run(cmd)
+	}
+	waitConverged(t, mid, sub) // the subscriber follows session 1...
+	pubs[0].SetLeader(false, 0)
+	pubs[1].SetLeader(true, 2) // ...when it fails over to session 2
+	for _, cmd := range cmds[len(first):] {
+		fanout{pubs[0], pubs[1]}.run(cmd)
+	}
+	waitConverged(t, ref, sub)
+	run.close()
+	if st := sub.Stats(); st.SessionChanges != 1 {
+		t.Fatalf("session changes %d: %+v", st.SessionChanges, st)
+	}
+}
+
+// TestUnicastEndToEnd: the same feed without multicast.
+func TestUnicastEndToEnd(t *testing.T) {
+	cfg := UDPConfig{Group: "127.0.0.1", Port: freePort(t)}
+	ref, cmds := precompute(13, 10, 2000, DepthDefault)
+	conn, err := DialUDP(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := mustPublisher(t, PublisherConfig{Conn: conn, SnapshotInterval: 20 * time.Millisecond})
+	sub := mustSubscriber(t, SubscriberConfig{OnUpdate: newChecker(t, ref).onUpdate})
+	run := &udpRun{t: t, stop: make(chan struct{})}
+	run.startSubscriber(cfg, sub)
+	pub.SetLeader(true, 1)
+	run.startPublisher(pub)
+	for _, cmd := range cmds {
+		fanout{pub}.run(cmd)
+	}
+	waitConverged(t, ref, sub)
+	run.close()
+}
+
+// TestUDPConfigErrors: bad addresses are reported, naming what failed.
+func TestUDPConfigErrors(t *testing.T) {
+	for _, cfg := range []UDPConfig{
+		{Group: "not-an-ip", Port: 1},
+		{Group: "239.255.10.1", Port: 0},
+		{Group: "239.255.10.1", Port: 1, Interface: "no-such-interface0"},
+	} {
+		if _, err := ListenUDP(cfg); err == nil {
+			t.Errorf("ListenUDP(%+v) succeeded", cfg)
+		}
+		if _, err := DialUDP(cfg); err == nil {
+			t.Errorf("DialUDP(%+v) succeeded", cfg)
+		}
+	}
+}
