@@ -6,6 +6,11 @@ package consensus
 // doubles as Raft's pre-vote: a member that cannot hear a majority never
 // raises its term, so a partitioned member cannot disrupt a healthy leader.
 
+// canvassQuorumWaitHeartbeats: once it has heard from a majority, a member
+// canvasses this many heartbeat intervals for the rest before it decides
+// (a dead leader never answers, so waiting for everyone only delays).
+const canvassQuorumWaitHeartbeats = 2
+
 // canvassStaleFactor: a canvass that has not produced a nominee after this
 // many election timeouts starts over, forgetting what it heard (a member
 // that looked better may have crashed).
@@ -32,7 +37,9 @@ func (n *Node) tickCanvass() {
 		n.sendCanvass()
 	}
 	elapsed := n.nowNs - n.stateStartNs
-	if (n.heardAll() || elapsed >= n.cfg.ElectionTimeoutNs) && n.isNominee() {
+	decide := n.heardAll() || elapsed >= n.cfg.ElectionTimeoutNs ||
+		elapsed >= canvassQuorumWaitHeartbeats*n.cfg.HeartbeatIntervalNs && n.heardQuorum()
+	if decide && n.isNominee() {
 		n.enterNominate()
 		return
 	}
@@ -41,14 +48,18 @@ func (n *Node) tickCanvass() {
 	}
 }
 
-func (n *Node) heardAll() bool {
+func (n *Node) heardCount() int {
+	count := 0
 	for i := range n.cfg.Members {
-		if !n.canvass[i].heard {
-			return false
+		if n.canvass[i].heard {
+			count++
 		}
 	}
-	return true
+	return count
 }
+
+func (n *Node) heardAll() bool    { return n.heardCount() == n.cfg.Members }
+func (n *Node) heardQuorum() bool { return n.heardCount() >= quorumSize(n.cfg.Members) }
 
 // isNominee: this member's log is at least as complete as a majority's,
 // counting itself, among the members it has heard from.

@@ -397,3 +397,20 @@ func (n *Node) termRecord(t TermID) int {
 	}
 	return -1
 }
+
+// AppendPositions appends to dst, per member id, the append positions the
+// leader knows (its own durable position for itself) and returns it; for a
+// member that does not lead, every entry is -1. For counters.
+func (n *Node) AppendPositions(dst []Position) []Position {
+	for i := range n.cfg.Members {
+		switch {
+		case n.state != StateLeaderReady:
+			dst = append(dst, -1)
+		case MemberID(i) == n.id:
+			dst = append(dst, n.store.DurablePosition())
+		default:
+			dst = append(dst, n.progress[i].match)
+		}
+	}
+	return dst
+}
