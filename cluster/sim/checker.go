@@ -40,6 +40,10 @@ func (c *checker) onReady(m *member, rd *consensus.Ready) {
 		c.sim.fail(failSafety, "member %d: %d messages no correct member could send", m.id, n)
 	}
 	st := rd.Status
+	if rd.StatusChanged {
+		c.sim.trace("member %d: %v term=%d leader=%d commit=%d end=%d", m.id, st.State, st.Term, st.Leader,
+			st.Commit, st.LogEnd)
+	}
 	if st.Role == consensus.RoleLeader {
 		c.checkOneLeader(m, st.Term)
 		if rd.StatusChanged {

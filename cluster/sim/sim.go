@@ -56,6 +56,14 @@ type Simulator struct {
 	nowNs   int64
 	failure *Failure
 	stats   Stats
+	// tracef, when set, receives one line per fault and role change.
+	tracef func(format string, args ...any)
+}
+
+func (s *Simulator) trace(format string, args ...any) {
+	if s.tracef != nil {
+		s.tracef("%8.3fms "+format, append([]any{float64(s.nowNs) / 1e6}, args...)...)
+	}
 }
 
 // Stats summarise what happened in a run.
@@ -124,8 +132,12 @@ func (s *Simulator) fail(kind FailKind, format string, args ...any) {
 
 // Run runs the seed's full scenario: a safety phase under random faults, then
 // a liveness phase with the faults healed, then the final checks.
-func Run(seed uint64) (s *Simulator, err error) {
+func Run(seed uint64) (*Simulator, error) { return RunTraced(seed, nil) }
+
+// RunTraced is Run with a trace of faults and role changes sent to tracef.
+func RunTraced(seed uint64, tracef func(format string, args ...any)) (s *Simulator, err error) {
 	s = New(OptionsFromSeed(seed))
+	s.tracef = tracef
 	defer s.recoverCrash(&err)
 	for s.nowNs < safetyPhaseNs && s.failure == nil {
 		s.step()
@@ -191,29 +203,35 @@ func (s *Simulator) injectFaults() {
 		s.stats.Partitions++
 		a := r.Intn(n)
 		if r.Intn(3) == 0 {
+			s.trace("isolate %d", a)
 			s.net.isolate(a, n)
 		} else {
-			b := (a + 1 + r.Intn(n-1)) % n
-			s.net.partition(a, b, r.Chance(o.OneWay))
+			b, oneWay := (a+1+r.Intn(n-1))%n, r.Chance(o.OneWay)
+			s.trace("partition %d -> %d one-way=%t", a, b, oneWay)
+			s.net.partition(a, b, oneWay)
 		}
 	}
 	if r.Chance(o.Heal) {
+		s.trace("heal partitions")
 		s.net.heal()
 	}
 	if r.Chance(o.Crash) {
 		if m := s.members[r.Intn(n)]; m.up {
 			s.stats.Crashes++
+			s.trace("crash %d (durable %d of %d)", m.id, m.store.DurablePosition(), m.store.End())
 			m.crash()
 		}
 	}
 	if r.Chance(o.Restart) {
 		if m := s.members[r.Intn(n)]; !m.up {
+			s.trace("restart %d", m.id)
 			m.start(s.nowNs)
 		}
 	}
 	if r.Chance(o.Pause) {
 		if m := s.members[r.Intn(n)]; m.up {
 			s.stats.Pauses++
+			s.trace("pause %d: %t", m.id, !m.paused)
 			m.setPaused(!m.paused)
 		}
 	}
@@ -222,6 +240,7 @@ func (s *Simulator) injectFaults() {
 // HealAll removes every fault: partitions, loss, duplication; restarts
 // crashed members and resumes paused ones.
 func (s *Simulator) HealAll() {
+	s.trace("heal all: liveness phase")
 	s.net.heal()
 	s.net.faulty = false
 	for _, m := range s.members {

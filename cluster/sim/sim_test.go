@@ -10,6 +10,7 @@ var (
 	flagSeed  = flag.Uint64("sim.seed", 0, "run only this seed (replays a failure exactly)")
 	flagSeeds = flag.Int("sim.seeds", 0, "run this many seeds from -sim.start and print a summary")
 	flagStart = flag.Uint64("sim.start", 1, "first seed of a -sim.seeds run")
+	flagTrace = flag.Bool("sim.trace", false, "with -sim.seed: log every fault and role change")
 )
 
 // defaultSeeds is how many seeds plain `go test` runs (fewer with -short).
@@ -53,7 +54,11 @@ func TestSimulator(t *testing.T) {
 
 func runSeed(t *testing.T, seed uint64, verbose bool) (*Simulator, bool) {
 	t.Helper()
-	s, err := Run(seed)
+	var tracef func(string, ...any)
+	if verbose && *flagTrace {
+		tracef = t.Logf
+	}
+	s, err := RunTraced(seed, tracef)
 	if verbose {
 		t.Logf("%v", s.opts)
 		t.Logf("end: %s", s.describe())
