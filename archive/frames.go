@@ -50,6 +50,27 @@ func newFrameGeometry(d *Descriptor) frameGeometry {
 // buf: its body is never read. checkCRC verifies the checksum of a data
 // frame (recovery); the recorder stamps checksums instead.
 func (g *frameGeometry) frameLengthAt(buf []byte, pos transport.Position, checkCRC bool) int {
+	aligned := g.headerLengthAt(buf, pos)
+	if aligned == 0 {
+		return 0
+	}
+	h := transport.FrameHeader(buf)
+	if h.Type() == transport.TypePad {
+		return aligned
+	}
+	if aligned > len(buf) {
+		return 0
+	}
+	if checkCRC && g.checksums && h.ReservedValue() != frameChecksum(buf[:h.FrameLength()]) {
+		return 0
+	}
+	return aligned
+}
+
+// headerLengthAt validates only the header at the start of buf, at stream
+// position pos, and returns the aligned length it claims, or 0. The frame's
+// body may lie beyond buf.
+func (g *frameGeometry) headerLengthAt(buf []byte, pos transport.Position) int {
 	if len(buf) < transport.HeaderLength {
 		return 0
 	}
@@ -69,13 +90,9 @@ func (g *frameGeometry) frameLengthAt(buf []byte, pos transport.Position, checkC
 	case transport.TypePad:
 		return aligned
 	case transport.TypeData:
-		if frameLength > g.mtuLength || aligned > len(buf) {
-			return 0
+		if frameLength <= g.mtuLength {
+			return aligned
 		}
-		if checkCRC && g.checksums && h.ReservedValue() != frameChecksum(buf[:frameLength]) {
-			return 0
-		}
-		return aligned
 	}
 	return 0
 }

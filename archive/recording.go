@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"sync"
 	"syscall"
 
 	"venue/transport"
@@ -22,14 +23,16 @@ type RecordingParams struct {
 }
 
 // Recording writes one recording's frames to its segment files. It is the
-// writer half of a recording: Append, Stop and the position accessors are
-// used by one goroutine (the recorder's); positions may be read from any.
+// writer half of a recording: Append is called by one goroutine (the
+// recorder's); Stop may come from any goroutine (a control request, Close)
+// and waits for an Append in progress; positions may be read from any.
 //
 // Durability contract: DurablePosition never passes the bytes the fsync
 // policy has made durable, because it moves only after the sync that covers
 // them returns (or, under FsyncNone, after the write does). The cluster
 // reports it as its append position.
 type Recording struct {
+	mu     sync.Mutex // serialises Append and Stop; uncontended on the hot path
 	a      *Archive
 	desc   Descriptor
 	geom   frameGeometry
@@ -152,7 +155,11 @@ func (r *Recording) RecordedCounter() *transport.Counter { return r.recordedCoun
 func (r *Recording) DurableCounter() *transport.Counter { return r.durableCounter }
 
 // Err returns the error that failed the recording, or nil.
-func (r *Recording) Err() error { return r.failed }
+func (r *Recording) Err() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.failed
+}
 
 // publish makes the writer's positions visible to other goroutines. The
 // durable position is stored first so that no reader ever sees it ahead of
@@ -176,6 +183,8 @@ func (r *Recording) publish() {
 // block later), ErrRecordingFailed (sticky: the recording rolled back to its
 // durable position; Stop it and extend it), ErrInvalidFrame, ErrClosed.
 func (r *Recording) Append(pos transport.Position, block []byte) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if r.stopped {
 		return fmt.Errorf("archive: append to recording %d: %w", r.desc.RecordingID, ErrClosed)
 	}
@@ -297,8 +306,10 @@ func (r *Recording) onError(err error) error {
 // position is the durable position.
 func (r *Recording) Stop() error {
 	a := r.a
-	a.mu.Lock()
+	a.mu.Lock() // lock order: archive, then recording (Append never takes a.mu)
 	defer a.mu.Unlock()
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if r.stopped {
 		return nil
 	}

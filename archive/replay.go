@@ -237,7 +237,7 @@ func (r *Replay) next() ([]byte, error) {
 	}
 	frame := r.buffered()
 	if frame == nil {
-		if r.bufLen >= transport.HeaderLength && r.position+transport.Position(r.alignedLength(r.buf)) > avail {
+		if n := r.geom.headerLengthAt(r.buf[:r.bufLen], r.position); n > 0 && r.position+transport.Position(n) > avail {
 			return nil, nil // a limit inside a frame: wait for it to move past
 		}
 		return nil, fmt.Errorf("archive: replay of recording %d: %w at position %d", r.desc.RecordingID, ErrInvalidFrame, r.position)

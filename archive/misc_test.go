@@ -1,0 +1,93 @@
+package archive
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"venue/transport"
+)
+
+// Stop from another goroutine while the writer appends: the writer sees
+// ErrClosed, and the catalog's stop is exactly what was recorded.
+func TestStopWhileAppending(t *testing.T) {
+	a := openTestArchive(t, NewSimFS(50), "/arch", FsyncData)
+	defer a.Close()
+	rec, _ := a.StartRecording(testParams())
+	s := newStream(t, rec, 50)
+	done := make(chan error, 1)
+	go func() {
+		for {
+			pos, blk := s.block(2)
+			if err := rec.Append(pos, blk); err != nil {
+				done <- err
+				return
+			}
+		}
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for rec.RecordedPosition() < 4*testSegmentLength {
+		if time.Now().After(deadline) {
+			t.Fatal("the writer made no progress by the deadline")
+		}
+	}
+	mustNotErr(t, rec.Stop(), "stop")
+	wantErr(t, <-done, ErrClosed, "append after stop")
+	d, _ := a.Describe(rec.ID())
+	if d.StopPosition != rec.RecordedPosition() {
+		t.Fatalf("catalog stop %d, recorded %d", d.StopPosition, rec.RecordedPosition())
+	}
+}
+
+// A replay that starts inside a frame fails on its first poll.
+func TestReplayFromInsideAFrameFails(t *testing.T) {
+	a := openTestArchive(t, NewSimFS(51), "/arch", FsyncData)
+	defer a.Close()
+	rec, _ := a.StartRecording(testParams())
+	s := newStream(t, rec, 51)
+	s.record(t, rec, 3, 3)
+	rec.Stop()
+	var inside transport.Position
+	for i, f := range s.frames {
+		if len(f) > 2*transport.FrameAlignment {
+			inside = s.starts[i] + transport.FrameAlignment
+			break
+		}
+	}
+	r, err := a.OpenReplay(ReplayParams{RecordingID: rec.ID(), Position: inside, Length: ReplayLengthUnbounded})
+	mustNotErr(t, err, "open")
+	defer r.Close()
+	if _, err := r.Poll(func([]byte, transport.Position) {}, 10); !errors.Is(err, ErrInvalidFrame) {
+		t.Fatalf("poll from inside a frame: %v, want ErrInvalidFrame", err)
+	}
+}
+
+// Replays refuse what cannot be replayed.
+func TestOpenReplayRejects(t *testing.T) {
+	a := openTestArchive(t, NewSimFS(52), "/arch", FsyncData)
+	defer a.Close()
+	_, err := a.OpenReplay(ReplayParams{RecordingID: 3, Position: NullPosition, Length: ReplayLengthUnbounded})
+	wantErr(t, err, ErrUnknownRecording, "unknown recording")
+	rec, _ := a.StartRecording(testParams())
+	_, err = a.OpenReplay(ReplayParams{RecordingID: rec.ID(), Position: 64, Length: ReplayLengthUnbounded})
+	wantErr(t, err, ErrInvalidPosition, "past the recorded position")
+	_, err = a.StartRecording(RecordingParams{TermLength: 1000, MTULength: testMTU})
+	wantErr(t, err, ErrInvalidParams, "term length not a power of two")
+}
+
+// The benchmark runs end to end on a small stream and cleans up.
+func TestRunBenchSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes 48 MiB")
+	}
+	dir := t.TempDir()
+	res, err := RunBench(BenchConfig{Dir: dir, MessageLength: 200, Fsync: FsyncNone,
+		TotalBytes: benchTermLength, BatchLength: 64 << 10, SegmentLength: 8 << 20})
+	if err == nil && (res.Messages == 0 || res.RecordMBPerSec <= 0 || res.RawMBPerSec <= 0 || res.ReplayMBPerSec <= 0 || res.DurableLagP99Ns <= 0) {
+		t.Fatalf("implausible result %+v", res)
+	}
+	mustNotErr(t, err, "bench")
+	if left, _ := (OSFS{}).ReadDir(dir); len(left) != 0 {
+		t.Fatalf("bench left %v behind", left)
+	}
+}
