@@ -140,6 +140,8 @@ func ParseHgrm(r io.Reader) (*Hgrm, error) {
 		var err error
 		switch {
 		case text == "":
+		case strings.HasPrefix(text, "#") && !strings.HasPrefix(text, "#["):
+			// A comment some writers add; nothing to read.
 		case !header:
 			if !strings.HasPrefix(text, "Value") {
 				return nil, fmt.Errorf("%w: line %d: want the Value/Percentile header", ErrHgrmFormat, line)

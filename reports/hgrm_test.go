@@ -126,6 +126,17 @@ func TestParseHgrmReadsPercentilesPrint(t *testing.T) {
 	}
 }
 
+func TestParseHgrmSkipsComments(t *testing.T) {
+	in := "# written by a tool\n" + goldenHgrm + "# trailing comment\n"
+	g, err := ParseHgrm(strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(g.Rows) != 15 || g.TotalCount != 5 {
+		t.Errorf("with comments: %d rows, total %d; want 15, 5", len(g.Rows), g.TotalCount)
+	}
+}
+
 func TestParseHgrmRejects(t *testing.T) {
 	header := "Value Percentile TotalCount 1/(1-Percentile)\n\n"
 	tests := []struct {
