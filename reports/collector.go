@@ -10,11 +10,12 @@ import (
 )
 
 // seriesPointsMax is the default bound of the latency-over-time series and
-// the interval log, the two things that grow with a run's length: a day at
-// one Tick per second (about 150 MB of interval log with four busy paths).
+// the interval log, the two things that grow with a run's length: six hours
+// at one Tick per second. A busy path's interval histogram encodes to about
+// 1.2 KB, so four busy paths hold about 100 MB of interval log at the bound.
 // Later intervals still count in the totals; Run.IntervalsDropped says how
 // many were left out of the series.
-const seriesPointsMax = 86_400
+const seriesPointsMax = 6 * 3600
 
 // nsPerMs converts the caller's nanoseconds to the interval log's
 // milliseconds.

@@ -63,7 +63,7 @@ type Config struct {
 	// than vanish from it. Zero records timeouts as measured.
 	TimeoutNs int64
 	// SeriesPointsMax bounds the intervals kept for the latency-over-time
-	// series and the interval log; zero means a day of one-second Ticks.
+	// series and the interval log; zero means six hours of one-second Ticks.
 	SeriesPointsMax int
 }
 

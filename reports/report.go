@@ -28,9 +28,9 @@ const (
 	IntervalLogFile = "intervals.hlog"
 	// SummaryFormat identifies (and versions) summary.json.
 	SummaryFormat = "venue-latency-report/1"
-	// summaryBytesMax bounds the summary.json ReadReport accepts: a day-long
-	// run at one point per second is ~100 MB with many paths; beyond that the
-	// file is not one we wrote.
+	// summaryBytesMax bounds the summary.json ReadReport accepts: a series
+	// at its bound with four paths is about 20 MB; a file far beyond that is
+	// not one WriteReport wrote.
 	summaryBytesMax = 256 << 20
 	reportDirMode   = 0o755
 	reportFileMode  = 0o644
