@@ -191,6 +191,27 @@ func (c *Collector) drainPath(p PathID, logIt bool) IntervalPath {
 	}
 }
 
+// Restart throws away everything recorded so far and starts the run again
+// at nowNs: the load generator calls it when its warm-up ends, so the report
+// covers only the measured part. Recorders stay valid.
+func (c *Collector) Restart(nowNs int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i := range c.paths {
+		cp := &c.paths[i]
+		for _, r := range c.recorders {
+			h, _ := r.swap(PathID(i), cp.spare)
+			h.Reset()
+			cp.spare = h
+		}
+		cp.total.Reset()
+		cp.counts = pathCounts{}
+	}
+	c.series, c.dropped, c.hlogErr = nil, 0, nil
+	c.hlog.Reset()
+	c.startNs, c.lastTickNs = nowNs, nowNs
+}
+
 // logInterval appends path p's interval histogram, tagged with the path, to
 // the interval log, the format HdrHistogram's HistogramLogProcessor reads.
 // Timestamps are milliseconds since the run's start; quiet intervals are

@@ -178,6 +178,28 @@ func TestTickBuildsTheSeriesAndTotals(t *testing.T) {
 	}
 }
 
+func TestRestartDiscardsTheWarmup(t *testing.T) {
+	c := newTestCollector(t, "p")
+	r := c.NewRecorder()
+	r.Record(0, 0, 900*ms, OutcomeTimeout) // warm-up: slow, and a timeout
+	c.Tick(1000 * ms)
+	r.Record(0, 0, 800*ms, OutcomeError) // still warm-up, not yet ticked
+	c.Restart(2000 * ms)
+	r.Record(0, 2000*ms, 2001*ms, OutcomeOK)
+	run := finish(t, c, 3000*ms)
+	p := run.Paths[0]
+	if p.Hist.TotalCount() != 1 || p.Errors != 0 || p.Timeouts != 0 || !within(p.Hist.Max(), 1*ms) {
+		t.Errorf("after restart: count %d errors %d timeouts %d max %d; want 1 0 0 1ms",
+			p.Hist.TotalCount(), p.Errors, p.Timeouts, p.Hist.Max())
+	}
+	if run.StartNs != 2000*ms || len(run.Series) != 1 || run.Series[0].StartNs != 0 || run.Series[0].EndNs != 1000*ms {
+		t.Errorf("start %d, series %+v; want the run to start at the restart", run.StartNs, run.Series)
+	}
+	if bytes.Count(run.IntervalLog, []byte("\n")) != 1 {
+		t.Errorf("interval log kept warm-up lines:\n%s", run.IntervalLog)
+	}
+}
+
 func TestSeriesIsBounded(t *testing.T) {
 	const bound = 10
 	c, err := NewCollector(Config{Paths: []string{"p"}, SeriesPointsMax: bound}, 0)
