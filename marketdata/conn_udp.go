@@ -249,7 +249,12 @@ func (c *UDPConn) Receive(buf []byte, timeout time.Duration) (int, error) {
 	if err := c.pc.SetReadDeadline(time.Now().Add(timeout)); err != nil {
 		return 0, c.wrapReadErr(err)
 	}
-	if err := c.raw.Read(c.waitRecvFn); err != nil {
+	err := c.raw.Read(c.waitRecvFn)
+	// Clear the deadline, or TryReceive would fail once it passes.
+	if derr := c.pc.SetReadDeadline(time.Time{}); derr != nil && err == nil {
+		err = derr
+	}
+	if err != nil {
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			return 0, nil
 		}

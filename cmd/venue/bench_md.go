@@ -1,0 +1,50 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"time"
+
+	"venue/marketdata"
+)
+
+func init() {
+	registerBench(benchTarget{
+		name:    "md",
+		summary: "market data over multicast on loopback: changes absorbed/s, updates delivered/s, latency (--instruments N)",
+		run:     runBenchMD,
+	})
+}
+
+func runBenchMD(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("bench md", stderr)
+	instruments := fs.Int("instruments", 1000, "instruments changing")
+	duration := fs.Duration("duration", 2*time.Second, "length of each phase (throughput, then latency)")
+	depth := fs.Int("depth", marketdata.DepthDefault, "levels per side published")
+	paced := fs.Int("paced-rate", 0, "changes per second during the latency phase (0: the default)")
+	group := fs.String("group", "239.255.10.250", "multicast group (or unicast address) to run over")
+	port := fs.Int("port", 0, "UDP port (0: a free one)")
+	iface := fs.String("interface", marketdata.InterfaceDefault, "interface to send and join on")
+	idle := fs.String("idle", "yield", "publisher idle strategy: yield, backoff or spin")
+	asJSON := fs.Bool("json", false, "print one JSON object instead of a summary")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	res, err := marketdata.RunBench(marketdata.BenchConfig{
+		Instruments: *instruments, Duration: *duration, Depth: *depth, PacedChangesPerSec: *paced, Idle: *idle,
+		UDP: marketdata.UDPConfig{Group: *group, Port: *port, Interface: *iface, TTL: marketdata.TTLDefault},
+	})
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return json.NewEncoder(stdout).Encode(res)
+	}
+	fmt.Fprintf(stdout, "md over %s, %d instruments, depth %d, idle %s, %.1f s per phase\n", *group, res.Instruments, res.Depth, res.Idle, res.PhaseSeconds)
+	fmt.Fprintf(stdout, "absorbed:  %.2f M changes/s (%.4f allocs/change)\n", res.ChangesPerSec/1e6, res.AllocsPerChange)
+	fmt.Fprintf(stdout, "delivered: %.0f updates/s in %.0f packets/s (%d packets lost)\n", res.UpdatesPerSec, res.PacketsPerSec, res.PacketsLost)
+	fmt.Fprintf(stdout, "latency at %d changes/s, change to subscriber: p50 %d ns  p99 %d ns  p99.9 %d ns  max %d ns\n",
+		res.PacedPerSec, res.P50Ns, res.P99Ns, res.P999Ns, res.MaxNs)
+	return nil
+}

@@ -1,0 +1,304 @@
+package marketdata
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"venue/engine"
+	"venue/transport"
+)
+
+// BenchConfig configures RunBench (`venue bench md`).
+type BenchConfig struct {
+	Instruments int           // default benchInstrumentsDefault
+	Duration    time.Duration // per phase; default benchPhaseDefault
+	Depth       int           // published depth; default DepthDefault
+	// UDP is the channel; Port 0 picks a free port. Default: group
+	// benchGroupDefault on lo, so a running venue is not disturbed.
+	UDP UDPConfig
+	// PacedChangesPerSec is the change rate of the latency phase (default
+	// benchPacedRateDefault).
+	PacedChangesPerSec int
+	// Idle is the publisher agent's idle strategy: "yield" (default),
+	// "backoff" or "spin".
+	Idle string
+}
+
+// Bench defaults.
+const (
+	benchInstrumentsDefault = 1000
+	benchPhaseDefault       = 2 * time.Second
+	benchGroupDefault       = "239.255.10.250"
+	benchPacedRateDefault   = 100_000
+	// benchPriceLevels is how many price points each side of a bench book
+	// uses, so most books have a full DepthDefault.
+	benchPriceLevels = 16
+	// benchPaceSliceNs is the latency phase's pacing slice: it sleeps, then
+	// applies the changes due in the slice.
+	benchPaceSliceNs = int64(200 * time.Microsecond)
+	// benchLatencyMaxNs is the largest latency the histogram records.
+	benchLatencyMaxNs = int64(10 * time.Second)
+	// benchChangesPerCommand is the level changes per OnApplied, a typical
+	// order's aggregate changes.
+	benchChangesPerCommand = 2
+)
+
+// BenchResult is `venue bench md --json`.
+type BenchResult struct {
+	Instruments     int     `json:"instruments"`
+	Depth           int     `json:"depth"`
+	Idle            string  `json:"idle"`
+	PhaseSeconds    float64 `json:"phase_seconds"`
+	Changes         int64   `json:"changes"`
+	ChangesPerSec   float64 `json:"changes_absorbed_per_sec"`
+	UpdatesSent     int64   `json:"updates_sent"`
+	UpdatesApplied  int64   `json:"updates_delivered"`
+	UpdatesPerSec   float64 `json:"updates_delivered_per_sec"`
+	PacketsSent     int64   `json:"packets_sent"`
+	PacketsPerSec   float64 `json:"packets_sent_per_sec"`
+	PacketsLost     int64   `json:"packets_lost"`
+	AllocsPerChange float64 `json:"allocs_per_change"`
+	PacedPerSec     int     `json:"paced_changes_per_sec"`
+	LatencySamples  int64   `json:"latency_samples"`
+	P50Ns           int64   `json:"p50_ns"`
+	P90Ns           int64   `json:"p90_ns"`
+	P99Ns           int64   `json:"p99_ns"`
+	P999Ns          int64   `json:"p999_ns"`
+	MaxNs           int64   `json:"max_ns"`
+}
+
+func (c *BenchConfig) withDefaults() (BenchConfig, error) {
+	d := *c
+	d.Instruments = cmp0(d.Instruments, benchInstrumentsDefault)
+	d.Duration = cmp0(d.Duration, benchPhaseDefault)
+	d.Depth = cmp0(d.Depth, DepthDefault)
+	d.PacedChangesPerSec = cmp0(d.PacedChangesPerSec, benchPacedRateDefault)
+	if d.UDP.Group == "" {
+		d.UDP = UDPConfig{Group: benchGroupDefault, Interface: InterfaceDefault, TTL: TTLDefault}
+	}
+	if d.Idle == "" {
+		d.Idle = "yield"
+	}
+	if d.Instruments < 1 || d.Instruments > InstrumentsMax {
+		return d, fmt.Errorf("marketdata: bench: instruments %d outside [1, %d]", d.Instruments, InstrumentsMax)
+	}
+	if d.UDP.Port == 0 {
+		p, err := freeUDPPort()
+		if err != nil {
+			return d, err
+		}
+		d.UDP.Port = p
+	}
+	return d, nil
+}
+
+func freeUDPPort() (int, error) {
+	c, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("marketdata: bench: find a free port: %w", err)
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).Port, nil
+}
+
+func idleStrategy(name string) (transport.IdleStrategy, error) {
+	switch name {
+	case "yield":
+		return transport.YieldIdleStrategy{}, nil
+	case "backoff":
+		return transport.NewBackoffIdleStrategy(), nil
+	case "spin":
+		return transport.BusySpinIdleStrategy{}, nil
+	}
+	return nil, fmt.Errorf("marketdata: bench: unknown idle strategy %q (yield, backoff, spin)", name)
+}
+
+// benchRig is the publisher, subscriber and their goroutines.
+type benchRig struct {
+	pub     *Publisher
+	sub     *Subscriber
+	runner  *transport.AgentRunner
+	stop    chan struct{}
+	done    chan error
+	measure atomic.Bool
+	hist    *hdrhistogram.Histogram // subscriber goroutine only, until done
+}
+
+// RunBench measures the publisher and subscriber over UDP on one host:
+// phase 1 applies changes to the sink as fast as one goroutine can (changes
+// absorbed and updates delivered per second); phase 2 paces changes at
+// PacedChangesPerSec and records the time from each command's OnApplied to
+// the subscriber applying the update that shows it (latency percentiles).
+// The cluster time of each command carries the producer's clock for that.
+func RunBench(cfg BenchConfig) (BenchResult, error) {
+	c, err := cfg.withDefaults()
+	if err != nil {
+		return BenchResult{}, err
+	}
+	rig, err := startBenchRig(c)
+	if err != nil {
+		return BenchResult{}, err
+	}
+	res := BenchResult{Instruments: c.Instruments, Depth: c.Depth, Idle: c.Idle, PhaseSeconds: c.Duration.Seconds(),
+		PacedPerSec: c.PacedChangesPerSec}
+	feed := newBenchFeed(c.Instruments)
+	feed.define(rig.pub)
+	rig.throughput(c, feed, &res)
+	rig.latency(c, feed)
+	if err := rig.close(); err != nil {
+		return res, err
+	}
+	res.LatencySamples = rig.hist.TotalCount()
+	res.P50Ns, res.P90Ns = rig.hist.ValueAtQuantile(50), rig.hist.ValueAtQuantile(90)
+	res.P99Ns, res.P999Ns = rig.hist.ValueAtQuantile(99), rig.hist.ValueAtQuantile(99.9)
+	res.MaxNs = rig.hist.Max()
+	return res, nil
+}
+
+func startBenchRig(c BenchConfig) (*benchRig, error) {
+	idle, err := idleStrategy(c.Idle)
+	if err != nil {
+		return nil, err
+	}
+	rx, err := ListenUDP(c.UDP)
+	if err != nil {
+		return nil, err
+	}
+	tx, err := DialUDP(c.UDP)
+	if err != nil {
+		rx.Close()
+		return nil, err
+	}
+	r := &benchRig{stop: make(chan struct{}), done: make(chan error, 1),
+		hist: hdrhistogram.New(1, benchLatencyMaxNs, 3)}
+	r.pub, err = NewPublisher(PublisherConfig{Conn: tx, Depth: c.Depth, InstrumentsMax: c.Instruments})
+	if err == nil {
+		r.sub, err = NewSubscriber(SubscriberConfig{OnUpdate: r.onUpdate, InstrumentsMax: c.Instruments})
+	}
+	if err != nil {
+		rx.Close()
+		tx.Close()
+		return nil, err
+	}
+	go func() { r.done <- r.sub.Run(rx, r.stop); rx.Close() }()
+	r.pub.SetLeader(true, 1)
+	r.runner = transport.NewAgentRunner(r.pub, idle, nil)
+	r.runner.Start()
+	return r, nil
+}
+
+func (r *benchRig) onUpdate(b *Book) {
+	if r.measure.Load() {
+		r.hist.RecordValue(max(1, transport.MonotonicNanos()-b.ClusterTime))
+	}
+}
+
+func (r *benchRig) close() error {
+	close(r.stop)
+	err := <-r.done
+	if cerr := r.runner.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// throughput runs phase 1: the sink as fast as the caller can go.
+func (r *benchRig) throughput(c BenchConfig, feed *benchFeed, res *BenchResult) {
+	sent0, applied0, pkts0 := r.pub.c.updates.Get(), r.sub.Stats().UpdatesApplied, r.pub.c.packets.Get()
+	var ms0, ms1 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
+	start := time.Now()
+	deadline := start.Add(c.Duration)
+	changes := int64(0)
+	for time.Now().Before(deadline) {
+		for range 1024 {
+			feed.command(r.pub, transport.MonotonicNanos())
+		}
+		changes += 1024 * benchChangesPerCommand
+	}
+	elapsed := time.Since(start).Seconds()
+	runtime.ReadMemStats(&ms1)
+	res.Changes = changes
+	res.ChangesPerSec = float64(changes) / elapsed
+	res.AllocsPerChange = float64(ms1.Mallocs-ms0.Mallocs) / float64(changes)
+	res.UpdatesSent = r.pub.c.updates.Get() - sent0
+	res.UpdatesApplied = r.sub.Stats().UpdatesApplied - applied0
+	res.UpdatesPerSec = float64(res.UpdatesApplied) / elapsed
+	res.PacketsSent = r.pub.c.packets.Get() - pkts0
+	res.PacketsPerSec = float64(res.PacketsSent) / elapsed
+	res.PacketsLost = r.sub.Stats().PacketsLost
+}
+
+// latency runs phase 2: changes paced at a fixed rate, latency recorded.
+func (r *benchRig) latency(c BenchConfig, feed *benchFeed) {
+	r.measure.Store(true)
+	defer r.measure.Store(false)
+	commandsPerSlice := max(1, int(int64(c.PacedChangesPerSec)*benchPaceSliceNs/int64(time.Second))/benchChangesPerCommand)
+	deadline := time.Now().Add(c.Duration)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for time.Now().Before(deadline) {
+			time.Sleep(time.Duration(benchPaceSliceNs))
+			for range commandsPerSlice {
+				feed.command(r.pub, transport.MonotonicNanos())
+			}
+		}
+	})
+	wg.Wait()
+}
+
+// benchFeed produces engine-like commands from precomputed random choices.
+type benchFeed struct {
+	instruments int
+	choices     []uint64
+	i           int
+	pos         int64
+}
+
+const benchChoices = 1 << 16
+
+func newBenchFeed(instruments int) *benchFeed {
+	rng := rand.New(rand.NewPCG(1, 2))
+	f := &benchFeed{instruments: instruments, choices: make([]uint64, benchChoices)}
+	for i := range f.choices {
+		f.choices[i] = rng.Uint64()
+	}
+	return f
+}
+
+func (f *benchFeed) define(s engine.MarketDataSink) {
+	for id := range f.instruments {
+		f.pos += 32
+		var sym [SymbolLength]byte
+		copy(sym[:], fmt.Sprintf("BENCH%04d", id))
+		s.OnInstrument(engine.InstrumentInfo{ID: uint32(id), Symbol: sym, PriceDecimals: 2, State: engine.TradingStateOpen}, f.pos, 0)
+		s.OnApplied(f.pos, 0)
+	}
+}
+
+// command applies one command's changes and its OnApplied, stamped with nowNs
+// as cluster time.
+func (f *benchFeed) command(s engine.MarketDataSink, nowNs int64) {
+	f.pos += 64
+	x := f.choices[f.i&(benchChoices-1)]
+	f.i++
+	id := uint32(x % uint64(f.instruments))
+	x /= uint64(f.instruments)
+	for range benchChangesPerCommand {
+		side, price := engine.SideBuy, int64(10_000-1-int(x%benchPriceLevels))
+		if x&0x10 != 0 {
+			side, price = engine.SideSell, 10_000+1+int64(x%benchPriceLevels)
+		}
+		qty := int64(x>>5) % 64 // 0 removes the level
+		s.OnLevel(id, side, price, qty*10, int32(qty%7)+1, f.pos, nowNs)
+		x >>= 11
+	}
+	s.OnApplied(f.pos, nowNs)
+}
