@@ -54,8 +54,8 @@ type Curve struct {
 // PercentileChart draws latency by percentile: the x axis is 1/(1-p) on a
 // log scale, labelled as percentiles (0%, 90%, 99%, 99.9%, ...), the usual
 // HdrHistogram "nines" axis, so the tail gets as much room as the median.
-// The y axis is latency in microseconds, logarithmic, so runs an order of
-// magnitude apart stay readable on one chart.
+// The y axis is latency on a log scale with unit-labelled ticks (1µs, 1ms),
+// so runs an order of magnitude apart stay readable on one chart.
 func PercentileChart(title string, curves []Curve) (*plot.Plot, error) {
 	p := newPlot(title, "percentile (log scale of 1/(1-p))", latencyLabel)
 	p.X.Scale = plot.LogScale{}

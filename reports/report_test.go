@@ -282,6 +282,28 @@ func TestLatencyTicks(t *testing.T) {
 	}
 }
 
+func TestReportOfAnEmptyRun(t *testing.T) {
+	// Ctrl-C before the first response: the report is still complete.
+	c, _ := NewCollector(Config{Paths: testPaths}, 0)
+	run, err := c.Finish(5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	s, err := WriteReport(dir, Report{Run: run})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Count != 0 || s.AchievedRatePerS != 0 || len(s.Paths) != len(testPaths) {
+		t.Errorf("summary of an empty run: %+v", s)
+	}
+	checkPNG(t, filepath.Join(dir, PercentileChartBase+".png"))
+	checkSVG(t, filepath.Join(dir, OverTimeChartBase+".svg"))
+	if _, err := ReadReport(dir); err != nil {
+		t.Error(err)
+	}
+}
+
 func TestHgrmFileName(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"order→new", "order-new.hgrm"},
