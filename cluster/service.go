@@ -115,6 +115,7 @@ const (
 	OfferTooLarge
 )
 
+// String returns the OfferStatus's name, as used in traces and counters.
 func (s OfferStatus) String() string {
 	switch s {
 	case OfferOK:

@@ -72,10 +72,20 @@ func (n *Node) onLeaderCommit(c Position) {
 }
 
 // queueCatchup asks the leader for the log from p (conflated: the latest
-// request wins), describing our log just before p.
+// request wins), describing our log just before p as it is now: the bytes
+// [base, p) were written in term t. That is a fact about term t's stream,
+// which never changes, so it stays true however late the leader reads it.
+// p must be an entry boundary of term t's stream: our log end, or a leader's
+// AppendLog position.
 func (n *Node) queueCatchup(p Position) {
+	p = min(p, n.store.End())
+	base := Position(0)
+	terms := n.store.Terms()
+	if i := termIndexAt(terms, p-1); i >= 0 {
+		base = terms[i].Base
+	}
 	n.catchupPending = true
-	n.catchupAt = p
+	n.catchup = Message{Type: MsgCatchupPosition, Term: n.term, Position: p, LogTerm: n.termAt(p - 1), TermBase: base}
 }
 
 // onAppendLog accepts leader log bytes [p, p+len) written in m.LogTerm if our
@@ -154,13 +164,10 @@ func (n *Node) tickFollower() {
 func (n *Node) flushFollower() {
 	if n.catchupPending {
 		n.catchupPending = false
-		p := min(n.catchupAt, n.store.End())
-		t := n.termAt(p - 1)
-		base := Position(0)
-		if i := termIndexAt(n.store.Terms(), p-1); i >= 0 {
-			base = n.store.Terms()[i].Base
+		if n.catchup.Term == n.term {
+			n.catchup.To = n.leader
+			n.send(n.catchup)
 		}
-		n.send(Message{Type: MsgCatchupPosition, To: n.leader, Term: n.term, Position: p, LogTerm: t, TermBase: base})
 	}
 	ack := min(n.store.DurablePosition(), n.matched)
 	if ack > n.ackSent || n.nowNs-n.ackSentNs >= n.cfg.HeartbeatIntervalNs {

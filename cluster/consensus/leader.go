@@ -148,10 +148,13 @@ func (n *Node) onAppendPosition(m *Message) {
 }
 
 // onCatchupPosition finds where the follower's log agrees with ours. The
-// follower's log below m.Position ends in term m.LogTerm, which began at
+// follower's log held, below m.Position, bytes of term m.LogTerm from
 // m.TermBase. If we hold that term, the logs agree up to the lower of the two
-// ends of that term; otherwise they agree at most up to m.TermBase, so probe
-// there. Each probe lowers the position, and position 0 always agrees.
+// ends of that term, an entry boundary in both. Otherwise they agree at most
+// up to m.TermBase: probe at our last term base at or below it, a position
+// known to be an entry boundary here, so that an accepted probe never leaves
+// the follower mid-entry. Each probe lowers the position; position 0 always
+// agrees.
 func (n *Node) onCatchupPosition(m *Message) {
 	if !n.leaderFromFollower(m) {
 		return
@@ -173,8 +176,21 @@ func (n *Node) onCatchupPosition(m *Message) {
 		return
 	}
 	pr.probing = true
-	pr.probeAt = min(m.TermBase, n.store.End())
+	pr.probeAt = n.boundaryAtOrBefore(m.TermBase)
 	n.sendProbe(m.From)
+}
+
+// boundaryAtOrBefore returns a position <= p that is an entry boundary of
+// this log without scanning: the log end, or the base of the term holding p.
+func (n *Node) boundaryAtOrBefore(p Position) Position {
+	if p >= n.store.End() {
+		return n.store.End()
+	}
+	terms := n.store.Terms()
+	if i := termIndexAt(terms, p); i >= 0 {
+		return terms[i].Base
+	}
+	return 0
 }
 
 func (n *Node) replicateFrom(f MemberID, p Position) {

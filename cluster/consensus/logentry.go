@@ -52,6 +52,7 @@ const (
 	entryTypeEnd
 )
 
+// String returns the EntryType's name, as used in traces and counters.
 func (t EntryType) String() string {
 	switch t {
 	case EntrySessionMessage:
@@ -80,6 +81,7 @@ const (
 	CloseTimeout
 )
 
+// String returns the CloseReason's name, as used in traces and counters.
 func (r CloseReason) String() string {
 	switch r {
 	case CloseClient:
@@ -103,6 +105,7 @@ const (
 	ActionShutdown
 )
 
+// String returns the ClusterAction's name, as used in traces and counters.
 func (a ClusterAction) String() string {
 	switch a {
 	case ActionSnapshot:

@@ -44,6 +44,7 @@ const (
 	msgTypeCount
 )
 
+// String returns the MsgType's name, as used in traces and counters.
 func (t MsgType) String() string {
 	switch t {
 	case MsgNone:
@@ -101,6 +102,7 @@ type Message struct {
 	Data []byte
 }
 
+// String formats the message on one line for traces and test output.
 func (m *Message) String() string {
 	return fmt.Sprintf("%s %d->%d term=%d logTerm=%d prev=%d pos=%d base=%d commit=%d granted=%t len=%d",
 		m.Type, m.From, m.To, m.Term, m.LogTerm, m.PrevLogTerm, m.Position, m.TermBase, m.Commit,

@@ -120,7 +120,7 @@ type Node struct {
 	ackSent         Position
 	ackSentNs       int64
 	catchupPending  bool
-	catchupAt       Position
+	catchup         Message  // the pending CatchupPosition (conflated)
 	termination     Position // stop once applied here; -1: not asked
 	terminateByNs   int64    // leader: stop waiting for followers then
 

@@ -33,6 +33,7 @@ const (
 	electionStateCount
 )
 
+// String returns the ElectionState's name, as used in traces and counters.
 func (s ElectionState) String() string {
 	switch s {
 	case StateCanvass:

@@ -32,6 +32,7 @@ const (
 	RoleLeader
 )
 
+// String returns the Role's name, as used in traces and counters.
 func (r Role) String() string {
 	switch r {
 	case RoleFollower:

@@ -55,6 +55,7 @@ func OptionsFromSeed(seed uint64) Options {
 	return o
 }
 
+// String returns the Options's name, as used in traces and counters.
 func (o Options) String() string {
 	return fmt.Sprintf("seed=%d members=%d loss=%d/%d dup=%d/%d delay=[%d,%d]ns sync<=%dns "+
 		"partition=%d/%d oneway=%d/%d heal=%d/%d crash=%d/%d restart=%d/%d pause=%d/%d client=%dns skew<=%dns",

@@ -20,6 +20,7 @@ const (
 	failCrash
 )
 
+// String returns the FailKind's name, as used in traces and counters.
 func (k FailKind) String() string {
 	switch k {
 	case failNone:
