@@ -229,7 +229,7 @@ func (b *Book) reset() {
 	for s := range b.sides {
 		b.sides[s] = bookSide{
 			tree:   btree.NewWithFreeListG(btreeDegree, lessLevelKey, b.treeFree),
-			prices: newTable(hint / 4),
+			prices: newTable(hint / 16),
 			best:   nilIndex,
 		}
 	}

@@ -40,7 +40,7 @@ func New(h orderflow.Header, l orderbook.Listener) *Replayer {
 	if l != nil {
 		listener = tee{counter{c: r.counts}, l}
 	}
-	hint := int(min(h.TargetLive*2, 1<<20))
+	hint := int(min(h.TargetLive+h.TargetLive/4, 1<<20))
 	r.books = make([]*orderbook.Book, h.Instruments)
 	for i := range r.books {
 		r.books[i] = orderbook.New(orderbook.Config{OrdersHint: hint}, listener)
