@@ -412,14 +412,14 @@ func (d *Driver) AddSubscription(channel string, streamID int32, opts Subscripti
 	case spec.ipc:
 		d.ipcSubs[streamID] = append(d.ipcSubs[streamID], s)
 		for _, p := range d.ipcPubs[streamID] {
-			d.attachReader(p, s, p.log.tail.Load(), "ipc")
+			d.attachReader(p, s, int64(p.log.TailPosition()), "ipc")
 		}
 		s.onClose = func(s *Subscription) { d.removeIPCSub(s, streamID) }
 	case spec.spy:
 		d.spies = append(d.spies, s)
 		for _, np := range d.netPubs {
 			if d.spyMatches(s, np) {
-				d.attachReader(np.pub, s, np.log.tail.Load(), "spy")
+				d.attachReader(np.pub, s, int64(np.log.TailPosition()), "spy")
 			}
 		}
 		s.onClose = func(s *Subscription) { d.mu.Lock(); d.spies = removeItem(d.spies, s); d.mu.Unlock() }

@@ -72,8 +72,9 @@ type LogBuffer struct {
 	// The writer updates the fields below on every append; the padding keeps
 	// them off the cache line that readers load on every poll.
 	_ cpu.CacheLinePad
-	// tail is the writer's position (the end of the last complete frame);
-	// activeTermCount is the number of completed terms. Both only grow.
+	// tail is a recent writer position (exact after rotation and limit
+	// refresh; TailPosition scans forward from it); activeTermCount is the
+	// number of completed terms. Both only grow.
 	tail            atomic.Int64
 	activeTermCount atomic.Int32
 	// eosPosition is the end-of-stream position once the writer closed, or
@@ -126,8 +127,19 @@ func (lb *LogBuffer) MTU() int { return int(lb.mtu) }
 // Term returns partition i's buffer.
 func (lb *LogBuffer) Term(i int) []byte { return lb.terms[i] }
 
-// TailPosition returns the writer's position.
-func (lb *LogBuffer) TailPosition() Position { return Position(lb.tail.Load()) }
+// TailPosition returns the position after the last complete frame: it
+// scans forward over published frames from the lazily updated tail.
+func (lb *LogBuffer) TailPosition() Position {
+	pos := lb.tail.Load()
+	for limit := pos + 2*int64(lb.termLength); pos < limit; {
+		length := frameLengthVolatile(lb.terms[lb.partitionIndex(pos)], lb.termOffset(pos))
+		if length <= 0 {
+			break
+		}
+		pos += int64(Align(int(length), FrameAlignment))
+	}
+	return Position(pos)
+}
 
 // ActiveTermCount returns the number of terms completed.
 func (lb *LogBuffer) ActiveTermCount() int32 { return lb.activeTermCount.Load() }

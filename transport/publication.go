@@ -106,7 +106,7 @@ func (p *Publication) Close() {
 	if p.closed.Swap(true) {
 		return
 	}
-	p.log.eosPosition.Store(p.log.tail.Load())
+	p.log.eosPosition.Store(int64(p.log.TailPosition()))
 	if p.onClose != nil {
 		p.onClose(p)
 	}
@@ -133,6 +133,7 @@ func (p *Publication) refreshLimit() bool {
 	p.limit = minPos + p.window
 	p.pubLimit.Set(p.limit)
 	p.pubPos.Set(pos)
+	p.log.tail.Store(pos)
 	p.cleaner.cleanTo(p.log, minPos-int64(p.log.termLength))
 	return true
 }
@@ -283,11 +284,13 @@ func (p *Publication) writeHeader(term []byte, off int32, flags uint8) {
 	h.SetReservedValue(0)
 }
 
+// advance moves the term offset past the appended frames. The log's tail
+// is published lazily (on limit refresh and rotation) because readers that
+// need the exact tail scan forward from it (LogBuffer.TailPosition), which
+// spares every offer a locked store.
 func (p *Publication) advance(aligned int32) Position {
 	p.termOffset += aligned
-	pos := p.termBegin + int64(p.termOffset)
-	p.log.tail.Store(pos)
-	return Position(pos)
+	return Position(p.termBegin + int64(p.termOffset))
 }
 
 func (p *Publication) appendUnfragmented(msg []byte) (Position, OfferResult) {
