@@ -122,13 +122,24 @@ func (g *Hgrm) Write(w io.Writer) error {
 }
 
 // ErrHgrmFormat marks input that is not a percentile distribution.
-var ErrHgrmFormat = errors.New("reports: not an hgrm percentile distribution")
+var ErrHgrmFormat = errors.New("not an hgrm percentile distribution")
 
 // ParseHgrm reads a .hgrm percentile distribution whose values are in
 // microseconds. It accepts what Java's outputPercentileDistribution and
 // hdrhistogram-go's PercentilesPrint write; it requires the header line and
-// rows whose percentiles and counts never decrease; the footer is optional.
+// rows whose percentiles and counts never decrease; the footer and comment
+// lines are optional. Malformed input gives an error wrapping ErrHgrmFormat.
 func ParseHgrm(r io.Reader) (*Hgrm, error) {
+	g, err := parseHgrm(r)
+	if err != nil {
+		return nil, fmt.Errorf("reports: parse hgrm: %w", err)
+	}
+	return g, nil
+}
+
+// parseHgrm is ParseHgrm without the package prefix, for callers that add
+// their own (the file name).
+func parseHgrm(r io.Reader) (*Hgrm, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 256), hgrmLineBytesMax)
 	g := &Hgrm{}
@@ -157,7 +168,7 @@ func ParseHgrm(r io.Reader) (*Hgrm, error) {
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("reports: read hgrm: %w", err)
+		return nil, err
 	}
 	if !header {
 		return nil, fmt.Errorf("%w: no header", ErrHgrmFormat)

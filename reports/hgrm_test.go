@@ -164,6 +164,8 @@ func TestParseHgrmRejects(t *testing.T) {
 		_, err := ParseHgrm(strings.NewReader(tt.in))
 		if err == nil {
 			t.Errorf("%s: accepted", tt.name)
+		} else if !strings.HasPrefix(err.Error(), "reports: ") {
+			t.Errorf("%s: error %q lacks the package prefix", tt.name, err)
 		}
 	}
 	if _, err := ParseHgrm(strings.NewReader("1 2 3\n")); !errors.Is(err, ErrHgrmFormat) {

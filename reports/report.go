@@ -290,7 +290,7 @@ func ReadSummary(file string) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := ParseSummary(data)
+	s, err := parseSummary(data)
 	if err != nil {
 		return nil, fmt.Errorf("reports: read %s: %w", file, err)
 	}
@@ -301,8 +301,16 @@ func ReadSummary(file string) (*Summary, error) {
 var ErrSummaryFormat = errors.New("not a venue latency summary")
 
 // ParseSummary decodes summary.json bytes and checks the format tag and the
-// paths.
+// paths. Malformed input gives an error wrapping ErrSummaryFormat.
 func ParseSummary(data []byte) (*Summary, error) {
+	s, err := parseSummary(data)
+	if err != nil {
+		return nil, fmt.Errorf("reports: parse summary: %w", err)
+	}
+	return s, nil
+}
+
+func parseSummary(data []byte) (*Summary, error) {
 	var s Summary
 	if err := json.Unmarshal(data, &s); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrSummaryFormat, err)
@@ -324,7 +332,7 @@ func readHgrmFile(file string) (*Hgrm, error) {
 		return nil, fmt.Errorf("reports: read %s: %w", file, err)
 	}
 	defer f.Close()
-	g, err := ParseHgrm(f)
+	g, err := parseHgrm(f)
 	if err != nil {
 		return nil, fmt.Errorf("reports: read %s: %w", file, err)
 	}
