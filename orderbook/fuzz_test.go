@@ -69,7 +69,7 @@ func FuzzCommands(f *testing.F) {
 			if err := b.Check(); err != nil {
 				t.Fatalf("command %d (%v): %v", i, c, err)
 			}
-			if d := diffEvents(rec.take(), refRec.take()); d != "" {
+			if d := diffRecorded(rec.take(), refRec.take()); d != "" {
 				t.Fatalf("command %d (%v): %s", i, c, d)
 			}
 		}

@@ -37,7 +37,7 @@ func compareWithReference(t *testing.T, seed uint64, n int) bool {
 		c := g.next()
 		c.apply(b)
 		c.apply(ref)
-		if d := diffEvents(rec.take(), refRec.take()); d != "" {
+		if d := diffRecorded(rec.take(), refRec.take()); d != "" {
 			t.Errorf("seed %d command %d (%v), config %+v: %s", seed, i, c, g.cfg, d)
 			return false
 		}

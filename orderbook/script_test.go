@@ -108,8 +108,9 @@ func (s *scriptRun) command(n int, text string) {
 		s.t.Fatalf("%s:%d (%s): %v", s.path, n, s.name, err)
 	}
 	s.cmdLine = n
-	s.got = append(s.rec.take(), []string{}...)
-	if d := diffEvents(s.refRec.take(), s.got); d != "" {
+	got := s.rec.take()
+	s.got = append(formatEvents(got), []string{}...) // non-nil even when empty
+	if d := diffRecorded(s.refRec.take(), got); d != "" {
 		s.t.Errorf("%s:%d (%s): reference book disagrees with book: %s", s.path, n, s.name, d)
 	}
 	s.out.WriteString("> " + text + "\n")

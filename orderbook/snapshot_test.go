@@ -37,7 +37,7 @@ func TestSnapshotRoundTripMidStream(t *testing.T) {
 			c := g.next()
 			c.apply(a)
 			c.apply(b)
-			if d := diffEvents(recB.take(), recA.take()); d != "" {
+			if d := diffRecorded(recB.take(), recA.take()); d != "" {
 				t.Fatalf("seed %d command %d (%v): restored book diverged: %s", seed, i, c, d)
 			}
 		}
