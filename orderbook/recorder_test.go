@@ -32,13 +32,15 @@ func (r *recorder) take() []event {
 	return ev
 }
 
-func (r *recorder) OnAccepted(e Accepted)   { r.events = append(r.events, event{kind: 'A', accepted: e}) }
-func (r *recorder) OnRejected(e Rejected)   { r.events = append(r.events, event{kind: 'R', rejected: e}) }
-func (r *recorder) OnTrade(e Trade)         { r.events = append(r.events, event{kind: 'T', trade: e}) }
-func (r *recorder) OnCancelled(e Cancelled) { r.events = append(r.events, event{kind: 'C', cancelled: e}) }
-func (r *recorder) OnReplaced(e Replaced)   { r.events = append(r.events, event{kind: 'P', replaced: e}) }
-func (r *recorder) OnExpired(e Expired)     { r.events = append(r.events, event{kind: 'X', expired: e}) }
-func (r *recorder) OnLevel(e Level)         { r.events = append(r.events, event{kind: 'L', level: e}) }
+func (r *recorder) OnAccepted(e Accepted) { r.events = append(r.events, event{kind: 'A', accepted: e}) }
+func (r *recorder) OnRejected(e Rejected) { r.events = append(r.events, event{kind: 'R', rejected: e}) }
+func (r *recorder) OnTrade(e Trade)       { r.events = append(r.events, event{kind: 'T', trade: e}) }
+func (r *recorder) OnCancelled(e Cancelled) {
+	r.events = append(r.events, event{kind: 'C', cancelled: e})
+}
+func (r *recorder) OnReplaced(e Replaced) { r.events = append(r.events, event{kind: 'P', replaced: e}) }
+func (r *recorder) OnExpired(e Expired)   { r.events = append(r.events, event{kind: 'X', expired: e}) }
+func (r *recorder) OnLevel(e Level)       { r.events = append(r.events, event{kind: 'L', level: e}) }
 
 // String formats an event as one script line.
 func (ev event) String() string {
