@@ -8,7 +8,7 @@ func (e *Engine) newLiveOrder(p int32, account int32, clOrdID [clOrdIDBytes]byte
 	oi := e.orders.alloc(e.nextOrderID)
 	o := &e.orders.slab[oi]
 	o.principal, o.account, o.clOrdID = p, account, clOrdID
-	e.orders.byClOrdID[clKey{account: account, id: clOrdID}] = o.id
+	e.orders.clPut(&clKey{account: account, id: clOrdID}, slabRef(oi))
 	e.linkPrincipalOrder(oi)
 	return oi
 }
@@ -55,11 +55,10 @@ func (e *Engine) finishOrder(oi int32) {
 // context) and remembers the ClOrdID it had.
 func (e *Engine) applyReplace(oi int32, price, qty int64) {
 	o := &e.orders.slab[oi]
-	old := clKey{account: o.account, id: o.clOrdID}
-	e.orders.supersede(old, o.id)
+	e.orders.supersede(oi, clKey{account: o.account, id: o.clOrdID})
 	o.origClOrdID = o.clOrdID
 	o.clOrdID = e.ctx.newClOrdID
-	e.orders.byClOrdID[clKey{account: o.account, id: o.clOrdID}] = o.id
+	e.orders.clPut(&clKey{account: o.account, id: o.clOrdID}, slabRef(oi))
 	o.price, o.qty = price, qty
 }
 

@@ -61,7 +61,7 @@ type orderStore struct {
 	slab      []order
 	free      int32
 	byID      idTable
-	byClOrdID map[clKey]uint64
+	byClOrdID clIndex
 	live      int
 
 	finished   ring[int32] // slab indexes of finished orders, oldest first
@@ -72,7 +72,7 @@ func (s *orderStore) init() {
 	s.slab = s.slab[:0]
 	s.free = nilIndex
 	s.byID.init(0)
-	s.byClOrdID = make(map[clKey]uint64)
+	s.byClOrdID.init(0)
 	s.live = 0
 	s.finished.init(RememberedOrdersMax)
 	s.superseded.init(SupersededClOrdIDsMax)
@@ -100,18 +100,18 @@ func (s *orderStore) get(id uint64) (int32, bool) { return s.byID.get(id) }
 // that id is the order's own live ClOrdID (rather than one it was replaced
 // from, or one of an order that is done).
 func (s *orderStore) byClOrd(k clKey) (oi int32, current, ok bool) {
-	id, ok := s.byClOrdID[k]
+	ref, ok := s.clGet(&k)
 	if !ok {
 		return 0, false, false
 	}
-	oi, ok = s.byID.get(id)
-	if !ok {
-		// The order was forgotten; its superseded ids linger until their
-		// own ring entry goes.
-		return 0, false, false
+	if ref > 0 {
+		oi = int32(ref - 1)
+		return oi, !s.slab[oi].done(), true
 	}
-	o := &s.slab[oi]
-	return oi, !o.done() && o.clOrdID == k.id, true
+	oi, ok = s.byID.get(s.superseded.buf[-ref-1].id)
+	// A forgotten order's superseded ids linger until their own ring
+	// entry goes.
+	return oi, false, ok
 }
 
 // isCurrent reports whether k names a live order by its present ClOrdID.
@@ -134,22 +134,25 @@ func (s *orderStore) forget(oi int32) {
 	o := &s.slab[oi]
 	assert(o.done(), "forget: order is live")
 	k := clKey{account: o.account, id: o.clOrdID}
-	if id, ok := s.byClOrdID[k]; ok && id == o.id {
-		delete(s.byClOrdID, k)
-	}
+	s.clDel(&k, slabRef(oi))
 	ok := s.byID.del(o.id)
 	assert(ok, "forget: order missing from id index")
 	s.slab[oi] = order{next: s.free, prev: nilIndex}
 	s.free = oi
 }
 
-// supersede remembers that k named order id before a replace.
-func (s *orderStore) supersede(k clKey, id uint64) {
-	if old, full := s.superseded.push(clRef{key: k, id: id}); full {
-		if cur, ok := s.byClOrdID[old.key]; ok && cur == old.id && !s.isCurrent(old.key) {
-			delete(s.byClOrdID, old.key)
-		}
+// supersede moves the ClOrdID k of live order oi into the superseded
+// ring (a replace is giving the order a new one): its index entry now
+// points into the ring. The ring entry it overwrites, if full, is dropped
+// from the index first (unless its key has since named something else).
+func (s *orderStore) supersede(oi int32, k clKey) {
+	i := s.superseded.next()
+	if s.superseded.full() {
+		old := s.superseded.buf[i]
+		s.clDel(&old.key, ringRef(i))
 	}
+	s.superseded.push(clRef{key: k, id: s.slab[oi].id})
+	s.clRepoint(&k, slabRef(oi), ringRef(i))
 }
 
 // ring is a bounded FIFO that hands back the oldest element when a push
@@ -180,6 +183,17 @@ func (r *ring[T]) push(v T) (old T, full bool) {
 	}
 	return old, true
 }
+
+// next returns the index the next push writes.
+func (r *ring[T]) next() int {
+	if len(r.buf) < r.max {
+		return len(r.buf)
+	}
+	return r.head
+}
+
+// full reports whether the next push displaces the oldest element.
+func (r *ring[T]) full() bool { return len(r.buf) >= r.max }
 
 // len returns the number of elements.
 func (r *ring[T]) len() int { return len(r.buf) }

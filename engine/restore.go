@@ -226,6 +226,7 @@ func readOrder(r *snapReader, ns *state) order {
 
 func readClOrdIDs(r *snapReader, ns *state) {
 	s := &ns.orders
+	latest := make(map[clRef]int) // the newest ring entry of each (key, order)
 	n := r.count("superseded ClOrdIDs", SupersededClOrdIDsMax)
 	for i := 0; i < n && r.err == nil; i++ {
 		ref := clRef{key: clKey{account: r.i32(), id: r.array32()}, id: r.u64()}
@@ -233,6 +234,7 @@ func readClOrdIDs(r *snapReader, ns *state) {
 			r.fail("superseded ClOrdID %d: bad", i)
 			return
 		}
+		latest[ref] = s.superseded.len()
 		s.superseded.push(ref)
 	}
 	n = r.count("ClOrdIDs", LiveOrdersMax+RememberedOrdersMax+SupersededClOrdIDsMax)
@@ -246,8 +248,26 @@ func readClOrdIDs(r *snapReader, ns *state) {
 			return
 		}
 		prev = k
-		s.byClOrdID[k] = id
+		ref, ok := restoredRef(s, latest, k, id)
+		if !ok {
+			r.fail("ClOrdID entry %d names order %d, which neither holds it nor superseded it", i, id)
+			return
+		}
+		s.clPut(&k, ref)
 	}
+}
+
+// restoredRef finds what an index entry points at: the order whose own
+// ClOrdID k is, or else the newest superseded entry of k for that order
+// (the one a running engine would point at).
+func restoredRef(s *orderStore, latest map[clRef]int, k clKey, id uint64) (clRefIndex, bool) {
+	if oi, ok := s.byID.get(id); ok && s.slab[oi].account == k.account && s.slab[oi].clOrdID == k.id {
+		return slabRef(oi), true
+	}
+	if i, ok := latest[clRef{key: k, id: id}]; ok {
+		return ringRef(i), true
+	}
+	return 0, false
 }
 
 func readPending(r *snapReader, ns *state) {

@@ -145,16 +145,13 @@ func (e *Engine) writeOrders(w *snapWriter) {
 		w.bytes(ref.key.id[:])
 		w.u64(ref.id)
 	}
-	keys := make([]clKey, 0, len(s.byClOrdID))
-	for k := range s.byClOrdID {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, cmpClKey)
-	w.count(len(keys))
-	for _, k := range keys {
-		w.i32(k.account)
-		w.bytes(k.id[:])
-		w.u64(s.byClOrdID[k])
+	refs := s.appendClRefs(make([]clRef, 0, s.byClOrdID.count))
+	slices.SortFunc(refs, func(a, b clRef) int { return cmpClKey(a.key, b.key) })
+	w.count(len(refs))
+	for _, ref := range refs {
+		w.i32(ref.key.account)
+		w.bytes(ref.key.id[:])
+		w.u64(ref.id)
 	}
 }
 

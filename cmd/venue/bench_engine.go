@@ -1,0 +1,50 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"venue/engine/flowbench"
+	"venue/orderbook/orderflow"
+)
+
+func init() {
+	registerBench(benchTarget{
+		name:    "engine",
+		summary: "replay an OBSTRM01 order-flow file through the engine and the bare book (--input FILE)",
+		run:     runBenchEngine,
+	})
+}
+
+func runBenchEngine(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("bench engine", stderr)
+	input := fs.String("input", "", "OBSTRM01 order-flow file to replay (required)")
+	asJSON := fs.Bool("json", false, "print one JSON object instead of a summary")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *input == "" {
+		return fmt.Errorf("%w: --input FILE is required", errUsage)
+	}
+	f, err := orderflow.ReadFile(*input)
+	if err != nil {
+		return err
+	}
+	res, err := flowbench.Measure(f)
+	if err != nil {
+		return err
+	}
+	res.Input = *input
+	if *asJSON {
+		return json.NewEncoder(stdout).Encode(res)
+	}
+	fmt.Fprintf(stdout, "%s: %d records (%d warm-up), %d instruments, %d users, %d commands timed\n",
+		*input, res.Records, res.Warmup, res.Instruments, res.Users, res.Commands)
+	fmt.Fprintf(stdout, "engine: %.2f M ops/s, %.4f allocs/op, latency ns p50 %d p90 %d p99 %d p99.9 %d max %d\n",
+		res.EngineOpsPerSec/1e6, res.AllocsPerOp, res.P50Ns, res.P90Ns, res.P99Ns, res.P999Ns, res.MaxNs)
+	fmt.Fprintf(stdout, "book:   %.2f M ops/s (engine/book %.0f%%), p50 %d p99 %d\n",
+		res.BookOpsPerSec/1e6, 100*res.EngineToBook, res.BookP50Ns, res.BookP99Ns)
+	fmt.Fprintf(stdout, "trades %d  volume %d  reports %d\n", res.Trades, res.Volume, res.Reports)
+	return nil
+}

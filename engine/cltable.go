@@ -1,0 +1,180 @@
+package engine
+
+import (
+	"encoding/binary"
+	"math/bits"
+)
+
+// clIndex maps (account, ClOrdID) to the order it names: open addressing
+// with linear probing and backward-shift deletion, 8 bytes a slot. A slot
+// holds 32 bits of the key's hash and a reference: to the order's slab slot
+// (the key is the order's own ClOrdID) or to an entry of the superseded
+// ring (a ClOrdID the order was replaced from). The key itself lives where
+// the reference points, so the index stays small enough to stay in cache,
+// and a lookup lands on the order without going through the id index.
+//
+// A Go map is not used because this index churns (every order adds a key
+// and later removes one) and is mostly probed for absent keys (every new
+// ClOrdID): tombstones make such probes run long until the next rehash. The
+// index is never iterated except to write a snapshot, which sorts.
+type clIndex struct {
+	slots []clSlot
+	shift uint8 // 32 - log2(len(slots))
+	mask  uint32
+	count int
+}
+
+// clSlot is one entry; ref 0 marks an empty slot.
+type clSlot struct {
+	hash uint32
+	ref  clRefIndex
+}
+
+// clRefIndex is slab index + 1 (> 0) or -(superseded ring index + 1) (< 0).
+type clRefIndex int32
+
+func slabRef(oi int32) clRefIndex { return clRefIndex(oi + 1) }
+func ringRef(i int) clRefIndex    { return clRefIndex(-i - 1) }
+
+const (
+	clIndexSlotsMin = 64
+	clHashMul0      = 0x9E3779B97F4A7C15
+	clHashMul1      = 0xBF58476D1CE4E5B9
+)
+
+func (t *clIndex) init(keysHint int) {
+	n := clIndexSlotsMin
+	for n>>1 < keysHint {
+		n <<= 1
+	}
+	t.slots = make([]clSlot, n)
+	t.shift = uint8(32 - bits.TrailingZeros(uint(n)))
+	t.mask = uint32(n - 1)
+	t.count = 0
+}
+
+// hashClKey mixes the account and the four words of the id. It is fixed
+// (no per-process seed), so the layout is the same on every member; the
+// layout never affects output either way.
+func hashClKey(k *clKey) uint32 {
+	h := uint64(uint32(k.account)) * clHashMul0
+	for i := 0; i < clOrdIDBytes; i += 8 {
+		h = (h ^ binary.LittleEndian.Uint64(k.id[i:])) * clHashMul1
+		h ^= h >> 31
+	}
+	return uint32((h * clHashMul0) >> 32)
+}
+
+func (t *clIndex) home(h uint32) uint32 { return h >> t.shift }
+
+// refKeyIs reports whether ref names key k.
+func (s *orderStore) refKeyIs(ref clRefIndex, k *clKey) bool {
+	if ref > 0 {
+		o := &s.slab[ref-1]
+		return o.account == k.account && o.clOrdID == k.id
+	}
+	return s.superseded.buf[-ref-1].key == *k
+}
+
+// clFind returns the slot holding k.
+func (s *orderStore) clFind(k *clKey, h uint32) (uint32, bool) {
+	t := &s.byClOrdID
+	for i := t.home(h); ; i = (i + 1) & t.mask {
+		sl := &t.slots[i]
+		if sl.ref == 0 {
+			return i, false
+		}
+		if sl.hash == h && s.refKeyIs(sl.ref, k) {
+			return i, true
+		}
+	}
+}
+
+// clGet returns the reference stored for k.
+func (s *orderStore) clGet(k *clKey) (clRefIndex, bool) {
+	i, ok := s.clFind(k, hashClKey(k))
+	if !ok {
+		return 0, false
+	}
+	return s.byClOrdID.slots[i].ref, true
+}
+
+// clPut makes k name ref. ref must already name k (the order's slab slot
+// holds k as its ClOrdID, or the ring entry holds k), since the index
+// compares keys through references.
+func (s *orderStore) clPut(k *clKey, ref clRefIndex) {
+	assert(ref != 0 && s.refKeyIs(ref, k), "clPut: reference does not hold the key")
+	h := hashClKey(k)
+	t := &s.byClOrdID
+	if i, ok := s.clFind(k, h); ok {
+		t.slots[i].ref = ref
+		return
+	}
+	if t.count+1 > len(t.slots)>>1 {
+		t.grow()
+	}
+	t.insert(clSlot{hash: h, ref: ref})
+	t.count++
+}
+
+// clRepoint changes the reference of k, found through its old reference
+// (which must still hold k), to ref.
+func (s *orderStore) clRepoint(k *clKey, from, to clRefIndex) {
+	if i, ok := s.clFind(k, hashClKey(k)); ok && s.byClOrdID.slots[i].ref == from {
+		s.byClOrdID.slots[i].ref = to
+	}
+}
+
+func (t *clIndex) insert(sl clSlot) {
+	i := t.home(sl.hash)
+	for t.slots[i].ref != 0 {
+		i = (i + 1) & t.mask
+	}
+	t.slots[i] = sl
+}
+
+func (t *clIndex) grow() {
+	old := t.slots
+	n := len(old) * 2
+	t.slots = make([]clSlot, n)
+	t.shift--
+	t.mask = uint32(n - 1)
+	for i := range old {
+		if old[i].ref != 0 {
+			t.insert(old[i])
+		}
+	}
+}
+
+// clDel removes k if it names ref, while ref still holds k.
+func (s *orderStore) clDel(k *clKey, ref clRefIndex) {
+	i, ok := s.clFind(k, hashClKey(k))
+	t := &s.byClOrdID
+	if !ok || t.slots[i].ref != ref {
+		return
+	}
+	hole := i
+	for j := (i + 1) & t.mask; t.slots[j].ref != 0; j = (j + 1) & t.mask {
+		if (j-t.home(t.slots[j].hash))&t.mask >= (j-hole)&t.mask {
+			t.slots[hole] = t.slots[j]
+			hole = j
+		}
+	}
+	t.slots[hole] = clSlot{}
+	t.count--
+}
+
+// appendClRefs appends every entry as (key, order id), in table order
+// (callers sort).
+func (s *orderStore) appendClRefs(dst []clRef) []clRef {
+	for _, sl := range s.byClOrdID.slots {
+		switch {
+		case sl.ref > 0:
+			o := &s.slab[sl.ref-1]
+			dst = append(dst, clRef{key: clKey{account: o.account, id: o.clOrdID}, id: o.id})
+		case sl.ref < 0:
+			dst = append(dst, s.superseded.buf[-sl.ref-1])
+		}
+	}
+	return dst
+}

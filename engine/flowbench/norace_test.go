@@ -1,0 +1,5 @@
+//go:build !race
+
+package flowbench
+
+const raceEnabled = false
