@@ -5,7 +5,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"runtime"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -23,6 +22,9 @@ type BenchConfig struct {
 	// UDP is the channel; Port 0 picks a free port. Default: group
 	// benchGroupDefault on lo, so a running venue is not disturbed.
 	UDP UDPConfig
+	// DeliveryChangesPerSec is the change rate of the delivery phase
+	// (default benchDeliveryRateDefault).
+	DeliveryChangesPerSec int
 	// PacedChangesPerSec is the change rate of the latency phase (default
 	// benchPacedRateDefault).
 	PacedChangesPerSec int
@@ -37,6 +39,9 @@ const (
 	benchPhaseDefault       = 2 * time.Second
 	benchGroupDefault       = "239.255.10.250"
 	benchPacedRateDefault   = 100_000
+	// benchDeliveryRateDefault is the absorption target: the delivery phase
+	// feeds changes at it and counts what reaches the subscriber.
+	benchDeliveryRateDefault = 1_000_000
 	// benchPriceLevels is how many price points each side of a bench book
 	// uses, so most books have a full DepthDefault.
 	benchPriceLevels = 16
@@ -45,6 +50,10 @@ const (
 	benchPaceSliceNs = int64(200 * time.Microsecond)
 	// benchLatencyMaxNs is the largest latency the histogram records.
 	benchLatencyMaxNs = int64(10 * time.Second)
+	// benchQuiet is how long the feed must be silent to count as drained,
+	// and benchQuiesceMax how long to wait for that.
+	benchQuiet      = 20 * time.Millisecond
+	benchQuiesceMax = 3 * SnapshotIntervalDefault
 	// benchChangesPerCommand is the level changes per OnApplied, a typical
 	// order's aggregate changes.
 	benchChangesPerCommand = 2
@@ -58,20 +67,27 @@ type BenchResult struct {
 	PhaseSeconds    float64 `json:"phase_seconds"`
 	Changes         int64   `json:"changes"`
 	ChangesPerSec   float64 `json:"changes_absorbed_per_sec"`
-	UpdatesSent     int64   `json:"updates_sent"`
-	UpdatesApplied  int64   `json:"updates_delivered"`
-	UpdatesPerSec   float64 `json:"updates_delivered_per_sec"`
-	PacketsSent     int64   `json:"packets_sent"`
-	PacketsPerSec   float64 `json:"packets_sent_per_sec"`
-	PacketsLost     int64   `json:"packets_lost"`
 	AllocsPerChange float64 `json:"allocs_per_change"`
-	PacedPerSec     int     `json:"paced_changes_per_sec"`
-	LatencySamples  int64   `json:"latency_samples"`
-	P50Ns           int64   `json:"p50_ns"`
-	P90Ns           int64   `json:"p90_ns"`
-	P99Ns           int64   `json:"p99_ns"`
-	P999Ns          int64   `json:"p999_ns"`
-	MaxNs           int64   `json:"max_ns"`
+	// SaturatedUpdatesPerSec is the subscriber's rate during phase 1, when
+	// the producer takes a whole core.
+	SaturatedUpdatesPerSec float64 `json:"saturated_updates_delivered_per_sec"`
+	DeliveryChangesPerSec  int     `json:"delivery_changes_per_sec"`
+	UpdatesSent            int64   `json:"updates_sent"`
+	UpdatesApplied         int64   `json:"updates_delivered"`
+	UpdatesPerSec          float64 `json:"updates_delivered_per_sec"`
+	PacketsSent            int64   `json:"packets_sent"`
+	PacketsPerSec          float64 `json:"packets_sent_per_sec"`
+	PacketsLost            int64   `json:"packets_lost"`
+	PacedPerSec            int     `json:"paced_changes_per_sec"`
+	LatencySamples         int64   `json:"latency_samples"`
+	// LatencyPacketsLost counts losses during the latency phase: each one
+	// delays the instruments it carried until the next snapshot.
+	LatencyPacketsLost int64 `json:"latency_packets_lost"`
+	P50Ns              int64 `json:"p50_ns"`
+	P90Ns              int64 `json:"p90_ns"`
+	P99Ns              int64 `json:"p99_ns"`
+	P999Ns             int64 `json:"p999_ns"`
+	MaxNs              int64 `json:"max_ns"`
 }
 
 func (c *BenchConfig) withDefaults() (BenchConfig, error) {
@@ -80,6 +96,7 @@ func (c *BenchConfig) withDefaults() (BenchConfig, error) {
 	d.Duration = cmp0(d.Duration, benchPhaseDefault)
 	d.Depth = cmp0(d.Depth, DepthDefault)
 	d.PacedChangesPerSec = cmp0(d.PacedChangesPerSec, benchPacedRateDefault)
+	d.DeliveryChangesPerSec = cmp0(d.DeliveryChangesPerSec, benchDeliveryRateDefault)
 	if d.UDP.Group == "" {
 		d.UDP = UDPConfig{Group: benchGroupDefault, Interface: InterfaceDefault, TTL: TTLDefault}
 	}
@@ -131,12 +148,18 @@ type benchRig struct {
 	hist    *hdrhistogram.Histogram // subscriber goroutine only, until done
 }
 
-// RunBench measures the publisher and subscriber over UDP on one host:
-// phase 1 applies changes to the sink as fast as one goroutine can (changes
-// absorbed and updates delivered per second); phase 2 paces changes at
-// PacedChangesPerSec and records the time from each command's OnApplied to
-// the subscriber applying the update that shows it (latency percentiles).
-// The cluster time of each command carries the producer's clock for that.
+// RunBench measures the publisher and subscriber over UDP on one host, in
+// three phases of Duration each:
+//
+//  1. absorb: one goroutine applies changes to the sink as fast as it can
+//     (changes absorbed per second, and what the subscriber gets meanwhile);
+//  2. deliver: changes paced at DeliveryChangesPerSec (updates delivered per
+//     second, packets, losses);
+//  3. latency: changes paced at PacedChangesPerSec; each command's cluster
+//     time carries the producer's clock, and the subscriber records the time
+//     from a command's OnApplied to applying the update that shows it.
+//
+// Between phases the feed is drained and any loss healed.
 func RunBench(cfg BenchConfig) (BenchResult, error) {
 	c, err := cfg.withDefaults()
 	if err != nil {
@@ -147,11 +170,18 @@ func RunBench(cfg BenchConfig) (BenchResult, error) {
 		return BenchResult{}, err
 	}
 	res := BenchResult{Instruments: c.Instruments, Depth: c.Depth, Idle: c.Idle, PhaseSeconds: c.Duration.Seconds(),
-		PacedPerSec: c.PacedChangesPerSec}
+		PacedPerSec: c.PacedChangesPerSec, DeliveryChangesPerSec: c.DeliveryChangesPerSec}
 	feed := newBenchFeed(c.Instruments)
 	feed.define(rig.pub)
-	rig.throughput(c, feed, &res)
-	rig.latency(c, feed)
+	rig.absorb(c, feed, &res)
+	rig.quiesce()
+	rig.deliver(c, feed, &res)
+	rig.quiesce()
+	lost0 := rig.sub.Stats().PacketsLost
+	rig.measure.Store(true)
+	rig.paced(feed, c.PacedChangesPerSec, c.Duration)
+	rig.measure.Store(false)
+	res.LatencyPacketsLost = rig.sub.Stats().PacketsLost - lost0
 	if err := rig.close(); err != nil {
 		return res, err
 	}
@@ -209,9 +239,9 @@ func (r *benchRig) close() error {
 	return err
 }
 
-// throughput runs phase 1: the sink as fast as the caller can go.
-func (r *benchRig) throughput(c BenchConfig, feed *benchFeed, res *BenchResult) {
-	sent0, applied0, pkts0 := r.pub.c.updates.Get(), r.sub.Stats().UpdatesApplied, r.pub.c.packets.Get()
+// absorb runs phase 1: the sink as fast as the caller can go.
+func (r *benchRig) absorb(c BenchConfig, feed *benchFeed, res *BenchResult) {
+	applied0 := r.sub.Stats().UpdatesApplied
 	var ms0, ms1 runtime.MemStats
 	runtime.ReadMemStats(&ms0)
 	start := time.Now()
@@ -228,30 +258,57 @@ func (r *benchRig) throughput(c BenchConfig, feed *benchFeed, res *BenchResult) 
 	res.Changes = changes
 	res.ChangesPerSec = float64(changes) / elapsed
 	res.AllocsPerChange = float64(ms1.Mallocs-ms0.Mallocs) / float64(changes)
+	res.SaturatedUpdatesPerSec = float64(r.sub.Stats().UpdatesApplied-applied0) / elapsed
+}
+
+// deliver runs phase 2: changes at the delivery rate, updates counted.
+func (r *benchRig) deliver(c BenchConfig, feed *benchFeed, res *BenchResult) {
+	sent0, applied0, pkts0 := r.pub.c.updates.Get(), r.sub.Stats().UpdatesApplied, r.pub.c.packets.Get()
+	lost0 := r.sub.Stats().PacketsLost
+	start := time.Now()
+	r.paced(feed, c.DeliveryChangesPerSec, c.Duration)
+	elapsed := time.Since(start).Seconds()
 	res.UpdatesSent = r.pub.c.updates.Get() - sent0
 	res.UpdatesApplied = r.sub.Stats().UpdatesApplied - applied0
 	res.UpdatesPerSec = float64(res.UpdatesApplied) / elapsed
 	res.PacketsSent = r.pub.c.packets.Get() - pkts0
 	res.PacketsPerSec = float64(res.PacketsSent) / elapsed
-	res.PacketsLost = r.sub.Stats().PacketsLost
+	res.PacketsLost = r.sub.Stats().PacketsLost - lost0
 }
 
-// latency runs phase 2: changes paced at a fixed rate, latency recorded.
-func (r *benchRig) latency(c BenchConfig, feed *benchFeed) {
-	r.measure.Store(true)
-	defer r.measure.Store(false)
-	commandsPerSlice := max(1, int(int64(c.PacedChangesPerSec)*benchPaceSliceNs/int64(time.Second))/benchChangesPerCommand)
-	deadline := time.Now().Add(c.Duration)
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		for time.Now().Before(deadline) {
-			time.Sleep(time.Duration(benchPaceSliceNs))
-			for range commandsPerSlice {
-				feed.command(r.pub, transport.MonotonicNanos())
-			}
+// quiesce waits until the publisher has nothing pending, the subscriber has
+// stopped receiving and has healed phase 1's losses from a snapshot, so that
+// neither phase 1's backlog nor its repairs are timed in phase 2.
+func (r *benchRig) quiesce() {
+	deadline := time.Now().Add(benchQuiesceMax)
+	last, quietSince := int64(-1), time.Now()
+	for time.Now().Before(deadline) {
+		got := r.sub.Stats().PacketsReceived
+		if got != last || r.pub.Pending() > 0 || r.sub.Recovering() {
+			last, quietSince = got, time.Now()
+		} else if time.Since(quietSince) >= benchQuiet {
+			return
 		}
-	})
-	wg.Wait()
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// paced applies changes at rate per second for d: it sleeps a slice, then
+// applies the changes due by then, so a late wake-up is made up at once.
+func (r *benchRig) paced(feed *benchFeed, rate int, d time.Duration) {
+	start := time.Now()
+	done := int64(0)
+	for {
+		elapsed := time.Since(start)
+		if elapsed >= d {
+			return
+		}
+		due := int64(rate) * int64(elapsed) / int64(time.Second) / benchChangesPerCommand
+		for ; done < due; done++ {
+			feed.command(r.pub, transport.MonotonicNanos())
+		}
+		time.Sleep(time.Duration(benchPaceSliceNs))
+	}
 }
 
 // benchFeed produces engine-like commands from precomputed random choices.

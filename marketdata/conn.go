@@ -30,3 +30,17 @@ var (
 	ErrWouldBlock = errors.New("marketdata: send buffer full, datagram dropped")
 	ErrClosed     = errors.New("marketdata: connection closed")
 )
+
+// BatchConn is a Conn that moves many datagrams per system call (sendmmsg
+// and recvmmsg on Linux). The publisher and Subscriber.Run use it when the
+// Conn offers it.
+type BatchConn interface {
+	Conn
+	// SendBatch sends the datagrams in order without blocking and returns how
+	// many went; the rest were dropped (ErrWouldBlock when the buffer filled).
+	SendBatch(pkts [][]byte) (int, error)
+	// ReceiveBatch waits up to timeout for at least one datagram, then reads
+	// up to len(bufs) datagrams, storing each length in sizes. It returns 0
+	// and no error on timeout.
+	ReceiveBatch(bufs [][]byte, sizes []int, timeout time.Duration) (int, error)
+}

@@ -75,6 +75,8 @@ type UDPConn struct {
 	sendFn           func(fd uintptr) bool
 	tryRecvFn        func(fd uintptr) bool
 	waitRecvFn       func(fd uintptr) bool
+
+	sendM, recvM mmsgState
 }
 
 func newUDPConn(pc net.PacketConn) (*UDPConn, error) {
@@ -99,6 +101,7 @@ func newUDPConn(pc net.PacketConn) (*UDPConn, error) {
 		c.n, c.err = unix.Read(int(fd), c.recvBuf)
 		return c.err != unix.EAGAIN // false parks in the netpoller until readable
 	}
+	c.initBatch()
 	return c, nil
 }
 

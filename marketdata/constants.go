@@ -48,6 +48,10 @@ const (
 	// remembers, so that late packets of a deposed leader cannot flip it back.
 	retiredSessionsMax = 8
 
+	// sendBatchMax bounds the packets the publisher holds before handing them
+	// to the Conn in one batch (one sendmmsg on Linux).
+	sendBatchMax = 64
+
 	// receiveBatchMax bounds the datagrams a subscriber loop reads per cycle.
 	receiveBatchMax = 64
 )

@@ -141,6 +141,10 @@ func NewPacketWriter(mtu int) *PacketWriter {
 	return &PacketWriter{buf: make([]byte, mtu)}
 }
 
+// Reset makes the writer build its next packets in buf (at most len(buf)
+// bytes), so that several finished packets can wait to be sent in one batch.
+func (w *PacketWriter) Reset(buf []byte) { w.buf, w.n, w.count = buf, 0, 0 }
+
 // Begin starts a packet, discarding any unfinished one.
 func (w *PacketWriter) Begin(t PacketType, session uint32) {
 	b := w.buf[:packetHeaderLength]

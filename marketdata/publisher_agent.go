@@ -9,7 +9,9 @@ type agentState struct {
 
 	pw       *PacketWriter
 	open     PacketType // type of the packet being filled; 0 when none
-	sequence uint64     // last sequence number sent on Conn
+	sequence uint64     // last sequence number given on Conn
+	bufs     [][]byte   // sendBatchMax packet buffers of MTU bytes
+	out      [][]byte   // finished packets waiting for sendOut, in bufs order
 
 	tpw           *PacketWriter
 	tradeSequence uint64
@@ -30,6 +32,11 @@ type agentState struct {
 
 func (p *Publisher) initAgent() {
 	p.pw = NewPacketWriter(p.cfg.MTU)
+	p.bufs = make([][]byte, sendBatchMax)
+	for i := range p.bufs {
+		p.bufs[i] = make([]byte, p.cfg.MTU)
+	}
+	p.out = make([][]byte, 0, sendBatchMax)
 	if p.cfg.TradeConn != nil {
 		p.tpw = NewPacketWriter(p.cfg.MTU)
 	}
@@ -59,13 +66,13 @@ func (p *Publisher) DoWork(nowNs int64) int {
 	}
 	work := p.sendUpdates(nowNs)
 	work += p.sendSnapshot(nowNs)
-	p.flush(nowNs)
-	work += p.sendTrades(nowNs)
 	if work == 0 && nowNs-p.lastSendNs >= p.heartbeatNs {
-		p.sendHeartbeat(nowNs)
+		p.heartbeat(nowNs)
 		work++
 	}
-	return work
+	p.flush(nowNs)
+	p.sendOut(nowNs)
+	return work + p.sendTrades(nowNs)
 }
 
 // checkRole applies a role change from SetLeader and reports whether to send.
@@ -76,7 +83,7 @@ func (p *Publisher) checkRole(nowNs int64) bool {
 		return leader
 	}
 	p.leader, p.session = leader, session
-	p.open, p.sequence, p.tradeSequence = 0, 0, 0
+	p.open, p.sequence, p.tradeSequence, p.out = 0, 0, 0, p.out[:0]
 	p.snapActive = false
 	if leader {
 		// A new session: subscribers will treat everything as stale until a
@@ -164,6 +171,7 @@ func (p *Publisher) begin(t PacketType, n int, nowNs int64) {
 		return
 	}
 	p.flush(nowNs)
+	p.pw.Reset(p.bufs[len(p.out)])
 	p.pw.Begin(t, p.session)
 	p.open = t
 }
@@ -178,30 +186,47 @@ func (p *Publisher) appendMarker(t MessageType, nowNs int64) {
 	p.pw.AppendSnapshotMarker(t, p.snapID, p.snapEnd)
 }
 
-// flush sends the open packet, if any. A failed send still consumes its
-// sequence number, so subscribers see the loss and heal from a snapshot.
+// flush finishes the open packet, if any, and queues it for sendOut. A
+// packet that then fails to send still has its sequence number, so
+// subscribers see the loss and heal from a snapshot.
 func (p *Publisher) flush(nowNs int64) {
 	if p.open == 0 {
 		return
 	}
 	p.open = 0
 	p.sequence++
-	p.send(p.cfg.Conn, p.pw.Finish(p.sequence, nowNs), nowNs)
-}
-
-func (p *Publisher) send(c Conn, pkt []byte, nowNs int64) {
-	if err := c.Send(pkt); err != nil {
-		p.c.sendErrors.Increment()
+	p.out = append(p.out, p.pw.Finish(p.sequence, nowNs))
+	if len(p.out) == sendBatchMax {
+		p.sendOut(nowNs)
 	}
-	p.c.packets.Increment()
-	p.lastSendNs = nowNs
 }
 
-func (p *Publisher) sendHeartbeat(nowNs int64) {
-	p.pw.Begin(PacketHeartbeat, p.session)
-	p.sequence++
-	p.send(p.cfg.Conn, p.pw.Finish(p.sequence, nowNs), nowNs)
+// heartbeat queues an empty, numbered packet.
+func (p *Publisher) heartbeat(nowNs int64) {
+	p.begin(PacketHeartbeat, 0, nowNs)
 	p.c.heartbeats.Increment()
+}
+
+// sendOut hands the finished packets to the Conn, in one batch when the Conn
+// can take one.
+func (p *Publisher) sendOut(nowNs int64) {
+	if len(p.out) == 0 {
+		return
+	}
+	sent := 0
+	if bc, ok := p.cfg.Conn.(BatchConn); ok {
+		sent, _ = bc.SendBatch(p.out)
+	} else {
+		for _, pkt := range p.out {
+			if p.cfg.Conn.Send(pkt) == nil {
+				sent++
+			}
+		}
+	}
+	p.c.sendErrors.Add(int64(len(p.out) - sent))
+	p.c.packets.Add(int64(len(p.out)))
+	p.lastSendNs = nowNs
+	p.out = p.out[:0]
 }
 
 // sendTrades sends queued trades on the trade channel, many per packet.

@@ -328,6 +328,9 @@ const receivePollInterval = 100 * time.Millisecond
 // Run feeds the subscriber from conn until stop is closed or conn is closed.
 // It blocks in the network poller while the channel is quiet.
 func (s *Subscriber) Run(conn Conn, stop <-chan struct{}) error {
+	if bc, ok := conn.(BatchConn); ok {
+		return s.runBatch(bc, stop)
+	}
 	buf := make([]byte, mtuMax)
 	for {
 		select {
@@ -339,6 +342,35 @@ func (s *Subscriber) Run(conn Conn, stop <-chan struct{}) error {
 		for i := 0; n > 0 && err == nil && i < receiveBatchMax; i++ {
 			s.OnPacket(buf[:n])
 			n, err = conn.TryReceive(buf)
+		}
+		if errors.Is(err, ErrClosed) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("marketdata: subscriber: %w", err)
+		}
+	}
+}
+
+// receiveBufferLength is the size of each receive buffer: the largest
+// datagram the codec describes, so that none is ever truncated.
+const receiveBufferLength = mtuMax
+
+func (s *Subscriber) runBatch(conn BatchConn, stop <-chan struct{}) error {
+	bufs := make([][]byte, receiveBatchMax)
+	for i := range bufs {
+		bufs[i] = make([]byte, receiveBufferLength)
+	}
+	sizes := make([]int, receiveBatchMax)
+	for {
+		select {
+		case <-stop:
+			return nil
+		default:
+		}
+		n, err := conn.ReceiveBatch(bufs, sizes, receivePollInterval)
+		for i := range n {
+			s.OnPacket(bufs[i][:sizes[i]])
 		}
 		if errors.Is(err, ErrClosed) {
 			return nil
