@@ -65,6 +65,7 @@ type DriverConfig struct {
 	MTU               int                 // bytes, multiple of 32
 	PublicationWindow int                 // bytes a publisher may run ahead of its consumers (capped at term/2)
 	ReceiverWindow    int                 // bytes a receiver accepts beyond its consumers (capped at term/2)
+	MaxDatagramLength int                 // receive buffer per datagram in bytes; senders' MTUs must fit
 
 	HeartbeatInterval            time.Duration
 	StatusMessageInterval        time.Duration
@@ -105,6 +106,7 @@ func (c *DriverConfig) applyDefaults() {
 	orInt(&c.MTU, MTULengthDefault)
 	orInt(&c.PublicationWindow, publicationWindowDefault)
 	orInt(&c.ReceiverWindow, receiverWindowDefault)
+	orInt(&c.MaxDatagramLength, max(maxDatagramLengthDefault, c.MTU))
 	orDur(&c.HeartbeatInterval, heartbeatIntervalDefault)
 	orDur(&c.StatusMessageInterval, statusMessageIntervalDefault)
 	orDur(&c.SetupInterval, setupIntervalDefault)

@@ -10,9 +10,10 @@ import (
 const (
 	// receiveBatchMax bounds the datagrams read per endpoint per cycle.
 	receiveBatchMax = 32
-	// receiveBufferLength is one receive buffer in bytes: any UDP payload fits,
-	// so an oversized datagram is seen whole and dropped, never truncated.
-	receiveBufferLength = 65536
+	// maxDatagramLengthDefault is the default receive buffer per datagram
+	// in bytes: senders' MTUs must not exceed it. A longer datagram arrives
+	// truncated (MSG_TRUNC), is counted invalid and dropped.
+	maxDatagramLengthDefault = 8192
 	// controlOutMax bounds the status messages and NAKs queued per cycle.
 	controlOutMax = 64
 	// gapScanLengthMax bounds how far one loss scan looks past a gap start in bytes.
@@ -55,7 +56,7 @@ func newReceiveEndpoint(r *Receiver, spec channelSpec, conn DatagramConn) *recei
 		out: make([]Datagram, 0, controlOutMax), outBufs: make([][]byte, controlOutMax),
 		setupRequestNs: map[uint64]int64{}}
 	for i := range ep.in {
-		ep.in[i].Buf = make([]byte, receiveBufferLength)
+		ep.in[i].Buf = make([]byte, r.d.cfg.MaxDatagramLength)
 	}
 	for i := range ep.outBufs {
 		ep.outBufs[i] = make([]byte, StatusLength)
@@ -210,6 +211,10 @@ func (ep *receiveEndpoint) onSetup(c ControlFrame) {
 	termLength, mtu := int(c.SetupTermLength()), int(c.SetupMTU())
 	if CheckTermLength(termLength) != nil || CheckMTU(mtu) != nil {
 		d.sys.InvalidFrames.Increment()
+		return
+	}
+	if mtu > d.cfg.MaxDatagramLength {
+		d.sys.Errors.Increment() // misconfigured: raise MaxDatagramLength here
 		return
 	}
 	img, err := d.newNetImage(ep, c, ep.src, ep.nowNs)

@@ -166,7 +166,7 @@ func TestSimUnicastExactlyOnceInOrderUnderLoss(t *testing.T) {
 			sd, rd := h.driver(1, nil), h.driver(2, nil)
 			sub := mustSub(t, rd, "udp?endpoint=10.0.0.2:40001", 10, SubscriptionOptions{})
 			pub := mustPub(t, sd, "udp?endpoint=10.0.0.2:40001", 10)
-			h.runStream(pub, []*Subscription{sub}, streamSpec{count: 3000, sizeMax: 3000})
+			h.runStream(pub, []*Subscription{sub}, streamSpec{count: 1500, sizeMax: 3000})
 			sys := rd.SystemCounters()
 			if h.net.Dropped == 0 || sys.NaksSent.Get() == 0 || sd.SystemCounters().Retransmits.Get() == 0 {
 				t.Fatalf("expected loss and repair: dropped %d naks %d retransmits %d",
@@ -259,7 +259,7 @@ func TestSimLargeMessagesFragmentAndReassembleUnderLoss(t *testing.T) {
 
 func TestSimMultiDestinationReachesEveryReceiver(t *testing.T) {
 	h := newSimHarness(t, 6, SimFaults{LossPermille: 50, DuplicatePermille: 20, ReorderPermille: 50, DelayNs: 30_000, ReorderDelayNs: 100_000})
-	sd := h.driver(1, nil)
+	sd := h.driver(1, func(c *DriverConfig) { c.ReceiverTimeout = 50 * time.Millisecond })
 	var subs []*Subscription
 	for i := 0; i < 3; i++ {
 		rd := h.driver(int64(10+i), nil)
@@ -279,7 +279,7 @@ func TestSimMultiDestinationReachesEveryReceiver(t *testing.T) {
 		}
 		return pub.IsConnected()
 	})
-	h.runStream(pub, subs, streamSpec{count: 1500, sizeMax: 2000})
+	h.runStream(pub, subs, streamSpec{count: 1000, sizeMax: 2000})
 	// Remove one destination at run time: the others keep receiving, and
 	// after the receiver timeout the removed one no longer holds flow back.
 	if err := pub.RemoveDestination("10.0.1.3:40002"); err != nil {
