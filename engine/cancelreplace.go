@@ -10,24 +10,24 @@ type targetRef struct {
 }
 
 // findTarget resolves and authorizes the order a cancel or replace names.
-// It returns the order's slot (nilIndex if no order is known) and a reason
+// It returns where the order is (0 if no order is known) and a reason
 // to refuse the request: the order is unknown, not the caller's, named by
 // a ClOrdID it was replaced from (a replace of a replaced order by its old
 // ClOrdID), for another instrument or side, or already done.
-func (e *Engine) findTarget(p int32, t targetRef) (int32, Reason) {
+func (e *Engine) findTarget(p int32, t targetRef) (orderRef, Reason) {
 	a, ok := e.accountIdx[t.account]
 	if !ok {
-		return nilIndex, ReasonUnknownAccount
+		return 0, ReasonUnknownAccount
 	}
 	if !e.principals[p].mayTrade(a) {
 		e.counters.NotAuthorized++
-		return nilIndex, ReasonNotAuthorized
+		return 0, ReasonNotAuthorized
 	}
 	oi, stale, ok := e.lookupOrder(a, t)
 	if !ok {
-		return nilIndex, ReasonUnknownOrder
+		return 0, ReasonUnknownOrder
 	}
-	o := &e.orders.slab[oi]
+	o := e.orders.at(oi)
 	switch {
 	case o.done():
 		return oi, ReasonTooLateToCancel
@@ -39,20 +39,20 @@ func (e *Engine) findTarget(p int32, t targetRef) (int32, Reason) {
 
 // lookupOrder finds an order of account a by id, or by ClOrdID when the id
 // is 0. stale reports a ClOrdID that is not the order's present one.
-func (e *Engine) lookupOrder(a int32, t targetRef) (oi int32, stale, ok bool) {
+func (e *Engine) lookupOrder(a int32, t targetRef) (r orderRef, stale, ok bool) {
 	if t.orderID != 0 {
-		oi, ok = e.orders.get(t.orderID)
-		if !ok || e.orders.slab[oi].account != a {
+		r, ok = e.orders.get(t.orderID)
+		if !ok || e.orders.at(r).account != a {
 			return 0, false, false
 		}
-		o := &e.orders.slab[oi]
-		return oi, t.origClOrd != ([clOrdIDBytes]byte{}) && t.origClOrd != o.clOrdID, true
+		o := e.orders.at(r)
+		return r, t.origClOrd != ([clOrdIDBytes]byte{}) && t.origClOrd != o.clOrdID, true
 	}
-	oi, _, ok = e.orders.byClOrd(clKey{account: a, id: t.origClOrd})
+	r, _, ok = e.orders.byClOrd(clKey{account: a, id: t.origClOrd})
 	if !ok {
 		return 0, false, false
 	}
-	return oi, e.orders.slab[oi].clOrdID != t.origClOrd, true
+	return r, e.orders.at(r).clOrdID != t.origClOrd, true
 }
 
 // onCancelOrder applies a CancelOrder.
@@ -64,13 +64,13 @@ func (e *Engine) onCancelOrder(s *session, m CancelOrder) {
 	}
 	if !validClOrdID(m.ClOrdIDKey()) || !validAccount(m.AccountKey()) || (m.OrderID() == 0 && !validClOrdID(m.OrigClOrdIDKey())) {
 		e.counters.Malformed++
-		e.refuseCancel(&f, nilIndex, ReasonMalformed)
+		e.refuseCancel(&f, 0, ReasonMalformed)
 		return
 	}
 	p, r := e.actor(s, m.PrincipalKey())
 	if r != ReasonNone {
 		e.counters.NotAuthorized++
-		e.refuseCancel(&f, nilIndex, r)
+		e.refuseCancel(&f, 0, r)
 		return
 	}
 	t := targetRef{orderID: m.OrderID(), account: m.AccountKey(), origClOrd: m.OrigClOrdIDKey(), instrument: m.Instrument(), side: m.Side()}
@@ -84,15 +84,15 @@ func (e *Engine) onCancelOrder(s *session, m CancelOrder) {
 		return
 	}
 	e.ctx.cancelClOrdID = m.ClOrdIDKey()
-	e.cancelLive(oi, ReasonClientRequest)
+	e.cancelLive(oi.slot(), ReasonClientRequest)
 }
 
 // refuseCancel sends a cancel reject; when the order is known it names the
 // order and its present status.
-func (e *Engine) refuseCancel(f *cancelRejectFields, oi int32, r Reason) {
+func (e *Engine) refuseCancel(f *cancelRejectFields, oi orderRef, r Reason) {
 	f.reason = r
-	if oi != nilIndex {
-		o := &e.orders.slab[oi]
+	if oi != 0 {
+		o := e.orders.at(oi)
 		f.orderID, f.status = o.id, o.status
 	}
 	e.cancelReject(f)
@@ -103,7 +103,7 @@ func (e *Engine) refuseCancel(f *cancelRejectFields, oi int32, r Reason) {
 func (e *Engine) answerDuplicateTarget(t TemplateID, p int32, ref targetRef, principal, clOrdID []byte) {
 	if a, ok := e.accountIdx[ref.account]; ok && e.principals[p].mayTrade(a) {
 		if oi, _, ok := e.lookupOrder(a, ref); ok {
-			e.statusReport(&e.orders.slab[oi], ReasonDuplicateMessage)
+			e.statusReport(e.orders.at(oi), ReasonDuplicateMessage)
 			return
 		}
 	}
@@ -125,13 +125,13 @@ func (e *Engine) onReplaceOrder(s *session, m ReplaceOrder) {
 	if m.Flags()&^flagsKnown != 0 || !validClOrdID(m.ClOrdIDKey()) || !validAccount(m.AccountKey()) ||
 		(m.OrderID() == 0 && !validClOrdID(m.OrigClOrdIDKey())) {
 		e.counters.Malformed++
-		e.refuseCancel(&f, nilIndex, ReasonMalformed)
+		e.refuseCancel(&f, 0, ReasonMalformed)
 		return
 	}
 	p, r := e.actor(s, m.PrincipalKey())
 	if r != ReasonNone {
 		e.counters.NotAuthorized++
-		e.refuseCancel(&f, nilIndex, r)
+		e.refuseCancel(&f, 0, r)
 		return
 	}
 	t := targetRef{orderID: m.OrderID(), account: m.AccountKey(), origClOrd: m.OrigClOrdIDKey(), instrument: m.Instrument(), side: m.Side()}
@@ -141,18 +141,19 @@ func (e *Engine) onReplaceOrder(s *session, m ReplaceOrder) {
 	}
 	oi, r := e.findTarget(p, t)
 	if r == ReasonNone {
-		r = e.replaceAllowed(oi, m)
+		r = e.replaceAllowed(oi.slot(), m)
 	}
 	if r != ReasonNone {
 		e.refuseCancel(&f, oi, r)
 		return
 	}
-	o := &e.orders.slab[oi]
+	o := e.orders.at(oi)
 	e.ctx.inst = e.instrument(o.instrument)
 	e.ctx.newClOrdID = m.ClOrdIDKey()
 	e.ctx.newQty = m.Quantity()
-	e.ctx.taker = oi
+	e.ctx.taker = oi.slot()
 	if e.ctx.inst.book.Amend(orderIDToBook(o.id), m.Price(), m.Quantity()) != 0 {
+		// Rejected: nothing changed, so oi still names the live order.
 		e.refuseCancel(&f, oi, e.ctx.bookReject)
 	}
 }

@@ -75,11 +75,11 @@ func checkLiveOrder(s *state, o *order) error {
 		info.Account != accountToBook(o.account) || info.Filled != o.cum {
 		return fmt.Errorf("%w: order %d: book has %+v, engine price %d qty %d cum %d", ErrInvariant, o.id, info, o.price, o.qty, o.cum)
 	}
-	oi, ok := s.orders.byID.get(o.id)
-	if !ok || &s.orders.slab[oi] != o {
+	r, ok := s.orders.byID.get(o.id)
+	if !ok || !r.isLive() || &s.orders.slab[r.index()] != o {
 		return fmt.Errorf("%w: order %d: not indexed at its slot", ErrInvariant, o.id)
 	}
-	if ref, ok := s.orders.clGet(&clKey{account: o.account, id: o.clOrdID}); !ok || ref != slabRef(oi) {
+	if ref, ok := s.orders.clGet(&clKey{account: o.account, id: o.clOrdID}); !ok || ref != r {
 		return fmt.Errorf("%w: order %d: its ClOrdID does not name it", ErrInvariant, o.id)
 	}
 	return nil

@@ -7,9 +7,9 @@ import (
 
 // clIndex maps (account, ClOrdID) to the order it names: open addressing
 // with linear probing and backward-shift deletion, 8 bytes a slot. A slot
-// holds 32 bits of the key's hash and a reference: to the order's slab slot
-// (the key is the order's own ClOrdID) or to an entry of the superseded
-// ring (a ClOrdID the order was replaced from). The key itself lives where
+// holds 32 bits of the key's hash and a reference: to the order's record,
+// live or finished (the key is the order's own ClOrdID), or to an entry of
+// the superseded ring (a ClOrdID the order was replaced from). The key itself lives where
 // the reference points, so the index stays small enough to stay in cache,
 // and a lookup lands on the order without going through the id index.
 //
@@ -27,14 +27,8 @@ type clIndex struct {
 // clSlot is one entry; ref 0 marks an empty slot.
 type clSlot struct {
 	hash uint32
-	ref  clRefIndex
+	ref  orderRef
 }
-
-// clRefIndex is slab index + 1 (> 0) or -(superseded ring index + 1) (< 0).
-type clRefIndex int32
-
-func slabRef(oi int32) clRefIndex { return clRefIndex(oi + 1) }
-func ringRef(i int) clRefIndex    { return clRefIndex(-i - 1) }
 
 const (
 	clIndexSlotsMin = 64
@@ -68,12 +62,12 @@ func hashClKey(k *clKey) uint32 {
 func (t *clIndex) home(h uint32) uint32 { return h >> t.shift }
 
 // refKeyIs reports whether ref names key k.
-func (s *orderStore) refKeyIs(ref clRefIndex, k *clKey) bool {
-	if ref > 0 {
-		o := &s.slab[ref-1]
-		return o.account == k.account && o.clOrdID == k.id
+func (s *orderStore) refKeyIs(ref orderRef, k *clKey) bool {
+	if ref.isSuperseded() {
+		return s.superseded.buf[ref.index()].key == *k
 	}
-	return s.superseded.buf[-ref-1].key == *k
+	o := s.at(ref)
+	return o.account == k.account && o.clOrdID == k.id
 }
 
 // clFind returns the slot holding k.
@@ -91,7 +85,7 @@ func (s *orderStore) clFind(k *clKey, h uint32) (uint32, bool) {
 }
 
 // clGet returns the reference stored for k.
-func (s *orderStore) clGet(k *clKey) (clRefIndex, bool) {
+func (s *orderStore) clGet(k *clKey) (orderRef, bool) {
 	i, ok := s.clFind(k, hashClKey(k))
 	if !ok {
 		return 0, false
@@ -102,7 +96,7 @@ func (s *orderStore) clGet(k *clKey) (clRefIndex, bool) {
 // clPut makes k name ref. ref must already name k (the order's slab slot
 // holds k as its ClOrdID, or the ring entry holds k), since the index
 // compares keys through references.
-func (s *orderStore) clPut(k *clKey, ref clRefIndex) {
+func (s *orderStore) clPut(k *clKey, ref orderRef) {
 	assert(ref != 0 && s.refKeyIs(ref, k), "clPut: reference does not hold the key")
 	h := hashClKey(k)
 	t := &s.byClOrdID
@@ -119,7 +113,7 @@ func (s *orderStore) clPut(k *clKey, ref clRefIndex) {
 
 // clRepoint changes the reference of k, found through its old reference
 // (which must still hold k), to ref.
-func (s *orderStore) clRepoint(k *clKey, from, to clRefIndex) {
+func (s *orderStore) clRepoint(k *clKey, from, to orderRef) {
 	if i, ok := s.clFind(k, hashClKey(k)); ok && s.byClOrdID.slots[i].ref == from {
 		s.byClOrdID.slots[i].ref = to
 	}
@@ -147,7 +141,7 @@ func (t *clIndex) grow() {
 }
 
 // clDel removes k if it names ref, while ref still holds k.
-func (s *orderStore) clDel(k *clKey, ref clRefIndex) {
+func (s *orderStore) clDel(k *clKey, ref orderRef) {
 	i, ok := s.clFind(k, hashClKey(k))
 	t := &s.byClOrdID
 	if !ok || t.slots[i].ref != ref {
@@ -169,11 +163,12 @@ func (s *orderStore) clDel(k *clKey, ref clRefIndex) {
 func (s *orderStore) appendClRefs(dst []clRef) []clRef {
 	for _, sl := range s.byClOrdID.slots {
 		switch {
-		case sl.ref > 0:
-			o := &s.slab[sl.ref-1]
+		case sl.ref == 0:
+		case sl.ref.isSuperseded():
+			dst = append(dst, s.superseded.buf[sl.ref.index()])
+		default:
+			o := s.at(sl.ref)
 			dst = append(dst, clRef{key: clKey{account: o.account, id: o.clOrdID}, id: o.id})
-		case sl.ref < 0:
-			dst = append(dst, s.superseded.buf[-sl.ref-1])
 		}
 	}
 	return dst

@@ -8,7 +8,7 @@ func (e *Engine) newLiveOrder(p int32, account int32, clOrdID [clOrdIDBytes]byte
 	oi := e.orders.alloc(e.nextOrderID)
 	o := &e.orders.slab[oi]
 	o.principal, o.account, o.clOrdID = p, account, clOrdID
-	e.orders.clPut(&clKey{account: account, id: clOrdID}, slabRef(oi))
+	e.orders.clPut(&clKey{account: account, id: clOrdID}, liveRef(oi))
 	e.linkPrincipalOrder(oi)
 	return oi
 }
@@ -58,7 +58,7 @@ func (e *Engine) applyReplace(oi int32, price, qty int64) {
 	e.orders.supersede(oi, clKey{account: o.account, id: o.clOrdID})
 	o.origClOrdID = o.clOrdID
 	o.clOrdID = e.ctx.newClOrdID
-	e.orders.clPut(&clKey{account: o.account, id: o.clOrdID}, slabRef(oi))
+	e.orders.clPut(&clKey{account: o.account, id: o.clOrdID}, liveRef(oi))
 	o.price, o.qty = price, qty
 }
 

@@ -40,6 +40,13 @@ const (
 	reportBufferBytes = 512
 )
 
+// The ring bounds in use: the constants, lowered by tests that exercise
+// forgetting.
+var (
+	rememberedOrdersMax   = RememberedOrdersMax
+	supersededClOrdIDsMax = SupersededClOrdIDsMax
+)
+
 // Order flags (NewOrder.Flags, ReplaceOrder.Flags, ExecutionReport.Flags).
 const (
 	// FlagPostOnly: the order must not trade on entry.

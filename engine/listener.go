@@ -40,8 +40,7 @@ func (l *bookListener) OnRejected(ev orderbook.Rejected) {
 // first), and the trade to market data.
 func (l *bookListener) OnTrade(ev orderbook.Trade) {
 	e := l.e
-	mi, ok := e.orders.get(uint64(ev.Maker))
-	assert(ok, "trade: unknown maker")
+	mi := e.orders.liveSlot(uint64(ev.Maker))
 	ti := e.ctx.taker
 	assert(ti != nilIndex && e.orders.slab[ti].id == uint64(ev.Taker), "trade: taker is not the incoming order")
 	e.nextTradeID++
@@ -80,8 +79,7 @@ func (e *Engine) fill(o *order, price, qty, remaining int64, aggressor bool) {
 // of the incoming one.
 func (l *bookListener) OnCancelled(ev orderbook.Cancelled) {
 	e := l.e
-	oi, ok := e.orders.get(uint64(ev.ID))
-	assert(ok, "cancelled: unknown order")
+	oi := e.orders.liveSlot(uint64(ev.ID))
 	o := &e.orders.slab[oi]
 	assert(o.qty-o.cum == ev.Remaining, "cancelled: engine and book disagree on the open quantity")
 	if ev.Reason == orderbook.CancelAmendedToFilled {
@@ -120,8 +118,7 @@ func (e *Engine) cancelReason(o *order, r orderbook.CancelReason) Reason {
 // priority, the matching events that follow treat it as the incoming order.
 func (l *bookListener) OnReplaced(ev orderbook.Replaced) {
 	e := l.e
-	oi, ok := e.orders.get(uint64(ev.ID))
-	assert(ok, "replaced: unknown order")
+	oi := e.orders.liveSlot(uint64(ev.ID))
 	o := &e.orders.slab[oi]
 	e.ctx.taker = oi
 	e.applyReplace(oi, ev.Price, ev.Quantity)
@@ -136,8 +133,7 @@ func (l *bookListener) OnReplaced(ev orderbook.Replaced) {
 // OnExpired reports a DAY order expired at the close.
 func (l *bookListener) OnExpired(ev orderbook.Expired) {
 	e := l.e
-	oi, ok := e.orders.get(uint64(ev.ID))
-	assert(ok, "expired: unknown order")
+	oi := e.orders.liveSlot(uint64(ev.ID))
 	o := &e.orders.slab[oi]
 	o.status = OrdStatusExpired
 	e.execReport(o, ExecTypeExpired, ReasonNone)

@@ -30,7 +30,7 @@ func (e *Engine) onNewOrder(s *session, m NewOrder) {
 	if oi, current, ok := e.orders.byClOrd(k); ok && (current || m.Flags()&FlagPossResend != 0) {
 		if m.Flags()&FlagPossResend != 0 {
 			e.counters.Duplicates++
-			e.statusReport(&e.orders.slab[oi], ReasonNone)
+			e.statusReport(e.orders.at(oi), ReasonNone)
 			return
 		}
 		e.rejectNewOrder(m, ReasonDuplicateClOrdID)
@@ -80,6 +80,8 @@ func (e *Engine) newOrderFrom(p, a int32, clOrdID [clOrdIDBytes]byte, m NewOrder
 
 // submit runs order oi through its book; the listener reports the rest.
 func (e *Engine) submit(in *instrument, oi int32) {
+	// The order may be finished (and its slot freed) when Submit returns;
+	// the listener has reported everything.
 	o := &e.orders.slab[oi]
 	e.ctx.inst = in
 	e.ctx.taker = oi
@@ -89,8 +91,6 @@ func (e *Engine) submit(in *instrument, oi int32) {
 		PostOnly: o.flags&FlagPostOnly != 0, STP: stpToBook(e.accounts[o.account].stp),
 		Price: o.price, Quantity: o.qty,
 	})
-	o = &e.orders.slab[oi]
-	assert(o.done() || o.status == OrdStatusNew || o.status == OrdStatusPartiallyFilled, "submit: order left without a state")
 }
 
 // entryAllowed applies the instrument's trading state to an order entering
@@ -137,7 +137,7 @@ func crosses(b *orderbook.Book, side Side, price int64) bool {
 func (e *Engine) answerDuplicate(t TemplateID, acct [accountNameBytes]byte, id [clOrdIDBytes]byte, principal []byte) {
 	if a, ok := e.accountIdx[acct]; ok {
 		if oi, _, ok := e.orders.byClOrd(clKey{account: a, id: id}); ok {
-			e.statusReport(&e.orders.slab[oi], ReasonDuplicateMessage)
+			e.statusReport(e.orders.at(oi), ReasonDuplicateMessage)
 			return
 		}
 	}

@@ -53,18 +53,44 @@ type clRef struct {
 	id  uint64
 }
 
-// orderStore holds live orders and the most recent finished ones in a slab
-// with a free list, indexed by order id and by (account, ClOrdID). Finished
-// orders and superseded ClOrdIDs are forgotten oldest first (FIFO rings), so
-// memory is bounded and what is forgotten depends only on the log.
+// orderRef says where an order's record is: a slot of the live slab, an
+// entry of the finished ring, or (in the ClOrdID index only) an entry of
+// the superseded ring. The kind is in the low bits; 0 is no reference.
+type orderRef int32
+
+const (
+	refLive       = 1
+	refFinished   = 2
+	refSuperseded = 3
+	refKindBits   = 2
+	refKindMask   = 1<<refKindBits - 1
+)
+
+func liveRef(oi int32) orderRef       { return orderRef(oi<<refKindBits | refLive) }
+func finishedRef(i int) orderRef      { return orderRef(int32(i)<<refKindBits | refFinished) }
+func supersededRef(i int) orderRef    { return orderRef(int32(i)<<refKindBits | refSuperseded) }
+func (r orderRef) kind() int32        { return int32(r) & refKindMask }
+func (r orderRef) index() int32       { return int32(r) >> refKindBits }
+func (r orderRef) isLive() bool       { return r.kind() == refLive }
+func (r orderRef) slot() int32        { assert(r.isLive(), "orderRef: not a live order"); return r.index() }
+func (r orderRef) isSuperseded() bool { return r.kind() == refSuperseded }
+
+// orderStore holds live orders in a slab with a free list, and the most
+// recent finished orders as copies in a ring, indexed by order id and by
+// (account, ClOrdID). Finishing an order copies it into the ring and frees
+// its slot at once, so the slab stays as small as the live set and its
+// recently freed (still cached) slots are the next ones used; the ring is
+// written in sequence. Finished orders and superseded ClOrdIDs are
+// forgotten oldest first, so memory is bounded and what is forgotten
+// depends only on the log.
 type orderStore struct {
 	slab      []order
 	free      int32
-	byID      idTable
+	byID      idTable // order id -> live or finished ref
 	byClOrdID clIndex
 	live      int
 
-	finished   ring[int32] // slab indexes of finished orders, oldest first
+	finished   ring[order] // oldest first
 	superseded ring[clRef]
 }
 
@@ -74,8 +100,8 @@ func (s *orderStore) init() {
 	s.byID.init(0)
 	s.byClOrdID.init(0)
 	s.live = 0
-	s.finished.init(RememberedOrdersMax)
-	s.superseded.init(SupersededClOrdIDsMax)
+	s.finished.init(rememberedOrdersMax)
+	s.superseded.init(supersededClOrdIDsMax)
 }
 
 // alloc returns a zeroed slot for a new live order.
@@ -88,30 +114,47 @@ func (s *orderStore) alloc(id uint64) int32 {
 		oi = int32(len(s.slab) - 1)
 	}
 	s.slab[oi] = order{id: id, prev: nilIndex, next: nilIndex}
-	s.byID.put(id, oi)
+	s.byID.put(id, liveRef(oi))
 	s.live++
 	return oi
 }
 
-// get returns the slot of a live or remembered order.
-func (s *orderStore) get(id uint64) (int32, bool) { return s.byID.get(id) }
+// at returns the record a live or finished reference names.
+func (s *orderStore) at(r orderRef) *order {
+	switch r.kind() {
+	case refLive:
+		return &s.slab[r.index()]
+	case refFinished:
+		return &s.finished.buf[r.index()]
+	}
+	panic("engine: assertion failed: orderStore.at of a superseded or empty reference")
+}
+
+// get returns where order id is, live or remembered.
+func (s *orderStore) get(id uint64) (orderRef, bool) { return s.byID.get(id) }
+
+// liveSlot returns the slab slot of live order id.
+func (s *orderStore) liveSlot(id uint64) int32 {
+	r, ok := s.byID.get(id)
+	assert(ok && r.isLive(), "liveSlot: order is not live")
+	return r.index()
+}
 
 // byClOrd finds the order a client order id names. current reports whether
-// that id is the order's own live ClOrdID (rather than one it was replaced
-// from, or one of an order that is done).
-func (s *orderStore) byClOrd(k clKey) (oi int32, current, ok bool) {
-	ref, ok := s.clGet(&k)
+// that id is the order's own ClOrdID and the order is live (rather than a
+// ClOrdID it was replaced from, or one of an order that is done).
+func (s *orderStore) byClOrd(k clKey) (r orderRef, current, ok bool) {
+	r, ok = s.clGet(&k)
 	if !ok {
 		return 0, false, false
 	}
-	if ref > 0 {
-		oi = int32(ref - 1)
-		return oi, !s.slab[oi].done(), true
+	if !r.isSuperseded() {
+		return r, r.isLive(), true
 	}
-	oi, ok = s.byID.get(s.superseded.buf[-ref-1].id)
 	// A forgotten order's superseded ids linger until their own ring
 	// entry goes.
-	return oi, false, ok
+	r, ok = s.byID.get(s.superseded.buf[r.index()].id)
+	return r, false, ok
 }
 
 // isCurrent reports whether k names a live order by its present ClOrdID.
@@ -120,25 +163,32 @@ func (s *orderStore) isCurrent(k clKey) bool {
 	return ok && cur
 }
 
-// finish records that order oi reached a final state: it leaves the live
-// count and joins the finished ring, pushing out the oldest remembered one.
+// finish moves live order oi, which reached a final state, into the
+// finished ring (forgetting the oldest remembered order if it is full) and
+// frees its slot. The indexes follow it.
 func (s *orderStore) finish(oi int32) {
-	s.live--
-	if old, full := s.finished.push(oi); full {
-		s.forget(old)
-	}
-}
-
-// forget drops a finished order and the ClOrdID that names it.
-func (s *orderStore) forget(oi int32) {
 	o := &s.slab[oi]
-	assert(o.done(), "forget: order is live")
+	assert(o.done(), "finish: order is live")
+	i := s.finished.next()
+	if s.finished.full() {
+		s.forget(i)
+	}
+	s.finished.push(*o)
 	k := clKey{account: o.account, id: o.clOrdID}
-	s.clDel(&k, slabRef(oi))
-	ok := s.byID.del(o.id)
-	assert(ok, "forget: order missing from id index")
+	s.byID.set(o.id, finishedRef(i))
+	s.clRepoint(&k, liveRef(oi), finishedRef(i))
 	s.slab[oi] = order{next: s.free, prev: nilIndex}
 	s.free = oi
+	s.live--
+}
+
+// forget drops finished-ring entry i and the ClOrdID that names it.
+func (s *orderStore) forget(i int) {
+	o := &s.finished.buf[i]
+	k := clKey{account: o.account, id: o.clOrdID}
+	s.clDel(&k, finishedRef(i))
+	ok := s.byID.del(o.id)
+	assert(ok, "forget: order missing from id index")
 }
 
 // supersede moves the ClOrdID k of live order oi into the superseded
@@ -149,14 +199,14 @@ func (s *orderStore) supersede(oi int32, k clKey) {
 	i := s.superseded.next()
 	if s.superseded.full() {
 		old := s.superseded.buf[i]
-		s.clDel(&old.key, ringRef(i))
+		s.clDel(&old.key, supersededRef(i))
 	}
 	s.superseded.push(clRef{key: k, id: s.slab[oi].id})
-	s.clRepoint(&k, slabRef(oi), ringRef(i))
+	s.clRepoint(&k, liveRef(oi), supersededRef(i))
 }
 
-// ring is a bounded FIFO that hands back the oldest element when a push
-// finds it full. It grows up to its bound, then wraps without allocating.
+// ring is a bounded FIFO that overwrites its oldest element when full. It
+// grows up to its bound, then wraps without allocating.
 type ring[T any] struct {
 	buf  []T
 	head int // index of the oldest element once full
@@ -169,21 +219,6 @@ func (r *ring[T]) init(max int) {
 	r.max = max
 }
 
-// push appends v; if the ring was full it returns the element v displaced.
-func (r *ring[T]) push(v T) (old T, full bool) {
-	if len(r.buf) < r.max {
-		r.buf = append(r.buf, v)
-		return old, false
-	}
-	old = r.buf[r.head]
-	r.buf[r.head] = v
-	r.head++
-	if r.head == len(r.buf) {
-		r.head = 0
-	}
-	return old, true
-}
-
 // next returns the index the next push writes.
 func (r *ring[T]) next() int {
 	if len(r.buf) < r.max {
@@ -192,17 +227,30 @@ func (r *ring[T]) next() int {
 	return r.head
 }
 
-// full reports whether the next push displaces the oldest element.
+// full reports whether the next push overwrites the oldest element.
 func (r *ring[T]) full() bool { return len(r.buf) >= r.max }
+
+// push writes v at next(), overwriting the oldest element if full.
+func (r *ring[T]) push(v T) {
+	if len(r.buf) < r.max {
+		r.buf = append(r.buf, v)
+		return
+	}
+	r.buf[r.head] = v
+	r.head++
+	if r.head == len(r.buf) {
+		r.head = 0
+	}
+}
 
 // len returns the number of elements.
 func (r *ring[T]) len() int { return len(r.buf) }
 
-// at returns the i-th oldest element.
-func (r *ring[T]) at(i int) T {
+// phys returns the buffer index of the i-th oldest element.
+func (r *ring[T]) phys(i int) int {
 	j := r.head + i
 	if j >= len(r.buf) {
 		j -= len(r.buf)
 	}
-	return r.buf[j]
+	return j
 }

@@ -121,7 +121,7 @@ func (e *Engine) onOrderStatusRequest(s *session, m OrderStatusRequest) {
 		e.unknownStatus(m, ReasonUnknownOrder)
 		return
 	}
-	e.statusReport(&e.orders.slab[oi], ReasonNone)
+	e.statusReport(e.orders.at(oi), ReasonNone)
 }
 
 func (e *Engine) unknownStatus(m OrderStatusRequest, reason Reason) {

@@ -166,7 +166,7 @@ func readOrders(r *snapReader, ns *state) {
 		s.slab[oi] = o
 		linkRestored(ns, oi)
 	}
-	n = r.count("finished orders", RememberedOrdersMax)
+	n = r.count("finished orders", rememberedOrdersMax)
 	for i := 0; i < n && r.err == nil; i++ {
 		o := readOrder(r, ns)
 		if r.err == nil && !o.done() {
@@ -227,7 +227,7 @@ func readOrder(r *snapReader, ns *state) order {
 func readClOrdIDs(r *snapReader, ns *state) {
 	s := &ns.orders
 	latest := make(map[clRef]int) // the newest ring entry of each (key, order)
-	n := r.count("superseded ClOrdIDs", SupersededClOrdIDsMax)
+	n := r.count("superseded ClOrdIDs", supersededClOrdIDsMax)
 	for i := 0; i < n && r.err == nil; i++ {
 		ref := clRef{key: clKey{account: r.i32(), id: r.array32()}, id: r.u64()}
 		if ref.key.account < 0 || int(ref.key.account) >= len(ns.accounts) || ref.id == 0 || ref.id > ns.nextOrderID {
@@ -260,12 +260,12 @@ func readClOrdIDs(r *snapReader, ns *state) {
 // restoredRef finds what an index entry points at: the order whose own
 // ClOrdID k is, or else the newest superseded entry of k for that order
 // (the one a running engine would point at).
-func restoredRef(s *orderStore, latest map[clRef]int, k clKey, id uint64) (clRefIndex, bool) {
-	if oi, ok := s.byID.get(id); ok && s.slab[oi].account == k.account && s.slab[oi].clOrdID == k.id {
-		return slabRef(oi), true
+func restoredRef(s *orderStore, latest map[clRef]int, k clKey, id uint64) (orderRef, bool) {
+	if r, ok := s.byID.get(id); ok && s.refKeyIs(r, &k) {
+		return r, true
 	}
 	if i, ok := latest[clRef{key: k, id: id}]; ok {
-		return ringRef(i), true
+		return supersededRef(i), true
 	}
 	return 0, false
 }

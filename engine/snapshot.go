@@ -136,11 +136,11 @@ func (e *Engine) writeOrders(w *snapWriter) {
 	}
 	w.count(s.finished.len())
 	for i := range s.finished.len() {
-		writeOrder(w, &s.slab[s.finished.at(i)])
+		writeOrder(w, &s.finished.buf[s.finished.phys(i)])
 	}
 	w.count(s.superseded.len())
 	for i := range s.superseded.len() {
-		ref := s.superseded.at(i)
+		ref := s.superseded.buf[s.superseded.phys(i)]
 		w.i32(ref.key.account)
 		w.bytes(ref.key.id[:])
 		w.u64(ref.id)
