@@ -141,20 +141,23 @@ func sideKey(s Side, price int64) int64 {
 // Book is one instrument's limit order book. It is not safe for concurrent
 // use; drive it from one goroutine.
 type Book struct {
-	cfg       Config
+	// Hot fields first: most commands touch only the first few cache
+	// lines of the struct, which matters when many books share the cache.
 	listener  Listener
 	orders    []order
-	freeOrder int32
-	live      int
-	index     table   // order id -> slab index of resting orders
-	idMax     OrderID // no live order has a larger id
 	levels    []level
+	freeOrder int32
 	freeLevel int32
+	live      int
+	idMax     OrderID // no live order has a larger id
+	index     table   // order id -> slab index of resting orders
 	sides     [2]bookSide
-	treeFree  *btree.FreeListG[levelKey]
 
+	cfg          Config
 	reference    int64
 	hasReference bool
+
+	treeFree *btree.FreeListG[levelKey]
 
 	// Reused by the iterating operations so that they do not allocate.
 	scratch    []int32

@@ -22,7 +22,7 @@ func (b *Book) Check() error {
 		}
 		queued += n
 	}
-	if queued != b.live || b.index.count != b.live {
+	if queued != b.live || int(b.index.count) != b.live {
 		return fmt.Errorf("%w: %d queued orders, %d live, %d indexed", ErrInvariant, queued, b.live, b.index.count)
 	}
 	bid, okBid := b.Best(Buy)
@@ -35,7 +35,7 @@ func (b *Book) Check() error {
 
 func (b *Book) checkSide(s Side) (int, error) {
 	bs := &b.sides[s]
-	if bs.tree.Len() != bs.prices.count {
+	if bs.tree.Len() != int(bs.prices.count) {
 		return 0, fmt.Errorf("%w: %v tree has %d levels, price table %d", ErrInvariant, s, bs.tree.Len(), bs.prices.count)
 	}
 	min, ok := bs.tree.Min()

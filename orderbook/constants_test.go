@@ -70,7 +70,7 @@ func TestTableAgainstMap(t *testing.T) {
 				want[key] = int32(i)
 				tb.put(key, int32(i))
 			}
-			if tb.count != len(want) {
+			if int(tb.count) != len(want) {
 				t.Fatalf("seed %d op %d: count %d, want %d", seed, i, tb.count, len(want))
 			}
 		}

@@ -91,7 +91,7 @@ func (b *Book) validateQuantity(qty int64) RejectReason {
 		return RejectQuantityNotPositive
 	case qty > QuantityMax:
 		return RejectQuantityTooLarge
-	case qty%b.cfg.LotSize != 0:
+	case b.cfg.LotSize != 1 && qty%b.cfg.LotSize != 0: // skip the division in the common case
 		return RejectLot
 	}
 	return RejectNone
@@ -101,7 +101,7 @@ func (b *Book) validatePrice(price int64) RejectReason {
 	switch {
 	case price > PriceMax || price < -PriceMax:
 		return RejectPriceOutOfRange
-	case price%b.cfg.TickSize != 0:
+	case b.cfg.TickSize != 1 && price%b.cfg.TickSize != 0:
 		return RejectTick
 	case b.cfg.BandTicks > 0 && b.hasReference &&
 		(price > b.reference+b.cfg.BandTicks || price < b.reference-b.cfg.BandTicks):

@@ -9,9 +9,9 @@ import "math/bits"
 // allocates.
 type table struct {
 	slots []tableSlot
-	shift uint8 // 64 - log2(len(slots))
 	mask  uint64
-	count int
+	count int32
+	shift uint8 // 64 - log2(len(slots))
 }
 
 // tableSlot holds a key and its index plus one; zero marks an empty slot, so
@@ -71,7 +71,7 @@ func (t *table) get(key uint64) (int32, bool) {
 
 // put stores key -> val. The key must not be present.
 func (t *table) put(key uint64, val int32) {
-	if !tableFits(t.count+1, len(t.slots)) {
+	if !tableFits(int(t.count)+1, len(t.slots)) {
 		t.grow()
 	}
 	t.insert(key, val)
