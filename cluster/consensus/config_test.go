@@ -97,3 +97,26 @@ func TestEnumsHaveNames(t *testing.T) {
 		}
 	}
 }
+
+func TestMemLogStoreCrashKeepsWrittenBackPrefix(t *testing.T) {
+	s := NewMemLogStore()
+	e := LogEntry{Type: EntryTimer}
+	one := AppendEntry(nil, &e)
+	_ = s.Append(1, one)
+	s.Sync()
+	_ = s.Append(1, one)
+	_ = s.Append(2, one)
+	_ = s.Append(2, one)
+	if s.UnsyncedAppends() != 3 {
+		t.Fatalf("unsynced %d", s.UnsyncedAppends())
+	}
+	s.CrashKeeping(2) // the second term-2 append is lost
+	l := Position(len(one))
+	if s.End() != 3*l || s.DurablePosition() != 3*l || len(s.Terms()) != 2 || s.UnsyncedAppends() != 0 {
+		t.Fatalf("end %d durable %d terms %v", s.End(), s.DurablePosition(), s.Terms())
+	}
+	s.CrashKeeping(1)
+	if s.End() != 3*l {
+		t.Fatalf("a crash with nothing unsynced lost data: end %d", s.End())
+	}
+}

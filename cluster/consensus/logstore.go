@@ -62,6 +62,9 @@ type MemLogStore struct {
 	buf     []byte
 	terms   []TermRecord
 	durable Position
+	// chunkEnds are the ends of the appends past durable, where a crash may
+	// cut the log (each Append is whole entries).
+	chunkEnds []Position
 }
 
 // NewMemLogStore returns an empty store.
@@ -82,6 +85,9 @@ func (s *MemLogStore) Append(term TermID, data []byte) error {
 		s.terms = append(s.terms, TermRecord{Term: term, Base: s.End()})
 	}
 	s.buf = append(s.buf, data...)
+	if len(data) > 0 {
+		s.chunkEnds = append(s.chunkEnds, s.End())
+	}
 	return nil
 }
 
@@ -95,7 +101,19 @@ func (s *MemLogStore) Truncate(pos Position) error {
 	i := termIndexAt(s.terms, pos-1)
 	s.terms = append([]TermRecord(nil), s.terms[:i+1]...)
 	s.durable = min(s.durable, pos)
+	s.dropChunksAfter(pos)
 	return nil
+}
+
+func (s *MemLogStore) dropChunksAfter(pos Position) {
+	k := 0
+	for _, e := range s.chunkEnds {
+		if e <= pos && e > s.durable {
+			s.chunkEnds[k] = e
+			k++
+		}
+	}
+	s.chunkEnds = s.chunkEnds[:k]
 }
 
 // Read implements LogStore; the result aliases the store.
@@ -110,10 +128,27 @@ func (s *MemLogStore) Read(from, to Position, _ []byte) ([]byte, error) {
 func (s *MemLogStore) Terms() []TermRecord { return s.terms }
 
 // Sync makes everything appended so far durable (an fsync).
-func (s *MemLogStore) Sync() { s.durable = s.End() }
+func (s *MemLogStore) Sync() {
+	s.durable = s.End()
+	s.chunkEnds = s.chunkEnds[:0]
+}
 
 // Crash loses every byte and term record past the durable position, as a
 // power failure would.
-func (s *MemLogStore) Crash() {
-	_ = s.Truncate(s.durable)
+func (s *MemLogStore) Crash() { s.CrashKeeping(0) }
+
+// UnsyncedAppends returns how many appends past the durable position a
+// crash could keep.
+func (s *MemLogStore) UnsyncedAppends() int { return len(s.chunkEnds) }
+
+// CrashKeeping is a power failure after the OS wrote back the first keep of
+// the unsynced appends (but no fsync said so): they survive, the rest is
+// lost, and the survivors become the durable log after restart recovery.
+func (s *MemLogStore) CrashKeeping(keep int) {
+	cut := s.durable
+	if keep > 0 && len(s.chunkEnds) > 0 {
+		cut = s.chunkEnds[min(keep, len(s.chunkEnds))-1]
+	}
+	_ = s.Truncate(cut)
+	s.Sync()
 }

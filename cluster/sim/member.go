@@ -65,7 +65,11 @@ func (m *member) crash() {
 	m.counters.LeaderTerms += c.LeaderTerms
 	m.counters.Truncations += c.Truncations
 	m.up, m.node, m.syncAt, m.held = false, nil, -1, nil
-	m.store.Crash()
+	keep := 0
+	if n := m.store.UnsyncedAppends(); n > 0 && m.sim.rng.Intn(2) == 0 {
+		keep = m.sim.rng.Intn(n + 1) // the OS wrote some pages back before the crash
+	}
+	m.store.CrashKeeping(keep)
 }
 
 // setPaused stops or resumes the member's process. Packets that arrive
