@@ -32,6 +32,9 @@ const (
 	// streamSampleEvery: a stream times one message in this many (reading
 	// the clock for every message would cost more than sending it).
 	streamSampleEvery = 8
+	// streamDutyEvery: the stream publisher runs its sender after this many
+	// offers, so that one sendmmsg carries many datagrams.
+	streamDutyEvery = 256
 	// pingStreamID and pongStreamID name the two directions.
 	pingStreamID = 1001
 	pongStreamID = 1002
@@ -348,8 +351,8 @@ func runStream(cfg Config, pub, sub *side, hist *hdrhistogram.Histogram) (int64,
 		if err := pub.offer(msg, deadline); err != nil {
 			return 0, err
 		}
-		if i&63 == 63 {
-			pub.duty() // keep the sender and status messages moving
+		if i%streamDutyEvery == streamDutyEvery-1 {
+			pub.duty() // send a batch; read status messages
 		}
 	}
 	for {

@@ -1,0 +1,64 @@
+package transport
+
+import (
+	"net/netip"
+	"testing"
+)
+
+func TestMultiFlowControlMinMaxAndTimeout(t *testing.T) {
+	const timeout = 100
+	minFC, maxFC := newMultiFlowControl(false, timeout), newMultiFlowControl(true, timeout)
+	for _, fc := range []*multiFlowControl{minFC, maxFC} {
+		fc.onStatus(1, 1000, 500, 0)  // slow receiver: limit 1500
+		fc.onStatus(2, 4000, 500, 0)  // fast receiver: limit 4500
+		fc.onStatus(2, 3000, 500, 10) // a reordered, older status never lowers a limit
+	}
+	if got := minFC.limit(50); got != 1500 {
+		t.Errorf("min limit %d, want the slowest 1500", got)
+	}
+	if got := maxFC.limit(50); got != 4500 {
+		t.Errorf("max limit %d, want the fastest 4500", got)
+	}
+	// Receiver 1 falls silent; after the timeout only receiver 2 counts.
+	minFC.onStatus(2, 5000, 500, 150)
+	if got := minFC.limit(150); got != 5500 || minFC.receivers() != 1 {
+		t.Errorf("after timeout: limit %d receivers %d, want 5500 and 1", got, minFC.receivers())
+	}
+	// Everyone gone: the limit holds at the last value.
+	if got := minFC.limit(1000); got != 5500 || minFC.receivers() != 0 {
+		t.Errorf("no receivers: limit %d receivers %d", got, minFC.receivers())
+	}
+}
+
+func TestMalformedAndForeignDatagramsAreCountedAndDropped(t *testing.T) {
+	h := newSimHarness(t, 12, SimFaults{DelayNs: 10_000})
+	sd, rd := h.driver(1, nil), h.driver(2, nil)
+	sub := mustSub(t, rd, "udp?endpoint=10.0.0.2:40001", 10, SubscriptionOptions{})
+	pub := mustPub(t, sd, "udp?endpoint=10.0.0.2:40001", 10)
+	h.until(10000, "connected", pub.IsConnected)
+	attacker, err := h.net.SenderConn(netip.MustParseAddrPort("10.0.0.9:0"), MulticastOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rcv := netip.MustParseAddrPort("10.0.0.2:40001")
+	snd := (*sd.sender.pubs.Load())[0].conn.LocalAddr()
+	garbage := [][]byte{
+		{1, 2, 3},               // truncated header
+		make([]byte, 100),       // zero version
+		make([]byte, 9000),      // oversized (beyond MaxDatagramLength)
+		fuzzSeedDatagrams()[11], // frame length beyond the datagram
+		fuzzSeedDatagrams()[13], // unaligned term offset
+		fuzzSeedDatagrams()[8],  // a NAK sent to a receiver
+	}
+	var ds []Datagram
+	for _, g := range garbage {
+		ds = append(ds, Datagram{Buf: g, N: len(g), Addr: rcv}, Datagram{Buf: g, N: len(g), Addr: snd})
+	}
+	before := rd.SystemCounters().InvalidFrames.Get() + sd.SystemCounters().InvalidFrames.Get()
+	attacker.WriteBatch(ds)
+	h.runStream(pub, []*Subscription{sub}, streamSpec{count: 200, sizeMax: 300})
+	after := rd.SystemCounters().InvalidFrames.Get() + sd.SystemCounters().InvalidFrames.Get()
+	if after-before < int64(2*len(garbage)) {
+		t.Fatalf("invalid frames counted %d, want >= %d", after-before, 2*len(garbage))
+	}
+}
