@@ -115,6 +115,9 @@ func (o *listenOutput) onUpdate(b *Book) {
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	if o.cfg.Count > 0 && o.seen >= o.cfg.Count {
+		return // updates that raced with the cancel
+	}
 	if o.cfg.JSON && o.err == nil {
 		line, err := json.Marshal(b.ToJSON())
 		if err == nil {
