@@ -32,18 +32,26 @@ type BenchConfig struct {
 	BatchLength int
 	// SegmentLength is the segment file length; 0 means the default.
 	SegmentLength int32
+	// DisableChecksums records without per-frame CRC32C.
+	DisableChecksums bool
 }
 
 // BenchResult is one run's numbers; the JSON keys are stable.
 type BenchResult struct {
-	Fsync            string  `json:"fsync"`
-	MessageLength    int     `json:"message_length"`
-	BatchLength      int     `json:"batch_length"`
-	Messages         int64   `json:"messages"`
-	Bytes            int64   `json:"bytes"`
-	RecordMsgsPerSec float64 `json:"record_msgs_per_sec"`
-	RecordMBPerSec   float64 `json:"record_mb_per_sec"`
-	RawMBPerSec      float64 `json:"raw_mb_per_sec"`
+	Fsync         string `json:"fsync"`
+	Checksums     bool   `json:"checksums"`
+	MessageLength int    `json:"message_length"`
+	BatchLength   int    `json:"batch_length"`
+	Messages      int64  `json:"messages"`
+	Bytes         int64  `json:"bytes"`
+	Rounds        int    `json:"rounds"`
+	// Throughputs are medians over rounds (see medianMBPerSec); the _mean
+	// figures are total bytes over total time.
+	RecordMsgsPerSec   float64 `json:"record_msgs_per_sec"`
+	RecordMBPerSec     float64 `json:"record_mb_per_sec"`
+	RawMBPerSec        float64 `json:"raw_mb_per_sec"`
+	RecordMBPerSecMean float64 `json:"record_mb_per_sec_mean"`
+	RawMBPerSecMean    float64 `json:"raw_mb_per_sec_mean"`
 	// RawPreallocMBPerSec is the same raw write into a file preallocated
 	// with fallocate, as segment files are: the stricter baseline.
 	RawPreallocMBPerSec float64 `json:"raw_prealloc_mb_per_sec"`
@@ -91,7 +99,12 @@ func newBenchTerm(cfg BenchConfig, d *Descriptor) benchTerm {
 	return t
 }
 
-// setTermID rewrites every frame's term id for the term at termIndex.
+// clone returns a copy with its own buffer.
+func (t *benchTerm) clone() benchTerm {
+	return benchTerm{buf: slices.Clone(t.buf), batches: t.batches, messages: t.messages}
+}
+
+// setTermID rewrites every frame's term id.
 func (t *benchTerm) setTermID(termID int32) {
 	for off := 0; off < len(t.buf); {
 		h := transport.FrameHeader(t.buf[off:])
@@ -103,12 +116,22 @@ func (t *benchTerm) setTermID(termID int32) {
 // benchRoundTerms is how many terms each phase writes before the next
 // phase takes a turn. Interleaving the phases in short rounds makes them
 // share the same disk conditions on a machine where other work comes and goes.
-const benchRoundTerms = 2
+const benchRoundTerms = 1
 
-// benchPhase is one way of writing the stream, timed over all its rounds.
+// benchPhase is one way of writing the stream, timed round by round.
 type benchPhase struct {
-	write func(t int64) error // writes term t
-	ns    int64
+	write   func(t int64, term *benchTerm) error // writes term t from term
+	ns      int64                                // over all rounds
+	roundNs []int64                              // per round
+}
+
+// medianMBPerSec is the median over rounds of each round's throughput: a
+// burst of interference from other processes lands on one phase's round at
+// a time, and the median of many rounds is not moved by a few of them.
+func (ph *benchPhase) medianMBPerSec(roundBytes int64) float64 {
+	ns := slices.Clone(ph.roundNs)
+	slices.Sort(ns)
+	return float64(roundBytes) / bytesPerMB / seconds(ns[len(ns)/2])
 }
 
 // RunBench records cfg.TotalBytes of messages and, in the same run on the
@@ -117,16 +140,16 @@ type benchPhase struct {
 // phases take turns every benchRoundTerms terms. Then it replays the
 // recording from the page cache.
 func RunBench(cfg BenchConfig) (BenchResult, error) {
-	if cfg.MessageLength < 0 || cfg.MessageLength > benchMessageLengthMax || cfg.BatchLength < 1 || cfg.TotalBytes < benchTermLength {
+	if cfg.MessageLength < 0 || cfg.MessageLength > benchMessageLengthMax || cfg.BatchLength < 1 || cfg.TotalBytes < benchRoundTerms*benchTermLength {
 		return BenchResult{}, fmt.Errorf("%w: message length %d (max %d), batch %d, total %d (min %d)",
-			ErrInvalidParams, cfg.MessageLength, benchMessageLengthMax, cfg.BatchLength, cfg.TotalBytes, benchTermLength)
+			ErrInvalidParams, cfg.MessageLength, benchMessageLengthMax, cfg.BatchLength, cfg.TotalBytes, benchRoundTerms*benchTermLength)
 	}
 	dir, err := os.MkdirTemp(cfg.Dir, "venue-bench-archive-")
 	if err != nil {
 		return BenchResult{}, fmt.Errorf("archive: bench: %w", err)
 	}
 	defer os.RemoveAll(dir)
-	res := BenchResult{Fsync: cfg.Fsync.String(), MessageLength: cfg.MessageLength, BatchLength: cfg.BatchLength}
+	res := BenchResult{Fsync: cfg.Fsync.String(), Checksums: !cfg.DisableChecksums, MessageLength: cfg.MessageLength, BatchLength: cfg.BatchLength}
 	params := RecordingParams{Channel: "bench", StreamID: 1, SessionID: 1, TermLength: benchTermLength,
 		MTULength: int32(transport.Align(transport.HeaderLength+cfg.MessageLength, transport.FrameAlignment))}
 	d := Descriptor{TermLength: params.TermLength, StreamID: 1, SessionID: 1}
@@ -134,17 +157,17 @@ func RunBench(cfg BenchConfig) (BenchResult, error) {
 	terms := cfg.TotalBytes / benchTermLength
 	res.Bytes, res.Messages = terms*benchTermLength, terms*term.messages
 
-	raw, err := newRawPhase(dir, "raw.dat", cfg.Fsync, &term, 0)
+	raw, err := newRawPhase(dir, "raw.dat", cfg.Fsync, 0)
 	if err != nil {
 		return res, err
 	}
 	defer raw.close()
-	pre, err := newRawPhase(dir, "raw-prealloc.dat", cfg.Fsync, &term, terms*benchTermLength)
+	pre, err := newRawPhase(dir, "raw-prealloc.dat", cfg.Fsync, terms*benchTermLength)
 	if err != nil {
 		return res, err
 	}
 	defer pre.close()
-	a, err := Open(Config{Dir: joinPath(dir, "archive"), Fsync: cfg.Fsync, SegmentLength: cfg.SegmentLength})
+	a, err := Open(Config{Dir: joinPath(dir, "archive"), Fsync: cfg.Fsync, SegmentLength: cfg.SegmentLength, DisableChecksums: cfg.DisableChecksums})
 	if err != nil {
 		return res, err
 	}
@@ -154,28 +177,43 @@ func RunBench(cfg BenchConfig) (BenchResult, error) {
 		return res, err
 	}
 	lags := make([]int64, 0, int(terms)*len(term.batches))
-	record := &benchPhase{write: func(t int64) error { return benchRecordTerm(rec, &term, params, t, &lags) }}
+	record := &benchPhase{write: func(t int64, term *benchTerm) error { return benchRecordTerm(rec, term, t, &lags) }}
+	// Each term of a round has its own buffer, its term ids set before the
+	// round (untimed): a producer's cost, not the archive's.
+	var round [benchRoundTerms]benchTerm
+	for i := range round {
+		round[i] = term.clone()
+	}
 	phases := []*benchPhase{&raw.benchPhase, record, &pre.benchPhase}
+	terms -= terms % benchRoundTerms // whole rounds, so they compare
+	res.Bytes, res.Messages = terms*benchTermLength, terms*term.messages
 	for first := int64(0); first < terms; first += benchRoundTerms {
+		for i := range round {
+			round[i].setTermID(params.InitialTermID + int32(first) + int32(i))
+		}
 		for _, ph := range phases {
 			start := time.Now()
-			for t := first; t < min(first+benchRoundTerms, terms); t++ {
-				if err := ph.write(t); err != nil {
+			for t := first; t < first+benchRoundTerms; t++ {
+				if err := ph.write(t, &round[t-first]); err != nil {
 					return res, err
 				}
 			}
-			ph.ns += int64(time.Since(start))
+			ph.roundNs = append(ph.roundNs, int64(time.Since(start)))
+			ph.ns += ph.roundNs[len(ph.roundNs)-1]
 		}
 	}
 	if err := rec.Stop(); err != nil {
 		return res, err
 	}
-	mb := float64(res.Bytes) / bytesPerMB
-	res.RawMBPerSec = mb / seconds(raw.ns)
-	res.RawPreallocMBPerSec = mb / seconds(pre.ns)
-	res.RecordMBPerSec = mb / seconds(record.ns)
-	res.RecordMsgsPerSec = float64(res.Messages) / seconds(record.ns)
+	roundBytes := int64(benchRoundTerms * benchTermLength)
+	res.Rounds = len(raw.roundNs)
+	res.RawMBPerSec = raw.medianMBPerSec(roundBytes)
+	res.RawPreallocMBPerSec = pre.medianMBPerSec(roundBytes)
+	res.RecordMBPerSec = record.medianMBPerSec(roundBytes)
+	res.RecordMsgsPerSec = res.RecordMBPerSec * bytesPerMB / float64(benchTermLength) * float64(term.messages)
 	res.RecordVsRaw = res.RecordMBPerSec / res.RawMBPerSec
+	res.RecordMBPerSecMean = float64(res.Bytes) / bytesPerMB / seconds(record.ns)
+	res.RawMBPerSecMean = float64(res.Bytes) / bytesPerMB / seconds(raw.ns)
 	slices.Sort(lags)
 	res.DurableLagP50Ns = lags[len(lags)/2]
 	res.DurableLagP99Ns = lags[len(lags)*99/100]
@@ -193,7 +231,7 @@ type rawPhase struct {
 }
 
 // newRawPhase creates the file, preallocated to prealloc bytes if not 0.
-func newRawPhase(dir, name string, policy FsyncPolicy, term *benchTerm, prealloc int64) (*rawPhase, error) {
+func newRawPhase(dir, name string, policy FsyncPolicy, prealloc int64) (*rawPhase, error) {
 	p := &rawPhase{path: joinPath(dir, name)}
 	f, err := OSFS{}.OpenFile(p.path, true)
 	if err != nil {
@@ -209,7 +247,7 @@ func newRawPhase(dir, name string, policy FsyncPolicy, term *benchTerm, prealloc
 			return nil, fmt.Errorf("archive: bench raw preallocate: %w", err)
 		}
 	}
-	p.write = func(t int64) error { return p.writeTerm(policy, term, t) }
+	p.write = func(t int64, term *benchTerm) error { return p.writeTerm(policy, term, t) }
 	return p, nil
 }
 
@@ -242,8 +280,7 @@ func (p *rawPhase) close() {
 
 // benchRecordTerm appends term t batch by batch and notes each batch's
 // durable lag: from handing the batch over to the durable position covering it.
-func benchRecordTerm(rec *Recording, term *benchTerm, params RecordingParams, t int64, lags *[]int64) error {
-	term.setTermID(params.InitialTermID + int32(t))
+func benchRecordTerm(rec *Recording, term *benchTerm, t int64, lags *[]int64) error {
 	base := transport.Position(t * benchTermLength)
 	prev := 0
 	for _, end := range term.batches {

@@ -120,20 +120,35 @@ func frameChecksum(frame []byte) int64 {
 
 // stampBlock validates that block, at pos, is whole valid frames, and when
 // checksums are on writes each data frame's checksum into its header. It
-// returns the offset of the first invalid frame, or len(block).
+// returns the offset of the first invalid frame, or len(block). It is the
+// recorder's per-frame hot loop: headerLengthAt's checks, with the term id
+// and term offset carried forward instead of recomputed.
 func (g *frameGeometry) stampBlock(block []byte, pos transport.Position) int {
+	termMask := int64(g.termLength) - 1
+	termOffset := int64(pos) & termMask
+	termID := g.initialTermID + int32(int64(pos)>>g.positionShift)
 	offset := 0
 	for offset < len(block) {
-		frame := block[offset:]
-		n := g.frameLengthAt(frame, pos+transport.Position(offset), false)
-		if n == 0 || n > len(frame) {
+		if len(block)-offset < transport.HeaderLength {
 			return offset
 		}
-		h := transport.FrameHeader(frame)
-		if g.checksums && h.Type() == transport.TypeData {
-			h.SetReservedValue(frameChecksum(frame[:h.FrameLength()]))
+		h := transport.FrameHeader(block[offset : offset+transport.HeaderLength])
+		frameLength := int64(h.FrameLength())
+		aligned := (frameLength + transport.FrameAlignment - 1) &^ (transport.FrameAlignment - 1)
+		typ := h.Type()
+		if frameLength < transport.HeaderLength || termOffset+aligned > int64(g.termLength) ||
+			aligned > int64(len(block)-offset) || h.Version() != transport.CurrentVersion ||
+			int64(h.TermOffset()) != termOffset || h.TermID() != termID || h.StreamID() != g.streamID ||
+			(typ != transport.TypePad && (typ != transport.TypeData || frameLength > int64(g.mtuLength))) {
+			return offset
 		}
-		offset += n
+		if g.checksums && typ == transport.TypeData {
+			h.SetReservedValue(frameChecksum(block[offset : offset+int(frameLength)]))
+		}
+		offset += int(aligned)
+		if termOffset += aligned; termOffset == int64(g.termLength) {
+			termOffset, termID = 0, termID+1
+		}
 	}
 	return offset
 }

@@ -82,7 +82,7 @@ func TestRunBenchSmoke(t *testing.T) {
 	}
 	dir := t.TempDir()
 	res, err := RunBench(BenchConfig{Dir: dir, MessageLength: 200, Fsync: FsyncNone,
-		TotalBytes: benchTermLength, BatchLength: 64 << 10, SegmentLength: 8 << 20})
+		TotalBytes: benchRoundTerms * benchTermLength, BatchLength: 64 << 10, SegmentLength: 8 << 20})
 	if err == nil && (res.Messages == 0 || res.RecordMBPerSec <= 0 || res.RawMBPerSec <= 0 || res.ReplayMBPerSec <= 0 || res.DurableLagP99Ns <= 0) {
 		t.Fatalf("implausible result %+v", res)
 	}
