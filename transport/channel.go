@@ -18,6 +18,10 @@ import (
 // Optional parameters: control=host:port binds the publication's socket
 // (where status messages and NAKs arrive); fc=min|max picks multi-receiver
 // flow control; term-length=N and mtu=N override the driver defaults.
+// A publication can start at a given position instead of 0 (a new cluster
+// leader continuing the log, an archive replay keeping the recorded
+// positions): init-term-id=N|term-id=N|term-offset=N, and session-id=N to
+// fix the session id.
 type channelSpec struct {
 	raw        string
 	ipc        bool
@@ -30,6 +34,14 @@ type channelSpec struct {
 	flow       string
 	termLength int
 	mtu        int
+
+	hasStart    bool
+	initTermID  int32
+	termID      int32
+	termOffset  int32
+	hasSession  bool
+	sessionID   int32
+	startFields int
 }
 
 func (c channelSpec) multicast() bool { return c.endpoint.IsValid() && c.endpoint.Addr().IsMulticast() }
@@ -43,11 +55,25 @@ func parseChannel(s string) (channelSpec, error) {
 	if r, ok := strings.CutPrefix(rest, "spy:"); ok {
 		spec.spy, rest = true, strings.TrimPrefix(r, "aeron:")
 	}
-	if rest == "ipc" {
+	if rest == "ipc" || strings.HasPrefix(rest, "ipc?") {
 		if spec.spy {
 			return spec, fmt.Errorf("%w: %q: spy needs a udp channel", ErrBadChannel, s)
 		}
 		spec.ipc = true
+		if params, ok := strings.CutPrefix(rest, "ipc?"); ok {
+			for _, kv := range strings.Split(params, "|") {
+				k, v, _ := strings.Cut(kv, "=")
+				if k == "endpoint" || k == "control" || k == "control-mode" || k == "interface" || k == "ttl" || k == "fc" {
+					return spec, fmt.Errorf("%w: %q: %s is not an ipc parameter", ErrBadChannel, s, k)
+				}
+				if err := spec.set(k, v); err != nil {
+					return spec, fmt.Errorf("%w: %q: %v", ErrBadChannel, s, err)
+				}
+			}
+		}
+		if spec.startFields != 0 && spec.startFields != 3 {
+			return spec, fmt.Errorf("%w: %q: init-term-id, term-id and term-offset go together", ErrBadChannel, s)
+		}
 		return spec, nil
 	}
 	params, ok := strings.CutPrefix(rest, "udp?")
@@ -63,7 +89,26 @@ func parseChannel(s string) (channelSpec, error) {
 	if !spec.endpoint.IsValid() && !spec.manualMDC {
 		return spec, fmt.Errorf("%w: %q: endpoint required", ErrBadChannel, s)
 	}
+	if spec.startFields != 0 && spec.startFields != 3 {
+		return spec, fmt.Errorf("%w: %q: init-term-id, term-id and term-offset go together", ErrBadChannel, s)
+	}
 	return spec, nil
+}
+
+func (c *channelSpec) setStart(k string, n int32) {
+	switch k {
+	case "session-id":
+		c.hasSession, c.sessionID = true, n
+		return
+	case "init-term-id":
+		c.initTermID = n
+	case "term-id":
+		c.termID = n
+	case "term-offset":
+		c.termOffset = n
+	}
+	c.hasStart = true
+	c.startFields++
 }
 
 func (c *channelSpec) set(k, v string) error {
@@ -91,6 +136,12 @@ func (c *channelSpec) set(k, v string) error {
 		c.termLength, err = strconv.Atoi(v)
 	case "mtu":
 		c.mtu, err = strconv.Atoi(v)
+	case "init-term-id", "term-id", "term-offset", "session-id":
+		var n int64
+		if n, err = strconv.ParseInt(v, 10, 32); err != nil {
+			return err
+		}
+		c.setStart(k, int32(n))
 	default:
 		return fmt.Errorf("unknown parameter %q", k)
 	}

@@ -274,7 +274,13 @@ func (d *Driver) AddPublication(channel string, streamID int32) (*Publication, e
 		mtu = spec.mtu
 	}
 	sessionID := d.newSessionID()
+	if spec.hasSession {
+		sessionID = spec.sessionID
+	}
 	initialTermID := int32(d.randInt63n(1 << 31))
+	if spec.hasStart {
+		initialTermID = spec.initTermID
+	}
 	lb, err := NewLogBuffer(termLength, mtu, sessionID, streamID, initialTermID)
 	if err != nil {
 		return nil, err
@@ -282,6 +288,11 @@ func (d *Driver) AddPublication(channel string, streamID int32) (*Publication, e
 	pub := newPublication(lb, channel, d.cfg.PublicationWindow, d.sys,
 		d.allocCounter(CounterPublisherPosition, "pub-pos", lb, channel),
 		d.allocCounter(CounterPublisherLimit, "pub-lmt", lb, channel))
+	if spec.hasStart {
+		if err := pub.startAt(spec.termID, spec.termOffset); err != nil {
+			return nil, err
+		}
+	}
 	if spec.ipc {
 		d.addIPCPublication(pub, streamID)
 		return pub, nil
@@ -295,7 +306,7 @@ func (d *Driver) AddPublication(channel string, streamID int32) (*Publication, e
 func (d *Driver) addIPCPublication(pub *Publication, streamID int32) {
 	d.ipcPubs[streamID] = append(d.ipcPubs[streamID], pub)
 	for _, s := range d.ipcSubs[streamID] {
-		d.attachReader(pub, s, 0, "ipc")
+		d.attachReader(pub, s, int64(pub.log.TailPosition()), "ipc")
 	}
 	pub.onClose = func(p *Publication) {
 		d.mu.Lock()
@@ -334,12 +345,16 @@ func (d *Driver) addNetPublication(pub *Publication, spec channelSpec) error {
 	np := newNetPublication(pub, conn, spec, &d.cfg, d.sys)
 	np.senderPosCtr = d.allocCounter(CounterSenderPosition, "snd-pos", pub.log, spec.raw)
 	np.senderLimitCtr = d.allocCounter(CounterSenderLimit, "snd-lmt", pub.log, spec.raw)
+	start := int64(pub.log.TailPosition()) // 0, or the channel's start position
+	np.senderPos = start
+	np.senderPosition.Store(start)
+	np.senderPosCtr.Set(start)
 	pub.net = np
 	d.netPubs = append(d.netPubs, np)
 	d.publishSenderList()
 	for _, s := range d.spies {
 		if d.spyMatches(s, np) {
-			d.attachReader(pub, s, 0, "spy")
+			d.attachReader(pub, s, int64(pub.log.TailPosition()), "spy")
 		}
 	}
 	return nil

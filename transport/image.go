@@ -169,6 +169,46 @@ func (img *Image) BoundedPoll(handler FragmentHandler, limitPosition Position, f
 	return fragments
 }
 
+// BlockHandler receives a run of whole frames (padding included) exactly as
+// they lie in the term buffer, starting at position; the archive records
+// such blocks straight into its segment files.
+type BlockHandler func(block []byte, position Position, sessionID, termID int32)
+
+// BlockPoll delivers the complete frames from the image position up to
+// blockLengthLimit bytes (at least one frame if any is available) as one
+// block within one term, and consumes them. It returns the block length.
+func (img *Image) BlockPoll(handler BlockHandler, blockLengthLimit int) int {
+	if img.closed {
+		return 0
+	}
+	lb := img.log
+	pos := img.pos
+	term := lb.terms[lb.partitionIndex(pos)]
+	start := lb.termOffset(pos)
+	end := lb.termLength
+	if int64(blockLengthLimit) < int64(end-start) {
+		end = start + int32(max(blockLengthLimit, 0))
+	}
+	off := start
+	for off < lb.termLength {
+		length := frameLengthVolatile(term, off)
+		if length <= 0 {
+			break
+		}
+		aligned := int32(Align(int(length), FrameAlignment))
+		if off+aligned > end && off > start {
+			break
+		}
+		off += aligned
+	}
+	if off == start {
+		return 0
+	}
+	handler(term[start:off], Position(pos), lb.sessionID, lb.termIDOf(pos))
+	img.setPosition(pos + int64(off-start))
+	return int(off - start)
+}
+
 // ControlledPoll delivers up to fragmentLimit fragments to a handler that can
 // abort, break, commit or continue.
 func (img *Image) ControlledPoll(handler ControlledFragmentHandler, fragmentLimit int) int {

@@ -282,3 +282,60 @@ func TestLateIPCSubscriberJoinsAtTail(t *testing.T) {
 	}
 	_ = first
 }
+
+func TestPublicationStartsAtGivenPosition(t *testing.T) {
+	d := newIPCDriver(t, TermLengthMin)
+	sub := mustSub(t, d, "ipc", 3, SubscriptionOptions{})
+	// Continue a stream whose initial term id is 100 at term 107, offset 4096.
+	pub := mustPub(t, d, "ipc?init-term-id=100|term-id=107|term-offset=4096|session-id=77", 3)
+	want := Position(7*TermLengthMin + 4096)
+	if pub.Position() != want || pub.SessionID() != 77 {
+		t.Fatalf("start position %d session %d, want %d 77", pub.Position(), pub.SessionID(), want)
+	}
+	img := sub.Images()[0]
+	if img.JoinPosition() != want {
+		t.Fatalf("join %d want %d", img.JoinPosition(), want)
+	}
+	var got []Position
+	msg := make([]byte, 3000)
+	for i := 0; i < 200; i++ { // crosses several terms
+		offerRetry(t, pub, msg, func() { sub.Poll(func(_ []byte, h *Header) { got = append(got, h.Position()) }, 100) })
+	}
+	for sub.Poll(func(_ []byte, h *Header) { got = append(got, h.Position()) }, 100) > 0 {
+	}
+	if img.Position() != pub.Position() || len(got) == 0 || got[0] <= want {
+		t.Fatalf("image at %d, publication at %d, first fragment end %v", img.Position(), pub.Position(), got[:1])
+	}
+	for _, bad := range []string{"ipc?init-term-id=100|term-id=99|term-offset=0", "ipc?init-term-id=1|term-id=2|term-offset=33",
+		"ipc?term-id=2", "ipc?endpoint=1.2.3.4:5"} {
+		if _, err := d.AddPublication(bad, 3); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+func TestBlockPollDeliversWholeFramesAsTheyLie(t *testing.T) {
+	d := newIPCDriver(t, TermLengthMin)
+	sub := mustSub(t, d, "ipc", 1, SubscriptionOptions{})
+	pub := mustPub(t, d, "ipc", 1)
+	for i := 0; i < 10; i++ {
+		pub.Offer(bytes.Repeat([]byte{byte(i)}, 100)) // 132 -> 160-byte frames
+	}
+	img := sub.Images()[0]
+	var blocks [][]byte
+	var starts []Position
+	h := func(b []byte, pos Position, _, _ int32) { blocks = append(blocks, bytes.Clone(b)); starts = append(starts, pos) }
+	if n := img.BlockPoll(h, 500); n != 480 {
+		t.Fatalf("first block %d bytes, want 3 frames (480)", n)
+	}
+	if n := img.BlockPoll(h, 10); n != 160 {
+		t.Fatalf("small limit still delivers one frame: got %d", n)
+	}
+	img.BlockPoll(h, 1<<20)
+	if img.Position() != pub.Position() || starts[1] != 480 || starts[2] != 640 {
+		t.Fatalf("position %d starts %v", img.Position(), starts)
+	}
+	if f := FrameHeader(blocks[0][160:]); f.FrameLength() != 132 || blocks[0][160+HeaderLength] != 1 {
+		t.Fatalf("second frame in block: length %d", f.FrameLength())
+	}
+}

@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"fmt"
 	"sync"
 	"sync/atomic"
 )
@@ -58,6 +59,25 @@ func newPublication(log *LogBuffer, channel string, window int, sys *SystemCount
 	empty := []*Image{}
 	p.readers.Store(&empty)
 	return p
+}
+
+// startAt moves a new publication to termID/termOffset, so that its first
+// message lands at that position of a stream begun at the initial term id.
+func (p *Publication) startAt(termID, termOffset int32) error {
+	lb := p.log
+	count := termID - lb.initialTermID
+	if count < 0 || termOffset < 0 || termOffset >= lb.termLength || termOffset&(FrameAlignment-1) != 0 {
+		return fmt.Errorf("%w: start term id %d offset %d (initial term id %d, term length %d)",
+			ErrBadChannel, termID, termOffset, lb.initialTermID, lb.termLength)
+	}
+	p.termCount, p.termID, p.termOffset = count, termID, termOffset
+	p.termIndex = int(count % PartitionCount)
+	p.termBegin = int64(count) << lb.bitsToShift
+	start := p.termBegin + int64(termOffset)
+	p.cleaner.cleanPosition = start // the buffers are fresh: nothing behind needs cleaning
+	lb.activeTermCount.Store(count)
+	lb.tail.Store(start)
+	return nil
 }
 
 // SessionID returns the stream's session id.

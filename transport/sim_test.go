@@ -409,3 +409,19 @@ func TestSimPartitionHealsAndStreamResumes(t *testing.T) {
 		return sub.Images()[0].Position() == pub.Position()
 	})
 }
+
+func TestSimPublicationStartingAtPositionKeepsPositions(t *testing.T) {
+	h := newSimHarness(t, 13, SimFaults{LossPermille: 50, DelayNs: 10_000})
+	sd, rd := h.driver(1, nil), h.driver(2, nil)
+	sub := mustSub(t, rd, "udp?endpoint=10.0.0.2:40001", 10, SubscriptionOptions{})
+	pub := mustPub(t, sd, "udp?endpoint=10.0.0.2:40001|init-term-id=5|term-id=9|term-offset=1024", 10)
+	want := Position(4*TermLengthMin + 1024)
+	h.until(10000, "image", func() bool { return sub.ImageCount() == 1 })
+	if got := sub.Images()[0].JoinPosition(); got != want {
+		t.Fatalf("join position %d, want %d", got, want)
+	}
+	h.runStream(pub, []*Subscription{sub}, streamSpec{count: 300, sizeMax: 1000})
+	if sub.Images()[0].Position() != pub.Position() {
+		t.Fatalf("image %d publication %d", sub.Images()[0].Position(), pub.Position())
+	}
+}
