@@ -324,7 +324,10 @@ func TestBlockPollDeliversWholeFramesAsTheyLie(t *testing.T) {
 	img := sub.Images()[0]
 	var blocks [][]byte
 	var starts []Position
-	h := func(b []byte, pos Position, _, _ int32) { blocks = append(blocks, bytes.Clone(b)); starts = append(starts, pos) }
+	h := func(b []byte, pos Position, _, _ int32) {
+		blocks = append(blocks, bytes.Clone(b))
+		starts = append(starts, pos)
+	}
 	if n := img.BlockPoll(h, 500); n != 480 {
 		t.Fatalf("first block %d bytes, want 3 frames (480)", n)
 	}
