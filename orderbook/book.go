@@ -115,7 +115,8 @@ type level struct {
 }
 
 // levelKey is what the btree stores. key orders levels best first: the
-// price for asks and the negated price for bids, so Min is always the best.
+// price for asks and the negated price for bids, so ascending order is
+// priority order.
 type levelKey struct {
 	key   int64
 	level int32
@@ -127,7 +128,9 @@ func lessLevelKey(a, b levelKey) bool { return a.key < b.key }
 type bookSide struct {
 	tree   *btree.BTreeG[levelKey]
 	prices table // price -> level index
-	best   int32 // cached Min of tree, nilIndex when empty
+	best   int32 // cached first non-empty level, nilIndex if none
+	active int32 // non-empty levels
+	empty  int32 // empty levels kept for reuse
 }
 
 // sideKey maps a price to its btree key on side s.
@@ -150,6 +153,7 @@ type Book struct {
 	freeLevel int32
 	live      int
 	idMax     OrderID // no live order has a larger id
+	purgeDue  bool    // a side holds too many empty levels
 	index     table   // order id -> slab index of resting orders
 	sides     [2]bookSide
 
@@ -164,6 +168,7 @@ type Book struct {
 	collectFn  func(levelKey) bool
 	fok        fokState
 	fokVisitFn func(levelKey) bool
+	nextBestFn [2]func(levelKey) bool
 	digestBuf  []byte
 }
 
@@ -180,9 +185,17 @@ func New(cfg Config, l Listener) *Book {
 	}
 	b := &Book{cfg: cfg, listener: l}
 	b.reset()
+	b.bindVisitors()
+	return b
+}
+
+// bindVisitors makes the btree visitors once, as method values bound to
+// b, so that iterating does not allocate a closure per call.
+func (b *Book) bindVisitors() {
 	b.collectFn = b.collectLevel
 	b.fokVisitFn = b.fokVisit
-	return b
+	b.nextBestFn[Buy] = func(k levelKey) bool { return b.nextBest(Buy, k) }
+	b.nextBestFn[Sell] = func(k levelKey) bool { return b.nextBest(Sell, k) }
 }
 
 // ErrConfig marks an invalid Config.
@@ -264,7 +277,7 @@ func (b *Book) Reference() (int64, bool) { return b.reference, b.hasReference }
 func (b *Book) Len() int { return b.live }
 
 // Levels returns the number of price levels on side s.
-func (b *Book) Levels(s Side) int { return b.sides[s&1].tree.Len() }
+func (b *Book) Levels(s Side) int { return int(b.sides[s&1].active) }
 
 // Best returns the best level of side s.
 func (b *Book) Best(s Side) (Level, bool) {
@@ -299,8 +312,10 @@ func (b *Book) AppendDepth(dst []Level, s Side, levelsMax int) []Level {
 		if levelsMax <= 0 {
 			return false
 		}
-		levelsMax--
-		dst = append(dst, b.levelInfo(k.level))
+		if b.levels[k.level].count > 0 {
+			levelsMax--
+			dst = append(dst, b.levelInfo(k.level))
+		}
 		return true
 	})
 	return dst

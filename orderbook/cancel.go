@@ -3,6 +3,9 @@ package orderbook
 // Cancel removes a live order. It returns RejectUnknownOrder if no live
 // order has the id.
 func (b *Book) Cancel(id OrderID) RejectReason {
+	if b.purgeDue {
+		b.purgeEmptyLevels()
+	}
 	oi, ok := b.index.get(uint64(id))
 	if !ok {
 		b.listener.OnRejected(Rejected{ID: id, Op: OpCancel, Reason: RejectUnknownOrder})
@@ -25,6 +28,9 @@ func (b *Book) Cancel(id OrderID) RejectReason {
 //
 // A rejected amend changes nothing, and the order stays as it was.
 func (b *Book) Amend(id OrderID, price, qty int64) RejectReason {
+	if b.purgeDue {
+		b.purgeEmptyLevels()
+	}
 	oi, ok := b.index.get(uint64(id))
 	if !ok {
 		return b.rejectAmend(id, RejectUnknownOrder)
@@ -123,6 +129,9 @@ func (b *Book) ExpireDay() int { return b.sweep(sweepDay, 0) }
 // asks best first, each level in queue order. Levels are collected before
 // any is removed, because the btree must not change while it is iterated.
 func (b *Book) sweep(kind sweepKind, a Account) int {
+	if b.purgeDue {
+		b.purgeEmptyLevels()
+	}
 	removed := 0
 	for s := range b.sides {
 		b.scratch = b.scratch[:0]

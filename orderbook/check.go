@@ -9,10 +9,11 @@ import (
 var ErrInvariant = errors.New("orderbook: invariant violated")
 
 // Check walks the whole book and verifies its invariants: the book is not
-// crossed; each side's btree, price table and cached best agree; every
-// level's total and count equal the sum over its queue, whose links are
-// consistent; every queued order is in the id index at its slot and every
-// indexed order is queued. It is O(n) and meant for tests and debug checks.
+// crossed; each side's btree, price table, level counters and cached best
+// (the first non-empty level) agree; every level's total and count equal
+// the sum over its queue, whose links are consistent; every queued order is
+// in the id index at its slot and every indexed order is queued. It is O(n)
+// and meant for tests and debug checks.
 func (b *Book) Check() error {
 	queued := 0
 	for s := range b.sides {
@@ -35,24 +36,37 @@ func (b *Book) Check() error {
 
 func (b *Book) checkSide(s Side) (int, error) {
 	bs := &b.sides[s]
-	if bs.tree.Len() != int(bs.prices.count) {
-		return 0, fmt.Errorf("%w: %v tree has %d levels, price table %d", ErrInvariant, s, bs.tree.Len(), bs.prices.count)
+	if bs.tree.Len() != int(bs.prices.count) || bs.tree.Len() != int(bs.active+bs.empty) {
+		return 0, fmt.Errorf("%w: %v tree has %d levels, price table %d, counters %d active %d empty",
+			ErrInvariant, s, bs.tree.Len(), bs.prices.count, bs.active, bs.empty)
 	}
-	min, ok := bs.tree.Min()
-	if (ok && bs.best != min.level) || (!ok && bs.best != nilIndex) {
-		return 0, fmt.Errorf("%w: %v cached best level is not the tree minimum", ErrInvariant, s)
-	}
-	queued := 0
+	queued, active := 0, int32(0)
+	best := nilIndex
 	var err error
 	bs.tree.Ascend(func(k levelKey) bool {
 		var n int
 		n, err = b.checkLevel(s, k)
+		if n > 0 {
+			active++
+			if best == nilIndex {
+				best = k.level
+			}
+		}
 		queued += n
 		return err == nil
 	})
-	return queued, err
+	if err != nil {
+		return 0, err
+	}
+	if active != bs.active || best != bs.best {
+		return 0, fmt.Errorf("%w: %v has %d non-empty levels (counter %d), best level %d (cached %d)",
+			ErrInvariant, s, active, bs.active, best, bs.best)
+	}
+	return queued, nil
 }
 
+// checkLevel checks one level of the tree and returns its order count; an
+// empty level kept for reuse has no orders and no quantity.
 func (b *Book) checkLevel(s Side, k levelKey) (int, error) {
 	lv := &b.levels[k.level]
 	if lv.side != s || sideKey(s, lv.price) != k.key {
@@ -73,7 +87,7 @@ func (b *Book) checkLevel(s Side, k levelKey) (int, error) {
 		count++
 		prev = oi
 	}
-	if lv.tail != prev || count == 0 || count != lv.count || total != lv.total {
+	if lv.tail != prev || count != lv.count || total != lv.total {
 		return 0, fmt.Errorf("%w: %v level %d: count %d total %d, queue has %d orders and %d lots",
 			ErrInvariant, s, lv.price, lv.count, lv.total, count, total)
 	}

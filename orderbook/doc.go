@@ -16,6 +16,9 @@
 // free list, each price level is an intrusive doubly-linked FIFO of orders,
 // an open-addressing hash maps order id to slab index and, per side, price to
 // level. The price levels of each side are ordered in a google/btree BTreeG,
-// but the btree is only touched when a level is created or removed; the best
-// level of each side is cached. In steady state no operation allocates.
+// but the btree is only touched when a level is created or purged: adding to
+// an existing level is a hash lookup, the best level of each side is cached,
+// and a level that empties stays in place for a while, because prices near
+// the top of the book empty and refill all the time. In steady state no
+// operation allocates.
 package orderbook

@@ -1,8 +1,17 @@
 package orderbook
 
-// levelAt returns the level for price on side s, creating it if needed.
-// Adding to an existing level costs one hash lookup; only a new level
-// touches the btree.
+// Levels are created on first use and, when they empty, stay in the btree
+// and price table as empty levels for a while: prices near the top of the
+// book empty and refill all the time, and reusing the level then costs a
+// hash lookup instead of a btree delete and insert. Empty levels hold no
+// orders, so they never show in matching, events, depth or snapshots; the
+// cached best is always a non-empty level. When a side holds more than
+// emptyLevelsSlack empty levels beyond its non-empty ones, the next command
+// purges them all (amortised O(1) per level).
+const emptyLevelsSlack = 64
+
+// levelAt returns the level for price on side s, creating it (empty) if
+// needed.
 func (b *Book) levelAt(s Side, price int64) int32 {
 	bs := &b.sides[s]
 	if li, ok := bs.prices.get(uint64(price)); ok {
@@ -21,37 +30,84 @@ func (b *Book) createLevel(s Side, price int64) int32 {
 	}
 	b.levels[li] = level{price: price, side: s, head: nilIndex, tail: nilIndex}
 	bs := &b.sides[s]
-	key := sideKey(s, price)
-	_, replaced := bs.tree.ReplaceOrInsert(levelKey{key: key, level: li})
+	_, replaced := bs.tree.ReplaceOrInsert(levelKey{key: sideKey(s, price), level: li})
 	assert(!replaced, "createLevel: level already in tree")
 	bs.prices.put(uint64(price), li)
-	if bs.best == nilIndex || key < sideKey(s, b.levels[bs.best].price) {
+	bs.empty++
+	return li
+}
+
+// activate is called when level li gets its first order.
+func (b *Book) activate(li int32) {
+	lv := &b.levels[li]
+	bs := &b.sides[lv.side]
+	bs.empty--
+	bs.active++
+	if bs.best == nilIndex || sideKey(lv.side, lv.price) < sideKey(lv.side, b.levels[bs.best].price) {
 		bs.best = li
 	}
-	return li
+}
+
+// deactivate is called when level li loses its last order. If it was the
+// best, the next non-empty level becomes the best.
+func (b *Book) deactivate(li int32) {
+	lv := &b.levels[li]
+	bs := &b.sides[lv.side]
+	bs.empty++
+	bs.active--
+	if bs.empty > bs.active+emptyLevelsSlack {
+		b.purgeDue = true
+	}
+	if bs.best != li {
+		return
+	}
+	bs.best = nilIndex
+	if bs.active > 0 {
+		bs.tree.AscendGreaterOrEqual(levelKey{key: sideKey(lv.side, lv.price)}, b.nextBestFn[lv.side])
+	}
+}
+
+// nextBest is the btree visitor that finds side s's first non-empty level.
+func (b *Book) nextBest(s Side, k levelKey) bool {
+	if b.levels[k.level].count == 0 {
+		return true
+	}
+	b.sides[s].best = k.level
+	return false
+}
+
+// purgeEmptyLevels removes every empty level of a side that holds too many.
+// Commands call it first thing when purgeDue is set, so it never runs while
+// a list of levels is being walked.
+func (b *Book) purgeEmptyLevels() {
+	b.purgeDue = false
+	for s := range b.sides {
+		bs := &b.sides[s]
+		if bs.empty <= bs.active+emptyLevelsSlack {
+			continue
+		}
+		b.scratch = b.scratch[:0]
+		bs.tree.Ascend(b.collectFn)
+		for _, li := range b.scratch {
+			if b.levels[li].count == 0 {
+				b.removeLevel(li)
+			}
+		}
+		b.scratch = b.scratch[:0]
+	}
 }
 
 // removeLevel drops an empty level from its side.
 func (b *Book) removeLevel(li int32) {
 	lv := &b.levels[li]
 	assert(lv.count == 0 && lv.total == 0, "removeLevel: level not empty")
-	s := lv.side
-	bs := &b.sides[s]
-	if bs.best == li {
-		// The best level is the tree's minimum: DeleteMin needs no
-		// comparisons, and the next minimum becomes the cached best.
-		k, ok := bs.tree.DeleteMin()
-		assert(ok && k.level == li, "removeLevel: best is not the tree minimum")
-		bs.best = nilIndex
-		if next, ok := bs.tree.Min(); ok {
-			bs.best = next.level
-		}
-	} else {
-		_, ok := bs.tree.Delete(levelKey{key: sideKey(s, lv.price)})
-		assert(ok, "removeLevel: level missing from tree")
-	}
-	ok := bs.prices.del(uint64(lv.price))
+	bs := &b.sides[lv.side]
+	assert(bs.best != li, "removeLevel: removing the best level")
+	_, ok := bs.tree.Delete(levelKey{key: sideKey(lv.side, lv.price)})
+	assert(ok, "removeLevel: level missing from tree")
+	ok = bs.prices.del(uint64(lv.price))
 	assert(ok, "removeLevel: level missing from price table")
+	bs.empty--
 	*lv = level{head: b.freeLevel}
 	b.freeLevel = li
 }
@@ -71,6 +127,9 @@ func (b *Book) appendOrder(li, oi int32) {
 	lv.tail = oi
 	lv.total += o.open()
 	lv.count++
+	if lv.count == 1 {
+		b.activate(li)
+	}
 }
 
 // unlinkOrder takes a resting order out of its level's queue; its open
@@ -107,12 +166,12 @@ func (b *Book) removeResting(oi int32) int32 {
 	return li
 }
 
-// levelChanged reports level li's new state and removes it when empty.
+// levelChanged reports level li's new state and retires it when empty.
 func (b *Book) levelChanged(li int32) {
 	lv := &b.levels[li]
 	b.listener.OnLevel(Level{Side: lv.side, Price: lv.price, Quantity: lv.total, Count: lv.count})
 	if lv.count == 0 {
-		b.removeLevel(li)
+		b.deactivate(li)
 	}
 }
 

@@ -27,9 +27,60 @@ func TestAgainstReference(t *testing.T) {
 	}
 }
 
+// TestEmptyLevelsPurged builds wide books and takes them apart in waves,
+// so that the book keeps, reuses and purges many empty levels, with random
+// matching in between; it must still agree with the reference book.
+func TestEmptyLevelsPurged(t *testing.T) {
+	var rec, refRec recorder
+	b := New(Config{}, &rec)
+	ref := newRefBook(Config{}, &refRec)
+	g := newGenerator(7)
+	g.cfg, g.spread = Config{}, 3
+	purges := 0
+	id := OrderID(1_000_000)
+	for wave := range 6 {
+		var cmds []command
+		for i := range 4 * emptyLevelsSlack {
+			side, price := Buy, int64(900-i-wave)
+			if i%2 == 1 {
+				side, price = Sell, int64(1100+i+wave)
+			}
+			cmds = append(cmds, command{kind: cmdSubmit, order: Order{ID: id + OrderID(i), Side: side, Price: price, Quantity: 1}})
+		}
+		for i := range 4 * emptyLevelsSlack {
+			cmds = append(cmds, command{kind: cmdCancel, id: id + OrderID(i)})
+			cmds = append(cmds, g.next())
+		}
+		id += 10_000
+		for i, c := range cmds {
+			c.apply(b)
+			c.apply(ref)
+			if d := diffRecorded(rec.take(), refRec.take()); d != "" {
+				t.Fatalf("wave %d command %d (%v): %s", wave, i, c, d)
+			}
+			if err := b.Check(); err != nil {
+				t.Fatalf("wave %d command %d (%v): %v", wave, i, c, err)
+			}
+			if b.purgeDue {
+				purges++
+			}
+		}
+	}
+	if purges == 0 {
+		t.Fatal("no purge of empty levels happened")
+	}
+}
+
 func compareWithReference(t *testing.T, seed uint64, n int) bool {
 	t.Helper()
-	g := newGenerator(seed)
+	return compareGenerated(t, newGenerator(seed), seed, n, nil)
+}
+
+// compareGenerated runs n commands from g on a book and the reference book;
+// after each, the events must agree and the invariants hold. each, if not
+// nil, sees the book after every command.
+func compareGenerated(t *testing.T, g *generator, seed uint64, n int, each func(*Book)) bool {
+	t.Helper()
 	var rec, refRec recorder
 	b := New(g.cfg, &rec)
 	ref := newRefBook(g.cfg, &refRec)
@@ -49,6 +100,9 @@ func compareWithReference(t *testing.T, seed uint64, n int) bool {
 			t.Errorf("seed %d command %d: book holds %d orders, reference %d", seed, i, b.Len(), len(ref.orders))
 			return false
 		}
+		if each != nil {
+			each(b)
+		}
 	}
 	return true
 }
@@ -61,6 +115,7 @@ type generator struct {
 	cfg    Config
 	nextID OrderID
 	mid    int64
+	spread int // prices are mid ± spread ticks
 }
 
 func newGenerator(seed uint64) *generator {
@@ -71,13 +126,13 @@ func newGenerator(seed uint64) *generator {
 		BandTicks: []int64{0, 0, 40}[rng.IntN(3)],
 		OrdersMax: []int{0, 0, 0, 12}[rng.IntN(4)],
 	}
-	return &generator{rng: rng, cfg: cfg, nextID: 1, mid: 1000 * cfg.TickSize}
+	return &generator{rng: rng, cfg: cfg, nextID: 1, mid: 1000 * cfg.TickSize, spread: 5}
 }
 
 func (g *generator) pct(p int) bool { return g.rng.IntN(100) < p }
 
 func (g *generator) price() int64 {
-	p := g.mid + g.cfg.TickSize*int64(g.rng.IntN(11)-5)
+	p := g.mid + g.cfg.TickSize*int64(g.rng.IntN(2*g.spread+1)-g.spread)
 	switch {
 	case g.pct(2) && g.cfg.TickSize > 1:
 		p++

@@ -128,9 +128,8 @@ func (b *Book) Restore(data []byte) error {
 	listener := b.listener
 	*b = *nb
 	b.listener = listener
-	// The iterator fields are method values bound to nb; rebind them.
-	b.collectFn = b.collectLevel
-	b.fokVisitFn = b.fokVisit
+	// The visitors are bound to nb; rebind them to b.
+	b.bindVisitors()
 	return nil
 }
 

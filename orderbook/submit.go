@@ -5,6 +5,9 @@ package orderbook
 // returns RejectNone or the reason it was rejected; a rejected order changes
 // nothing.
 func (b *Book) Submit(o Order) RejectReason {
+	if b.purgeDue {
+		b.purgeEmptyLevels()
+	}
 	if r := b.validateNew(&o); r != RejectNone {
 		b.listener.OnRejected(Rejected{ID: o.ID, Op: OpSubmit, Reason: r})
 		return r
