@@ -155,6 +155,7 @@ func RunBench(cfg BenchConfig) (BenchResult, error) {
 	d := Descriptor{TermLength: params.TermLength, StreamID: 1, SessionID: 1}
 	term := newBenchTerm(cfg, &d)
 	terms := cfg.TotalBytes / benchTermLength
+	terms -= terms % benchRoundTerms // whole rounds, so they compare
 	res.Bytes, res.Messages = terms*benchTermLength, terms*term.messages
 
 	raw, err := newRawPhase(dir, "raw.dat", cfg.Fsync, 0)
@@ -178,29 +179,8 @@ func RunBench(cfg BenchConfig) (BenchResult, error) {
 	}
 	lags := make([]int64, 0, int(terms)*len(term.batches))
 	record := &benchPhase{write: func(t int64, term *benchTerm) error { return benchRecordTerm(rec, term, t, &lags) }}
-	// Each term of a round has its own buffer, its term ids set before the
-	// round (untimed): a producer's cost, not the archive's.
-	var round [benchRoundTerms]benchTerm
-	for i := range round {
-		round[i] = term.clone()
-	}
-	phases := []*benchPhase{&raw.benchPhase, record, &pre.benchPhase}
-	terms -= terms % benchRoundTerms // whole rounds, so they compare
-	res.Bytes, res.Messages = terms*benchTermLength, terms*term.messages
-	for first := int64(0); first < terms; first += benchRoundTerms {
-		for i := range round {
-			round[i].setTermID(params.InitialTermID + int32(first) + int32(i))
-		}
-		for _, ph := range phases {
-			start := time.Now()
-			for t := first; t < first+benchRoundTerms; t++ {
-				if err := ph.write(t, &round[t-first]); err != nil {
-					return res, err
-				}
-			}
-			ph.roundNs = append(ph.roundNs, int64(time.Since(start)))
-			ph.ns += ph.roundNs[len(ph.roundNs)-1]
-		}
+	if err := runRounds([]*benchPhase{&raw.benchPhase, record, &pre.benchPhase}, &term, terms, params.InitialTermID); err != nil {
+		return res, err
 	}
 	if err := rec.Stop(); err != nil {
 		return res, err
@@ -219,6 +199,33 @@ func RunBench(cfg BenchConfig) (BenchResult, error) {
 	res.DurableLagP99Ns = lags[len(lags)*99/100]
 	res.DurableLagMaxNs = lags[len(lags)-1]
 	return res, benchReplay(a, rec.ID(), &res)
+}
+
+// runRounds has the phases take turns writing the stream, benchRoundTerms
+// terms at a time, timing each turn.
+func runRounds(phases []*benchPhase, term *benchTerm, terms int64, initialTermID int32) error {
+	// Each term of a round has its own buffer, its term ids set before the
+	// round (untimed): a producer's cost, not the archive's.
+	var round [benchRoundTerms]benchTerm
+	for i := range round {
+		round[i] = term.clone()
+	}
+	for first := int64(0); first < terms; first += benchRoundTerms {
+		for i := range round {
+			round[i].setTermID(initialTermID + int32(first) + int32(i))
+		}
+		for _, ph := range phases {
+			start := time.Now()
+			for t := first; t < first+benchRoundTerms; t++ {
+				if err := ph.write(t, &round[t-first]); err != nil {
+					return err
+				}
+			}
+			ph.roundNs = append(ph.roundNs, int64(time.Since(start)))
+			ph.ns += ph.roundNs[len(ph.roundNs)-1]
+		}
+	}
+	return nil
 }
 
 func seconds(ns int64) float64 { return float64(ns) / 1e9 }

@@ -91,11 +91,14 @@ func powerLossScenario(t *testing.T, seed uint64, policy FsyncPolicy) {
 	rng := rand.New(rand.NewPCG(seed, 3))
 	sim := NewSimFS(seed)
 	a := openTestArchive(t, sim, "/arch", policy)
-	rec, err := a.StartRecording(testParams())
+	p := testParams()
+	// Streams are joined anywhere: mid-term, mid-segment.
+	p.StartPosition = transport.Position(rng.IntN(3*testSegmentLength/transport.FrameAlignment)) * transport.FrameAlignment
+	rec, err := a.StartRecording(p)
 	mustNotErr(t, err, "start")
 	id := rec.ID()
 	s := newStream(t, rec, seed)
-	durable := transport.Position(0)
+	durable := p.StartPosition
 	for crash := 0; crash < 4; crash++ {
 		sim.CrashAfter(1 + rng.IntN(40))
 		for rec != nil {
