@@ -12,6 +12,7 @@ type client struct {
 	target      int
 	nextCorr    int64
 	outstanding map[int64]int64 // correlation id -> sent at
+	order       []int64         // outstanding correlation ids in send order (acked ones skipped lazily)
 	acked       map[int64]bool
 	maxAcked    int64
 	unknown     int
@@ -26,8 +27,14 @@ func newClient(s *Simulator) *client {
 }
 
 func (c *client) tick(nowNs int64) {
-	for corr, at := range c.outstanding { // deletion only: map order does not matter
-		if nowNs-at >= clientTimeoutNs {
+	for len(c.order) > 0 {
+		corr := c.order[0]
+		at, ok := c.outstanding[corr]
+		if ok && nowNs-at < clientTimeoutNs {
+			break
+		}
+		c.order = c.order[1:]
+		if ok {
 			delete(c.outstanding, corr)
 			c.unknown++
 			c.target = c.sim.rng.Intn(c.sim.opts.Members)
@@ -41,6 +48,15 @@ func (c *client) tick(nowNs int64) {
 		c.connectTo, c.connectNs = c.target, nowNs // (re)connect: open the session via this member
 		c.sim.net.send(nowNs, &packet{kind: kindIngress, from: clientID, to: c.target})
 	}
+	for range c.sim.opts.ClientBurst {
+		if len(c.outstanding) >= clientOutstandingMax {
+			return
+		}
+		c.send(nowNs)
+	}
+}
+
+func (c *client) send(nowNs int64) {
 	corr := c.nextCorr
 	c.nextCorr++
 	payload := make([]byte, 8+c.sim.rng.Intn(120))
@@ -48,6 +64,7 @@ func (c *client) tick(nowNs int64) {
 		payload[i] = byte(corr >> (8 * (i % 8)))
 	}
 	c.outstanding[corr] = nowNs
+	c.order = append(c.order, corr)
 	c.sim.net.send(nowNs, &packet{kind: kindIngress, from: clientID, to: c.target,
 		ingress: ingress{correlation: corr, payload: payload}})
 }

@@ -9,7 +9,7 @@ const (
 	safetyPhaseNs        = 3_000_000_000  // faults run for 3 s
 	livenessBudgetNs     = 10_000_000_000 // then, healed, the cluster must settle within 10 s
 	clientTimeoutNs      = 400_000_000    // a proposal not acknowledged by then has an unknown outcome
-	clientOutstandingMax = 32
+	clientOutstandingMax = 64
 	pausedPacketsMax     = 512 // a paused member's socket buffer, in packets
 )
 
@@ -29,6 +29,7 @@ type Options struct {
 	Restart        Ratio // per fault interval: restart a crashed member
 	Pause          Ratio // per fault interval: pause or resume a member
 	ClientEveryNs  int64 // the client proposes this often
+	ClientBurst    int   // this many messages at a time
 	ClockSkewMaxNs int64 // each member incarnation's clock is ahead by up to this
 }
 
@@ -51,6 +52,7 @@ func OptionsFromSeed(seed uint64) Options {
 	o.Restart = Ratio{uint32(r.Between(5, 30)), 100}
 	o.Pause = Ratio{uint32(r.Intn(8)), 100}
 	o.ClientEveryNs = r.Between(500_000, 5_000_000)
+	o.ClientBurst = int(r.Between(1, 8))
 	o.ClockSkewMaxNs = r.Between(0, 2_000_000_000)
 	return o
 }
@@ -58,9 +60,9 @@ func OptionsFromSeed(seed uint64) Options {
 // String returns the Options's name, as used in traces and counters.
 func (o Options) String() string {
 	return fmt.Sprintf("seed=%d members=%d loss=%d/%d dup=%d/%d delay=[%d,%d]ns sync<=%dns "+
-		"partition=%d/%d oneway=%d/%d heal=%d/%d crash=%d/%d restart=%d/%d pause=%d/%d client=%dns skew<=%dns",
+		"partition=%d/%d oneway=%d/%d heal=%d/%d crash=%d/%d restart=%d/%d pause=%d/%d client=%dx%dns skew<=%dns",
 		o.Seed, o.Members, o.Loss.Num, o.Loss.Den, o.Duplicate.Num, o.Duplicate.Den, o.DelayMinNs,
 		o.DelayMaxNs, o.SyncDelayMaxNs, o.Partition.Num, o.Partition.Den, o.OneWay.Num, o.OneWay.Den,
 		o.Heal.Num, o.Heal.Den, o.Crash.Num, o.Crash.Den, o.Restart.Num, o.Restart.Den,
-		o.Pause.Num, o.Pause.Den, o.ClientEveryNs, o.ClockSkewMaxNs)
+		o.Pause.Num, o.Pause.Den, o.ClientBurst, o.ClientEveryNs, o.ClockSkewMaxNs)
 }

@@ -13,7 +13,7 @@ import (
 
 func quietOptions(members int, seed uint64) Options {
 	return Options{Seed: seed, Members: members, DelayMinNs: 100_000, DelayMaxNs: 300_000,
-		SyncDelayMaxNs: 500_000, ClientEveryNs: 1_000_000}
+		SyncDelayMaxNs: 500_000, ClientEveryNs: 1_000_000, ClientBurst: 4}
 }
 
 // runFor advances the simulation by d nanoseconds.
