@@ -211,6 +211,22 @@ func (a *Archive) Describe(id int64) (Descriptor, error) {
 	return e.desc, nil
 }
 
+// RecordingPosition returns how far a recording has been recorded and made
+// durable, and whether it is being recorded now. For a stopped recording
+// both positions are its stop position.
+func (a *Archive) RecordingPosition(id int64) (recorded, durable transport.Position, active bool, err error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	e, err := a.entry(id)
+	if err != nil {
+		return 0, 0, false, err
+	}
+	if r, ok := a.active[id]; ok {
+		return r.RecordedPosition(), r.DurablePosition(), true, nil
+	}
+	return e.desc.StopPosition, e.desc.StopPosition, false, nil
+}
+
 // List returns up to count descriptors of recordings with ids from fromID
 // on, deleted ones left out.
 func (a *Archive) List(fromID int64, count int) []Descriptor {

@@ -109,6 +109,12 @@ func (c *Control) dispatch(m ControlMessage, emit func([]byte)) (int64, error) {
 		return c.onReplay(m)
 	case TemplateStopReplay:
 		return m.RecordingID(), c.onStopReplay(m)
+	case TemplateRecordingPosition:
+		_, durable, active, err := c.a.RecordingPosition(m.RecordingID())
+		if err == nil && !active {
+			durable = NullPosition
+		}
+		return int64(durable), err
 	}
 	return 0, fmt.Errorf("%w: %s is not a request", ErrUnknownTemplate, m.TemplateID())
 }

@@ -50,6 +50,9 @@ const (
 	TemplateFindLastMatching TemplateID = 9
 	TemplateReplay           TemplateID = 10
 	TemplateStopReplay       TemplateID = 11
+	// TemplateRecordingPosition asks for a recording's durable position
+	// (NullPosition in the response's relevant id when it is not active).
+	TemplateRecordingPosition TemplateID = 12
 
 	TemplateControlResponse     TemplateID = 20
 	TemplateRecordingDescriptor TemplateID = 21
@@ -61,7 +64,8 @@ var templateNames = map[TemplateID]string{
 	TemplateDeleteRecording: "DeleteRecording", TemplateTruncate: "TruncateRecording",
 	TemplatePurgeSegments: "PurgeSegments", TemplateListRecordings: "ListRecordings",
 	TemplateFindLastMatching: "FindLastMatching", TemplateReplay: "Replay",
-	TemplateStopReplay: "StopReplay", TemplateControlResponse: "ControlResponse",
+	TemplateStopReplay: "StopReplay", TemplateRecordingPosition: "RecordingPosition",
+	TemplateControlResponse:     "ControlResponse",
 	TemplateRecordingDescriptor: "RecordingDescriptor",
 }
 
@@ -85,7 +89,7 @@ const (
 	startBlockLength         = 40
 
 	// ExtendRecording, StopRecording, DescribeRecording, DeleteRecording,
-	// StopReplay (whose id is a replay session id)
+	// RecordingPosition, StopReplay (whose id is a replay session id)
 	recordingIDOffset      = 8
 	recordingIDBlockLength = 16
 
@@ -145,7 +149,8 @@ var blockLengthMin = map[TemplateID]int{
 	TemplateDeleteRecording: recordingIDBlockLength, TemplateTruncate: positionBlockLength,
 	TemplatePurgeSegments: positionBlockLength, TemplateListRecordings: listBlockLength,
 	TemplateFindLastMatching: findBlockLength, TemplateReplay: replayBlockLength,
-	TemplateStopReplay: recordingIDBlockLength, TemplateControlResponse: responseBlockLength,
+	TemplateStopReplay: recordingIDBlockLength, TemplateRecordingPosition: recordingIDBlockLength,
+	TemplateControlResponse:     responseBlockLength,
 	TemplateRecordingDescriptor: descBlockLength,
 }
 
@@ -282,11 +287,12 @@ func AppendStartRecording(dst []byte, correlationID int64, p RecordingParams) []
 }
 
 // AppendRecordingIDRequest appends an ExtendRecording, StopRecording,
-// DescribeRecording or DeleteRecording request, or a StopReplay (id is then
-// the replay session id).
+// DescribeRecording, DeleteRecording or RecordingPosition request, or a
+// StopReplay (id is then the replay session id).
 func AppendRecordingIDRequest(dst []byte, t TemplateID, correlationID, id int64) []byte {
 	assert(t == TemplateExtendRecording || t == TemplateStopRecording || t == TemplateDescribe ||
-		t == TemplateDeleteRecording || t == TemplateStopReplay, "template %s takes no recording id", t)
+		t == TemplateDeleteRecording || t == TemplateRecordingPosition || t == TemplateStopReplay,
+		"template %s takes no recording id", t)
 	e := beginMessage(dst, t, recordingIDBlockLength, correlationID)
 	e.putInt64(recordingIDOffset, id)
 	return e.finish("")

@@ -84,6 +84,7 @@ func TestControlScript(t *testing.T) {
 			fmt.Sprintf("error corr=11 code=%d", ErrorInvalidPosition), nil},
 		{"truncate", func() []byte { return AppendPositionRequest(nil, TemplateTruncate, 12, 0, frameEnd) }, "ok corr=12 relevant=FRAMEEND", nil},
 		{"extend", func() []byte { return AppendRecordingIDRequest(nil, TemplateExtendRecording, 13, 0) }, "ok corr=13 relevant=0", nil},
+		{"recording position", func() []byte { return AppendRecordingIDRequest(nil, TemplateRecordingPosition, 17, 0) }, "ok corr=17 relevant=FRAMEEND", nil},
 		{"list", func() []byte { return AppendListRecordings(nil, 14, 0, 10) },
 			"descriptor corr=14 id=0 stream=7 start=0 stop=-1 state=valid channel=venue:ipc?alias=log\nok corr=14 relevant=1", nil},
 		{"unknown template", func() []byte {

@@ -32,6 +32,7 @@
 //	rec, err := a.StartRecording(archive.RecordingParams{...})   // or a.ExtendRecording(id)
 //	err = rec.Append(pos, block)          // whole frames at rec.RecordedPosition()
 //	appendPos := rec.DurablePosition()    // what the cluster may report as appended
+//	recorded, durable, active, err := a.RecordingPosition(id)
 //	err = rec.Stop()
 //	r, err := a.OpenReplay(archive.ReplayParams{RecordingID: id, Position: from,
 //		Length: archive.ReplayLengthUnbounded, Follow: true, Limit: commitCounter})
