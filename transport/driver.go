@@ -14,16 +14,17 @@ type ThreadingMode int8
 
 // Threading modes.
 const (
-	// ThreadingInvoker starts no goroutine: the caller runs Driver.DoWork
-	// (tests with a fake clock, or an application that owns its loop).
-	ThreadingInvoker ThreadingMode = iota
-	// ThreadingShared runs conductor, sender and receiver on one goroutine.
-	ThreadingShared
+	// ThreadingShared runs conductor, sender and receiver on one goroutine
+	// (the default: one goroutine blocking in the poller when idle).
+	ThreadingShared ThreadingMode = iota
 	// ThreadingDedicated gives each agent its own goroutine.
 	ThreadingDedicated
+	// ThreadingInvoker starts no goroutine: the caller runs Driver.DoWork
+	// (tests with a fake clock, or an application that owns its loop).
+	ThreadingInvoker
 )
 
-var threadingNames = [...]string{"invoker", "shared", "dedicated"}
+var threadingNames = [...]string{"shared", "dedicated", "invoker"}
 
 // String names the mode.
 func (m ThreadingMode) String() string {
@@ -566,11 +567,13 @@ func (d *Driver) newNetImage(ep *receiveEndpoint, c ControlFrame, src netip.Addr
 }
 
 // WaitReadable blocks until any of the driver's sockets is readable or
-// timeout passes, parked in the Go network poller (see socketWaiter). With
-// no real sockets (IPC only, or the simulator) it returns false at once.
+// timeout passes, parked in the Go network poller (see socketWaiter).
 func (d *Driver) WaitReadable(timeout time.Duration) bool {
 	w := d.waiter.Load()
 	if w == nil {
+		// Nothing to wait on (IPC only, or simulated sockets): park for the
+		// timeout so that an idle driver does not spin.
+		time.Sleep(timeout)
 		return false
 	}
 	return w.WaitReadable(timeout)

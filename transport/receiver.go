@@ -101,20 +101,25 @@ func (ep *receiveEndpoint) poll(nowNs int64) int {
 		sys.Errors.Increment()
 		return 0
 	}
+	if n == 0 {
+		return 0
+	}
 	ep.nowNs = nowNs
+	bytes := 0
 	for i := 0; i < n; i++ {
 		d := &ep.in[i]
-		sys.DatagramsReceived.Increment()
 		if d.N > len(d.Buf) || d.N > MTULengthMax {
 			sys.InvalidFrames.Increment()
 			continue
 		}
-		sys.BytesReceived.Add(int64(d.N))
+		bytes += d.N
 		ep.src = d.Addr
 		if _, invalid := ParseDatagram(d.Buf[:d.N], ep); invalid > 0 {
 			sys.InvalidFrames.Add(int64(invalid))
 		}
 	}
+	sys.DatagramsReceived.Add(int64(n))
+	sys.BytesReceived.Add(int64(bytes))
 	return n
 }
 
