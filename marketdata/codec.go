@@ -122,6 +122,7 @@ const (
 	PacketTrade PacketType = 4
 )
 
+// String returns the packet type's name.
 func (t PacketType) String() string {
 	switch t {
 	case PacketUpdate:
@@ -141,12 +142,17 @@ type MessageType uint8
 
 // Message types.
 const (
+	// MessageInstrumentUpdate is one instrument's whole published state.
 	MessageInstrumentUpdate MessageType = 1
-	MessageSnapshotBegin    MessageType = 2
-	MessageSnapshotEnd      MessageType = 3
-	MessageTrade            MessageType = 4
+	// MessageSnapshotBegin opens a snapshot: every instrument follows.
+	MessageSnapshotBegin MessageType = 2
+	// MessageSnapshotEnd closes the snapshot SnapshotBegin opened.
+	MessageSnapshotEnd MessageType = 3
+	// MessageTrade is one trade on the non-conflated trade channel.
+	MessageTrade MessageType = 4
 )
 
+// String returns the message type's name.
 func (t MessageType) String() string {
 	switch t {
 	case MessageInstrumentUpdate:

@@ -42,6 +42,7 @@ const (
 	CounterInstrumentsDropped
 )
 
+// String returns the counter's label.
 func (t CounterType) String() string {
 	switch t {
 	case CounterPacketsSent:

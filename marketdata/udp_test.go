@@ -222,3 +222,70 @@ func TestUDPConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+// lossyConn drops every period-th of the first lossyUntil datagrams before
+// they reach the socket, then none: an episode of loss that must heal.
+type lossyConn struct {
+	Conn
+	period, until, n int
+}
+
+func (c *lossyConn) Send(p []byte) error {
+	c.n++
+	if c.n <= c.until && c.n%c.period == 0 {
+		return nil
+	}
+	return c.Conn.Send(p)
+}
+
+// TestMulticastLossAndGarbageHealed: over real multicast, a publisher that
+// loses every 7th of its first 500 packets, and a stranger sending garbage
+// to the group: the subscriber detects the gaps, counts every malformed
+// datagram, never shows a state that differs from the reference, and heals
+// from a snapshot once the loss stops. (A snapshot heals only if none of its
+// packets is lost, so under loss this steady the subscriber stays
+// recovering — correctly, since any lost packet may have carried any
+// instrument.)
+func TestMulticastLossAndGarbageHealed(t *testing.T) {
+	cfg := loopbackChannel(t, "239.255.10.206")
+	ref, cmds := precompute(14, 30, 5_000, DepthDefault)
+	conn, err := DialUDP(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := mustPublisher(t, PublisherConfig{Conn: &lossyConn{Conn: conn, period: 7, until: 500}, SnapshotInterval: 20 * time.Millisecond})
+	sub := mustSubscriber(t, SubscriberConfig{OnUpdate: newChecker(t, ref).onUpdate})
+	run := &udpRun{t: t, stop: make(chan struct{})}
+	run.startSubscriber(cfg, sub)
+	stranger, err := DialUDP(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stranger.Close()
+	pub.SetLeader(true, 1)
+	run.startPublisher(pub)
+	garbage := malformedVariants(samplePackets()[0])
+	for i, cmd := range cmds {
+		fanout{pub}.run(cmd)
+		if i%500 == 0 {
+			for _, g := range garbage[1:] { // [0] is empty: nothing to send
+				if err := stranger.Send(g); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	waitConverged(t, ref, sub)
+	deadline := time.Now().Add(10 * time.Second)
+	for sub.Recovering() && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	run.close()
+	st := sub.Stats()
+	if st.GapsDetected == 0 || st.Recoveries == 0 || sub.Recovering() {
+		t.Fatalf("loss not detected or not healed: %+v", st)
+	}
+	if want := int64(10 * (len(garbage) - 1)); st.MalformedDropped != want {
+		t.Fatalf("malformed dropped %d, want %d", st.MalformedDropped, want)
+	}
+}
