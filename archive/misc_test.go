@@ -2,6 +2,7 @@ package archive
 
 import (
 	"errors"
+	"io"
 	"testing"
 	"time"
 
@@ -90,4 +91,45 @@ func TestRunBenchSmoke(t *testing.T) {
 	if left, _ := (OSFS{}).ReadDir(dir); len(left) != 0 {
 		t.Fatalf("bench left %v behind", left)
 	}
+}
+
+// A following replay on one goroutine reads a recording that another
+// goroutine is writing and rolling across segments; it sees every frame,
+// byte for byte, and ends when the recording stops.
+func TestConcurrentRecordAndFollowingReplay(t *testing.T) {
+	a := openTestArchive(t, NewSimFS(53), "/arch", FsyncData)
+	defer a.Close()
+	rec, _ := a.StartRecording(testParams())
+	s := newStream(t, rec, 53)
+	r, err := a.OpenReplay(ReplayParams{RecordingID: rec.ID(), Position: NullPosition, Length: ReplayLengthUnbounded, Follow: true})
+	mustNotErr(t, err, "open replay")
+	defer r.Close()
+	writerDone := make(chan error, 1)
+	go func() {
+		for range 200 {
+			pos, blk := s.block(1 + s.rng.IntN(6))
+			if err := rec.Append(pos, blk); err != nil {
+				writerDone <- err
+				return
+			}
+		}
+		writerDone <- rec.Stop()
+	}()
+	var got []replayedFrame
+	h := func(frame []byte, pos transport.Position) {
+		got = append(got, replayedFrame{pos, append([]byte(nil), frame...)})
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		_, err := r.Poll(h, 32)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		mustNotErr(t, err, "poll")
+		if time.Now().After(deadline) {
+			t.Fatalf("replay did not reach the end by the deadline (at %d)", r.Position())
+		}
+	}
+	mustNotErr(t, <-writerDone, "writer")
+	checkReplay(t, got, s, 0, len(s.frames))
 }
