@@ -83,6 +83,7 @@ type ControlError struct {
 	Message string
 }
 
+// Error returns the message the server sent.
 func (e *ControlError) Error() string { return e.Message }
 
 // Unwrap returns the sentinel of the error's code, or nil.
