@@ -96,7 +96,8 @@ func (n *Node) onAppendLog(m *Message) {
 	if !n.fromLeader(m) {
 		return
 	}
-	if !validEntries(m.Data) {
+	ts, ok := validEntries(m.Data)
+	if !ok {
 		n.counters.BadAppend++
 		return
 	}
@@ -127,6 +128,7 @@ func (n *Node) onAppendLog(m *Message) {
 		n.appended = true
 	}
 	n.matched = max(n.matched, dataEnd)
+	n.lastTimestampNs = max(n.lastTimestampNs, ts) // cluster time never goes back under a later leader
 	n.onLeaderCommit(0)
 	n.maybeCaughtUp()
 }
@@ -187,16 +189,19 @@ func (n *Node) flush() {
 	}
 }
 
-// validEntries reports whether b is a sequence of whole, decodable entries:
-// the log is checked at the gateway, so everything in a store decodes.
-func validEntries(b []byte) bool {
+// validEntries reports whether b is a sequence of whole, decodable entries
+// (the log is checked at the gateway, so everything in a store decodes) and
+// returns their highest cluster time.
+func validEntries(b []byte) (int64, bool) {
 	var e LogEntry
+	var ts int64
 	for len(b) > 0 {
 		l, err := DecodeEntry(b, &e)
 		if err != nil {
-			return false
+			return 0, false
 		}
+		ts = max(ts, e.Timestamp)
 		b = b[l:]
 	}
-	return true
+	return ts, true
 }

@@ -14,7 +14,6 @@ func (n *Node) becomeLeader() {
 	n.counters.LeaderTerms++
 	n.leader = n.id
 	n.termBase = n.store.End()
-	n.lastTimestampNs = max(n.lastTimestampNs, n.scanLastTimestamp())
 	n.appendLocal(&LogEntry{Type: EntryNewLeadershipTerm, TermID: n.term, TermBase: n.termBase,
 		LeaderID: n.id, Timestamp: n.clusterTime()})
 	n.commitSent = -1
@@ -28,7 +27,8 @@ func (n *Node) becomeLeader() {
 }
 
 // scanLastTimestamp returns the cluster time of the last entry in the log by
-// scanning from the base of the last term (an entry boundary).
+// scanning from the base of the last term (an entry boundary). It runs once,
+// when the Node starts; afterwards every appended entry updates it.
 func (n *Node) scanLastTimestamp() int64 {
 	terms := n.store.Terms()
 	if len(terms) == 0 {
@@ -43,7 +43,10 @@ func (n *Node) scanLastTimestamp() int64 {
 	var e LogEntry
 	for len(b) > 0 {
 		l, err := DecodeEntry(b, &e)
-		assert(err == nil, "member %d: corrupt own log: %v", n.id, err)
+		if err != nil {
+			n.storeErr(err) // NewNode fails: the archive must trim a torn tail first
+			return ts
+		}
 		ts = max(ts, e.Timestamp)
 		b = b[l:]
 	}

@@ -157,9 +157,10 @@ func NewNode(cfg Config, store LogStore, hs HardState, applied Position, nowNs i
 	if t := n.lastLogTerm(); t > n.term {
 		return nil, fmt.Errorf("%w: log term %d above stored term %d", ErrConfig, t, n.term)
 	}
+	n.lastTimestampNs = n.scanLastTimestamp()
 	n.enterCanvass()
 	n.prevStatus = Status{ID: NoMember}
-	return n, nil
+	return n, n.err
 }
 
 // Tick advances the Node's timers to nowNs, which must not go backwards.
@@ -304,6 +305,7 @@ func (n *Node) clusterTime() int64 {
 
 // appendLocal encodes e and appends it to the store in the current term.
 func (n *Node) appendLocal(e *LogEntry) {
+	n.lastTimestampNs = max(n.lastTimestampNs, e.Timestamp)
 	n.scratch = AppendEntry(n.scratch[:0], e)
 	n.storeErr(n.store.Append(n.term, n.scratch))
 	n.appended = true
