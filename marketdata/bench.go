@@ -50,6 +50,9 @@ const (
 	benchPaceSliceNs = int64(200 * time.Microsecond)
 	// benchLatencyMaxNs is the largest latency the histogram records.
 	benchLatencyMaxNs = int64(10 * time.Second)
+	// benchWarmup is the unmeasured run before phase 1 that grows every
+	// book, buffer and slice to its steady size.
+	benchWarmup = 300 * time.Millisecond
 	// benchQuiet is how long the feed must be silent to count as drained,
 	// and benchQuiesceMax how long to wait for that.
 	benchQuiet      = 20 * time.Millisecond
@@ -159,7 +162,8 @@ type benchRig struct {
 //     time carries the producer's clock, and the subscriber records the time
 //     from a command's OnApplied to applying the update that shows it.
 //
-// Between phases the feed is drained and any loss healed.
+// A warm-up precedes phase 1, and between phases the feed is drained and any
+// loss healed.
 func RunBench(cfg BenchConfig) (BenchResult, error) {
 	c, err := cfg.withDefaults()
 	if err != nil {
@@ -173,6 +177,8 @@ func RunBench(cfg BenchConfig) (BenchResult, error) {
 		PacedPerSec: c.PacedChangesPerSec, DeliveryChangesPerSec: c.DeliveryChangesPerSec}
 	feed := newBenchFeed(c.Instruments)
 	feed.define(rig.pub)
+	rig.paced(feed, c.DeliveryChangesPerSec, benchWarmup) // grow books and buffers to steady size
+	rig.quiesce()
 	rig.absorb(c, feed, &res)
 	rig.quiesce()
 	rig.deliver(c, feed, &res)
