@@ -120,3 +120,15 @@ func TestMemLogStoreCrashKeepsWrittenBackPrefix(t *testing.T) {
 		t.Fatalf("a crash with nothing unsynced lost data: end %d", s.End())
 	}
 }
+
+func TestNewNodeRejectsCorruptLog(t *testing.T) {
+	s := NewMemLogStore()
+	_ = s.Append(1, make([]byte, 64)) // zero frame lengths: not an entry
+	s.Sync()
+	if _, err := NewNode(DefaultConfig(0, 3, &seqRand{}), s, HardState{Term: 1, Vote: NoMember}, 0, 0); !errors.Is(err, ErrStore) {
+		t.Fatalf("err %v, want ErrStore", err)
+	}
+	if _, err := NewNode(DefaultConfig(0, 3, &seqRand{}), s, HardState{Vote: NoMember}, 0, 0); !errors.Is(err, ErrConfig) {
+		t.Fatalf("log term above stored term: err %v, want ErrConfig", err)
+	}
+}
