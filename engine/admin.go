@@ -112,13 +112,13 @@ func (e *Engine) setAccount(m SetAccount) Reason {
 	}
 	p := nilIndex
 	if len(m.Principal()) > 0 {
-		q, ok := e.principalIdx[m.PrincipalKey()]
+		q, ok := e.principalIdx.get(m.PrincipalKey())
 		if !ok {
 			return ReasonNotAuthorized
 		}
 		p = q
 	}
-	a, ok := e.accountIdx[m.AccountKey()]
+	a, ok := e.accountIdx.get(m.AccountKey())
 	if !ok {
 		if len(e.accounts) >= AccountsMax {
 			e.counters.LimitExceeded++
@@ -126,7 +126,7 @@ func (e *Engine) setAccount(m SetAccount) Reason {
 		}
 		a = int32(len(e.accounts))
 		e.accounts = append(e.accounts, account{name: m.AccountKey()})
-		e.accountIdx[m.AccountKey()] = a
+		e.accountIdx.put(m.AccountKey(), a)
 	}
 	e.accounts[a].stp = m.STPMode()
 	if p == nilIndex {
@@ -182,7 +182,7 @@ func (e *Engine) setPrincipal(m SetPrincipal) Reason {
 	if !validPrincipal(m.PrincipalKey()) {
 		return ReasonInvalidDefinition
 	}
-	if p, ok := e.principalIdx[m.PrincipalKey()]; ok {
+	if p, ok := e.principalIdx.get(m.PrincipalKey()); ok {
 		e.principals[p].role = m.Role()
 		return ReasonNone
 	}
@@ -197,7 +197,7 @@ func (e *Engine) setPrincipal(m SetPrincipal) Reason {
 func (e *Engine) addPrincipal(name [principalNameBytes]byte, role Role) int32 {
 	p := int32(len(e.principals))
 	e.principals = append(e.principals, principal{name: name, role: role, head: nilIndex, tail: nilIndex})
-	e.principalIdx[name] = p
+	e.principalIdx.put(name, p)
 	return p
 }
 

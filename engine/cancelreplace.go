@@ -15,7 +15,7 @@ type targetRef struct {
 // a ClOrdID it was replaced from (a replace of a replaced order by its old
 // ClOrdID), for another instrument or side, or already done.
 func (e *Engine) findTarget(p int32, t targetRef) (orderRef, Reason) {
-	a, ok := e.accountIdx[t.account]
+	a, ok := e.accountIdx.get(t.account)
 	if !ok {
 		return 0, ReasonUnknownAccount
 	}
@@ -57,9 +57,11 @@ func (e *Engine) lookupOrder(a int32, t targetRef) (r orderRef, stale, ok bool) 
 
 // onCancelOrder applies a CancelOrder.
 func (e *Engine) onCancelOrder(s *session, m CancelOrder) {
+	// Whole fields, not trimmed: copying them is cheaper than scanning
+	// for their ends on the path that never sends a reject.
 	f := cancelRejectFields{
 		instrument: m.Instrument(), responseTo: CxlRejResponseToCancel, status: OrdStatusRejected,
-		account: m.Account(), principal: m.Principal(), clOrdID: m.ClOrdID(), origClOrdID: m.OrigClOrdID(),
+		account: m.AccountKey(), principal: m.PrincipalKey(), clOrdID: m.ClOrdIDKey(), origClOrdID: m.OrigClOrdIDKey(),
 		orderID: m.OrderID(),
 	}
 	if !validClOrdID(m.ClOrdIDKey()) || !validAccount(m.AccountKey()) || (m.OrderID() == 0 && !validClOrdID(m.OrigClOrdIDKey())) {
@@ -101,7 +103,7 @@ func (e *Engine) refuseCancel(f *cancelRejectFields, oi orderRef, r Reason) {
 // answerDuplicateTarget answers a cancel or replace whose SenderSeq was
 // already applied with the named order's status, if it is known.
 func (e *Engine) answerDuplicateTarget(t TemplateID, p int32, ref targetRef, principal, clOrdID []byte) {
-	if a, ok := e.accountIdx[ref.account]; ok && e.principals[p].mayTrade(a) {
+	if a, ok := e.accountIdx.get(ref.account); ok && e.principals[p].mayTrade(a) {
 		if oi, _, ok := e.lookupOrder(a, ref); ok {
 			e.statusReport(e.orders.at(oi), ReasonDuplicateMessage)
 			return
@@ -117,9 +119,11 @@ func (e *Engine) answerDuplicateTarget(t TemplateID, p int32, ref targetRef, pri
 // quantity below what is filled is refused; equal to it ends the order as
 // Filled (reported Replaced).
 func (e *Engine) onReplaceOrder(s *session, m ReplaceOrder) {
+	// Whole fields, not trimmed: copying them is cheaper than scanning
+	// for their ends on the path that never sends a reject.
 	f := cancelRejectFields{
 		instrument: m.Instrument(), responseTo: CxlRejResponseToReplace, status: OrdStatusRejected,
-		account: m.Account(), principal: m.Principal(), clOrdID: m.ClOrdID(), origClOrdID: m.OrigClOrdID(),
+		account: m.AccountKey(), principal: m.PrincipalKey(), clOrdID: m.ClOrdIDKey(), origClOrdID: m.OrigClOrdIDKey(),
 		orderID: m.OrderID(),
 	}
 	if m.Flags()&^flagsKnown != 0 || !validClOrdID(m.ClOrdIDKey()) || !validAccount(m.AccountKey()) ||

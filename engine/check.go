@@ -66,11 +66,11 @@ func checkPrincipalOrders(s *state, p int32, perBook map[uint32]int) (int, error
 }
 
 func checkLiveOrder(s *state, o *order) error {
-	i, ok := s.instrumentIdx[o.instrument]
-	if !ok {
+	in := s.instrument(o.instrument)
+	if in == nil {
 		return fmt.Errorf("%w: order %d: unknown instrument %d", ErrInvariant, o.id, o.instrument)
 	}
-	info, ok := s.instruments[i].book.Order(orderIDToBook(o.id))
+	info, ok := in.book.Order(orderIDToBook(o.id))
 	if !ok || info.Remaining != o.qty-o.cum || info.Price != o.price || info.Side != sideToBook(o.side) ||
 		info.Account != accountToBook(o.account) || info.Filled != o.cum {
 		return fmt.Errorf("%w: order %d: book has %+v, engine price %d qty %d cum %d", ErrInvariant, o.id, info, o.price, o.qty, o.cum)

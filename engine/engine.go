@@ -94,6 +94,10 @@ type Engine struct {
 	out      []byte // report buffer, reused for every report
 	counters Counters
 	role     ClusterRole
+	// lastSession caches the last session looked up (a gateway sends
+	// almost everything); it is not state, and is dropped whenever the
+	// session table changes.
+	lastSession *session
 }
 
 // discardEgress drops every report.

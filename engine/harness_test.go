@@ -338,3 +338,11 @@ func stateCmd(id uint32, st TradingState, at int64) []byte {
 	m.SetEffectiveTime(at)
 	return b
 }
+
+// get1 returns the index stored for k, or -1.
+func (t *nameIndex) get1(k [16]byte) int32 {
+	if v, ok := t.get(k); ok {
+		return v
+	}
+	return -1
+}

@@ -1,25 +1,42 @@
 package engine
 
-import "sort"
+import (
+	"slices"
+	"sort"
+)
 
 // instrument returns the instrument with id, or nil.
-func (e *Engine) instrument(id uint32) *instrument {
-	i, ok := e.instrumentIdx[id]
-	if !ok {
-		return nil
+func (e *Engine) instrument(id uint32) *instrument { return e.state.instrument(id) }
+
+func (s *state) instrument(id uint32) *instrument {
+	if i, ok := s.instrumentIndex(id); ok {
+		return s.instruments[i]
 	}
-	return e.instruments[i]
+	return nil
+}
+
+// instrumentIndex binary-searches the sorted ids: at most InstrumentsMax
+// of them, so ten steps over a few cache lines.
+func (s *state) instrumentIndex(id uint32) (int, bool) {
+	ids := s.instrumentIDs
+	lo, hi := 0, len(ids)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if ids[m] < id {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo, lo < len(ids) && ids[lo] == id
 }
 
 // insertInstrument adds in, keeping e.instruments sorted by id.
 func (e *Engine) insertInstrument(in *instrument) {
-	i := sort.Search(len(e.instruments), func(i int) bool { return e.instruments[i].info.ID >= in.info.ID })
-	e.instruments = append(e.instruments, nil)
-	copy(e.instruments[i+1:], e.instruments[i:])
-	e.instruments[i] = in
-	for j := i; j < len(e.instruments); j++ {
-		e.instrumentIdx[e.instruments[j].info.ID] = int32(j)
-	}
+	i, found := e.instrumentIndex(in.info.ID)
+	assert(!found, "insertInstrument: id already listed")
+	e.instruments = slices.Insert(e.instruments, i, in)
+	e.instrumentIDs = slices.Insert(e.instrumentIDs, i, in.info.ID)
 }
 
 // bandOf converts a band in basis points of the reference price into a

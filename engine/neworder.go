@@ -54,7 +54,7 @@ func (e *Engine) orderTarget(p int32, instrumentID uint32, acct [accountNameByte
 	if in == nil {
 		return nil, 0, ReasonUnknownInstrument
 	}
-	a, ok := e.accountIdx[acct]
+	a, ok := e.accountIdx.get(acct)
 	if !ok {
 		return nil, 0, ReasonUnknownAccount
 	}
@@ -135,7 +135,7 @@ func crosses(b *orderbook.Book, side Side, price int64) bool {
 // the order it named, if known, gets a status report; otherwise a business
 // reject says it was a duplicate.
 func (e *Engine) answerDuplicate(t TemplateID, acct [accountNameBytes]byte, id [clOrdIDBytes]byte, principal []byte) {
-	if a, ok := e.accountIdx[acct]; ok {
+	if a, ok := e.accountIdx.get(acct); ok {
 		if oi, _, ok := e.orders.byClOrd(clKey{account: a, id: id}); ok {
 			e.statusReport(e.orders.at(oi), ReasonDuplicateMessage)
 			return

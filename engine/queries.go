@@ -46,7 +46,7 @@ func (e *Engine) massCancel(p int32, m MassCancel) Reason {
 		e.cancelInstrumentFor(p, in)
 		return ReasonNone
 	}
-	a, ok := e.accountIdx[m.AccountKey()]
+	a, ok := e.accountIdx.get(m.AccountKey())
 	if !ok {
 		return ReasonUnknownAccount
 	}
@@ -106,7 +106,7 @@ func (e *Engine) onOrderStatusRequest(s *session, m OrderStatusRequest) {
 		e.unknownStatus(m, r)
 		return
 	}
-	a, ok := e.accountIdx[m.AccountKey()]
+	a, ok := e.accountIdx.get(m.AccountKey())
 	if !ok {
 		e.unknownStatus(m, ReasonUnknownAccount)
 		return

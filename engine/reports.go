@@ -119,10 +119,10 @@ type cancelRejectFields struct {
 	reason      Reason
 	responseTo  CxlRejResponseTo
 	status      OrdStatus
-	account     []byte
-	principal   []byte
-	clOrdID     []byte
-	origClOrdID []byte
+	account     [accountNameBytes]byte
+	principal   [principalNameBytes]byte
+	clOrdID     [clOrdIDBytes]byte
+	origClOrdID [clOrdIDBytes]byte
 }
 
 func (e *Engine) cancelReject(f *cancelRejectFields) {
@@ -135,10 +135,10 @@ func (e *Engine) cancelReject(f *cancelRejectFields) {
 	r.SetReason(f.reason)
 	r.SetResponseTo(f.responseTo)
 	r.SetOrdStatus(f.status)
-	r.SetAccountBytes(f.account)
-	r.SetPrincipalBytes(f.principal)
-	r.SetClOrdIDBytes(f.clOrdID)
-	r.SetOrigClOrdIDBytes(f.origClOrdID)
+	r.SetAccountBytes(f.account[:])
+	r.SetPrincipalBytes(f.principal[:])
+	r.SetClOrdIDBytes(f.clOrdID[:])
+	r.SetOrigClOrdIDBytes(f.origClOrdID[:])
 	e.sendToRequester()
 }
 

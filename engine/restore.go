@@ -44,6 +44,7 @@ func (e *Engine) Restore(data []byte) error {
 		return r.err
 	}
 	e.state = ns
+	e.lastSession = nil
 	return nil
 }
 
@@ -73,7 +74,7 @@ func (e *Engine) readInstruments(r *snapReader, ns *state) {
 			return
 		}
 		ns.instruments = append(ns.instruments, &instrument{info: info, band: band, book: book})
-		ns.instrumentIdx[info.ID] = int32(i)
+		ns.instrumentIDs = append(ns.instrumentIDs, info.ID)
 	}
 }
 
@@ -81,12 +82,12 @@ func readParties(r *snapReader, ns *state) {
 	n := r.count("accounts", AccountsMax)
 	for i := 0; i < n && r.err == nil; i++ {
 		a := account{name: r.array16(), stp: STPMode(r.u8())}
-		if _, dup := ns.accountIdx[a.name]; dup || !validName(a.name[:]) || !a.stp.Valid() {
+		if _, dup := ns.accountIdx.get(a.name); dup || !validName(a.name[:]) || !a.stp.Valid() {
 			r.fail("account %d: bad or duplicate", i)
 			return
 		}
 		ns.accounts = append(ns.accounts, a)
-		ns.accountIdx[a.name] = int32(i)
+		ns.accountIdx.put(a.name, int32(i))
 	}
 	n = r.count("principals", PrincipalsMax)
 	for i := 0; i < n && r.err == nil; i++ {
@@ -111,7 +112,7 @@ func readPrincipal(r *snapReader, ns *state, i int) {
 	p := principal{name: r.array16(), role: Role(r.u8()), head: nilIndex, tail: nilIndex}
 	cod := r.u8()
 	p.cod, p.session, p.senderSeq = cod == 1, SessionID(r.i64()), r.u64()
-	if _, dup := ns.principalIdx[p.name]; dup || !validName(p.name[:]) || !p.role.Valid() || cod > 1 {
+	if _, dup := ns.principalIdx.get(p.name); dup || !validName(p.name[:]) || !p.role.Valid() || cod > 1 {
 		r.fail("principal %d: bad or duplicate", i)
 		return
 	}
@@ -125,7 +126,7 @@ func readPrincipal(r *snapReader, ns *state, i int) {
 		p.accounts = append(p.accounts, a)
 	}
 	ns.principals = append(ns.principals, p)
-	ns.principalIdx[p.name] = int32(i)
+	ns.principalIdx.put(p.name, int32(i))
 }
 
 // Identifier fields are used as map keys whole, so they must be canonical:
@@ -140,13 +141,34 @@ func validSymbol(k [symbolBytes]byte) bool           { return validName(k[:]) }
 // validName reports whether a NUL-padded identifier field is well formed:
 // valid characters, then only padding.
 func validName(b []byte) bool {
-	c := chars(b)
-	for _, x := range b[len(c):] {
-		if x != 0 {
+	n := 0
+	for n < len(b) && b[n] != 0 {
+		if c := b[n]; c <= ' ' || c > '~' {
+			return false
+		}
+		n++
+	}
+	if n == 0 {
+		return false
+	}
+	// The padding, a word at a time once aligned to the field's 8-byte
+	// grid (identifier fields are 16 or 32 bytes).
+	for ; n < len(b) && n%8 != 0; n++ {
+		if b[n] != 0 {
 			return false
 		}
 	}
-	return ValidChars(c)
+	for ; n+8 <= len(b); n += 8 {
+		if binary.LittleEndian.Uint64(b[n:]) != 0 {
+			return false
+		}
+	}
+	for ; n < len(b); n++ {
+		if b[n] != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func readOrders(r *snapReader, ns *state) {
@@ -210,7 +232,7 @@ func readOrder(r *snapReader, ns *state) order {
 	if r.err != nil {
 		return o
 	}
-	_, instOK := ns.instrumentIdx[o.instrument]
+	instOK := ns.instrument(o.instrument) != nil
 	switch {
 	case o.id == 0 || o.id > ns.nextOrderID || !instOK:
 		r.fail("order %d: bad id or instrument", o.id)
@@ -274,7 +296,7 @@ func readPending(r *snapReader, ns *state) {
 	n := r.count("pending state changes", PendingStateChangesMax)
 	for i := 0; i < n && r.err == nil; i++ {
 		p := pendingState{correlationID: r.i64(), deadlineNs: r.i64(), instrument: r.u32(), state: TradingState(r.u8())}
-		_, known := ns.instrumentIdx[p.instrument]
+		known := ns.instrument(p.instrument) != nil
 		if p.correlationID <= 0 || p.correlationID > ns.nextTimerID || !p.state.Valid() ||
 			(!known && p.instrument != AllInstruments) ||
 			(i > 0 && p.correlationID <= ns.pending[i-1].correlationID) {

@@ -96,7 +96,7 @@ func (e *Engine) dispatch(payload []byte) {
 		e.businessReject(t, ReasonMalformed, nil, nil)
 		return
 	}
-	sess := e.sessions[e.ctx.session]
+	sess := e.session(e.ctx.session)
 	switch t {
 	case TemplateNewOrder:
 		e.onNewOrder(sess, NewOrder(body))

@@ -40,6 +40,18 @@ func (e *Engine) openSession(id SessionID, name []byte) {
 	e.sessionPrincipal(s)
 }
 
+// session returns the open session with id, or nil.
+func (e *Engine) session(id SessionID) *session {
+	if s := e.lastSession; s != nil && s.id == id {
+		return s
+	}
+	s := e.sessions[id]
+	if s != nil {
+		e.lastSession = s
+	}
+	return s
+}
+
 // sessionPrincipal returns the principal a session acts as, resolving it
 // if the principal was configured after the session opened. A direct
 // (non-gateway) session becomes its principal's current session.
@@ -47,7 +59,7 @@ func (e *Engine) sessionPrincipal(s *session) int32 {
 	if s.principal != nilIndex {
 		return s.principal
 	}
-	p, ok := e.principalIdx[s.name]
+	p, ok := e.principalIdx.get(s.name)
 	if !ok {
 		return nilIndex
 	}
@@ -66,6 +78,7 @@ func (e *Engine) OnSessionClose(id SessionID, reason CloseReason, logPosition, c
 	e.ctx.reset(0, logPosition, clusterTime)
 	if _, ok := e.sessions[id]; ok {
 		delete(e.sessions, id)
+		e.lastSession = nil
 		for p := range e.principals {
 			if e.principals[p].session == id {
 				e.disconnect(int32(p), true)
@@ -107,7 +120,7 @@ func (e *Engine) actor(s *session, named [principalNameBytes]byte) (int32, Reaso
 		}
 		return nilIndex, ReasonNotAuthorized
 	}
-	p, ok := e.principalIdx[named]
+	p, ok := e.principalIdx.get(named)
 	if !ok || e.principals[p].role != RoleTrader {
 		return nilIndex, ReasonNotAuthorized
 	}

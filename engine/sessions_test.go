@@ -75,7 +75,7 @@ func TestGatewayCloseCancelsForEveryPrincipalWithCOD(t *testing.T) {
 	h.send(sGW, newOrderCmd(no{px: 100, qty: 1, acct: "G1", cl: "g1", principal: "G1"}))
 	h.send(sGW, newOrderCmd(no{px: 99, qty: 1, acct: "G2", cl: "g2", principal: "G2"}))
 	h.close(sGW)
-	if h.e.orders.live != 1 || h.e.principals[h.e.principalIdx[key16("G2")]].live != 1 {
+	if h.e.orders.live != 1 || h.e.principals[h.e.principalIdx.get1(key16("G2"))].live != 1 {
 		t.Fatalf("live %d", h.e.orders.live)
 	}
 }
@@ -196,7 +196,7 @@ func TestAccountsAndPrincipalsAdmin(t *testing.T) {
 	h.mustAck(b)
 	h.expect(h.send(sT1, newOrderCmd(no{px: 1, qty: 1, acct: "A3", cl: "x"})),
 		"s10 ER Rejected id=0 cl=x st=Rejected px=1 qty=1 leaves=0 cum=0 reason=NotAuthorized")
-	for i := len(h.e.principals[h.e.principalIdx[key16("T1")]].accounts); i < AccountsPerPrincipalMax; i++ {
+	for i := len(h.e.principals[h.e.principalIdx.get1(key16("T1"))].accounts); i < AccountsPerPrincipalMax; i++ {
 		h.mustAck(accountCmd("X"+strconv3(i), "T1", STPModeNone))
 	}
 	h.expect(h.send(sAdmin, accountCmd("ONEMORE", "T1", STPModeNone)), "s1 BREJ SetAccount reason=LimitExceeded")

@@ -16,12 +16,12 @@ const nilIndex int32 = -1
 // state is everything the engine replicates: the snapshot holds exactly
 // this, and the digest is computed over it.
 type state struct {
-	instruments   []*instrument    // sorted by id
-	instrumentIdx map[uint32]int32 // id -> index into instruments
-	accounts      []account        // index = the book's orderbook.Account
-	accountIdx    map[[accountNameBytes]byte]int32
+	instruments   []*instrument // sorted by id
+	instrumentIDs []uint32      // instruments' ids, for a search without pointers
+	accounts      []account     // index = the book's orderbook.Account
+	accountIdx    nameIndex
 	principals    []principal // creation order
-	principalIdx  map[[principalNameBytes]byte]int32
+	principalIdx  nameIndex
 	sessions      map[SessionID]*session
 	orders        orderStore
 	pending       []pendingState // scheduled state changes, by correlation id
@@ -34,11 +34,11 @@ type state struct {
 
 func (s *state) init() {
 	s.instruments = nil
-	s.instrumentIdx = make(map[uint32]int32)
+	s.instrumentIDs = nil
 	s.accounts = nil
-	s.accountIdx = make(map[[accountNameBytes]byte]int32)
+	s.accountIdx.init()
 	s.principals = nil
-	s.principalIdx = make(map[[principalNameBytes]byte]int32)
+	s.principalIdx.init()
 	s.sessions = make(map[SessionID]*session)
 	s.orders.init()
 	s.pending = nil
