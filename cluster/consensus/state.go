@@ -5,6 +5,14 @@ import "fmt"
 // ElectionState is a member's position in Aeron's election and replication
 // state machine. Each state has one tick method on Node (tick<State>) and the
 // transitions listed in allowedTransitions; any other transition panics.
+//
+// Aeron's Election.java has more states because it also drives the archive
+// and transport (log replication, replay, log init/await). Here those steps
+// are the caller's I/O, so they fold into fewer states: Aeron's
+// LEADER_LOG_REPLICATION .. LEADER_READY are StateLeaderReady (the leader
+// serves at once and commits when a majority holds its term's first entry);
+// FOLLOWER_LOG_REPLICATION .. FOLLOWER_CATCHUP are StateFollowerCatchup;
+// FOLLOWER_LOG_INIT .. FOLLOWER_READY are StateFollowerReady.
 type ElectionState uint8
 
 // Election states.
