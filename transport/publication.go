@@ -150,11 +150,15 @@ func (p *Publication) refreshLimit() bool {
 		p.limit = pos
 		return false
 	}
-	p.limit = minPos + p.window
-	p.pubLimit.Set(p.limit)
-	p.pubPos.Set(pos)
-	p.log.tail.Store(pos)
-	p.cleaner.cleanTo(p.log, minPos-int64(p.log.termLength))
+	if limit := minPos + p.window; limit != p.limit {
+		// Published only on change: a back-pressured publisher refreshes
+		// in a loop, and these stores would bounce the counters' lines.
+		p.limit = limit
+		p.pubLimit.Set(limit)
+		p.pubPos.Set(pos)
+		p.log.tail.Store(pos)
+		p.cleaner.cleanTo(p.log, minPos-int64(p.log.termLength))
+	}
 	return true
 }
 
