@@ -169,6 +169,8 @@ type Book struct {
 	fok        fokState
 	fokVisitFn func(levelKey) bool
 	nextBestFn [2]func(levelKey) bool
+	depth      depthState
+	depthFn    func(levelKey) bool
 	digestBuf  []byte
 }
 
@@ -194,6 +196,7 @@ func New(cfg Config, l Listener) *Book {
 func (b *Book) bindVisitors() {
 	b.collectFn = b.collectLevel
 	b.fokVisitFn = b.fokVisit
+	b.depthFn = b.depthVisit
 	b.nextBestFn[Buy] = func(k levelKey) bool { return b.nextBest(Buy, k) }
 	b.nextBestFn[Sell] = func(k levelKey) bool { return b.nextBest(Sell, k) }
 }
@@ -307,18 +310,30 @@ func (b *Book) Order(id OrderID) (OrderInfo, bool) {
 }
 
 // AppendDepth appends up to levelsMax levels of side s, best first, to dst.
+// It allocates only if dst must grow.
 func (b *Book) AppendDepth(dst []Level, s Side, levelsMax int) []Level {
-	b.sides[s&1].tree.Ascend(func(k levelKey) bool {
-		if levelsMax <= 0 {
-			return false
-		}
-		if b.levels[k.level].count > 0 {
-			levelsMax--
-			dst = append(dst, b.levelInfo(k.level))
-		}
-		return true
-	})
+	b.depth = depthState{dst: dst, left: levelsMax}
+	b.sides[s&1].tree.Ascend(b.depthFn)
+	dst = b.depth.dst
+	b.depth = depthState{}
 	return dst
+}
+
+// depthState carries AppendDepth's walk without a closure per call.
+type depthState struct {
+	dst  []Level
+	left int
+}
+
+func (b *Book) depthVisit(k levelKey) bool {
+	if b.depth.left <= 0 {
+		return false
+	}
+	if b.levels[k.level].count > 0 {
+		b.depth.left--
+		b.depth.dst = append(b.depth.dst, b.levelInfo(k.level))
+	}
+	return true
 }
 
 // allocOrder returns a free slab slot. The slab only grows when every slot

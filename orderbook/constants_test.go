@@ -84,3 +84,57 @@ func TestTableAgainstMap(t *testing.T) {
 		}
 	}
 }
+
+func TestAccessors(t *testing.T) {
+	b := New(Config{}, nil)
+	for _, line := range []string{"buy 1 100 5", "buy 2 100 6", "buy 3 99 1", "sell 4 101 2", "sell 5 103 3", "cancel 3"} {
+		parseCommand(line).apply(b)
+	}
+	bid, okBid := b.Best(Buy)
+	ask, okAsk := b.Best(Sell)
+	if !okBid || bid != (Level{Side: Buy, Price: 100, Quantity: 11, Count: 2}) || !okAsk || ask.Price != 101 {
+		t.Fatalf("best bid %+v %v, ask %+v %v", bid, okBid, ask, okAsk)
+	}
+	if b.Levels(Buy) != 1 || b.Levels(Sell) != 2 || b.Len() != 4 {
+		t.Fatalf("levels %d/%d, len %d", b.Levels(Buy), b.Levels(Sell), b.Len())
+	}
+	depth := b.AppendDepth(nil, Sell, 5)
+	want := []Level{{Side: Sell, Price: 101, Quantity: 2, Count: 1}, {Side: Sell, Price: 103, Quantity: 3, Count: 1}}
+	if len(depth) != 2 || depth[0] != want[0] || depth[1] != want[1] {
+		t.Fatalf("ask depth %+v", depth)
+	}
+	if d := b.AppendDepth(depth[:0], Sell, 1); len(d) != 1 || d[0] != want[0] {
+		t.Fatalf("ask depth limited to 1: %+v", d)
+	}
+	if allocs := testing.AllocsPerRun(100, func() { depth = b.AppendDepth(depth[:0], Sell, 5) }); allocs != 0 {
+		t.Fatalf("AppendDepth allocates %v times", allocs)
+	}
+	if _, ok := b.Order(3); ok {
+		t.Fatal("cancelled order still visible")
+	}
+	if o, ok := b.Order(2); !ok || o.Remaining != 6 || o.Price != 100 || o.Side != Buy {
+		t.Fatalf("order 2: %+v %v", o, ok)
+	}
+}
+
+// TestZeroAllocs checks the hot paths do not allocate once the book has
+// reached its size.
+func TestZeroAllocs(t *testing.T) {
+	b := New(Config{OrdersHint: 64}, nil)
+	id := OrderID(1)
+	run := func() {
+		b.Submit(Order{ID: id, Side: Sell, Price: 101, Quantity: 10, Account: 1})
+		b.Submit(Order{ID: id + 1, Side: Buy, Price: 99, Quantity: 10, Account: 2, TIF: Day})
+		b.Amend(id+1, 100, 12)
+		b.Submit(Order{ID: id + 2, Side: Buy, Price: 101, Quantity: 4, TIF: IOC, Account: 3})
+		b.Submit(Order{ID: id + 3, Side: Sell, Type: Market, Quantity: 30, Account: 4})
+		b.Cancel(id)
+		b.ExpireDay()
+		b.Digest()
+		id += 4
+	}
+	run()
+	if allocs := testing.AllocsPerRun(200, run); allocs != 0 {
+		t.Fatalf("%v allocations per run", allocs)
+	}
+}

@@ -5,4 +5,6 @@
 //
 // It owns the mapping from records to book commands and the benchmark
 // procedure. It does not own matching (orderbook) or decoding (orderflow).
+// Measure reads the wall clock to time the books from outside; the books
+// themselves never see it.
 package replay
