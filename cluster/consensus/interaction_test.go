@@ -21,7 +21,17 @@ var rewrite = flag.Bool("rewrite", false, "rewrite testdata/*.txt with the actua
 //	<blank line>
 //
 // The commands (handled in scriptHarness.run) drive members over a perfect
-// in-process network; with -rewrite the expected output is regenerated.
+// in-process network; with -rewrite the expected output is regenerated:
+//
+//	members N SEED     start N members (random sources seeded from SEED)
+//	tick Nms           advance time 1 ms at a time, delivering every message;
+//	                   prints each member's state changes as "Tms id: state"
+//	propose ID TEXT    propose a session message on member ID
+//	terminate ID       orderly shutdown from member ID
+//	isolate ID, heal   cut member ID off from everyone; undo all cuts
+//	crash ID, restart ID   lose unsynced writes and the node; start it again
+//	nosync ID, sync ID stall member ID's fsync; resume it
+//	status, log ID, counters ID   print state, a member's log, its counters
 func TestInteraction(t *testing.T) {
 	files, _ := filepath.Glob("testdata/*.txt")
 	if len(files) == 0 {
