@@ -77,3 +77,16 @@ func runSeed(t *testing.T, seed uint64, verbose bool) (*Simulator, bool) {
 	}
 	return s, true
 }
+
+// TestSimulatorReplaysExactly: the same seed gives the same run, to the
+// byte: a failing seed can always be replayed.
+func TestSimulatorReplaysExactly(t *testing.T) {
+	for _, seed := range []uint64{3, 4} {
+		a, errA := Run(seed)
+		b, errB := Run(seed)
+		if (errA == nil) != (errB == nil) || a.Stats() != b.Stats() || a.describe() != b.describe() ||
+			string(a.check.canon) != string(b.check.canon) {
+			t.Fatalf("seed %d differs:\n%+v %s\n%+v %s", seed, a.Stats(), a.describe(), b.Stats(), b.describe())
+		}
+	}
+}
