@@ -15,7 +15,9 @@
 //   - Replay from a position, to a length, following a live recording, or
 //     bounded by a limit position (the cluster's commit position): Replay
 //     for in-process readers, Replayer to drive replays into a BlockSink.
-//   - Truncate, extend, purge and delete recordings.
+//   - Truncate, extend, purge and delete recordings; replicate one from
+//     another archive in the same process (Replicate), the pipeline remote
+//     replication will run with the transport in the middle.
 //   - The fsync policy, the recorded- and durable-position counters, crash
 //     recovery that trims torn tails, and the behaviour on a full disk.
 //   - The control protocol codec and its in-process server (Control).
@@ -69,8 +71,9 @@
 //     messages from a subscription, passes them to Control.Handle and
 //     publishes the responses; ControlMessage already decodes both ways and
 //     ControlError maps remote errors to the same sentinels.
-//   - Replicate from a remote archive: a remote replay (the control protocol)
-//     received through an Image into ExtendRecording/StartRecording via a
-//     Recorder, and for a live source a hand-off from the replay image to the
-//     live image at a common position.
+//   - Replicate from a remote archive: Replicate's pipeline with a remote
+//     replay (the control protocol) received through an Image into
+//     StartRecording/ExtendRecording via a Recorder; for a live source, a
+//     hand-off from the replay image to the live image once both reach a
+//     common position.
 package archive

@@ -48,6 +48,7 @@ type Recording struct {
 	recordedCounter *transport.Counter
 	durableCounter  *transport.Counter
 	stage           []byte // checksummed copy of a block; nil without checksums
+	padHeader       [transport.HeaderLength]byte
 	failed          error
 	stopped         bool
 }
@@ -208,10 +209,47 @@ func (r *Recording) Append(pos transport.Position, block []byte) error {
 	if n := r.geom.stampBlock(data, pos); n != len(data) {
 		return fmt.Errorf("archive: append to recording %d: %w at position %d", r.desc.RecordingID, ErrInvalidFrame, pos+transport.Position(n))
 	}
+	return r.commit(data, pos, len(data))
+}
+
+// AppendPadding records a pad frame of length bytes at pos, the way a
+// replay hands one over (BlockSink.AppendPadding): only its header is
+// written, since nothing ever reads a pad's body. The same rules and errors
+// as Append apply.
+func (r *Recording) AppendPadding(pos transport.Position, length int) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.stopped {
+		return fmt.Errorf("archive: append padding to recording %d: %w", r.desc.RecordingID, ErrClosed)
+	}
+	if r.failed != nil {
+		return r.failed
+	}
+	if pos != r.position {
+		assertFailed("recording %d: padding at %d, recorded position is %d", r.desc.RecordingID, pos, r.position)
+	}
+	h := transport.FrameHeader(r.padHeader[:])
+	clear(h)
+	h.SetVersion(transport.CurrentVersion)
+	h.SetType(transport.TypePad)
+	h.SetTermOffset(int32(int64(pos) & int64(r.desc.TermLength-1)))
+	h.SetSessionID(r.desc.SessionID)
+	h.SetStreamID(r.desc.StreamID)
+	h.SetTermID(r.geom.initialTermID + int32(int64(pos)>>r.geom.positionShift))
+	h.SetFrameLength(int32(min(length, int(r.desc.TermLength))))
+	if length%transport.FrameAlignment != 0 || r.geom.headerLengthAt(h, pos) != length {
+		return fmt.Errorf("archive: append padding to recording %d: %w: %d bytes at position %d", r.desc.RecordingID, ErrInvalidFrame, length, pos)
+	}
+	return r.commit(h, pos, length)
+}
+
+// commit writes data at pos, moves the recorded position length bytes on
+// (more than len(data) for a pad), and syncs per the policy.
+func (r *Recording) commit(data []byte, pos transport.Position, length int) error {
 	if err := r.write(data, pos); err != nil {
 		return r.onError(err)
 	}
-	r.position = pos + transport.Position(len(data))
+	r.position = pos + transport.Position(length)
 	r.publish()
 	if err := r.syncFile(); err != nil {
 		return r.onError(err)
