@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Sender bounds.
@@ -18,6 +19,10 @@ const (
 	retransmitSlotsMax = 16
 	// eosHeartbeatsMin is how many end-of-stream heartbeats a closing publication sends.
 	eosHeartbeatsMin = 3
+	// controlPollIntervalNs spaces the reads of a publication's control
+	// socket: status messages and NAKs tolerate tens of microseconds, and
+	// an empty read costs a syscall on every duty cycle of the data path.
+	controlPollIntervalNs = int64(20 * time.Microsecond)
 )
 
 // netPublication is the sender side of a network publication.
@@ -40,13 +45,15 @@ type netPublication struct {
 	done           atomic.Bool
 	setupRequested atomic.Bool
 
-	lastSMNs    int64
-	lastSendNs  int64
-	lastSetupNs int64
-	everSM      bool
-	eosSent     int
-	closedAtNs  int64
-	closeSeen   bool
+	lastSMNs   int64
+	lastSendNs int64
+	// lastControlPollNs starts far in the past so the first cycle reads.
+	lastControlPollNs int64
+	lastSetupNs       int64
+	everSM            bool
+	eosSent           int
+	closedAtNs        int64
+	closeSeen         bool
 
 	retransmits [retransmitSlotsMax]retransmitSlot
 	out         []Datagram
@@ -81,6 +88,7 @@ func newNetPublication(pub *Publication, conn DatagramConn, spec channelSpec, cf
 		np.flow = &unicastFlowControl{}
 	}
 	np.lastSetupNs = -int64(cfg.SetupInterval)
+	np.lastControlPollNs = -controlPollIntervalNs
 	return np
 }
 
@@ -134,6 +142,10 @@ func (s *Sender) DoWork(nowNs int64) int {
 }
 
 func (np *netPublication) pollControl(nowNs int64) int {
+	if nowNs-np.lastControlPollNs < controlPollIntervalNs && nowNs >= np.lastControlPollNs {
+		return 0
+	}
+	np.lastControlPollNs = nowNs
 	n, err := np.conn.ReadBatch(np.ctl)
 	if err != nil {
 		np.sys.Errors.Increment()
