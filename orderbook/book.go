@@ -266,8 +266,16 @@ func (b *Book) SetListener(l Listener) {
 	b.listener = l
 }
 
-// SetReference sets the reference price the band is centred on.
-func (b *Book) SetReference(price int64) { b.reference, b.hasReference = price, true }
+// SetReference sets the reference price the band is centred on. A price
+// outside ±PriceMax is refused with RejectPriceOutOfRange (so band
+// arithmetic cannot overflow) and changes nothing.
+func (b *Book) SetReference(price int64) RejectReason {
+	if price > PriceMax || price < -PriceMax {
+		return RejectPriceOutOfRange
+	}
+	b.reference, b.hasReference = price, true
+	return RejectNone
+}
 
 // ClearReference removes the reference price; no band applies until the next
 // SetReference.

@@ -15,7 +15,7 @@ type booker interface {
 	CancelAccount(Account) int
 	CancelAll() int
 	ExpireDay() int
-	SetReference(price int64)
+	SetReference(price int64) RejectReason
 }
 
 type cmdKind uint8

@@ -35,7 +35,13 @@ func newRefBook(cfg Config, l Listener) *refBook {
 	return &refBook{cfg: cfg.withDefaults(), l: l}
 }
 
-func (r *refBook) SetReference(price int64) { r.ref, r.hasRef = price, true }
+func (r *refBook) SetReference(price int64) RejectReason {
+	if price > PriceMax || price < -PriceMax {
+		return RejectPriceOutOfRange
+	}
+	r.ref, r.hasRef = price, true
+	return RejectNone
+}
 
 // better reports whether price a has priority over price b on side s.
 func better(s Side, a, b int64) bool {

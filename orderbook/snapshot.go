@@ -154,7 +154,9 @@ func (b *Book) decodeSnapshot(data []byte) (*Book, error) {
 	ref := int64(binary.LittleEndian.Uint64(data[snapRefOffset:]))
 	switch {
 	case flags&snapFlagReference != 0:
-		nb.SetReference(ref)
+		if nb.SetReference(ref) != RejectNone {
+			return nil, snapErr("reference %d out of range", ref)
+		}
 	case ref != 0:
 		// Canonical form: no reference is encoded as zero.
 		return nil, snapErr("reference %d without the reference flag", ref)

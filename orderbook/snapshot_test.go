@@ -115,6 +115,8 @@ func TestRestoreRejectsCorruption(t *testing.T) {
 		{"future version", func(b []byte) []byte { b[snapVersionOffset] = 2; return resealed(b) }},
 		{"zero tick", func(b []byte) []byte { clear(b[snapTickOffset : snapTickOffset+8]); return resealed(b) }},
 		{"negative band", func(b []byte) []byte { b[snapBandOffset+7] = 0x80; return resealed(b) }},
+		{"reference out of range", func(b []byte) []byte { b[snapRefOffset+7] = 0x40; return resealed(b) }},
+		{"reference without its flag", func(b []byte) []byte { b[snapFlagsOffset] = 0; return resealed(b) }},
 		{"unknown header flag", func(b []byte) []byte { b[snapFlagsOffset] |= 2; return resealed(b) }},
 		{"count too large", func(b []byte) []byte { b[snapCountOffset] += 1; return resealed(b) }},
 		{"bad side", func(b []byte) []byte { b[orderAt(0, snapOrderSideOff)] = 2; return resealed(b) }},
