@@ -133,7 +133,7 @@ func runDifferential(t *testing.T, seed uint64) {
 func TestFailoverKeepsPositionsMonotonic(t *testing.T) {
 	seeds := 40
 	if testing.Short() || raceEnabled {
-		seeds = 6
+		seeds = 4
 	}
 	for seed := range uint64(seeds) {
 		runFailover(t, seed)

@@ -220,7 +220,11 @@ func TestSinkNeverBlocksOnAWedgedAgent(t *testing.T) {
 		runner.Start()
 		const instruments = 50
 		pos := int64(32)
-		for i := range 200_000 {
+		changes := 200_000
+		if raceEnabled {
+			changes = 4 * tradeQueueLength // still overflows the trade queue
+		}
+		for i := range changes {
 			id := uint32(1 + i%instruments)
 			p.OnLevel(id, engine.SideSell, 200+int64(i%30), int64(1+i%7), 1, pos, pos)
 			p.OnTrade(id, uint64(i), 200, 1, engine.SideBuy, pos, pos)
@@ -255,7 +259,11 @@ func TestSlowSubscriberDoesNotSlowPublisher(t *testing.T) {
 		sub := mustSubscriber(t, SubscriberConfig{})
 		p.SetLeader(true, 1)
 		gen := newGenerator(3, 100)
-		for i := range 20_000 {
+		commands := 20_000
+		if raceEnabled {
+			commands = 5_000
+		}
+		for i := range commands {
 			fanout{p}.run(gen.next())
 			if i%10 == 0 {
 				p.DoWork(int64(i) * 1000)
