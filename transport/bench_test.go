@@ -34,6 +34,7 @@ func BenchmarkIPCTryClaim(b *testing.B) {
 	handler := FragmentHandler(func([]byte, *Header) {})
 	var c BufferClaim
 	b.ReportAllocs()
+	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		for {
 			if _, r := pub.TryClaim(32, &c); r == OfferOK {
@@ -59,6 +60,7 @@ func BenchmarkFragmentAssembler(b *testing.B) {
 	h := asm.Handler()
 	b.ReportAllocs()
 	b.SetBytes(4096)
+	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		for {
 			if _, r := pub.Offer(msg); r == OfferOK {
