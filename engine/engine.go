@@ -133,9 +133,13 @@ func New(cfg Config) (*Engine, error) {
 
 // newBook returns an empty book for an instrument's parameters.
 func (e *Engine) newBook(tick, lot, band int64) *orderbook.Book {
+	return e.newBookWithMax(tick, lot, band, OrdersPerBookMax)
+}
+
+func (e *Engine) newBookWithMax(tick, lot, band int64, ordersMax int) *orderbook.Book {
 	return orderbook.New(orderbook.Config{
 		TickSize: tick, LotSize: lot, BandTicks: band,
-		OrdersMax: OrdersPerBookMax, OrdersHint: e.cfg.OrdersHint,
+		OrdersMax: ordersMax, OrdersHint: min(e.cfg.OrdersHint, ordersMax),
 	}, &e.listener)
 }
 
