@@ -133,3 +133,16 @@ func TestConcurrentRecordAndFollowingReplay(t *testing.T) {
 	mustNotErr(t, <-writerDone, "writer")
 	checkReplay(t, got, s, 0, len(s.frames))
 }
+
+// Running out of counters refuses a recording and leaves the catalog as it was.
+func TestStartRecordingWithoutCounters(t *testing.T) {
+	cm := transport.NewCountersManager(4) // the archive's 3, and one more
+	a, err := Open(Config{Dir: "/arch", FS: NewSimFS(54), Counters: cm, SegmentLength: testSegmentLength})
+	mustNotErr(t, err, "open")
+	defer a.Close()
+	_, err = a.StartRecording(testParams())
+	wantErr(t, err, transport.ErrCountersFull, "start without counters")
+	if n := len(a.List(0, 10)); n != 0 {
+		t.Fatalf("%d recordings listed after a refused start", n)
+	}
+}

@@ -89,10 +89,15 @@ func (a *Archive) StartRecording(p RecordingParams) (*Recording, error) {
 	if err := d.validate(); err != nil {
 		return nil, fmt.Errorf("archive: start recording: %w", err)
 	}
+	counters, err := a.allocateCounters(&d)
+	if err != nil {
+		return nil, err
+	}
 	if err := a.cat.put(&d); err != nil {
+		a.freeRecordingCounters(counters)
 		return nil, a.classify(fmt.Errorf("archive: start recording: %w", err))
 	}
-	return a.newRecording(d, d.StartPosition)
+	return a.newRecording(d, d.StartPosition, counters), nil
 }
 
 // ExtendRecording reopens a stopped recording for writing at its stop
@@ -107,27 +112,52 @@ func (a *Archive) ExtendRecording(id int64) (*Recording, error) {
 	d := e.desc
 	stop := d.StopPosition
 	d.StopPosition = NullPosition
+	counters, err := a.allocateCounters(&d)
+	if err != nil {
+		return nil, err
+	}
 	if err := a.cat.put(&d); err != nil {
+		a.freeRecordingCounters(counters)
 		return nil, a.classify(fmt.Errorf("archive: extend recording %d: %w", id, err))
 	}
-	return a.newRecording(d, stop)
+	return a.newRecording(d, stop, counters), nil
 }
 
-func (a *Archive) newRecording(d Descriptor, position transport.Position) (*Recording, error) {
+// allocateCounters allocates a recording's recorded- and durable-position
+// counters, before its catalog record changes, so that running out of
+// counters leaves the catalog as it was.
+func (a *Archive) allocateCounters(d *Descriptor) ([2]*transport.Counter, error) {
 	label := fmt.Sprintf("%d %d %s", d.RecordingID, d.StreamID, d.Channel)
+	rc, err := a.cfg.Counters.Allocate(CounterTypeRecordedPosition, "rec-pos: "+label)
+	if err != nil {
+		return [2]*transport.Counter{}, fmt.Errorf("archive: recording %d: %w", d.RecordingID, err)
+	}
+	dc, err := a.cfg.Counters.Allocate(CounterTypeDurablePosition, "rec-durable-pos: "+label)
+	if err != nil {
+		a.cfg.Counters.Free(rc)
+		return [2]*transport.Counter{}, fmt.Errorf("archive: recording %d: %w", d.RecordingID, err)
+	}
+	return [2]*transport.Counter{rc, dc}, nil
+}
+
+func (a *Archive) freeRecordingCounters(c [2]*transport.Counter) {
+	a.cfg.Counters.Free(c[0])
+	a.cfg.Counters.Free(c[1])
+}
+
+func (a *Archive) newRecording(d Descriptor, position transport.Position, counters [2]*transport.Counter) *Recording {
 	r := &Recording{
 		a: a, desc: d, geom: newFrameGeometry(&d), fsync: a.cfg.Fsync, segLen: d.SegmentLength,
 		live: a.liveOf(&d), fileBase: NullPosition, position: position, durable: position,
 	}
-	r.recordedCounter = a.cfg.Counters.MustAllocate(CounterTypeRecordedPosition, "rec-pos: "+label)
-	r.durableCounter = a.cfg.Counters.MustAllocate(CounterTypeDurablePosition, "rec-durable-pos: "+label)
+	r.recordedCounter, r.durableCounter = counters[0], counters[1]
 	if d.Checksums {
 		r.stage = make([]byte, BlockLengthMax)
 	}
 	r.publish()
 	r.live.active.Store(true)
 	a.active[d.RecordingID] = r
-	return r, nil
+	return r
 }
 
 // ID returns the recording id.
@@ -368,8 +398,7 @@ func (r *Recording) Stop() error {
 	putErr := a.cat.put(&d)
 	r.live.active.Store(false)
 	delete(a.active, d.RecordingID)
-	a.cfg.Counters.Free(r.recordedCounter)
-	a.cfg.Counters.Free(r.durableCounter)
+	a.freeRecordingCounters([2]*transport.Counter{r.recordedCounter, r.durableCounter})
 	if err := errors.Join(syncErr, putErr); err != nil {
 		a.errorsCounter.Increment()
 		return fmt.Errorf("archive: stop recording %d: %w", d.RecordingID, err)
