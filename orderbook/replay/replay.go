@@ -18,11 +18,13 @@ type counter struct {
 	c *Counts
 }
 
+// OnTrade counts a trade and its volume.
 func (l counter) OnTrade(t orderbook.Trade) {
 	l.c.Trades++
 	l.c.Volume += uint64(t.Quantity)
 }
 
+// OnRejected counts a reject.
 func (l counter) OnRejected(orderbook.Rejected) { l.c.Rejects++ }
 
 // Replayer holds one book per instrument and applies records to them.
@@ -114,10 +116,23 @@ type tee struct {
 	b orderbook.Listener
 }
 
-func (t tee) OnAccepted(e orderbook.Accepted)   { t.b.OnAccepted(e) }
-func (t tee) OnRejected(e orderbook.Rejected)   { t.a.OnRejected(e); t.b.OnRejected(e) }
-func (t tee) OnTrade(e orderbook.Trade)         { t.a.OnTrade(e); t.b.OnTrade(e) }
+// OnAccepted forwards the event.
+func (t tee) OnAccepted(e orderbook.Accepted) { t.b.OnAccepted(e) }
+
+// OnRejected forwards the event.
+func (t tee) OnRejected(e orderbook.Rejected) { t.a.OnRejected(e); t.b.OnRejected(e) }
+
+// OnTrade forwards the event.
+func (t tee) OnTrade(e orderbook.Trade) { t.a.OnTrade(e); t.b.OnTrade(e) }
+
+// OnCancelled forwards the event.
 func (t tee) OnCancelled(e orderbook.Cancelled) { t.b.OnCancelled(e) }
-func (t tee) OnReplaced(e orderbook.Replaced)   { t.b.OnReplaced(e) }
-func (t tee) OnExpired(e orderbook.Expired)     { t.b.OnExpired(e) }
-func (t tee) OnLevel(e orderbook.Level)         { t.b.OnLevel(e) }
+
+// OnReplaced forwards the event.
+func (t tee) OnReplaced(e orderbook.Replaced) { t.b.OnReplaced(e) }
+
+// OnExpired forwards the event.
+func (t tee) OnExpired(e orderbook.Expired) { t.b.OnExpired(e) }
+
+// OnLevel forwards the event.
+func (t tee) OnLevel(e orderbook.Level) { t.b.OnLevel(e) }

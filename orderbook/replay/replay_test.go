@@ -4,6 +4,7 @@ import (
 	"os"
 	"testing"
 
+	"venue/orderbook"
 	"venue/orderbook/orderflow"
 )
 
@@ -71,4 +72,46 @@ func benchReplay(b *testing.B, name string) {
 		ops += n - warm
 	}
 	b.ReportMetric(float64(ops)/b.Elapsed().Seconds(), "records/s")
+}
+
+// eventCounter counts a listener's events by kind.
+type eventCounter struct {
+	orderbook.NopListener
+	accepted, cancelled, replaced int
+}
+
+func (c *eventCounter) OnAccepted(orderbook.Accepted)   { c.accepted++ }
+func (c *eventCounter) OnCancelled(orderbook.Cancelled) { c.cancelled++ }
+func (c *eventCounter) OnReplaced(orderbook.Replaced)   { c.replaced++ }
+
+// TestReplayTinyEvents replays tiny.bin (13 new orders, 10 cancels, 2
+// amends, no trades) with a listener attached beside the counter.
+func TestReplayTinyEvents(t *testing.T) {
+	f := readFlow(t, "tiny.bin")
+	var ec eventCounter
+	r := New(f.Header, &ec)
+	r.ApplyRange(f, 0, f.Len())
+	if ec.accepted != 13 || ec.cancelled != 10 || ec.replaced != 2 {
+		t.Fatalf("events: %+v", ec)
+	}
+	if r.Book(0).Len() != 3 || r.Counts() != (Counts{}) {
+		t.Fatalf("%d orders left, counts %+v", r.Book(0).Len(), r.Counts())
+	}
+}
+
+func TestMeasureTiny(t *testing.T) {
+	f := readFlow(t, "tiny.bin")
+	res, err := Measure(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Records != 25 || res.Warmup != 5 || res.Ops != 20 || res.Instruments != 1 {
+		t.Fatalf("result %+v", res)
+	}
+	if res.OpsPerSec <= 0 || res.P50Ns <= 0 || res.MaxNs < res.P999Ns || res.P999Ns < res.P99Ns || res.P99Ns < res.P50Ns {
+		t.Fatalf("implausible measurements %+v", res)
+	}
+	if res.Trades != 0 || res.Volume != 0 || res.Rejects != 0 {
+		t.Fatalf("counts %+v", res)
+	}
 }
