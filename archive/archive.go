@@ -118,9 +118,10 @@ func Open(cfg Config) (*Archive, error) {
 	}
 	a := &Archive{cfg: cfg, cat: cat, active: map[int64]*Recording{},
 		live: map[int64]*liveState{}, readers: map[int64]int{}}
-	a.errorsCounter = cfg.Counters.MustAllocate(CounterTypeErrors, "archive errors: "+cfg.Dir)
-	a.diskFullCounter = cfg.Counters.MustAllocate(CounterTypeDiskFull, "archive disk full: "+cfg.Dir)
-	a.trimmedCounter = cfg.Counters.MustAllocate(CounterTypeTailsTrimmed, "archive tails trimmed: "+cfg.Dir)
+	if err := a.allocateArchiveCounters(); err != nil {
+		cat.close()
+		return nil, err
+	}
 	if err := a.recover(); err != nil {
 		a.freeCounters()
 		cat.close()
@@ -155,10 +156,26 @@ func withDefaults(cfg Config) (Config, error) {
 	return cfg, nil
 }
 
+func (a *Archive) allocateArchiveCounters() error {
+	var errs [3]error
+	m := a.cfg.Counters
+	a.errorsCounter, errs[0] = m.Allocate(CounterTypeErrors, "archive errors: "+a.cfg.Dir)
+	a.diskFullCounter, errs[1] = m.Allocate(CounterTypeDiskFull, "archive disk full: "+a.cfg.Dir)
+	a.trimmedCounter, errs[2] = m.Allocate(CounterTypeTailsTrimmed, "archive tails trimmed: "+a.cfg.Dir)
+	if err := errors.Join(errs[:]...); err != nil {
+		a.freeCounters()
+		return fmt.Errorf("archive: open %s: %w", a.cfg.Dir, err)
+	}
+	return nil
+}
+
+// freeCounters frees the archive's counters (those allocated).
 func (a *Archive) freeCounters() {
-	a.cfg.Counters.Free(a.errorsCounter)
-	a.cfg.Counters.Free(a.diskFullCounter)
-	a.cfg.Counters.Free(a.trimmedCounter)
+	for _, c := range []*transport.Counter{a.errorsCounter, a.diskFullCounter, a.trimmedCounter} {
+		if c != nil {
+			a.cfg.Counters.Free(c)
+		}
+	}
 }
 
 // Close stops every active recording and closes the catalog.
