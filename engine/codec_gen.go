@@ -1866,6 +1866,9 @@ const (
 	setTradingStateStateOffset         = 12
 )
 
+// Admin commands (20..29) are accepted only from a session whose own
+// principal is an Admin; each is answered with a BusinessReject.
+//
 // SetTradingState applies at EffectiveTime (cluster time; 0 = now) to one
 // instrument, or to all when Instrument is 0xFFFFFFFF.
 //
@@ -2703,6 +2706,10 @@ const (
 	businessRejectRefIDOffset         = 36
 )
 
+// BusinessReject refuses a command that could not be applied at all
+// (unknown template, newer version, malformed, not authorized, duplicate).
+// With Reason None it acknowledges an accepted admin command.
+//
 // BusinessReject is a flyweight over a BusinessReject body (template 42): accessors read and
 // write the bytes in place. Obtain one from Decode or AppendBusinessReject.
 type BusinessReject []byte
