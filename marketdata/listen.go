@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -28,6 +29,9 @@ const (
 	listenRefreshDefault = 250 * time.Millisecond
 	// listenDepthMax is the depth the terminal view draws per side.
 	listenDepthMax = 5
+	// listenBooksMax is how many books the terminal view draws; --symbol
+	// picks one out of a larger feed.
+	listenBooksMax = 20
 )
 
 // BookJSON is one JSON line of `venue md listen --json`.
@@ -163,8 +167,12 @@ func (o *listenOutput) draw(sub *Subscriber) {
 		sb.WriteString(" (waiting for a snapshot)")
 	}
 	sb.WriteString("\n")
-	for i := range books {
+	sort.Slice(books, func(i, j int) bool { return books[i].SymbolString() < books[j].SymbolString() })
+	for i := range min(len(books), listenBooksMax) {
 		RenderBook(&sb, &books[i], listenDepthMax)
+	}
+	if len(books) > listenBooksMax {
+		fmt.Fprintf(&sb, "\n... and %d more (--symbol S shows one)\n", len(books)-listenBooksMax)
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()

@@ -279,6 +279,31 @@ func (p *Publisher) OnTradingState(instrument uint32, state engine.TradingState,
 	p.touch(in)
 }
 
+// RestoreTradeSummary sets an instrument's cumulative trade summary, which
+// OnTrade cannot rebuild after a member restarts from a snapshot: the
+// integrator calls it (on the service goroutine, before the OnApplied that
+// ends the restore) with the values saved in the snapshot; levels and states
+// are restored through the ordinary sink calls.
+func (p *Publisher) RestoreTradeSummary(instrument uint32, lastPrice, lastQty, volume, trades int64) {
+	in := p.instrumentFor(instrument)
+	if in == nil {
+		return
+	}
+	in.lastPrice, in.lastQty, in.volume, in.trades = lastPrice, lastQty, volume, trades
+	p.touch(in)
+}
+
+// TradeSummary returns an instrument's cumulative trade summary as the sink
+// has it, for the integrator to save in a snapshot. Service goroutine only.
+func (p *Publisher) TradeSummary(instrument uint32) (lastPrice, lastQty, volume, trades int64, ok bool) {
+	i, found := p.index[instrument]
+	if !found {
+		return 0, 0, 0, 0, false
+	}
+	in := p.table[i]
+	return in.lastPrice, in.lastQty, in.volume, in.trades, true
+}
+
 // OnApplied implements engine.MarketDataSink: the command at logPosition is
 // complete, so every instrument it touched is consistent and is handed to the
 // agent, replacing any state still pending for it.

@@ -361,3 +361,53 @@ func TestConstantRelationships(t *testing.T) {
 		t.Errorf("mtuMax %d does not fit the u16 packet length", mtuMax)
 	}
 }
+
+// fullConn refuses every datagram, like a socket whose buffer is full.
+type fullConn struct{ captureConn }
+
+func (c *fullConn) Send(p []byte) error { return ErrWouldBlock }
+
+// TestFullSocketDropsAndCounts: when the socket refuses datagrams the agent
+// drops them, counts send errors and moves on; the sequence numbers were
+// used, so a subscriber sees the loss as a gap.
+func TestFullSocketDropsAndCounts(t *testing.T) {
+	fc := &fullConn{}
+	p := mustPublisher(t, PublisherConfig{Conn: fc})
+	p.SetLeader(true, 1)
+	define(p, 1, 32)
+	p.DoWork(0)
+	p.DoWork(int64(time.Second))
+	if p.c.sendErrors.Get() == 0 || p.c.sendErrors.Get() != p.c.packets.Get() {
+		t.Fatalf("send errors %d of %d packets", p.c.sendErrors.Get(), p.c.packets.Get())
+	}
+	if p.sequence != uint64(p.c.packets.Get()) {
+		t.Fatalf("sequence %d after %d packets", p.sequence, p.c.packets.Get())
+	}
+}
+
+// TestRestoreTradeSummary: a member restarted from a snapshot gets its
+// cumulative trade summary back, and publishes the same state as a member
+// that saw every trade.
+func TestRestoreTradeSummary(t *testing.T) {
+	full := mustPublisher(t, PublisherConfig{Conn: &captureConn{}})
+	define(full, 1, 32)
+	for i := range 10 {
+		full.OnTrade(1, uint64(i), 100+int64(i), 2, engine.SideBuy, 64, 64)
+	}
+	full.OnLevel(1, engine.SideSell, 120, 5, 1, 64, 64)
+	full.OnApplied(64, 64)
+	lp, lq, vol, n, ok := full.TradeSummary(1)
+	if !ok || vol != 20 || n != 10 || lp != 109 || lq != 2 {
+		t.Fatalf("summary %d %d %d %d %v", lp, lq, vol, n, ok)
+	}
+	restored := mustPublisher(t, PublisherConfig{Conn: &captureConn{}})
+	restored.OnInstrument(engine.InstrumentInfo{ID: 1, Symbol: symbolOf(1), State: engine.TradingStateOpen}, 64, 64)
+	restored.OnLevel(1, engine.SideSell, 120, 5, 1, 64, 64)
+	restored.RestoreTradeSummary(1, lp, lq, vol, n)
+	restored.OnApplied(64, 64)
+	a, _ := full.table[0].tb.acquire()
+	b, _ := restored.table[0].tb.acquire()
+	if !a.Equal(b) {
+		t.Fatalf("restored %s\nwant %s", describe(b), describe(a))
+	}
+}
