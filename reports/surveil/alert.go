@@ -60,8 +60,10 @@ const (
 	bookDepth = 5
 	// tapePointsMax caps the prints copied into an alert for its chart.
 	tapePointsMax = 600
-	// chartMarginNs is how much tape before an alert's window its chart shows.
-	chartMarginNs = int64(30e9)
+	// An alert's chart shows the tape from a margin before its window to a
+	// margin after it: the window's length, kept within these bounds.
+	chartMarginMinNs = int64(2e9)
+	chartMarginMaxNs = int64(30e9)
 )
 
 // AlertEvent is one order event or trade involved in an alert.
@@ -140,19 +142,25 @@ type alerts struct {
 	dropped uint64
 }
 
-func (c *alerts) add(k alertKey, a Alert) {
+// add keeps (or merges) an alert and returns its index, or -1 if it was
+// dropped at the bound.
+func (c *alerts) add(k alertKey, a Alert) int {
 	a.Count = max(a.Count, 1)
 	if i, ok := c.last[k]; ok && a.Start <= c.list[i].End+c.gapNs {
 		c.merge(&c.list[i], &a)
-		return
+		return i
 	}
 	if len(c.list) >= alertsMax {
 		c.dropped++
-		return
+		return -1
 	}
 	c.last[k] = len(c.list)
 	c.list = append(c.list, a)
+	return len(c.list) - 1
 }
+
+// chartMargin is how much tape an alert's chart shows either side of it.
+func chartMargin(a *Alert) int64 { return min(max(a.End-a.Start, chartMarginMinNs), chartMarginMaxNs) }
 
 func (c *alerts) merge(dst, a *Alert) {
 	dst.Count += a.Count
@@ -160,23 +168,6 @@ func (c *alerts) merge(dst, a *Alert) {
 	dst.End, dst.EndPosition = max(dst.End, a.End), max(dst.EndPosition, a.EndPosition)
 	room := alertEventsMax - len(dst.Events)
 	dst.Events = append(dst.Events, a.Events[:min(room, len(a.Events))]...)
-	if len(a.Tape) > 0 {
-		dst.Tape = mergeTape(dst.Tape, a.Tape)
-	}
-}
-
-func mergeTape(a, b []Print) []Print {
-	out := append(slices.Clip(a), b...)
-	slices.SortStableFunc(out, func(x, y Print) int { return cmp.Compare(x.Time, y.Time) })
-	out = slices.CompactFunc(out, func(x, y Print) bool { return x == y })
-	if len(out) > tapePointsMax {
-		thin := make([]Print, 0, tapePointsMax)
-		for i := range tapePointsMax {
-			thin = append(thin, out[i*len(out)/tapePointsMax])
-		}
-		out = thin
-	}
-	return out
 }
 
 // sorted returns the alerts in a stable order: start time, type, account,
@@ -188,4 +179,14 @@ func (c *alerts) sorted() []Alert {
 			cmp.Compare(a.Instrument, b.Instrument), cmp.Compare(a.StartPosition, b.StartPosition))
 	})
 	return out
+}
+
+// UnmarshalText reads a type's name.
+func (t *Type) UnmarshalText(b []byte) error {
+	v, ok := typeByName(string(b))
+	if !ok {
+		return fmt.Errorf("surveil: unknown alert type %q", b)
+	}
+	*t = v
+	return nil
 }

@@ -138,3 +138,14 @@ func (e *Event) fromCancelReject(r engine.CancelReject, session engine.SessionID
 		Account: r.AccountKey(), Principal: r.PrincipalKey(), ClOrdID: r.ClOrdIDKey(), OrigClOrdID: r.OrigClOrdIDKey(),
 	}
 }
+
+// UnmarshalText reads a kind's name.
+func (k *Kind) UnmarshalText(b []byte) error {
+	for i, n := range kindNames {
+		if i > 0 && n == string(b) {
+			*k = Kind(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("surveil: unknown event kind %q", b)
+}

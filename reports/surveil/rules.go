@@ -84,7 +84,7 @@ type MomentumRules struct {
 // CloseRules configure marking-the-close detection. The close is an
 // instrument's change to the Closed trading state, as the log records it.
 type CloseRules struct {
-	Window    Duration `json:"window"`     // the last minutes before the close (default 5m)
+	Window    Duration `json:"window"`     // the last minutes before the close (default 2m)
 	ShareMin  float64  `json:"share_min"`  // the account's share of the window's aggressive volume (default 0.3)
 	MoveTicks int64    `json:"move_ticks"` // the closing price moved at least this many ticks from the last price before the window, in the account's direction (default 5)
 	VolumeMin int64    `json:"volume_min"` // least aggressive volume by the account in the window, in lots (default 1)

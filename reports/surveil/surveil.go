@@ -2,6 +2,7 @@ package surveil
 
 import (
 	"cmp"
+	"math"
 	"slices"
 
 	"venue/engine"
@@ -50,6 +51,13 @@ type Surveillance struct {
 	lastPos int64
 	started bool
 	market  *Market
+	tapes   []tapeDue // alerts waiting for the tape after them, by due time
+}
+
+// tapeDue is an alert whose chart needs the tape up to due.
+type tapeDue struct {
+	alert int
+	due   int64
 }
 
 // Dropped counts what the detectors ignored at a bound.
@@ -145,6 +153,9 @@ func (s *Surveillance) OnEvent(ev *Event, m *Market) {
 		s.first, s.started = ev.ClusterTime, true
 	}
 	s.last, s.lastPos = ev.ClusterTime, ev.LogPosition
+	if len(s.tapes) > 0 && ev.ClusterTime >= s.tapes[0].due {
+		s.captureTapes(ev.ClusterTime)
+	}
 	if ev.Kind == KindState {
 		if ev.TradingState == engine.TradingStateClosed && s.rules.enabled(TypeMarkingClose) {
 			s.onClose(ev)
@@ -319,6 +330,7 @@ func (s *Surveillance) Finish() []Alert {
 	for i := range s.acct {
 		s.burstFlush(int32(i))
 	}
+	s.captureTapes(math.MaxInt64)
 	s.dropped.Alerts = s.alerts.dropped
 	return s.alerts.sorted()
 }
@@ -350,6 +362,8 @@ func (s *Surveillance) newAlert(t Type, ai *acctInst, start, end, startPos, endP
 	return a
 }
 
+// addMarket names the alert's instrument and, unless the detector kept
+// the book at the key moment, shows the book as it is now.
 func (s *Surveillance) addMarket(a *Alert) {
 	if s.market == nil {
 		return
@@ -362,7 +376,21 @@ func (s *Surveillance) addMarket(a *Alert) {
 	if a.Book.Bids == nil && a.Book.Asks == nil {
 		a.Book = s.bookView(b)
 	}
-	a.Tape = b.Tape(a.Start-chartMarginNs, a.End+chartMarginNs, tapePointsMax)
+}
+
+// captureTapes copies the tape around each alert whose margin has passed
+// (all of them at the end of the log). The queue is in raise order, which
+// is nearly due order; an entry due later only delays those behind it.
+func (s *Surveillance) captureTapes(now int64) {
+	n := 0
+	for ; n < len(s.tapes) && s.tapes[n].due <= now; n++ {
+		a := &s.alerts.list[s.tapes[n].alert]
+		if b := s.market.Book(a.Instrument); b != nil {
+			m := chartMargin(a)
+			a.Tape = b.Tape(a.Start-m, a.End+m, tapePointsMax)
+		}
+	}
+	s.tapes = append(s.tapes[:0], s.tapes[n:]...)
 }
 
 func (s *Surveillance) bookView(b *Book) BookView {
@@ -373,5 +401,8 @@ func (s *Surveillance) bookView(b *Book) BookView {
 func (s *Surveillance) raise(a Alert, counter Name) {
 	k := alertKey{t: a.Type, acct: MakeName(a.Account), cp: counter, inst: a.Instrument}
 	s.addMarket(&a)
-	s.alerts.add(k, a)
+	if i := s.alerts.add(k, a); i >= 0 && len(s.tapes) < alertsMax {
+		l := &s.alerts.list[i]
+		s.tapes = append(s.tapes, tapeDue{alert: i, due: l.End + chartMargin(l)})
+	}
 }
