@@ -126,3 +126,54 @@ func itoa(n int) string {
 		}
 	}
 }
+
+// BenchmarkUDPRoundTrip sends one 200-byte message per datagram each way
+// (ping, echo) through loopback sockets, both drivers invoked on the
+// benchmark goroutine: one datagram per message must not allocate either.
+func BenchmarkUDPRoundTrip(b *testing.B) {
+	mk := func(seed int64) *Driver {
+		d, err := NewDriver(DriverConfig{Threading: ThreadingInvoker, Seed: seed, TermLength: 1 << 20})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { d.Close() })
+		return d
+	}
+	a, z := mk(1), mk(2)
+	chA, chZ := "udp?endpoint=127.0.0.1:"+itoa(freeUDPPort(b)), "udp?endpoint=127.0.0.1:"+itoa(freeUDPPort(b))
+	subZ := mustSub(b, z, chA, 1, SubscriptionOptions{})
+	subA := mustSub(b, a, chZ, 2, SubscriptionOptions{})
+	pubA := mustPub(b, a, chA, 1)
+	pubZ := mustPub(b, z, chZ, 2)
+	duty := func() { a.DoWork(MonotonicNanos()); z.DoWork(MonotonicNanos()) }
+	for !pubA.IsConnected() || !pubZ.IsConnected() || subA.ImageCount() == 0 || subZ.ImageCount() == 0 {
+		duty()
+	}
+	msg := make([]byte, 200)
+	echo := FragmentHandler(func(p []byte, _ *Header) {
+		for {
+			if _, r := pubZ.Offer(p); r == OfferOK {
+				return
+			}
+			duty()
+		}
+	})
+	got := false
+	pong := FragmentHandler(func([]byte, *Header) { got = true })
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for {
+			if _, r := pubA.Offer(msg); r == OfferOK {
+				break
+			}
+			duty()
+		}
+		for got = false; !got; {
+			duty()
+			subZ.Poll(echo, 10)
+			duty()
+			subA.Poll(pong, 10)
+		}
+	}
+}

@@ -21,12 +21,14 @@ const pollEventsMax = 16
 // its readiness state, so a datagram that arrives between probe and park
 // still wakes the goroutine.
 type socketWaiter struct {
-	mu     sync.Mutex
-	epfd   int
-	file   *os.File
-	rc     syscall.RawConn
-	events [pollEventsMax]unix.EpollEvent
-	n      int
+	mu      sync.Mutex
+	epfd    int
+	file    *os.File
+	rc      syscall.RawConn
+	events  [pollEventsMax]unix.EpollEvent
+	n       int
+	ready   bool
+	probeFn func(uintptr) bool
 }
 
 func newSocketWaiter() (*socketWaiter, error) {
@@ -44,7 +46,9 @@ func newSocketWaiter() (*socketWaiter, error) {
 		f.Close()
 		return nil, fmt.Errorf("transport: epoll raw conn: %w", err)
 	}
-	return &socketWaiter{epfd: fd, file: f, rc: rc}, nil
+	w := &socketWaiter{epfd: fd, file: f, rc: rc}
+	w.probeFn = w.probe
+	return w, nil
 }
 
 // add registers a socket fd for readability.
@@ -71,13 +75,17 @@ func (w *socketWaiter) remove(fd int) {
 // WaitReadable parks until a registered socket is readable or timeout passes.
 func (w *socketWaiter) WaitReadable(timeout time.Duration) bool {
 	_ = w.file.SetReadDeadline(time.Now().Add(timeout))
-	ready := false
-	err := w.rc.Read(func(fd uintptr) bool {
-		n, e := unix.EpollWait(int(fd), w.events[:], 0)
-		ready = n > 0 || (e != nil && e != unix.EINTR)
-		return ready
-	})
-	return err == nil && ready
+	w.ready = false
+	err := w.rc.Read(w.probeFn)
+	return err == nil && w.ready
+}
+
+// probe is the readiness check run inside the raw read callback, bound once
+// as probeFn so that waiting does not allocate.
+func (w *socketWaiter) probe(fd uintptr) bool {
+	n, e := unix.EpollWait(int(fd), w.events[:], 0)
+	w.ready = n > 0 || (e != nil && e != unix.EINTR)
+	return w.ready
 }
 
 func (w *socketWaiter) close() error { return w.file.Close() }

@@ -33,16 +33,27 @@ func (n UDPNetwork) bufLen() int {
 	return SocketBufferLengthDefault
 }
 
-// udpConn is a DatagramConn over a *net.UDPConn using x/net/ipv4 batches.
+// udpConn is a DatagramConn over a *net.UDPConn: recvmmsg for reads,
+// x/net/ipv4 WriteBatch (sendmmsg) for writes.
 type udpConn struct {
 	c     *net.UDPConn
 	pc    *ipv4.PacketConn
 	rc    syscall.RawConn
 	local netip.AddrPort
-	rmsgs []ipv4.Message
+	hdrs  []unix.Mmsghdr
+	iovs  []unix.Iovec
+	names []unix.RawSockaddrInet4
 	wmsgs []ipv4.Message
 	addrs map[netip.AddrPort]*net.UDPAddr
 	peek  [1]byte
+	ready bool
+
+	// Raw-read callbacks bound once (a closure per call would allocate).
+	recvFn  func(uintptr) bool
+	probeFn func(uintptr) bool
+	recvN   int
+	recvGot int
+	recvErr syscall.Errno
 }
 
 func newUDPConn(c *net.UDPConn, bufLen int) (*udpConn, error) {
@@ -55,11 +66,10 @@ func newUDPConn(c *net.UDPConn, bufLen int) (*udpConn, error) {
 	}
 	u := &udpConn{c: c, pc: ipv4.NewPacketConn(c), rc: rc,
 		local: c.LocalAddr().(*net.UDPAddr).AddrPort(),
-		rmsgs: make([]ipv4.Message, udpBatchMax), wmsgs: make([]ipv4.Message, udpBatchMax),
+		hdrs:  make([]unix.Mmsghdr, udpBatchMax), iovs: make([]unix.Iovec, udpBatchMax),
+		names: make([]unix.RawSockaddrInet4, udpBatchMax), wmsgs: make([]ipv4.Message, udpBatchMax),
 		addrs: map[netip.AddrPort]*net.UDPAddr{}}
-	for i := range u.rmsgs {
-		u.rmsgs[i].Buffers = make([][]byte, 1)
-	}
+	u.recvFn, u.probeFn = u.recv, u.probe
 	for i := range u.wmsgs {
 		u.wmsgs[i].Buffers = make([][]byte, 1)
 	}
@@ -152,30 +162,54 @@ func (n UDPNetwork) ListenMulticast(group netip.AddrPort, opts MulticastOptions)
 	return u, nil
 }
 
-// ReadBatch receives without blocking (MSG_DONTWAIT).
+// ReadBatch receives without blocking: one recvmmsg(MSG_DONTWAIT) into the
+// callers' buffers. It is written against the raw syscall rather than
+// x/net's ReadBatch because that allocates a *net.UDPAddr per datagram;
+// here the source address is decoded into a netip.AddrPort in place.
 func (u *udpConn) ReadBatch(ds []Datagram) (int, error) {
-	n := min(len(ds), len(u.rmsgs))
-	for i := 0; i < n; i++ {
-		u.rmsgs[i].Buffers[0] = ds[i].Buf
+	n := min(len(ds), udpBatchMax)
+	if n == 0 {
+		return 0, nil
 	}
-	got, err := u.pc.ReadBatch(u.rmsgs[:n], unix.MSG_DONTWAIT)
-	if err != nil {
-		if errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.EWOULDBLOCK) {
-			return 0, nil
-		}
+	for i := 0; i < n; i++ {
+		u.iovs[i] = unix.Iovec{Base: &ds[i].Buf[0], Len: uint64(len(ds[i].Buf))}
+		u.hdrs[i] = unix.Mmsghdr{Hdr: unix.Msghdr{Name: (*byte)(unsafe.Pointer(&u.names[i])),
+			Namelen: unix.SizeofSockaddrInet4, Iov: &u.iovs[i], Iovlen: 1}}
+	}
+	u.recvN = n
+	err := u.rc.Read(u.recvFn)
+	got, errno := u.recvGot, u.recvErr
+	switch {
+	case err != nil:
 		return 0, fmt.Errorf("transport: read: %w", err)
+	case errno == unix.EAGAIN || errno == unix.EINTR:
+		return 0, nil
+	case errno != 0:
+		return 0, fmt.Errorf("transport: recvmmsg: %w", errno)
 	}
 	for i := 0; i < got; i++ {
-		m := &u.rmsgs[i]
-		ds[i].N = m.N
-		if m.Flags&unix.MSG_TRUNC != 0 {
+		h := &u.hdrs[i]
+		ds[i].N = int(h.Len)
+		if h.Hdr.Flags&unix.MSG_TRUNC != 0 {
 			ds[i].N = len(ds[i].Buf) + 1 // oversized: the caller drops it
 		}
-		if a, ok := m.Addr.(*net.UDPAddr); ok {
-			ds[i].Addr = a.AddrPort()
-		}
+		sa := &u.names[i]
+		port := (*[2]byte)(unsafe.Pointer(&sa.Port))
+		ds[i].Addr = netip.AddrPortFrom(netip.AddrFrom4(sa.Addr), uint16(port[0])<<8|uint16(port[1]))
 	}
 	return got, nil
+}
+
+// recv is the raw read callback, bound once as recvFn so that reading does
+// not allocate a closure.
+func (u *udpConn) recv(fd uintptr) bool {
+	r, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&u.hdrs[0])), uintptr(u.recvN),
+		unix.MSG_DONTWAIT, 0, 0)
+	u.recvGot, u.recvErr = int(r), e
+	if e != 0 {
+		u.recvGot = 0
+	}
+	return true // never wait here: the idle strategy decides that
 }
 
 // WriteBatch sends with sendmmsg.
@@ -218,16 +252,19 @@ func (u *udpConn) udpAddr(a netip.AddrPort) *net.UDPAddr {
 // the probe and the park still wakes it.
 func (u *udpConn) WaitReadable(timeout time.Duration) bool {
 	_ = u.c.SetReadDeadline(time.Now().Add(timeout))
-	ready := false
-	err := u.rc.Read(func(fd uintptr) bool {
-		// A raw recvfrom(MSG_PEEK) probe: unix.Recvfrom would allocate a Sockaddr.
-		_, _, e := unix.Syscall6(unix.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&u.peek[0])), 1,
-			unix.MSG_PEEK|unix.MSG_DONTWAIT, 0, 0)
-		ready = e == 0 || (e != unix.EAGAIN && e != unix.EWOULDBLOCK)
-		return ready
-	})
+	u.ready = false
+	err := u.rc.Read(u.probeFn)
 	_ = u.c.SetReadDeadline(time.Time{})
-	return err == nil && ready
+	return err == nil && u.ready
+}
+
+// probe is the readiness check run inside the raw read callback: a raw
+// recvfrom(MSG_PEEK) (unix.Recvfrom would allocate a Sockaddr).
+func (u *udpConn) probe(fd uintptr) bool {
+	_, _, e := unix.Syscall6(unix.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&u.peek[0])), 1,
+		unix.MSG_PEEK|unix.MSG_DONTWAIT, 0, 0)
+	u.ready = e == 0 || (e != unix.EAGAIN && e != unix.EWOULDBLOCK)
+	return u.ready
 }
 
 // LocalAddr returns the bound address.

@@ -177,3 +177,17 @@ func TestUDPEndOfStreamOverLoopback(t *testing.T) {
 		t.Fatal("image went away without end of stream")
 	}
 }
+
+func TestBlockingWaitDoesNotAllocate(t *testing.T) {
+	d, err := NewDriver(DriverConfig{Threading: ThreadingInvoker, TermLength: TermLengthMin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	mustSub(t, d, "udp?endpoint=127.0.0.1:"+itoa(freeUDPPort(t)), 1, SubscriptionOptions{})
+	idle := NewBlockingIdleStrategy(d)
+	idle.Timeout = 10 * time.Microsecond
+	if n := testing.AllocsPerRun(50, func() { idle.Idle(0) }); n != 0 {
+		t.Fatalf("%v allocations per blocking wait", n)
+	}
+}
