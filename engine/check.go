@@ -79,7 +79,11 @@ func checkLiveOrder(s *state, o *order) error {
 	if !ok || !r.isLive() || &s.orders.slab[r.index()] != o {
 		return fmt.Errorf("%w: order %d: not indexed at its slot", ErrInvariant, o.id)
 	}
-	if ref, ok := s.orders.clGet(&clKey{account: o.account, id: o.clOrdID}); !ok || ref != r {
+	k := clKey{account: o.account, id: o.clOrdID}
+	if o.clHash != hashClKey(&k) {
+		return fmt.Errorf("%w: order %d: stale ClOrdID hash", ErrInvariant, o.id)
+	}
+	if ref, ok := s.orders.clGet(&k, o.clHash); !ok || ref != r {
 		return fmt.Errorf("%w: order %d: its ClOrdID does not name it", ErrInvariant, o.id)
 	}
 	return nil

@@ -84,9 +84,9 @@ func (s *orderStore) clFind(k *clKey, h uint32) (uint32, bool) {
 	}
 }
 
-// clGet returns the reference stored for k.
-func (s *orderStore) clGet(k *clKey) (orderRef, bool) {
-	i, ok := s.clFind(k, hashClKey(k))
+// clGet returns the reference stored for k, whose hash is h.
+func (s *orderStore) clGet(k *clKey, h uint32) (orderRef, bool) {
+	i, ok := s.clFind(k, h)
 	if !ok {
 		return 0, false
 	}
@@ -96,9 +96,8 @@ func (s *orderStore) clGet(k *clKey) (orderRef, bool) {
 // clPut makes k name ref. ref must already name k (the order's slab slot
 // holds k as its ClOrdID, or the ring entry holds k), since the index
 // compares keys through references.
-func (s *orderStore) clPut(k *clKey, ref orderRef) {
+func (s *orderStore) clPut(k *clKey, h uint32, ref orderRef) {
 	assert(ref != 0 && s.refKeyIs(ref, k), "clPut: reference does not hold the key")
-	h := hashClKey(k)
 	t := &s.byClOrdID
 	if i, ok := s.clFind(k, h); ok {
 		t.slots[i].ref = ref
@@ -113,8 +112,8 @@ func (s *orderStore) clPut(k *clKey, ref orderRef) {
 
 // clRepoint changes the reference of k, found through its old reference
 // (which must still hold k), to ref.
-func (s *orderStore) clRepoint(k *clKey, from, to orderRef) {
-	if i, ok := s.clFind(k, hashClKey(k)); ok && s.byClOrdID.slots[i].ref == from {
+func (s *orderStore) clRepoint(k *clKey, h uint32, from, to orderRef) {
+	if i, ok := s.clFind(k, h); ok && s.byClOrdID.slots[i].ref == from {
 		s.byClOrdID.slots[i].ref = to
 	}
 }
@@ -141,8 +140,8 @@ func (t *clIndex) grow() {
 }
 
 // clDel removes k if it names ref, while ref still holds k.
-func (s *orderStore) clDel(k *clKey, ref orderRef) {
-	i, ok := s.clFind(k, hashClKey(k))
+func (s *orderStore) clDel(k *clKey, h uint32, ref orderRef) {
+	i, ok := s.clFind(k, h)
 	t := &s.byClOrdID
 	if !ok || t.slots[i].ref != ref {
 		return

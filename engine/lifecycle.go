@@ -3,12 +3,13 @@ package engine
 // newLiveOrder allocates the next order id and a live order for principal
 // p, links it to the principal's live list (ascending ids, since ids only
 // grow) and indexes its ClOrdID.
-func (e *Engine) newLiveOrder(p int32, account int32, clOrdID [clOrdIDBytes]byte) int32 {
+// h is the key's hash, computed for the duplicate check.
+func (e *Engine) newLiveOrder(p int32, k *clKey, h uint32) int32 {
 	e.nextOrderID++
 	oi := e.orders.alloc(e.nextOrderID)
 	o := &e.orders.slab[oi]
-	o.principal, o.account, o.clOrdID = p, account, clOrdID
-	e.orders.clPut(&clKey{account: account, id: clOrdID}, liveRef(oi))
+	o.principal, o.account, o.clOrdID, o.clHash = p, k.account, k.id, h
+	e.orders.clPut(k, h, liveRef(oi))
 	e.linkPrincipalOrder(oi)
 	return oi
 }
@@ -58,7 +59,9 @@ func (e *Engine) applyReplace(oi int32, price, qty int64) {
 	e.orders.supersede(oi, clKey{account: o.account, id: o.clOrdID})
 	o.origClOrdID = o.clOrdID
 	o.clOrdID = e.ctx.newClOrdID
-	e.orders.clPut(&clKey{account: o.account, id: o.clOrdID}, liveRef(oi))
+	k := clKey{account: o.account, id: o.clOrdID}
+	o.clHash = hashClKey(&k)
+	e.orders.clPut(&k, o.clHash, liveRef(oi))
 	o.price, o.qty = price, qty
 }
 

@@ -79,7 +79,7 @@ func (e *Engine) fill(o *order, price, qty, remaining int64, aggressor bool) {
 // of the incoming one.
 func (l *bookListener) OnCancelled(ev orderbook.Cancelled) {
 	e := l.e
-	oi := e.orders.liveSlot(uint64(ev.ID))
+	oi := e.eventSlot(ev.ID)
 	o := &e.orders.slab[oi]
 	assert(o.qty-o.cum == ev.Remaining, "cancelled: engine and book disagree on the open quantity")
 	if ev.Reason == orderbook.CancelAmendedToFilled {
@@ -144,6 +144,15 @@ func (l *bookListener) OnExpired(ev orderbook.Expired) {
 func (l *bookListener) OnLevel(ev orderbook.Level) {
 	e := l.e
 	e.md.OnLevel(e.ctx.inst.info.ID, sideFromBook(ev.Side), ev.Price, ev.Quantity, ev.Count, e.ctx.logPosition, e.ctx.clusterTime)
+}
+
+// eventSlot returns the slot of live order id: the command's own order
+// without a lookup, any other through the id index.
+func (e *Engine) eventSlot(id orderbook.OrderID) int32 {
+	if oi := e.ctx.taker; oi != nilIndex && e.orders.slab[oi].id == uint64(id) {
+		return oi
+	}
+	return e.orders.liveSlot(uint64(id))
 }
 
 // takerOrder returns the incoming order of the command, checking that the

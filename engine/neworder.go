@@ -27,7 +27,8 @@ func (e *Engine) onNewOrder(s *session, m NewOrder) {
 		return
 	}
 	k := clKey{account: a, id: m.ClOrdIDKey()}
-	if oi, current, ok := e.orders.byClOrd(k); ok && (current || m.Flags()&FlagPossResend != 0) {
+	h := hashClKey(&k)
+	if oi, current, ok := e.orders.byClOrdHashed(&k, h); ok && (current || m.Flags()&FlagPossResend != 0) {
 		if m.Flags()&FlagPossResend != 0 {
 			e.counters.Duplicates++
 			e.statusReport(e.orders.at(oi), ReasonNone)
@@ -45,7 +46,7 @@ func (e *Engine) onNewOrder(s *session, m NewOrder) {
 		e.rejectNewOrder(m, ReasonLimitExceeded)
 		return
 	}
-	e.submit(in, e.newOrderFrom(p, a, k.id, m))
+	e.submit(in, e.newOrderFrom(p, &k, h, m))
 }
 
 // orderTarget resolves and authorizes an order's instrument and account.
@@ -66,8 +67,8 @@ func (e *Engine) orderTarget(p int32, instrumentID uint32, acct [accountNameByte
 }
 
 // newOrderFrom creates the live order a NewOrder asks for.
-func (e *Engine) newOrderFrom(p, a int32, clOrdID [clOrdIDBytes]byte, m NewOrder) int32 {
-	oi := e.newLiveOrder(p, a, clOrdID)
+func (e *Engine) newOrderFrom(p int32, k *clKey, h uint32, m NewOrder) int32 {
+	oi := e.newLiveOrder(p, k, h)
 	o := &e.orders.slab[oi]
 	o.instrument = m.Instrument()
 	o.side, o.ordType, o.tif, o.flags = m.Side(), m.OrdType(), m.TimeInForce(), m.Flags()

@@ -20,6 +20,7 @@ type order struct {
 	flags       uint8
 	status      OrdStatus
 	reason      Reason // why it was rejected, cancelled or expired
+	clHash      uint32 // hashClKey of (account, clOrdID); derived, not snapshotted
 	clOrdID     [clOrdIDBytes]byte
 	origClOrdID [clOrdIDBytes]byte // the ClOrdID it was replaced from
 }
@@ -144,7 +145,12 @@ func (s *orderStore) liveSlot(id uint64) int32 {
 // that id is the order's own ClOrdID and the order is live (rather than a
 // ClOrdID it was replaced from, or one of an order that is done).
 func (s *orderStore) byClOrd(k clKey) (r orderRef, current, ok bool) {
-	r, ok = s.clGet(&k)
+	return s.byClOrdHashed(&k, hashClKey(&k))
+}
+
+// byClOrdHashed is byClOrd with the key's hash already computed.
+func (s *orderStore) byClOrdHashed(k *clKey, h uint32) (r orderRef, current, ok bool) {
+	r, ok = s.clGet(k, h)
 	if !ok {
 		return 0, false, false
 	}
@@ -176,7 +182,7 @@ func (s *orderStore) finish(oi int32) {
 	s.finished.push(*o)
 	k := clKey{account: o.account, id: o.clOrdID}
 	s.byID.set(o.id, finishedRef(i))
-	s.clRepoint(&k, liveRef(oi), finishedRef(i))
+	s.clRepoint(&k, o.clHash, liveRef(oi), finishedRef(i))
 	s.slab[oi] = order{next: s.free, prev: nilIndex}
 	s.free = oi
 	s.live--
@@ -186,7 +192,7 @@ func (s *orderStore) finish(oi int32) {
 func (s *orderStore) forget(i int) {
 	o := &s.finished.buf[i]
 	k := clKey{account: o.account, id: o.clOrdID}
-	s.clDel(&k, finishedRef(i))
+	s.clDel(&k, o.clHash, finishedRef(i))
 	ok := s.byID.del(o.id)
 	assert(ok, "forget: order missing from id index")
 }
@@ -199,10 +205,11 @@ func (s *orderStore) supersede(oi int32, k clKey) {
 	i := s.superseded.next()
 	if s.superseded.full() {
 		old := s.superseded.buf[i]
-		s.clDel(&old.key, supersededRef(i))
+		s.clDel(&old.key, hashClKey(&old.key), supersededRef(i))
 	}
-	s.superseded.push(clRef{key: k, id: s.slab[oi].id})
-	s.clRepoint(&k, liveRef(oi), supersededRef(i))
+	o := &s.slab[oi]
+	s.superseded.push(clRef{key: k, id: o.id})
+	s.clRepoint(&k, o.clHash, liveRef(oi), supersededRef(i))
 }
 
 // ring is a bounded FIFO that overwrites its oldest element when full. It

@@ -228,6 +228,7 @@ func readOrder(r *snapReader, ns *state) order {
 	o.side, o.ordType, o.tif, o.flags, o.status = Side(r.u8()), OrdType(r.u8()), TimeInForce(r.u8()), r.u8(), OrdStatus(r.u8())
 	o.reason = Reason(r.u16())
 	o.clOrdID, o.origClOrdID = r.array32(), r.array32()
+	o.clHash = hashClKey(&clKey{account: o.account, id: o.clOrdID})
 	o.prev, o.next = nilIndex, nilIndex
 	if r.err != nil {
 		return o
@@ -275,7 +276,7 @@ func readClOrdIDs(r *snapReader, ns *state) {
 			r.fail("ClOrdID entry %d names order %d, which neither holds it nor superseded it", i, id)
 			return
 		}
-		s.clPut(&k, ref)
+		s.clPut(&k, hashClKey(&k), ref)
 	}
 }
 

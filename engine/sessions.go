@@ -199,6 +199,7 @@ func (e *Engine) cancelLive(oi int32, reason Reason) {
 	assert(in != nil, "cancelLive: order of an unknown instrument")
 	e.ctx.inst = in
 	e.ctx.cancelReason = reason
+	e.ctx.taker = oi
 	r := in.book.Cancel(orderIDToBook(o.id))
 	assert(r == 0, "cancelLive: a live order is not in its book")
 }
