@@ -191,7 +191,7 @@ func RunBench(cfg BenchConfig) (BenchResult, error) {
 	res.RawPreallocMBPerSec = pre.medianMBPerSec(roundBytes)
 	res.RecordMBPerSec = record.medianMBPerSec(roundBytes)
 	res.RecordMsgsPerSec = res.RecordMBPerSec * bytesPerMB / float64(benchTermLength) * float64(term.messages)
-	res.RecordVsRaw = res.RecordMBPerSec / res.RawMBPerSec
+	res.RecordVsRaw = medianRatio(raw.roundNs, record.roundNs)
 	res.RecordMBPerSecMean = float64(res.Bytes) / bytesPerMB / seconds(record.ns)
 	res.RawMBPerSecMean = float64(res.Bytes) / bytesPerMB / seconds(raw.ns)
 	slices.Sort(lags)
@@ -226,6 +226,17 @@ func runRounds(phases []*benchPhase, term *benchTerm, terms int64, initialTermID
 		}
 	}
 	return nil
+}
+
+// medianRatio is the median over rounds of base/other time: each round's
+// two phases ran back to back, so their ratio cancels what drifts slowly.
+func medianRatio(baseNs, otherNs []int64) float64 {
+	ratios := make([]float64, len(baseNs))
+	for i := range baseNs {
+		ratios[i] = float64(baseNs[i]) / float64(otherNs[i])
+	}
+	slices.Sort(ratios)
+	return ratios[len(ratios)/2]
 }
 
 func seconds(ns int64) float64 { return float64(ns) / 1e9 }
