@@ -128,9 +128,13 @@ func lessLevelKey(a, b levelKey) bool { return a.key < b.key }
 type bookSide struct {
 	tree   *btree.BTreeG[levelKey]
 	prices table // price -> level index
-	best   int32 // cached first non-empty level, nilIndex if none
-	active int32 // non-empty levels
-	empty  int32 // empty levels kept for reuse
+	// best is the first non-empty level (nilIndex if none) and bestPrice
+	// its price, kept here so that checking whether an order crosses does
+	// not touch the level.
+	best      int32
+	bestPrice int64
+	active    int32 // non-empty levels
+	empty     int32 // empty levels kept for reuse
 }
 
 // sideKey maps a price to its btree key on side s.

@@ -58,7 +58,7 @@ func (b *Book) checkSide(s Side) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if active != bs.active || best != bs.best {
+	if active != bs.active || best != bs.best || (best != nilIndex && b.levels[best].price != bs.bestPrice) {
 		return 0, fmt.Errorf("%w: %v has %d non-empty levels (counter %d), best level %d (cached %d)",
 			ErrInvariant, s, active, bs.active, best, bs.best)
 	}

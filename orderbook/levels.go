@@ -43,8 +43,8 @@ func (b *Book) activate(li int32) {
 	bs := &b.sides[lv.side]
 	bs.empty--
 	bs.active++
-	if bs.best == nilIndex || sideKey(lv.side, lv.price) < sideKey(lv.side, b.levels[bs.best].price) {
-		bs.best = li
+	if bs.best == nilIndex || sideKey(lv.side, lv.price) < sideKey(lv.side, bs.bestPrice) {
+		bs.best, bs.bestPrice = li, lv.price
 	}
 }
 
@@ -72,7 +72,7 @@ func (b *Book) nextBest(s Side, k levelKey) bool {
 	if b.levels[k.level].count == 0 {
 		return true
 	}
-	b.sides[s].best = k.level
+	b.sides[s].best, b.sides[s].bestPrice = k.level, b.levels[k.level].price
 	return false
 }
 

@@ -8,7 +8,7 @@ func (b *Book) match(oi int32) (stopped bool) {
 	opp := &b.sides[b.orders[oi].side.opposite()]
 	for b.orders[oi].open() > 0 {
 		li := opp.best
-		if li == nilIndex || !b.orders[oi].crosses(b.levels[li].price) {
+		if li == nilIndex || !b.orders[oi].crosses(opp.bestPrice) {
 			return false
 		}
 		if b.matchLevel(oi, li) {

@@ -116,11 +116,11 @@ func (b *Book) validatePrice(price int64) RejectReason {
 // wouldCross reports whether a limit order on side s at price would meet
 // the best opposite level.
 func (b *Book) wouldCross(s Side, price int64) bool {
-	li := b.sides[s.opposite()].best
-	if li == nilIndex {
+	opp := &b.sides[s.opposite()]
+	if opp.best == nilIndex {
 		return false
 	}
-	p := b.levels[li].price
+	p := opp.bestPrice
 	if s == Buy {
 		return p <= price
 	}
