@@ -19,6 +19,7 @@ type BenchConfig struct {
 	Instruments int           // default benchInstrumentsDefault
 	Duration    time.Duration // per phase; default benchPhaseDefault
 	Depth       int           // published depth; default DepthDefault
+	MTU         int           // largest datagram; default MTUDefault
 	// UDP is the channel; Port 0 picks a free port. Default: group
 	// benchGroupDefault on lo, so a running venue is not disturbed.
 	UDP UDPConfig
@@ -66,6 +67,7 @@ const (
 type BenchResult struct {
 	Instruments     int     `json:"instruments"`
 	Depth           int     `json:"depth"`
+	MTU             int     `json:"mtu"`
 	Idle            string  `json:"idle"`
 	PhaseSeconds    float64 `json:"phase_seconds"`
 	Changes         int64   `json:"changes"`
@@ -98,6 +100,7 @@ func (c *BenchConfig) withDefaults() (BenchConfig, error) {
 	d.Instruments = cmp0(d.Instruments, benchInstrumentsDefault)
 	d.Duration = cmp0(d.Duration, benchPhaseDefault)
 	d.Depth = cmp0(d.Depth, DepthDefault)
+	d.MTU = cmp0(d.MTU, MTUDefault)
 	d.PacedChangesPerSec = cmp0(d.PacedChangesPerSec, benchPacedRateDefault)
 	d.DeliveryChangesPerSec = cmp0(d.DeliveryChangesPerSec, benchDeliveryRateDefault)
 	if d.UDP.Group == "" {
@@ -173,7 +176,7 @@ func RunBench(cfg BenchConfig) (BenchResult, error) {
 	if err != nil {
 		return BenchResult{}, err
 	}
-	res := BenchResult{Instruments: c.Instruments, Depth: c.Depth, Idle: c.Idle, PhaseSeconds: c.Duration.Seconds(),
+	res := BenchResult{Instruments: c.Instruments, Depth: c.Depth, MTU: c.MTU, Idle: c.Idle, PhaseSeconds: c.Duration.Seconds(),
 		PacedPerSec: c.PacedChangesPerSec, DeliveryChangesPerSec: c.DeliveryChangesPerSec}
 	feed := newBenchFeed(c.Instruments)
 	feed.define(rig.pub)
@@ -214,7 +217,7 @@ func startBenchRig(c BenchConfig) (*benchRig, error) {
 	}
 	r := &benchRig{stop: make(chan struct{}), done: make(chan error, 1),
 		hist: hdrhistogram.New(1, benchLatencyMaxNs, 3)}
-	r.pub, err = NewPublisher(PublisherConfig{Conn: tx, Depth: c.Depth, InstrumentsMax: c.Instruments})
+	r.pub, err = NewPublisher(PublisherConfig{Conn: tx, Depth: c.Depth, MTU: c.MTU, InstrumentsMax: c.Instruments})
 	if err == nil {
 		r.sub, err = NewSubscriber(SubscriberConfig{OnUpdate: r.onUpdate, InstrumentsMax: c.Instruments})
 	}

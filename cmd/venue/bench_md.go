@@ -22,6 +22,7 @@ func runBenchMD(args []string, stdout, stderr io.Writer) error {
 	instruments := fs.Int("instruments", 1000, "instruments changing")
 	duration := fs.Duration("duration", 2*time.Second, "length of each phase (absorb, deliver, latency)")
 	depth := fs.Int("depth", marketdata.DepthDefault, "levels per side published")
+	mtu := fs.Int("mtu", marketdata.MTUDefault, "largest datagram in bytes (loopback allows up to 65507)")
 	delivery := fs.Int("delivery-rate", 0, "changes per second during the delivery phase (0: the default, 1000000)")
 	paced := fs.Int("paced-rate", 0, "changes per second during the latency phase (0: the default, 100000)")
 	group := fs.String("group", "239.255.10.250", "multicast group (or unicast address) to run over")
@@ -33,7 +34,7 @@ func runBenchMD(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	res, err := marketdata.RunBench(marketdata.BenchConfig{
-		Instruments: *instruments, Duration: *duration, Depth: *depth, PacedChangesPerSec: *paced, Idle: *idle,
+		Instruments: *instruments, Duration: *duration, Depth: *depth, MTU: *mtu, PacedChangesPerSec: *paced, Idle: *idle,
 		DeliveryChangesPerSec: *delivery,
 		UDP:                   marketdata.UDPConfig{Group: *group, Port: *port, Interface: *iface, TTL: marketdata.TTLDefault},
 	})
@@ -43,7 +44,8 @@ func runBenchMD(args []string, stdout, stderr io.Writer) error {
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(res)
 	}
-	fmt.Fprintf(stdout, "md over %s, %d instruments, depth %d, idle %s, %.1f s per phase\n", *group, res.Instruments, res.Depth, res.Idle, res.PhaseSeconds)
+	fmt.Fprintf(stdout, "md over %s, %d instruments, depth %d, MTU %d, idle %s, %.1f s per phase\n",
+		*group, res.Instruments, res.Depth, res.MTU, res.Idle, res.PhaseSeconds)
 	fmt.Fprintf(stdout, "absorbed:  %.2f M changes/s flat out (%.4f allocs/change; subscriber meanwhile %.0f updates/s)\n",
 		res.ChangesPerSec/1e6, res.AllocsPerChange, res.SaturatedUpdatesPerSec)
 	fmt.Fprintf(stdout, "delivered: %.0f updates/s in %.0f packets/s at %d changes/s (%d packets lost)\n",
