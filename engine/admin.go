@@ -1,5 +1,7 @@
 package engine
 
+import "venue/orderbook"
+
 // Admin commands. Only a session whose own principal is an Admin may send
 // them; each is acknowledged with a BusinessReject whose Reason is None
 // (accepted) or says why it was refused.
@@ -28,6 +30,9 @@ func (e *Engine) addInstrument(m AddInstrument) Reason {
 		LotSize: m.LotSize(), ReferencePrice: m.ReferencePrice(), BandBps: m.BandBps(), State: m.State(),
 	}
 	band := bandOf(info.ReferencePrice, info.BandBps)
+	if !e.validBookParams(info.TickSize, info.LotSize, band, info.ReferencePrice) {
+		return ReasonInvalidDefinition
+	}
 	in := e.instrument(info.ID)
 	if in == nil {
 		if len(e.instruments) >= InstrumentsMax {
@@ -42,7 +47,8 @@ func (e *Engine) addInstrument(m AddInstrument) Reason {
 		}
 	}
 	if info.ReferencePrice > 0 {
-		in.book.SetReference(info.ReferencePrice)
+		r := in.book.SetReference(info.ReferencePrice)
+		assert(r == orderbook.RejectNone, "addInstrument: a checked reference price refused")
 	} else {
 		in.book.ClearReference()
 	}

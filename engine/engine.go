@@ -137,10 +137,22 @@ func (e *Engine) newBook(tick, lot, band int64) *orderbook.Book {
 }
 
 func (e *Engine) newBookWithMax(tick, lot, band int64, ordersMax int) *orderbook.Book {
-	return orderbook.New(orderbook.Config{
+	return orderbook.New(e.bookConfig(tick, lot, band, ordersMax), &e.listener)
+}
+
+func (e *Engine) bookConfig(tick, lot, band int64, ordersMax int) orderbook.Config {
+	return orderbook.Config{
 		TickSize: tick, LotSize: lot, BandTicks: band,
 		OrdersMax: ordersMax, OrdersHint: min(e.cfg.OrdersHint, ordersMax),
-	}, &e.listener)
+	}
+}
+
+// validBookParams reports whether an instrument's parameters make a valid
+// book (orderbook.New panics on an invalid one: parameters from the log
+// are checked here first).
+func (e *Engine) validBookParams(tick, lot, band, reference int64) bool {
+	return e.bookConfig(tick, lot, band, OrdersPerBookMax).Validate() == nil &&
+		reference <= orderbook.PriceMax
 }
 
 // Counters count what the engine refused or could not deliver. They are

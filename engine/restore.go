@@ -64,6 +64,10 @@ func (e *Engine) readInstruments(r *snapReader, ns *state) {
 			return
 		}
 		band := bandOf(info.ReferencePrice, info.BandBps)
+		if !e.validBookParams(info.TickSize, info.LotSize, band, info.ReferencePrice) {
+			r.fail("instrument %d: parameters out of range", info.ID)
+			return
+		}
 		book := e.newBook(info.TickSize, info.LotSize, band)
 		if err := book.Restore(raw); err != nil {
 			r.fail("instrument %d: %v", info.ID, err)

@@ -113,3 +113,22 @@ func newInstrumentList(id string) []byte {
 	m.SetRequestID(id)
 	return b
 }
+
+func TestInstrumentParametersOutOfTheBooksRange(t *testing.T) {
+	h := newHarness(t)
+	for _, f := range []func(AddInstrument){
+		func(m AddInstrument) { m.SetTickSize(1 << 62) },
+		func(m AddInstrument) { m.SetLotSize(1 << 62) },
+		func(m AddInstrument) { m.SetReferencePrice(1 << 62) },
+		func(m AddInstrument) { m.SetReferencePrice(1 << 62); m.SetBandBps(100) },
+	} {
+		b, m := AppendAddInstrument(nil)
+		m.SetInstrument(7)
+		m.SetSymbol("HUGE")
+		m.SetTickSize(1)
+		m.SetLotSize(1)
+		m.SetState(TradingStateOpen)
+		f(m)
+		h.expect(h.send(sAdmin, b), "s1 BREJ AddInstrument reason=InvalidDefinition")
+	}
+}
