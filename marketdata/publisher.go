@@ -140,6 +140,14 @@ type publisherCounters struct {
 	changes, tradesSent, tradesDropped, changesDropped, sessions *transport.Counter
 }
 
+// assert panics when an invariant is broken; the checks stay on in
+// production because a broken hand-off would publish wrong books silently.
+func assert(ok bool, what string) {
+	if !ok {
+		panic("marketdata: invariant broken: " + what)
+	}
+}
+
 // roleLeader is the leader bit of Publisher.role; the low 32 bits hold the
 // session id.
 const roleLeader = uint64(1) << 32
@@ -314,7 +322,9 @@ func (p *Publisher) OnApplied(logPosition, clusterTime int64) {
 		in.touched = false
 		if !in.queued.Load() {
 			in.queued.Store(true)
-			p.dirty.push(in.idx) // never full: each instrument is queued at most once
+			// Never full: each instrument is queued at most once and the
+			// ring is as long as the instrument table.
+			assert(p.dirty.push(in.idx), "dirty list overflow")
 		}
 	}
 	p.touched = p.touched[:0]

@@ -115,7 +115,8 @@ func (p *Publisher) takeCredit(nowNs int64) bool {
 func (p *Publisher) sendUpdates(nowNs int64) int {
 	sent := 0
 	for sent < updatesPerDutyCycleMax && p.Pending() > 0 && p.takeCredit(nowNs) {
-		idx, _ := p.dirty.pop()
+		idx, ok := p.dirty.pop()
+		assert(ok, "dirty list empty while pending") // the agent is its only consumer
 		in := p.table[idx]
 		// Clear before acquiring: a publish after this point re-queues the
 		// instrument, so no state is ever left pending unlisted.
@@ -171,6 +172,7 @@ func (p *Publisher) begin(t PacketType, n int, nowNs int64) {
 		return
 	}
 	p.flush(nowNs)
+	assert(len(p.out) < sendBatchMax, "send batch full after flush")
 	p.pw.Reset(p.bufs[len(p.out)])
 	p.pw.Begin(t, p.session)
 	p.open = t
