@@ -144,7 +144,12 @@ type Driver struct {
 	spies    []*Subscription
 	eps      map[string]*receiveEndpoint
 	sessions map[int32]bool
-	waiter   atomic.Pointer[socketWaiter]
+	// sendWaiter and recvWaiter watch the sender's and the receiver's
+	// sockets; they are the same waiter unless threading is dedicated.
+	sendWaiter *socketWaiter
+	recvWaiter *socketWaiter
+	appWaiter  agentWaiter // Driver.WaitReadable (invoker loops)
+	stopping   atomic.Bool // set by Close: waits return at once
 }
 
 // NewDriver builds a driver and, unless the threading mode is invoker,
@@ -171,8 +176,43 @@ func NewDriver(cfg DriverConfig) (*Driver, error) {
 	d.sender.pubs.Store(&pubs)
 	var eps []*receiveEndpoint
 	d.receiver.eps.Store(&eps)
+	if err := d.newWaiters(); err != nil {
+		return nil, err
+	}
 	d.start()
 	return d, nil
+}
+
+func (d *Driver) newWaiters() error {
+	w, err := newSocketWaiter()
+	if err != nil {
+		return err
+	}
+	d.sendWaiter, d.recvWaiter = w, w
+	if d.cfg.Threading == ThreadingDedicated {
+		if d.recvWaiter, err = newSocketWaiter(); err != nil {
+			w.close()
+			return err
+		}
+	}
+	d.appWaiter = agentWaiter{d: d, w: w, sends: true}
+	return nil
+}
+
+// sendPending reports whether a network publication has a frame ready that
+// flow control lets the sender send (safe from any goroutine).
+func (d *Driver) sendPending() bool {
+	for _, np := range *d.sender.pubs.Load() {
+		pos := np.senderPosition.Load()
+		if pos >= np.senderLimitCtr.Get() {
+			continue
+		}
+		lb := np.log
+		if frameLengthVolatile(lb.terms[lb.partitionIndex(pos)], lb.termOffset(pos)) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func (d *Driver) start() {
@@ -191,11 +231,22 @@ func (d *Driver) start() {
 }
 
 // idleFor gives the agent the configured strategy; a BlockingIdleStrategy is
-// bound to the driver so it can wait on the driver's sockets.
-func (d *Driver) idleFor(Agent) IdleStrategy {
+// bound to the sockets that bring that agent work.
+func (d *Driver) idleFor(a Agent) IdleStrategy {
 	s := d.cfg.NewIdleStrategy()
-	if b, ok := s.(*BlockingIdleStrategy); ok && b.Waiter == nil {
-		b.Waiter = d
+	b, ok := s.(*BlockingIdleStrategy)
+	if !ok || b.Waiter != nil {
+		return s
+	}
+	switch a {
+	case Agent(d.sender):
+		b.Waiter = &agentWaiter{d: d, w: d.sendWaiter, sends: true}
+	case Agent(d.receiver):
+		b.Waiter = &agentWaiter{d: d, w: d.recvWaiter}
+	case Agent(d.conductor):
+		b.Waiter = &agentWaiter{d: d} // no sockets: sleeps between ticks
+	default: // the shared composite
+		b.Waiter = &agentWaiter{d: d, w: d.sendWaiter, sends: true}
 	}
 	return s
 }
@@ -342,8 +393,9 @@ func (d *Driver) addNetPublication(pub *Publication, spec channelSpec) error {
 	if err != nil {
 		return err
 	}
-	d.watch(conn)
+	d.watch(conn, d.sendWaiter)
 	np := newNetPublication(pub, conn, spec, &d.cfg, d.sys)
+	pub.waker = d.sendWaiter
 	np.senderPosCtr = d.allocCounter(CounterSenderPosition, "snd-pos", pub.log, spec.raw)
 	np.senderLimitCtr = d.allocCounter(CounterSenderLimit, "snd-lmt", pub.log, spec.raw)
 	start := int64(pub.log.TailPosition()) // 0, or the channel's start position
@@ -353,6 +405,7 @@ func (d *Driver) addNetPublication(pub *Publication, spec channelSpec) error {
 	pub.net = np
 	d.netPubs = append(d.netPubs, np)
 	d.publishSenderList()
+	d.sendWaiter.wake() // a parked sender must start sending setup frames
 	for _, s := range d.spies {
 		if d.spyMatches(s, np) {
 			d.attachReader(pub, s, int64(pub.log.TailPosition()), "spy")
@@ -383,6 +436,9 @@ func (p *Publication) AddDestination(dest string) error {
 		return ErrNotMDC
 	}
 	p.net.addDestination(a)
+	if p.waker != nil { // send the setup frame now
+		p.waker.wake()
+	}
 	return nil
 }
 
@@ -504,12 +560,13 @@ func (d *Driver) addNetSubscription(s *Subscription, spec channelSpec) error {
 		if err != nil {
 			return err
 		}
-		d.watch(conn)
+		d.watch(conn, d.recvWaiter)
 		ep = newReceiveEndpoint(d.receiver, spec, conn)
 		d.eps[key] = ep
 		list := append([]*receiveEndpoint{}, *d.receiver.eps.Load()...)
 		list = append(list, ep)
 		d.receiver.eps.Store(&list)
+		d.recvWaiter.wake()
 	}
 	ep.mu.Lock()
 	old := *ep.subs.Load()
@@ -566,44 +623,28 @@ func (d *Driver) newNetImage(ep *receiveEndpoint, c ControlFrame, src netip.Addr
 	return img, nil
 }
 
-// WaitReadable blocks until any of the driver's sockets is readable or
-// timeout passes, parked in the Go network poller (see socketWaiter).
+// WaitReadable blocks until one of the driver's sockets is readable, a
+// publication has data to send, or timeout passes, parked in the Go network
+// poller (see socketWaiter). Application loops that invoke the driver
+// (ThreadingInvoker) pass the driver to NewBlockingIdleStrategy.
 func (d *Driver) WaitReadable(timeout time.Duration) bool {
-	w := d.waiter.Load()
-	if w == nil {
-		// Nothing to wait on (IPC only, or simulated sockets): park for the
-		// timeout so that an idle driver does not spin.
-		time.Sleep(timeout)
-		return false
-	}
-	return w.WaitReadable(timeout)
+	return d.appWaiter.WaitReadable(timeout)
 }
 
-// watch registers a new socket with the driver's waiter.
-func (d *Driver) watch(c DatagramConn) {
+// watch registers a new socket with the sender's or the receiver's waiter.
+func (d *Driver) watch(c DatagramConn, w *socketWaiter) {
 	fc, ok := c.(fdConn)
-	if !ok {
+	if !ok || fc.sysfd() < 0 {
 		return
-	}
-	w := d.waiter.Load()
-	if w == nil {
-		var err error
-		if w, err = newSocketWaiter(); err != nil {
-			d.sys.Errors.Increment()
-			return
-		}
-		d.waiter.Store(w)
 	}
 	if err := w.add(fc.sysfd()); err != nil {
 		d.sys.Errors.Increment()
 	}
 }
 
-func (d *Driver) unwatch(c DatagramConn) {
-	if fc, ok := c.(fdConn); ok {
-		if w := d.waiter.Load(); w != nil {
-			w.remove(fc.sysfd())
-		}
+func (d *Driver) unwatch(c DatagramConn, w *socketWaiter) {
+	if fc, ok := c.(fdConn); ok && fc.sysfd() >= 0 {
+		w.remove(fc.sysfd())
 	}
 }
 
@@ -616,6 +657,9 @@ func (d *Driver) Close() error {
 	}
 	d.closed = true
 	d.mu.Unlock()
+	d.stopping.Store(true)
+	d.sendWaiter.wake()
+	d.recvWaiter.wake()
 	var first error
 	for _, r := range d.runners {
 		if err := r.Close(); err != nil && first == nil {
@@ -628,8 +672,9 @@ func (d *Driver) Close() error {
 	for _, ep := range d.eps {
 		ep.conn.Close()
 	}
-	if w := d.waiter.Load(); w != nil {
-		w.close()
+	d.sendWaiter.close()
+	if d.recvWaiter != d.sendWaiter {
+		d.recvWaiter.close()
 	}
 	return first
 }
@@ -667,7 +712,7 @@ func (c *Conductor) DoWork(nowNs int64) int {
 		d.netPubs = append(d.netPubs[:i], d.netPubs[i+1:]...)
 		i--
 		work++
-		d.unwatch(np.conn)
+		d.unwatch(np.conn, d.sendWaiter)
 		np.conn.Close()
 		for _, ctr := range []*Counter{np.pub.pubPos, np.pub.pubLimit, np.senderPosCtr, np.senderLimitCtr} {
 			d.freeCounter(ctr)

@@ -73,6 +73,13 @@ type Image struct {
 	// timeout, publication removed); the subscription then drops the image.
 	unavailable atomic.Bool
 	closed      bool
+
+	// For network images: the receiver's waiter, woken when the position
+	// moved wakeEvery bytes since the last wake while the receiver is
+	// parked, so that it sends the status message that reopens the window.
+	waker     *socketWaiter
+	wakeEvery int64
+	lastWake  int64
 }
 
 func newImage(log *LogBuffer, joinPos int64, counter *Counter, sourceID string) *Image {
@@ -124,6 +131,10 @@ func (img *Image) setPosition(pos int64) {
 	img.pos = pos
 	img.subPos.Store(pos)
 	img.subCounter.Set(pos)
+	if w := img.waker; w != nil && pos-img.lastWake >= img.wakeEvery && w.parked.Load() != 0 {
+		img.lastWake = pos
+		w.wake()
+	}
 }
 
 // Poll delivers up to fragmentLimit fragments and returns how many it delivered.

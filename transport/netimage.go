@@ -46,6 +46,7 @@ func (img *netImage) addSubscriber(s *Subscription) {
 	pos := img.rcvPosCtr.Get()
 	ctr := d.allocCounter(CounterSubscriberPosition, "sub-pos", img.log, s.channel)
 	im := newImage(img.log, pos, ctr, img.source.String())
+	im.waker, im.wakeEvery, im.lastWake = d.recvWaiter, img.window/4, pos
 	img.mu.Lock()
 	next := append(append([]*Image{}, *img.readers.Load()...), im)
 	img.readers.Store(&next)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -20,16 +21,31 @@ const pollEventsMax = 16
 // readiness probe runs inside the raw read callback, after the runtime reset
 // its readiness state, so a datagram that arrives between probe and park
 // still wakes the goroutine.
+//
+// It also owns an eventfd that publications write to when they append while
+// the sender is parked (parked > 0), so that an offer made on an
+// application goroutine wakes a blocked sender at once instead of after the
+// wait's timeout. The waiter only touches its own state under mu, so
+// several goroutines may share one (they serialise on the fd).
 type socketWaiter struct {
 	mu      sync.Mutex
 	epfd    int
+	efd     int
 	file    *os.File
 	rc      syscall.RawConn
 	events  [pollEventsMax]unix.EpollEvent
-	n       int
 	ready   bool
 	probeFn func(uintptr) bool
+	drain   [8]byte
+
+	// parked counts goroutines inside a wait, which publications (new data
+	// to send) and network images (consumption that may open the receiver
+	// window) wake through the eventfd.
+	parked atomic.Int32
 }
+
+// eventfdOne is the value written to wake a waiter.
+var eventfdOne = [8]byte{1}
 
 func newSocketWaiter() (*socketWaiter, error) {
 	fd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
@@ -46,34 +62,45 @@ func newSocketWaiter() (*socketWaiter, error) {
 		f.Close()
 		return nil, fmt.Errorf("transport: epoll raw conn: %w", err)
 	}
-	w := &socketWaiter{epfd: fd, file: f, rc: rc}
+	efd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("transport: eventfd: %w", err)
+	}
+	w := &socketWaiter{epfd: fd, efd: efd, file: f, rc: rc}
 	w.probeFn = w.probe
+	if err := w.add(efd); err != nil {
+		unix.Close(efd)
+		f.Close()
+		return nil, err
+	}
 	return w, nil
 }
 
-// add registers a socket fd for readability.
+// wake makes the waiter readable (any goroutine, allocation-free).
+func (w *socketWaiter) wake() {
+	_, _ = unix.Write(w.efd, eventfdOne[:])
+}
+
+// add registers a socket fd for readability (epoll_ctl is safe while
+// another goroutine waits).
 func (w *socketWaiter) add(fd int) error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
 	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(fd)}
 	if err := unix.EpollCtl(w.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
 		return fmt.Errorf("transport: epoll add: %w", err)
 	}
-	w.n++
 	return nil
 }
 
 // remove unregisters a socket fd (before it is closed).
 func (w *socketWaiter) remove(fd int) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if unix.EpollCtl(w.epfd, unix.EPOLL_CTL_DEL, fd, nil) == nil {
-		w.n--
-	}
+	_ = unix.EpollCtl(w.epfd, unix.EPOLL_CTL_DEL, fd, nil)
 }
 
 // WaitReadable parks until a registered socket is readable or timeout passes.
 func (w *socketWaiter) WaitReadable(timeout time.Duration) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	_ = w.file.SetReadDeadline(time.Now().Add(timeout))
 	w.ready = false
 	err := w.rc.Read(w.probeFn)
@@ -81,14 +108,54 @@ func (w *socketWaiter) WaitReadable(timeout time.Duration) bool {
 }
 
 // probe is the readiness check run inside the raw read callback, bound once
-// as probeFn so that waiting does not allocate.
+// as probeFn so that waiting does not allocate. It consumes a wake-up.
 func (w *socketWaiter) probe(fd uintptr) bool {
 	n, e := unix.EpollWait(int(fd), w.events[:], 0)
+	for i := 0; i < n; i++ {
+		if int(w.events[i].Fd) == w.efd {
+			_, _ = unix.Read(w.efd, w.drain[:])
+		}
+	}
 	w.ready = n > 0 || (e != nil && e != unix.EINTR)
 	return w.ready
 }
 
-func (w *socketWaiter) close() error { return w.file.Close() }
+func (w *socketWaiter) close() error {
+	unix.Close(w.efd)
+	return w.file.Close()
+}
+
+// agentWaiter is the ReadWaiter given to one agent's blocking idle
+// strategy: it waits on that agent's sockets (nil: none, so it sleeps) and,
+// for the agent that sends, first announces itself as parked and checks
+// that no publication has data ready to send, closing the race with a
+// publisher that appends just before the park (Dekker: the publisher
+// stores the frame then loads parked; the waiter stores parked then loads
+// the frame; with sequentially consistent atomics one of them sees the
+// other).
+type agentWaiter struct {
+	d     *Driver
+	w     *socketWaiter
+	sends bool
+}
+
+// WaitReadable waits for a datagram, new data to send, or the timeout.
+func (a *agentWaiter) WaitReadable(timeout time.Duration) bool {
+	if a.d.stopping.Load() {
+		return false
+	}
+	if a.w == nil {
+		// No sockets (the conductor): sleep, but not past its next tick.
+		time.Sleep(min(timeout, time.Duration(conductorIntervalNs)))
+		return false
+	}
+	a.w.parked.Add(1)
+	defer a.w.parked.Add(-1)
+	if a.sends && a.d.sendPending() {
+		return true
+	}
+	return a.w.WaitReadable(timeout)
+}
 
 // fdConn is implemented by DatagramConns backed by a socket.
 type fdConn interface {

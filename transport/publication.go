@@ -34,6 +34,8 @@ type Publication struct {
 	readers atomic.Pointer[[]*Image]
 	// net is the sender-side state of a network publication, nil for IPC.
 	net *netPublication
+	// waker is the sender's waiter, woken after an append while it is parked.
+	waker *socketWaiter
 
 	closed   atomic.Bool
 	pubPos   *Counter
@@ -127,6 +129,9 @@ func (p *Publication) Close() {
 		return
 	}
 	p.log.eosPosition.Store(int64(p.log.TailPosition()))
+	if p.waker != nil {
+		p.waker.wake() // let the sender drain and send end of stream
+	}
 	if p.onClose != nil {
 		p.onClose(p)
 	}
@@ -215,9 +220,17 @@ func (p *Publication) OfferVectored(vec [][]byte) (Position, OfferResult) {
 // BufferClaim is a frame reserved by TryClaim. Write the payload into
 // Buffer(), then Commit (or Abort, which turns the frame into padding).
 type BufferClaim struct {
-	term []byte
-	off  int32
-	len  int32
+	term  []byte
+	off   int32
+	len   int32
+	waker *socketWaiter
+}
+
+// signal wakes a parked sender after an append (one atomic load otherwise).
+func signal(w *socketWaiter) {
+	if w != nil && w.parked.Load() != 0 {
+		w.wake()
+	}
 }
 
 // Buffer returns the claimed payload bytes.
@@ -233,6 +246,7 @@ func (c *BufferClaim) Commit() {
 	assert(c.term != nil, "commit of an empty claim")
 	frameLengthOrdered(c.term, c.off, c.len)
 	c.term = nil
+	signal(c.waker)
 }
 
 // Abort publishes the frame as padding that readers skip.
@@ -241,6 +255,7 @@ func (c *BufferClaim) Abort() {
 	FrameHeader(c.term[c.off:]).SetType(TypePad)
 	frameLengthOrdered(c.term, c.off, c.len)
 	c.term = nil
+	signal(c.waker)
 }
 
 // TryClaim reserves a frame for a length-byte payload (at most
@@ -260,7 +275,7 @@ func (p *Publication) TryClaim(length int, claim *BufferClaim) (Position, OfferR
 	}
 	term := p.log.terms[p.termIndex]
 	p.writeHeader(term, p.termOffset, FlagsUnfragmented)
-	*claim = BufferClaim{term: term, off: p.termOffset, len: frameLen}
+	*claim = BufferClaim{term: term, off: p.termOffset, len: frameLen, waker: p.waker}
 	return p.advance(aligned), OfferOK
 }
 
@@ -328,6 +343,7 @@ func (p *Publication) appendUnfragmented(msg []byte) (Position, OfferResult) {
 	p.writeHeader(term, off, FlagsUnfragmented)
 	copy(term[off+HeaderLength:], msg)
 	frameLengthOrdered(term, off, frameLen)
+	signal(p.waker)
 	return p.advance(aligned), OfferOK
 }
 
@@ -361,6 +377,7 @@ func (p *Publication) appendFragmented(msg []byte) (Position, OfferResult) {
 		remaining = remaining[n:]
 		flags = 0
 	}
+	signal(p.waker)
 	return p.advance(0), OfferOK
 }
 
@@ -394,6 +411,7 @@ func (p *Publication) appendVector(vec [][]byte, length int) (Position, OfferRes
 			break
 		}
 	}
+	signal(p.waker)
 	return p.advance(0), OfferOK
 }
 

@@ -191,3 +191,38 @@ func TestBlockingWaitDoesNotAllocate(t *testing.T) {
 		t.Fatalf("%v allocations per blocking wait", n)
 	}
 }
+
+// An offer made on an application goroutine must wake a driver whose agents
+// are parked in the poller: with a 5 s wait timeout, anything but an
+// immediate wake-up would blow the deadline.
+func TestOfferWakesParkedSender(t *testing.T) {
+	for _, mode := range []ThreadingMode{ThreadingShared, ThreadingDedicated} {
+		t.Run(mode.String(), func(t *testing.T) {
+			mk := func(seed int64) *Driver {
+				d, err := NewDriver(DriverConfig{Threading: mode, Seed: seed, TermLength: 1 << 20,
+					NewIdleStrategy: func() IdleStrategy {
+						s := NewBlockingIdleStrategy(nil)
+						s.Timeout = 5 * time.Second
+						return s
+					}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { d.Close() })
+				return d
+			}
+			ep := "udp?endpoint=127.0.0.1:" + itoa(freeUDPPort(t))
+			sd, rd := mk(1), mk(2)
+			sub := mustSub(t, rd, ep, 1, SubscriptionOptions{})
+			pub := mustPub(t, sd, ep, 1)
+			waitFor(t, 3*time.Second, "connected", func() bool { return pub.IsConnected() && sub.ImageCount() == 1 })
+			for i := 0; i < 20; i++ {
+				if _, r := pub.Offer([]byte("wake up")); r != OfferOK {
+					t.Fatalf("offer %d: %v", i, r)
+				}
+				got := 0
+				waitFor(t, 2*time.Second, "delivery", func() bool { got += sub.Poll(func([]byte, *Header) {}, 10); return got == 1 })
+			}
+		})
+	}
+}
