@@ -336,3 +336,22 @@ func (p *Publisher) OnApplied(logPosition, clusterTime int64) {
 func (p *Publisher) Pending() int {
 	return int(p.dirty.tail.Load() - p.dirty.head.Load())
 }
+
+// PublisherStats is a snapshot of a publisher's counters.
+type PublisherStats struct {
+	PacketsSent, UpdatesSent, SnapshotsSent, SnapshotEntriesSent, HeartbeatsSent int64
+	SendErrors, ChangesAbsorbed, TradesSent, TradesDropped, ChangesDropped       int64
+	LeaderSessions                                                               int64
+}
+
+// Stats returns the publisher's counters; safe from any goroutine.
+// ChangesAbsorbed is brought up to date at each OnApplied.
+func (p *Publisher) Stats() PublisherStats {
+	c := &p.c
+	return PublisherStats{
+		PacketsSent: c.packets.Get(), UpdatesSent: c.updates.Get(), SnapshotsSent: c.snapshots.Get(),
+		SnapshotEntriesSent: c.entries.Get(), HeartbeatsSent: c.heartbeats.Get(), SendErrors: c.sendErrors.Get(),
+		ChangesAbsorbed: c.changes.Get(), TradesSent: c.tradesSent.Get(), TradesDropped: c.tradesDropped.Get(),
+		ChangesDropped: c.changesDropped.Get(), LeaderSessions: c.sessions.Get(),
+	}
+}

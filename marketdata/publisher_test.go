@@ -91,6 +91,9 @@ func TestTenThousandChangesBecomeOneUpdate(t *testing.T) {
 	if p.Pending() != 0 {
 		t.Fatalf("pending %d after send", p.Pending())
 	}
+	if st := p.Stats(); st.ChangesAbsorbed != 10_001 || st.UpdatesSent != 2 || st.LeaderSessions != 1 {
+		t.Fatalf("stats %+v: want 10001 changes absorbed, 2 updates sent, 1 session", st)
+	}
 }
 
 // TestFollowerAbsorbsAndNewLeaderCarriesOn: a follower's publisher sends
