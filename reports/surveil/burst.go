@@ -14,7 +14,6 @@ type burstState struct {
 	endPos   int64
 	inst     uint32 // instrument of the message that opened the burst
 	msgs     int
-	peak     int
 }
 
 // burstMessage records one message; MessagesMax of them within Window

@@ -40,7 +40,6 @@ type htmlPage struct {
 	RulesJSON          string
 	Counts             []htmlCount
 	Alerts             []htmlAlert
-	ChartsMax          int
 }
 
 // WriteHTML writes a self-contained HTML report: a summary, the alert
@@ -52,7 +51,7 @@ func (r *Report) WriteHTML(w io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("surveil: writing HTML: %w", err)
 	}
-	page := htmlPage{Report: r, StartText: FormatTime(r.Start), EndText: FormatTime(r.End), RulesJSON: string(rules), ChartsMax: chartsMax}
+	page := htmlPage{Report: r, StartText: FormatTime(r.Start), EndText: FormatTime(r.End), RulesJSON: string(rules)}
 	byType := map[Type]int{}
 	for _, a := range r.Alerts {
 		byType[a.Type]++
@@ -60,8 +59,12 @@ func (r *Report) WriteHTML(w io.Writer) error {
 	for _, t := range Types() {
 		page.Counts = append(page.Counts, htmlCount{t, byType[t]})
 	}
+	charts := r.ChartsMax
+	if charts <= 0 {
+		charts = chartsMax
+	}
 	for i := range r.Alerts {
-		ha, err := htmlAlertOf(&r.Alerts[i], i+1, i < chartsMax)
+		ha, err := htmlAlertOf(&r.Alerts[i], i+1, i < charts)
 		if err != nil {
 			return err
 		}

@@ -20,6 +20,9 @@ type Report struct {
 	Rules   Rules   `json:"rules"`
 	Dropped Dropped `json:"dropped"`
 	Alerts  []Alert `json:"alerts"`
+	// ChartsMax is how many alerts (the first ones) get charts in the
+	// HTML report; 0 means chartsMax (50).
+	ChartsMax int `json:"-"`
 }
 
 // Files of a report directory.

@@ -1,0 +1,5 @@
+//go:build !race
+
+package surveil
+
+const raceEnabled = false
