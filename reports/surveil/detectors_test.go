@@ -151,7 +151,7 @@ func TestMarkingCloseThresholds(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			f := newFeed(DefaultRules()) // window 2m, share 0.3, move 5 ticks
+			f := newFeed(DefaultRules())                          // window 2m, share 0.3, move 5 ticks
 			f.trade("X", "X", engine.SideBuy, 100, 1, "MM", "MM") // the price before the window
 			f.wait(3 * time.Minute)
 			if c.otherQty > 0 {

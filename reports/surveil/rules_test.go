@@ -62,16 +62,16 @@ func FuzzParseRules(f *testing.F) {
 	seeds := []string{
 		`{}`, // the defaults
 		`{"spoofing":{"size_multiple":5,"near_touch_ticks":3,"cancel_within":"2s","lifetime_max":"30s","filled_ratio_max":0.1}}`, // a full section
-		`{"burst":{"window":"1.5s","messages_max":2}}`,      // the smallest burst
-		`{"linked_accounts":[["A","B"],["C"]]}`,             // groups, one of a single account
-		`{"disabled":{"wash":true,"message_burst":false}}`,  // switching detectors
-		`{"close":{"window":"0s"}}`,                         // out of range: an empty close window
-		`{"merge_gap":"-1s"}`,                               // negative duration
-		`{"otr":{"count_limit":1e308}}`,                     // huge float
-		`{"momentum":`,                                      // truncated
-		`[]`,                                                // not an object
-		`{"typical_orders_min":1} trailing`,                 // trailing garbage
-		"{\"linked_accounts\":[[\"\\u0000\"]]}",             // NUL account name
+		`{"burst":{"window":"1.5s","messages_max":2}}`,     // the smallest burst
+		`{"linked_accounts":[["A","B"],["C"]]}`,            // groups, one of a single account
+		`{"disabled":{"wash":true,"message_burst":false}}`, // switching detectors
+		`{"close":{"window":"0s"}}`,                        // out of range: an empty close window
+		`{"merge_gap":"-1s"}`,                              // negative duration
+		`{"otr":{"count_limit":1e308}}`,                    // huge float
+		`{"momentum":`,                                     // truncated
+		`[]`,                                               // not an object
+		`{"typical_orders_min":1} trailing`,                // trailing garbage
+		"{\"linked_accounts\":[[\"\\u0000\"]]}",            // NUL account name
 	}
 	for _, s := range seeds {
 		f.Add([]byte(s))
