@@ -21,6 +21,25 @@
 // records streams), or decide what is committed (the cluster does, using
 // BoundedPoll to stop at its commit position).
 //
+// Using it:
+//
+//	d, _ := transport.NewDriver(transport.DriverConfig{})       // agents on one goroutine, blocking idle
+//	pub, _ := d.AddPublication("udp?endpoint=10.0.0.2:40123", 10) // or "ipc", or a multicast group
+//	sub, _ := d.AddSubscription("udp?endpoint=10.0.0.2:40123", 10, transport.SubscriptionOptions{})
+//	pos, r := pub.Offer(msg)          // r is OK, NotConnected, BackPressured, AdminAction, Closed, ...
+//	sub.Poll(asm.Handler(), 10)       // asm := transport.NewFragmentAssembler(handler)
+//
+// Multi-destination: AddPublication("udp?control-mode=manual", id) then
+// pub.AddDestination("10.0.0.3:40123") / RemoveDestination at run time (min
+// flow control with a receiver timeout; fc=max for the fastest). Spy:
+// AddSubscription("spy:udp?endpoint=...", id) reads a local network
+// publication's log in place. A publication can continue a stream at a
+// position: "...|init-term-id=I|term-id=T|term-offset=O|session-id=S".
+// Images offer Poll, ControlledPoll, BoundedPoll (stop at a limit position)
+// and BlockPoll (raw frames for recording). Tests and the simulator pass a
+// SimNetwork (or a FaultyNetwork over real UDP) as DriverConfig.Network,
+// ThreadingInvoker and a fake Clock, and call Driver.DoWork themselves.
+//
 // Threading: a Publication is used by one goroutine at a time; a
 // Subscription (and its Images) is polled by one goroutine, on which its
 // image callbacks also run. The driver's agents run on their own goroutines
