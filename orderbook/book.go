@@ -246,13 +246,16 @@ func (b *Book) reset() {
 	b.live = 0
 	b.idMax = 0
 	b.index = newTable(hint)
-	b.levels = make([]level, 0, hint/4+1)
+	// Room for the levels of hint orders plus the empty levels kept for
+	// reuse, so that a book that stays near its hint does not grow them.
+	levelsHint := hint/4 + 2*emptyLevelsSlack
+	b.levels = make([]level, 0, levelsHint)
 	b.freeLevel = nilIndex
 	b.treeFree = btree.NewFreeListG[levelKey](btreeFreeListNodes)
 	for s := range b.sides {
 		b.sides[s] = bookSide{
 			tree:   btree.NewWithFreeListG(btreeDegree, lessLevelKey, b.treeFree),
-			prices: newTable(hint / 16),
+			prices: newTable(levelsHint / 2),
 			best:   nilIndex,
 		}
 	}
