@@ -150,6 +150,7 @@ type fixClient struct {
 	id       quickfix.SessionID
 	init     *quickfix.Initiator
 	recv     chan *quickfix.Message
+	peeked   *quickfix.Message // read by skip, not yet expected
 	loggedOn atomic.Bool
 	logons   atomic.Int32
 	seq      atomic.Int64 // ClOrdID uniquifier
@@ -274,10 +275,8 @@ func (c *fixClient) send(msgType string, fields ...string) {
 // absence). It returns the message.
 func (c *fixClient) expect(msgType string, fields ...string) *quickfix.Message {
 	c.t.Helper()
-	var m *quickfix.Message
-	select {
-	case m = <-c.recv:
-	case <-time.After(waitFor):
+	m := c.next()
+	if m == nil {
 		c.t.Fatalf("%s: no message, expected %s %v", c.compID, msgType, fields)
 	}
 	if err := check(m, msgType, fields); err != nil {
@@ -286,9 +285,41 @@ func (c *fixClient) expect(msgType string, fields ...string) *quickfix.Message {
 	return m
 }
 
+// skip drops the client's next messages while they are of msgType.
+func (c *fixClient) skip(msgType string) {
+	c.t.Helper()
+	for {
+		m := c.next()
+		if m == nil {
+			return
+		}
+		if !m.IsMsgTypeOf(msgType) {
+			c.peeked = m
+			return
+		}
+	}
+}
+
+// next returns the next received message, or nil after waitFor.
+func (c *fixClient) next() *quickfix.Message {
+	if m := c.peeked; m != nil {
+		c.peeked = nil
+		return m
+	}
+	select {
+	case m := <-c.recv:
+		return m
+	case <-time.After(waitFor):
+		return nil
+	}
+}
+
 // expectNothing checks that nothing is waiting to be read now.
 func (c *fixClient) expectNothing() {
 	c.t.Helper()
+	if c.peeked != nil {
+		c.t.Fatalf("%s: unexpected %s", c.compID, readable(c.peeked))
+	}
 	select {
 	case m := <-c.recv:
 		c.t.Fatalf("%s: unexpected %s", c.compID, readable(m))
