@@ -342,3 +342,27 @@ func TestBlockPollDeliversWholeFramesAsTheyLie(t *testing.T) {
 		t.Fatalf("second frame in block: length %d", f.FrameLength())
 	}
 }
+
+func TestMaxPositionExceededAtTheLastTerm(t *testing.T) {
+	d := newIPCDriver(t, TermLengthMin)
+	sub := mustSub(t, d, "ipc", 1, SubscriptionOptions{})
+	// Start in the last term a term length can address.
+	pub := mustPub(t, d, "ipc?init-term-id=0|term-id=2147483646|term-offset=0", 1)
+	msg := make([]byte, 1000)
+	var r OfferResult
+	for i := 0; i < 1000; i++ {
+		if _, r = pub.Offer(msg); r != OfferOK {
+			if r == BackPressured {
+				sub.Poll(func([]byte, *Header) {}, 1000)
+				continue
+			}
+			break
+		}
+	}
+	if r != MaxPositionExceeded {
+		t.Fatalf("got %v at position %d, want MaxPositionExceeded", r, pub.Position())
+	}
+	if want := Position(int64(2147483647) * TermLengthMin); pub.Position() > want {
+		t.Fatalf("position %d beyond the addressable %d", pub.Position(), want)
+	}
+}
