@@ -3,6 +3,7 @@ package surveil
 import (
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"strconv"
 
@@ -24,6 +25,7 @@ const (
 	closingPhaseNs    = int64(150e9)          // background after the requested events, before the close
 	defaultStepNs     = int64(20e6)           // mean cluster time between background commands
 	generatedRefPrice = 10_000
+	dayAdmin          = "ADMIN"
 )
 
 // Accounts of the generated day. Market makers quote, takers cross the
@@ -42,6 +44,8 @@ type DayConfig struct {
 	Events int   // order events of background flow to generate (the day then runs its closing phase and closes)
 	StepNs int64 // mean cluster time between background commands (0: 20ms)
 	Inject bool  // inject the abuse suite (InjectedCases)
+	// Log, if set, receives the day as a recorded log (see Replay).
+	Log io.Writer
 }
 
 // Injected is one abuse case the generator injected.
@@ -99,6 +103,7 @@ type generator struct {
 	nextCl   uint64
 	buf      []byte
 	failed   error
+	log      *logWriter
 }
 
 // tap keeps the generator's view of which of its orders are live.
@@ -122,11 +127,14 @@ func newGenerator(cfg DayConfig, h Handler) (*generator, error) {
 	g := &generator{cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
 		now: dayStartNs, sessions: map[string]engine.SessionID{}, nextCl: 1}
 	g.rec = NewRecorder(tap{g: g, h: h})
-	e, err := engine.New(engine.Config{BootstrapAdmin: "ADMIN", Egress: g.rec, MarketData: g.rec})
+	e, err := engine.New(engine.Config{BootstrapAdmin: dayAdmin, Egress: g.rec, MarketData: g.rec})
 	if err != nil {
 		return nil, fmt.Errorf("surveil: generator: %w", err)
 	}
 	g.e = e
+	if cfg.Log != nil {
+		g.log = newLogWriter(cfg.Log, dayAdmin)
+	}
 	g.slots = make([]uint64, len(dayMarketMakers)*len(daySymbols)*2*mmLevels)
 	for range daySymbols {
 		g.mid = append(g.mid, generatedRefPrice)
@@ -148,6 +156,9 @@ func (g *generator) run() (DayResult, error) {
 	g.closingPhase()
 	g.close()
 	g.res.End, g.res.Events = g.now, g.rec.Events
+	if g.log != nil && g.failed == nil {
+		g.failed = g.log.flush()
+	}
 	return g.res, g.failed
 }
 
@@ -207,13 +218,20 @@ func (g *generator) advance() {
 func (g *generator) apply(from string, msg []byte) {
 	g.pos += logEntryBytes
 	g.res.Commands++
-	g.e.OnSessionMessage(g.sessions[from], g.pos, g.now, msg)
+	s := g.sessions[from]
+	if g.log != nil {
+		g.log.record(logMessage, s, g.pos, g.now, msg)
+	}
+	g.e.OnSessionMessage(s, g.pos, g.now, msg)
 }
 
 func (g *generator) open(principal string) {
 	g.pos += logEntryBytes
 	id := engine.SessionID(len(g.sessions) + 1)
 	g.sessions[principal] = id
+	if g.log != nil {
+		g.log.record(logOpen, id, g.pos, g.now, []byte(principal))
+	}
 	g.e.OnSessionOpen(id, []byte(principal), g.pos, g.now)
 }
 
@@ -226,7 +244,7 @@ var accountsOfDay = [][2]string{
 }
 
 func (g *generator) setup() {
-	g.open("ADMIN")
+	g.open(dayAdmin)
 	pairs := [][2]string{}
 	for _, n := range append(append([]string{}, dayMarketMakers...), dayTakers...) {
 		pairs = append(pairs, [2]string{n, n})
@@ -257,7 +275,7 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-func (g *generator) admin(msg []byte) { g.apply("ADMIN", msg) }
+func (g *generator) admin(msg []byte) { g.apply(dayAdmin, msg) }
 
 func principalCmd(name string) []byte {
 	msg, m := engine.AppendSetPrincipal(nil)
