@@ -52,10 +52,25 @@ type Cluster struct {
 	dropped      int64
 }
 
+// heldEntry is an uncommitted log entry: a session message, or (msg nil)
+// a session close, which must not overtake the messages before it.
 type heldEntry struct {
 	c   *Client
 	msg []byte
 	pos int64
+}
+
+func (c *Cluster) applyEntry(h heldEntry) {
+	if h.msg == nil {
+		c.closeSession(h.c, h.pos)
+		return
+	}
+	c.apply(h.c, h.msg, h.pos)
+}
+
+func (c *Cluster) closeSession(cl *Client, pos int64) {
+	c.svc.OnSessionClose(cl.id, pos, c.now())
+	delete(c.clients, cl.id)
 }
 
 // New returns a cluster running svc. Reports the service sends reach
@@ -111,7 +126,7 @@ func (c *Cluster) Release() {
 	defer c.mu.Unlock()
 	c.hold = false
 	for _, h := range c.held {
-		c.apply(h.c, h.msg, h.pos)
+		c.applyEntry(h)
 	}
 	c.held = nil
 }
@@ -126,6 +141,10 @@ func (c *Cluster) Failover(committed bool) {
 	defer c.mu.Unlock()
 	c.hold = false
 	for _, h := range c.held {
+		if h.msg == nil {
+			c.closeSession(h.c, h.pos) // a lost close is a session timeout later
+			continue
+		}
 		if committed {
 			c.dropEgress = true
 			c.apply(h.c, h.msg, h.pos)
@@ -256,8 +275,11 @@ func (cl *Client) Close() error {
 	cl.closed = true
 	if cl.id != 0 {
 		c.position += sessionEntryBytes
-		c.svc.OnSessionClose(cl.id, c.position, c.now())
-		delete(c.clients, cl.id)
+		if c.hold {
+			c.held = append(c.held, heldEntry{c: cl, pos: c.position})
+		} else {
+			c.closeSession(cl, c.position)
+		}
 	}
 	return nil
 }

@@ -1,0 +1,143 @@
+package fixgateway_test
+
+import (
+	"testing"
+	"time"
+
+	"venue/fixgateway"
+)
+
+// TestGatewayCrashRestart: the gateway dies after offering an order but
+// before storing its inbound sequence number; the order commits anyway. A
+// new gateway on the same FIX store asks the client to resend, the engine
+// recognises the SenderSeq, and the client gets the order's status — one
+// order, not two.
+func TestGatewayCrashRestart(t *testing.T) {
+	v := newVenue(t)
+	dir := t.TempDir()
+	crash := &crashStoreFactory{inner: fileStoreFactory(t, dir)}
+	port := freePort(t)
+	g1 := startGateway(t, gwSetup{venue: v, port: port, storeDir: dir, sessions: []string{"DEMO1"}, store: crash,
+		opts: fixgateway.Options{StopDrain: 50 * time.Millisecond}})
+	px := newProxy(t, port)
+	c := newClient(t, clientSetup{compID: "DEMO1", port: px.port()})
+	eventually(t, "logon", c.loggedOn.Load)
+	clients := map[string]*fixClient{"DEMO1": c}
+	script(t, clients, nil, `
+DEMO1 > D 11=k1 55=ALPHA 54=1 38=10 40=2 44=99.00
+DEMO1 < 8 11=k1 150=0 39=0
+`)
+	v.Hold()
+	c.send("D", "11=k2", "55=ALPHA", "54=1", "38=20", "40=2", "44=99.00")
+	eventually(t, "k2 offered", func() bool { return v.Held() == 1 })
+	// The crash: nothing more reaches the disk or the network.
+	crash.crashed.Store(true)
+	px.cut()
+	g1.Stop()
+	v.Release() // k2 commits after its gateway died
+	eventually(t, "client notices", func() bool { return !c.loggedOn.Load() })
+
+	g2 := startGateway(t, gwSetup{venue: v, port: port, storeDir: dir, sessions: []string{"DEMO1"}})
+	eventually(t, "logon to the new gateway", c.loggedOn.Load)
+	script(t, clients, nil, `
+# The resent k2 (PossDupFlag=Y) is answered with its status: it exists once.
+DEMO1 < 8 11=k2 150=I 39=0 151=20
+DEMO1 > D 11=k3 55=ALPHA 54=1 38=30 40=2 44=99.00
+DEMO1 < 8 11=k3 150=0 39=0
+DEMO1 quiet
+`)
+	var ids []string
+	for _, o := range v.Orders() {
+		ids = append(ids, o.ClOrdID)
+	}
+	if len(ids) != 3 || ids[0] != "k1" || ids[1] != "k2" || ids[2] != "k3" {
+		t.Fatalf("engine orders %v, want k1 k2 k3 once each", ids)
+	}
+	_ = g2
+}
+
+// TestLeaderFailover: orders in flight when the leader fails are resolved
+// through the log before the client hears anything — one that the new
+// leader has is reported by status, one that was lost is offered again —
+// and the session carries on.
+func TestLeaderFailover(t *testing.T) {
+	v := newVenue(t)
+	g := startGateway(t, gwSetup{venue: v})
+	c1 := connect(t, g.port, "DEMO1")
+	c2 := connect(t, g.port, "DEMO2")
+	clients := map[string]*fixClient{"DEMO1": c1, "DEMO2": c2}
+	failover := func(committed bool) func() {
+		return func() {
+			eventually(t, "two orders in flight", func() bool { return v.Held() == 2 })
+			v.Failover(committed)
+		}
+	}
+	script(t, clients, map[string]func(){
+		"hold":                  v.Hold,
+		"failover, committed":   failover(true),
+		"failover, uncommitted": failover(false),
+	}, `
+! hold
+DEMO1 > D 11=f1 55=ALPHA 54=1 38=10 40=2 44=99.00
+DEMO2 > D 11=f2 55=ALPHA 54=2 38=4 40=2 44=99.00
+# The new leader has both: applied (they traded), egress lost.
+! failover, committed
+DEMO1 < 8 11=f1 150=I 39=1 14=4 151=6
+DEMO2 < 8 11=f2 150=I 39=2 14=4
+! hold
+DEMO1 > D 11=f3 55=BETA 54=1 38=10 40=2 44=99.00
+# (DEMO2 naming DEMO1's order: not in its account, so unknown to it.)
+DEMO2 > F 11=f1c 41=f1 55=ALPHA 54=1
+# The new leader has neither: both offered again, applied once.
+! failover, uncommitted
+DEMO1 < 8 11=f3 150=0 39=0
+DEMO2 < 9 11=f1c 41=f1 102=1 58=UnknownOrder
+DEMO1 > F 11=f1x 41=f1 55=ALPHA 54=1
+DEMO1 < 8 11=f1x 150=4 39=4 14=4
+DEMO1 quiet
+DEMO2 quiet
+`)
+	s := g.Stats()
+	if s.UnknownOutcomes != 4 || s.Reoffers != 2 || s.LeaderChanges != 2 {
+		t.Fatalf("stats %+v: want 4 unknown outcomes, 2 reoffers, 2 leader changes", s)
+	}
+	if n := len(v.Orders()); n != 3 {
+		t.Fatalf("engine has %d orders, want 3 (f1 f2 f3)", n)
+	}
+}
+
+// TestBackPressure: while the cluster refuses offers, FIX sessions wait
+// (their messages are not read further); when it recovers, everything goes
+// through in order. Past the offer timeout the client is told the
+// application is not available.
+func TestBackPressure(t *testing.T) {
+	v := newVenue(t)
+	g := startGateway(t, gwSetup{venue: v, opts: fixgateway.Options{OfferTimeout: 2 * time.Second}})
+	c := connect(t, g.port, "DEMO1")
+	clients := map[string]*fixClient{"DEMO1": c}
+	script(t, clients, map[string]func(){
+		"back pressure on": func() { v.SetBackPressure(true) },
+		"wait for back pressure": func() {
+			eventually(t, "back pressure seen", func() bool { return g.Stats().BackPressure > 0 })
+		},
+		"back pressure off": func() { v.SetBackPressure(false) },
+	}, `
+! back pressure on
+DEMO1 > D 11=p1 55=ALPHA 54=1 38=1 40=2 44=99.00
+DEMO1 > D 11=p2 55=ALPHA 54=1 38=1 40=2 44=99.00
+! wait for back pressure
+DEMO1 quiet
+! back pressure off
+DEMO1 < 8 11=p1 150=0
+DEMO1 < 8 11=p2 150=0
+! back pressure on
+DEMO1 > D 11=p3 55=ALPHA 54=1 38=1 40=2 44=99.00
+DEMO1 < j 380=4 379=p3 372=D
+! back pressure off
+DEMO1 > D 11=p3 55=ALPHA 54=1 38=1 40=2 44=99.00
+DEMO1 < 8 11=p3 150=0
+`)
+	if s := g.Stats(); s.Unavailable != 1 {
+		t.Fatalf("unavailable %d, want 1", s.Unavailable)
+	}
+}
