@@ -28,16 +28,21 @@ type Result struct {
 	Ops         int     `json:"ops"`
 	Seconds     float64 `json:"seconds"`
 	OpsPerSec   float64 `json:"ops_per_sec"`
-	P50Ns       int64   `json:"p50_ns"`
-	P90Ns       int64   `json:"p90_ns"`
-	P99Ns       int64   `json:"p99_ns"`
-	P999Ns      int64   `json:"p999_ns"`
-	MaxNs       int64   `json:"max_ns"`
-	MeanNs      float64 `json:"mean_ns"`
-	AllocsPerOp float64 `json:"allocs_per_op"`
-	Trades      uint64  `json:"trades"`
-	Volume      uint64  `json:"volume"`
-	Rejects     uint64  `json:"rejects"`
+	// CPUSeconds is the process CPU time of the throughput pass, and
+	// CPUOpsPerSec the throughput by it: on a shared machine these leave
+	// out time spent descheduled (0 where not available).
+	CPUSeconds   float64 `json:"cpu_seconds"`
+	CPUOpsPerSec float64 `json:"cpu_ops_per_sec"`
+	P50Ns        int64   `json:"p50_ns"`
+	P90Ns        int64   `json:"p90_ns"`
+	P99Ns        int64   `json:"p99_ns"`
+	P999Ns       int64   `json:"p999_ns"`
+	MaxNs        int64   `json:"max_ns"`
+	MeanNs       float64 `json:"mean_ns"`
+	AllocsPerOp  float64 `json:"allocs_per_op"`
+	Trades       uint64  `json:"trades"`
+	Volume       uint64  `json:"volume"`
+	Rejects      uint64  `json:"rejects"`
 }
 
 // Measure benchmarks f on the calling goroutine: warm-up records untimed,
@@ -53,16 +58,22 @@ func Measure(f *orderflow.File) (Result, error) {
 	runtime.GC()
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
+	cpuStart := processCPUNs()
 	start := time.Now()
 	r.ApplyRange(f, warm, n)
 	elapsed := time.Since(start)
+	cpuNs := processCPUNs() - cpuStart
 	runtime.ReadMemStats(&after)
 
 	c := r.Counts()
 	res.Trades, res.Volume, res.Rejects = c.Trades, c.Volume, c.Rejects
 	res.Seconds = elapsed.Seconds()
+	res.CPUSeconds = float64(cpuNs) / 1e9
 	if res.Ops > 0 {
 		res.OpsPerSec = float64(res.Ops) / res.Seconds
+		if cpuNs > 0 {
+			res.CPUOpsPerSec = float64(res.Ops) / res.CPUSeconds
+		}
 		res.AllocsPerOp = float64(after.Mallocs-before.Mallocs) / float64(res.Ops)
 	}
 	if err := measureLatency(f, &res); err != nil {
