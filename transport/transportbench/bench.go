@@ -26,7 +26,7 @@ const (
 	// runTimeoutNs aborts a benchmark that stops making progress.
 	runTimeoutNs = int64(60 * time.Second)
 	// streamWindowBytes is the publication and receiver window for streams.
-	streamWindowBytes = 4 << 20
+	streamWindowBytes = 2 << 20
 	// streamTermLength is the term length used by the benchmark streams.
 	streamTermLength = 16 << 20
 	// streamSampleEvery: a stream times one message in this many (reading
