@@ -12,9 +12,14 @@
 //
 //   - consensus: the pure consensus core (elections, replication, commit),
 //     the consensus and log codecs, and the LogStore seam for the archive.
-//   - sim: the deterministic simulator and its checkers.
+//   - container: the service container that applies committed log to a
+//     ClusteredService (sessions, timers, egress, service messages).
+//   - module: the consensus module agent, DoWork(nowNs), wiring a node and a
+//     container to a Transport and Durability.
+//   - sim: the deterministic simulator and its checkers; it drives the same
+//     agent over fake transport and disk.
 //
-// Not here yet (later sessions): the consensus module agent that wires the
-// core to transport and archive, the service container, client sessions and
-// the client library, timers, snapshots, the admin tool.
+// Not here yet (later sessions): the transport and archive implementations
+// of module's interfaces, client sessions (authentication, keepalive,
+// timeouts) and the client library, snapshots, the admin tool.
 package cluster

@@ -6,19 +6,24 @@ import (
 
 	"venue/cluster/consensus"
 	"venue/cluster/container"
+	"venue/cluster/module"
 )
 
-// member is one simulated cluster member: a consensus core, its disk (a
-// MemLogStore plus the durably stored hard state) and a trivial service
-// whose state is a digest of every entry it applied.
+// member is one simulated cluster member: the production consensus module
+// agent (module.Agent) driving a consensus node and a service container,
+// over fake I/O that this type implements — transport (module.Transport),
+// durability (module.Durability, with MemLogStore as the disk) — plus an
+// observer that feeds the checkers.
 type member struct {
 	id     int
 	sim    *Simulator
+	agent  *module.Agent
 	node   *consensus.Node
 	store  *consensus.MemLogStore
 	hard   consensus.HardState // what survives a crash
 	up     bool
 	paused bool
+	inbox  []*packet // received consensus packets, polled by the agent
 	held   []*packet // delivered while paused, in arrival order
 	// clockNs is this incarnation's clock offset from virtual time: members'
 	// clocks disagree, and a restart may step the clock back.
@@ -26,14 +31,11 @@ type member struct {
 	// counters of earlier incarnations (a crash loses the node)
 	counters consensus.Counters
 	syncAt   int64 // pending fsync completes at this time; -1: none
-	counter  consensus.DecodeCounters
-	encBuf   []byte
 
 	// Service state (lost on crash, rebuilt by replaying the log).
 	applied   Position
 	digest    uint64 // of the raw committed entries
 	container *container.Container
-	timerTerm map[int64]consensus.TermID // timers proposed, by term
 	status    consensus.Status
 }
 
@@ -48,13 +50,13 @@ func (m *member) start(nowNs int64) {
 	if err != nil {
 		panic(fmt.Sprintf("member %d: %v", m.id, err))
 	}
-	m.node, m.up, m.paused, m.syncAt = n, true, false, -1
+	m.node, m.up, m.paused, m.syncAt, m.inbox = n, true, false, -1, nil
 	m.applied, m.digest = 0, 0
-	m.container = container.New(consensus.MemberID(m.id), newDigestService(m), m)
-	m.timerTerm = map[int64]consensus.TermID{}
+	m.container = container.New(consensus.MemberID(m.id), newDigestService(m), egressTo{m})
 	if err := m.container.Start(nil, 0); err != nil {
 		panic(err)
 	}
+	m.agent = module.New(n, m.container, m, m, m)
 	m.status = n.Status()
 	m.sim.check.onRestart(m)
 }
@@ -64,7 +66,7 @@ func (m *member) crash() {
 	c := m.node.Counters()
 	m.counters.LeaderTerms += c.LeaderTerms
 	m.counters.Truncations += c.Truncations
-	m.up, m.node, m.syncAt, m.held = false, nil, -1, nil
+	m.up, m.node, m.agent, m.syncAt, m.held, m.inbox = false, nil, nil, -1, nil, nil
 	keep := 0
 	if n := m.store.UnsyncedAppends(); n > 0 && m.sim.rng.Intn(2) == 0 {
 		keep = m.sim.rng.Intn(n + 1) // the OS wrote some pages back before the crash
@@ -88,50 +90,101 @@ func (m *member) setPaused(p bool) {
 
 func (m *member) active() bool { return m.up && !m.paused }
 
-// drive carries out the node's Ready obligations in order: persist the hard
-// state, schedule the log fsync, send messages, apply committed entries.
-func (m *member) drive(nowNs int64) {
-	for range 8 {
-		if !m.active() || !m.node.HasReady() {
-			return
-		}
-		rd := m.node.Ready()
-		if rd.HardStateChanged {
-			m.hard = rd.HardState // a synchronous, durable write
-		}
-		if rd.LogAppended && m.syncAt < 0 {
-			m.syncAt = nowNs + m.sim.rng.Int63n(m.sim.opts.SyncDelayMaxNs+1)
-		}
-		for i := range rd.Messages {
-			m.sendMessage(nowNs, &rd.Messages[i])
-		}
-		m.status = rd.Status
-		m.container.SetRole(rd.Status.Role)
-		m.apply(nowNs, &rd)
-		m.sim.check.onReady(m, &rd)
-		m.node.Advance(rd)
-		m.proposeServiceWork(nowNs)
+// doWork runs the agent's duty cycle on this member's clock and checks it
+// met no error and dropped no message (the simulated network never corrupts).
+func (m *member) doWork(nowNs int64) {
+	m.agent.DoWork(nowNs + m.clockNs)
+	a := m.agent
+	switch {
+	case a.Err() != nil:
+		m.sim.fail(failCrash, "member %d: %v", m.id, a.Err())
+	case a.Decode.Total() != 0 || a.WrongSource != 0 || a.Rejected != 0:
+		m.sim.fail(failSafety, "member %d: dropped messages: decode %+v source %d rejected %d",
+			m.id, a.Decode, a.WrongSource, a.Rejected)
 	}
 }
 
-func (m *member) sendMessage(nowNs int64, msg *consensus.Message) {
-	data := consensus.AppendMessage(nil, msg) // a fresh buffer: the packet outlives Advance
-	m.sim.net.send(nowNs, &packet{kind: kindConsensus, from: m.id, to: int(msg.To), data: data})
+// deliver hands a packet to the member.
+func (m *member) deliver(nowNs int64, p *packet) {
+	switch p.kind {
+	case kindConsensus:
+		m.inbox = append(m.inbox, p)
+	case kindIngress:
+		m.onIngress(nowNs, p)
+	}
+	m.doWork(nowNs)
 }
 
-// apply is the service: it folds every committed entry into the digest and,
-// on the leader only, acknowledges client messages (egress only from the
-// leader).
-func (m *member) apply(nowNs int64, rd *consensus.Ready) {
+func (m *member) onIngress(nowNs int64, p *packet) {
+	e := consensus.LogEntry{Type: consensus.EntrySessionMessage, SessionID: clientSession,
+		CorrelationID: p.ingress.correlation, Payload: p.ingress.payload}
+	if p.ingress.correlation == 0 { // connect: open the session through the log
+		e = consensus.LogEntry{Type: consensus.EntrySessionOpen, SessionID: clientSession, Payload: []byte("client")}
+	}
+	if _, err := m.agent.Propose(nowNs+m.clockNs, &e); err == consensus.ErrNotLeader {
+		m.sim.net.send(nowNs, &packet{kind: kindEgress, from: m.id, to: clientID,
+			egress: egress{leader: int(m.node.Status().Leader)}})
+	}
+}
+
+func (m *member) tick(nowNs int64) {
+	if m.syncAt >= 0 && nowNs >= m.syncAt {
+		m.store.Sync()
+		m.syncAt = -1
+	}
+	m.doWork(nowNs)
+}
+
+// Send implements module.Transport: the packet is a copy (msg is reused).
+func (m *member) Send(to consensus.MemberID, msg []byte) bool {
+	m.sim.net.send(m.sim.nowNs, &packet{kind: kindConsensus, from: m.id, to: int(to),
+		data: append([]byte(nil), msg...)})
+	return true
+}
+
+// Poll implements module.Transport.
+func (m *member) Poll(handler func(from consensus.MemberID, msg []byte), limit int) int {
+	n := min(limit, len(m.inbox))
+	batch := m.inbox[:n]
+	m.inbox = m.inbox[n:]
+	for _, p := range batch {
+		handler(consensus.MemberID(p.from), p.data)
+	}
+	return n
+}
+
+// SaveHardState implements module.Durability: a synchronous durable write.
+func (m *member) SaveHardState(hs consensus.HardState) error {
+	m.hard = hs
+	return nil
+}
+
+// LogAppended implements module.Durability: an fsync completes after a
+// random delay; a crash before then loses the unsynced appends.
+func (m *member) LogAppended() {
+	if m.syncAt < 0 {
+		m.syncAt = m.sim.nowNs + m.sim.rng.Int63n(m.sim.opts.SyncDelayMaxNs+1)
+	}
+}
+
+// OnReady implements module.Observer: the raw log digest and the checkers.
+func (m *member) OnReady(rd *consensus.Ready) {
+	m.status = rd.Status
+	m.applyRaw(rd)
+	m.sim.check.onReady(m, rd)
+}
+
+// applyRaw folds every committed entry into a digest of the raw log, checked
+// by position across members (the service digest is checked separately).
+func (m *member) applyRaw(rd *consensus.Ready) {
 	if rd.CommittedTo == rd.CommittedFrom {
 		return
 	}
 	if rd.CommittedFrom != m.applied {
 		m.sim.fail(failSafety, "member %d: applies from %d, service at %d", m.id, rd.CommittedFrom, m.applied)
 	}
-	b := rd.Committed
 	var e consensus.LogEntry
-	for len(b) > 0 {
+	for b := rd.Committed; len(b) > 0; {
 		l, err := consensus.DecodeEntry(b, &e)
 		if err != nil {
 			m.sim.fail(failSafety, "member %d: committed entry at %d: %v", m.id, m.applied, err)
@@ -149,53 +202,4 @@ func (m *member) apply(nowNs int64, rd *consensus.Ready) {
 		m.sim.check.onApply(m, m.applied, m.digest, &e)
 		b = b[l:]
 	}
-	if err := m.container.Apply(rd.CommittedFrom, rd.Committed); err != nil {
-		m.sim.fail(failSafety, "member %d: container: %v", m.id, err)
-	}
-}
-
-// deliver hands a packet to the member.
-func (m *member) deliver(nowNs int64, p *packet) {
-	switch p.kind {
-	case kindConsensus:
-		var msg consensus.Message
-		msg.To = consensus.MemberID(m.id)
-		if err := m.counter.Decode(p.data, &msg); err != nil {
-			m.sim.fail(failSafety, "member %d: decode from %d: %v", m.id, p.from, err)
-			return
-		}
-		if err := m.node.Step(nowNs+m.clockNs, &msg); err != nil {
-			m.sim.fail(failCrash, "member %d: step %v: %v", m.id, &msg, err)
-		}
-	case kindIngress:
-		m.onIngress(nowNs, p)
-	}
-	m.drive(nowNs)
-}
-
-func (m *member) onIngress(nowNs int64, p *packet) {
-	var err error
-	if p.ingress.correlation == 0 { // connect: open the session through the log
-		_, err = m.node.Propose(nowNs+m.clockNs, &consensus.LogEntry{Type: consensus.EntrySessionOpen,
-			SessionID: clientSession, Payload: []byte("client")})
-	} else {
-		_, err = m.node.ProposeMessage(nowNs+m.clockNs, clientSession, p.ingress.correlation, p.ingress.payload)
-	}
-	if err == consensus.ErrNotLeader {
-		st := m.node.Status()
-		m.sim.net.send(nowNs, &packet{kind: kindEgress, from: m.id, to: clientID,
-			egress: egress{leader: int(st.Leader)}})
-	}
-}
-
-func (m *member) tick(nowNs int64) {
-	if m.syncAt >= 0 && nowNs >= m.syncAt {
-		m.store.Sync()
-		m.syncAt = -1
-	}
-	if err := m.node.Tick(nowNs + m.clockNs); err != nil {
-		m.sim.fail(failCrash, "member %d: tick: %v", m.id, err)
-	}
-	m.proposeServiceWork(nowNs)
-	m.drive(nowNs)
 }

@@ -5,7 +5,6 @@ import (
 	"io"
 
 	"venue/cluster"
-	"venue/cluster/consensus"
 )
 
 // Service behaviour, so that every container feature runs under faults.
@@ -87,27 +86,13 @@ func (s *digestService) OnTakeSnapshot(io.Writer) error { return nil }
 func (s *digestService) OnRoleChange(cluster.Role)      {}
 func (s *digestService) OnTerminate(cluster.Cluster)    {}
 
-// Send implements container.Egress for the member: an ack to the client.
-func (m *member) Send(_ cluster.SessionID, payload []byte) cluster.OfferStatus {
+// egressTo implements container.Egress for a member: an ack to the client.
+type egressTo struct{ m *member }
+
+// Send implements container.Egress.
+func (e egressTo) Send(_ cluster.SessionID, payload []byte) cluster.OfferStatus {
+	m := e.m
 	m.sim.net.send(m.sim.nowNs, &packet{kind: kindEgress, from: m.id, to: clientID,
 		egress: egress{correlation: int64(binary.LittleEndian.Uint64(payload))}})
 	return cluster.OfferOK
-}
-
-// proposeServiceWork appends what the leader's container asked for: the
-// service's outbox and expired timers (each once per leadership term).
-func (m *member) proposeServiceWork(nowNs int64) {
-	out := m.container.Outbox()
-	if m.status.Role != consensus.RoleLeader {
-		return // a follower's copies are dropped: the leader's count
-	}
-	for i := range out {
-		_, _ = m.node.Propose(nowNs+m.clockNs, &out[i])
-	}
-	for _, corr := range m.container.DueTimers(nowNs + m.clockNs) {
-		if m.timerTerm[corr] != m.status.Term {
-			m.timerTerm[corr] = m.status.Term
-			_, _ = m.node.Propose(nowNs+m.clockNs, &consensus.LogEntry{Type: consensus.EntryTimer, CorrelationID: corr})
-		}
-	}
 }

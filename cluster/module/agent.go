@@ -1,0 +1,200 @@
+package module
+
+import (
+	"errors"
+	"fmt"
+
+	"venue/cluster/consensus"
+	"venue/cluster/container"
+)
+
+// pollLimit bounds the consensus messages handled per DoWork.
+const pollLimit = 64
+
+// readyRoundsMax bounds the Ready/Advance rounds per DoWork; each round may
+// produce more work (a proposal, a commit), the next DoWork picks it up.
+const readyRoundsMax = 4
+
+// Transport moves encoded consensus messages between members.
+type Transport interface {
+	// Send offers msg to member to without blocking; false means it was
+	// not sent (back pressure, not connected). The protocol recovers from
+	// any loss, so the agent does not retry. msg is valid only during the
+	// call.
+	Send(to consensus.MemberID, msg []byte) bool
+	// Poll hands up to limit received messages to handler with the sender
+	// as the transport authenticated it, and returns how many it handed.
+	// msg is valid only during the handler call.
+	Poll(handler func(from consensus.MemberID, msg []byte), limit int) int
+}
+
+// Durability makes a member's consensus state durable.
+type Durability interface {
+	// SaveHardState stores term and vote durably before it returns.
+	SaveHardState(consensus.HardState) error
+	// LogAppended says the LogStore has new bytes; the implementation makes
+	// them durable by its fsync policy, now or later, and reports it through
+	// LogStore.DurablePosition.
+	LogAppended()
+}
+
+// Observer sees every Ready before the agent advances the node (the
+// simulator's checkers; counters). It must not retain rd's slices.
+type Observer interface {
+	OnReady(rd *consensus.Ready)
+}
+
+// ErrSource: a message whose claimed sender is not the transport's source.
+var ErrSource = errors.New("module: message sender does not match its source")
+
+// Agent drives one member's consensus node and service container.
+type Agent struct {
+	node      *consensus.Node
+	container *container.Container
+	transport Transport
+	durable   Durability
+	observer  Observer
+	status    consensus.Status
+	timerTerm map[int64]consensus.TermID // expired timers proposed, by term
+	nowNs     int64
+	enc       []byte
+	err       error
+	// Drops counts received messages dropped (decode errors in Decode,
+	// the rest here).
+	Decode                            consensus.DecodeCounters
+	WrongSource, Rejected, SendFailed uint64
+}
+
+// New returns an agent for node and c (started by the caller).
+func New(node *consensus.Node, c *container.Container, t Transport, d Durability, o Observer) *Agent {
+	return &Agent{node: node, container: c, transport: t, durable: d, observer: o,
+		status: node.Status(), timerTerm: map[int64]consensus.TermID{}}
+}
+
+// Err returns the fatal error that stopped the agent, if any.
+func (a *Agent) Err() error { return a.err }
+
+// Status returns the node's status as of the last Ready.
+func (a *Agent) Status() consensus.Status { return a.status }
+
+// Node returns the consensus node (for status and counters).
+func (a *Agent) Node() *consensus.Node { return a.node }
+
+// DoWork runs one duty cycle at nowNs and returns the work done (0: idle).
+func (a *Agent) DoWork(nowNs int64) int {
+	if a.err != nil {
+		return 0
+	}
+	a.nowNs = nowNs
+	work := a.transport.Poll(a.onMessage, pollLimit)
+	if err := a.node.Tick(nowNs); err != nil && !errors.Is(err, consensus.ErrClosed) {
+		a.fail(err)
+	}
+	work += a.processReady()
+	work += a.proposeServiceWork()
+	return work + a.processReady()
+}
+
+func (a *Agent) onMessage(from consensus.MemberID, b []byte) {
+	var m consensus.Message
+	if a.Decode.Decode(b, &m) != nil {
+		return
+	}
+	if m.From != from {
+		a.WrongSource++
+		return
+	}
+	if err := a.node.Step(a.nowNs, &m); err != nil {
+		a.Rejected++
+		if errors.Is(err, consensus.ErrStore) {
+			a.fail(err)
+		}
+	}
+}
+
+// Propose appends a client's entry if this member leads (ingress).
+func (a *Agent) Propose(nowNs int64, e *consensus.LogEntry) (consensus.Position, error) {
+	a.nowNs = nowNs
+	return a.node.Propose(nowNs, e)
+}
+
+func (a *Agent) fail(err error) {
+	if a.err == nil {
+		a.err = fmt.Errorf("module: %w", err)
+	}
+}
+
+// processReady carries out the node's obligations, in the order Ready
+// documents, until it has none (or readyRoundsMax).
+func (a *Agent) processReady() int {
+	work := 0
+	for range readyRoundsMax {
+		if a.err != nil || !a.node.HasReady() {
+			break
+		}
+		rd := a.node.Ready()
+		if rd.HardStateChanged {
+			if err := a.durable.SaveHardState(rd.HardState); err != nil {
+				a.fail(err) // never send a vote or term that is not durable
+				return work
+			}
+		}
+		if rd.LogAppended {
+			a.durable.LogAppended()
+		}
+		a.send(rd.Messages)
+		a.apply(&rd)
+		if a.observer != nil {
+			a.observer.OnReady(&rd)
+		}
+		a.node.Advance(rd)
+		work += 1 + len(rd.Messages)
+	}
+	return work
+}
+
+func (a *Agent) send(msgs []consensus.Message) {
+	for i := range msgs {
+		a.enc = consensus.AppendMessage(a.enc[:0], &msgs[i])
+		if !a.transport.Send(msgs[i].To, a.enc) {
+			a.SendFailed++
+		}
+	}
+}
+
+func (a *Agent) apply(rd *consensus.Ready) {
+	if rd.Status.Term != a.status.Term {
+		clear(a.timerTerm) // a new term proposes due timers afresh
+	}
+	a.status = rd.Status
+	a.container.SetRole(rd.Status.Role)
+	if rd.CommittedTo > rd.CommittedFrom {
+		if err := a.container.Apply(rd.CommittedFrom, rd.Committed); err != nil {
+			a.fail(err)
+		}
+	}
+}
+
+// proposeServiceWork appends what the leader's container asked for: the
+// service's outbox and expired timers (each once per term; the container
+// ignores a second expiry). Timers are due by this member's clock, which is
+// at most the cluster time it would stamp. A follower's container asks the
+// same; its copies are dropped, the leader's count.
+func (a *Agent) proposeServiceWork() int {
+	out := a.container.Outbox()
+	if a.status.Role != consensus.RoleLeader {
+		return 0
+	}
+	for i := range out {
+		_, _ = a.node.Propose(a.nowNs, &out[i]) // back pressure drops a service message
+	}
+	work := len(out)
+	for _, corr := range a.container.DueTimers(a.nowNs) {
+		if a.timerTerm[corr] != a.status.Term {
+			a.timerTerm[corr] = a.status.Term
+			_, _ = a.node.Propose(a.nowNs, &consensus.LogEntry{Type: consensus.EntryTimer, CorrelationID: corr})
+			work++
+		}
+	}
+	return work
+}
