@@ -29,7 +29,8 @@ type BenchConfig struct {
 	// PacedChangesPerSec is the change rate of the latency phase (default
 	// benchPacedRateDefault).
 	PacedChangesPerSec int
-	// Idle is the publisher agent's idle strategy: "yield" (default),
+	// Idle is the publisher agent's idle strategy: "wake" (default: the
+	// publisher's own, which sleeps until the sink hands over work), "yield",
 	// "backoff" or "spin".
 	Idle string
 }
@@ -107,7 +108,7 @@ func (c *BenchConfig) withDefaults() (BenchConfig, error) {
 		d.UDP = UDPConfig{Group: benchGroupDefault, Interface: InterfaceDefault, TTL: TTLDefault}
 	}
 	if d.Idle == "" {
-		d.Idle = "yield"
+		d.Idle = "wake"
 	}
 	if d.Instruments < 1 || d.Instruments > InstrumentsMax {
 		return d, fmt.Errorf("marketdata: bench: instruments %d outside [1, %d]", d.Instruments, InstrumentsMax)
@@ -131,8 +132,10 @@ func freeUDPPort() (int, error) {
 	return c.LocalAddr().(*net.UDPAddr).Port, nil
 }
 
-func idleStrategy(name string) (transport.IdleStrategy, error) {
+func idleStrategy(name string, p *Publisher) (transport.IdleStrategy, error) {
 	switch name {
+	case "wake":
+		return p.IdleStrategy(), nil
 	case "yield":
 		return transport.YieldIdleStrategy{}, nil
 	case "backoff":
@@ -140,7 +143,7 @@ func idleStrategy(name string) (transport.IdleStrategy, error) {
 	case "spin":
 		return transport.BusySpinIdleStrategy{}, nil
 	}
-	return nil, fmt.Errorf("marketdata: bench: unknown idle strategy %q (yield, backoff, spin)", name)
+	return nil, fmt.Errorf("marketdata: bench: unknown idle strategy %q (wake, yield, backoff, spin)", name)
 }
 
 // benchRig is the publisher, subscriber and their goroutines.
@@ -202,10 +205,6 @@ func RunBench(cfg BenchConfig) (BenchResult, error) {
 }
 
 func startBenchRig(c BenchConfig) (*benchRig, error) {
-	idle, err := idleStrategy(c.Idle)
-	if err != nil {
-		return nil, err
-	}
 	rx, err := ListenUDP(c.UDP)
 	if err != nil {
 		return nil, err
@@ -221,6 +220,12 @@ func startBenchRig(c BenchConfig) (*benchRig, error) {
 	if err == nil {
 		r.sub, err = NewSubscriber(SubscriberConfig{OnUpdate: r.onUpdate, InstrumentsMax: c.Instruments})
 	}
+	if err != nil {
+		rx.Close()
+		tx.Close()
+		return nil, err
+	}
+	idle, err := idleStrategy(c.Idle, r.pub)
 	if err != nil {
 		rx.Close()
 		tx.Close()

@@ -130,6 +130,7 @@ type Publisher struct {
 	dirty *indexRing
 	trade *tradeRing // nil without a trade channel
 	role  atomic.Uint64
+	wake  wakeup
 
 	agentState
 	c publisherCounters
@@ -168,6 +169,7 @@ func NewPublisher(cfg PublisherConfig) (*Publisher, error) {
 	if c.TradeConn != nil {
 		p.trade = newTradeRing(tradeQueueLength)
 	}
+	p.wake.init()
 	p.initAgent()
 	p.initCounters(countersOrPrivate(c.Counters))
 	return p, nil
@@ -198,6 +200,7 @@ func (p *Publisher) SetLeader(leader bool, sessionID uint32) {
 		v |= roleLeader
 	}
 	p.role.Store(v)
+	p.wake.notify()
 }
 
 // instrumentFor returns the instrument with id, creating it on first sight;
@@ -274,6 +277,7 @@ func (p *Publisher) OnTrade(instrument uint32, tradeID uint64, price, quantity i
 		if !p.trade.push(&t) {
 			p.c.tradesDropped.Increment()
 		}
+		p.notifyIfLeader()
 	}
 }
 
@@ -329,6 +333,7 @@ func (p *Publisher) OnApplied(logPosition, clusterTime int64) {
 	}
 	p.touched = p.touched[:0]
 	p.c.changes.Set(p.changes)
+	p.notifyIfLeader()
 }
 
 // Pending returns how many instruments have an update waiting to be sent

@@ -28,7 +28,7 @@ func runBenchMD(args []string, stdout, stderr io.Writer) error {
 	group := fs.String("group", "239.255.10.250", "multicast group (or unicast address) to run over")
 	port := fs.Int("port", 0, "UDP port (0: a free one)")
 	iface := fs.String("interface", marketdata.InterfaceDefault, "interface to send and join on")
-	idle := fs.String("idle", "yield", "publisher idle strategy: yield, backoff or spin")
+	idle := fs.String("idle", "wake", "publisher idle strategy: wake (sleep until the sink hands over work), yield, backoff or spin")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of a summary")
 	if err := parseFlags(fs, args); err != nil {
 		return err
