@@ -50,7 +50,7 @@
 //	conn, err := marketdata.DialUDP(marketdata.DefaultUDPConfig()) // 239.255.10.1:40101 on lo
 //	pub, err := marketdata.NewPublisher(marketdata.PublisherConfig{Conn: conn, Counters: memberCounters})
 //	// pass pub to the engine as its engine.MarketDataSink
-//	runner := transport.NewAgentRunner(pub, transport.NewBackoffIdleStrategy(), nil) // or compose it
+//	runner := transport.NewAgentRunner(pub, pub.IdleStrategy(), nil) // followers' agents sleep
 //	runner.Start()
 //	// on every role change of the member:
 //	pub.SetLeader(role == leader, uint32(term)<<8|uint32(memberID))
