@@ -202,7 +202,7 @@ func (e *Engine) setPrincipal(m SetPrincipal) Reason {
 
 func (e *Engine) addPrincipal(name [principalNameBytes]byte, role Role) int32 {
 	p := int32(len(e.principals))
-	e.principals = append(e.principals, principal{name: name, role: role, head: nilIndex, tail: nilIndex})
+	e.principals = append(e.principals, principal{name: name, role: role})
 	e.principalIdx.put(name, p)
 	return p
 }

@@ -8,25 +8,39 @@ import (
 // ErrInvariant marks a failed consistency check.
 var ErrInvariant = errors.New("engine: invariant violated")
 
-// Check verifies the engine's invariants: every live order is on its
-// principal's list (in id order), rests in its book with the open quantity,
-// price, side and account the engine remembers, and is named by its
-// ClOrdID; every book holds exactly the engine's live orders and passes its
-// own Check. It is O(n), for tests, fuzzing and debug checks.
+// Check verifies the engine's invariants: every live order rests in its
+// book with the open quantity, price, side and account the engine
+// remembers, is indexed by id and named by its ClOrdID; principals count
+// their live orders right; every book holds exactly the engine's live
+// orders and passes its own Check. It is O(n), for tests, fuzzing and debug checks.
 func (e *Engine) Check() error { return checkOrders(&e.state) }
 
 func checkOrders(s *state) error {
 	perBook := make(map[uint32]int, len(s.instruments))
+	perPrincipal := make([]int, len(s.principals))
 	total := 0
-	for p := range s.principals {
-		n, err := checkPrincipalOrders(s, int32(p), perBook)
-		if err != nil {
+	for i := range s.orders.slab {
+		o := &s.orders.slab[i]
+		if o.id == 0 {
+			continue // a free slot
+		}
+		if o.done() || o.principal < 0 || int(o.principal) >= len(s.principals) {
+			return fmt.Errorf("%w: order %d in the live slab is done or has no principal", ErrInvariant, o.id)
+		}
+		if err := checkLiveOrder(s, o); err != nil {
 			return err
 		}
-		total += n
+		perBook[o.instrument]++
+		perPrincipal[o.principal]++
+		total++
 	}
 	if total != s.orders.live {
-		return fmt.Errorf("%w: %d orders on principal lists, %d live", ErrInvariant, total, s.orders.live)
+		return fmt.Errorf("%w: %d orders in the live slab, %d counted live", ErrInvariant, total, s.orders.live)
+	}
+	for p, n := range perPrincipal {
+		if s.principals[p].live != n {
+			return fmt.Errorf("%w: principal %d counts %d live orders, has %d", ErrInvariant, p, s.principals[p].live, n)
+		}
 	}
 	for _, in := range s.instruments {
 		if in.book.Len() != perBook[in.info.ID] {
@@ -37,32 +51,6 @@ func checkOrders(s *state) error {
 		}
 	}
 	return nil
-}
-
-func checkPrincipalOrders(s *state, p int32, perBook map[uint32]int) (int, error) {
-	pr := &s.principals[p]
-	n := 0
-	var last uint64
-	prev := nilIndex
-	for oi := pr.head; oi != nilIndex; oi = s.orders.slab[oi].next {
-		o := &s.orders.slab[oi]
-		if o.principal != p || o.prev != prev || o.id <= last || o.done() {
-			return 0, fmt.Errorf("%w: principal %d: list broken at order %d", ErrInvariant, p, o.id)
-		}
-		if err := checkLiveOrder(s, o); err != nil {
-			return 0, err
-		}
-		perBook[o.instrument]++
-		last, prev = o.id, oi
-		n++
-		if n > s.orders.live {
-			return 0, fmt.Errorf("%w: principal %d: list loops", ErrInvariant, p)
-		}
-	}
-	if pr.tail != prev || pr.live != n {
-		return 0, fmt.Errorf("%w: principal %d: tail or count wrong (%d listed, %d counted)", ErrInvariant, p, n, pr.live)
-	}
-	return n, nil
 }
 
 func checkLiveOrder(s *state, o *order) error {

@@ -19,6 +19,10 @@ type cmdContext struct {
 	cancelClOrdID [clOrdIDBytes]byte
 	// newClOrdID is the ClOrdID of the replace being applied.
 	newClOrdID [clOrdIDBytes]byte
+	// replacedID and origClOrdID name the order a replace gave a new
+	// ClOrdID, and the ClOrdID it had: its reports in this command carry it.
+	replacedID  uint64
+	origClOrdID [clOrdIDBytes]byte
 	// newQty is the total quantity of the replace being applied.
 	newQty int64
 	// bookReject is the reason the book refused a cancel or amend.

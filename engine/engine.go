@@ -98,6 +98,8 @@ type Engine struct {
 	// almost everything); it is not state, and is dropped whenever the
 	// session table changes.
 	lastSession *session
+	// scratchIDs is reused by the rare operations that collect orders.
+	scratchIDs []uint64
 }
 
 // discardEgress drops every report.

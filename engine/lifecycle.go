@@ -10,45 +10,15 @@ func (e *Engine) newLiveOrder(p int32, k *clKey, h uint32) int32 {
 	o := &e.orders.slab[oi]
 	o.principal, o.account, o.clOrdID, o.clHash = p, k.account, k.id, h
 	e.orders.clPut(k, h, liveRef(oi))
-	e.linkPrincipalOrder(oi)
+	e.principals[p].live++
 	return oi
-}
-
-func (e *Engine) linkPrincipalOrder(oi int32) {
-	o := &e.orders.slab[oi]
-	pr := &e.principals[o.principal]
-	o.prev, o.next = pr.tail, nilIndex
-	if pr.tail == nilIndex {
-		pr.head = oi
-	} else {
-		e.orders.slab[pr.tail].next = oi
-	}
-	pr.tail = oi
-	pr.live++
-}
-
-func (e *Engine) unlinkPrincipalOrder(oi int32) {
-	o := &e.orders.slab[oi]
-	pr := &e.principals[o.principal]
-	if o.prev == nilIndex {
-		pr.head = o.next
-	} else {
-		e.orders.slab[o.prev].next = o.next
-	}
-	if o.next == nilIndex {
-		pr.tail = o.prev
-	} else {
-		e.orders.slab[o.next].prev = o.prev
-	}
-	o.prev, o.next = nilIndex, nilIndex
-	pr.live--
 }
 
 // finishOrder moves an order that reached a final state out of the live
 // set into the remembered ones.
 func (e *Engine) finishOrder(oi int32) {
 	assert(e.orders.slab[oi].done(), "finishOrder: order is not done")
-	e.unlinkPrincipalOrder(oi)
+	e.principals[e.orders.slab[oi].principal].live--
 	e.orders.finish(oi)
 }
 
@@ -57,7 +27,7 @@ func (e *Engine) finishOrder(oi int32) {
 func (e *Engine) applyReplace(oi int32, price, qty int64) {
 	o := &e.orders.slab[oi]
 	e.orders.supersede(oi, clKey{account: o.account, id: o.clOrdID})
-	o.origClOrdID = o.clOrdID
+	e.ctx.replacedID, e.ctx.origClOrdID = o.id, o.clOrdID
 	o.clOrdID = e.ctx.newClOrdID
 	k := clKey{account: o.account, id: o.clOrdID}
 	o.clHash = hashClKey(&k)

@@ -22,11 +22,11 @@ const (
 	// RememberedOrdersMax bounds the finished orders (and so their client
 	// order ids) the engine remembers for status requests, resends and
 	// cancel rejects; the oldest is forgotten first.
-	RememberedOrdersMax = 1 << 16
+	RememberedOrdersMax = 1 << 14
 	// SupersededClOrdIDsMax bounds the client order ids replaced away that
 	// the engine remembers, so that a cancel or replace naming one is
 	// answered with a cancel reject naming the order; oldest forgotten first.
-	SupersededClOrdIDsMax = 1 << 16
+	SupersededClOrdIDsMax = 1 << 14
 	// PendingStateChangesMax bounds scheduled trading-state changes.
 	PendingStateChangesMax = 1024
 

@@ -3,6 +3,7 @@ package engine
 import (
 	"strconv"
 	"testing"
+	"unsafe"
 )
 
 // TestLimitsRelationships checks how the bounds relate, so that changing
@@ -94,5 +95,11 @@ func TestHotPathDoesNotAllocate(t *testing.T) {
 	}
 	if c := e.Counters(); c.Malformed+c.NotAuthorized+c.Duplicates != 0 {
 		t.Fatalf("commands refused: %+v", c)
+	}
+}
+
+func TestOrderRecordIsTwoCacheLines(t *testing.T) {
+	if n := unsafe.Sizeof(order{}); n != orderBytes {
+		t.Fatalf("order is %d bytes, want %d: adjust orderPadBytes", n, orderBytes)
 	}
 }

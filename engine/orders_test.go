@@ -137,7 +137,7 @@ func TestReplaceChain(t *testing.T) {
 	h.expect(h.send(sT1, cancelCmd(cx{acct: "A1", cl: "e", orig: "d"})),
 		"s10 CXLREJ Cancel id=1 cl=e orig=d st=Filled reason=TooLateToCancel")
 	h.expect(h.send(sT1, statusCmd(0, "A1", "b")),
-		"s10 ER OrderStatus id=1 cl=d st=Filled px=102 qty=5 leaves=0 cum=5 orig=c")
+		"s10 ER OrderStatus id=1 cl=d st=Filled px=102 qty=5 leaves=0 cum=5")
 }
 
 func TestOrderStatusAndAveragePrice(t *testing.T) {

@@ -32,7 +32,9 @@ func (e *Engine) beginExec(o *order, et ExecType, reason Reason) ExecutionReport
 	r.SetAccountBytes(e.accounts[o.account].name[:])
 	r.SetPrincipalBytes(e.principals[o.principal].name[:])
 	r.SetClOrdIDBytes(o.clOrdID[:])
-	r.SetOrigClOrdIDBytes(o.origClOrdID[:])
+	if o.id == e.ctx.replacedID {
+		r.SetOrigClOrdIDBytes(e.ctx.origClOrdID[:])
+	}
 	return r
 }
 

@@ -113,7 +113,7 @@ func readParties(r *snapReader, ns *state) {
 }
 
 func readPrincipal(r *snapReader, ns *state, i int) {
-	p := principal{name: r.array16(), role: Role(r.u8()), head: nilIndex, tail: nilIndex}
+	p := principal{name: r.array16(), role: Role(r.u8())}
 	cod := r.u8()
 	p.cod, p.session, p.senderSeq = cod == 1, SessionID(r.i64()), r.u64()
 	if _, dup := ns.principalIdx.get(p.name); dup || !validName(p.name[:]) || !p.role.Valid() || cod > 1 {
@@ -190,7 +190,7 @@ func readOrders(r *snapReader, ns *state) {
 		last = o.id
 		oi := s.alloc(o.id)
 		s.slab[oi] = o
-		linkRestored(ns, oi)
+		ns.principals[o.principal].live++
 	}
 	n = r.count("finished orders", rememberedOrdersMax)
 	for i := 0; i < n && r.err == nil; i++ {
@@ -211,29 +211,14 @@ func readOrders(r *snapReader, ns *state) {
 	readClOrdIDs(r, ns)
 }
 
-// linkRestored appends a restored live order to its principal's list;
-// orders arrive in id order, so the list is in id order as the original was.
-func linkRestored(ns *state, oi int32) {
-	o := &ns.orders.slab[oi]
-	pr := &ns.principals[o.principal]
-	o.prev, o.next = pr.tail, nilIndex
-	if pr.tail == nilIndex {
-		pr.head = oi
-	} else {
-		ns.orders.slab[pr.tail].next = oi
-	}
-	pr.tail = oi
-	pr.live++
-}
-
 func readOrder(r *snapReader, ns *state) order {
 	o := order{id: r.u64(), price: r.i64(), qty: r.i64(), cum: r.i64(), cumNotional: r.i64()}
 	o.instrument, o.account, o.principal = r.u32(), r.i32(), r.i32()
 	o.side, o.ordType, o.tif, o.flags, o.status = Side(r.u8()), OrdType(r.u8()), TimeInForce(r.u8()), r.u8(), OrdStatus(r.u8())
 	o.reason = Reason(r.u16())
-	o.clOrdID, o.origClOrdID = r.array32(), r.array32()
+	o.clOrdID = r.array32()
 	o.clHash = hashClKey(&clKey{account: o.account, id: o.clOrdID})
-	o.prev, o.next = nilIndex, nilIndex
+	o.next = nilIndex
 	if r.err != nil {
 		return o
 	}

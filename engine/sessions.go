@@ -182,14 +182,17 @@ func (e *Engine) onSessionStatus(s *session, m SessionStatus) {
 // cancelPrincipalOrders cancels principal p's live orders (only DAY ones
 // if dayOnly), in order-id order, reporting reason.
 func (e *Engine) cancelPrincipalOrders(p int32, dayOnly bool, reason Reason) {
-	for oi := e.principals[p].head; oi != nilIndex; {
-		o := &e.orders.slab[oi]
-		next := o.next // cancelling oi unlinks it; nothing else changes
-		if !dayOnly || o.tif == TimeInForceDay {
-			e.cancelLive(oi, reason)
-		}
-		oi = next
+	if e.principals[p].live == 0 {
+		return
 	}
+	ids := e.orders.appendLiveIDs(e.scratchIDs[:0], func(o *order) bool {
+		return o.principal == p && (!dayOnly || o.tif == TimeInForceDay)
+	})
+	for _, id := range ids {
+		// Cancelling one order changes no other (a cancel never trades).
+		e.cancelLive(e.orders.liveSlot(id), reason)
+	}
+	e.scratchIDs = ids[:0]
 }
 
 // cancelLive cancels one live resting order through its book.

@@ -34,7 +34,7 @@ import (
 //
 // Order record: u64 id, i64 price, i64 qty, i64 cum, i64 cum notional,
 // u32 instrument, i32 account, i32 principal, u8 side, u8 type, u8 time in
-// force, u8 flags, u8 status, u16 reason, [32] ClOrdID, [32] OrigClOrdID.
+// force, u8 flags, u8 status, u16 reason, [32] ClOrdID.
 const (
 	snapMagic         = "VNSN"
 	snapVersion       = 1
@@ -123,16 +123,10 @@ func (e *Engine) writeParties(w *snapWriter) {
 
 func (e *Engine) writeOrders(w *snapWriter) {
 	s := &e.orders
-	live := make([]int32, 0, s.live)
-	for i := range e.principals {
-		for oi := e.principals[i].head; oi != nilIndex; oi = s.slab[oi].next {
-			live = append(live, oi)
-		}
-	}
-	slices.SortFunc(live, func(a, b int32) int { return cmpU64(s.slab[a].id, s.slab[b].id) })
+	live := s.appendLiveIDs(make([]uint64, 0, s.live), nil)
 	w.count(len(live))
-	for _, oi := range live {
-		writeOrder(w, &s.slab[oi])
+	for _, id := range live {
+		writeOrder(w, &s.slab[s.liveSlot(id)])
 	}
 	w.count(s.finished.len())
 	for i := range s.finished.len() {
@@ -171,7 +165,6 @@ func writeOrder(w *snapWriter, o *order) {
 	w.u8(uint8(o.status))
 	w.u16(uint16(o.reason))
 	w.bytes(o.clOrdID[:])
-	w.bytes(o.origClOrdID[:])
 }
 
 func boolByte(b bool) uint8 {

@@ -67,9 +67,11 @@ type principal struct {
 	senderSeq uint64    // highest SenderSeq applied (exactly-once)
 	cod       bool      // cancel its resting DAY orders when it disconnects
 	accounts  []int32   // accounts it may trade, ascending
-	// Its live orders, a list through order.prev/next in order-id order.
-	head, tail int32
-	live       int
+	// live counts its live orders. There is no per-principal list: keeping
+	// one costs two cache misses whenever an order ends, on the hot path,
+	// while the operations that need the set (cancel on disconnect, mass
+	// cancel by principal) are rare and scan the live slab instead.
+	live int
 }
 
 // session is an open cluster session.

@@ -28,7 +28,7 @@ func TestEngineMatchesReadme(t *testing.T) {
 		t.Skip("replays a million records (skipped in -short and -race)")
 	}
 	f := readFlow(t, "s100.bin")
-	res, err := Measure(f)
+	res, err := Measure(f, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +42,7 @@ func TestEngineMatchesReadme(t *testing.T) {
 // the engine path agree with the bare book on it.
 func TestTinyFlow(t *testing.T) {
 	f := readFlow(t, "tiny.bin")
-	res, err := Measure(f)
+	res, err := Measure(f, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
