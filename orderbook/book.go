@@ -88,6 +88,7 @@ type order struct {
 	typ      OrderType
 	postOnly bool
 	stp      STPMode
+	_        [11]byte // pad to 64 bytes: one cache line per order
 }
 
 func (o *order) open() int64 { return o.qty - o.filled }

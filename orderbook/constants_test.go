@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+	"unsafe"
 )
 
 // TestLimitsFitInt64 asserts the relationships the code relies on.
@@ -25,6 +26,17 @@ func TestLimitsFitInt64(t *testing.T) {
 	}
 	if btreeDegree < 2 || btreeFreeListNodes < 1 {
 		t.Error("btree degree and free list size out of range")
+	}
+}
+
+// TestHotStructSizes keeps an order in one 64-byte cache line and two
+// levels in one, which the layout of the slabs relies on for speed.
+func TestHotStructSizes(t *testing.T) {
+	if n := unsafe.Sizeof(order{}); n != 64 {
+		t.Errorf("order is %d bytes, want 64", n)
+	}
+	if n := unsafe.Sizeof(level{}); n != 32 {
+		t.Errorf("level is %d bytes, want 32", n)
 	}
 }
 
