@@ -23,6 +23,7 @@ const (
 	CounterTradesDropped
 	CounterChangesDropped
 	CounterLeaderTerms
+	CounterBackPressured
 )
 
 // Subscriber counters (320..349).
@@ -67,6 +68,8 @@ func (t CounterType) String() string {
 		return "md changes dropped"
 	case CounterLeaderTerms:
 		return "md leader sessions"
+	case CounterBackPressured:
+		return "md send back-pressured"
 	case CounterPacketsReceived:
 		return "md packets received"
 	case CounterUpdatesApplied:

@@ -61,6 +61,6 @@
 //
 // # Counters
 //
-// Publisher counters use type ids 300..310 and subscriber counters 320..332
+// Publisher counters use type ids 300..311 and subscriber counters 320..332
 // (see CounterType), within transport.CounterTypeVenueBase's range.
 package marketdata

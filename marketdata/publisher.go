@@ -139,6 +139,7 @@ type Publisher struct {
 type publisherCounters struct {
 	packets, updates, snapshots, entries, heartbeats, sendErrors *transport.Counter
 	changes, tradesSent, tradesDropped, changesDropped, sessions *transport.Counter
+	backPressured                                                *transport.Counter
 }
 
 // assert panics when an invariant is broken; the checks stay on in
@@ -183,7 +184,7 @@ func (p *Publisher) initCounters(cm *transport.CountersManager) {
 		heartbeats: allocate(cm, CounterHeartbeatsSent, r), sendErrors: allocate(cm, CounterSendErrors, r),
 		changes: allocate(cm, CounterChangesAbsorbed, r), tradesSent: allocate(cm, CounterTradesSent, r),
 		tradesDropped: allocate(cm, CounterTradesDropped, r), changesDropped: allocate(cm, CounterChangesDropped, r),
-		sessions: allocate(cm, CounterLeaderTerms, r),
+		sessions: allocate(cm, CounterLeaderTerms, r), backPressured: allocate(cm, CounterBackPressured, r),
 	}
 }
 
@@ -346,7 +347,7 @@ func (p *Publisher) Pending() int {
 type PublisherStats struct {
 	PacketsSent, UpdatesSent, SnapshotsSent, SnapshotEntriesSent, HeartbeatsSent int64
 	SendErrors, ChangesAbsorbed, TradesSent, TradesDropped, ChangesDropped       int64
-	LeaderSessions                                                               int64
+	LeaderSessions, BackPressured                                                int64
 }
 
 // Stats returns the publisher's counters; safe from any goroutine.
@@ -358,5 +359,6 @@ func (p *Publisher) Stats() PublisherStats {
 		SnapshotEntriesSent: c.entries.Get(), HeartbeatsSent: c.heartbeats.Get(), SendErrors: c.sendErrors.Get(),
 		ChangesAbsorbed: c.changes.Get(), TradesSent: c.tradesSent.Get(), TradesDropped: c.tradesDropped.Get(),
 		ChangesDropped: c.changesDropped.Get(), LeaderSessions: c.sessions.Get(),
+		BackPressured: c.backPressured.Get(),
 	}
 }

@@ -1,6 +1,9 @@
 package marketdata
 
-import "time"
+import (
+	"errors"
+	"time"
+)
 
 // agentState belongs to the publisher's agent goroutine.
 type agentState struct {
@@ -12,6 +15,7 @@ type agentState struct {
 	sequence uint64     // last sequence number given on Conn
 	bufs     [][]byte   // sendBatchMax packet buffers of MTU bytes
 	out      [][]byte   // finished packets waiting for sendOut, in bufs order
+	outSent  int        // how many of out the Conn has taken
 
 	tpw           *PacketWriter
 	tradeSequence uint64
@@ -66,7 +70,7 @@ func (p *Publisher) DoWork(nowNs int64) int {
 	}
 	work := p.sendUpdates(nowNs)
 	work += p.sendSnapshot(nowNs)
-	if work == 0 && nowNs-p.lastSendNs >= p.heartbeatNs {
+	if work == 0 && nowNs-p.lastSendNs >= p.heartbeatNs && p.room(nowNs) {
 		p.heartbeat(nowNs)
 		work++
 	}
@@ -83,7 +87,7 @@ func (p *Publisher) checkRole(nowNs int64) bool {
 		return leader
 	}
 	p.leader, p.session = leader, session
-	p.open, p.sequence, p.tradeSequence, p.out = 0, 0, 0, p.out[:0]
+	p.open, p.sequence, p.tradeSequence, p.out, p.outSent = 0, 0, 0, p.out[:0], 0
 	p.snapActive = false
 	if leader {
 		// A new session: subscribers will treat everything as stale until a
@@ -114,7 +118,7 @@ func (p *Publisher) takeCredit(nowNs int64) bool {
 // state, up to updatesPerDutyCycleMax and the rate limit.
 func (p *Publisher) sendUpdates(nowNs int64) int {
 	sent := 0
-	for sent < updatesPerDutyCycleMax && p.Pending() > 0 && p.takeCredit(nowNs) {
+	for sent < updatesPerDutyCycleMax && p.Pending() > 0 && p.room(nowNs) && p.takeCredit(nowNs) {
 		idx, ok := p.dirty.pop()
 		assert(ok, "dirty list empty while pending") // the agent is its only consumer
 		in := p.table[idx]
@@ -138,7 +142,7 @@ func (p *Publisher) sendUpdates(nowNs int64) int {
 func (p *Publisher) sendSnapshot(nowNs int64) int {
 	work := 0
 	if !p.snapActive {
-		if nowNs < p.nextSnapshotNs {
+		if nowNs < p.nextSnapshotNs || !p.room(nowNs) {
 			return 0
 		}
 		p.snapActive, p.snapNext, p.snapEnd = true, 0, p.count.Load()
@@ -148,7 +152,7 @@ func (p *Publisher) sendSnapshot(nowNs int64) int {
 		work++
 	}
 	entries := 0
-	for p.snapNext < p.snapEnd && entries < snapshotUpdatesPerDutyCycleMax {
+	for p.snapNext < p.snapEnd && entries < snapshotUpdatesPerDutyCycleMax && p.room(nowNs) {
 		in := p.table[p.snapNext]
 		p.snapNext++
 		if v, _ := in.tb.acquire(); v.valid {
@@ -157,7 +161,7 @@ func (p *Publisher) sendSnapshot(nowNs int64) int {
 		}
 	}
 	p.c.entries.Add(int64(entries))
-	if p.snapNext == p.snapEnd {
+	if p.snapNext == p.snapEnd && p.room(nowNs) {
 		p.appendMarker(MessageSnapshotEnd, nowNs)
 		p.snapActive = false
 		p.c.snapshots.Increment()
@@ -188,9 +192,8 @@ func (p *Publisher) appendMarker(t MessageType, nowNs int64) {
 	p.pw.AppendSnapshotMarker(t, p.snapID, p.snapEnd)
 }
 
-// flush finishes the open packet, if any, and queues it for sendOut. A
-// packet that then fails to send still has its sequence number, so
-// subscribers see the loss and heal from a snapshot.
+// flush finishes the open packet, if any, and queues it for sendOut.
+// Sequence numbers are given here, in sending order.
 func (p *Publisher) flush(nowNs int64) {
 	if p.open == 0 {
 		return
@@ -198,9 +201,6 @@ func (p *Publisher) flush(nowNs int64) {
 	p.open = 0
 	p.sequence++
 	p.out = append(p.out, p.pw.Finish(p.sequence, nowNs))
-	if len(p.out) == sendBatchMax {
-		p.sendOut(nowNs)
-	}
 }
 
 // heartbeat queues an empty, numbered packet.
@@ -209,26 +209,56 @@ func (p *Publisher) heartbeat(nowNs int64) {
 	p.c.heartbeats.Increment()
 }
 
-// sendOut hands the finished packets to the Conn, in one batch when the Conn
-// can take one.
+// room reports whether one more message may be encoded: once the open
+// packet is flushed there must be a free buffer for the next. When the batch
+// is full it first tries to send it. False means the Conn is back-pressured:
+// the agent stops taking updates, which keep conflating in the hand-off, so
+// the channel is used as fast as it allows and nothing is lost to a full
+// socket buffer.
+func (p *Publisher) room(nowNs int64) bool {
+	if len(p.out) <= sendBatchMax-2 {
+		return true
+	}
+	p.sendOut(nowNs)
+	return len(p.out) <= sendBatchMax-2
+}
+
+// sendOut hands the queued packets to the Conn, in one batch when the Conn
+// can take one. Packets a full socket buffer refused stay queued, in order,
+// for the next try; a failed Conn drops them (counted), and subscribers heal
+// the gap from a snapshot.
 func (p *Publisher) sendOut(nowNs int64) {
-	if len(p.out) == 0 {
+	pending := p.out[p.outSent:]
+	if len(pending) == 0 {
 		return
 	}
-	sent := 0
+	sent, err := p.transmit(pending)
+	p.c.packets.Add(int64(sent))
+	if sent > 0 {
+		p.lastSendNs = nowNs
+	}
+	switch {
+	case sent == len(pending):
+		p.out, p.outSent = p.out[:0], 0
+	case errors.Is(err, ErrWouldBlock):
+		p.outSent += sent
+		p.c.backPressured.Increment()
+	default:
+		p.c.sendErrors.Add(int64(len(pending) - sent))
+		p.out, p.outSent = p.out[:0], 0
+	}
+}
+
+func (p *Publisher) transmit(pkts [][]byte) (int, error) {
 	if bc, ok := p.cfg.Conn.(BatchConn); ok {
-		sent, _ = bc.SendBatch(p.out)
-	} else {
-		for _, pkt := range p.out {
-			if p.cfg.Conn.Send(pkt) == nil {
-				sent++
-			}
+		return bc.SendBatch(pkts)
+	}
+	for i, pkt := range pkts {
+		if err := p.cfg.Conn.Send(pkt); err != nil {
+			return i, err
 		}
 	}
-	p.c.sendErrors.Add(int64(len(p.out) - sent))
-	p.c.packets.Add(int64(len(p.out)))
-	p.lastSendNs = nowNs
-	p.out = p.out[:0]
+	return len(pkts), nil
 }
 
 // sendTrades sends queued trades on the trade channel, many per packet.

@@ -365,26 +365,81 @@ func TestConstantRelationships(t *testing.T) {
 	}
 }
 
-// fullConn refuses every datagram, like a socket whose buffer is full.
-type fullConn struct{ captureConn }
+// budgetConn accepts budget datagrams, then reports a full socket buffer
+// until the test gives it more budget.
+type budgetConn struct {
+	captureConn
+	budget int
+}
 
-func (c *fullConn) Send(p []byte) error { return ErrWouldBlock }
+func (c *budgetConn) Send(p []byte) error {
+	if c.budget == 0 {
+		return ErrWouldBlock
+	}
+	c.budget--
+	return c.captureConn.Send(p)
+}
 
-// TestFullSocketDropsAndCounts: when the socket refuses datagrams the agent
-// drops them, counts send errors and moves on; the sequence numbers were
-// used, so a subscriber sees the loss as a gap.
-func TestFullSocketDropsAndCounts(t *testing.T) {
-	fc := &fullConn{}
-	p := mustPublisher(t, PublisherConfig{Conn: fc})
+// TestBackPressureConflatesInsteadOfDropping: when the socket buffer is
+// full the agent stops taking updates; changes keep conflating in the
+// hand-off, nothing is dropped, and the subscriber sees no gap.
+func TestBackPressureConflatesInsteadOfDropping(t *testing.T) {
+	bc := &budgetConn{}
+	p := mustPublisher(t, PublisherConfig{Conn: bc, SnapshotInterval: 50 * time.Millisecond})
+	ref := newRefSink(DepthDefault)
+	sub := mustSubscriber(t, SubscriberConfig{OnUpdate: newChecker(t, ref).onUpdate})
+	p.SetLeader(true, 1)
+	gen := newGenerator(5, 50)
+	now := int64(0)
+	for i := range 20_000 {
+		fanout{p, ref}.run(gen.next())
+		if i%20 == 0 {
+			bc.budget += 1 // a channel much slower than the feed
+			p.DoWork(now)
+			now += int64(time.Millisecond)
+			for _, pkt := range bc.take() {
+				sub.OnPacket(pkt)
+			}
+			if p.Pending() > 50 {
+				t.Fatalf("%d pending for 50 instruments", p.Pending())
+			}
+		}
+	}
+	bc.budget = 1 << 30
+	now += int64(time.Second)
+	for range 100 {
+		p.DoWork(now)
+	}
+	for _, pkt := range bc.take() {
+		sub.OnPacket(pkt)
+	}
+	st, ps := sub.Stats(), p.Stats()
+	if st.GapsDetected != 0 || ps.SendErrors != 0 || ps.BackPressured == 0 {
+		t.Fatalf("subscriber %+v publisher %+v: want no gap, no drop, back pressure seen", st, ps)
+	}
+	for id, want := range ref.final {
+		if got, ok := sub.Book(id); !ok || !got.View.Equal(&want) {
+			t.Fatalf("instrument %d: got %s want %s", id, describe(&got.View), describe(&want))
+		}
+	}
+}
+
+// brokenConn fails every send with a hard error.
+type brokenConn struct{ captureConn }
+
+func (c *brokenConn) Send([]byte) error { return ErrClosed }
+
+// TestFailedConnDropsAndCounts: a Conn that fails (not merely full) has its
+// packets dropped and counted, and their sequence numbers stay used, so
+// subscribers see the gap and heal from a snapshot.
+func TestFailedConnDropsAndCounts(t *testing.T) {
+	p := mustPublisher(t, PublisherConfig{Conn: &brokenConn{}})
 	p.SetLeader(true, 1)
 	define(p, 1, 32)
 	p.DoWork(0)
 	p.DoWork(int64(time.Second))
-	if p.c.sendErrors.Get() == 0 || p.c.sendErrors.Get() != p.c.packets.Get() {
-		t.Fatalf("send errors %d of %d packets", p.c.sendErrors.Get(), p.c.packets.Get())
-	}
-	if p.sequence != uint64(p.c.packets.Get()) {
-		t.Fatalf("sequence %d after %d packets", p.sequence, p.c.packets.Get())
+	if st := p.Stats(); st.SendErrors == 0 || uint64(st.SendErrors) != p.sequence || st.PacketsSent != 0 {
+		t.Fatalf("stats %+v, sequence %d", st, p.sequence)
 	}
 }
 
