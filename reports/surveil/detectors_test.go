@@ -80,13 +80,15 @@ func TestLayeringThresholds(t *testing.T) {
 		gap        int64
 		cancelWait time.Duration
 		mmBids     bool
+		requote    bool // each cancel followed by a new offer
 		want       bool
 	}{
-		{"just below orders_min", 2, 1, 100 * time.Millisecond, false, false},
-		{"at orders_min", 3, 1, 100 * time.Millisecond, false, true},
-		{"levels not consecutive", 3, 2, 100 * time.Millisecond, false, false},
-		{"cancelled after cancel_within", 3, 1, 2*time.Second + 1, false, false},
-		{"two-sided quotes (market maker)", 3, 1, 100 * time.Millisecond, true, false},
+		{"just below orders_min", 2, 1, 100 * time.Millisecond, false, false, false},
+		{"at orders_min", 3, 1, 100 * time.Millisecond, false, false, true},
+		{"levels not consecutive", 3, 2, 100 * time.Millisecond, false, false, false},
+		{"cancelled after cancel_within", 3, 1, 2*time.Second + 1, false, false, false},
+		{"two-sided quotes (market maker)", 3, 1, 100 * time.Millisecond, true, false, false},
+		{"re-quoted, not withdrawn", 3, 1, 100 * time.Millisecond, false, true, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -103,6 +105,9 @@ func TestLayeringThresholds(t *testing.T) {
 			f.wait(c.cancelWait)
 			for k, id := range ids {
 				f.cancel("L", id, engine.SideSell, 102+int64(k)*c.gap, 20, 0)
+				if c.requote {
+					f.order("L", engine.SideSell, 103+int64(k)*c.gap, 20)
+				}
 			}
 			expectAlerts(t, f, TypeLayering, c.want)
 		})
@@ -112,22 +117,33 @@ func TestLayeringThresholds(t *testing.T) {
 func TestMomentumThresholds(t *testing.T) {
 	cases := []struct {
 		name    string
-		span    int64 // ticks from the burst's first to last fill
+		shift   int64 // the third order fills this many ticks above the first two
+		sweeps  int   // orders that fill at two prices (the rest at one)
 		reverse time.Duration
 		want    bool
 	}{
-		{"just below levels_min", 2, time.Second, false},
-		{"at levels_min", 3, time.Second, true},
-		{"reversal at reverse_within", 3, 60 * time.Second, true},
-		{"reversal after reverse_within", 3, 60*time.Second + 1, false},
+		{"just below levels_min", 1, 3, time.Second, false},
+		{"at levels_min", 2, 3, time.Second, true},
+		{"just below sweeps_min", 2, 1, time.Second, false},
+		{"at sweeps_min", 2, 2, time.Second, true},
+		{"reversal at reverse_within", 2, 3, 60 * time.Second, true},
+		{"reversal after reverse_within", 2, 3, 60*time.Second + 1, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			r := DefaultRules() // 3 orders, 4 levels, 10x typical volume, within 5s; reverse within 60s
-			f := newFeed(r)
+			// 3 orders, 4 levels, 2 sweeping, 10x typical volume, within 5s; reverse within 60s
+			f := newFeed(DefaultRules())
 			f.teach("M", 10)
-			for k := range int64(3) {
-				f.trade("M", "M", engine.SideBuy, 101+k*c.span/2, 40, "MM", "MM")
+			for k := range 3 {
+				base := int64(101)
+				if k == 2 {
+					base += c.shift
+				}
+				prices := []int64{base, base + 1}
+				if k >= c.sweeps {
+					prices = []int64{base + 1}
+				}
+				f.sweep("M", engine.SideBuy, prices, 60/int64(len(prices)), "MM")
 				f.wait(time.Second)
 			}
 			f.wait(c.reverse - time.Second)

@@ -80,6 +80,27 @@ func (f *feed) trade(aggr, aggrPrincipal string, side engine.Side, px, qty int64
 	f.emit(ag)
 }
 
+// sweep reports one aggressive order filling at each of prices, against
+// a passive account, each fill qty lots.
+func (f *feed) sweep(aggr string, side engine.Side, prices []int64, qty int64, passive string) {
+	aID := f.nextID
+	f.nextID++
+	for _, px := range prices {
+		f.nextTID++
+		pID := f.nextID
+		f.nextID++
+		pa := Event{Kind: KindFill, Account: MakeName(passive), Principal: MakeName(passive), OrderID: pID,
+			Side: opposite(side), Price: px, Quantity: qty, LastPx: px, LastQty: qty, TradeID: f.nextTID}
+		ag := Event{Kind: KindFill, Aggressor: true, Account: MakeName(aggr), Principal: MakeName(aggr), OrderID: aID,
+			Side: side, Price: prices[len(prices)-1], Quantity: qty * int64(len(prices)), LastPx: px, LastQty: qty, TradeID: f.nextTID}
+		ag.Counter = Counterparty{Known: true, OrderID: pID, Account: pa.Account, Principal: pa.Principal}
+		pa.Counter = Counterparty{Known: true, OrderID: aID, Account: ag.Account, Principal: ag.Principal}
+		f.m.onTrade(feedInst, px, qty, side, f.now)
+		f.emit(pa)
+		f.emit(ag)
+	}
+}
+
 // teach gives an account a typical order size.
 func (f *feed) teach(acct string, qty int64) {
 	for range f.s.rules.TypicalMin {

@@ -27,6 +27,9 @@ type layerCand struct {
 	start     int64 // earliest placement of a layer
 	startPos  int64
 	events    []AlertEvent
+	requotes  int   // new orders on the ladder's side in the window
+	end       int64 // the last layer cancel
+	endPos    int64
 }
 
 // layerFill looks for a ladder on the other side when the account trades.
@@ -115,33 +118,50 @@ func abs(v int64) int64 {
 	return v
 }
 
-// layerCancel counts a cancelled layer and raises the alert once enough
-// are gone in time.
+// layerCancel counts a cancelled layer; the case is judged when its
+// window ends (layerSettle).
 func (s *Surveillance) layerCancel(ai *acctInst, ev *Event) {
 	c := &ai.layer[sideIndex(ev.Side)]
-	if !c.active {
-		return
-	}
-	if ev.ClusterTime > c.deadline {
-		c.active = false
-		return
-	}
-	if !slices.Contains(c.ids, ev.OrderID) {
+	if !c.active || ev.ClusterTime > c.deadline || !slices.Contains(c.ids, ev.OrderID) {
 		return
 	}
 	c.cancelled++
-	c.events = append(c.events, alertEvent(ev, "layer cancelled"))
-	r := &s.rules.Layering
-	if c.cancelled < r.OrdersMin {
-		return
+	c.end, c.endPos = ev.ClusterTime, ev.LogPosition
+	if len(c.events) < alertEventsMax {
+		c.events = append(c.events, alertEvent(ev, "layer cancelled"))
 	}
-	sum := fmt.Sprintf("%d %v orders on %d consecutive levels %d..%d, %v %d @ %d executed, %d cancelled within %s",
-		len(c.ids), ev.Side, len(c.prices), slices.Min(c.prices), slices.Max(c.prices), c.exec.Side, c.exec.LastQty,
-		c.exec.LastPx, c.cancelled, fmtNs(ev.ClusterTime-c.exec.Time))
-	a := s.newAlert(TypeLayering, ai, c.start, ev.ClusterTime, c.startPos, ev.LogPosition,
-		float64(len(c.ids))/float64(r.OrdersMin), sum)
-	a.Book = c.book
-	a.Events = c.events[:min(len(c.events), alertEventsMax)]
-	s.raise(a, Name{})
-	c.active = false
+}
+
+// layerRequote counts a new order on a ladder's side while its window is
+// open: a market maker moving its quotes re-places what it cancels.
+func (ai *acctInst) layerRequote(ev *Event) {
+	if c := &ai.layer[sideIndex(ev.Side)]; c.active && ev.ClusterTime <= c.deadline {
+		c.requotes++
+	}
+}
+
+// layerSettle judges the ladders whose window ended before now: layering
+// if at least OrdersMin layers were cancelled and fewer than half as many
+// orders re-placed on that side (withdrawn, not re-quoted).
+func (s *Surveillance) layerSettle(ai *acctInst, now int64) {
+	for side := range ai.layer {
+		c := &ai.layer[side]
+		if !c.active || now <= c.deadline {
+			continue
+		}
+		c.active = false
+		r := &s.rules.Layering
+		if c.cancelled < r.OrdersMin || 2*c.requotes >= c.cancelled {
+			continue
+		}
+		sum := fmt.Sprintf("%d %v orders on %d consecutive levels %d..%d, %v %d @ %d executed, %d cancelled within %s, %d re-placed",
+			len(c.ids), c.events[0].Side, len(c.prices), slices.Min(c.prices), slices.Max(c.prices), c.exec.Side,
+			c.exec.LastQty, c.exec.LastPx, c.cancelled, fmtNs(c.end-c.exec.Time), c.requotes)
+		a := s.newAlert(TypeLayering, ai, c.start, c.end, c.startPos, c.endPos,
+			float64(len(c.ids))/float64(r.OrdersMin), sum)
+		a.Book = c.book
+		a.Events = c.events
+		c.events = nil
+		s.raise(a, Name{})
+	}
 }

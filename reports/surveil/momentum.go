@@ -44,33 +44,52 @@ func (s *Surveillance) momentumFill(ai *acctInst, ev *Event) {
 	}
 	m.ring[m.n%burstRingLen] = aggrFill{ev: compactEvent(ev)}
 	m.n++
-	orders, lo, hi, first := 0, ev.LastPx, ev.LastPx, m.n-1
-	var last uint64
-	var volume int64
-	for i := m.n - 1; i >= max(0, m.n-burstRingLen); i-- {
-		f := &m.ring[i%burstRingLen].ev
-		if ev.ClusterTime-f.Time > r.Window.ns() || f.Side != ev.Side {
-			break
-		}
-		if f.OrderID != last {
-			orders, last = orders+1, f.OrderID
-		}
-		lo, hi, first = min(lo, f.LastPx), max(hi, f.LastPx), i
-		volume += f.LastQty
-	}
+	b := m.scan(ev, r.Window.ns())
 	tick := int64(1)
 	if b := s.market.Book(ev.Instrument); b != nil {
 		tick = b.Tick()
 	}
-	levels := (hi-lo)/tick + 1
+	levels := (b.hi-b.lo)/tick + 1
 	typical := s.typical(ai)
-	if orders >= r.OrdersMin && levels >= r.LevelsMin && typical > 0 && float64(volume) >= r.VolumeMultiple*typical {
+	if b.orders >= r.OrdersMin && b.sweeping >= r.SweepsMin && levels >= r.LevelsMin && typical > 0 &&
+		float64(b.volume) >= r.VolumeMultiple*typical {
 		m.ignited, m.side, m.deadline, m.levels = true, ev.Side, ev.ClusterTime+r.ReverseWithin.ns(), levels
 		m.burst = m.burst[:0]
-		for i := first; i < m.n; i++ {
+		for i := b.first; i < m.n; i++ {
 			m.burst = append(m.burst, m.ring[i%burstRingLen].ev)
 		}
 	}
+}
+
+// burstScan sums up the account's latest run of same-side aggressive
+// fills within the window.
+type burstScan struct {
+	orders, sweeping int // orders; orders that filled at two or more prices
+	lo, hi, volume   int64
+	first            int // ring index of the run's first fill
+}
+
+// scan walks the ring back from the newest fill. An order's fills are
+// consecutive (one command), so a change of order id ends an order.
+func (m *momentumState) scan(ev *Event, windowNs int64) burstScan {
+	b := burstScan{lo: ev.LastPx, hi: ev.LastPx, first: m.n - 1}
+	var order uint64
+	var orderPx int64
+	swept := false
+	for i := m.n - 1; i >= max(0, m.n-burstRingLen); i-- {
+		f := &m.ring[i%burstRingLen].ev
+		if ev.ClusterTime-f.Time > windowNs || f.Side != ev.Side {
+			break
+		}
+		if f.OrderID != order || b.orders == 0 {
+			b.orders, order, orderPx, swept = b.orders+1, f.OrderID, f.LastPx, false
+		} else if f.LastPx != orderPx && !swept {
+			b.sweeping, swept = b.sweeping+1, true
+		}
+		b.lo, b.hi, b.first = min(b.lo, f.LastPx), max(b.hi, f.LastPx), i
+		b.volume += f.LastQty
+	}
+	return b
 }
 
 // compactEvent is an AlertEvent without strings, so that recording every

@@ -77,6 +77,7 @@ type MomentumRules struct {
 	Window         Duration `json:"window"`          // the aggressive burst happens within this (default 5s)
 	OrdersMin      int      `json:"orders_min"`      // aggressive orders in the burst (default 3)
 	LevelsMin      int64    `json:"levels_min"`      // price levels swept: ticks between the burst's lowest and highest fill price, plus one (default 4)
+	SweepsMin      int      `json:"sweeps_min"`      // orders of the burst that each filled at two or more price levels (default 2)
 	VolumeMultiple float64  `json:"volume_multiple"` // the burst's volume is at least this multiple of the account's typical order size (default 10)
 	ReverseWithin  Duration `json:"reverse_within"`  // the account trades the other way within this after the burst (default 60s)
 }
@@ -121,7 +122,7 @@ func DefaultRules() Rules {
 		Wash:       WashRules{QuantityMin: 1},
 		Spoofing:   SpoofingRules{SizeMultiple: 5, NearTouchTicks: 3, CancelWithin: Duration(2 * time.Second), LifetimeMax: Duration(30 * time.Second), FilledRatioMax: 0.1},
 		Layering:   LayeringRules{OrdersMin: 3, LevelGapMax: 1, CancelWithin: Duration(2 * time.Second)},
-		Momentum:   MomentumRules{Window: Duration(5 * time.Second), OrdersMin: 3, LevelsMin: 4, VolumeMultiple: 10, ReverseWithin: Duration(60 * time.Second)},
+		Momentum:   MomentumRules{Window: Duration(5 * time.Second), OrdersMin: 3, LevelsMin: 4, SweepsMin: 2, VolumeMultiple: 10, ReverseWithin: Duration(60 * time.Second)},
 		Close:      CloseRules{Window: Duration(2 * time.Minute), ShareMin: 0.3, MoveTicks: 5, VolumeMin: 1},
 		OTR:        OTRRules{CountLimit: 100, VolumeLimit: 1000, OrdersMin: 200},
 		Burst:      BurstRules{Window: Duration(time.Second), MessagesMax: 500},
@@ -166,6 +167,7 @@ func (r *Rules) Validate() error {
 		{durationOK(r.Momentum.Window) && durationOK(r.Momentum.ReverseWithin), "momentum durations must be in 0..24h"},
 		{r.Momentum.OrdersMin >= 1 && r.Momentum.OrdersMin <= momentumOrdersMax, fmt.Sprintf("momentum.orders_min must be in 1..%d", momentumOrdersMax)},
 		{r.Momentum.LevelsMin >= 2, "momentum.levels_min must be >= 2"},
+		{r.Momentum.SweepsMin >= 0 && r.Momentum.SweepsMin <= r.Momentum.OrdersMin, "momentum.sweeps_min must be in 0..orders_min"},
 		{r.Momentum.VolumeMultiple >= 0 && r.Momentum.VolumeMultiple <= 1e6, "momentum.volume_multiple must be in 0..1e6"},
 		{durationOK(r.Close.Window) && r.Close.Window > 0, "close.window must be in (0, 24h]"},
 		{r.Close.ShareMin >= 0 && r.Close.ShareMin <= 1, "close.share_min must be in 0..1"},

@@ -166,6 +166,9 @@ func (s *Surveillance) OnEvent(ev *Event, m *Market) {
 	if ai == nil {
 		return
 	}
+	if ai.layer[0].active || ai.layer[1].active {
+		s.layerSettle(ai, ev.ClusterTime)
+	}
 	s.countMessage(ai, ev)
 	switch ev.Kind {
 	case KindNew:
@@ -234,6 +237,7 @@ func (s *Surveillance) onNew(ai *acctInst, ev *Event) {
 		multiple = float64(ev.Quantity) / typ
 	}
 	large := multiple >= s.rules.Spoofing.SizeMultiple
+	ai.layerRequote(ev)
 	if !large {
 		ai.typical.add(float64(ev.Quantity))
 		s.inst(ev.Instrument).typical.add(float64(ev.Quantity))
@@ -322,8 +326,9 @@ func (s *Surveillance) Finish() []Alert {
 		keys = append(keys, k)
 	}
 	slices.SortFunc(keys, func(a, b pairKey) int { return cmp.Or(cmp.Compare(a.acct, b.acct), cmp.Compare(a.inst, b.inst)) })
-	if s.rules.enabled(TypeOTR) {
-		for _, k := range keys {
+	for _, k := range keys {
+		s.layerSettle(s.pairs[k], math.MaxInt64)
+		if s.rules.enabled(TypeOTR) {
 			s.otrFinish(s.pairs[k])
 		}
 	}
