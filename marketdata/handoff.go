@@ -126,12 +126,19 @@ func (r *tradeRing) push(t *TradeRecord) bool {
 }
 
 // peek returns the oldest trade without removing it; nil when empty.
-func (r *tradeRing) peek() *TradeRecord {
+func (r *tradeRing) peek() *TradeRecord { return r.at(0) }
+
+// at returns the i-th oldest trade without removing it; nil when there are
+// not that many.
+func (r *tradeRing) at(i int) *TradeRecord {
 	h := r.head.Load()
-	if h == r.tail.Load() {
+	if h+uint64(i) >= r.tail.Load() {
 		return nil
 	}
-	return &r.slots[h&r.mask]
+	return &r.slots[(h+uint64(i))&r.mask]
 }
 
 func (r *tradeRing) advance() { r.head.Add(1) }
+
+// advanceN removes the n oldest trades.
+func (r *tradeRing) advanceN(n int) { r.head.Add(uint64(n)) }

@@ -261,38 +261,49 @@ func (p *Publisher) transmit(pkts [][]byte) (int, error) {
 	return len(pkts), nil
 }
 
-// sendTrades sends queued trades on the trade channel, many per packet.
+// sendTrades sends queued trades on the trade channel, many per packet. A
+// trade leaves the queue only once its packet is sent: a full socket buffer
+// leaves it queued for the next duty cycle (the queue's bound then drops new
+// trades, counted, rather than wait).
 func (p *Publisher) sendTrades(nowNs int64) int {
 	if p.trade == nil {
 		return 0
 	}
 	sent := 0
-	for ; sent < tradesPerDutyCycleMax; sent++ {
-		t := p.trade.peek()
-		if t == nil {
+	for sent < tradesPerDutyCycleMax {
+		n := p.encodeTrades(tradesPerDutyCycleMax-sent, nowNs)
+		if n == 0 {
 			break
 		}
-		if sent == 0 || p.tpw.Remaining() < tradeLength {
-			p.flushTrades(sent, nowNs)
-			p.tpw.Begin(PacketTrade, p.session)
+		err := p.cfg.TradeConn.Send(p.tpw.Finish(p.tradeSequence+1, nowNs))
+		if errors.Is(err, ErrWouldBlock) {
+			p.c.backPressured.Increment()
+			break
 		}
-		p.tpw.AppendTrade(t)
-		p.trade.advance()
+		p.tradeSequence++
+		if err != nil {
+			p.c.sendErrors.Increment() // lost: subscribers see the trade gap
+		}
+		p.trade.advanceN(n)
+		sent += n
 	}
-	p.flushTrades(sent, nowNs)
 	p.c.tradesSent.Add(int64(sent))
 	return sent
 }
 
-func (p *Publisher) flushTrades(sent int, nowNs int64) {
-	if sent == 0 || p.tpw.Count() == 0 {
-		return
+// encodeTrades fills one trade packet from the head of the queue, without
+// removing anything, and returns how many trades it holds.
+func (p *Publisher) encodeTrades(limit int, nowNs int64) int {
+	p.tpw.Begin(PacketTrade, p.session)
+	n := 0
+	for n < limit {
+		t := p.trade.at(n)
+		if t == nil || !p.tpw.AppendTrade(t) {
+			break
+		}
+		n++
 	}
-	p.tradeSequence++
-	if err := p.cfg.TradeConn.Send(p.tpw.Finish(p.tradeSequence, nowNs)); err != nil {
-		p.c.sendErrors.Increment()
-	}
-	p.tpw.Begin(PacketTrade, p.session) // empty until the next trade
+	return n
 }
 
 // discardTrades drops the trades a follower queued: the leader sent them.

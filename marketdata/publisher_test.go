@@ -469,3 +469,38 @@ func TestRestoreTradeSummary(t *testing.T) {
 		t.Fatalf("restored %s\nwant %s", describe(b), describe(a))
 	}
 }
+
+// TestTradeChannelBackPressure: a full trade socket keeps trades queued, in
+// order, and sends them once it drains; none is lost.
+func TestTradeChannelBackPressure(t *testing.T) {
+	tc := &budgetConn{}
+	p := mustPublisher(t, PublisherConfig{Conn: &captureConn{}, TradeConn: tc})
+	var got []uint64
+	sub := mustSubscriber(t, SubscriberConfig{OnTrade: func(tr TradeRecord) { got = append(got, tr.TradeID) }})
+	p.SetLeader(true, 1)
+	for i := range 1000 {
+		p.OnTrade(1, uint64(i+1), 100, 1, engine.SideBuy, int64(i+1)*32, 0)
+		p.OnApplied(int64(i+1)*32, 0)
+		if i%10 == 0 {
+			p.DoWork(int64(i))
+		}
+	}
+	if p.Stats().BackPressured == 0 {
+		t.Fatal("no back pressure seen on a zero-budget trade socket")
+	}
+	tc.budget = 1 << 20
+	for range 10 {
+		p.DoWork(int64(time.Second))
+	}
+	for _, pkt := range tc.take() {
+		sub.OnPacket(pkt)
+	}
+	if len(got) != 1000 || sub.Stats().TradeGaps != 0 {
+		t.Fatalf("%d of 1000 trades, %d gaps", len(got), sub.Stats().TradeGaps)
+	}
+	for i, id := range got {
+		if id != uint64(i+1) {
+			t.Fatalf("trade %d has id %d", i, id)
+		}
+	}
+}
