@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -154,6 +155,7 @@ func NewConfig(settings *quickfix.Settings) (*Config, error) {
 	if len(c.Sessions) == 0 {
 		return nil, fmt.Errorf("%w: no [SESSION] sections", ErrConfig)
 	}
+	sort.Slice(c.Sessions, func(i, j int) bool { return c.Sessions[i].ID.String() < c.Sessions[j].ID.String() })
 	return c, nil
 }
 

@@ -127,3 +127,16 @@ func (v *Venue) Orders() []OrderView {
 	v.Do(func() { out = v.Engine.Orders() })
 	return out
 }
+
+// SpecFor is DemoSpec's instruments with the principals and accounts a
+// gateway configuration names, so that the gateway can run against an
+// embedded fake venue.
+func SpecFor(cfg *fixgateway.Config) Spec {
+	s := DemoSpec()
+	s.Gateways = []string{cfg.GatewayPrincipal}
+	s.Traders = map[string][]string{}
+	for _, sc := range cfg.Sessions {
+		s.Traders[sc.Principal] = sc.Accounts
+	}
+	return s
+}

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"venue/fixgateway"
+	"venue/fixgateway/fakecluster"
+	"venue/transport"
+)
+
+func init() {
+	register(command{name: "gateway", summary: "run a FIX 4.4 gateway (--config FILE, or --demo)", run: runGateway})
+}
+
+// gatewayCountersCapacity sizes the gateway's counters file.
+const gatewayCountersCapacity = 64
+
+func runGateway(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("gateway", stderr)
+	cfgPath := fs.String("config", "", "gateway settings: a quickfixgo acceptor file with the Venue* keys (see fixgateway.Config)")
+	demo := fs.Bool("demo", false, "use the demo configuration (DEMO1..DEMO4, password demo) instead of --config")
+	port := fs.Int("port", fixgateway.DemoPort, "FIX port for --demo")
+	data := fs.String("data", "./venue-data", "data directory (FIX store for --demo, counters file)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := gatewayConfig(*cfgPath, *demo, *port, *data, stdout)
+	if err != nil {
+		return err
+	}
+	if len(cfg.ClusterEndpoints) > 0 {
+		return fmt.Errorf("%s is set, but the cluster client library does not exist yet; remove it to run against an embedded in-process stand-in venue", fixgateway.KeyClusterEndpoints)
+	}
+	dir := filepath.Join(*data, "gateway")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	ctrs, err := transport.CreateCountersFile(filepath.Join(dir, transport.CountersFileName), gatewayCountersCapacity)
+	if err != nil {
+		return err
+	}
+	defer ctrs.Close()
+	venue, err := fakecluster.NewVenue(fakecluster.SpecFor(cfg))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "NOTE: no cluster client library yet: this gateway runs against an EMBEDDED IN-PROCESS stand-in venue")
+	fmt.Fprintln(stdout, "      (fakecluster: one process, no replication, state lost on exit; instruments ALPHA, BETA, GAMMA).")
+	g, err := fixgateway.New(cfg, fixgateway.Options{Client: venue.NewClient(), Counters: ctrs})
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := g.Start(ctx); err != nil {
+		return err
+	}
+	for _, s := range cfg.Sessions {
+		fmt.Fprintf(stdout, "FIX session %s: SenderCompID=%s TargetCompID=%s, principal %s, accounts %v\n",
+			s.ID.BeginString, s.ID.TargetCompID, s.ID.SenderCompID, s.Principal, s.Accounts)
+	}
+	fmt.Fprintln(stdout, "gateway running; Ctrl-C stops it")
+	<-ctx.Done()
+	g.Stop()
+	fmt.Fprintln(stdout, "gateway stopped")
+	return nil
+}
+
+// gatewayConfig loads --config, or writes and loads the demo configuration.
+func gatewayConfig(path string, demo bool, port int, data string, stdout io.Writer) (*fixgateway.Config, error) {
+	switch {
+	case demo && path != "":
+		return nil, fmt.Errorf("%w: --config and --demo are exclusive", errUsage)
+	case !demo && path == "":
+		return nil, fmt.Errorf("%w: --config FILE or --demo is required", errUsage)
+	case path != "":
+		return fixgateway.LoadConfig(path)
+	}
+	dir := filepath.Join(data, "gateway")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	path = filepath.Join(dir, "gateway.cfg")
+	if err := os.WriteFile(path, []byte(fixgateway.DemoAcceptorSettings(port, filepath.Join(dir, "fixstore"))), 0o644); err != nil {
+		return nil, err
+	}
+	ini, err := fixgateway.WriteDemoInitiatorSettings(data, port)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(stdout, "demo gateway settings: %s\nFIX initiator settings for DEMO1..DEMO4 (password demo, tag 554): %s\n", path, ini)
+	return fixgateway.LoadConfig(path)
+}

@@ -1,0 +1,74 @@
+package fixgateway
+
+import (
+	"crypto/sha256"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/quickfixgo/quickfix"
+)
+
+// TestDemoConfig: the embedded default is FIX.4.4 on 9878, TargetCompID
+// VENUE, DEMO1..DEMO4 with password demo, each trading its own account.
+func TestDemoConfig(t *testing.T) {
+	cfg, err := ParseConfig(strings.NewReader(DemoAcceptorSettings(DemoPort, t.TempDir())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Sessions) != DemoSessions {
+		t.Fatalf("%d sessions", len(cfg.Sessions))
+	}
+	for i, s := range cfg.Sessions {
+		id := DemoCompIDs()[i]
+		want := quickfix.SessionID{BeginString: "FIX.4.4", SenderCompID: "VENUE", TargetCompID: id}
+		if s.ID != want || s.Principal != id || len(s.Accounts) != 1 || s.Accounts[0] != id ||
+			s.PasswordSHA256 != sha256.Sum256([]byte("demo")) || s.CancelOnDisconnect {
+			t.Fatalf("session %d: %+v", i, s)
+		}
+	}
+	if p, _ := cfg.Settings.GlobalSettings().Setting("SocketAcceptPort"); p != "9878" {
+		t.Fatalf("port %s", p)
+	}
+
+	path, err := WriteDemoInitiatorSettings(t.TempDir(), DemoPort)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	ini, err := quickfix.ParseSettings(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(ini.SessionSettings()); n != DemoSessions {
+		t.Fatalf("initiator file has %d sessions", n)
+	}
+	for id := range ini.SessionSettings() {
+		if id.BeginString != "FIX.4.4" || id.TargetCompID != "VENUE" || !strings.HasPrefix(id.SenderCompID, "DEMO") {
+			t.Fatalf("initiator session %v", id)
+		}
+	}
+}
+
+// TestConfigErrors: what a configuration must not do.
+func TestConfigErrors(t *testing.T) {
+	session := "\n[SESSION]\nBeginString=FIX.4.4\nSenderCompID=VENUE\nTargetCompID=A\n"
+	for name, text := range map[string]string{
+		"no password":      "[DEFAULT]\nSocketAcceptPort=1\n" + session,
+		"bad hash":         "[DEFAULT]\nSocketAcceptPort=1\n" + session + "VenuePasswordSHA256=zz\n",
+		"long account":     "[DEFAULT]\nSocketAcceptPort=1\n" + session + "VenuePassword=x\nVenueAccounts=ABCDEFGHIJKLMNOPQ\n",
+		"shared principal": "[DEFAULT]\nSocketAcceptPort=1\nVenuePassword=x\nVenuePrincipal=P\n" + session + "\n[SESSION]\nBeginString=FIX.4.4\nSenderCompID=VENUE\nTargetCompID=B\n",
+		"initiator":        "[DEFAULT]\nConnectionType=initiator\nVenuePassword=x\n" + session,
+		"no sessions":      "[DEFAULT]\nSocketAcceptPort=1\n",
+		"bad gateway name": "[DEFAULT]\nVenueGatewayPrincipal=has space\nVenuePassword=x\n" + session,
+	} {
+		if _, err := ParseConfig(strings.NewReader(text)); !errors.Is(err, ErrConfig) {
+			t.Errorf("%s: err %v, want ErrConfig", name, err)
+		}
+	}
+}
