@@ -4,8 +4,6 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
-
-	"venue/engine"
 )
 
 // Type is a kind of market abuse a detector looks for.
@@ -68,28 +66,28 @@ const (
 
 // AlertEvent is one order event or trade involved in an alert.
 type AlertEvent struct {
-	Kind        Kind        `json:"kind"`
-	Time        int64       `json:"time_ns"`
-	LogPosition int64       `json:"log_position"`
-	Account     string      `json:"account"`
-	OrderID     uint64      `json:"order_id,omitempty"`
-	ClOrdID     string      `json:"clordid,omitempty"`
-	Side        engine.Side `json:"side"`
-	Price       int64       `json:"price"`
-	Quantity    int64       `json:"quantity"`
-	Leaves      int64       `json:"leaves"`
-	LastPx      int64       `json:"last_px,omitempty"`
-	LastQty     int64       `json:"last_qty,omitempty"`
-	Aggressor   bool        `json:"aggressor,omitempty"`
-	Counter     string      `json:"counterparty,omitempty"`
-	CounterID   uint64      `json:"counterparty_order_id,omitempty"`
-	Note        string      `json:"note,omitempty"`
+	Kind        Kind   `json:"kind"`
+	Time        int64  `json:"time_ns"`
+	LogPosition int64  `json:"log_position"`
+	Account     string `json:"account"`
+	OrderID     uint64 `json:"order_id,omitempty"`
+	ClOrdID     string `json:"clordid,omitempty"`
+	Side        Side   `json:"side"`
+	Price       int64  `json:"price"`
+	Quantity    int64  `json:"quantity"`
+	Leaves      int64  `json:"leaves"`
+	LastPx      int64  `json:"last_px,omitempty"`
+	LastQty     int64  `json:"last_qty,omitempty"`
+	Aggressor   bool   `json:"aggressor,omitempty"`
+	Counter     string `json:"counterparty,omitempty"`
+	CounterID   uint64 `json:"counterparty_order_id,omitempty"`
+	Note        string `json:"note,omitempty"`
 }
 
 func alertEvent(ev *Event, note string) AlertEvent {
 	a := AlertEvent{
 		Kind: ev.Kind, Time: ev.ClusterTime, LogPosition: ev.LogPosition, Account: ev.Account.String(),
-		OrderID: ev.OrderID, ClOrdID: ev.ClOrdIDString(), Side: ev.Side, Price: ev.Price, Quantity: ev.Quantity,
+		OrderID: ev.OrderID, ClOrdID: ev.ClOrdIDString(), Side: Side(ev.Side), Price: ev.Price, Quantity: ev.Quantity,
 		Leaves: ev.Leaves, LastPx: ev.LastPx, LastQty: ev.LastQty, Aggressor: ev.Aggressor, Note: note,
 	}
 	if ev.Counter.Known {

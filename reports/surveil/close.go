@@ -80,7 +80,7 @@ func (c *closeRing) window(from, to int64) ([]*closeVolume, int64) {
 			v = &closeVolume{acct: f.acct}
 			by[f.acct] = v
 		}
-		if f.ev.Side == engine.SideBuy {
+		if f.ev.Side == Side(engine.SideBuy) {
 			v.buy += f.ev.LastQty
 		} else {
 			v.sell += f.ev.LastQty

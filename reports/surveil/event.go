@@ -149,3 +149,33 @@ func (k *Kind) UnmarshalText(b []byte) error {
 	}
 	return fmt.Errorf("surveil: unknown event kind %q", b)
 }
+
+// Side is an order's side as reports write it ("buy", "sell").
+type Side engine.Side
+
+// String returns the side's name.
+func (s Side) String() string {
+	switch engine.Side(s) {
+	case engine.SideBuy:
+		return "buy"
+	case engine.SideSell:
+		return "sell"
+	}
+	return fmt.Sprintf("Side(%d)", uint8(s))
+}
+
+// MarshalText writes the side's name.
+func (s Side) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText reads a side's name.
+func (s *Side) UnmarshalText(b []byte) error {
+	switch string(b) {
+	case "buy":
+		*s = Side(engine.SideBuy)
+	case "sell":
+		*s = Side(engine.SideSell)
+	default:
+		return fmt.Errorf("surveil: unknown side %q", b)
+	}
+	return nil
+}

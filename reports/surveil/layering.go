@@ -73,7 +73,7 @@ func (s *Surveillance) startLayer(c *layerCand, run []sideOrder, ev *Event) {
 			c.start, c.startPos = o.placedAt, o.placedPos
 		}
 		c.events = append(c.events, AlertEvent{Kind: KindNew, Time: o.placedAt, LogPosition: o.placedPos,
-			Account: c.exec.Account, OrderID: o.id, Side: opposite(ev.Side), Price: o.price, Quantity: o.qty,
+			Account: c.exec.Account, OrderID: o.id, Side: Side(opposite(ev.Side)), Price: o.price, Quantity: o.qty,
 			Leaves: o.qty - o.cum, Note: "layer"})
 	}
 	c.events = append(c.events, c.exec)

@@ -30,10 +30,10 @@ type Level struct {
 
 // Print is one trade on the tape.
 type Print struct {
-	Time      int64       `json:"time_ns"`
-	Price     int64       `json:"price"`
-	Quantity  int64       `json:"quantity"`
-	Aggressor engine.Side `json:"aggressor"`
+	Time      int64 `json:"time_ns"`
+	Price     int64 `json:"price"`
+	Quantity  int64 `json:"quantity"`
+	Aggressor Side  `json:"aggressor"`
 }
 
 // Book is one instrument's state as market data shows it.
@@ -98,7 +98,7 @@ func (m *Market) onState(id uint32, st engine.TradingState) {
 
 func (m *Market) onTrade(id uint32, px, qty int64, aggr engine.Side, now int64) {
 	if b := m.book(id); b != nil {
-		b.tape[b.tapeN%tapeLen] = Print{Time: now, Price: px, Quantity: qty, Aggressor: aggr}
+		b.tape[b.tapeN%tapeLen] = Print{Time: now, Price: px, Quantity: qty, Aggressor: Side(aggr)}
 		b.tapeN++
 	}
 }

@@ -78,7 +78,7 @@ func (m *momentumState) scan(ev *Event, windowNs int64) burstScan {
 	swept := false
 	for i := m.n - 1; i >= max(0, m.n-burstRingLen); i-- {
 		f := &m.ring[i%burstRingLen].ev
-		if ev.ClusterTime-f.Time > windowNs || f.Side != ev.Side {
+		if ev.ClusterTime-f.Time > windowNs || f.Side != Side(ev.Side) {
 			break
 		}
 		if f.OrderID != order || b.orders == 0 {
@@ -97,7 +97,7 @@ func (m *momentumState) scan(ev *Event, windowNs int64) burstScan {
 // raised.
 func compactEvent(ev *Event) AlertEvent {
 	return AlertEvent{Kind: ev.Kind, Time: ev.ClusterTime, LogPosition: ev.LogPosition, OrderID: ev.OrderID,
-		Side: ev.Side, Price: ev.Price, Quantity: ev.Quantity, Leaves: ev.Leaves, LastPx: ev.LastPx,
+		Side: Side(ev.Side), Price: ev.Price, Quantity: ev.Quantity, Leaves: ev.Leaves, LastPx: ev.LastPx,
 		LastQty: ev.LastQty, Aggressor: ev.Aggressor}
 }
 

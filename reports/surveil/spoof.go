@@ -75,7 +75,7 @@ func (s *Surveillance) spoofCancel(ai *acctInst, ev *Event) {
 		a := s.newAlert(TypeSpoofing, ai, o.placedAt, ev.ClusterTime, o.placedPos, ev.LogPosition, o.multiple/r.SizeMultiple, sum)
 		a.Book = c.book
 		a.Events = []AlertEvent{
-			{Kind: KindNew, Time: o.placedAt, LogPosition: o.placedPos, Account: a.Account, OrderID: o.id, Side: c.side,
+			{Kind: KindNew, Time: o.placedAt, LogPosition: o.placedPos, Account: a.Account, OrderID: o.id, Side: Side(c.side),
 				Price: o.price, Quantity: o.qty, Leaves: o.qty, Note: "large order near the touch"},
 			c.exec,
 			alertEvent(ev, "large order cancelled"),
