@@ -95,6 +95,7 @@ type Archive struct {
 	live    map[int64]*liveState
 	readers map[int64]int // open replays per recording
 	closed  bool
+	lock    *dirLock // nil on a simulated file layer
 
 	errorsCounter   *transport.Counter
 	diskFullCounter *transport.Counter
@@ -112,19 +113,28 @@ func Open(cfg Config) (*Archive, error) {
 	if err := cfg.FS.MkdirAll(cfg.Dir); err != nil {
 		return nil, fmt.Errorf("archive: create directory %s: %w", cfg.Dir, err)
 	}
+	var lock *dirLock
+	if _, real := cfg.FS.(OSFS); real {
+		if lock, err = lockDir(cfg.Dir); err != nil {
+			return nil, err
+		}
+	}
 	cat, err := openCatalog(cfg.FS, cfg.Dir)
 	if err != nil {
+		lock.release()
 		return nil, err
 	}
 	a := &Archive{cfg: cfg, cat: cat, active: map[int64]*Recording{},
-		live: map[int64]*liveState{}, readers: map[int64]int{}}
+		live: map[int64]*liveState{}, readers: map[int64]int{}, lock: lock}
 	if err := a.allocateArchiveCounters(); err != nil {
 		cat.close()
+		lock.release()
 		return nil, err
 	}
 	if err := a.recover(); err != nil {
 		a.freeCounters()
 		cat.close()
+		lock.release()
 		return nil, err
 	}
 	return a, nil
@@ -198,6 +208,7 @@ func (a *Archive) Close() error {
 	a.closed = true
 	errs = append(errs, a.cat.close())
 	a.freeCounters()
+	errs = append(errs, a.lock.release())
 	return errors.Join(errs...)
 }
 

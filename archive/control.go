@@ -109,6 +109,8 @@ func (c *Control) dispatch(m ControlMessage, emit func([]byte)) (int64, error) {
 		return c.onReplay(m)
 	case TemplateStopReplay:
 		return m.RecordingID(), c.onStopReplay(m)
+	case TemplateConnect:
+		return 0, nil // a session only matters over the transport (ControlServer)
 	case TemplateRecordingPosition:
 		_, durable, active, err := c.a.RecordingPosition(m.RecordingID())
 		if err == nil && !active {

@@ -53,6 +53,10 @@ const (
 	// TemplateRecordingPosition asks for a recording's durable position
 	// (NullPosition in the response's relevant id when it is not active).
 	TemplateRecordingPosition TemplateID = 12
+	// TemplateConnect opens a remote control session: it names the channel
+	// and stream the client receives responses on. Over the transport it is
+	// the first request of each client publication; in process it is a no-op.
+	TemplateConnect TemplateID = 13
 
 	TemplateControlResponse     TemplateID = 20
 	TemplateRecordingDescriptor TemplateID = 21
@@ -65,6 +69,7 @@ var templateNames = map[TemplateID]string{
 	TemplatePurgeSegments: "PurgeSegments", TemplateListRecordings: "ListRecordings",
 	TemplateFindLastMatching: "FindLastMatching", TemplateReplay: "Replay",
 	TemplateStopReplay: "StopReplay", TemplateRecordingPosition: "RecordingPosition",
+	TemplateConnect:             "Connect",
 	TemplateControlResponse:     "ControlResponse",
 	TemplateRecordingDescriptor: "RecordingDescriptor",
 }
@@ -113,11 +118,19 @@ const (
 	replayLengthOffset       = 24
 	replayLimitCounterOffset = 32
 	replayFlagsOffset        = 36
-	replayBlockLength        = 40
+	// Appended in the network half: the stream to replay to (the channel
+	// is the var field). A 40-byte block from an older client names none.
+	replayStreamIDOffset = 40
+	replayBlockLengthV1  = 40
+	replayBlockLength    = 48
 	// ReplayFlagFollow asks the replay to follow a live recording.
 	ReplayFlagFollow = 0x1
 	// NoLimitCounter in a replay request means an unbounded replay.
 	NoLimitCounter = -1
+
+	// Connect (response channel in the var field)
+	connectStreamIDOffset = 8
+	connectBlockLength    = 16
 
 	// ControlResponse (error message in the var field)
 	responseRelevantIDOffset = 8
@@ -148,8 +161,9 @@ var blockLengthMin = map[TemplateID]int{
 	TemplateStopRecording: recordingIDBlockLength, TemplateDescribe: recordingIDBlockLength,
 	TemplateDeleteRecording: recordingIDBlockLength, TemplateTruncate: positionBlockLength,
 	TemplatePurgeSegments: positionBlockLength, TemplateListRecordings: listBlockLength,
-	TemplateFindLastMatching: findBlockLength, TemplateReplay: replayBlockLength,
+	TemplateFindLastMatching: findBlockLength, TemplateReplay: replayBlockLengthV1,
 	TemplateStopReplay: recordingIDBlockLength, TemplateRecordingPosition: recordingIDBlockLength,
+	TemplateConnect:             connectBlockLength,
 	TemplateControlResponse:     responseBlockLength,
 	TemplateRecordingDescriptor: descBlockLength,
 }
@@ -326,7 +340,15 @@ func AppendFindLastMatching(dst []byte, correlationID, minID int64, channelFragm
 // AppendReplay appends a Replay request. limitCounterID names a counter the
 // server resolves (NoLimitCounter for none).
 func AppendReplay(dst []byte, correlationID int64, p ReplayParams, limitCounterID int32) []byte {
+	return AppendReplayTo(dst, correlationID, p, limitCounterID, "", 0)
+}
+
+// AppendReplayTo appends a Replay request to a remote archive that replays
+// to channel and streamID (a remote server publishes the replay there; an
+// empty channel means none, for in-process use).
+func AppendReplayTo(dst []byte, correlationID int64, p ReplayParams, limitCounterID int32, channel string, streamID int32) []byte {
 	e := beginMessage(dst, TemplateReplay, replayBlockLength, correlationID)
+	e.putInt32(replayStreamIDOffset, streamID)
 	e.putInt64(replayRecordingIDOffset, p.RecordingID)
 	e.putInt64(replayPositionOffset, int64(p.Position))
 	e.putInt64(replayLengthOffset, p.Length)
@@ -334,7 +356,29 @@ func AppendReplay(dst []byte, correlationID int64, p ReplayParams, limitCounterI
 	if p.Follow {
 		e.putInt32(replayFlagsOffset, ReplayFlagFollow)
 	}
-	return e.finish("")
+	return e.finish(channel)
+}
+
+// AppendConnect appends a Connect request: responses go to responseChannel
+// and responseStreamID.
+func AppendConnect(dst []byte, correlationID int64, responseChannel string, responseStreamID int32) []byte {
+	e := beginMessage(dst, TemplateConnect, connectBlockLength, correlationID)
+	e.putInt32(connectStreamIDOffset, responseStreamID)
+	return e.finish(responseChannel)
+}
+
+// ConnectParams decodes a Connect request.
+func (m ControlMessage) ConnectParams() (responseChannel string, responseStreamID int32) {
+	return string(m.VarData()), m.int32(connectStreamIDOffset)
+}
+
+// ReplayDestination decodes where a Replay request asks to replay to: an
+// empty channel when it names none (an in-process or older request).
+func (m ControlMessage) ReplayDestination() (channel string, streamID int32) {
+	if m.BlockLength() < replayBlockLength {
+		return "", 0
+	}
+	return string(m.VarData()), m.int32(replayStreamIDOffset)
 }
 
 // AppendControlResponse appends a ControlResponse: code ErrorNone with a

@@ -98,8 +98,24 @@ func (r *Recorder) enqueue(c recorderCommand) error {
 }
 
 func (s *recorderSession) onBlock(pos transport.Position, block []byte) error {
+	if isPadBlock(block) {
+		// A term-end pad arrives alone and may be longer than one Append
+		// takes; its body is never read, so only its header is written.
+		s.err = s.rec.AppendPadding(pos, len(block))
+		return s.err
+	}
 	s.err = s.rec.Append(pos, block)
 	return s.err
+}
+
+// isPadBlock reports whether block is exactly one pad frame.
+func isPadBlock(block []byte) bool {
+	if len(block) < transport.HeaderLength {
+		return false
+	}
+	h := transport.FrameHeader(block)
+	return h.Type() == transport.TypePad &&
+		transport.Align(int(h.FrameLength()), transport.FrameAlignment) == len(block)
 }
 
 // DoWork applies pending commands and polls every session once.

@@ -43,7 +43,8 @@ type FrameHandler func(frame []byte, position transport.Position)
 // BlockSink receives replayed frames as blocks, the shape a transport
 // publication accepts them in (replay to a remote follower plugs in here).
 // Each call returns false when the sink is back pressured; the same data is
-// offered again on a later poll.
+// offered again on a later poll. A sink that also has an Err() error method
+// (PublicationSink) ends its Replayer session when Err returns non-nil.
 type BlockSink interface {
 	// OfferBlock offers whole data frames starting at position. block
 	// aliases the replay's buffer and must not be retained.

@@ -26,6 +26,13 @@ type Replayer struct {
 	sessions       []replaySession
 }
 
+// failingSink is a BlockSink that can fail for good (a publication that
+// cannot reproduce the stream, or a stopped replay): its session ends.
+type failingSink interface {
+	BlockSink
+	Err() error
+}
+
 type replaySession struct {
 	replay *Replay
 	sink   BlockSink
@@ -65,6 +72,9 @@ func (p *Replayer) DoWork(int64) int {
 		n, err := s.replay.PollBlock(s.sink, p.blockLengthMax)
 		if n > 0 {
 			work++
+		}
+		if f, ok := s.sink.(failingSink); ok && err == nil && f.Err() != nil {
+			err = f.Err()
 		}
 		if err != nil {
 			p.end(i, err)

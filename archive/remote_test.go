@@ -1,0 +1,163 @@
+package archive
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"venue/transport"
+)
+
+const (
+	netRequestStream  = 100
+	netResponseStream = 101
+)
+
+// remoteSetup is a source archive served over the transport and a client.
+type remoteSetup struct {
+	h       *netHarness
+	a       *Archive
+	server  *ControlServer
+	dServer *transport.Driver
+	dClient *transport.Driver
+	client  *RemoteArchive
+}
+
+func newRemoteSetup(t *testing.T, h *netHarness) *remoteSetup {
+	t.Helper()
+	s := &remoteSetup{h: h, a: openNetArchive(t, t.TempDir())}
+	s.dServer, s.dClient = h.driver(11), h.driver(12)
+	reqChannel := "udp?endpoint=" + h.endpoint(21)
+	var err error
+	s.server, err = NewControlServer(s.a, ControlServerConfig{Driver: s.dServer, RequestChannel: reqChannel, RequestStreamID: netRequestStream})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.add(s.server)
+	t.Cleanup(s.server.OnClose)
+	s.client = s.connect(t, reqChannel, h.endpoint(22))
+	return s
+}
+
+func (s *remoteSetup) connect(t *testing.T, reqChannel, respEndpoint string) *RemoteArchive {
+	t.Helper()
+	c, err := ConnectRemote(RemoteArchiveConfig{Driver: s.dClient, RequestChannel: reqChannel, RequestStreamID: netRequestStream,
+		ResponseChannel: "udp?endpoint=" + respEndpoint, ResponseStreamID: netResponseStream,
+		Clock: s.h.clock, Invoke: s.h.step})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// Every operation of the control protocol over UDP on loopback: start a
+// recording of a client's stream, stop it, list, describe, find, replay it
+// to the client, purge, truncate, delete, and typed errors that carry the
+// request's correlation id.
+func TestRemoteControlOverUDP(t *testing.T) {
+	h := newUDPHarness(t)
+	s := newRemoteSetup(t, h)
+	c := s.client
+
+	// StartRecording: the client publishes, the server records it.
+	channel := "udp?endpoint=" + h.endpoint(23)
+	pub, err := s.dClient.AddPublication(channel, netStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := c.StartRecording(RecordingParams{Channel: channel, StreamID: netStream, SessionID: pub.SessionID(),
+		InitialTermID: pub.InitialTermID(), TermLength: int32(pub.TermLength()), MTULength: transport.MTULengthDefault})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newPublisher(h, pub, 4)
+	p.offerBytes(3 * netTermLength)
+	h.until("recorded remotely", func() bool {
+		pos, err := c.RecordingPosition(id)
+		return err == nil && pos == pub.Position()
+	})
+	if err := c.StopRecording(id); err != nil {
+		t.Fatal(err)
+	}
+	sameMessages(t, "recorded", recordedMessages(t, s.a, id), p.sent)
+
+	// List, describe, find.
+	list, err := c.List(0, 10)
+	if err != nil || len(list) != 1 || list[0].RecordingID != id || list[0].StopPosition != pub.Position() {
+		t.Fatalf("list: %+v, %v", list, err)
+	}
+	d, err := c.Describe(id)
+	if err != nil || d.Channel != channel || d.StopPosition != pub.Position() || d.SessionID != pub.SessionID() {
+		t.Fatalf("describe: %+v, %v", d, err)
+	}
+	if found, err := c.FindLastMatching(0, "udp", netStream); err != nil || found != id {
+		t.Fatalf("find last: %d, %v", found, err)
+	}
+
+	// Replay to the client over UDP.
+	dest := "udp?endpoint=" + h.endpoint(24)
+	sub, _ := s.dClient.AddSubscription(dest, netStream, transport.SubscriptionOptions{})
+	if _, err := c.Replay(ReplayParams{RecordingID: id, Position: 0, Length: ReplayLengthUnbounded}, NoLimitCounter, dest, netStream); err != nil {
+		t.Fatal(err)
+	}
+	img := h.waitImage(sub, d.SessionID)
+	var r reassembler
+	h.until("the replay's end of stream", func() bool { img.Poll(r.onFragment, 100); return img.IsEndOfStream() })
+	sameMessages(t, "replayed", r.got, p.sent)
+
+	// A typed error with its correlation id: a recording that does not exist.
+	_, err = c.Describe(999)
+	var ce *ControlError
+	if !errors.Is(err, ErrUnknownRecording) || !errors.As(err, &ce) || ce.Code != ErrorUnknownRecording {
+		t.Fatalf("describe 999: %v", err)
+	}
+	if c.response.CorrelationID() != c.nextCorrelate-1 {
+		t.Fatalf("error response has correlation id %d, the request %d", c.response.CorrelationID(), c.nextCorrelate-1)
+	}
+	if err := c.Truncate(id, 8); !errors.Is(err, ErrInvalidPosition) {
+		t.Fatalf("truncate inside a frame: %v", err)
+	}
+
+	// Purge the first segment, truncate at a message boundary, delete.
+	start, err := c.Purge(id, netSegmentLength)
+	if err != nil || start != netSegmentLength {
+		t.Fatalf("purge: start %d, %v", start, err)
+	}
+	cut := p.sent[len(p.sent)-3].end
+	if err := c.Truncate(id, cut); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := c.Describe(id); err != nil || d.StartPosition != netSegmentLength || d.StopPosition != cut {
+		t.Fatalf("after purge and truncate: %+v, %v", d, err)
+	}
+	if err := c.Delete(id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Describe(id); !errors.Is(err, ErrUnknownRecording) {
+		t.Fatalf("describe after delete: %v", err)
+	}
+	if err := c.StopReplay(12345); !errors.Is(err, ErrUnknownReplay) {
+		t.Fatalf("stop an unknown replay: %v", err)
+	}
+}
+
+// A second client gets its own session; a request without Connect is
+// dropped; a server that is not there times out with ErrTimeout.
+func TestRemoteSessionsAndTimeout(t *testing.T) {
+	h := newUDPHarness(t)
+	s := newRemoteSetup(t, h)
+	other := s.connect(t, s.server.requests.Channel(), h.endpoint(25))
+	if other.SessionID() == s.client.SessionID() {
+		t.Fatalf("two clients share session %d", other.SessionID())
+	}
+	if _, err := other.List(0, 1); err != nil {
+		t.Fatal(err)
+	}
+	_, err := ConnectRemote(RemoteArchiveConfig{Driver: s.dClient, RequestChannel: "udp?endpoint=" + h.endpoint(26),
+		RequestStreamID: netRequestStream, ResponseChannel: "udp?endpoint=" + h.endpoint(27), ResponseStreamID: netResponseStream,
+		Clock: h.clock, Invoke: h.step, Timeout: 50e6})
+	if !errors.Is(err, ErrTimeout) || !strings.Contains(err.Error(), "Connect") {
+		t.Fatalf("connect to nobody: %v", err)
+	}
+}
