@@ -200,15 +200,26 @@ func (d *Driver) newWaiters() error {
 }
 
 // sendPending reports whether a network publication has a frame ready that
-// flow control lets the sender send (safe from any goroutine).
+// flow control lets the sender send now (safe from any goroutine). It
+// applies the sender's own rule (nextDatagram) so that a frame the window
+// cannot take yet never keeps the sender from parking.
 func (d *Driver) sendPending() bool {
 	for _, np := range *d.sender.pubs.Load() {
-		pos := np.senderPosition.Load()
-		if pos >= np.senderLimitCtr.Get() {
+		if np.done.Load() {
 			continue
 		}
+		pos := np.senderPosition.Load()
 		lb := np.log
-		if frameLengthVolatile(lb.terms[lb.partitionIndex(pos)], lb.termOffset(pos)) > 0 {
+		term, off := lb.terms[lb.partitionIndex(pos)], lb.termOffset(pos)
+		length := frameLengthVolatile(term, off)
+		if length <= 0 {
+			continue
+		}
+		need := int64(Align(int(length), FrameAlignment))
+		if frameType(term, off) == TypePad {
+			need = HeaderLength
+		}
+		if pos+need <= np.senderLimitCtr.Get() {
 			return true
 		}
 	}

@@ -226,3 +226,82 @@ func TestOfferWakesParkedSender(t *testing.T) {
 		})
 	}
 }
+
+func TestUDPLivenessTimeoutsOverLoopback(t *testing.T) {
+	mk := func(seed int64) *Driver {
+		d, err := NewDriver(DriverConfig{Seed: seed, TermLength: TermLengthMin,
+			ImageLivenessTimeout: 200 * time.Millisecond, PublicationConnectionTimeout: 200 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { d.Close() })
+		return d
+	}
+	ep := "udp?endpoint=127.0.0.1:" + itoa(freeUDPPort(t))
+	sd, rd := mk(1), mk(2)
+	unavailable := make(chan *Image, 1)
+	sub := mustSub(t, rd, ep, 1, SubscriptionOptions{OnUnavailableImage: func(img *Image) { unavailable <- img }})
+	pub := mustPub(t, sd, ep, 1)
+	waitFor(t, 5*time.Second, "connected", func() bool { return pub.IsConnected() && sub.ImageCount() == 1 })
+	// The sender's process dies: the receiver times the image out.
+	sd.Close()
+	waitFor(t, 5*time.Second, "image unavailable", func() bool {
+		sub.Poll(func([]byte, *Header) {}, 10)
+		return len(unavailable) == 1
+	})
+	if img := <-unavailable; img.IsEndOfStream() {
+		t.Fatal("a dead sender looked like end of stream")
+	}
+	// And the other way: the receiver dies, the publication disconnects.
+	sd2, rd2 := mk(3), mk(4)
+	ep2 := "udp?endpoint=127.0.0.1:" + itoa(freeUDPPort(t))
+	sub2 := mustSub(t, rd2, ep2, 1, SubscriptionOptions{})
+	pub2 := mustPub(t, sd2, ep2, 1)
+	waitFor(t, 5*time.Second, "connected", func() bool { return pub2.IsConnected() && sub2.ImageCount() == 1 })
+	rd2.Close()
+	waitFor(t, 5*time.Second, "publication not connected", func() bool { return !pub2.IsConnected() })
+	if _, r := pub2.Offer([]byte("x")); r != NotConnected {
+		t.Fatalf("offer after the receiver died: %v", r)
+	}
+}
+
+func TestUDPSlowReceiverIsNeverOverrun(t *testing.T) {
+	mk := func(seed int64) *Driver {
+		d, err := NewDriver(DriverConfig{Seed: seed, TermLength: TermLengthMin, ReceiverWindow: 8192, PublicationWindow: 8192})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { d.Close() })
+		return d
+	}
+	ep := "udp?endpoint=127.0.0.1:" + itoa(freeUDPPort(t))
+	sd, rd := mk(1), mk(2)
+	sub := mustSub(t, rd, ep, 1, SubscriptionOptions{})
+	pub := mustPub(t, sd, ep, 1)
+	waitFor(t, 5*time.Second, "connected", func() bool { return pub.IsConnected() && sub.ImageCount() == 1 })
+	const count = 3000
+	checker := &orderChecker{t: t, name: "slow"}
+	handler := NewFragmentAssembler(checker.onMessage).Handler()
+	rng := rand.New(rand.NewSource(3))
+	buf := make([]byte, 500)
+	maxLead := int64(0)
+	deadline := time.Now().Add(30 * time.Second)
+	for sent := 0; checker.next < count; {
+		if sent < count {
+			if _, r := pub.Offer(makeMessage(buf, uint64(sent), 12+rng.Intn(488), rng)); r == OfferOK {
+				sent++
+			}
+		}
+		sub.Poll(handler, 1) // one fragment at a time: a slow consumer
+		maxLead = max(maxLead, int64(pub.Position())-int64(sub.Images()[0].Position()))
+		if time.Now().After(deadline) {
+			t.Fatalf("stuck: sent %d received %d", sent, checker.next)
+		}
+	}
+	if n := rd.SystemCounters().FlowControlOverruns.Get(); n != 0 {
+		t.Fatalf("%d frames arrived beyond the receiver window", n)
+	}
+	if maxLead > 8192+8192+1024 {
+		t.Fatalf("publisher led the subscriber by %d bytes", maxLead)
+	}
+}
