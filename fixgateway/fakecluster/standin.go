@@ -11,7 +11,8 @@ import (
 // and market orders (Day, GTC, IOC; FOK treated as IOC), post-only, cancel,
 // cancel/replace, mass cancel, order status, cancel-on-disconnect, and
 // expiry of DAY orders when an instrument closes. It is not the venue's
-// engine: it is deliberately naive (linear scans) and keeps every order.
+// engine: it is deliberately naive (linear scans of the resting orders) and
+// remembers every order.
 type StandIn struct {
 	send func(session int64, msg []byte)
 
@@ -61,6 +62,7 @@ type siOrder struct {
 	status               engine.OrdStatus
 	reason               engine.Reason
 	live                 bool
+	resting              bool // in StandIn.orders
 }
 
 func (o *siOrder) leaves() int64 {
@@ -137,7 +139,7 @@ func (e *StandIn) disconnect(p *siPrincipal) {
 	if !p.cod {
 		return
 	}
-	for _, o := range e.orders {
+	for _, o := range append([]*siOrder(nil), e.orders...) {
 		if o.live && o.principal == p.name && o.tif == engine.TimeInForceDay {
 			e.cancel(o, engine.ReasonCancelOnDisconnect, "")
 		}
@@ -243,9 +245,10 @@ func (e *StandIn) setState(id uint32, s engine.TradingState) {
 	if s != engine.TradingStateClosed {
 		return
 	}
-	for _, o := range e.orders {
+	for _, o := range append([]*siOrder(nil), e.orders...) {
 		if o.live && o.inst == id && o.tif == engine.TimeInForceDay {
-			o.live, o.status = false, engine.OrdStatusExpired
+			o.status = engine.OrdStatusExpired
+			e.finish(o)
 			e.exec(o, engine.ExecTypeExpired, engine.ReasonNone, 0, 0, 0, e.ownerSession(o))
 		}
 	}

@@ -71,7 +71,6 @@ func (e *StandIn) onNewOrder(m engine.NewOrder) {
 	o := &siOrder{id: uint64(len(e.byID) + 1), clOrdID: string(m.ClOrdID()), account: string(m.Account()),
 		principal: p.name, inst: m.Instrument(), side: m.Side(), ordType: m.OrdType(), tif: m.TimeInForce(),
 		flags: m.Flags() &^ 2, price: m.Price(), qty: m.Quantity(), status: engine.OrdStatusNew, live: true}
-	e.orders = append(e.orders, o)
 	e.byID = append(e.byID, o)
 	e.byClOrd[clKey{o.account, o.clOrdID}] = o
 	e.exec(o, engine.ExecTypeNew, engine.ReasonNone, 0, 0, 0, e.ownerSession(o))
@@ -133,7 +132,8 @@ func (e *StandIn) match(o *siOrder) {
 			x.notional += q * r.price
 			x.status = engine.OrdStatusPartiallyFilled
 			if x.cum == x.qty {
-				x.status, x.live = engine.OrdStatusFilled, false
+				x.status = engine.OrdStatusFilled
+				e.finish(x)
 			}
 			e.exec(x, engine.ExecTypeTrade, engine.ReasonNone, r.price, q, e.tradeID, e.ownerSession(x))
 		}
@@ -144,6 +144,26 @@ func (e *StandIn) match(o *siOrder) {
 			reason = engine.ReasonMarketRemainder
 		}
 		e.cancel(o, reason, "")
+		return
+	}
+	if o.live && !o.resting {
+		o.resting = true
+		e.orders = append(e.orders, o)
+	}
+}
+
+// finish ends order o: it is no longer live and leaves the book.
+func (e *StandIn) finish(o *siOrder) {
+	o.live = false
+	if !o.resting {
+		return
+	}
+	o.resting = false
+	for i, x := range e.orders {
+		if x == o {
+			e.orders = append(e.orders[:i], e.orders[i+1:]...)
+			return
+		}
 	}
 }
 
@@ -154,7 +174,8 @@ func (e *StandIn) cancel(o *siOrder, reason engine.Reason, newClOrdID string) {
 		o.origClOrdID, o.clOrdID = o.clOrdID, newClOrdID
 		e.byClOrd[clKey{o.account, newClOrdID}] = o
 	}
-	o.live, o.status, o.reason = false, engine.OrdStatusCanceled, reason
+	o.status, o.reason = engine.OrdStatusCanceled, reason
+	e.finish(o)
 	e.exec(o, engine.ExecTypeCanceled, reason, 0, 0, 0, e.ownerSession(o))
 }
 
@@ -260,7 +281,8 @@ func (e *StandIn) onReplace(m engine.ReplaceOrder) {
 		e.requeue(o)
 	}
 	if o.cum == o.qty {
-		o.live, o.status = false, engine.OrdStatusFilled
+		o.status = engine.OrdStatusFilled
+		e.finish(o)
 	}
 	e.exec(o, engine.ExecTypeReplaced, engine.ReasonNone, 0, 0, 0, e.ownerSession(o))
 	if o.live {
@@ -288,6 +310,9 @@ func (e *StandIn) replaceAllowed(o *siOrder, m engine.ReplaceOrder) engine.Reaso
 // requeue moves o behind every other order (time priority lost). Orders
 // keep their ids; only the scan order changes.
 func (e *StandIn) requeue(o *siOrder) {
+	if !o.resting {
+		return
+	}
 	for i, x := range e.orders {
 		if x == o {
 			copy(e.orders[i:], e.orders[i+1:])
