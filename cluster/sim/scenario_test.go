@@ -74,7 +74,7 @@ func (s *Simulator) leaderCommitted(term consensus.TermID) bool {
 
 func TestScenario3MembersLeaderCrashUnderLoadNewLeaderCommitsWithin1s(t *testing.T) {
 	var worst, total int64
-	const seeds = 100
+	const seeds = 30
 	defer func() { t.Logf("failover: mean %d ms, worst %d ms", total/seeds/1e6, worst/1e6) }()
 	for seed := uint64(1); seed <= seeds; seed++ {
 		s := New(quietOptions(3, seed))

@@ -17,9 +17,11 @@ var (
 // probe accepted after the follower's log changed left it mid-entry.
 var regressionSeeds = []uint64{6952}
 
-// defaultSeeds is how many seeds plain `go test` runs (fewer with -short).
+// defaultSeeds is how many seeds plain `go test` runs (raceSeeds under the
+// race detector, defaultShortSeeds with -short).
 const (
-	defaultSeeds      = 200
+	defaultSeeds      = 300
+	raceSeeds         = 120
 	defaultShortSeeds = 40
 )
 
@@ -31,6 +33,9 @@ func TestSimulator(t *testing.T) {
 		return
 	}
 	n := defaultSeeds
+	if raceEnabled {
+		n = raceSeeds
+	}
 	if testing.Short() {
 		n = defaultShortSeeds
 	}
