@@ -17,7 +17,7 @@ type targetRef struct {
 func (e *Engine) findTarget(p int32, t targetRef) (orderRef, Reason) {
 	a, ok := e.accountIdx.get(t.account)
 	if !ok {
-		return 0, ReasonUnknownAccount
+		return 0, e.lookupFailed(validAccount(t.account), ReasonUnknownAccount)
 	}
 	if !e.principals[p].mayTrade(a) {
 		e.counters.NotAuthorized++
@@ -25,7 +25,7 @@ func (e *Engine) findTarget(p int32, t targetRef) (orderRef, Reason) {
 	}
 	oi, stale, ok := e.lookupOrder(a, t)
 	if !ok {
-		return 0, ReasonUnknownOrder
+		return 0, e.lookupFailed(t.orderID != 0 || validClOrdID(t.origClOrd), ReasonUnknownOrder)
 	}
 	o := e.orders.at(oi)
 	switch {
@@ -35,6 +35,18 @@ func (e *Engine) findTarget(p int32, t targetRef) (orderRef, Reason) {
 		return oi, ReasonUnknownOrder
 	}
 	return oi, ReasonNone
+}
+
+// lookupFailed returns the reason for a failed lookup of an identifier:
+// unknown if it was well formed, malformed (and counted) if not. Only
+// valid identifiers are ever indexed, so a lookup that succeeds needs no
+// separate check, and the check runs only when one fails.
+func (e *Engine) lookupFailed(valid bool, unknown Reason) Reason {
+	if valid {
+		return unknown
+	}
+	e.counters.Malformed++
+	return ReasonMalformed
 }
 
 // lookupOrder finds an order of account a by id, or by ClOrdID when the id
@@ -64,7 +76,9 @@ func (e *Engine) onCancelOrder(s *session, m CancelOrder) {
 		account: m.AccountKey(), principal: m.PrincipalKey(), clOrdID: m.ClOrdIDKey(), origClOrdID: m.OrigClOrdIDKey(),
 		orderID: m.OrderID(),
 	}
-	if !validClOrdID(m.ClOrdIDKey()) || !validAccount(m.AccountKey()) || (m.OrderID() == 0 && !validClOrdID(m.OrigClOrdIDKey())) {
+	// Account and OrigClOrdID are checked where a lookup fails (only valid
+	// names are ever indexed): see findTarget.
+	if !validClOrdID(m.ClOrdIDKey()) {
 		e.counters.Malformed++
 		e.refuseCancel(&f, 0, ReasonMalformed)
 		return
@@ -126,8 +140,7 @@ func (e *Engine) onReplaceOrder(s *session, m ReplaceOrder) {
 		account: m.AccountKey(), principal: m.PrincipalKey(), clOrdID: m.ClOrdIDKey(), origClOrdID: m.OrigClOrdIDKey(),
 		orderID: m.OrderID(),
 	}
-	if m.Flags()&^flagsKnown != 0 || !validClOrdID(m.ClOrdIDKey()) || !validAccount(m.AccountKey()) ||
-		(m.OrderID() == 0 && !validClOrdID(m.OrigClOrdIDKey())) {
+	if m.Flags()&^flagsKnown != 0 || !validClOrdID(m.ClOrdIDKey()) {
 		e.counters.Malformed++
 		e.refuseCancel(&f, 0, ReasonMalformed)
 		return

@@ -6,7 +6,7 @@ import "venue/orderbook"
 // reason is deterministic), then a new live order submitted to its book.
 // Rejects before the order exists carry OrderID 0 and are not remembered.
 func (e *Engine) onNewOrder(s *session, m NewOrder) {
-	if m.Flags()&^flagsKnown != 0 || !validClOrdID(m.ClOrdIDKey()) || !validAccount(m.AccountKey()) {
+	if m.Flags()&^flagsKnown != 0 || !validClOrdID(m.ClOrdIDKey()) {
 		e.counters.Malformed++
 		e.rejectNewOrder(m, ReasonMalformed)
 		return
@@ -57,7 +57,7 @@ func (e *Engine) orderTarget(p int32, instrumentID uint32, acct [accountNameByte
 	}
 	a, ok := e.accountIdx.get(acct)
 	if !ok {
-		return nil, 0, ReasonUnknownAccount
+		return nil, 0, e.lookupFailed(validAccount(acct), ReasonUnknownAccount)
 	}
 	if !e.principals[p].mayTrade(a) {
 		e.counters.NotAuthorized++

@@ -244,3 +244,16 @@ func TestRejectsCarryOnlyWhatTheCommandSaid(t *testing.T) {
 		t.Fatalf("a 32-character ClOrdID was refused: %v", got)
 	}
 }
+
+func TestMalformedIdentifiersFoundWhereLookupsFail(t *testing.T) {
+	h := newHarness(t)
+	h.expect(h.send(sT1, newOrderCmd(no{px: 1, qty: 1, acct: "A 1", cl: "x"})),
+		"s10 ER Rejected id=0 cl=x st=Rejected px=1 qty=1 leaves=0 cum=0 reason=Malformed")
+	h.expect(h.send(sT1, cancelCmd(cx{acct: "A1", cl: "c", orig: "b\x01d"})),
+		"s10 CXLREJ Cancel id=0 cl=c orig=b\x01d st=Rejected reason=Malformed")
+	h.expect(h.send(sT1, cancelCmd(cx{acct: "A\x7f", cl: "c", orig: "x"})),
+		"s10 CXLREJ Cancel id=0 cl=c orig=x st=Rejected reason=Malformed")
+	if h.e.Counters().Malformed != 3 {
+		t.Fatalf("malformed %d", h.e.Counters().Malformed)
+	}
+}
