@@ -32,6 +32,9 @@ type netHarness struct {
 	sim    *transport.SimClock // nil over real UDP
 	simnet *transport.SimNetwork
 	agents []worker
+	// outer agents run only in until, not in step: those that make
+	// blocking RemoteArchive calls whose waits run step.
+	outer []worker
 }
 
 // worker is an agent or a driver: anything with a duty cycle.
@@ -63,6 +66,16 @@ func (h *netHarness) driver(seed int64) *transport.Driver {
 
 func (h *netHarness) add(a worker) { h.agents = append(h.agents, a) }
 
+func (h *netHarness) addOuter(a worker) { h.outer = append(h.outer, a) }
+
+// stepAll runs step, then the outer agents.
+func (h *netHarness) stepAll() {
+	h.step(0)
+	for _, a := range h.outer {
+		a.DoWork(h.clock())
+	}
+}
+
 // step runs every agent once (advancing simulated time first).
 func (h *netHarness) step(int64) int {
 	if h.sim != nil {
@@ -84,7 +97,7 @@ func (h *netHarness) until(what string, cond func() bool) {
 			if cond() {
 				return
 			}
-			h.step(0)
+			h.stepAll()
 		}
 		h.t.Fatalf("after %d simulated steps: %s never happened", simWaitSteps, what)
 	}
@@ -93,7 +106,7 @@ func (h *netHarness) until(what string, cond func() bool) {
 		if cond() {
 			return
 		}
-		h.step(0)
+		h.stepAll()
 	}
 	h.t.Fatalf("after %v: %s never happened", time.Duration(netWaitNs), what)
 }
