@@ -59,6 +59,12 @@ func TestUpdateRoundTrip(t *testing.T) {
 		if !got.Equal(v) || h.Sequence() != 5 || h.SendTimeNs() != 6 || h.Session() != 1 {
 			t.Fatalf("round trip:\n got %s\nwant %s", describe(&got), describe(v))
 		}
+		if bid, ok := got.BestBid(); ok != (depth[0] > 0) || (ok && bid != v.Bids[0]) {
+			t.Fatalf("best bid %+v %v", bid, ok)
+		}
+		if ask, ok := got.BestAsk(); ok != (depth[1] > 0) || (ok && ask != v.Asks[0]) {
+			t.Fatalf("best ask %+v %v", ask, ok)
+		}
 	}
 }
 

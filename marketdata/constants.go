@@ -52,6 +52,11 @@ const (
 	// to the Conn in one batch (one sendmmsg on Linux).
 	sendBatchMax = 64
 
+	// lateRunRestart is how many consecutive late packets of the current
+	// session mean that its publisher restarted (reusing its session id)
+	// rather than that the network reorders: reordering is never this deep.
+	lateRunRestart = 64
+
 	// receiveBatchMax bounds the datagrams a subscriber loop reads per cycle.
 	receiveBatchMax = 64
 )

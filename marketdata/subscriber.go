@@ -83,6 +83,7 @@ type channelState struct {
 	expected uint64 // next sequence number
 	retired  [retiredSessionsMax]uint32
 	nRetired int
+	lateRun  int // consecutive late packets
 }
 
 func (c *channelState) isRetired(session uint32) bool {
@@ -180,10 +181,20 @@ func (s *Subscriber) accept(h PacketHeader) bool {
 		s.c.lost.Add(int64(seq - ch.expected))
 		ch.expected = seq + 1
 		s.startRecovery(seq)
+	case ch.lateRun >= lateRunRestart:
+		// The same session started over: a publisher restarted without a
+		// new session id. Follow it rather than drop it as late until its
+		// sequence passes the old one. (Sequence 1 alone proves nothing: it
+		// may be a duplicate of the first packet.)
+		s.c.sessions.Increment()
+		ch.expected, ch.lateRun = seq+1, 0
+		s.startRecovery(seq)
 	default:
+		ch.lateRun++
 		s.c.late.Increment()
 		return false
 	}
+	ch.lateRun = 0
 	return true
 }
 

@@ -263,3 +263,28 @@ func TestTradeChannelCarriesEveryTrade(t *testing.T) {
 		t.Fatalf("trades %+v ... %+v", got[0], got[len(got)-1])
 	}
 }
+
+// TestRestartWithSameSessionIsFollowed: a publisher that restarts without a
+// new session id (an integration mistake) starts again at sequence 1; after
+// lateRunRestart packets the subscriber follows it instead of dropping
+// everything as late until the sequence catches up.
+func TestRestartWithSameSessionIsFollowed(t *testing.T) {
+	s := newScript(t)
+	define(s.pub, 1, s.pos)
+	for range 1000 {
+		s.level(1, 100, 5)
+		s.deliver(s.work(time.Millisecond))
+	}
+	again := newScript(t) // same session id 1, sequence from 1
+	define(again.pub, 1, s.pos)
+	again.pos = s.pos
+	var pkts [][]byte
+	for range lateRunRestart + 1 {
+		again.level(1, 101, 7)
+		pkts = append(pkts, again.work(time.Millisecond)...)
+	}
+	s.deliver(pkts)
+	if b := s.book(1); b.LogPosition != again.pos || len(b.Bids) != 1 || b.Bids[0] != (Level{Price: 101, Quantity: 7, Orders: 1}) {
+		t.Fatalf("restarted publisher not followed: %s (%+v)", describe(&b.View), s.sub.Stats())
+	}
+}

@@ -87,3 +87,19 @@ func levelsEqual(a, b []Level) bool {
 	}
 	return true
 }
+
+// BestBid returns the best bid (the B of the BBO); false when there is none.
+func (v *View) BestBid() (Level, bool) {
+	if len(v.Bids) == 0 {
+		return Level{}, false
+	}
+	return v.Bids[0], true
+}
+
+// BestAsk returns the best offer; false when there is none.
+func (v *View) BestAsk() (Level, bool) {
+	if len(v.Asks) == 0 {
+		return Level{}, false
+	}
+	return v.Asks[0], true
+}
