@@ -42,6 +42,19 @@ func commandsFromBytes(data []byte) []command {
 	return cmds
 }
 
+// fuzzConfig picks the instrument from the input's length, so that the
+// byte layout of the commands stays fixed: tick 1 or 2, lot 1 or 3, band
+// none or 4 ticks, room for 20 or 3 orders.
+func fuzzConfig(data []byte) Config {
+	n := len(data)
+	return Config{
+		TickSize:  int64(1 + n%2),
+		LotSize:   int64(1 + 2*(n/2%2)),
+		BandTicks: int64(4 * (n / 4 % 2)),
+		OrdersMax: []int{20, 3}[n/8%2],
+	}
+}
+
 // FuzzCommands runs arbitrary command sequences on the book and the
 // reference book: the events must agree and the book's invariants (not
 // crossed, totals add up, index and levels agree) must hold throughout.
@@ -60,7 +73,7 @@ func FuzzCommands(f *testing.F) {
 	f.Add([]byte{0x00, 1, 5, 0, 0x00, 1, 5, 1, 0x00, 1, 5, 4, 9, 7, 0, 0, 13, 7, 0, 0})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var rec, refRec recorder
-		cfg := Config{OrdersMax: 20, BandTicks: 4}
+		cfg := fuzzConfig(data)
 		b := New(cfg, &rec)
 		ref := newRefBook(cfg, &refRec)
 		for i, c := range commandsFromBytes(data) {
