@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"os"
 	"runtime"
 	"sync/atomic"
 	"time"
@@ -94,6 +95,9 @@ type BenchResult struct {
 	P99Ns              int64 `json:"p99_ns"`
 	P999Ns             int64 `json:"p999_ns"`
 	MaxNs              int64 `json:"max_ns"`
+	// LoadAverage is the host's 1-minute load average when the run ended:
+	// on a shared machine it explains most of the variance between runs.
+	LoadAverage float64 `json:"load_average_1m"`
 }
 
 func (c *BenchConfig) withDefaults() (BenchConfig, error) {
@@ -201,7 +205,19 @@ func RunBench(cfg BenchConfig) (BenchResult, error) {
 	res.P50Ns, res.P90Ns = rig.hist.ValueAtQuantile(50), rig.hist.ValueAtQuantile(90)
 	res.P99Ns, res.P999Ns = rig.hist.ValueAtQuantile(99), rig.hist.ValueAtQuantile(99.9)
 	res.MaxNs = rig.hist.Max()
+	res.LoadAverage = loadAverage()
 	return res, nil
+}
+
+// loadAverage reads the 1-minute load average (0 where /proc is missing).
+func loadAverage() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	var l float64
+	fmt.Sscan(string(b), &l)
+	return l
 }
 
 func startBenchRig(c BenchConfig) (*benchRig, error) {

@@ -44,8 +44,8 @@ func runBenchMD(args []string, stdout, stderr io.Writer) error {
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(res)
 	}
-	fmt.Fprintf(stdout, "md over %s, %d instruments, depth %d, MTU %d, idle %s, %.1f s per phase\n",
-		*group, res.Instruments, res.Depth, res.MTU, res.Idle, res.PhaseSeconds)
+	fmt.Fprintf(stdout, "md over %s, %d instruments, depth %d, MTU %d, idle %s, %.1f s per phase (host load %.1f)\n",
+		*group, res.Instruments, res.Depth, res.MTU, res.Idle, res.PhaseSeconds, res.LoadAverage)
 	fmt.Fprintf(stdout, "absorbed:  %.2f M changes/s flat out (%.4f allocs/change; subscriber meanwhile %.0f updates/s)\n",
 		res.ChangesPerSec/1e6, res.AllocsPerChange, res.SaturatedUpdatesPerSec)
 	fmt.Fprintf(stdout, "delivered: %.0f updates/s in %.0f packets/s at %d changes/s (%d packets lost)\n",
