@@ -61,9 +61,8 @@ func (h *Header) Position() Position {
 // by one goroutine (its subscription's).
 type Image struct {
 	log          *LogBuffer
-	pos          int64         // owned by the polling goroutine
-	subPos       *atomic.Int64 // published position, read by flow control
-	subCounter   *Counter
+	pos          int64    // owned by the polling goroutine
+	subCounter   *Counter // the published position, read by flow control
 	joinPosition int64
 	header       Header
 	sourceID     string
@@ -84,8 +83,6 @@ type Image struct {
 
 func newImage(log *LogBuffer, joinPos int64, counter *Counter, sourceID string) *Image {
 	img := &Image{log: log, pos: joinPos, joinPosition: joinPos, subCounter: counter, sourceID: sourceID}
-	img.subPos = new(atomic.Int64)
-	img.subPos.Store(joinPos)
 	counter.Set(joinPos)
 	img.header.initialTermID = log.initialTermID
 	img.header.bitsToShift = log.bitsToShift
@@ -129,7 +126,6 @@ func (img *Image) Log() *LogBuffer { return img.log }
 
 func (img *Image) setPosition(pos int64) {
 	img.pos = pos
-	img.subPos.Store(pos)
 	img.subCounter.Set(pos)
 	if w := img.waker; w != nil && pos-img.lastWake >= img.wakeEvery && w.parked.Load() != 0 {
 		img.lastWake = pos

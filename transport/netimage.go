@@ -164,7 +164,7 @@ func (img *netImage) refreshMinSub() {
 	} else {
 		m := int64(1<<63 - 1)
 		for _, r := range readers {
-			m = min(m, r.subPos.Load())
+			m = min(m, r.subCounter.Get())
 		}
 		img.minSub = m
 	}

@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"encoding/binary"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -144,7 +145,7 @@ func (p *Publication) refreshLimit() bool {
 	connected := false
 	for _, img := range *p.readers.Load() {
 		connected = true
-		minPos = min(minPos, img.subPos.Load())
+		minPos = min(minPos, img.subCounter.Get())
 	}
 	if p.net != nil && p.net.connected.Load() {
 		connected = true
@@ -311,16 +312,17 @@ func (p *Publication) rotate() {
 
 // writeHeader writes every header field but the length, which is stored
 // last to publish the frame.
+//
+// It writes the 28 bytes after the length as four little-endian words
+// (version|flags|type, offset|session, stream|term id, reserved) rather
+// than field by field: the same layout as FrameHeader's setters, in a
+// third of the stores on the hot path.
 func (p *Publication) writeHeader(term []byte, off int32, flags uint8) {
-	h := FrameHeader(term[off:])
-	h.SetVersion(CurrentVersion)
-	h.SetFlags(flags)
-	h.SetType(TypeData)
-	h.SetTermOffset(off)
-	h.SetSessionID(p.log.sessionID)
-	h.SetStreamID(p.log.streamID)
-	h.SetTermID(p.termID)
-	h.SetReservedValue(0)
+	h := term[off : off+HeaderLength]
+	binary.LittleEndian.PutUint32(h[VersionOffset:], uint32(CurrentVersion)|uint32(flags)<<8|uint32(TypeData)<<16)
+	binary.LittleEndian.PutUint64(h[TermOffsetOffset:], uint64(uint32(off))|uint64(uint32(p.log.sessionID))<<32)
+	binary.LittleEndian.PutUint64(h[StreamIDOffset:], uint64(uint32(p.log.streamID))|uint64(uint32(p.termID))<<32)
+	binary.LittleEndian.PutUint64(h[ReservedValueOffset:], 0)
 }
 
 // advance moves the term offset past the appended frames. The log's tail

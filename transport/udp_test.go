@@ -32,8 +32,13 @@ func udpDriver(t testing.TB, network Network, seed int64) *Driver {
 			t.Error(err)
 		}
 	})
+	diagDrivers = append(diagDrivers, d)
 	return d
 }
+
+// diagDrivers are the real-UDP drivers of the running test, for failure
+// diagnostics (tests here are not parallel).
+var diagDrivers []*Driver
 
 // waitFor polls cond until it holds or the deadline passes.
 func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
@@ -89,15 +94,49 @@ func streamOverReal(t *testing.T, pub *Publication, subs []*Subscription, count,
 			}
 		}
 	}
-	waitFor(t, 30*time.Second, "every message", func() bool {
+	deadline = time.Now().Add(30 * time.Second)
+	for {
 		poll()
+		done := true
 		for _, c := range checkers {
-			if c.next < uint64(count) {
-				return false
+			done = done && c.next >= uint64(count)
+		}
+		if done {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for every message: %s", streamDiagnostics(pub, subs, checkers))
+		}
+		osYield()
+	}
+}
+
+// streamDiagnostics describes a stuck stream for the failure message.
+func streamDiagnostics(pub *Publication, subs []*Subscription, checkers []*orderChecker) string {
+	s := fmt.Sprintf("publication at %d connected=%v", pub.Position(), pub.IsConnected())
+	if np := pub.net; np != nil {
+		s += fmt.Sprintf(" sender at %d limit %d", np.senderPosition.Load(), np.senderLimitCtr.Get())
+	}
+	for i, sub := range subs {
+		s += fmt.Sprintf("; sub%d got %d images:", i, checkers[i].next)
+		for _, img := range sub.Images() {
+			s += fmt.Sprintf(" [session %d join %d pos %d]", img.SessionID(), img.JoinPosition(), img.Position())
+		}
+	}
+	for i, d := range diagDrivers {
+		s += fmt.Sprintf("\ndriver %d:", i)
+		for _, ep := range *d.receiver.eps.Load() {
+			for _, ni := range *ep.list.Load() {
+				s += fmt.Sprintf(" image rebuild %d hwm %d minSub %d gap %v@%d", ni.rebuildPos, ni.hwm, ni.minSub, ni.gapActive, ni.gapPos)
 			}
 		}
-		return true
-	})
+		d.counters.Reader().ForEach(func(c CounterInfo) {
+			if c.Value != 0 && c.TypeID < 50 {
+				s += fmt.Sprintf(" %s=%d", c.Label, c.Value)
+			}
+		})
+	}
+	return s
 }
 
 func TestUDPUnicastInOrderOverLoopback(t *testing.T) {
