@@ -129,13 +129,17 @@ func (g *generator) layer() {
 	}
 }
 
-// momentum: four sweeping buys, then a sell ten seconds later.
+// momentum: five buys through two or three levels each, the market makers
+// following the price up in between, then a sell ten seconds later.
 func (g *generator) momentum() {
 	const acct, inst = "MOMO1", instBeta
 	g.injected(TypeMomentum, acct, inst)
-	for range 4 {
-		g.order(acct, acct, inst, engine.SideBuy, g.best(inst, engine.SideSell)+3, 50, engine.TimeInForceIOC)
-		g.wait(300 * time.Millisecond)
+	for range 5 {
+		g.order(acct, acct, inst, engine.SideBuy, g.best(inst, engine.SideSell)+2, 40, engine.TimeInForceIOC)
+		g.mid[inst-1]++ // the market follows the ignition
+		for stop := g.now + int64(700*time.Millisecond); g.now < stop; {
+			g.background()
+		}
 	}
 	g.wait(10 * time.Second)
 	g.order(acct, acct, inst, engine.SideSell, g.best(inst, engine.SideBuy), 10, engine.TimeInForceIOC)

@@ -59,7 +59,7 @@ func (s *Surveillance) layerFill(ai *acctInst, ev *Event) {
 		c.active = false
 		return
 	}
-	s.startLayer(c, run, ev)
+	s.startLayer(c, run, ev) // copies what it keeps of run (s.scratch)
 }
 
 func (s *Surveillance) startLayer(c *layerCand, run []sideOrder, ev *Event) {
@@ -89,7 +89,8 @@ func (s *Surveillance) ladder(so *sideOrders, inst uint32, side engine.Side) []s
 	if b := s.market.Book(inst); b != nil {
 		tick = b.Tick()
 	}
-	orders := slices.Clone(so.orders)
+	orders := append(s.scratch[:0], so.orders...)
+	s.scratch = orders
 	slices.SortFunc(orders, func(a, b sideOrder) int {
 		if side == engine.SideBuy {
 			return int(min(max(b.price-a.price, -1), 1))

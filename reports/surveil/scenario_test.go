@@ -35,7 +35,13 @@ func describe(alerts []Alert) string {
 // Every injected case is found with its type, account and instrument, and
 // nothing else is raised beyond the clean-flow allowance.
 func TestScenarioRecall(t *testing.T) {
-	alerts, res, _ := runDay(t, DayConfig{Seed: 1, Events: scenarioEvents, Inject: true}, DayRules())
+	for _, seed := range []uint64{1, 2, 3, 4, 5} {
+		t.Run(fmt.Sprintf("seed %d", seed), func(t *testing.T) { scenarioRecall(t, seed) })
+	}
+}
+
+func scenarioRecall(t *testing.T, seed uint64) {
+	alerts, res, _ := runDay(t, DayConfig{Seed: seed, Events: scenarioEvents, Inject: true}, DayRules())
 	if len(res.Injected) != len(Types())+2 {
 		t.Fatalf("injected %d cases, want one per type plus two more wash trades", len(res.Injected))
 	}

@@ -51,7 +51,8 @@ type Surveillance struct {
 	lastPos int64
 	started bool
 	market  *Market
-	tapes   []tapeDue // alerts waiting for the tape after them, by due time
+	tapes   []tapeDue   // alerts waiting for the tape after them, by due time
+	scratch []sideOrder // reused by the layering detector's ladder search
 }
 
 // tapeDue is an alert whose chart needs the tape up to due.
@@ -218,12 +219,16 @@ func (s *Surveillance) inst(id uint32) *instState {
 }
 
 // typical returns the typical order size for an account on an instrument:
-// its own once it has TypicalMin orders, else the instrument's.
+// its own once it has TypicalMin orders, else the instrument's once that
+// has; 0 (none: nothing is large) before. Large orders are left out of the
+// averages, so a few early ones cannot make the next ones look ordinary —
+// which is also why an average needs TypicalMin samples before it counts:
+// a first small order must not make every later one large.
 func (s *Surveillance) typical(ai *acctInst) float64 {
 	if ai.typical.n >= s.rules.TypicalMin {
 		return ai.typical.mean
 	}
-	if in := s.insts[ai.inst]; in != nil && in.typical.n > 0 {
+	if in := s.insts[ai.inst]; in != nil && in.typical.n >= s.rules.TypicalMin {
 		return in.typical.mean
 	}
 	return 0
