@@ -201,7 +201,8 @@ func (s *Subscriber) accept(h PacketHeader) bool {
 // startRecovery marks every book stale: the packets before seq may have
 // carried newer states than the ones held.
 func (s *Subscriber) startRecovery(seq uint64) {
-	s.recovering, s.recoverAfter, s.snapOpen = true, seq-1, false
+	// max: a foreign packet numbered 0 must not wrap recoverAfter to the top.
+	s.recovering, s.recoverAfter, s.snapOpen = true, max(seq, 1)-1, false
 	for _, b := range s.order {
 		b.Stale = true
 	}
