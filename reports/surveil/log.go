@@ -22,12 +22,12 @@ import (
 // payload. Payloads: a session message's command; a session open's
 // principal name; nothing for a close.
 const (
-	logMagic         = "VSVLOG01"
-	logRecordHeader  = 1 + 8 + 8 + 8 + 4
-	logPayloadMax    = 1 << 16 // bytes; commands are a few hundred
-	logBufferBytes   = 1 << 20
-	logNameBytesMax  = 255
-	logSessionCloseR = engine.CloseClient
+	logMagic        = "VSVLOG01"
+	logRecordHeader = 1 + 8 + 8 + 8 + 4
+	logPayloadMax   = 1 << 16 // bytes; commands are a few hundred
+	logBufferBytes  = 1 << 20
+	logNameBytesMax = 255
+	logCloseReason  = engine.CloseClient
 )
 
 // Record kinds of a recorded log.
@@ -155,7 +155,7 @@ func applyRecord(e *engine.Engine, hdr, payload []byte) error {
 	case logMessage:
 		e.OnSessionMessage(session, pos, now, payload)
 	case logClose:
-		e.OnSessionClose(session, logSessionCloseR, pos, now)
+		e.OnSessionClose(session, logCloseReason, pos, now)
 	default:
 		return fmt.Errorf("unknown record kind %d", hdr[0])
 	}
