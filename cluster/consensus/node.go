@@ -246,6 +246,9 @@ func (n *Node) Propose(nowNs int64, e *LogEntry) (Position, error) {
 	if n.state != StateLeaderReady {
 		return 0, ErrNotLeader
 	}
+	if n.termination >= 0 {
+		return 0, fmt.Errorf("%w: terminating at %d", ErrClosed, n.termination)
+	}
 	if len(e.Payload) > PayloadLengthMax {
 		return 0, fmt.Errorf("%w: %d bytes", ErrTooLarge, len(e.Payload))
 	}
@@ -359,6 +362,7 @@ func (n *Node) adoptTerm(t TermID) {
 	n.vote = NoMember
 	n.leader = NoMember
 	n.termBase = -1
+	n.termination = -1 // a termination is a leader's, for its term only
 	n.hsDirty = true
 }
 

@@ -52,7 +52,7 @@ func (n *Node) HasReady() bool {
 	}
 	n.flush()
 	st := n.Status()
-	return n.hsDirty || n.appended || len(n.msgs) > 0 || n.commit > n.applied || statusChanged(st, n.prevStatus)
+	return n.hsDirty || n.appended || len(n.msgs) > 0 || n.applyLimit() > n.applied || statusChanged(st, n.prevStatus)
 }
 
 func statusChanged(a, b Status) bool {
@@ -73,9 +73,8 @@ func (n *Node) Ready() Ready {
 	}
 	rd.StatusChanged = statusChanged(rd.Status, n.prevStatus)
 	n.checkInvariants()
-	if n.commit > n.applied {
-		to := min(n.commit, n.applied+applyBatchBytesMax)
-		to = n.entryBoundaryAtOrBefore(n.applied, to)
+	if limit := n.applyLimit(); limit > n.applied {
+		to := n.entryBoundaryAtOrBefore(n.applied, min(limit, n.applied+applyBatchBytesMax))
 		b, err := n.store.Read(n.applied, to, nil)
 		n.storeErr(err)
 		if err == nil {
@@ -85,11 +84,20 @@ func (n *Node) Ready() Ready {
 	return rd
 }
 
+// applyLimit is how far the service may apply: the commit position, but no
+// further than a termination position.
+func (n *Node) applyLimit() Position {
+	if n.termination >= 0 {
+		return min(n.commit, n.termination)
+	}
+	return n.commit
+}
+
 // entryBoundaryAtOrBefore returns the last entry boundary in [from, to],
 // scanning entries from from (an entry boundary).
 func (n *Node) entryBoundaryAtOrBefore(from, to Position) Position {
-	if to == n.commit {
-		return to // the commit position is always an entry boundary
+	if to == n.applyLimit() {
+		return to // the commit and termination positions are entry boundaries
 	}
 	b, err := n.store.Read(from, to, nil)
 	if err != nil {

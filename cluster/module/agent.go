@@ -104,7 +104,7 @@ func (a *Agent) onMessage(from consensus.MemberID, b []byte) {
 		a.WrongSource++
 		return
 	}
-	if err := a.node.Step(a.nowNs, &m); err != nil {
+	if err := a.node.Step(a.nowNs, &m); err != nil && !errors.Is(err, consensus.ErrClosed) {
 		a.Rejected++
 		if errors.Is(err, consensus.ErrStore) {
 			a.fail(err)

@@ -36,6 +36,7 @@ type member struct {
 	applied   Position
 	digest    uint64 // of the raw committed entries
 	container *container.Container
+	service   *digestService
 	status    consensus.Status
 }
 
@@ -52,7 +53,8 @@ func (m *member) start(nowNs int64) {
 	}
 	m.node, m.up, m.paused, m.syncAt, m.inbox = n, true, false, -1, nil
 	m.applied, m.digest = 0, 0
-	m.container = container.New(consensus.MemberID(m.id), newDigestService(m), egressTo{m})
+	m.service = newDigestService(m)
+	m.container = container.New(consensus.MemberID(m.id), m.service, egressTo{m})
 	if err := m.container.Start(nil, 0); err != nil {
 		panic(err)
 	}

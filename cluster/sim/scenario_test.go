@@ -160,3 +160,28 @@ func TestScenario5MembersLeaderPausedPastTimeoutResumesAsFollower(t *testing.T) 
 	})
 	s.finish(t)
 }
+
+func TestScenario3MembersOrderlyShutdownEveryServiceTerminatesAtOnePosition(t *testing.T) {
+	s := New(quietOptions(3, 9))
+	s.runUntil(t, 1e9, "first leader", func() bool { return s.leaderCommitted(0) })
+	s.runFor(t, 100e6)
+	s.client.stopped = true
+	l := s.Leader()
+	end, err := s.members[l].node.Terminate(s.nowNs + s.members[l].clockNs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.runUntil(t, 1e9, "every member closed", func() bool {
+		for _, m := range s.members {
+			if m.node.Status().State != consensus.StateClosed {
+				return false
+			}
+		}
+		return true
+	})
+	for _, m := range s.members {
+		if !m.service.terminated || m.applied != end {
+			t.Fatalf("member %d: terminated %t applied %d, shutdown at %d", m.id, m.service.terminated, m.applied, end)
+		}
+	}
+}

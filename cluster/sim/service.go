@@ -24,6 +24,8 @@ type digestService struct {
 	digest uint64
 	msgs   int
 	fired  map[int64]bool
+	// terminated is set by OnTerminate.
+	terminated bool
 }
 
 func newDigestService(m *member) *digestService {
@@ -84,7 +86,7 @@ func (s *digestService) OnTimerEvent(corr int64, ts int64) {
 
 func (s *digestService) OnTakeSnapshot(io.Writer) error { return nil }
 func (s *digestService) OnRoleChange(cluster.Role)      {}
-func (s *digestService) OnTerminate(cluster.Cluster)    {}
+func (s *digestService) OnTerminate(cluster.Cluster)    { s.terminated = true }
 
 // egressTo implements container.Egress for a member: an ack to the client.
 type egressTo struct{ m *member }
