@@ -198,3 +198,10 @@ func (a *Agent) proposeServiceWork() int {
 	}
 	return work
 }
+
+// RoleName names the agent for idle strategies, counters and traces.
+func (a *Agent) RoleName() string { return "consensus-module" }
+
+// OnClose releases nothing: the agent owns no resources; its transport,
+// durability and store are closed by whoever made them.
+func (a *Agent) OnClose() {}
