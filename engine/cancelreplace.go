@@ -69,6 +69,7 @@ func (e *Engine) lookupOrder(a int32, t targetRef) (r orderRef, stale, ok bool) 
 
 // onCancelOrder applies a CancelOrder.
 func (e *Engine) onCancelOrder(s *session, m CancelOrder) {
+	_ = m[CancelOrderBlockLength-1] // Decode guarantees it; one check for all the accessors
 	// Whole fields, not trimmed: copying them is cheaper than scanning
 	// for their ends on the path that never sends a reject.
 	f := cancelRejectFields{
@@ -133,6 +134,7 @@ func (e *Engine) answerDuplicateTarget(t TemplateID, p int32, ref targetRef, pri
 // quantity below what is filled is refused; equal to it ends the order as
 // Filled (reported Replaced).
 func (e *Engine) onReplaceOrder(s *session, m ReplaceOrder) {
+	_ = m[ReplaceOrderBlockLength-1] // Decode guarantees it; one check for all the accessors
 	// Whole fields, not trimmed: copying them is cheaper than scanning
 	// for their ends on the path that never sends a reject.
 	f := cancelRejectFields{

@@ -9,10 +9,39 @@ import (
 func (e *Engine) instrument(id uint32) *instrument { return e.state.instrument(id) }
 
 func (s *state) instrument(id uint32) *instrument {
+	if id < uint32(len(s.instrumentByID)) {
+		if i := s.instrumentByID[id]; i != nilIndex {
+			return s.instruments[i]
+		}
+		return nil
+	}
 	if i, ok := s.instrumentIndex(id); ok {
 		return s.instruments[i]
 	}
 	return nil
+}
+
+// instrumentDirectIDs bounds the ids looked up through the direct table
+// (instrumentByID, 4 bytes an id); larger ids are binary-searched.
+const instrumentDirectIDs = 1 << 12
+
+// indexInstruments rebuilds the direct table after the list changed.
+func (s *state) indexInstruments() {
+	n := 0
+	for _, id := range s.instrumentIDs {
+		if id < instrumentDirectIDs {
+			n = int(id) + 1
+		}
+	}
+	s.instrumentByID = slices.Grow(s.instrumentByID[:0], n)[:n]
+	for i := range s.instrumentByID {
+		s.instrumentByID[i] = nilIndex
+	}
+	for i, id := range s.instrumentIDs {
+		if id < instrumentDirectIDs {
+			s.instrumentByID[id] = int32(i)
+		}
+	}
 }
 
 // instrumentIndex binary-searches the sorted ids: at most InstrumentsMax
@@ -37,6 +66,7 @@ func (e *Engine) insertInstrument(in *instrument) {
 	assert(!found, "insertInstrument: id already listed")
 	e.instruments = slices.Insert(e.instruments, i, in)
 	e.instrumentIDs = slices.Insert(e.instrumentIDs, i, in.info.ID)
+	e.indexInstruments()
 }
 
 // bandOf converts a band in basis points of the reference price into a

@@ -6,6 +6,7 @@ import "venue/orderbook"
 // reason is deterministic), then a new live order submitted to its book.
 // Rejects before the order exists carry OrderID 0 and are not remembered.
 func (e *Engine) onNewOrder(s *session, m NewOrder) {
+	_ = m[NewOrderBlockLength-1] // Decode guarantees it; one check for all the accessors
 	if m.Flags()&^flagsKnown != 0 || !validClOrdID(m.ClOrdIDKey()) {
 		e.counters.Malformed++
 		e.rejectNewOrder(m, ReasonMalformed)

@@ -11,6 +11,7 @@ func (e *Engine) beginExec(o *order, et ExecType, reason Reason) ExecutionReport
 	e.nextExecID++
 	var r ExecutionReport
 	e.out, r = AppendExecutionReport(e.out[:0])
+	_ = r[ExecutionReportBlockLength-1] // one bounds check for all the setters
 	r.SetExecID(e.nextExecID)
 	r.SetOrderID(o.id)
 	r.SetPrice(o.price)

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
+	"math/bits"
 )
 
 // Restore replaces the engine's state with a snapshot made by
@@ -31,6 +32,7 @@ func (e *Engine) Restore(data []byte) error {
 	ns.init()
 	ns.nextOrderID, ns.nextExecID, ns.nextTradeID, ns.nextTimerID = r.u64(), r.u64(), r.u64(), r.i64()
 	e.readInstruments(r, &ns)
+	ns.indexInstruments()
 	readParties(r, &ns)
 	readOrders(r, &ns)
 	readPending(r, &ns)
@@ -145,6 +147,63 @@ func validSymbol(k [symbolBytes]byte) bool           { return validName(k[:]) }
 // validName reports whether a NUL-padded identifier field is well formed:
 // valid characters, then only padding.
 func validName(b []byte) bool {
+	if len(b)%8 == 0 {
+		return validNameWords(b)
+	}
+	return validNameBytes(b)
+}
+
+// SWAR constants: every byte 0x01, 0x80, and the offsets that carry a
+// valid byte (0x21..0x7E) into bit 7 or keep it out.
+const (
+	swarOnes  = 0x0101010101010101
+	swarHighs = 0x8080808080808080
+	swarGE21  = 0x5F5F5F5F5F5F5F5F // c+0x5F has bit 7 set iff c >= 0x21 (for c < 0x80)
+)
+
+// validNameWords is validName eight bytes at a time: in each word, the
+// bytes before the first NUL must be 0x21..0x7E and the rest 0; after a
+// word with a NUL, every word must be 0. TestValidNameWords checks it
+// against validNameBytes.
+func validNameWords(b []byte) bool {
+	ended := false
+	for i := 0; i < len(b); i += 8 {
+		w := binary.LittleEndian.Uint64(b[i:])
+		if ended {
+			if w != 0 {
+				return false
+			}
+			continue
+		}
+		// The lowest set bit of zeros marks the first NUL exactly (the
+		// trick's false positives only sit above a real zero byte).
+		zeros := (w - swarOnes) &^ w & swarHighs
+		k := 8
+		if zeros != 0 {
+			k = bits.TrailingZeros64(zeros) / 8
+			ended = true
+		}
+		if k == 0 {
+			return i > 0 && w == 0
+		}
+		prefix := uint64(1)<<(8*uint(k)) - 1
+		if k == 8 {
+			prefix = ^uint64(0)
+		}
+		if k < 8 && w>>(8*uint(k)) != 0 {
+			return false
+		}
+		p := w & prefix
+		hi := swarHighs & prefix
+		if p&swarHighs != 0 || (p+swarGE21&prefix)&hi != hi || (p+swarOnes&prefix)&hi != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// validNameBytes is validName a byte at a time.
+func validNameBytes(b []byte) bool {
 	n := 0
 	for n < len(b) && b[n] != 0 {
 		if c := b[n]; c <= ' ' || c > '~' {

@@ -16,15 +16,16 @@ const nilIndex int32 = -1
 // state is everything the engine replicates: the snapshot holds exactly
 // this, and the digest is computed over it.
 type state struct {
-	instruments   []*instrument // sorted by id
-	instrumentIDs []uint32      // instruments' ids, for a search without pointers
-	accounts      []account     // index = the book's orderbook.Account
-	accountIdx    nameIndex
-	principals    []principal // creation order
-	principalIdx  nameIndex
-	sessions      map[SessionID]*session
-	orders        orderStore
-	pending       []pendingState // scheduled state changes, by correlation id
+	instruments    []*instrument // sorted by id
+	instrumentIDs  []uint32      // instruments' ids, for a search without pointers
+	instrumentByID []int32       // small id -> index into instruments, or nilIndex
+	accounts       []account     // index = the book's orderbook.Account
+	accountIdx     nameIndex
+	principals     []principal // creation order
+	principalIdx   nameIndex
+	sessions       map[SessionID]*session
+	orders         orderStore
+	pending        []pendingState // scheduled state changes, by correlation id
 
 	nextOrderID uint64 // last order id assigned
 	nextExecID  uint64 // last ExecID assigned
@@ -34,7 +35,7 @@ type state struct {
 
 func (s *state) init() {
 	s.instruments = nil
-	s.instrumentIDs = nil
+	s.instrumentIDs, s.instrumentByID = nil, nil
 	s.accounts = nil
 	s.accountIdx.init()
 	s.principals = nil
