@@ -45,13 +45,21 @@ const (
 
 // Order is a new order request for Submit.
 type Order struct {
-	ID       OrderID
-	Account  Account
-	Side     Side
-	Type     OrderType
-	TIF      TimeInForce
+	// ID must not be the id of a live resting order.
+	ID      OrderID
+	Account Account
+	Side    Side
+	Type    OrderType
+	// TIF applies to limit orders. A market order never rests: with FOK it
+	// fills in full or is rejected, with any other TIF it is IOC.
+	TIF TimeInForce
+	// PostOnly rejects the order if it would cross the opposite best, even
+	// when self-trade prevention would have prevented the trade. Only a
+	// limit GTC or DAY order may be post-only.
 	PostOnly bool
-	STP      STPMode
+	// STP decides what happens when the order meets a resting order of the
+	// same account; it stays with the order while it rests (for amends).
+	STP STPMode
 	// Price in ticks; ignored for market orders.
 	Price int64
 	// Quantity in lots.
