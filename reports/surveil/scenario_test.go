@@ -35,7 +35,11 @@ func describe(alerts []Alert) string {
 // Every injected case is found with its type, account and instrument, and
 // nothing else is raised beyond the clean-flow allowance.
 func TestScenarioRecall(t *testing.T) {
-	for _, seed := range []uint64{1, 2, 3, 4, 5} {
+	seeds := []uint64{1, 2, 3, 4, 5}
+	if raceEnabled {
+		seeds = seeds[:2] // the engine is several times slower under -race
+	}
+	for _, seed := range seeds {
 		t.Run(fmt.Sprintf("seed %d", seed), func(t *testing.T) { scenarioRecall(t, seed) })
 	}
 }
@@ -73,7 +77,11 @@ func scenarioRecall(t *testing.T, seed uint64) {
 
 // Clean background flow raises at most cleanAlertsMax alerts.
 func TestScenarioClean(t *testing.T) {
-	for _, seed := range []uint64{1, 2, 3} {
+	seeds := []uint64{1, 2, 3}
+	if raceEnabled {
+		seeds = seeds[:1]
+	}
+	for _, seed := range seeds {
 		alerts, _, _ := runDay(t, DayConfig{Seed: seed, Events: scenarioEvents}, DayRules())
 		if len(alerts) > cleanAlertsMax {
 			t.Errorf("seed %d: %d alerts on clean flow:\n%s", seed, len(alerts), describe(alerts))
