@@ -587,7 +587,7 @@ func (d *Driver) addNetSubscription(s *Subscription, spec channelSpec) error {
 	}
 	next[s.streamID] = append(append([]*Subscription{}, old[s.streamID]...), s)
 	ep.subs.Store(&next)
-	for _, ni := range ep.images {
+	for _, ni := range *ep.list.Load() { // the list, not the map: deterministic order
 		if ni.log.streamID == s.streamID {
 			ni.addSubscriber(s)
 		}
