@@ -1,0 +1,348 @@
+// Package fixbench measures order entry through the FIX gateway: FIX
+// initiators → gateway → cluster → engine → ExecutionReport, open loop at a
+// target rate, with latency from each order's intended send time to its
+// ExecutionReport New (coordinated omission corrected) in an HdrHistogram.
+//
+// Until the cluster client library exists the cluster is fakecluster's
+// in-process stand-in (Result.Cluster says so): the numbers measure the
+// gateway, quickfixgo and the FIX store, not replication.
+package fixbench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/quickfixgo/quickfix"
+
+	"venue/fixgateway"
+	"venue/fixgateway/fakecluster"
+)
+
+// Histogram bounds and limits.
+const (
+	latencyLowestNs  = 1_000
+	latencyHighestNs = int64(60 * time.Second)
+	latencySigFigs   = 3
+	// ordersMax bounds one run's orders (each needs a send-time slot).
+	ordersMax = 50_000_000
+	// windowPerSession bounds orders in flight per session at rate 0: one,
+	// a closed loop, since the gateway answers each session in order anyway.
+	windowPerSession = 1
+	// logonTimeout bounds waiting for the sessions to log on.
+	logonTimeout = 20 * time.Second
+	// drainTimeout bounds waiting for the last reports.
+	drainTimeout = 10 * time.Second
+)
+
+// Config is one run.
+type Config struct {
+	Sessions int           // FIX sessions, 1..
+	Rate     int           // orders per second over all sessions; 0 = as fast as a window allows
+	Duration time.Duration // sending time
+	Store    string        // FIX store: "file" (default) or "memory"
+	Dir      string        // for the file store; a temporary directory when empty
+}
+
+// Result is what a run measured.
+type Result struct {
+	Cluster      string  `json:"cluster"`
+	Engine       string  `json:"engine"`
+	FIXStore     string  `json:"fix_store"`
+	Sessions     int     `json:"sessions"`
+	Rate         int     `json:"rate"`
+	DurationSec  float64 `json:"duration_s"`
+	Sent         int64   `json:"orders_sent"`
+	Acked        int64   `json:"orders_acked"`
+	OrdersPerSec float64 `json:"orders_per_sec"`
+	P50Ns        int64   `json:"p50_ns"`
+	P90Ns        int64   `json:"p90_ns"`
+	P99Ns        int64   `json:"p99_ns"`
+	P999Ns       int64   `json:"p999_ns"`
+	P9999Ns      int64   `json:"p9999_ns"`
+	MaxNs        int64   `json:"max_ns"`
+}
+
+// Run runs the benchmark.
+func Run(ctx context.Context, cfg Config) (Result, error) {
+	if cfg.Sessions < 1 || cfg.Rate < 0 || cfg.Duration <= 0 {
+		return Result{}, errors.New("fixbench: need sessions >= 1, rate >= 0, duration > 0")
+	}
+	if cfg.Store == "" {
+		cfg.Store = "file"
+	}
+	dir := cfg.Dir
+	if dir == "" {
+		d, err := os.MkdirTemp("", "venue-bench-fix-")
+		if err != nil {
+			return Result{}, fmt.Errorf("fixbench: %w", err)
+		}
+		defer os.RemoveAll(d)
+		dir = d
+	}
+	b, err := newBench(ctx, cfg, dir)
+	if err != nil {
+		return Result{}, err
+	}
+	defer b.close()
+	return b.run(ctx)
+}
+
+type bench struct {
+	cfg     Config
+	gw      *fixgateway.Gateway
+	init    *quickfix.Initiator
+	clients []*client
+	start   time.Time
+}
+
+func compID(i int) string { return "BENCH" + strconv.Itoa(i+1) }
+
+func newBench(ctx context.Context, cfg Config, dir string) (*bench, error) {
+	b := &bench{cfg: cfg}
+	spec := fakecluster.DemoSpec()
+	spec.Traders = map[string][]string{}
+	var acc, ini strings.Builder
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(&acc, "[DEFAULT]\nConnectionType=acceptor\nSocketAcceptHost=127.0.0.1\nSocketAcceptPort=%d\nFileStorePath=%s/gateway\n", port, dir)
+	fmt.Fprintf(&ini, "[DEFAULT]\nConnectionType=initiator\nSocketConnectHost=127.0.0.1\nSocketConnectPort=%d\nHeartBtInt=30\nReconnectInterval=1\nResetOnLogon=Y\n", port)
+	for i := 0; i < cfg.Sessions; i++ {
+		id := compID(i)
+		spec.Traders[id] = []string{id}
+		fmt.Fprintf(&acc, "\n[SESSION]\nBeginString=FIX.4.4\nSenderCompID=VENUE\nTargetCompID=%s\nVenuePassword=bench\n", id)
+		fmt.Fprintf(&ini, "\n[SESSION]\nBeginString=FIX.4.4\nSenderCompID=%s\nTargetCompID=VENUE\n", id)
+	}
+	venue, err := fakecluster.NewVenue(spec)
+	if err != nil {
+		return nil, err
+	}
+	gcfg, err := fixgateway.ParseConfig(strings.NewReader(acc.String()))
+	if err != nil {
+		return nil, err
+	}
+	opts := fixgateway.Options{Client: venue.NewClient()}
+	if cfg.Store == "memory" {
+		opts.StoreFactory = quickfix.NewMemoryStoreFactory()
+	}
+	if b.gw, err = fixgateway.New(gcfg, opts); err != nil {
+		return nil, err
+	}
+	if err := b.gw.Start(ctx); err != nil {
+		return nil, err
+	}
+	if err := b.startClients(ini.String(), cfg); err != nil {
+		b.close()
+		return nil, err
+	}
+	return b, nil
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("fixbench: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func (b *bench) startClients(settings string, cfg Config) error {
+	s, err := quickfix.ParseSettings(strings.NewReader(settings))
+	if err != nil {
+		return err
+	}
+	per := perSession(cfg)
+	app := &clientApp{byComp: map[string]*client{}}
+	for i := 0; i < cfg.Sessions; i++ {
+		c := &client{id: quickfix.SessionID{BeginString: "FIX.4.4", SenderCompID: compID(i), TargetCompID: "VENUE"},
+			intended: make([]int64, per), hist: hdrhistogram.New(latencyLowestNs, latencyHighestNs, latencySigFigs),
+			window: make(chan struct{}, windowPerSession)}
+		b.clients = append(b.clients, c)
+		app.byComp[c.id.SenderCompID] = c
+	}
+	store := quickfix.MessageStoreFactory(quickfix.NewMemoryStoreFactory())
+	if b.init, err = quickfix.NewInitiator(app, store, s, quickfix.NewNullLogFactory()); err != nil {
+		return err
+	}
+	if err := b.init.Start(); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(logonTimeout)
+	for _, c := range b.clients {
+		for !c.loggedOn.Load() {
+			if time.Now().After(deadline) {
+				return errors.New("fixbench: sessions did not log on")
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	return nil
+}
+
+// perSession is how many order slots each session needs.
+func perSession(cfg Config) int {
+	n := windowPerSession * 1_000_000 // rate 0: bounded by ordersMax below
+	if cfg.Rate > 0 {
+		n = int(int64(cfg.Rate)*int64(cfg.Duration)/int64(time.Second))/cfg.Sessions + 1
+	}
+	return min(n, ordersMax/cfg.Sessions, 4_000_000)
+}
+
+func (b *bench) close() {
+	if b.init != nil {
+		b.init.Stop()
+	}
+	if b.gw != nil {
+		b.gw.Stop()
+	}
+}
+
+func (b *bench) run(ctx context.Context) (Result, error) {
+	b.start = time.Now()
+	var wg sync.WaitGroup
+	for _, c := range b.clients {
+		wg.Add(1)
+		go func() { defer wg.Done(); c.send(ctx, b.cfg, b.start) }()
+	}
+	wg.Wait()
+	deadline := time.Now().Add(drainTimeout)
+	for !b.drained() && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	elapsed := time.Since(b.start)
+	res := Result{Cluster: "in-process", Engine: "fakecluster stand-in", FIXStore: b.cfg.Store,
+		Sessions: b.cfg.Sessions, Rate: b.cfg.Rate, DurationSec: elapsed.Seconds()}
+	h := hdrhistogram.New(latencyLowestNs, latencyHighestNs, latencySigFigs)
+	for _, c := range b.clients {
+		c.mu.Lock()
+		h.Merge(c.hist)
+		c.mu.Unlock()
+		res.Sent += c.sent.Load()
+		res.Acked += c.acked.Load()
+	}
+	res.OrdersPerSec = float64(res.Acked) / elapsed.Seconds()
+	res.P50Ns, res.P90Ns, res.P99Ns = h.ValueAtQuantile(50), h.ValueAtQuantile(90), h.ValueAtQuantile(99)
+	res.P999Ns, res.P9999Ns, res.MaxNs = h.ValueAtQuantile(99.9), h.ValueAtQuantile(99.99), h.Max()
+	return res, nil
+}
+
+func (b *bench) drained() bool {
+	for _, c := range b.clients {
+		if c.acked.Load() < c.sent.Load() {
+			return false
+		}
+	}
+	return true
+}
+
+// client is one FIX session's sender and the latencies it saw.
+type client struct {
+	id       quickfix.SessionID
+	intended []int64 // intended send time of order i, ns since start
+	sent     atomic.Int64
+	acked    atomic.Int64
+	loggedOn atomic.Bool
+	window   chan struct{} // rate 0: orders in flight
+	start    time.Time
+	mu       sync.Mutex
+	hist     *hdrhistogram.Histogram
+}
+
+// send sends orders until the duration passes: open loop at the session's
+// share of the rate, or as fast as the window allows at rate 0. Orders are
+// IOC buys far below any seller, so each gets New then Canceled and the
+// book stays empty.
+func (c *client) send(ctx context.Context, cfg Config, start time.Time) {
+	c.start = start
+	var interval time.Duration
+	if cfg.Rate > 0 {
+		interval = time.Duration(int64(time.Second) * int64(cfg.Sessions) / int64(cfg.Rate))
+	}
+	for i := 0; i < len(c.intended); i++ {
+		due := time.Duration(i) * interval
+		if ctx.Err() != nil || due >= cfg.Duration || time.Since(start) >= cfg.Duration {
+			return
+		}
+		if interval > 0 {
+			if wait := due - time.Since(start); wait > 0 {
+				time.Sleep(wait)
+			}
+		} else {
+			c.window <- struct{}{}
+			due = time.Since(start)
+		}
+		c.intended[i] = int64(due)
+		c.sent.Add(1)
+		m := quickfix.NewMessage()
+		m.Header.SetString(35, "D")
+		m.Body.SetString(11, strconv.Itoa(i))
+		m.Body.SetString(55, "ALPHA")
+		m.Body.SetString(54, "1")
+		m.Body.SetString(38, "1")
+		m.Body.SetString(40, "2")
+		m.Body.SetString(44, "91.00")
+		m.Body.SetString(59, "3")
+		m.Body.SetField(60, quickfix.FIXUTCTimestamp{Time: time.Now().UTC()})
+		if err := quickfix.SendToTarget(m, c.id); err != nil {
+			return
+		}
+	}
+}
+
+// onReport records an ExecutionReport New.
+func (c *client) onReport(m *quickfix.Message) {
+	if et, _ := m.Body.GetString(150); et != "0" {
+		if et == "4" && cap(c.window) > 0 {
+			select {
+			case <-c.window:
+			default:
+			}
+		}
+		return
+	}
+	id, err := m.Body.GetInt(11)
+	if err != nil || id < 0 || id >= len(c.intended) {
+		return
+	}
+	lat := int64(time.Since(c.start)) - c.intended[id]
+	c.mu.Lock()
+	_ = c.hist.RecordValue(max(lat, latencyLowestNs))
+	c.mu.Unlock()
+	c.acked.Add(1)
+}
+
+type clientApp struct{ byComp map[string]*client }
+
+func (a *clientApp) OnCreate(quickfix.SessionID) {}
+func (a *clientApp) OnLogon(id quickfix.SessionID) {
+	a.byComp[id.SenderCompID].loggedOn.Store(true)
+}
+func (a *clientApp) OnLogout(id quickfix.SessionID) {
+	a.byComp[id.SenderCompID].loggedOn.Store(false)
+}
+func (a *clientApp) ToAdmin(m *quickfix.Message, _ quickfix.SessionID) {
+	if m.IsMsgTypeOf("A") {
+		m.Body.SetString(554, "bench")
+	}
+}
+func (a *clientApp) ToApp(*quickfix.Message, quickfix.SessionID) error { return nil }
+func (a *clientApp) FromAdmin(*quickfix.Message, quickfix.SessionID) quickfix.MessageRejectError {
+	return nil
+}
+func (a *clientApp) FromApp(m *quickfix.Message, id quickfix.SessionID) quickfix.MessageRejectError {
+	if m.IsMsgTypeOf("8") {
+		a.byComp[id.SenderCompID].onReport(m)
+	}
+	return nil
+}
