@@ -85,8 +85,16 @@ type BenchResult struct {
 	PacketsSent            int64   `json:"packets_sent"`
 	PacketsPerSec          float64 `json:"packets_sent_per_sec"`
 	PacketsLost            int64   `json:"packets_lost"`
-	PacedPerSec            int     `json:"paced_changes_per_sec"`
-	LatencySamples         int64   `json:"latency_samples"`
+	// SendErrors and BackPressured are the publisher's counts over the run:
+	// packets a failing socket dropped, and duty cycles a full one paused.
+	SendErrors    int64 `json:"send_errors"`
+	BackPressured int64 `json:"back_pressured"`
+	// LateOrDuplicate counts packets the subscriber got out of order.
+	LateOrDuplicate int64 `json:"late_or_duplicate"`
+	// MalformedDropped counts packets the subscriber could not parse.
+	MalformedDropped int64 `json:"malformed_dropped"`
+	PacedPerSec      int   `json:"paced_changes_per_sec"`
+	LatencySamples   int64 `json:"latency_samples"`
 	// LatencyPacketsLost counts losses during the latency phase: each one
 	// delays the instruments it carried until the next snapshot.
 	LatencyPacketsLost int64 `json:"latency_packets_lost"`
@@ -206,6 +214,9 @@ func RunBench(cfg BenchConfig) (BenchResult, error) {
 	res.P99Ns, res.P999Ns = rig.hist.ValueAtQuantile(99), rig.hist.ValueAtQuantile(99.9)
 	res.MaxNs = rig.hist.Max()
 	res.LoadAverage = loadAverage()
+	res.SendErrors, res.BackPressured = rig.pub.Stats().SendErrors, rig.pub.Stats().BackPressured
+	res.LateOrDuplicate = rig.sub.Stats().LateOrDuplicate
+	res.MalformedDropped = rig.sub.Stats().MalformedDropped
 	return res, nil
 }
 

@@ -21,9 +21,12 @@ const (
 	InterfaceDefault = "lo"
 	// TTLDefault keeps multicast on the local network segment.
 	TTLDefault = 1
-	// socketBufferBytes asks the kernel for deep socket buffers, so that a
-	// burst is absorbed by the kernel rather than dropped.
+	// socketBufferBytes asks the kernel for a deep send buffer, so that a
+	// burst is absorbed by the kernel rather than back-pressured.
 	socketBufferBytes = 4 << 20
+	// receiveBufferBytes is the receive buffer asked for: about 100 ms of
+	// the benchmark's packet rate, counting the kernel's per-packet overhead.
+	receiveBufferBytes = 32 << 20
 )
 
 // UDPConfig names one market-data channel. Group may be a multicast group
@@ -113,8 +116,13 @@ func setSocketOptions(reuse bool) func(network, address string, rc syscall.RawCo
 				// Two subscribers on one host may bind the same group and port.
 				serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
 			}
-			// Best effort: the kernel caps these at net.core.*mem_max.
-			_ = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, socketBufferBytes)
+			// Best effort: the kernel caps these at net.core.*mem_max unless
+			// the process may force them (CAP_NET_ADMIN). A deep receive
+			// buffer lets a subscriber that loses the CPU for tens of
+			// milliseconds catch up instead of losing packets.
+			if unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, receiveBufferBytes) != nil {
+				_ = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, receiveBufferBytes)
+			}
 			_ = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_SNDBUF, socketBufferBytes)
 		})
 		if err != nil {

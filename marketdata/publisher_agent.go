@@ -14,7 +14,7 @@ type agentState struct {
 	open     PacketType // type of the packet being filled; 0 when none
 	sequence uint64     // last sequence number given on Conn
 	bufs     [][]byte   // sendBatchMax packet buffers of MTU bytes
-	out      [][]byte   // finished packets waiting for sendOut, in bufs order
+	out      [][]byte   // finished packets waiting for sendOut: out[i] is in bufs[i]; the open packet is in bufs[len(out)]
 	outSent  int        // how many of out the Conn has taken
 
 	tpw           *PacketWriter
@@ -219,6 +219,9 @@ func (p *Publisher) room(nowNs int64) bool {
 	if len(p.out) <= sendBatchMax-2 {
 		return true
 	}
+	// Queue the open packet first: its buffer is bufs[len(out)], and
+	// sending would empty out and hand that buffer to the next packet.
+	p.flush(nowNs)
 	p.sendOut(nowNs)
 	return len(p.out) <= sendBatchMax-2
 }

@@ -504,3 +504,54 @@ func TestTradeChannelBackPressure(t *testing.T) {
 		}
 	}
 }
+
+// batchCaptureConn is a captureConn that takes batches, like UDPConn.
+type batchCaptureConn struct{ captureConn }
+
+func (c *batchCaptureConn) SendBatch(pkts [][]byte) (int, error) {
+	for _, p := range pkts {
+		c.captureConn.Send(p)
+	}
+	return len(pkts), nil
+}
+
+func (c *batchCaptureConn) ReceiveBatch([][]byte, []int, time.Duration) (int, error) { return 0, nil }
+
+// TestManyPacketsPerDutyCycleAreWhole: a duty cycle that fills more packets
+// than one send batch holds (1000 instruments with deep books, a snapshot
+// under way) sends every packet whole and numbered in order.
+func TestManyPacketsPerDutyCycleAreWhole(t *testing.T) {
+	for _, conn := range []Conn{&captureConn{}, &batchCaptureConn{}} {
+		p := mustPublisher(t, PublisherConfig{Conn: conn, SnapshotInterval: time.Millisecond})
+		feed := newBenchFeed(1000)
+		feed.define(p)
+		p.SetLeader(true, 1)
+		var last uint64
+		packets := 0
+		for i := range 200 {
+			for range 2000 {
+				feed.command(p, 0)
+			}
+			p.DoWork(int64(i) * int64(time.Millisecond))
+			var pkts [][]byte
+			if bc, ok := conn.(*batchCaptureConn); ok {
+				pkts = bc.take()
+			} else {
+				pkts = conn.(*captureConn).take()
+			}
+			for _, pk := range pkts {
+				if _, err := ParsePacket(pk); err != nil {
+					t.Fatalf("%T cycle %d: packet %d malformed: %v", conn, i, PacketHeader(pk).Sequence(), err)
+				}
+				if seq := PacketHeader(pk).Sequence(); seq != last+1 {
+					t.Fatalf("%T cycle %d: sequence %d after %d", conn, i, seq, last)
+				}
+				last++
+				packets++
+			}
+		}
+		if packets < 200*sendBatchMax {
+			t.Fatalf("%T: only %d packets: the test must overflow a send batch per cycle", conn, packets)
+		}
+	}
+}
