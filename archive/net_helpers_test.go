@@ -2,6 +2,7 @@ package archive
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -16,7 +17,12 @@ import (
 const (
 	netTermLength    = transport.TermLengthMin
 	netSegmentLength = 2 * netTermLength
-	netWindow        = 32 << 10
+	// netWindow is a quarter term, not the transport's cap of half a term:
+	// the sender may pass its limit by a term-end pad, and it refuses to
+	// retransmit anything more than half a term behind its position, so a
+	// receiver window of half a term can stall a lossy stream for good
+	// (a transport bug, worked around here and reported).
+	netWindow = netTermLength / 4
 	// netWaitNs bounds every wait of a real-UDP test (wall clock).
 	netWaitNs = int64(20 * time.Second)
 	// simWaitSteps bounds every wait of a simulated-network test.
@@ -31,6 +37,8 @@ type netHarness struct {
 	clock  transport.NanoClock
 	sim    *transport.SimClock // nil over real UDP
 	simnet *transport.SimNetwork
+	faulty *transport.FaultyNetwork // real UDP with faults, when set
+	stepNs int64                    // simulated time per step; 0 means simStepNs
 	agents []worker
 	// outer agents run only in until, not in step: those that make
 	// blocking RemoteArchive calls whose waits run step.
@@ -54,6 +62,9 @@ func (h *netHarness) driver(seed int64) *transport.Driver {
 		TermLength: netTermLength, PublicationWindow: netWindow, ReceiverWindow: netWindow}
 	if h.simnet != nil {
 		cfg.Network = h.simnet
+	}
+	if h.faulty != nil {
+		cfg.Network = h.faulty
 	}
 	d, err := transport.NewDriver(cfg)
 	if err != nil {
@@ -79,7 +90,7 @@ func (h *netHarness) stepAll() {
 // step runs every agent once (advancing simulated time first).
 func (h *netHarness) step(int64) int {
 	if h.sim != nil {
-		h.sim.Advance(simStepNs)
+		h.sim.Advance(cmp.Or(h.stepNs, simStepNs))
 	}
 	now := h.clock()
 	work := 0
@@ -109,6 +120,12 @@ func (h *netHarness) until(what string, cond func() bool) {
 		h.stepAll()
 	}
 	h.t.Fatalf("after %v: %s never happened", time.Duration(netWaitNs), what)
+}
+
+// wait steps for ns of the harness's time.
+func (h *netHarness) wait(ns int64) {
+	end := h.clock() + ns
+	h.until("time passes", func() bool { return h.clock() >= end })
 }
 
 // endpoint returns a loopback address for a channel: over real UDP a port
@@ -154,6 +171,9 @@ func (p *publisher) offer() {
 	for i := range msg {
 		msg[i] = byte(p.rng.Uint32())
 	}
+	if p.rng.IntN(20) == 0 {
+		p.abortClaim(1 + p.rng.IntN(p.pub.MaxPayloadLength()))
+	}
 	var end transport.Position
 	p.h.until("a message is accepted", func() bool {
 		pos, r := p.pub.Offer(msg)
@@ -167,6 +187,17 @@ func (p *publisher) offer() {
 		return false
 	})
 	p.sent = append(p.sent, message{msg, end})
+}
+
+// abortClaim leaves a pad frame inside a term, as an aborted claim does.
+func (p *publisher) abortClaim(length int) {
+	p.h.t.Helper()
+	var claim transport.BufferClaim
+	p.h.until("a claim", func() bool {
+		_, r := p.pub.TryClaim(length, &claim)
+		return r == transport.OfferOK
+	})
+	claim.Abort()
 }
 
 func (p *publisher) offerBytes(total int) {

@@ -3,6 +3,7 @@ package archive
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"venue/transport"
 )
@@ -18,6 +19,12 @@ const (
 	controlSessionQueueLengthMax = 2 * controlListCountMax
 	// controlSessionsMax bounds the connected clients of one server.
 	controlSessionsMax = 64
+	// replayCloseLingerNs is how long a replay's publication stays open
+	// after its last frame before it is closed with end of stream. A closed
+	// transport publication stops after a few end-of-stream heartbeats even
+	// while its receiver still repairs a lost tail; open, it keeps sending
+	// heartbeats at the tail and answering NAKs, so the tail gets through.
+	replayCloseLingerNs = int64(100 * time.Millisecond)
 )
 
 // ControlServerConfig configures a ControlServer.
@@ -64,6 +71,8 @@ type ControlServer struct {
 	current    *controlSession // session of the request being handled
 	recordings map[int64]*serverRecording
 	replays    map[*Replay]*serverReplay
+	closing    []*serverReplay // ended replays whose publications linger
+	nowNs      int64
 	scratch    []byte
 	// Dropped counts requests refused before Control saw them (no session,
 	// too many sessions, a response queue overflowing).
@@ -87,9 +96,10 @@ type serverRecording struct {
 
 // serverReplay is a replay published to a client-named channel.
 type serverReplay struct {
-	id   int64
-	pub  *transport.Publication
-	sink *PublicationSink
+	id        int64
+	pub       *transport.Publication
+	sink      *PublicationSink
+	closeAtNs int64
 }
 
 var _ transport.Agent = (*ControlServer)(nil)
@@ -120,11 +130,13 @@ func (s *ControlServer) RoleName() string { return "archive-control" }
 // DoWork handles pending requests, moves recordings and replays one block
 // each, and publishes queued responses.
 func (s *ControlServer) DoWork(nowNs int64) int {
+	s.nowNs = nowNs
 	work := s.requests.Poll(s.asm.Handler(), controlRequestsPerCycle)
 	work += s.attachImages()
 	work += s.recorder.DoWork(nowNs)
 	work += s.replayer.DoWork(nowNs)
 	work += s.endFinishedRecordings()
+	work += s.closeEndedReplays(nowNs)
 	for _, cs := range s.sessions {
 		work += cs.flush()
 	}
@@ -135,6 +147,7 @@ func (s *ControlServer) DoWork(nowNs int64) int {
 // publications and subscriptions.
 func (s *ControlServer) OnClose() {
 	s.replayer.OnClose()
+	s.closeEndedReplays(1<<63 - 1)
 	s.recorder.OnClose()
 	for id, sr := range s.recordings {
 		sr.sub.Close()
@@ -377,11 +390,26 @@ func (s *ControlServer) onReplayDone(r *Replay, err error) {
 		return
 	}
 	delete(s.replays, r)
-	sr.pub.Close()
+	sr.closeAtNs = s.nowNs + replayCloseLingerNs
+	s.closing = append(s.closing, sr)
 	s.forgetControlReplay(sr.id)
 	if err != nil && !errors.Is(err, ErrClosed) && !errors.Is(err, ErrReplayStopped) {
 		s.a.errorsCounter.Increment()
 	}
+}
+
+// closeEndedReplays closes the publications of ended replays whose linger is over.
+func (s *ControlServer) closeEndedReplays(nowNs int64) int {
+	work := 0
+	for i := 0; i < len(s.closing); i++ {
+		if sr := s.closing[i]; nowNs >= sr.closeAtNs {
+			sr.pub.Close()
+			s.closing = append(s.closing[:i], s.closing[i+1:]...)
+			i--
+			work++
+		}
+	}
+	return work
 }
 
 func (s *ControlServer) forgetControlReplay(id int64) {

@@ -7,6 +7,10 @@ import (
 	"venue/transport"
 )
 
+// remoteReplayRetriesMax bounds how often a replication asks again for a
+// replay whose stream went away before its end.
+const remoteReplayRetriesMax = 8
+
 // RemoteReplicationParams say what to replicate from a remote archive and
 // how the streams reach this side.
 type RemoteReplicationParams struct {
@@ -57,6 +61,7 @@ type RemoteReplication struct {
 	liveSub   *transport.Subscription
 	live      *ImageSource
 	merged    bool
+	retries   int
 	appendErr error
 	append    BlockHandler
 	discard   transport.BlockHandler
@@ -86,15 +91,42 @@ func ReplicateRemote(p RemoteReplicationParams) (*RemoteReplication, error) {
 		r.finish(err)
 		return nil, err
 	}
-	follow := p.Follow || p.LiveChannel != ""
-	r.replayID, err = p.Source.Replay(ReplayParams{RecordingID: sd.RecordingID, Position: rec.RecordedPosition(),
-		Length: ReplayLengthUnbounded, Follow: follow}, NoLimitCounter, p.ReplayChannel, sd.StreamID)
-	if err != nil {
-		err = fmt.Errorf("archive: replicate remote %d into %d: %w", sd.RecordingID, rec.ID(), err)
+	if err := r.requestReplay(); err != nil {
 		r.finish(err)
 		return nil, err
 	}
 	return r, nil
+}
+
+// requestReplay asks the source to replay from the recorded position.
+func (r *RemoteReplication) requestReplay() error {
+	follow := r.p.Follow || r.p.LiveChannel != ""
+	var err error
+	r.replayID, err = r.p.Source.Replay(ReplayParams{RecordingID: r.src.RecordingID, Position: r.rec.RecordedPosition(),
+		Length: ReplayLengthUnbounded, Follow: follow}, NoLimitCounter, r.p.ReplayChannel, r.src.StreamID)
+	if err != nil {
+		return fmt.Errorf("archive: replicate remote %d into %d: %w", r.src.RecordingID, r.rec.ID(), err)
+	}
+	return nil
+}
+
+// replayLost asks again for a replay whose stream went away before its end
+// of stream (its tail lost after the source closed it, a liveness
+// timeout): from the recorded position, a bounded number of times.
+func (r *RemoteReplication) replayLost() int {
+	if r.retries >= remoteReplayRetriesMax {
+		r.finish(fmt.Errorf("archive: replicate %d: %w: the replay stream went away at %d %d times",
+			r.src.RecordingID, ErrReplayStopped, r.rec.RecordedPosition(), r.retries))
+		return 1
+	}
+	r.retries++
+	r.replay = nil
+	// The old replay may still run at the source; stopping it is best effort.
+	_ = r.p.Source.StopReplay(r.replayID)
+	if err := r.requestReplay(); err != nil {
+		r.finish(err)
+	}
+	return 1
 }
 
 func (r *RemoteReplication) subscribe() error {
@@ -155,6 +187,10 @@ func (r *RemoteReplication) DoWork(int64) int {
 	}
 	if r.merged {
 		return r.recordFrom(r.live)
+	}
+	r.replaySub.ImageCount() // takes in the image's end: closed when it went away
+	if r.replay.Image().IsClosed() && !r.replay.IsEndOfStream() {
+		return r.replayLost()
 	}
 	if r.live != nil && r.rec.RecordedPosition() >= r.live.Position() {
 		return r.tryMerge()

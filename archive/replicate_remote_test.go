@@ -2,7 +2,9 @@ package archive
 
 import (
 	"bytes"
+	"net/netip"
 	"testing"
+	"time"
 
 	"venue/transport"
 )
@@ -16,6 +18,7 @@ type replicationCase struct {
 	srcRec   *Recording
 	recorder *Recorder
 	dst      *Archive
+	srcImg   *transport.Image
 }
 
 // newReplicationCase records a stream on the source; with mdc the
@@ -43,6 +46,7 @@ func newReplicationCase(t *testing.T, h *netHarness, mdc bool) *replicationCase 
 		}
 	}
 	img := h.waitImage(sub, c.pub.SessionID())
+	c.srcImg = img
 	c.srcRec, c.recorder = recordImage(t, h, c.a, img, channel)
 	c.p = newPublisher(h, c.pub, 5)
 	return c
@@ -158,6 +162,10 @@ func TestReplicateOverUDPMergesWithLive(t *testing.T) {
 	replicateAndMerge(t, c)
 }
 
+// liveJoinSettleNs is how long a new live receiver gets to be counted by
+// the publisher's flow control: many status-message intervals.
+const liveJoinSettleNs = int64(100 * time.Millisecond)
+
 func replicateAndMerge(t *testing.T, c *replicationCase) {
 	c.p.offerBytes(2 * netTermLength)
 	liveEndpoint := c.h.endpoint(36)
@@ -165,6 +173,12 @@ func replicateAndMerge(t *testing.T, c *replicationCase) {
 	if err := c.pub.AddDestination(liveEndpoint); err != nil {
 		t.Fatal(err)
 	}
+	// The publisher counts the new receiver in its flow control only once
+	// that receiver's first status message arrives; until then it may run
+	// past the receiver's window, and the transport leaves a receiver
+	// stranded there (reported). So the publisher pauses while it joins.
+	c.h.until("the live image", func() bool { return r.live != nil })
+	c.h.wait(liveJoinSettleNs)
 	c.h.until("the hand-off to the live stream", func() bool {
 		if !r.Merged() && !r.Done() {
 			c.p.offer() // the source keeps recording
@@ -197,4 +211,35 @@ func TestReplicateOverLossyNetwork(t *testing.T) {
 		h := newSimHarness(t, 2, faults)
 		replicateAndMerge(t, newReplicationCase(t, h, true))
 	})
+	t.Run("following over real UDP with faults", func(t *testing.T) {
+		h := newUDPHarness(t)
+		h.faulty = &transport.FaultyNetwork{Inner: transport.UDPNetwork{}, Seed: 3, Faults: faults}
+		replicateWhileRecording(t, newReplicationCase(t, h, false))
+	})
+}
+
+// A replay stream cut off for longer than the image liveness timeout goes
+// away without its end of stream: the replication asks for the replay again
+// from its recorded position and still ends identical to the source.
+func TestReplicateAsksAgainWhenTheReplayStreamIsLost(t *testing.T) {
+	h := newSimHarness(t, 4, transport.SimFaults{DelayNs: 50_000})
+	c := newReplicationCase(t, h, false)
+	c.p.offerBytes(2 * netTermLength)
+	r := c.replicate(t, true, "")
+	h.until("some of the replay recorded", func() bool { return r.Recording().RecordedPosition() > netTermLength })
+	// Publications send from the unspecified address; the replay, alone,
+	// goes to the replay endpoint's host.
+	senders, replayHost := netip.IPv4Unspecified(), netip.MustParseAddrPort(h.endpoint(33)).Addr()
+	h.simnet.SetPartitioned(senders, replayHost, true)
+	h.stepNs = int64(time.Millisecond) // coarse steps through the silence
+	h.wait(3 * int64(time.Second))
+	h.stepNs = 0
+	h.simnet.SetPartitioned(senders, replayHost, false)
+	c.p.offerBytes(netTermLength)
+	c.stopSource(t)
+	h.until("the replication ends", r.Done)
+	c.checkIdentical(t, r)
+	if r.retries == 0 {
+		t.Fatal("the replay was never requested again")
+	}
 }
