@@ -289,3 +289,61 @@ func TestMulticastLossAndGarbageHealed(t *testing.T) {
 		t.Fatalf("malformed dropped %d, want %d", st.MalformedDropped, want)
 	}
 }
+
+// TestUDPConnSingleDatagramCalls: the one-datagram calls of UDPConn —
+// TryReceive returns at once, Receive times out with no error, and both
+// deliver what Send sent; a closed conn says ErrClosed.
+func TestUDPConnSingleDatagramCalls(t *testing.T) {
+	cfg := loopbackChannel(t, "239.255.10.207")
+	tx, err := DialUDP(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Close()
+	rx, err := ListenUDP(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, receiveBufferLength)
+	if n, err := rx.TryReceive(buf); n != 0 || err != nil {
+		t.Fatalf("TryReceive on an empty socket: %d, %v", n, err)
+	}
+	if n, err := rx.Receive(buf, time.Millisecond); n != 0 || err != nil {
+		t.Fatalf("Receive timeout: %d, %v", n, err)
+	}
+	for _, msg := range []string{"first", "second"} {
+		if err := tx.Send([]byte(msg)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := rx.Receive(buf, 5*time.Second)
+	if err != nil || string(buf[:n]) != "first" {
+		t.Fatalf("Receive: %q, %v", buf[:n], err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for n, err = rx.TryReceive(buf); n == 0 && err == nil && time.Now().Before(deadline); n, err = rx.TryReceive(buf) {
+	}
+	if err != nil || string(buf[:n]) != "second" {
+		t.Fatalf("TryReceive: %q, %v", buf[:n], err)
+	}
+	rx.Close()
+	if _, err := rx.TryReceive(buf); err != ErrClosed {
+		t.Fatalf("TryReceive after Close: %v, want ErrClosed", err)
+	}
+}
+
+// TestRunBenchSmoke: a short `venue bench md` run measures something in
+// every phase and sees no malformed or lost packet.
+func TestRunBenchSmoke(t *testing.T) {
+	loopbackChannel(t, benchGroupDefault) // skip where multicast on lo is refused
+	res, err := RunBench(BenchConfig{Instruments: 50, Duration: 100 * time.Millisecond, PacedChangesPerSec: 20_000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Changes == 0 || res.ChangesPerSec <= 0 || res.UpdatesApplied == 0 || res.LatencySamples == 0 || res.P99Ns <= 0 {
+		t.Fatalf("nothing measured: %+v", res)
+	}
+	if res.MalformedDropped != 0 || res.SendErrors != 0 {
+		t.Fatalf("malformed %d, send errors %d", res.MalformedDropped, res.SendErrors)
+	}
+}
