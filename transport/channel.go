@@ -17,7 +17,9 @@ import (
 //
 // Optional parameters: control=host:port binds the publication's socket
 // (where status messages and NAKs arrive); fc=min|max picks multi-receiver
-// flow control; term-length=N and mtu=N override the driver defaults.
+// flow control; term-length=N and mtu=N override the driver defaults;
+// loopback=false stops multicast from looping back to this host's receivers
+// (it is on by default so that receivers on the same host hear the group).
 // A publication can start at a given position instead of 0 (a new cluster
 // leader continuing the log, an archive replay keeping the recorded
 // positions): init-term-id=N|term-id=N|term-offset=N, and session-id=N to
@@ -30,6 +32,7 @@ type channelSpec struct {
 	control    netip.AddrPort
 	iface      string
 	ttl        int
+	noLoopback bool
 	manualMDC  bool
 	flow       string
 	termLength int
@@ -63,7 +66,7 @@ func parseChannel(s string) (channelSpec, error) {
 		if params, ok := strings.CutPrefix(rest, "ipc?"); ok {
 			for _, kv := range strings.Split(params, "|") {
 				k, v, _ := strings.Cut(kv, "=")
-				if k == "endpoint" || k == "control" || k == "control-mode" || k == "interface" || k == "ttl" || k == "fc" {
+				if k == "endpoint" || k == "control" || k == "control-mode" || k == "interface" || k == "ttl" || k == "fc" || k == "loopback" {
 					return spec, fmt.Errorf("%w: %q: %s is not an ipc parameter", ErrBadChannel, s, k)
 				}
 				if err := spec.set(k, v); err != nil {
@@ -122,6 +125,10 @@ func (c *channelSpec) set(k, v string) error {
 		c.iface = v
 	case "ttl":
 		c.ttl, err = strconv.Atoi(v)
+	case "loopback":
+		var on bool
+		on, err = strconv.ParseBool(v)
+		c.noLoopback = !on
 	case "control-mode":
 		if v != "manual" {
 			return fmt.Errorf("control-mode %q unsupported (manual only)", v)

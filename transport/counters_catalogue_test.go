@@ -116,14 +116,14 @@ func TestConstantRelationships(t *testing.T) {
 func TestChannelParsing(t *testing.T) {
 	good := []string{"ipc", "aeron:ipc", "udp?endpoint=127.0.0.1:1", "aeron:udp?endpoint=239.1.1.1:5|interface=lo|ttl=1",
 		"udp?control-mode=manual", "udp?control-mode=manual|control=127.0.0.1:9|fc=max", "spy:udp?endpoint=127.0.0.1:1",
-		"udp?endpoint=127.0.0.1:1|term-length=65536|mtu=8192"}
+		"udp?endpoint=127.0.0.1:1|term-length=65536|mtu=8192", "udp?endpoint=239.1.1.1:5|loopback=false"}
 	for _, ch := range good {
 		if _, err := parseChannel(ch); err != nil {
 			t.Errorf("%q: %v", ch, err)
 		}
 	}
 	bad := []string{"", "tcp://x", "udp?", "udp?endpoint=nohost", "udp?endpoint=1.2.3.4:5|bogus=1", "spy:ipc",
-		"udp?control-mode=dynamic", "udp?endpoint=1.2.3.4:5|fc=avg"}
+		"udp?control-mode=dynamic", "udp?endpoint=1.2.3.4:5|fc=avg", "udp?endpoint=1.2.3.4:5|loopback=maybe"}
 	for _, ch := range bad {
 		if _, err := parseChannel(ch); err == nil {
 			t.Errorf("%q parsed", ch)

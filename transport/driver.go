@@ -399,7 +399,7 @@ func removeItem[T comparable](list []T, x T) []T {
 }
 
 func (d *Driver) addNetPublication(pub *Publication, spec channelSpec) error {
-	opts := MulticastOptions{Interface: spec.iface, TTL: spec.ttl, Loopback: true}
+	opts := MulticastOptions{Interface: spec.iface, TTL: spec.ttl, Loopback: !spec.noLoopback}
 	conn, err := d.cfg.Network.SenderConn(spec.control, opts)
 	if err != nil {
 		return err
@@ -564,7 +564,7 @@ func (d *Driver) addNetSubscription(s *Subscription, spec channelSpec) error {
 		var conn DatagramConn
 		var err error
 		if spec.multicast() {
-			conn, err = d.cfg.Network.ListenMulticast(spec.endpoint, MulticastOptions{Interface: spec.iface, TTL: spec.ttl, Loopback: true})
+			conn, err = d.cfg.Network.ListenMulticast(spec.endpoint, MulticastOptions{Interface: spec.iface, TTL: spec.ttl, Loopback: !spec.noLoopback})
 		} else {
 			conn, err = d.cfg.Network.ListenUnicast(spec.endpoint)
 		}
