@@ -13,7 +13,8 @@ import (
 // goroutine each.
 type Conn interface {
 	// Send sends one datagram without blocking; ErrWouldBlock when the
-	// socket's buffer is full (the datagram is dropped).
+	// socket's buffer is full (the datagram was not sent; the caller may
+	// try again later).
 	Send(p []byte) error
 	// TryReceive copies the next waiting datagram into buf and returns its
 	// length, or 0 at once when none is waiting.
@@ -27,7 +28,7 @@ type Conn interface {
 
 // Conn errors.
 var (
-	ErrWouldBlock = errors.New("marketdata: send buffer full, datagram dropped")
+	ErrWouldBlock = errors.New("marketdata: socket send buffer full")
 	ErrClosed     = errors.New("marketdata: connection closed")
 )
 
@@ -37,7 +38,8 @@ var (
 type BatchConn interface {
 	Conn
 	// SendBatch sends the datagrams in order without blocking and returns how
-	// many went; the rest were dropped (ErrWouldBlock when the buffer filled).
+	// many went; ErrWouldBlock when the socket's buffer filled before the
+	// rest (which the caller may send later).
 	SendBatch(pkts [][]byte) (int, error)
 	// ReceiveBatch waits up to timeout for at least one datagram, then reads
 	// up to len(bufs) datagrams, storing each length in sizes. It returns 0
