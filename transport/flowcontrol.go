@@ -1,5 +1,7 @@
 package transport
 
+import "net/netip"
+
 // flowReceiversMax bounds the receivers a multi-receiver flow control tracks.
 const flowReceiversMax = 64
 
@@ -7,7 +9,7 @@ const flowReceiversMax = 64
 // the sender goroutine.
 type flowControl interface {
 	// onStatus records a receiver's consumption position and window.
-	onStatus(receiverID int64, pos, window int64, nowNs int64)
+	onStatus(receiverID int64, from netip.AddrPort, pos, window int64, nowNs int64)
 	// limit returns the position the sender may send up to.
 	limit(nowNs int64) int64
 	// receivers returns the receivers currently counted.
@@ -20,7 +22,7 @@ type unicastFlowControl struct {
 	any bool
 }
 
-func (f *unicastFlowControl) onStatus(_ int64, pos, window int64, _ int64) {
+func (f *unicastFlowControl) onStatus(_ int64, _ netip.AddrPort, pos, window int64, _ int64) {
 	f.lim = max(f.lim, pos+window)
 	f.any = true
 }
@@ -36,6 +38,7 @@ func (f *unicastFlowControl) receivers() int {
 
 type flowReceiver struct {
 	id       int64
+	from     netip.AddrPort
 	lim      int64
 	lastSeen int64
 }
@@ -54,7 +57,7 @@ func newMultiFlowControl(useMax bool, timeoutNs int64) *multiFlowControl {
 	return &multiFlowControl{useMax: useMax, timeoutNs: timeoutNs, rs: make([]flowReceiver, 0, flowReceiversMax)}
 }
 
-func (f *multiFlowControl) onStatus(id int64, pos, window int64, nowNs int64) {
+func (f *multiFlowControl) onStatus(id int64, from netip.AddrPort, pos, window int64, nowNs int64) {
 	lim := pos + window
 	for i := range f.rs {
 		if f.rs[i].id == id {
@@ -64,8 +67,20 @@ func (f *multiFlowControl) onStatus(id int64, pos, window int64, nowNs int64) {
 		}
 	}
 	if len(f.rs) < flowReceiversMax {
-		f.rs = append(f.rs, flowReceiver{id: id, lim: lim, lastSeen: nowNs})
+		f.rs = append(f.rs, flowReceiver{id: id, from: from, lim: lim, lastSeen: nowNs})
 	}
+}
+
+// retain keeps only the receivers whose address passes keep.
+func (f *multiFlowControl) retain(keep func(netip.AddrPort) bool) {
+	n := 0
+	for _, r := range f.rs {
+		if keep(r.from) {
+			f.rs[n] = r
+			n++
+		}
+	}
+	f.rs = f.rs[:n]
 }
 
 func (f *multiFlowControl) limit(nowNs int64) int64 {

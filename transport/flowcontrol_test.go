@@ -9,9 +9,9 @@ func TestMultiFlowControlMinMaxAndTimeout(t *testing.T) {
 	const timeout = 100
 	minFC, maxFC := newMultiFlowControl(false, timeout), newMultiFlowControl(true, timeout)
 	for _, fc := range []*multiFlowControl{minFC, maxFC} {
-		fc.onStatus(1, 1000, 500, 0)  // slow receiver: limit 1500
-		fc.onStatus(2, 4000, 500, 0)  // fast receiver: limit 4500
-		fc.onStatus(2, 3000, 500, 10) // a reordered, older status never lowers a limit
+		fc.onStatus(1, netip.AddrPort{}, 1000, 500, 0)  // slow receiver: limit 1500
+		fc.onStatus(2, netip.AddrPort{}, 4000, 500, 0)  // fast receiver: limit 4500
+		fc.onStatus(2, netip.AddrPort{}, 3000, 500, 10) // a reordered, older status never lowers a limit
 	}
 	if got := minFC.limit(50); got != 1500 {
 		t.Errorf("min limit %d, want the slowest 1500", got)
@@ -20,7 +20,7 @@ func TestMultiFlowControlMinMaxAndTimeout(t *testing.T) {
 		t.Errorf("max limit %d, want the fastest 4500", got)
 	}
 	// Receiver 1 falls silent; after the timeout only receiver 2 counts.
-	minFC.onStatus(2, 5000, 500, 150)
+	minFC.onStatus(2, netip.AddrPort{}, 5000, 500, 150)
 	if got := minFC.limit(150); got != 5500 || minFC.receivers() != 1 {
 		t.Errorf("after timeout: limit %d receivers %d, want 5500 and 1", got, minFC.receivers())
 	}

@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"net/netip"
 	"testing"
 )
 
@@ -124,7 +125,7 @@ func FuzzSenderControl(f *testing.F) {
 		sd := h.driver(1, nil)
 		pub := mustPub(t, sd, "udp?endpoint=10.0.0.2:40001", 2)
 		np := pub.net
-		np.onControl(b, 0)
+		np.onControl(b, netip.AddrPort{}, 0)
 		sd.DoWork(1)
 		if np.senderPos > int64(pub.Position()) {
 			t.Fatalf("sender position %d beyond publication %d", np.senderPos, pub.Position())

@@ -36,6 +36,10 @@ type netPublication struct {
 
 	dests atomic.Pointer[[]netip.AddrPort]
 	flow  flowControl
+	// destsGen counts destination removals; the sender prunes flow
+	// control when it differs from seenDestsGen.
+	destsGen     atomic.Int64
+	seenDestsGen int64
 
 	senderPos      int64 // owned by the sender goroutine
 	senderPosition atomic.Int64
@@ -101,6 +105,27 @@ func (np *netPublication) addDestination(a netip.AddrPort) {
 	np.setupRequested.Store(true)
 }
 
+func (np *netPublication) isDestination(a netip.AddrPort) bool {
+	for _, d := range *np.dests.Load() {
+		if d == a {
+			return true
+		}
+	}
+	return false
+}
+
+// pruneFlow drops flow-control receivers whose destination was removed
+// (sender goroutine), so that the rest run on at once rather than after
+// the receiver timeout.
+func (np *netPublication) pruneFlow() {
+	if gen := np.destsGen.Load(); gen != np.seenDestsGen {
+		np.seenDestsGen = gen
+		if mf, ok := np.flow.(*multiFlowControl); ok {
+			mf.retain(np.isDestination)
+		}
+	}
+}
+
 func (np *netPublication) removeDestination(a netip.AddrPort) bool {
 	np.mu.Lock()
 	defer np.mu.Unlock()
@@ -112,6 +137,7 @@ func (np *netPublication) removeDestination(a netip.AddrPort) bool {
 		}
 	}
 	np.dests.Store(&next)
+	np.destsGen.Add(1)
 	return len(next) < len(old)
 }
 
@@ -159,13 +185,13 @@ func (np *netPublication) pollControl(nowNs int64) int {
 			continue
 		}
 		np.sys.BytesReceived.Add(int64(d.N))
-		np.onControl(d.Buf[:d.N], nowNs)
+		np.onControl(d.Buf[:d.N], d.Addr, nowNs)
 	}
 	return n
 }
 
 // onControl handles the status messages and NAKs in one datagram.
-func (np *netPublication) onControl(b []byte, nowNs int64) {
+func (np *netPublication) onControl(b []byte, src netip.AddrPort, nowNs int64) {
 	for off := 0; off < len(b); {
 		rest := b[off:]
 		if len(rest) < 8 {
@@ -181,7 +207,7 @@ func (np *netPublication) onControl(b []byte, nowNs int64) {
 			return
 		case h.Type() == TypeStatus && length >= StatusLength && len(rest) >= StatusLength:
 			if np.matches(c) {
-				np.onStatus(c, h.Flags(), nowNs)
+				np.onStatus(c, h.Flags(), src, nowNs)
 			}
 		case h.Type() == TypeNAK && length >= NAKLength && len(rest) >= NAKLength:
 			if np.matches(c) {
@@ -204,8 +230,11 @@ func (np *netPublication) matches(c ControlFrame) bool {
 	return true
 }
 
-func (np *netPublication) onStatus(c ControlFrame, flags uint8, nowNs int64) {
+func (np *netPublication) onStatus(c ControlFrame, flags uint8, src netip.AddrPort, nowNs int64) {
 	np.sys.StatusMessagesReceived.Increment()
+	if np.spec.manualMDC && !np.isDestination(src) {
+		return // a removed destination's receiver must not hold flow back
+	}
 	if flags&FlagSetupRequest != 0 {
 		// A receiver saw data from this session but has no image yet.
 		np.setupRequested.Store(true)
@@ -218,7 +247,7 @@ func (np *netPublication) onStatus(c ControlFrame, flags uint8, nowNs int64) {
 		np.sys.InvalidFrames.Increment()
 		return
 	}
-	np.flow.onStatus(c.StatusReceiverID(), pos, window, nowNs)
+	np.flow.onStatus(c.StatusReceiverID(), src, pos, window, nowNs)
 	np.lastSMNs = nowNs
 	np.everSM = true
 	np.connected.Store(true)
@@ -232,6 +261,9 @@ func (np *netPublication) doSend(nowNs int64) int {
 	}
 	if np.connected.Load() && np.flow.receivers() == 0 {
 		np.connected.Store(false)
+	}
+	if np.spec.manualMDC {
+		np.pruneFlow()
 	}
 	work := 0
 	if !np.everSM || np.setupRequested.Load() {

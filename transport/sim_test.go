@@ -259,7 +259,9 @@ func TestSimLargeMessagesFragmentAndReassembleUnderLoss(t *testing.T) {
 
 func TestSimMultiDestinationReachesEveryReceiver(t *testing.T) {
 	h := newSimHarness(t, 6, SimFaults{LossPermille: 50, DuplicatePermille: 20, ReorderPermille: 50, DelayNs: 30_000, ReorderDelayNs: 100_000})
-	sd := h.driver(1, func(c *DriverConfig) { c.ReceiverTimeout = 50 * time.Millisecond })
+	// Long timeouts: removing a destination must free the flow at once,
+	// not after a receiver or image timeout.
+	sd := h.driver(1, func(c *DriverConfig) { c.ReceiverTimeout = 10 * time.Second })
 	var subs []*Subscription
 	for i := 0; i < 3; i++ {
 		rd := h.driver(int64(10+i), nil)
@@ -294,7 +296,7 @@ func TestSimMultiDestinationReachesEveryReceiver(t *testing.T) {
 		subs[i].Poll(func([]byte, *Header) {}, 1<<20)
 	}
 	sent := 0
-	h.until(2_000_000, "500 more messages to the remaining two", func() bool {
+	h.until(20_000, "500 more messages to the remaining two within 200 ms", func() bool {
 		if sent < 500 {
 			if _, r := pub.Offer(msg); r == OfferOK {
 				sent++
