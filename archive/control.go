@@ -13,9 +13,9 @@ type CounterResolver func(counterID int32) (pos PositionReader, ok bool)
 
 // Control serves the archive's control protocol: it decodes a request,
 // runs it against the Archive and encodes the responses, each carrying the
-// request's correlation id. Over the transport (next), a control session
-// feeds it request messages and publishes what it emits; in process, callers
-// use Handle directly, or the Archive's methods.
+// request's correlation id. Over the transport, a ControlServer feeds it
+// request messages and publishes what it emits; in process, callers use
+// Handle directly, or the Archive's methods.
 //
 // Recordings started and replays opened through Control are held here; in
 // process, Recording and Replay hand them to the agent that drives them.

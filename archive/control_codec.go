@@ -14,7 +14,8 @@ import (
 // most one variable-length string (a uint16 length and the bytes). Decoding
 // finds the string after BlockLength bytes, so a newer sender's longer block
 // is read correctly by older code, which ignores the fields it does not
-// know. The same bytes travel in process now and over the transport next.
+// know (the Replay block grew this way: v1 clients send 40 bytes and name
+// no destination). The same bytes travel in process and over the transport.
 const (
 	headerBlockLengthOffset = 0
 	headerTemplateIDOffset  = 2

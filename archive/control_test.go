@@ -152,16 +152,18 @@ func TestControlCodecRoundTrip(t *testing.T) {
 // ControlResponse, last, echoing the correlation id when there is one.
 func FuzzControlMessage(f *testing.F) {
 	p := testParams()
-	f.Add(AppendStartRecording(nil, 1, p))                                            // a valid start
-	f.Add(AppendStartRecording(nil, 1, p)[:30])                                       // a start cut mid-block
-	f.Add(AppendRecordingIDRequest(nil, TemplateDescribe, 2, 0))                      // describe
-	f.Add(AppendPositionRequest(nil, TemplateTruncate, 3, 0, 64))                     // truncate
-	f.Add(AppendListRecordings(nil, 4, 0, 5))                                         // list
-	f.Add(AppendFindLastMatching(nil, 5, 0, "ipc", 7))                                // find last
-	f.Add(AppendReplay(nil, 6, ReplayParams{Position: NullPosition, Length: -1}, -1)) // replay
-	f.Add(AppendControlResponse(nil, 7, 0, ErrorNone, ""))                            // a response sent as a request
-	f.Add([]byte{})                                                                   // nothing
-	f.Add(make([]byte, MessageHeaderLength))                                          // a zero header
+	f.Add(AppendStartRecording(nil, 1, p))                                                        // a valid start
+	f.Add(AppendStartRecording(nil, 1, p)[:30])                                                   // a start cut mid-block
+	f.Add(AppendRecordingIDRequest(nil, TemplateDescribe, 2, 0))                                  // describe
+	f.Add(AppendPositionRequest(nil, TemplateTruncate, 3, 0, 64))                                 // truncate
+	f.Add(AppendListRecordings(nil, 4, 0, 5))                                                     // list
+	f.Add(AppendFindLastMatching(nil, 5, 0, "ipc", 7))                                            // find last
+	f.Add(AppendReplay(nil, 6, ReplayParams{Position: NullPosition, Length: -1}, -1))             // replay
+	f.Add(AppendControlResponse(nil, 7, 0, ErrorNone, ""))                                        // a response sent as a request
+	f.Add(AppendConnect(nil, 8, "udp?endpoint=127.0.0.1:1", 9))                                   // connect: a no-op in process
+	f.Add(AppendReplayTo(nil, 9, ReplayParams{Position: NullPosition, Length: -1}, -1, "ipc", 3)) // replay naming a destination
+	f.Add([]byte{})                                                                               // nothing
+	f.Add(make([]byte, MessageHeaderLength))                                                      // a zero header
 	f.Fuzz(func(t *testing.T, req []byte) {
 		a, err := Open(Config{Dir: "/arch", FS: NewSimFS(0), SegmentLength: testSegmentLength})
 		if err != nil {

@@ -16,17 +16,26 @@
 //     bounded by a limit position (the cluster's commit position): Replay
 //     for in-process readers, Replayer to drive replays into a BlockSink.
 //   - Truncate, extend, purge and delete recordings; replicate one from
-//     another archive in the same process (Replicate), the pipeline remote
-//     replication will run with the transport in the middle.
+//     another archive in the same process (Replicate) or from a remote one
+//     over the transport (ReplicateRemote), following the live recording or
+//     handing off to its live stream.
+//   - The network half: recording a transport Image or spy (ImageSource),
+//     replay to a transport publication at the recorded positions
+//     (PublicationSink, ReplayChannel), and the control protocol served over
+//     the transport (ControlServer) with its client (RemoteArchive).
 //   - The fsync policy, the recorded- and durable-position counters, crash
 //     recovery that trims torn tails, and the behaviour on a full disk.
 //   - The control protocol codec and its in-process server (Control).
+//   - An exclusive lock on the directory (flock on archive.lock, which
+//     holds the owner's pid): a second Open fails with ErrLocked.
 //   - The file layer (FS, File) with the real OS implementation and a
 //     simulated one (SimFS) that loses unsynced writes on power loss.
 //
 // What archive does not own: it never decides what is committed (the
 // cluster does, and bounds replays with its commit position); it does not
-// parse message payloads; it owns no sockets, goroutines or clocks.
+// parse message payloads; it owns no goroutines or clocks (its agents take
+// the time in DoWork; RemoteArchive's blocking calls take a clock in their
+// config), and its sockets are the transport's.
 //
 // # Using it
 //
@@ -60,20 +69,51 @@
 // every diskFullRetryIntervalNs. A failed sync fails the recording at its
 // durable position (ErrRecordingFailed); extend it to continue.
 //
-// # Where the network parts plug in (next)
+// # Over the network
 //
-//   - Recording a network Image or a publication's spy: an adapter from the
-//     Image's block poll to BlockSource, added to a Recorder.
-//   - Replay to a transport publication (a follower catching up): a
-//     BlockSink over an exclusive publication (OfferBlock, AppendPadding),
-//     added to a Replayer with the Replay.
-//   - The remote control protocol: a control session that reads request
-//     messages from a subscription, passes them to Control.Handle and
-//     publishes the responses; ControlMessage already decodes both ways and
-//     ControlError maps remote errors to the same sentinels.
-//   - Replicate from a remote archive: Replicate's pipeline with a remote
-//     replay (the control protocol) received through an Image into
-//     StartRecording/ExtendRecording via a Recorder; for a live source, a
-//     hand-off from the replay image to the live image once both reach a
-//     common position.
+// Record a network image or a local publication's spy:
+//
+//	img := sub.ImageBySessionID(sessionID)             // udp?endpoint=... or spy:udp?endpoint=...
+//	rec, err := a.StartRecording(archive.RecordingParamsOf(img, channel))
+//	err = recorder.Add(rec, archive.NewImageSource(img)) // blocks exactly as in the term buffer
+//
+// Replay to a publication (a follower catching up): the publication starts
+// at the replay position with the recording's session id, term length and
+// MTU, so the subscriber sees the recorded positions.
+//
+//	pub, err := d.AddPublication(archive.ReplayChannel("udp?endpoint=f:9", &desc, from), desc.StreamID)
+//	sink, err := archive.NewPublicationSink(pub, &desc, from)
+//	err = replayer.Add(replay, sink)                     // pub.Close() when the replay ends
+//
+// Serve and use the control protocol over the transport: each client
+// connects (its request publication's session id is its control session)
+// and names its response channel; responses carry the correlation id and
+// errors come back as *ControlError matching the sentinels.
+//
+//	srv, err := archive.NewControlServer(a, archive.ControlServerConfig{Driver: d,
+//		RequestChannel: "udp?endpoint=a:8010", RequestStreamID: 10})   // an agent: srv.DoWork(now)
+//	c, err := archive.ConnectRemote(archive.RemoteArchiveConfig{Driver: d2,
+//		RequestChannel: "udp?endpoint=a:8010", RequestStreamID: 10,
+//		ResponseChannel: "udp?endpoint=b:8020", ResponseStreamID: 11})
+//	ds, err := c.List(0, 100); id, err := c.StartRecording(params)
+//	replayID, err := c.Replay(archive.ReplayParams{...}, archive.NoLimitCounter, "udp?endpoint=b:8030", streamID)
+//
+// Replicate from a remote archive (catch-up of a lagging or empty member):
+//
+//	r, err := archive.ReplicateRemote(archive.RemoteReplicationParams{Source: c, SourceRecordingID: id,
+//		Destination: a2, DestinationRecordingID: archive.NullRecordingID, Driver: d2,
+//		ReplayChannel: "udp?endpoint=b:8030", Follow: true})   // or LiveChannel for the hand-off
+//	for !r.Done() { r.DoWork(now) }                           // r.Err() says why it ended
+//
+// The replay comes on the recording's stream id and session id (on its own
+// endpoint), so its frames are byte for byte the recorded ones and the
+// replica equals the source. With LiveChannel the replica also subscribes
+// to the live stream the source records; once the replay reaches the live
+// image's position it records the live image and stops the replay (Aeron's
+// live merge). A replay stream lost before its end of stream is requested
+// again from the recorded position.
+//
+// Transport limits these rely on (see the transport package): keep a
+// receiver window below half a term (a quarter works), and let a new live
+// receiver join before the publisher runs a window ahead of it.
 package archive

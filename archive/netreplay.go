@@ -203,12 +203,16 @@ func ReplayChannel(channel string, d *Descriptor, from transport.Position) strin
 	shift := bits.TrailingZeros32(uint32(d.TermLength))
 	termID := d.InitialTermID + int32(int64(from)>>shift)
 	termOffset := int64(from) & int64(d.TermLength-1)
-	sep := "|"
-	if channel == "ipc" || channel == "aeron:ipc" {
-		sep = "?"
-	} else if !strings.Contains(channel, "?") {
-		sep = "?"
+	return withChannelParams(channel, fmt.Sprintf("init-term-id=%d|term-id=%d|term-offset=%d|session-id=%d|term-length=%d|mtu=%d",
+		d.InitialTermID, termID, termOffset, d.SessionID, d.TermLength, d.MTULength))
+}
+
+// withChannelParams appends "|"-separated parameters to a channel URI. The
+// transport applies parameters in order, so these override any of the same
+// name already in channel.
+func withChannelParams(channel, params string) string {
+	if strings.Contains(channel, "?") {
+		return channel + "|" + params
 	}
-	return fmt.Sprintf("%s%sinit-term-id=%d|term-id=%d|term-offset=%d|session-id=%d|term-length=%d|mtu=%d",
-		channel, sep, d.InitialTermID, termID, termOffset, d.SessionID, d.TermLength, d.MTULength)
+	return channel + "?" + params
 }

@@ -74,10 +74,14 @@ type ControlServer struct {
 	closing    []*serverReplay // ended replays whose publications linger
 	nowNs      int64
 	scratch    []byte
-	// Dropped counts requests refused before Control saw them (no session,
-	// too many sessions, a response queue overflowing).
-	Dropped int64
+	dropped    int64
 }
+
+// Dropped returns how many requests and responses the server dropped
+// before Control saw them or before they were sent: requests without a
+// session, connects beyond controlSessionsMax or to a bad channel,
+// responses beyond a session's queue bound.
+func (s *ControlServer) Dropped() int64 { return s.dropped }
 
 // controlSession is one connected client.
 type controlSession struct {
@@ -177,7 +181,7 @@ func (s *ControlServer) onRequest(msg []byte, h *transport.Header) {
 	}
 	cs, ok := s.sessions[h.SessionID()]
 	if !ok {
-		s.Dropped++ // no session to answer on: the client must Connect first
+		s.dropped++ // no session to answer on: the client must Connect first
 		return
 	}
 	s.current = cs
@@ -207,7 +211,7 @@ func (s *ControlServer) onRequest(msg []byte, h *transport.Header) {
 func (s *ControlServer) enqueue(b []byte) {
 	cs := s.current
 	if len(cs.queue) >= controlSessionQueueLengthMax {
-		s.Dropped++
+		s.dropped++
 		return
 	}
 	cs.queue = append(cs.queue, append([]byte(nil), b...))
@@ -219,13 +223,16 @@ func (s *ControlServer) onConnect(m ControlMessage, sessionID int32) {
 		delete(s.sessions, sessionID)
 	}
 	if len(s.sessions) >= controlSessionsMax {
-		s.Dropped++
+		s.dropped++
 		return
 	}
 	channel, stream := m.ConnectParams()
+	// Responses are small: the smallest term keeps a session's log buffer
+	// small whatever the driver's default or the client asks for.
+	channel = withChannelParams(channel, fmt.Sprintf("term-length=%d", transport.TermLengthMin))
 	pub, err := s.d.AddPublication(channel, stream)
 	if err != nil {
-		s.Dropped++ // nowhere to say so: the client times out
+		s.dropped++ // nowhere to say so: the client times out
 		return
 	}
 	cs := &controlSession{id: sessionID, pub: pub}
@@ -308,11 +315,17 @@ func checkImageFits(img *transport.Image, d *Descriptor, pos transport.Position)
 	return nil
 }
 
-// endFinishedRecordings stops recordings whose source ended its stream.
+// endFinishedRecordings stops recordings whose source ended its stream or
+// went away (a liveness timeout): what was recorded stays, and the
+// recording can be extended when the source is back.
 func (s *ControlServer) endFinishedRecordings() int {
 	work := 0
 	for id, sr := range s.recordings {
-		if sr.src != nil && sr.src.IsEndOfStream() {
+		if sr.src == nil {
+			continue
+		}
+		sr.sub.ImageCount() // takes in the image's end
+		if sr.src.IsEndOfStream() || sr.src.Image().IsClosed() {
 			s.forgetRecording(id)
 			work++
 		}

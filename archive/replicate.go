@@ -13,9 +13,10 @@ const NullRecordingID int64 = -1
 
 // Replication copies a recording from one archive into another through a
 // Replay and a Recording: the in-process form of replication, used by the
-// deterministic simulator and by tests. Remote replication (next) is the
-// same pipeline with the transport in the middle: the source archive
-// replays to a publication, the destination records the Image.
+// deterministic simulator and by tests. Remote replication
+// (RemoteReplication) is the same pipeline with the transport in the
+// middle: the source archive replays to a publication, the destination
+// records the Image.
 //
 // A Replication is an agent: each duty cycle moves one bounded block.
 type Replication struct {

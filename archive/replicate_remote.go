@@ -49,8 +49,10 @@ type RemoteReplicationParams struct {
 // live stream once both reach the same position.
 //
 // It is an agent: DoWork moves at most one block, on the goroutine that
-// polls its subscriptions. Setup (describe, the replay request) and the
-// hand-off's StopReplay are blocking calls on Source.
+// polls its subscriptions. Setup (describe, the replay request), the
+// hand-off's StopReplay and asking again for a lost replay are blocking
+// calls on Source, bounded by its timeout; Source's Invoke must not run
+// this agent.
 type RemoteReplication struct {
 	p         RemoteReplicationParams
 	src       Descriptor
