@@ -39,6 +39,7 @@ type netHarness struct {
 	simnet *transport.SimNetwork
 	faulty *transport.FaultyNetwork // real UDP with faults, when set
 	stepNs int64                    // simulated time per step; 0 means simStepNs
+	tweak  func(*transport.DriverConfig)
 	agents []worker
 	// outer agents run only in until, not in step: those that make
 	// blocking RemoteArchive calls whose waits run step.
@@ -65,6 +66,9 @@ func (h *netHarness) driver(seed int64) *transport.Driver {
 	}
 	if h.faulty != nil {
 		cfg.Network = h.faulty
+	}
+	if h.tweak != nil {
+		h.tweak(&cfg)
 	}
 	d, err := transport.NewDriver(cfg)
 	if err != nil {
