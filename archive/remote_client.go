@@ -106,7 +106,9 @@ func (c *RemoteArchive) Close() error {
 // StartRecording asks the server to record a stream: it subscribes to
 // p.Channel and p.StreamID and records the image of p.SessionID, which must
 // join at p.StartPosition (start recording before publishing). It returns
-// the new recording's id.
+// the new recording's id. An image that joins elsewhere, or with another
+// geometry, stops the recording empty and counts an archive error: check
+// with RecordingPosition that it is recording.
 func (c *RemoteArchive) StartRecording(p RecordingParams) (int64, error) {
 	return c.call(TemplateStartRecording, func(dst []byte, corr int64) []byte {
 		return AppendStartRecording(dst, corr, p)

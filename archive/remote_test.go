@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"venue/transport"
 )
@@ -160,4 +161,88 @@ func TestRemoteSessionsAndTimeout(t *testing.T) {
 	if !errors.Is(err, ErrTimeout) || !strings.Contains(err.Error(), "Connect") {
 		t.Fatalf("connect to nobody: %v", err)
 	}
+}
+
+// A remote replay bounded by a limit counter on the server (the cluster's
+// commit position) publishes nothing at or past the limit, and goes on when
+// the limit moves.
+func TestRemoteReplayBoundedByALimitCounter(t *testing.T) {
+	h := newUDPHarness(t)
+	s := newRemoteSetup(t, h)
+	counters := transport.NewCountersManager(8)
+	limit := counters.MustAllocate(transport.CounterTypeArchiveBase+100, "commit position")
+	s.server.ctl.counters = func(id int32) (PositionReader, bool) { return limit, id == limit.ID() }
+
+	channel := "udp?endpoint=" + h.endpoint(23)
+	pub, _ := s.dClient.AddPublication(channel, netStream)
+	id, err := s.client.StartRecording(RecordingParams{Channel: channel, StreamID: netStream, SessionID: pub.SessionID(),
+		InitialTermID: pub.InitialTermID(), TermLength: int32(pub.TermLength()), MTULength: transport.MTULengthDefault})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newPublisher(h, pub, 6)
+	p.offerBytes(netTermLength)
+	h.until("recorded", func() bool { pos, _ := s.client.RecordingPosition(id); return pos == pub.Position() })
+
+	bound := p.sent[len(p.sent)/2].end
+	limit.Set(int64(bound))
+	dest := "udp?endpoint=" + h.endpoint(24)
+	sub, _ := s.dClient.AddSubscription(dest, netStream, transport.SubscriptionOptions{})
+	if _, err := s.client.Replay(ReplayParams{RecordingID: id, Position: 0, Length: ReplayLengthUnbounded, Follow: true},
+		limit.ID(), dest, netStream); err != nil {
+		t.Fatal(err)
+	}
+	img := h.waitImage(sub, pub.SessionID())
+	var r reassembler
+	h.until("the replay reaches the limit", func() bool { img.Poll(r.onFragment, 100); return img.Position() == bound })
+	h.wait(int64(20 * time.Millisecond))
+	img.Poll(r.onFragment, 100)
+	if img.Position() != bound {
+		t.Fatalf("the replay passed the limit %d: at %d", bound, img.Position())
+	}
+	limit.Set(int64(pub.Position()))
+	h.until("the replay reaches the new limit", func() bool { img.Poll(r.onFragment, 100); return img.Position() == pub.Position() })
+	sameMessages(t, "replayed", r.got, p.sent)
+	if _, err := s.client.Replay(ReplayParams{RecordingID: id, Length: ReplayLengthUnbounded}, 9999, dest, netStream); !errors.Is(err, ErrInvalidParams) {
+		t.Fatalf("a replay bounded by an unknown counter: %v", err)
+	}
+}
+
+// ExtendRecording over the transport: a stopped recording continues from
+// its stop position with a publication that resumes the stream there.
+func TestRemoteExtendRecording(t *testing.T) {
+	h := newUDPHarness(t)
+	const livenessTimeout = 200 * time.Millisecond
+	h.tweak = func(c *transport.DriverConfig) { c.ImageLivenessTimeout = livenessTimeout }
+	s := newRemoteSetup(t, h)
+	channel := "udp?endpoint=" + h.endpoint(23)
+	pub, _ := s.dClient.AddPublication(channel, netStream)
+	id, err := s.client.StartRecording(RecordingParams{Channel: channel, StreamID: netStream, SessionID: pub.SessionID(),
+		InitialTermID: pub.InitialTermID(), TermLength: int32(pub.TermLength()), MTULength: transport.MTULengthDefault})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newPublisher(h, pub, 7)
+	p.offerBytes(netTermLength)
+	h.until("recorded", func() bool { pos, _ := s.client.RecordingPosition(id); return pos == pub.Position() })
+	if err := s.client.StopRecording(id); err != nil {
+		t.Fatal(err)
+	}
+	pub.Close()
+	d, _ := s.client.Describe(id)
+	// The receiver keeps an ended image until its liveness timeout and
+	// ignores setups for its session meanwhile (reported): let it go.
+	h.wait(2 * int64(livenessTimeout))
+
+	resumed, err := s.dClient.AddPublication(ReplayChannel(channel, &d, d.StopPosition), netStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.client.ExtendRecording(id); err != nil {
+		t.Fatal(err)
+	}
+	p.pub = resumed
+	p.offerBytes(netTermLength)
+	h.until("the extension recorded", func() bool { pos, _ := s.client.RecordingPosition(id); return pos == resumed.Position() })
+	sameMessages(t, "recorded", recordedMessages(t, s.a, id), p.sent)
 }

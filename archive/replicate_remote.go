@@ -28,6 +28,10 @@ type RemoteReplicationParams struct {
 	// ReplayChannel is where this side receives the replay, e.g.
 	// "udp?endpoint=10.0.0.2:8030". The replay comes on the recording's
 	// stream id and session id, so that its frames are the recorded ones.
+	// The transport ignores a new stream of a session whose previous image
+	// at that endpoint has not yet timed out, so a second replication of the
+	// same recording right after a first should use another endpoint (or
+	// wait for the receiving driver's image liveness timeout).
 	ReplayChannel string
 	// Follow keeps replicating a live source recording as it grows; the
 	// replication ends when the source recording stops.
