@@ -155,7 +155,18 @@ func TestRemoteSessionsAndTimeout(t *testing.T) {
 	if _, err := other.List(0, 1); err != nil {
 		t.Fatal(err)
 	}
-	_, err := ConnectRemote(RemoteArchiveConfig{Driver: s.dClient, RequestChannel: "udp?endpoint=" + h.endpoint(26),
+	stranger, err := s.dClient.AddPublication(s.server.requests.Channel(), netRequestStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := AppendListRecordings(nil, 1, 0, 1)
+	h.until("a request without Connect is dropped", func() bool {
+		if s.server.Dropped() == 0 {
+			stranger.Offer(req)
+		}
+		return s.server.Dropped() > 0
+	})
+	_, err = ConnectRemote(RemoteArchiveConfig{Driver: s.dClient, RequestChannel: "udp?endpoint=" + h.endpoint(26),
 		RequestStreamID: netRequestStream, ResponseChannel: "udp?endpoint=" + h.endpoint(27), ResponseStreamID: netResponseStream,
 		Clock: h.clock, Invoke: h.step, Timeout: 50e6})
 	if !errors.Is(err, ErrTimeout) || !strings.Contains(err.Error(), "Connect") {
