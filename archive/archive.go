@@ -114,7 +114,8 @@ func Open(cfg Config) (*Archive, error) {
 		return nil, fmt.Errorf("archive: create directory %s: %w", cfg.Dir, err)
 	}
 	var lock *dirLock
-	if _, real := cfg.FS.(OSFS); real {
+	switch cfg.FS.(type) {
+	case OSFS, *OSFS: // a simulated file layer has no directory to lock
 		if lock, err = lockDir(cfg.Dir); err != nil {
 			return nil, err
 		}

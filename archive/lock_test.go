@@ -23,6 +23,9 @@ func TestDirectoryLock(t *testing.T) {
 	if msg := err.Error(); !strings.Contains(msg, dir) || !strings.Contains(msg, "process "+strconv.Itoa(os.Getpid())) {
 		t.Fatalf("the error does not name the directory and the holder: %q", msg)
 	}
+	if _, err := Open(Config{Dir: dir, FS: &OSFS{}}); !errors.Is(err, ErrLocked) {
+		t.Fatalf("second open through *OSFS: %v, want ErrLocked", err)
+	}
 	if err := a.Close(); err != nil {
 		t.Fatal(err)
 	}
