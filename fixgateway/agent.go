@@ -291,7 +291,9 @@ func (a *agent) requestInstruments() {
 	a.defs = a.defs[:0]
 	a.lastListRequest = time.Now()
 	buf, m := engine.AppendInstrumentListRequest(make([]byte, 0, engine.InstrumentListRequestLength))
-	m.SetPrincipal(a.g.cfg.GatewayPrincipal)
+	// A gateway session may only act for a trader it carries, so the
+	// request names the first one.
+	m.SetPrincipal(a.g.cfg.Sessions[0].Principal)
 	m.SetRequestID(a.listID)
 	a.push(&command{internal: true, req: request{kind: requestInstrumentList, msg: buf}})
 }
@@ -497,8 +499,10 @@ func (a *agent) onMassCancelReport(r engine.MassCancelReport) {
 
 func (a *agent) onBusinessReject(r engine.BusinessReject) {
 	if engine.TemplateID(r.RefTemplateID()) == engine.TemplateInstrumentListRequest {
-		if string(r.RefID()) == a.listID {
+		if string(r.RefID()) == a.listID && r.Reason() == engine.ReasonUnknownInstrument {
 			a.publishInstruments() // no instruments listed
+		} else {
+			a.g.ctr.malformedEgress.Increment() // refused: asked again at the next refresh
 		}
 		return
 	}

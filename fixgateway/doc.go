@@ -37,6 +37,7 @@
 // It does not match orders, decide whether an order is acceptable beyond its
 // form (price bands, ticks, lots, trading states, ClOrdID uniqueness,
 // authorization of accounts are the engine's), keep order state, or talk to
-// cluster members itself. Package fakecluster is an in-process cluster for
-// tests and for running the gateway before the real client library exists.
+// cluster members itself. Package fakecluster is an in-process cluster
+// running the engine, for tests and for running the gateway before the real
+// client library exists.
 package fixgateway

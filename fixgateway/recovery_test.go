@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"venue/engine"
 	"venue/fixgateway"
 )
 
@@ -29,7 +30,7 @@ DEMO1 < 8 11=k1 150=0 39=0
 `)
 	v.Hold()
 	c.send("D", "11=k2", "55=ALPHA", "54=1", "38=20", "40=2", "44=99.00")
-	eventually(t, "k2 offered", func() bool { return v.Held() == 1 })
+	eventually(t, "k2 offered", func() bool { return v.HeldOrders() == 1 })
 	// The crash: nothing more reaches the disk or the network.
 	crash.crashed.Store(true)
 	px.cut()
@@ -46,12 +47,9 @@ DEMO1 > D 11=k3 55=ALPHA 54=1 38=30 40=2 44=99.00
 DEMO1 < 8 11=k3 150=0 39=0
 DEMO1 quiet
 `)
-	var ids []string
-	for _, o := range v.Orders() {
-		ids = append(ids, o.ClOrdID)
-	}
-	if len(ids) != 3 || ids[0] != "k1" || ids[1] != "k2" || ids[2] != "k3" {
-		t.Fatalf("engine orders %v, want k1 k2 k3 once each", ids)
+	// k1, k2 and k3 rest once each: 60 at 99.00, not 80.
+	if q := v.Level(1, engine.SideBuy, 9900); q != 60 {
+		t.Fatalf("ALPHA bid 99.00 holds %d, want 60", q)
 	}
 	_ = g2
 }
@@ -68,7 +66,7 @@ func TestLeaderFailover(t *testing.T) {
 	clients := map[string]*fixClient{"DEMO1": c1, "DEMO2": c2}
 	failover := func(committed bool) func() {
 		return func() {
-			eventually(t, "two orders in flight", func() bool { return v.Held() == 2 })
+			eventually(t, "two orders in flight", func() bool { return v.HeldOrders() == 2 })
 			v.Failover(committed)
 		}
 	}
@@ -98,11 +96,15 @@ DEMO1 quiet
 DEMO2 quiet
 `)
 	s := g.Stats()
-	if s.UnknownOutcomes != 4 || s.Reoffers != 2 || s.LeaderChanges != 2 {
-		t.Fatalf("stats %+v: want 4 unknown outcomes, 2 reoffers, 2 leader changes", s)
+	if s.UnknownOutcomes < 4 || s.Reoffers != 2 || s.LeaderChanges != 2 {
+		t.Fatalf("stats %+v: want >= 4 unknown outcomes (an instrument refresh may be one more), 2 reoffers, 2 leader changes", s)
 	}
-	if n := len(v.Orders()); n != 3 {
-		t.Fatalf("engine has %d orders, want 3 (f1 f2 f3)", n)
+	// f3 rests once (10 at BETA 99.00, not 20); f1 is gone.
+	if q := v.Level(2, engine.SideBuy, 9900); q != 10 {
+		t.Fatalf("BETA bid 99.00 holds %d, want 10", q)
+	}
+	if q := v.Level(1, engine.SideBuy, 9900); q != 0 {
+		t.Fatalf("ALPHA bid 99.00 holds %d, want 0", q)
 	}
 }
 

@@ -35,7 +35,7 @@ func runGateway(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if len(cfg.ClusterEndpoints) > 0 {
-		return fmt.Errorf("%s is set, but the cluster client library does not exist yet; remove it to run against an embedded in-process stand-in venue", fixgateway.KeyClusterEndpoints)
+		return fmt.Errorf("%s is set, but the cluster client library does not exist yet; remove it to run the engine in an embedded in-process fake cluster", fixgateway.KeyClusterEndpoints)
 	}
 	dir := filepath.Join(*data, "gateway")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -50,7 +50,7 @@ func runGateway(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(stdout, "NOTE: no cluster client library yet: this gateway runs against an EMBEDDED IN-PROCESS stand-in venue")
+	fmt.Fprintln(stdout, "NOTE: no cluster client library yet: this gateway runs the engine in an EMBEDDED IN-PROCESS fake cluster")
 	fmt.Fprintln(stdout, "      (fakecluster: one process, no replication, state lost on exit; instruments ALPHA, BETA, GAMMA).")
 	g, err := fixgateway.New(cfg, fixgateway.Options{Client: venue.NewClient(), Counters: ctrs})
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"venue/engine"
 	"venue/fixgateway"
 )
 
@@ -118,6 +119,20 @@ func (c *Cluster) Hold() { c.mu.Lock(); c.hold = true; c.mu.Unlock() }
 
 // Held returns how many offered messages wait uncommitted.
 func (c *Cluster) Held() int { c.mu.Lock(); defer c.mu.Unlock(); return len(c.held) }
+
+// HeldOrders returns how many held messages are order commands (new,
+// cancel, replace, mass cancel), as opposed to the gateway's own requests.
+func (c *Cluster) HeldOrders() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, h := range c.held {
+		if t, ok := engine.PeekTemplate(h.msg); ok && t >= engine.TemplateNewOrder && t <= engine.TemplateMassCancel {
+			n++
+		}
+	}
+	return n
+}
 
 // Release commits and applies every held message, in order, and stops
 // holding.

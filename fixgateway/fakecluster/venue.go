@@ -3,6 +3,7 @@ package fakecluster
 import (
 	"context"
 	"fmt"
+	"sort"
 
 	"venue/engine"
 	"venue/fixgateway"
@@ -46,18 +47,32 @@ func DemoSpec() Spec {
 	return s
 }
 
-// Venue is a fake cluster running the stand-in engine.
+// Venue is a fake cluster running the venue's engine.
 type Venue struct {
 	*Cluster
-	Engine *StandIn
+	Engine *EngineService
 	admin  *Client
 }
 
-// NewVenue returns a provisioned fake venue.
+// NewVenue returns a fake cluster running the venue's engine, provisioned
+// with spec through the log by the bootstrap admin.
 func NewVenue(spec Spec) (*Venue, error) {
 	v := &Venue{Cluster: New(nil)}
-	v.Engine = NewStandIn(AdminPrincipal, v.Cluster.Send)
-	v.Cluster.SetService(v.Engine)
+	e, err := NewEngineService(AdminPrincipal, v.Cluster.Send)
+	if err != nil {
+		return nil, err
+	}
+	v.Engine = e
+	v.Cluster.SetService(e)
+	return v.provision(spec)
+}
+
+// Level returns the resting quantity at one price level.
+func (v *Venue) Level(instrument uint32, side engine.Side, price int64) int64 {
+	return v.Engine.Level(LevelKey{instrument, side, price})
+}
+
+func (v *Venue) provision(spec Spec) (*Venue, error) {
 	v.admin = v.NewClient()
 	if err := v.admin.Connect(context.Background(), fixgateway.Credentials{Principal: AdminPrincipal}); err != nil {
 		return nil, err
@@ -101,7 +116,7 @@ func sortedKeys(m map[string][]string) []string {
 	for k := range m {
 		out = append(out, k)
 	}
-	sortStrings(out)
+	sort.Strings(out)
 	return out
 }
 
@@ -119,13 +134,6 @@ func (v *Venue) SetTradingState(instrument uint32, s engine.TradingState) {
 	m.SetInstrument(instrument)
 	m.SetState(s)
 	v.admin.Offer(buf)
-}
-
-// Orders returns the stand-in engine's orders (see StandIn.Orders).
-func (v *Venue) Orders() []OrderView {
-	var out []OrderView
-	v.Do(func() { out = v.Engine.Orders() })
-	return out
 }
 
 // SpecFor is DemoSpec's instruments with the principals and accounts a

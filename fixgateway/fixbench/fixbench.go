@@ -5,7 +5,7 @@
 //
 // Until the cluster client library exists the cluster is fakecluster's
 // in-process stand-in (Result.Cluster says so): the numbers measure the
-// gateway, quickfixgo and the FIX store, not replication.
+// gateway, quickfixgo, the FIX store and the engine, not replication.
 package fixbench
 
 import (
@@ -221,7 +221,7 @@ func (b *bench) run(ctx context.Context) (Result, error) {
 		time.Sleep(time.Millisecond)
 	}
 	elapsed := time.Since(b.start)
-	res := Result{Cluster: "in-process", Engine: "fakecluster stand-in", FIXStore: b.cfg.Store,
+	res := Result{Cluster: "in-process", Engine: "engine (in-process)", FIXStore: b.cfg.Store,
 		Sessions: b.cfg.Sessions, Rate: b.cfg.Rate, DurationSec: elapsed.Seconds()}
 	h := hdrhistogram.New(latencyLowestNs, latencyHighestNs, latencySigFigs)
 	for _, c := range b.clients {
