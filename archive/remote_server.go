@@ -14,8 +14,8 @@ const (
 	// per duty cycle, so recording and replay keep moving under a flood.
 	controlRequestsPerCycle = 16
 	// controlSessionQueueLengthMax bounds the responses queued for one
-	// client (a full ListRecordings is controlListCountMax+1); a client that
-	// lets more pile up is disconnected.
+	// client (a full ListRecordings is controlListCountMax+1); responses
+	// beyond it are dropped and counted (Dropped), and the client times out.
 	controlSessionQueueLengthMax = 2 * controlListCountMax
 	// controlSessionsMax bounds the connected clients of one server.
 	controlSessionsMax = 64
@@ -191,8 +191,8 @@ func (s *ControlServer) onRequest(msg []byte, h *transport.Header) {
 		return
 	}
 	last := ControlMessage(cs.queue[len(cs.queue)-1])
-	if last.Err() != nil {
-		return
+	if last.TemplateID() != TemplateControlResponse || last.CorrelationID() != m.CorrelationID() || last.Err() != nil {
+		return // failed, or its response did not fit the queue
 	}
 	switch m.TemplateID() {
 	case TemplateStartRecording, TemplateExtendRecording:
