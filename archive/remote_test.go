@@ -257,3 +257,30 @@ func TestRemoteExtendRecording(t *testing.T) {
 	h.until("the extension recorded", func() bool { pos, _ := s.client.RecordingPosition(id); return pos == resumed.Position() })
 	sameMessages(t, "recorded", recordedMessages(t, s.a, id), p.sent)
 }
+
+// A remote StartRecording of a spy channel records a publication in the
+// server's own process without any receiver; the source's end of stream
+// stops the recording.
+func TestRemoteStartRecordingOfASpy(t *testing.T) {
+	h := newUDPHarness(t)
+	s := newRemoteSetup(t, h)
+	channel := "udp?endpoint=" + h.endpoint(23)
+	pub, err := s.dServer.AddPublication(channel, netStream) // in the archive's process
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := s.client.StartRecording(RecordingParams{Channel: "spy:" + channel, StreamID: netStream, SessionID: pub.SessionID(),
+		InitialTermID: pub.InitialTermID(), TermLength: int32(pub.TermLength()), MTULength: transport.MTULengthDefault})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.until("the spy is attached", func() bool { return pub.IsConnected() })
+	p := newPublisher(h, pub, 8)
+	p.offerBytes(2 * netTermLength)
+	pub.Close()
+	h.until("the recording stops at the end of stream", func() bool {
+		d, err := s.client.Describe(id)
+		return err == nil && d.StopPosition == pub.Position()
+	})
+	sameMessages(t, "recorded", recordedMessages(t, s.a, id), p.sent)
+}
