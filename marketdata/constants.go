@@ -30,8 +30,10 @@ const (
 	// so that snapshots and heartbeats interleave with a busy feed.
 	updatesPerDutyCycleMax = 256
 	// snapshotUpdatesPerDutyCycleMax bounds the snapshot entries one DoWork
-	// sends, so that a large snapshot is spread over many duty cycles.
-	snapshotUpdatesPerDutyCycleMax = 64
+	// sends, so that a large snapshot is spread over many duty cycles and
+	// delays the updates of each cycle by a few packets only (a snapshot of
+	// 1000 instruments takes 63 cycles).
+	snapshotUpdatesPerDutyCycleMax = 16
 	// tradesPerDutyCycleMax bounds the trades one DoWork sends.
 	tradesPerDutyCycleMax = 256
 	// tradeQueueLength is the capacity of the non-conflated trade queue
