@@ -198,13 +198,16 @@ func (s *PublicationSink) fail(err error) {
 
 // ReplayChannel returns channel with the parameters that make a new
 // publication on it continue recording d from position from: its initial
-// term id, term id and offset, session id, term length and MTU.
+// term id, term id and offset, session id and term length. The MTU is the
+// recording's or the transport's default, whichever is larger: every
+// recorded frame fits either way, and a recording of small frames still
+// travels many frames to a datagram.
 func ReplayChannel(channel string, d *Descriptor, from transport.Position) string {
 	shift := bits.TrailingZeros32(uint32(d.TermLength))
 	termID := d.InitialTermID + int32(int64(from)>>shift)
 	termOffset := int64(from) & int64(d.TermLength-1)
 	return withChannelParams(channel, fmt.Sprintf("init-term-id=%d|term-id=%d|term-offset=%d|session-id=%d|term-length=%d|mtu=%d",
-		d.InitialTermID, termID, termOffset, d.SessionID, d.TermLength, d.MTULength))
+		d.InitialTermID, termID, termOffset, d.SessionID, d.TermLength, max(d.MTULength, transport.MTULengthDefault)))
 }
 
 // withChannelParams appends "|"-separated parameters to a channel URI. The

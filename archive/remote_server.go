@@ -288,7 +288,7 @@ func (s *ControlServer) attachImages() int {
 			continue
 		}
 		work++
-		if err := checkImageFits(img, &d, sr.rec.RecordedPosition()); err != nil {
+		if err := checkImageFits(img, &d, sr.rec.RecordedPosition(), true); err != nil {
 			s.onRecordingError(sr.rec, err)
 			continue
 		}
@@ -302,9 +302,12 @@ func (s *ControlServer) attachImages() int {
 
 // checkImageFits checks that img carries the stream of recording d at its
 // recorded position pos, so that its blocks can be appended as they come.
-func checkImageFits(img *transport.Image, d *Descriptor, pos transport.Position) error {
+// checkMTU also refuses an image whose frames may be longer than the
+// recording's (a replay's image may have a larger MTU: its frames are the
+// recorded ones).
+func checkImageFits(img *transport.Image, d *Descriptor, pos transport.Position, checkMTU bool) error {
 	if img.InitialTermID() != d.InitialTermID || int32(img.TermLength()) != d.TermLength ||
-		int32(img.Log().MTU()) > d.MTULength || img.StreamID() != d.StreamID {
+		(checkMTU && int32(img.Log().MTU()) > d.MTULength) || img.StreamID() != d.StreamID {
 		return fmt.Errorf("%w: image of session %d (initial term id %d, term %d, mtu %d) does not match recording %d",
 			ErrInvalidParams, img.SessionID(), img.InitialTermID(), img.TermLength(), img.Log().MTU(), d.RecordingID)
 	}

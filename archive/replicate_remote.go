@@ -209,7 +209,7 @@ func (r *RemoteReplication) findReplayImage() int {
 	if img == nil {
 		return 0
 	}
-	if err := checkImageFits(img, &r.src, r.rec.RecordedPosition()); err != nil {
+	if err := checkImageFits(img, &r.src, r.rec.RecordedPosition(), false); err != nil {
 		r.finish(fmt.Errorf("archive: replicate: replay image: %w", err))
 		return 1
 	}

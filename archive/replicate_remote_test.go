@@ -243,3 +243,61 @@ func TestReplicateAsksAgainWhenTheReplayStreamIsLost(t *testing.T) {
 		t.Fatal("the replay was never requested again")
 	}
 }
+
+// A recording of small frames (its MTU below the transport's default) is
+// replayed with the default MTU, many frames to a datagram, and replicates
+// byte for byte, pads included.
+func TestReplicateSmallFrameRecording(t *testing.T) {
+	h := newUDPHarness(t)
+	s := newRemoteSetup(t, h)
+	p := testParamsFor(netTermLength)
+	p.MTULength = 256
+	rec, err := s.a.StartRecording(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := newStream(t, rec, 9)
+	for rec.RecordedPosition() < 3*netTermLength {
+		pos, blk := smallFrameBlock(st, 50)
+		if err := rec.Append(pos, blk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := rec.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	dst := openNetArchive(t, t.TempDir())
+	r, err := ReplicateRemote(RemoteReplicationParams{Source: s.client, SourceRecordingID: rec.ID(), Destination: dst,
+		DestinationRecordingID: NullRecordingID, Driver: s.dClient, ReplayChannel: "udp?endpoint=" + h.endpoint(33)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.addOuter(r)
+	h.until("the replication ends", r.Done)
+	if r.Err() != nil {
+		t.Fatal(r.Err())
+	}
+	src, got := recordedFrames(t, s.a, rec.ID(), NullPosition), recordedFrames(t, dst, r.DestinationID(), NullPosition)
+	if len(src) == 0 || len(src) != len(got) || r.Recording().RecordedPosition() != rec.RecordedPosition() {
+		t.Fatalf("%d frames to %d, want %d to %d", len(got), r.Recording().RecordedPosition(), len(src), rec.RecordedPosition())
+	}
+	for i := range src {
+		if src[i].end != got[i].end || !bytes.Equal(src[i].payload, got[i].payload) {
+			t.Fatalf("frame %d differs", i)
+		}
+	}
+}
+
+// smallFrameBlock makes a block of n messages of at most 200 bytes.
+func smallFrameBlock(s *stream, n int) (transport.Position, []byte) {
+	pos := s.b.position
+	var blk []byte
+	for range n {
+		payload := make([]byte, s.rng.IntN(256-transport.HeaderLength+1))
+		for i := range payload {
+			payload[i] = byte(s.rng.Uint32())
+		}
+		blk = s.b.appendMessage(blk, payload)
+	}
+	return pos, blk
+}
