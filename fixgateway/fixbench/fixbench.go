@@ -248,23 +248,28 @@ func (b *bench) drained() bool {
 
 // client is one FIX session's sender and the latencies it saw.
 type client struct {
-	id       quickfix.SessionID
-	intended []int64 // intended send time of order i, ns since start
-	sent     atomic.Int64
-	acked    atomic.Int64
-	loggedOn atomic.Bool
-	window   chan struct{} // rate 0: orders in flight
-	start    time.Time
-	mu       sync.Mutex
-	hist     *hdrhistogram.Histogram
+	id         quickfix.SessionID
+	intended   []int64 // intended send time of order i, ns since start
+	sent       atomic.Int64
+	acked      atomic.Int64
+	loggedOn   atomic.Bool
+	window     chan struct{} // rate 0: orders in flight
+	closedLoop bool
+	start      time.Time
+	mu         sync.Mutex
+	hist       *hdrhistogram.Histogram
 }
 
 // send sends orders until the duration passes: open loop at the session's
-// share of the rate, or as fast as the window allows at rate 0. Orders are
-// IOC buys far below any seller, so each gets New then Canceled and the
-// book stays empty.
+// share of the rate, or closed loop at rate 0. Orders are DAY buys far
+// below any seller: each gets exactly one report, ExecutionReport New, and
+// rests. (One report per order on purpose: quickfixgo v0.9.10 busy-retries
+// a session's second queued outbound message while the connection's writer
+// goroutine is not ready, and with more FIX sessions than cores those
+// spinning sessions starve the writers until preemption.)
 func (c *client) send(ctx context.Context, cfg Config, start time.Time) {
 	c.start = start
+	c.closedLoop = cfg.Rate == 0
 	var interval time.Duration
 	if cfg.Rate > 0 {
 		interval = time.Duration(int64(time.Second) * int64(cfg.Sessions) / int64(cfg.Rate))
@@ -292,7 +297,7 @@ func (c *client) send(ctx context.Context, cfg Config, start time.Time) {
 		m.Body.SetString(38, "1")
 		m.Body.SetString(40, "2")
 		m.Body.SetString(44, "91.00")
-		m.Body.SetString(59, "3")
+		m.Body.SetString(59, "0")
 		m.Body.SetField(60, quickfix.FIXUTCTimestamp{Time: time.Now().UTC()})
 		if err := quickfix.SendToTarget(m, c.id); err != nil {
 			return
@@ -303,13 +308,13 @@ func (c *client) send(ctx context.Context, cfg Config, start time.Time) {
 // onReport records an ExecutionReport New.
 func (c *client) onReport(m *quickfix.Message) {
 	if et, _ := m.Body.GetString(150); et != "0" {
-		if et == "4" && cap(c.window) > 0 {
-			select {
-			case <-c.window:
-			default:
-			}
-		}
 		return
+	}
+	if c.closedLoop {
+		select {
+		case <-c.window:
+		default:
+		}
 	}
 	id, err := m.Body.GetInt(11)
 	if err != nil || id < 0 || id >= len(c.intended) {
