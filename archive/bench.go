@@ -34,6 +34,9 @@ type BenchConfig struct {
 	SegmentLength int32
 	// DisableChecksums records without per-frame CRC32C.
 	DisableChecksums bool
+	// Replicate also copies the recording to a second archive over loopback
+	// UDP (RemoteReplication) and reports its throughput.
+	Replicate bool
 }
 
 // BenchResult is one run's numbers; the JSON keys are stable.
@@ -61,6 +64,10 @@ type BenchResult struct {
 	DurableLagMaxNs     int64   `json:"durable_lag_max_ns"`
 	ReplayMBPerSec      float64 `json:"replay_mb_per_sec"`
 	ReplayMsgsPerSec    float64 `json:"replay_msgs_per_sec"`
+	// Replicate figures are present with BenchConfig.Replicate: the whole
+	// recording from a ControlServer to a RemoteReplication over loopback.
+	ReplicateMBPerSec   float64 `json:"replicate_mb_per_sec,omitempty"`
+	ReplicateMsgsPerSec float64 `json:"replicate_msgs_per_sec,omitempty"`
 }
 
 // benchTerm is one term of messages, pre-built and cut into write batches,
@@ -198,7 +205,10 @@ func RunBench(cfg BenchConfig) (BenchResult, error) {
 	res.DurableLagP50Ns = lags[len(lags)/2]
 	res.DurableLagP99Ns = lags[len(lags)*99/100]
 	res.DurableLagMaxNs = lags[len(lags)-1]
-	return res, benchReplay(a, rec.ID(), &res)
+	if err := benchReplay(a, rec.ID(), &res); err != nil || !cfg.Replicate {
+		return res, err
+	}
+	return res, benchReplicate(a, rec.ID(), dir, &res)
 }
 
 // runRounds has the phases take turns writing the stream, benchRoundTerms

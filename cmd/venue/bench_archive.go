@@ -25,6 +25,7 @@ func runBenchArchive(args []string, stdout, stderr io.Writer) error {
 	segment := fs.Int("segment", archive.SegmentLengthDefault, "segment file `bytes`")
 	dir := fs.String("dir", "", "parent `directory` for the temporary archive (default: system temp dir)")
 	checksums := fs.Bool("checksums", true, "stamp and check a CRC32C per data frame")
+	replicate := fs.Bool("replicate", false, "also replicate the recording to a second archive over loopback UDP")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -34,7 +35,7 @@ func runBenchArchive(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	res, err := archive.RunBench(archive.BenchConfig{Dir: *dir, MessageLength: *size, Fsync: policy,
-		TotalBytes: *totalMB << 20, BatchLength: *batch, SegmentLength: int32(*segment), DisableChecksums: !*checksums})
+		TotalBytes: *totalMB << 20, BatchLength: *batch, SegmentLength: int32(*segment), DisableChecksums: !*checksums, Replicate: *replicate})
 	if err != nil {
 		return err
 	}
@@ -47,5 +48,8 @@ func runBenchArchive(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "  raw                         %9.1f MB/s (preallocated file: %.1f MB/s)\n", res.RawMBPerSec, res.RawPreallocMBPerSec)
 	fmt.Fprintf(stdout, "  durable lag p50 %d ns, p99 %d ns, max %d ns\n", res.DurableLagP50Ns, res.DurableLagP99Ns, res.DurableLagMaxNs)
 	fmt.Fprintf(stdout, "  replay  %12.0f msgs/s %9.1f MB/s\n", res.ReplayMsgsPerSec, res.ReplayMBPerSec)
+	if *replicate {
+		fmt.Fprintf(stdout, "  replicate over loopback UDP %12.0f msgs/s %9.1f MB/s\n", res.ReplicateMsgsPerSec, res.ReplicateMBPerSec)
+	}
 	return nil
 }
