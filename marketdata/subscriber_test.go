@@ -87,31 +87,42 @@ func TestLossIsDetectedAndHealedFromSnapshot(t *testing.T) {
 	}
 }
 
+// finishSnapshot delivers duty cycles until the snapshot under way ends.
+func (s *script) finishSnapshot() {
+	for i := 0; s.pub.snapActive; i++ {
+		if i > 1000 {
+			s.t.Fatal("snapshot never ends")
+		}
+		s.deliver(s.work(0))
+	}
+}
+
 // TestSnapshotBegunBeforeGapDoesNotRecover: a snapshot whose SnapshotBegin
-// came before the loss cannot vouch for the lost data.
+// came before the loss cannot vouch for the lost data; the next whole one
+// can.
 func TestSnapshotBegunBeforeGapDoesNotRecover(t *testing.T) {
 	s := newScript(t)
 	for id := uint32(1); id <= 200; id++ {
 		define(s.pub, id, s.pos+int64(id))
 	}
 	s.deliver(s.work(0)) // updates and the first snapshot slice
-	s.deliver(s.work(0)) // rest of the snapshot
-	s.deliver(s.work(0))
-	s.deliver(s.work(0))
+	s.finishSnapshot()
 	if s.sub.Recovering() {
 		t.Fatal("recovering after the first snapshot")
 	}
-	first := s.work(time.Second) // SnapshotBegin and a first slice: delivered
-	s.deliver(first)
-	s.work(0) // lost
-	s.deliver(s.work(0))
-	s.deliver(s.work(0)) // ... SnapshotEnd
+	s.level(1, 100, 5)
+	s.work(time.Millisecond)       // an update lost: recovering from here on
+	s.deliver(s.work(time.Second)) // SnapshotBegin, after that gap, and a first slice
+	if !s.sub.Recovering() || !s.sub.snapOpen {
+		t.Fatal("the gap before the snapshot went unnoticed")
+	}
+	s.work(0)          // a slice lost: the open snapshot no longer counts
+	s.finishSnapshot() // ... SnapshotEnd
 	if !s.sub.Recovering() {
 		t.Fatal("a snapshot that began before the gap ended recovery")
 	}
-	for range 8 {
-		s.deliver(s.work(time.Second / 4))
-	}
+	s.deliver(s.work(time.Second))
+	s.finishSnapshot()
 	if s.sub.Recovering() {
 		t.Fatal("the next whole snapshot did not end recovery")
 	}
