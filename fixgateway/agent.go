@@ -47,6 +47,12 @@ type agent struct {
 	listID     string
 	defs       []instrument // definitions of the list being received
 
+	// frontInsert is where pushFront inserts: commands re-offered during one
+	// poll keep the order in which they were first offered (a lost
+	// SessionStatus resetting SenderSeq must stay ahead of the order after
+	// it), ahead of everything queued since.
+	frontInsert int
+
 	lastTimerCheck, lastListRequest time.Time
 	park                            time.Duration
 	timer                           *time.Timer
@@ -64,7 +70,9 @@ func (a *agent) run() {
 	a.requestInstruments()
 	spins := 0
 	for {
-		work := a.drainIngress() + a.offerQueued() + a.g.cl.Poll(a, agentBatch) + a.checkTimers()
+		work := a.drainIngress() + a.offerQueued()
+		a.frontInsert = 0
+		work += a.g.cl.Poll(a, agentBatch) + a.checkTimers()
 		if a.finished() {
 			a.abandonAll()
 			return
@@ -188,14 +196,16 @@ func (a *agent) push(c *command) {
 	a.queue = append(a.queue, c)
 }
 
-// pushFront queues c ahead of everything: it resolves something that was
-// offered before anything now queued.
+// pushFront queues c ahead of everything queued before this duty cycle's
+// poll: it resolves something that was offered before them.
 func (a *agent) pushFront(c *command) {
 	c.phase = phaseQueued
 	c.queuedAt = time.Now()
+	i := min(a.frontInsert, len(a.queue))
 	a.queue = append(a.queue, nil)
-	copy(a.queue[1:], a.queue)
-	a.queue[0] = c
+	copy(a.queue[i+1:], a.queue[i:])
+	a.queue[i] = c
+	a.frontInsert = i + 1
 }
 
 // offerQueued offers queued commands in order until the client refuses.

@@ -143,3 +143,38 @@ DEMO1 < 8 11=p3 150=0
 		t.Fatalf("unavailable %d, want 1", s.Unavailable)
 	}
 }
+
+// TestFailoverAfterResetLogon: a logon that restarts sequence numbers and
+// the mass cancel after it are both lost in a failover. The gateway offers
+// them again in their original order, so the engine restarts the
+// principal's SenderSeq before it sees the mass cancel (which would
+// otherwise look like a duplicate of an old command).
+func TestFailoverAfterResetLogon(t *testing.T) {
+	v := newVenue(t)
+	g := startGateway(t, gwSetup{venue: v})
+	c := connect(t, g.port, "DEMO1")
+	script(t, map[string]*fixClient{"DEMO1": c}, nil, `
+DEMO1 > D 11=r1 55=ALPHA 54=1 38=1 40=2 44=99.00
+DEMO1 < 8 11=r1 150=0
+DEMO1 > D 11=r2 55=ALPHA 54=1 38=1 40=2 44=99.00
+DEMO1 < 8 11=r2 150=0
+DEMO1 > D 11=r3 55=ALPHA 54=1 38=1 40=2 44=99.00
+DEMO1 < 8 11=r3 150=0
+`)
+	c.stop()
+	v.Hold()
+	c2 := newClient(t, clientSetup{compID: "DEMO1", port: g.port, extra: "ResetOnLogon=Y"})
+	eventually(t, "logon with reset", c2.loggedOn.Load)
+	c2.send("q", "11=m1", "530=7") // MsgSeqNum 2, below the old high-water mark
+	eventually(t, "m1 offered", func() bool { return v.HeldOrders() == 1 })
+	v.Failover(false)
+	script(t, map[string]*fixClient{"DEMO1": c2}, nil, `
+DEMO1 < 8 11=r1 150=4
+DEMO1 < 8 11=r2 150=4
+DEMO1 < 8 11=r3 150=4
+DEMO1 < r 11=m1 531=7 533=3
+`)
+	if q := v.Level(1, engine.SideBuy, 9900); q != 0 {
+		t.Fatalf("ALPHA bid 99.00 holds %d, want 0", q)
+	}
+}
