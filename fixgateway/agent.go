@@ -282,7 +282,10 @@ func (a *agent) checkTimers() int {
 	clear(a.queue[len(keep):])
 	a.queue = keep
 	for _, s := range a.g.sessions {
-		if c := s.pending; c != nil && c.phase == phaseInFlight && now.Sub(c.offeredAt) > a.g.opts.AnswerTimeout {
+		// A resolving command whose status answer got lost is asked about
+		// again, so nothing waits forever.
+		if c := s.pending; c != nil && (c.phase == phaseInFlight || c.phase == phaseResolving) &&
+			now.Sub(c.offeredAt) > a.g.opts.AnswerTimeout {
 			a.g.ctr.answerTimeouts.Increment()
 			a.resolve(c)
 			n++
@@ -390,6 +393,7 @@ func (a *agent) resolve(c *command) {
 		return
 	}
 	c.phase = phaseResolving
+	c.offeredAt = time.Now() // the answer timeout now runs for the status query
 	s := c.sess
 	s.statusActive, s.statusClOrd = true, c.req.clOrdID
 	buf := encodeStatus(make([]byte, 0, engine.OrderStatusRequestLength), c.req.orderID, c.req.instrument, c.req.side, c.req.account, s.cfg.Principal, c.req.clOrdID)

@@ -12,6 +12,7 @@ import (
 //	inFlight   -> done (its answer arrived) | resolving (outcome unknown, or no answer in time)
 //	resolving  -> done (the status query found it: applied) | queued (not found: offered again,
 //	              with its original SenderSeq, so the engine applies it at most once)
+//	              | resolving (no answer to the query in time: asked again)
 //	done: the waiting FIX session goroutine has been told.
 type phase uint8
 

@@ -178,3 +178,29 @@ DEMO1 < r 11=m1 531=7 533=3
 		t.Fatalf("ALPHA bid 99.00 holds %d, want 0", q)
 	}
 }
+
+// TestAnswerTimeout: a command whose answer never arrives (its egress was
+// lost) is resolved through the log after the answer timeout; the client
+// gets the order's status, and the order exists once.
+func TestAnswerTimeout(t *testing.T) {
+	v := newVenue(t)
+	g := startGateway(t, gwSetup{venue: v, opts: fixgateway.Options{AnswerTimeout: 200 * time.Millisecond}})
+	c := connect(t, g.port, "DEMO1")
+	script(t, map[string]*fixClient{"DEMO1": c}, map[string]func(){
+		"lose egress": func() { v.DropEgress(true) },
+		"wait until applied": func() {
+			eventually(t, "a1 applied", func() bool { return v.Level(1, engine.SideBuy, 9900) == 7 })
+		},
+		"egress back": func() { v.DropEgress(false) },
+	}, `
+! lose egress
+DEMO1 > D 11=a1 55=ALPHA 54=1 38=7 40=2 44=99.00
+! wait until applied
+! egress back
+DEMO1 < 8 11=a1 150=I 39=0 151=7
+DEMO1 quiet
+`)
+	if s := g.Stats(); s.AnswerTimeouts != 1 {
+		t.Fatalf("answer timeouts %d, want 1", s.AnswerTimeouts)
+	}
+}

@@ -177,6 +177,10 @@ func (c *Cluster) Failover(committed bool) {
 	}
 }
 
+// DropEgress makes the cluster lose every egress message while on, as a
+// client that misses its session's egress would.
+func (c *Cluster) DropEgress(on bool) { c.mu.Lock(); c.dropEgress = on; c.mu.Unlock() }
+
 // SetBackPressure makes every Offer fail with OfferBackPressured while on.
 func (c *Cluster) SetBackPressure(on bool) { c.mu.Lock(); c.backPressure = on; c.mu.Unlock() }
 
