@@ -417,11 +417,19 @@ func (np *netPublication) checkDone(nowNs int64) {
 // retransmit resends the frames in [termOffset, termOffset+length) of termID
 // from the term buffer, unless that range was just retransmitted or is no
 // longer (or not yet) available.
+//
+// Everything from one term behind the sender position is available: the
+// publication cleans only up to a term behind the sender (refreshLimit), and
+// the publisher writes at most a window (half a term) ahead of it, never
+// into that range. A receiver may be missing anything from its consumption
+// position on, and the sender may be up to half a term (its window) plus a
+// term-end pad ahead of that, so a half-term acceptance window would refuse
+// a receiver's only way forward.
 func (np *netPublication) retransmit(termID, termOffset, length int32, nowNs int64) {
 	lb := np.log
 	pos := lb.positionOf(termID, termOffset)
 	if length <= 0 || termOffset < 0 || termOffset&(FrameAlignment-1) != 0 || termOffset >= lb.termLength ||
-		pos >= np.senderPos || pos < np.senderPos-int64(lb.termLength)/2 {
+		pos >= np.senderPos || pos < np.senderPos-int64(lb.termLength) {
 		np.sys.InvalidFrames.Increment()
 		return
 	}
