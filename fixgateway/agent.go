@@ -247,8 +247,12 @@ func (a *agent) failQueued(o outcome) {
 	a.queue = keep
 }
 
-// complete ends c and tells its waiting goroutine, if any.
+// complete ends c and tells its waiting goroutine, if any, exactly once
+// (a queued command is both its session's pending one and in the queue).
 func (a *agent) complete(c *command, o outcome) {
+	if c.phase == phaseDone {
+		return
+	}
 	c.phase = phaseDone
 	if c.sess != nil && c.sess.pending == c {
 		c.sess.pending = nil
