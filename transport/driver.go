@@ -78,7 +78,7 @@ type DriverConfig struct {
 	NAKMulticastMaxBackoff       time.Duration
 	NAKRetry                     time.Duration
 	RetransmitLinger             time.Duration
-	PublicationLinger            time.Duration
+	PublicationLinger            time.Duration // longest a closed publication waits for its receivers to report the end
 }
 
 func orDur(v *time.Duration, d time.Duration) {

@@ -14,18 +14,25 @@ type flowControl interface {
 	limit(nowNs int64) int64
 	// receivers returns the receivers currently counted.
 	receivers() int
+	// reached reports whether every receiver counted reported consuming
+	// up to pos: a closing publication lingers until it has.
+	reached(pos int64) bool
 }
 
 // unicastFlowControl follows the single receiver's latest status message.
 type unicastFlowControl struct {
 	lim int64
+	pos int64 // the furthest consumption position reported
 	any bool
 }
 
 func (f *unicastFlowControl) onStatus(_ int64, _ netip.AddrPort, pos, window int64, _ int64) {
 	f.lim = max(f.lim, pos+window)
+	f.pos = max(f.pos, pos)
 	f.any = true
 }
+
+func (f *unicastFlowControl) reached(pos int64) bool { return f.any && f.pos >= pos }
 
 func (f *unicastFlowControl) limit(int64) int64 { return f.lim }
 
@@ -39,6 +46,7 @@ func (f *unicastFlowControl) receivers() int {
 type flowReceiver struct {
 	id       int64
 	from     netip.AddrPort
+	pos      int64 // the furthest consumption position reported
 	lim      int64
 	lastSeen int64
 }
@@ -62,12 +70,13 @@ func (f *multiFlowControl) onStatus(id int64, from netip.AddrPort, pos, window i
 	for i := range f.rs {
 		if f.rs[i].id == id {
 			f.rs[i].lim = max(f.rs[i].lim, lim)
+			f.rs[i].pos = max(f.rs[i].pos, pos)
 			f.rs[i].lastSeen = nowNs
 			return
 		}
 	}
 	if len(f.rs) < flowReceiversMax {
-		f.rs = append(f.rs, flowReceiver{id: id, from: from, lim: lim, lastSeen: nowNs})
+		f.rs = append(f.rs, flowReceiver{id: id, from: from, pos: pos, lim: lim, lastSeen: nowNs})
 	}
 }
 
@@ -109,3 +118,12 @@ func (f *multiFlowControl) limit(nowNs int64) int64 {
 }
 
 func (f *multiFlowControl) receivers() int { return len(f.rs) }
+
+func (f *multiFlowControl) reached(pos int64) bool {
+	for _, r := range f.rs {
+		if r.pos < pos {
+			return false
+		}
+	}
+	return true
+}

@@ -17,7 +17,9 @@ const (
 	controlBufferLength = 512
 	// retransmitSlotsMax bounds concurrent retransmits remembered for de-duplication.
 	retransmitSlotsMax = 16
-	// eosHeartbeatsMin is how many end-of-stream heartbeats a closing publication sends.
+	// eosHeartbeatsMin is how many end-of-stream heartbeats a closing
+	// publication sends at least, even when its receivers already report
+	// the end position, so that they learn the stream ended.
 	eosHeartbeatsMin = 3
 	// controlPollIntervalNs spaces the reads of a publication's control
 	// socket: status messages and NAKs tolerate tens of microseconds, and
@@ -400,8 +402,11 @@ func (np *netPublication) sendHeartbeat(nowNs int64) {
 	np.lastSendNs = nowNs
 }
 
-// checkDone retires a closed publication once its end of stream was sent,
-// or after the linger time when nobody is left to receive it.
+// checkDone retires a closed publication once its end of stream was sent
+// and every connected receiver reported consuming up to it, or after the
+// linger time (DriverConfig.PublicationLinger) however far they got. Until
+// then it keeps heartbeating the end of stream and answering NAKs, so that
+// a receiver still repairing a lost tail gets it.
 func (np *netPublication) checkDone(nowNs int64) {
 	if !np.pub.closed.Load() {
 		return
@@ -409,7 +414,9 @@ func (np *netPublication) checkDone(nowNs int64) {
 	if !np.closeSeen {
 		np.closeSeen, np.closedAtNs = true, nowNs
 	}
-	if np.eosSent >= eosHeartbeatsMin || nowNs-np.closedAtNs > int64(np.cfg.PublicationLinger) {
+	drained := np.eosSent >= eosHeartbeatsMin &&
+		(!np.connected.Load() || np.flow.reached(np.log.eosPosition.Load()))
+	if drained || nowNs-np.closedAtNs > int64(np.cfg.PublicationLinger) {
 		np.done.Store(true)
 	}
 }
