@@ -26,7 +26,9 @@
 // OnSessionClose, OnSessionMessage, OnTimerEvent, OnTakeSnapshot and
 // OnRoleChange. Every one of them ends with MarketDataSink.OnApplied at its
 // log position. Reports are encoded into one reused buffer and handed to
-// Egress.Send, which must copy what it keeps.
+// Egress.Send, which must copy what it keeps. Config.ReportTap, if set, sees
+// every report first, including those Egress never gets (a principal with
+// no session): the feed an offline replay or surveillance should read.
 //
 // # Who may do what
 //

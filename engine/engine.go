@@ -19,6 +19,17 @@ type Egress interface {
 	Send(session SessionID, msg []byte)
 }
 
+// ReportTap sees every report the engine produces, delivered or not: a
+// report for a principal with no current session (counted Undeliverable)
+// still reaches the tap, so an offline replay or surveillance feed misses
+// no fill or cancel. session is where the report was routed (0: nowhere);
+// msg is the very bytes Egress got, reused as soon as OnReport returns, so
+// an implementation must copy what it keeps. It is called on every member,
+// in log order, and must not fail the engine.
+type ReportTap interface {
+	OnReport(session SessionID, msg []byte)
+}
+
 // Timers schedules cluster timers. A timer is part of the log: when its
 // deadline (cluster time, ns) passes, the cluster appends a timer event and
 // every member's engine receives it through OnTimerEvent. Scheduling an id
@@ -66,6 +77,9 @@ type Config struct {
 	CancelOnDisconnectDefault bool
 	// Egress receives reports; nil discards them.
 	Egress Egress
+	// ReportTap, if not nil, receives a copy of every report (see
+	// ReportTap); it changes nothing the engine does.
+	ReportTap ReportTap
 	// Timers schedules trading-state changes; nil means EffectiveTime in the
 	// future is refused (ReasonInvalidDefinition).
 	Timers Timers
@@ -85,6 +99,7 @@ var ErrConfig = errors.New("engine: bad config")
 type Engine struct {
 	cfg    Config
 	egress Egress
+	tap    ReportTap // nil: off
 	timers Timers
 	md     MarketDataSink
 
@@ -115,7 +130,7 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.OrdersHint < 0 || cfg.OrdersHint > OrdersPerBookMax {
 		return nil, fmt.Errorf("%w: OrdersHint %d outside 0..%d", ErrConfig, cfg.OrdersHint, OrdersPerBookMax)
 	}
-	e := &Engine{cfg: cfg, egress: cfg.Egress, timers: cfg.Timers, md: cfg.MarketData}
+	e := &Engine{cfg: cfg, egress: cfg.Egress, tap: cfg.ReportTap, timers: cfg.Timers, md: cfg.MarketData}
 	if e.egress == nil {
 		e.egress = discardEgress{}
 	}

@@ -14,7 +14,11 @@ type recEgress struct {
 
 func (r *recEgress) Send(s SessionID, msg []byte) {
 	r.raw = append(r.raw, msg...)
-	r.lines = append(r.lines, fmt.Sprintf("s%d %s", s, renderReport(msg)))
+	r.lines = append(r.lines, r.line(s, msg))
+}
+
+func (*recEgress) line(s SessionID, msg []byte) string {
+	return fmt.Sprintf("s%d %s", s, renderReport(msg))
 }
 
 // renderReport is a short text form of a report for test expectations.

@@ -77,6 +77,8 @@ func TestHotPathDoesNotAllocate(t *testing.T) {
 	}
 	e := h.e
 	e.egress, e.md = discardEgress{}, NopMarketDataSink{}
+	tap := &countTap{}
+	e.tap = tap // the tap is on the hot path too
 	pos := h.pos
 	run := func() {
 		for _, c := range cmds {
@@ -96,7 +98,15 @@ func TestHotPathDoesNotAllocate(t *testing.T) {
 	if c := e.Counters(); c.Malformed+c.NotAuthorized+c.Duplicates != 0 {
 		t.Fatalf("commands refused: %+v", c)
 	}
+	if tap.n == 0 {
+		t.Fatal("the tap saw no report")
+	}
 }
+
+// countTap counts reports without keeping them.
+type countTap struct{ n int }
+
+func (c *countTap) OnReport(SessionID, []byte) { c.n++ }
 
 func TestOrderRecordIsTwoCacheLines(t *testing.T) {
 	if n := unsafe.Sizeof(order{}); n != orderBytes {

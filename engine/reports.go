@@ -54,22 +54,23 @@ func (e *Engine) stateOf(id uint32) TradingState {
 // sendToOwner sends e.out to the current session of order o's principal.
 func (e *Engine) sendToOwner(o *order) { e.sendToPrincipal(o.principal) }
 
-func (e *Engine) sendToPrincipal(p int32) {
-	sid := e.principals[p].session
+func (e *Engine) sendToPrincipal(p int32) { e.send(e.principals[p].session) }
+
+// sendToRequester sends e.out to the session that sent the command.
+func (e *Engine) sendToRequester() { e.send(e.ctx.session) }
+
+// send hands e.out to the report tap, then to session sid through Egress
+// (sid 0: nowhere to send it, counted Undeliverable). Every report leaves
+// the engine through here.
+func (e *Engine) send(sid SessionID) {
+	if e.tap != nil {
+		e.tap.OnReport(sid, e.out)
+	}
 	if sid == 0 {
 		e.counters.Undeliverable++
 		return
 	}
 	e.egress.Send(sid, e.out)
-}
-
-// sendToRequester sends e.out to the session that sent the command.
-func (e *Engine) sendToRequester() {
-	if e.ctx.session == 0 {
-		e.counters.Undeliverable++
-		return
-	}
-	e.egress.Send(e.ctx.session, e.out)
 }
 
 // execReport sends a report of order o without fill details.
