@@ -2090,41 +2090,54 @@ func (m SetPrincipal) AppendText(dst []byte) []byte {
 func (m SetPrincipal) String() string { return string(m.AppendText(nil)) }
 
 // ExecutionReportBlockLength is the body length of a ExecutionReport in this schema version.
-const ExecutionReportBlockLength = 206
+const ExecutionReportBlockLength = 214
 
 // ExecutionReportLength is the encoded length of a ExecutionReport: header and body.
 const ExecutionReportLength = HeaderLength + ExecutionReportBlockLength
 
 // Field offsets within a ExecutionReport body.
 const (
-	executionReportExecIDOffset       = 0
-	executionReportOrderIDOffset      = 8
-	executionReportTradeIDOffset      = 16
-	executionReportPriceOffset        = 24
-	executionReportQuantityOffset     = 32
-	executionReportLeavesQtyOffset    = 40
-	executionReportCumQtyOffset       = 48
-	executionReportLastPxOffset       = 56
-	executionReportLastQtyOffset      = 64
-	executionReportCumNotionalOffset  = 72
-	executionReportLogPositionOffset  = 80
-	executionReportClusterTimeOffset  = 88
-	executionReportInstrumentOffset   = 96
-	executionReportReasonOffset       = 100
-	executionReportSideOffset         = 102
-	executionReportOrdTypeOffset      = 103
-	executionReportTimeInForceOffset  = 104
-	executionReportExecTypeOffset     = 105
-	executionReportOrdStatusOffset    = 106
-	executionReportAggressorOffset    = 107
-	executionReportTradingStateOffset = 108
-	executionReportFlagsOffset        = 109
-	executionReportAccountOffset      = 110
-	executionReportPrincipalOffset    = 126
-	executionReportClOrdIDOffset      = 142
-	executionReportOrigClOrdIDOffset  = 174
+	executionReportExecIDOffset        = 0
+	executionReportOrderIDOffset       = 8
+	executionReportTradeIDOffset       = 16
+	executionReportPriceOffset         = 24
+	executionReportQuantityOffset      = 32
+	executionReportLeavesQtyOffset     = 40
+	executionReportCumQtyOffset        = 48
+	executionReportLastPxOffset        = 56
+	executionReportLastQtyOffset       = 64
+	executionReportCumNotionalOffset   = 72
+	executionReportLogPositionOffset   = 80
+	executionReportClusterTimeOffset   = 88
+	executionReportInstrumentOffset    = 96
+	executionReportReasonOffset        = 100
+	executionReportSideOffset          = 102
+	executionReportOrdTypeOffset       = 103
+	executionReportTimeInForceOffset   = 104
+	executionReportExecTypeOffset      = 105
+	executionReportOrdStatusOffset     = 106
+	executionReportAggressorOffset     = 107
+	executionReportTradingStateOffset  = 108
+	executionReportFlagsOffset         = 109
+	executionReportAccountOffset       = 110
+	executionReportPrincipalOffset     = 126
+	executionReportClOrdIDOffset       = 142
+	executionReportOrigClOrdIDOffset   = 174
+	executionReportContraOrderIDOffset = 206
 )
 
+// ExecutionReport: fields after OrigClOrdID were appended later (see the
+// header: a newer body is longer).
+//
+// ContraOrderID, on a Trade report, is the OrderID of the other side of the
+// fill (the maker for the taker's report, the taker for the maker's); 0 on
+// every other report. The other side's account and principal are not put
+// on a client's report: they are the counterparty's identity, which a venue
+// does not disclose to its members. Surveillance and replay recover them
+// from the report tap (Config.ReportTap), which sees both sides' Trade
+// reports, delivered or not, under one TradeID: each carries its own
+// Account and Principal and names the other by ContraOrderID.
+//
 // ExecutionReport is a flyweight over a ExecutionReport body (template 40): accessors read and
 // write the bytes in place. Obtain one from Decode or AppendExecutionReport.
 type ExecutionReport []byte
@@ -2412,6 +2425,16 @@ func (m ExecutionReport) SetOrigClOrdIDBytes(b []byte) bool {
 	return putCharBytes(m[executionReportOrigClOrdIDOffset:executionReportOrigClOrdIDOffset+32], b)
 }
 
+// ContraOrderID returns the ContraOrderID field.
+func (m ExecutionReport) ContraOrderID() uint64 {
+	return binary.LittleEndian.Uint64(m[executionReportContraOrderIDOffset:])
+}
+
+// SetContraOrderID writes the ContraOrderID field.
+func (m ExecutionReport) SetContraOrderID(v uint64) {
+	binary.LittleEndian.PutUint64(m[executionReportContraOrderIDOffset:], v)
+}
+
 // EnumsValid reports whether every enum field holds a named value.
 func (m ExecutionReport) EnumsValid() bool {
 	return m.Reason().Valid() && m.Side().Valid() && m.OrdType().Valid() && m.TimeInForce().Valid() && m.ExecType().Valid() && m.OrdStatus().Valid() && m.TradingState().Valid()
@@ -2472,6 +2495,8 @@ func (m ExecutionReport) AppendText(dst []byte) []byte {
 	dst = strconv.AppendQuote(dst, string(m.ClOrdID()))
 	dst = append(dst, " OrigClOrdID="...)
 	dst = strconv.AppendQuote(dst, string(m.OrigClOrdID()))
+	dst = append(dst, " ContraOrderID="...)
+	dst = strconv.AppendUint(dst, uint64(m.ContraOrderID()), 10)
 	return append(dst, '}')
 }
 

@@ -45,8 +45,8 @@ func (l *bookListener) OnTrade(ev orderbook.Trade) {
 	assert(ti != nilIndex && e.orders.slab[ti].id == uint64(ev.Taker), "trade: taker is not the incoming order")
 	e.nextTradeID++
 	m, t := &e.orders.slab[mi], &e.orders.slab[ti]
-	e.fill(m, ev.Price, ev.Quantity, ev.MakerRemaining, false)
-	e.fill(t, ev.Price, ev.Quantity, ev.TakerRemaining, true)
+	e.fill(m, t.id, ev.Price, ev.Quantity, ev.MakerRemaining, false)
+	e.fill(t, m.id, ev.Price, ev.Quantity, ev.TakerRemaining, true)
 	e.md.OnTrade(t.instrument, e.nextTradeID, ev.Price, ev.Quantity, t.side, e.ctx.logPosition, e.ctx.clusterTime)
 	if ev.MakerRemaining == 0 {
 		e.finishOrder(mi)
@@ -56,8 +56,9 @@ func (l *bookListener) OnTrade(ev orderbook.Trade) {
 	}
 }
 
-// fill applies one fill to order o and reports it.
-func (e *Engine) fill(o *order, price, qty, remaining int64, aggressor bool) {
+// fill applies one fill to order o and reports it; contra is the order it
+// traded with.
+func (e *Engine) fill(o *order, contra uint64, price, qty, remaining int64, aggressor bool) {
 	o.cum += qty
 	o.cumNotional = addProduct(o.cumNotional, price, qty)
 	assert(o.qty-o.cum == remaining, "fill: engine and book disagree on the open quantity")
@@ -69,6 +70,7 @@ func (e *Engine) fill(o *order, price, qty, remaining int64, aggressor bool) {
 	r.SetTradeID(e.nextTradeID)
 	r.SetLastPx(price)
 	r.SetLastQty(qty)
+	r.SetContraOrderID(contra)
 	if aggressor {
 		r.SetAggressor(1)
 	}
