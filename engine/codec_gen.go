@@ -2090,7 +2090,7 @@ func (m SetPrincipal) AppendText(dst []byte) []byte {
 func (m SetPrincipal) String() string { return string(m.AppendText(nil)) }
 
 // ExecutionReportBlockLength is the body length of a ExecutionReport in this schema version.
-const ExecutionReportBlockLength = 214
+const ExecutionReportBlockLength = 230
 
 // ExecutionReportLength is the encoded length of a ExecutionReport: header and body.
 const ExecutionReportLength = HeaderLength + ExecutionReportBlockLength
@@ -2124,6 +2124,8 @@ const (
 	executionReportClOrdIDOffset       = 142
 	executionReportOrigClOrdIDOffset   = 174
 	executionReportContraOrderIDOffset = 206
+	executionReportOrigPriceOffset     = 214
+	executionReportOrigQuantityOffset  = 222
 )
 
 // ExecutionReport: fields after OrigClOrdID were appended later (see the
@@ -2137,6 +2139,10 @@ const (
 // from the report tap (Config.ReportTap), which sees both sides' Trade
 // reports, delivered or not, under one TradeID: each carries its own
 // Account and Principal and names the other by ContraOrderID.
+//
+// OrigPrice and OrigQuantity, on a Replaced report, are the order's price
+// and total quantity before the replace (Price and Quantity are the new
+// ones); 0 on every other report.
 //
 // ExecutionReport is a flyweight over a ExecutionReport body (template 40): accessors read and
 // write the bytes in place. Obtain one from Decode or AppendExecutionReport.
@@ -2435,6 +2441,26 @@ func (m ExecutionReport) SetContraOrderID(v uint64) {
 	binary.LittleEndian.PutUint64(m[executionReportContraOrderIDOffset:], v)
 }
 
+// OrigPrice returns the OrigPrice field.
+func (m ExecutionReport) OrigPrice() int64 {
+	return int64(binary.LittleEndian.Uint64(m[executionReportOrigPriceOffset:]))
+}
+
+// SetOrigPrice writes the OrigPrice field.
+func (m ExecutionReport) SetOrigPrice(v int64) {
+	binary.LittleEndian.PutUint64(m[executionReportOrigPriceOffset:], uint64(v))
+}
+
+// OrigQuantity returns the OrigQuantity field.
+func (m ExecutionReport) OrigQuantity() int64 {
+	return int64(binary.LittleEndian.Uint64(m[executionReportOrigQuantityOffset:]))
+}
+
+// SetOrigQuantity writes the OrigQuantity field.
+func (m ExecutionReport) SetOrigQuantity(v int64) {
+	binary.LittleEndian.PutUint64(m[executionReportOrigQuantityOffset:], uint64(v))
+}
+
 // EnumsValid reports whether every enum field holds a named value.
 func (m ExecutionReport) EnumsValid() bool {
 	return m.Reason().Valid() && m.Side().Valid() && m.OrdType().Valid() && m.TimeInForce().Valid() && m.ExecType().Valid() && m.OrdStatus().Valid() && m.TradingState().Valid()
@@ -2497,6 +2523,10 @@ func (m ExecutionReport) AppendText(dst []byte) []byte {
 	dst = strconv.AppendQuote(dst, string(m.OrigClOrdID()))
 	dst = append(dst, " ContraOrderID="...)
 	dst = strconv.AppendUint(dst, uint64(m.ContraOrderID()), 10)
+	dst = append(dst, " OrigPrice="...)
+	dst = strconv.AppendInt(dst, m.OrigPrice(), 10)
+	dst = append(dst, " OrigQuantity="...)
+	dst = strconv.AppendInt(dst, m.OrigQuantity(), 10)
 	return append(dst, '}')
 }
 

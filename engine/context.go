@@ -23,6 +23,10 @@ type cmdContext struct {
 	// ClOrdID, and the ClOrdID it had: its reports in this command carry it.
 	replacedID  uint64
 	origClOrdID [clOrdIDBytes]byte
+	// origPrice and origQty are that order's price and total quantity
+	// before the replace: its Replaced report carries them.
+	origPrice int64
+	origQty   int64
 	// newQty is the total quantity of the replace being applied.
 	newQty int64
 	// bookReject is the reason the book refused a cancel or amend.

@@ -28,6 +28,7 @@ func (e *Engine) applyReplace(oi int32, price, qty int64) {
 	o := &e.orders.slab[oi]
 	e.orders.supersede(oi, clKey{account: o.account, id: o.clOrdID})
 	e.ctx.replacedID, e.ctx.origClOrdID = o.id, o.clOrdID
+	e.ctx.origPrice, e.ctx.origQty = o.price, o.qty
 	o.clOrdID = e.ctx.newClOrdID
 	k := clKey{account: o.account, id: o.clOrdID}
 	o.clHash = hashClKey(&k)

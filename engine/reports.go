@@ -35,6 +35,10 @@ func (e *Engine) beginExec(o *order, et ExecType, reason Reason) ExecutionReport
 	r.SetClOrdIDBytes(o.clOrdID[:])
 	if o.id == e.ctx.replacedID {
 		r.SetOrigClOrdIDBytes(e.ctx.origClOrdID[:])
+		if et == ExecTypeReplaced {
+			r.SetOrigPrice(e.ctx.origPrice)
+			r.SetOrigQuantity(e.ctx.origQty)
+		}
 	}
 	return r
 }
