@@ -31,7 +31,10 @@
 //
 // Multi-destination: AddPublication("udp?control-mode=manual", id) then
 // pub.AddDestination("10.0.0.3:40123") / RemoveDestination at run time (min
-// flow control with a receiver timeout; fc=max for the fastest). Spy:
+// flow control with a receiver timeout; fc=max for the fastest). A receiver
+// joins a running stream at the sender position of the setup it gets, and
+// min flow control holds the sender near there until the newcomer's first
+// status message, so that it never falls out of retransmit reach. Spy:
 // AddSubscription("spy:udp?endpoint=...", id) reads a local network
 // publication's log in place. A publication can continue a stream at a
 // position: "...|init-term-id=I|term-id=T|term-offset=O|session-id=S".

@@ -1,9 +1,25 @@
 package transport
 
-import "net/netip"
+import (
+	"net/netip"
+	"time"
+)
 
-// flowReceiversMax bounds the receivers a multi-receiver flow control tracks.
-const flowReceiversMax = 64
+// Flow-control bounds.
+const (
+	// flowReceiversMax bounds the receivers a multi-receiver flow control tracks.
+	flowReceiversMax = 64
+	// joinTimeoutNs bounds how long min flow control holds the sender for
+	// a joining receiver that has not sent a status message yet, so that a
+	// destination nobody listens on stalls the stream only briefly.
+	joinTimeoutNs = int64(250 * time.Millisecond)
+	// joinLeadDivisor sets how far past a joining receiver's setup position
+	// the sender may run before its first status message, as a fraction of
+	// the term: a quarter term keeps everything it may still miss within
+	// retransmit reach (a term behind the sender) while its status message
+	// is in flight.
+	joinLeadDivisor = 4
+)
 
 // flowControl turns status messages into the sender limit. It is owned by
 // the sender goroutine.
@@ -17,6 +33,9 @@ type flowControl interface {
 	// reached reports whether every receiver counted reported consuming
 	// up to pos: a closing publication lingers until it has.
 	reached(pos int64) bool
+	// onJoin records that a receiver at from is joining at pos (a setup
+	// was sent for it) before it sent any status message.
+	onJoin(from netip.AddrPort, pos, lim int64, nowNs int64)
 }
 
 // unicastFlowControl follows the single receiver's latest status message.
@@ -34,6 +53,10 @@ func (f *unicastFlowControl) onStatus(_ int64, _ netip.AddrPort, pos, window int
 
 func (f *unicastFlowControl) reached(pos int64) bool { return f.any && f.pos >= pos }
 
+// onJoin does nothing: the only receiver's status messages set the limit,
+// so the sender never runs ahead of it.
+func (f *unicastFlowControl) onJoin(netip.AddrPort, int64, int64, int64) {}
+
 func (f *unicastFlowControl) limit(int64) int64 { return f.lim }
 
 func (f *unicastFlowControl) receivers() int {
@@ -44,6 +67,8 @@ func (f *unicastFlowControl) receivers() int {
 }
 
 type flowReceiver struct {
+	// id is the receiver id, or 0 while the receiver is joining: a setup
+	// was sent for it and its first status message is awaited.
 	id       int64
 	from     netip.AddrPort
 	pos      int64 // the furthest consumption position reported
@@ -75,6 +100,14 @@ func (f *multiFlowControl) onStatus(id int64, from netip.AddrPort, pos, window i
 			return
 		}
 	}
+	for i := range f.rs {
+		if f.rs[i].id == 0 && f.rs[i].from == from {
+			// The joining receiver's first status message replaces the
+			// hold with its own limit.
+			f.rs[i] = flowReceiver{id: id, from: from, pos: pos, lim: lim, lastSeen: nowNs}
+			return
+		}
+	}
 	if len(f.rs) < flowReceiversMax {
 		f.rs = append(f.rs, flowReceiver{id: id, from: from, pos: pos, lim: lim, lastSeen: nowNs})
 	}
@@ -96,7 +129,11 @@ func (f *multiFlowControl) limit(nowNs int64) int64 {
 	result := int64(-1)
 	for i := 0; i < len(f.rs); i++ {
 		r := f.rs[i]
-		if nowNs-r.lastSeen > f.timeoutNs {
+		timeout := f.timeoutNs
+		if r.id == 0 {
+			timeout = min(timeout, joinTimeoutNs)
+		}
+		if nowNs-r.lastSeen > timeout {
 			f.rs = append(f.rs[:i], f.rs[i+1:]...)
 			i--
 			continue
@@ -117,11 +154,38 @@ func (f *multiFlowControl) limit(nowNs int64) int64 {
 	return result
 }
 
-func (f *multiFlowControl) receivers() int { return len(f.rs) }
+// onJoin holds the sender (min flow control only) at lim for a receiver
+// joining at pos from from, until its first status message or
+// joinTimeoutNs. Without the hold the sender would run on at the other
+// receivers' pace and, by the time the newcomer is counted, be further
+// ahead of it than retransmits reach: the newcomer could never catch up,
+// and would stall the stream for good.
+func (f *multiFlowControl) onJoin(from netip.AddrPort, pos, lim int64, nowNs int64) {
+	if f.useMax || len(f.rs) == flowReceiversMax {
+		return
+	}
+	for _, r := range f.rs {
+		if r.id == 0 && r.from == from {
+			return // already joining: the earliest setup position holds
+		}
+	}
+	f.rs = append(f.rs, flowReceiver{from: from, pos: pos, lim: lim, lastSeen: nowNs})
+}
+
+// receivers counts the receivers that sent status messages.
+func (f *multiFlowControl) receivers() int {
+	n := 0
+	for _, r := range f.rs {
+		if r.id != 0 {
+			n++
+		}
+	}
+	return n
+}
 
 func (f *multiFlowControl) reached(pos int64) bool {
 	for _, r := range f.rs {
-		if r.pos < pos {
+		if r.id != 0 && r.pos < pos {
 			return false
 		}
 	}

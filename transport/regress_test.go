@@ -1,6 +1,8 @@
 package transport
 
 import (
+	"encoding/binary"
+	"fmt"
 	"math/rand"
 	"net/netip"
 	"testing"
@@ -61,4 +63,82 @@ func TestSimClosedPublicationLingersUntilReceiverHasTail(t *testing.T) {
 			unavailable.IsEndOfStream(), checkers[0].next, before+tail, rd.SystemCounters().ImageTimeouts.Get())
 	}
 	h.until(1_000_000, "sender retired the publication", func() bool { return len(*sd.sender.pubs.Load()) == 0 })
+}
+
+// joinChecker asserts in-order delivery of makeMessage messages from
+// whichever message arrives first.
+type joinChecker struct {
+	t      testing.TB
+	joined bool
+	first  uint64
+	next   uint64
+}
+
+func (c *joinChecker) onMessage(b []byte, _ *Header) {
+	seq := binary.LittleEndian.Uint64(b)
+	if !c.joined {
+		c.joined, c.first, c.next = true, seq, seq
+	}
+	if seq != c.next {
+		c.t.Fatalf("joined at %d: got message %d, want %d", c.first, seq, c.next)
+	}
+	c.next++
+}
+
+// TestSimDestinationAddedToRunningStreamJoinsAndKeepsUp streams
+// continuously to one destination of a multi-destination publication, adds
+// a second mid-stream, and requires the newcomer to receive every message
+// from its join position on while the publisher keeps going.
+func TestSimDestinationAddedToRunningStreamJoinsAndKeepsUp(t *testing.T) {
+	for _, seed := range []int64{4, 24} {
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+			h := newSimHarness(t, seed, SimFaults{LossPermille: 200, DelayNs: 50_000})
+			halfTerm := func(c *DriverConfig) {
+				c.ReceiverWindow = TermLengthMin / 2
+				c.PublicationWindow = TermLengthMin / 2
+			}
+			sd := h.driver(1, halfTerm)
+			subA := mustSub(t, h.driver(2, halfTerm), "udp?endpoint=10.0.1.1:40002", 20, SubscriptionOptions{})
+			subB := mustSub(t, h.driver(3, halfTerm), "udp?endpoint=10.0.1.2:40002", 20, SubscriptionOptions{})
+			pub := mustPub(t, sd, "udp?control-mode=manual", 20)
+			if err := pub.AddDestination("udp?endpoint=10.0.1.1:40002"); err != nil {
+				t.Fatal(err)
+			}
+			h.until(100_000, "first destination connected", pub.IsConnected)
+			rng := rand.New(rand.NewSource(seed))
+			buf := make([]byte, 1000)
+			a := &orderChecker{t: t, name: "a"}
+			b := &joinChecker{t: t}
+			asmA, asmB := NewFragmentAssembler(a.onMessage).Handler(), NewFragmentAssembler(b.onMessage).Handler()
+			const total, addAt = 3000, 2000
+			for sent := 0; sent < total; {
+				if sent == addAt {
+					if err := pub.AddDestination("udp?endpoint=10.0.1.2:40002"); err != nil {
+						t.Fatal(err)
+					}
+				}
+				msg := makeMessage(buf, uint64(sent), 12+rng.Intn(900), rng)
+				for steps := 0; ; steps++ {
+					if _, r := pub.Offer(msg); r == OfferOK {
+						break
+					}
+					if steps > 200_000 {
+						t.Fatalf("publisher stalled at message %d (b joined %v at %d, got to %d)", sent, b.joined, b.first, b.next)
+					}
+					h.step()
+					subA.Poll(asmA, 64)
+					subB.Poll(asmB, 64)
+				}
+				sent++
+			}
+			h.until(200_000, "both received every message", func() bool {
+				subA.Poll(asmA, 64)
+				subB.Poll(asmB, 64)
+				return a.next == total && b.next == total
+			})
+			if b.first > addAt+uint64(total-addAt)/2 {
+				t.Fatalf("b joined at message %d, long after it was added at %d", b.first, addAt)
+			}
+		})
+	}
 }

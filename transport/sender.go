@@ -61,6 +61,11 @@ type netPublication struct {
 	closedAtNs        int64
 	closeSeen         bool
 
+	// joins are destinations added, or receivers that asked for a setup,
+	// since the last setup was sent (guarded by mu): the next setup holds
+	// min flow control for them (flowControl.onJoin).
+	joins []netip.AddrPort
+
 	retransmits [retransmitSlotsMax]retransmitSlot
 	out         []Datagram
 	ctl         []Datagram
@@ -104,6 +109,7 @@ func (np *netPublication) addDestination(a netip.AddrPort) {
 	old := *np.dests.Load()
 	next := append(append([]netip.AddrPort{}, old...), a)
 	np.dests.Store(&next)
+	np.joins = append(np.joins, a)
 	np.setupRequested.Store(true)
 }
 
@@ -239,6 +245,11 @@ func (np *netPublication) onStatus(c ControlFrame, flags uint8, src netip.AddrPo
 	}
 	if flags&FlagSetupRequest != 0 {
 		// A receiver saw data from this session but has no image yet.
+		np.mu.Lock()
+		if len(np.joins) < flowReceiversMax {
+			np.joins = append(np.joins, src)
+		}
+		np.mu.Unlock()
 		np.setupRequested.Store(true)
 		np.lastSetupNs = -int64(np.cfg.SetupInterval)
 		return
@@ -247,6 +258,13 @@ func (np *netPublication) onStatus(c ControlFrame, flags uint8, src netip.AddrPo
 	window := int64(c.StatusWindow())
 	if window < 0 || window > int64(np.log.termLength)/2 || pos < 0 {
 		np.sys.InvalidFrames.Increment()
+		return
+	}
+	if pos < np.senderPos-int64(np.log.termLength) {
+		// The receiver needs data older than retransmits reach (it joined,
+		// or came back after its receiver timeout, while the others ran
+		// on): it cannot catch up, and counting it would stall the stream
+		// for good.
 		return
 	}
 	np.flow.onStatus(c.StatusReceiverID(), src, pos, window, nowNs)
@@ -295,7 +313,20 @@ func (np *netPublication) maybeSendSetup(nowNs int64) int {
 		lb.termOffset(np.senderPos), lb.termLength, lb.mtu, int32(np.spec.ttl))
 	np.sys.SetupsSent.Increment()
 	np.sendToAll(np.setup[:n])
+	np.holdForJoins(nowNs)
 	return 1
+}
+
+// holdForJoins tells flow control that the receivers joining with the
+// setup just sent start at the sender position.
+func (np *netPublication) holdForJoins(nowNs int64) {
+	np.mu.Lock()
+	defer np.mu.Unlock()
+	lead := int64(np.log.termLength) / joinLeadDivisor
+	for _, a := range np.joins {
+		np.flow.onJoin(a, np.senderPos, np.senderPos+lead, nowNs)
+	}
+	np.joins = np.joins[:0]
 }
 
 func (np *netPublication) sendToAll(b []byte) {
