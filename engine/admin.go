@@ -13,11 +13,11 @@ import "venue/orderbook"
 // state machine.
 func (e *Engine) onAddInstrument(s *session, m AddInstrument) {
 	if _, ok := e.admin(s); !ok {
-		e.refuseAdmin(TemplateAddInstrument, ReasonNotAuthorized, m.Symbol())
+		e.refuseAdmin(TemplateAddInstrument, ReasonNotAuthorized, m.Symbol(), nil, m.Instrument())
 		return
 	}
 	r := e.addInstrument(m)
-	e.businessReject(TemplateAddInstrument, r, nil, m.Symbol())
+	e.businessRejectOn(TemplateAddInstrument, r, nil, m.Symbol(), nil, m.Instrument())
 }
 
 func (e *Engine) addInstrument(m AddInstrument) Reason {
@@ -81,10 +81,10 @@ func (e *Engine) updateInstrument(in *instrument, info InstrumentInfo, band int6
 // trading state now, or at EffectiveTime through a cluster timer.
 func (e *Engine) onSetTradingState(s *session, m SetTradingState) {
 	if _, ok := e.admin(s); !ok {
-		e.refuseAdmin(TemplateSetTradingState, ReasonNotAuthorized, nil)
+		e.refuseAdmin(TemplateSetTradingState, ReasonNotAuthorized, nil, nil, m.Instrument())
 		return
 	}
-	e.businessReject(TemplateSetTradingState, e.setTradingState(m), nil, nil)
+	e.businessRejectOn(TemplateSetTradingState, e.setTradingState(m), nil, nil, nil, m.Instrument())
 }
 
 func (e *Engine) setTradingState(m SetTradingState) Reason {
@@ -106,10 +106,10 @@ func (e *Engine) setTradingState(m SetTradingState) Reason {
 // it; an empty Principal changes the account only.
 func (e *Engine) onSetAccount(s *session, m SetAccount) {
 	if _, ok := e.admin(s); !ok {
-		e.refuseAdmin(TemplateSetAccount, ReasonNotAuthorized, m.Account())
+		e.refuseAdmin(TemplateSetAccount, ReasonNotAuthorized, m.Account(), m.Account(), 0)
 		return
 	}
-	e.businessReject(TemplateSetAccount, e.setAccount(m), m.Principal(), m.Account())
+	e.businessRejectOn(TemplateSetAccount, e.setAccount(m), m.Principal(), m.Account(), m.Account(), 0)
 }
 
 func (e *Engine) setAccount(m SetAccount) Reason {
@@ -178,7 +178,7 @@ func (e *Engine) revoke(p, a int32) {
 // onSetPrincipal creates a principal or changes its role.
 func (e *Engine) onSetPrincipal(s *session, m SetPrincipal) {
 	if _, ok := e.admin(s); !ok {
-		e.refuseAdmin(TemplateSetPrincipal, ReasonNotAuthorized, m.Principal())
+		e.refuseAdmin(TemplateSetPrincipal, ReasonNotAuthorized, m.Principal(), nil, 0)
 		return
 	}
 	e.businessReject(TemplateSetPrincipal, e.setPrincipal(m), m.Principal(), nil)
@@ -207,7 +207,7 @@ func (e *Engine) addPrincipal(name [principalNameBytes]byte, role Role) int32 {
 	return p
 }
 
-func (e *Engine) refuseAdmin(t TemplateID, r Reason, refID []byte) {
+func (e *Engine) refuseAdmin(t TemplateID, r Reason, refID, account []byte, instrument uint32) {
 	e.counters.NotAuthorized++
-	e.businessReject(t, r, nil, refID)
+	e.businessRejectOn(t, r, nil, refID, account, instrument)
 }

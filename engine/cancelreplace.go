@@ -124,7 +124,7 @@ func (e *Engine) answerDuplicateTarget(t TemplateID, p int32, ref targetRef, pri
 			return
 		}
 	}
-	e.businessReject(t, ReasonDuplicateMessage, principal, clOrdID)
+	e.businessRejectOn(t, ReasonDuplicateMessage, principal, clOrdID, chars(ref.account[:]), ref.instrument)
 }
 
 // onReplaceOrder applies a ReplaceOrder (cancel/replace): new price and

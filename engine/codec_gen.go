@@ -2746,7 +2746,7 @@ func (m CancelReject) AppendText(dst []byte) []byte {
 func (m CancelReject) String() string { return string(m.AppendText(nil)) }
 
 // BusinessRejectBlockLength is the body length of a BusinessReject in this schema version.
-const BusinessRejectBlockLength = 68
+const BusinessRejectBlockLength = 88
 
 // BusinessRejectLength is the encoded length of a BusinessReject: header and body.
 const BusinessRejectLength = HeaderLength + BusinessRejectBlockLength
@@ -2759,11 +2759,20 @@ const (
 	businessRejectReasonOffset        = 18
 	businessRejectPrincipalOffset     = 20
 	businessRejectRefIDOffset         = 36
+	businessRejectAccountOffset       = 68
+	businessRejectInstrumentOffset    = 84
 )
 
 // BusinessReject refuses a command that could not be applied at all
 // (unknown template, newer version, malformed, not authorized, duplicate).
 // With Reason None it acknowledges an accepted admin command.
+//
+// Account and Instrument (appended) are the command's when it carried them
+// (a duplicate NewOrder, CancelOrder, ReplaceOrder or MassCancel; an
+// accepted or refused SetAccount, AddInstrument or SetTradingState), so
+// that order-to-trade and message-rate counts per account and instrument
+// also see commands that were refused; empty and 0 otherwise (a message
+// that did not decode, or a command that names neither).
 //
 // BusinessReject is a flyweight over a BusinessReject body (template 42): accessors read and
 // write the bytes in place. Obtain one from Decode or AppendBusinessReject.
@@ -2856,6 +2865,36 @@ func (m BusinessReject) SetRefIDBytes(b []byte) bool {
 	return putCharBytes(m[businessRejectRefIDOffset:businessRejectRefIDOffset+32], b)
 }
 
+// Account returns the Account field up to its first NUL; the slice aliases the message.
+func (m BusinessReject) Account() []byte {
+	return chars(m[businessRejectAccountOffset : businessRejectAccountOffset+16])
+}
+
+// AccountKey returns the Account field as a fixed array, usable as a map key without allocating.
+func (m BusinessReject) AccountKey() [16]byte {
+	return [16]byte(m[businessRejectAccountOffset : businessRejectAccountOffset+16])
+}
+
+// SetAccount writes s NUL-padded; it reports false, writing nothing, when s is longer than 16 bytes.
+func (m BusinessReject) SetAccount(s string) bool {
+	return putChars(m[businessRejectAccountOffset:businessRejectAccountOffset+16], s)
+}
+
+// SetAccountBytes is SetAccount for a byte slice.
+func (m BusinessReject) SetAccountBytes(b []byte) bool {
+	return putCharBytes(m[businessRejectAccountOffset:businessRejectAccountOffset+16], b)
+}
+
+// Instrument returns the Instrument field.
+func (m BusinessReject) Instrument() uint32 {
+	return binary.LittleEndian.Uint32(m[businessRejectInstrumentOffset:])
+}
+
+// SetInstrument writes the Instrument field.
+func (m BusinessReject) SetInstrument(v uint32) {
+	binary.LittleEndian.PutUint32(m[businessRejectInstrumentOffset:], v)
+}
+
 // EnumsValid reports whether every enum field holds a named value.
 func (m BusinessReject) EnumsValid() bool { return m.Reason().Valid() }
 
@@ -2874,6 +2913,10 @@ func (m BusinessReject) AppendText(dst []byte) []byte {
 	dst = strconv.AppendQuote(dst, string(m.Principal()))
 	dst = append(dst, " RefID="...)
 	dst = strconv.AppendQuote(dst, string(m.RefID()))
+	dst = append(dst, " Account="...)
+	dst = strconv.AppendQuote(dst, string(m.Account()))
+	dst = append(dst, " Instrument="...)
+	dst = strconv.AppendUint(dst, uint64(m.Instrument()), 10)
 	return append(dst, '}')
 }
 

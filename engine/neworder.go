@@ -19,7 +19,7 @@ func (e *Engine) onNewOrder(s *session, m NewOrder) {
 		return
 	}
 	if e.duplicate(p, m.SenderSeq()) {
-		e.answerDuplicate(TemplateNewOrder, m.AccountKey(), m.ClOrdIDKey(), m.Principal())
+		e.answerDuplicate(TemplateNewOrder, m.AccountKey(), m.ClOrdIDKey(), m.Principal(), m.Instrument())
 		return
 	}
 	in, a, r := e.orderTarget(p, m.Instrument(), m.AccountKey())
@@ -136,12 +136,12 @@ func crosses(b *orderbook.Book, side Side, price int64) bool {
 // answerDuplicate answers a command whose SenderSeq was already applied:
 // the order it named, if known, gets a status report; otherwise a business
 // reject says it was a duplicate.
-func (e *Engine) answerDuplicate(t TemplateID, acct [accountNameBytes]byte, id [clOrdIDBytes]byte, principal []byte) {
+func (e *Engine) answerDuplicate(t TemplateID, acct [accountNameBytes]byte, id [clOrdIDBytes]byte, principal []byte, instrument uint32) {
 	if a, ok := e.accountIdx.get(acct); ok {
 		if oi, _, ok := e.orders.byClOrd(clKey{account: a, id: id}); ok {
 			e.statusReport(e.orders.at(oi), ReasonDuplicateMessage)
 			return
 		}
 	}
-	e.businessReject(t, ReasonDuplicateMessage, principal, chars(id[:]))
+	e.businessRejectOn(t, ReasonDuplicateMessage, principal, chars(id[:]), chars(acct[:]), instrument)
 }

@@ -23,7 +23,7 @@ func (e *Engine) onMassCancel(s *session, m MassCancel) {
 		return
 	}
 	if e.duplicate(p, m.SenderSeq()) {
-		e.businessReject(TemplateMassCancel, ReasonDuplicateMessage, m.Principal(), m.ClOrdID())
+		e.businessRejectOn(TemplateMassCancel, ReasonDuplicateMessage, m.Principal(), m.ClOrdID(), m.Account(), m.Instrument())
 		return
 	}
 	e.ctx.cancelReason = ReasonMassCancel

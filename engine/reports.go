@@ -153,6 +153,12 @@ func (e *Engine) cancelReject(f *cancelRejectFields) {
 // businessReject answers a command that cannot be applied at all, and
 // acknowledges an accepted admin command (reason ReasonNone).
 func (e *Engine) businessReject(t TemplateID, reason Reason, principal, refID []byte) {
+	e.businessRejectOn(t, reason, principal, refID, nil, 0)
+}
+
+// businessRejectOn is businessReject for a command that named an account
+// or an instrument: the reject carries them.
+func (e *Engine) businessRejectOn(t TemplateID, reason Reason, principal, refID, account []byte, instrument uint32) {
 	var r BusinessReject
 	e.out, r = AppendBusinessReject(e.out[:0])
 	r.SetLogPosition(e.ctx.logPosition)
@@ -162,5 +168,7 @@ func (e *Engine) businessReject(t TemplateID, reason Reason, principal, refID []
 	// Both come from wire fields no wider than these, so they always fit.
 	r.SetPrincipalBytes(principal)
 	r.SetRefIDBytes(refID)
+	r.SetAccountBytes(account)
+	r.SetInstrument(instrument)
 	e.sendToRequester()
 }
