@@ -38,7 +38,12 @@ type netImage struct {
 	gapPos      int64
 	nakDeadline int64
 
-	removed bool
+	// stranded is set when the source is more than a term ahead of the
+	// rebuild position: the data in between is beyond retransmit reach
+	// (see netPublication.retransmit), so the image ends and a new one
+	// joins at the source's current position.
+	stranded bool
+	removed  bool
 }
 
 func (img *netImage) addSubscriber(s *Subscription) {
@@ -84,6 +89,10 @@ func (img *netImage) insert(frame []byte, nowNs int64) {
 	}
 	img.lastPacketNs = nowNs
 	pos := lb.positionOf(h.TermID(), termOffset)
+	if img.outOfReach(pos) {
+		img.sys.FlowControlOverruns.Increment()
+		return
+	}
 	wireEnd := pos + int64(Align(len(frame), FrameAlignment))
 	if pos+int64(aligned) <= img.rebuildPos {
 		img.sys.DuplicateFrames.Increment()
@@ -127,6 +136,9 @@ func (img *netImage) onHeartbeat(h FrameHeader, nowNs int64) {
 	img.sys.HeartbeatsReceived.Increment()
 	img.lastPacketNs = nowNs
 	pos := img.log.positionOf(h.TermID(), h.TermOffset())
+	if img.outOfReach(pos) {
+		return
+	}
 	if pos > img.minSub+img.window+int64(img.log.termLength) || pos < img.rebuildPos-int64(img.log.termLength) {
 		img.sys.InvalidFrames.Increment()
 		return
@@ -136,6 +148,18 @@ func (img *netImage) onHeartbeat(h FrameHeader, nowNs int64) {
 	if h.Flags()&FlagEOS != 0 {
 		img.eosPos = pos
 	}
+}
+
+// outOfReach reports, and marks the image stranded, when a frame from the
+// source at pos shows it more than a term ahead of the rebuild position.
+// That happens only to a receiver the sender stopped counting (it timed out
+// of, or was too far behind for, min flow control, or max flow control left
+// it behind), and it could never catch up.
+func (img *netImage) outOfReach(pos int64) bool {
+	if pos-int64(img.log.termLength) > img.rebuildPos {
+		img.stranded = true
+	}
+	return img.stranded
 }
 
 // service runs the image's timed duties: window and cleaning, end of
@@ -150,7 +174,7 @@ func (img *netImage) service(nowNs int64) int {
 	}
 	work := img.detectLoss(nowNs)
 	work += img.maybeSendStatus(nowNs)
-	if nowNs-img.lastPacketNs > int64(img.cfg.ImageLivenessTimeout) || img.abandoned() {
+	if nowNs-img.lastPacketNs > int64(img.cfg.ImageLivenessTimeout) || img.abandoned() || img.stranded {
 		img.timeout()
 		return work + 1
 	}

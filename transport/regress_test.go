@@ -6,6 +6,7 @@ import (
 	"math/rand"
 	"net/netip"
 	"testing"
+	"time"
 )
 
 // TestSimLossAfterTermEndPadIsRepairedWithFullReceiverWindow streams under
@@ -140,5 +141,99 @@ func TestSimDestinationAddedToRunningStreamJoinsAndKeepsUp(t *testing.T) {
 				t.Fatalf("b joined at message %d, long after it was added at %d", b.first, addAt)
 			}
 		})
+	}
+}
+
+// TestSimReceiverLeftBehindRejoinsWithoutStallingTheStream cuts one of two
+// destinations off for longer than the receiver timeout while the stream
+// runs on more than a term, then heals the partition. The stranded receiver
+// must neither stall the publisher (its status messages report a position
+// retransmits no longer reach) nor stay stranded: its image goes
+// unavailable and a new one joins at the current position.
+func TestSimReceiverLeftBehindRejoinsWithoutStallingTheStream(t *testing.T) {
+	h := newSimHarness(t, 14, SimFaults{DelayNs: 20_000})
+	sd := h.driver(1, func(c *DriverConfig) { c.ReceiverTimeout = 50 * time.Millisecond })
+	subA := mustSub(t, h.driver(2, nil), "udp?endpoint=10.0.1.1:40002", 20, SubscriptionOptions{})
+	var lost *Image
+	subB := mustSub(t, h.driver(3, nil), "udp?endpoint=10.0.1.2:40002", 20, SubscriptionOptions{
+		OnUnavailableImage: func(img *Image) { lost = img }})
+	pub := mustPub(t, sd, "udp?control-mode=manual", 20)
+	for _, ep := range []string{"udp?endpoint=10.0.1.1:40002", "udp?endpoint=10.0.1.2:40002"} {
+		if err := pub.AddDestination(ep); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.until(100_000, "both images", func() bool { return subA.ImageCount() == 1 && subB.ImageCount() == 1 })
+	msg := make([]byte, 500)
+	gotB := 0
+	offer := func(n int) {
+		for i := 0; i < n; i++ {
+			for steps := 0; ; steps++ {
+				if _, r := pub.Offer(msg); r == OfferOK {
+					break
+				}
+				if steps > 100_000 {
+					t.Fatalf("publisher stalled (b got %d)", gotB)
+				}
+				h.step()
+				subA.Poll(func([]byte, *Header) {}, 64)
+				gotB += subB.Poll(func([]byte, *Header) {}, 64)
+			}
+		}
+	}
+	offer(100)
+	a, b := netip.MustParseAddr("0.0.0.0"), netip.MustParseAddr("10.0.1.2")
+	h.net.SetPartitioned(a, b, true)
+	offer(4 * TermLengthMin / len(msg)) // the receiver timeout passes and the stream runs on
+	h.net.SetPartitioned(a, b, false)
+	offer(1000)
+	before := gotB
+	h.until(100_000, "the stranded receiver rejoined and receives again", func() bool {
+		gotB += subB.Poll(func([]byte, *Header) {}, 64)
+		return lost != nil && subB.ImageCount() == 1 && gotB > before
+	})
+	offer(1000)
+}
+
+// TestSimStatusFromReceiverOutOfReachDoesNotStallTheStream delivers a
+// status message from a destination reporting a position more than a term
+// behind the sender (a receiver that timed out of flow control while the
+// stream ran on). Counting it would hold the sender below its own position
+// for good, since retransmits no longer reach what it misses.
+func TestSimStatusFromReceiverOutOfReachDoesNotStallTheStream(t *testing.T) {
+	h := newSimHarness(t, 15, SimFaults{DelayNs: 20_000})
+	sd := h.driver(1, nil)
+	sub := mustSub(t, h.driver(2, nil), "udp?endpoint=10.0.1.1:40002", 20, SubscriptionOptions{})
+	pub := mustPub(t, sd, "udp?control-mode=manual", 20)
+	if err := pub.AddDestination("udp?endpoint=10.0.1.1:40002"); err != nil {
+		t.Fatal(err)
+	}
+	h.until(100_000, "connected", pub.IsConnected)
+	msg := make([]byte, 500)
+	drain := func() { h.step(); sub.Poll(func([]byte, *Header) {}, 64) }
+	for i := 0; i < 4*TermLengthMin/len(msg); i++ {
+		offerRetry(t, pub, msg, drain)
+	}
+	h.until(100_000, "sender caught up", func() bool {
+		sub.Poll(func([]byte, *Header) {}, 64)
+		return pub.net.senderPos == int64(pub.Position())
+	})
+	stale := netip.MustParseAddrPort("10.0.1.2:40002")
+	if err := pub.AddDestination("udp?endpoint=" + stale.String()); err != nil {
+		t.Fatal(err)
+	}
+	sm := make([]byte, StatusLength)
+	EncodeStatus(sm, 0, pub.SessionID(), pub.StreamID(), pub.InitialTermID(), 0, TermLengthMin/2, 99)
+	pub.net.onStatus(ControlFrame(sm), 0, stale, h.clock.Now())
+	for i := 0; i < 1000; i++ {
+		for steps := 0; ; steps++ {
+			if _, r := pub.Offer(msg); r == OfferOK {
+				break
+			}
+			if steps > 10_000 { // 100 ms, well inside the 2 s receiver timeout
+				t.Fatalf("publisher stalled at message %d", i)
+			}
+			drain()
+		}
 	}
 }
