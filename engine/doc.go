@@ -82,7 +82,10 @@
 // is. If cancel-on-disconnect is on for the principal (SessionStatus for a
 // gateway's principals, Config.CancelOnDisconnectDefault for direct
 // sessions), its resting DAY orders are cancelled with reason
-// CancelOnDisconnect, through the log like everything else.
+// CancelOnDisconnect, through the log like everything else. The cancels are
+// reported before the principal loses its session: to the closing session
+// (the cluster drops them, the report tap keeps them) or to the gateway
+// that logged the principal off.
 //
 // # Determinism
 //

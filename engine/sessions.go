@@ -73,31 +73,30 @@ func (e *Engine) sessionPrincipal(s *session) int32 {
 
 // OnSessionClose forgets a session; every principal whose reports went to
 // it is disconnected (and its resting DAY orders cancelled if
-// cancel-on-disconnect is on for it).
+// cancel-on-disconnect is on for it). The cancels are reported before the
+// session is forgotten, to the closing session: the cluster drops what it
+// can no longer deliver, but the report tap and an offline replay see
+// every one of them, routed as they were meant to be.
 func (e *Engine) OnSessionClose(id SessionID, reason CloseReason, logPosition, clusterTime int64) {
 	e.ctx.reset(0, logPosition, clusterTime)
 	if _, ok := e.sessions[id]; ok {
-		delete(e.sessions, id)
-		e.lastSession = nil
 		for p := range e.principals {
 			if e.principals[p].session == id {
-				e.disconnect(int32(p), true)
+				e.disconnect(int32(p))
 			}
 		}
+		delete(e.sessions, id)
+		e.lastSession = nil
 	}
 	e.md.OnApplied(logPosition, clusterTime)
 }
 
-// disconnect leaves principal p without a session and, if it asked for it,
-// cancels its resting DAY orders. When the session itself is gone the
-// cancel reports have nowhere to go; when a gateway logged the principal
-// off, they go to the gateway, which keeps them for the FIX session.
-func (e *Engine) disconnect(p int32, sessionGone bool) {
-	pr := &e.principals[p]
-	if sessionGone {
-		pr.session = 0
-	}
-	if pr.cod {
+// disconnect cancels principal p's resting DAY orders if it asked for it,
+// reporting them to its current session (the closing session, or the
+// gateway that logged it off, which keeps them for the FIX session), and
+// only then leaves it without a session.
+func (e *Engine) disconnect(p int32) {
+	if e.principals[p].cod {
 		e.cancelPrincipalOrders(p, true, ReasonCancelOnDisconnect)
 	}
 	e.principals[p].session = 0
@@ -174,7 +173,7 @@ func (e *Engine) onSessionStatus(s *session, m SessionStatus) {
 		}
 	case SessionStateLoggedOff:
 		if pr.session == s.id {
-			e.disconnect(p, false)
+			e.disconnect(p)
 		}
 	}
 }

@@ -10,9 +10,12 @@ func TestCancelOnDisconnectOfADirectSession(t *testing.T) {
 	h.send(sT1, newOrderCmd(no{px: 100, qty: 1, acct: "A1", cl: "day"}))
 	h.send(sT1, newOrderCmd(no{px: 99, qty: 1, acct: "A1", cl: "gtc", tif: TimeInForceGTC}))
 	h.send(sT1, newOrderCmd(no{inst: 2, px: 98, qty: 1, acct: "A3", cl: "day2"}))
-	// The reports of the cancels have nowhere to go: the session is gone.
-	h.expect(h.close(sT1))
-	if h.e.Counters().Undeliverable != 2 {
+	// The cancels are reported to the closing session, before it is
+	// forgotten (the cluster drops them; the tap and a replay see them).
+	h.expect(h.close(sT1),
+		"s10 ER Canceled id=1 cl=day st=Canceled px=100 qty=1 leaves=0 cum=0 reason=CancelOnDisconnect",
+		"s10 ER Canceled id=3 cl=day2 st=Canceled px=98 qty=1 leaves=0 cum=0 reason=CancelOnDisconnect")
+	if h.e.Counters().Undeliverable != 0 {
 		t.Fatalf("undeliverable %d", h.e.Counters().Undeliverable)
 	}
 	h.open(11, "T1")
@@ -204,4 +207,23 @@ func TestAccountsAndPrincipalsAdmin(t *testing.T) {
 
 func strconv3(i int) string {
 	return string([]byte{byte('0' + i/100), byte('0' + i/10%10), byte('0' + i%10)})
+}
+
+// When a gateway's cluster session closes, the cancels of the principals
+// it carried are reported to it before it is forgotten.
+func TestCancelOnDisconnectReportsGoToTheClosingGateway(t *testing.T) {
+	h := newHarness(t)
+	tap := &recTap{}
+	h.e.tap = tap
+	h.send(sGW, sessionStatusCmd("G1", SessionStateLoggedOn, true, false))
+	h.send(sGW, sessionStatusCmd("G2", SessionStateLoggedOn, false, false))
+	h.send(sGW, newOrderCmd(no{px: 100, qty: 1, acct: "G1", cl: "g1", principal: "G1"}))
+	h.send(sGW, newOrderCmd(no{px: 99, qty: 1, acct: "G2", cl: "g2", principal: "G2"}))
+	n := len(tap.lines)
+	want := "s30 ER Canceled id=1 cl=g1 st=Canceled px=100 qty=1 leaves=0 cum=0 reason=CancelOnDisconnect"
+	h.expect(h.close(sGW), want)
+	h.expect(tap.lines[n:], want)
+	if c := h.e.Counters(); c.Undeliverable != 0 {
+		t.Fatalf("undeliverable %d", c.Undeliverable)
+	}
 }
