@@ -93,6 +93,12 @@ func (img *netImage) insert(frame []byte, nowNs int64) {
 		img.sys.FlowControlOverruns.Increment()
 		return
 	}
+	if img.eosPos >= 0 && pos >= img.eosPos {
+		// A resumed session's data: ask for the setup that replaces this
+		// image (a publication that other receivers answered sends none).
+		img.ep.requestSetup(lb.sessionID, lb.streamID)
+		return
+	}
 	wireEnd := pos + int64(Align(len(frame), FrameAlignment))
 	if pos+int64(aligned) <= img.rebuildPos {
 		img.sys.DuplicateFrames.Increment()
@@ -139,6 +145,10 @@ func (img *netImage) onHeartbeat(h FrameHeader, nowNs int64) {
 	if img.outOfReach(pos) {
 		return
 	}
+	if img.eosPos >= 0 && pos > img.eosPos {
+		img.ep.requestSetup(img.log.sessionID, img.log.streamID) // resumed, as in insert
+		return
+	}
 	if pos > img.minSub+img.window+int64(img.log.termLength) || pos < img.rebuildPos-int64(img.log.termLength) {
 		img.sys.InvalidFrames.Increment()
 		return
@@ -148,6 +158,25 @@ func (img *netImage) onHeartbeat(h FrameHeader, nowNs int64) {
 	if h.Flags()&FlagEOS != 0 {
 		img.eosPos = pos
 	}
+}
+
+// replacedBy reports whether setup c, from src, starts a new incarnation
+// of the image's session that should replace it now: one with another
+// initial term id, or one resuming the stream after its end (past the end
+// position, or at it from another source), once the subscribers consumed
+// what this image holds. Until they have, the setup is ignored; the new
+// publication repeats it until a status message answers.
+func (img *netImage) replacedBy(c ControlFrame, src netip.AddrPort) bool {
+	lb := img.log
+	if c.SetupInitialTermID() != lb.initialTermID {
+		return img.minSub >= img.rebuildPos
+	}
+	if img.eosPos < 0 {
+		return false
+	}
+	pos := lb.positionOf(c.SetupActiveTermID(), c.SetupTermOffset())
+	resumed := pos > img.eosPos || (pos == img.eosPos && src != img.source)
+	return resumed && img.minSub >= img.eosPos
 }
 
 // outOfReach reports, and marks the image stranded, when a frame from the

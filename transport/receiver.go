@@ -206,8 +206,11 @@ func (ep *receiveEndpoint) flush() {
 func (ep *receiveEndpoint) onSetup(c ControlFrame) {
 	d := ep.r.d
 	d.sys.SetupsReceived.Increment()
-	if ep.lookup(c.SessionID(), c.StreamID()) != nil {
-		return
+	if old := ep.lookup(c.SessionID(), c.StreamID()); old != nil {
+		if !old.replacedBy(c, ep.src) {
+			return
+		}
+		old.timeout()
 	}
 	subs := (*ep.subs.Load())[c.StreamID()]
 	if len(subs) == 0 {

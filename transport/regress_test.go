@@ -237,3 +237,35 @@ func TestSimStatusFromReceiverOutOfReachDoesNotStallTheStream(t *testing.T) {
 		}
 	}
 }
+
+// TestSimResumedSessionReplacesEndedImage closes a publication, then
+// resumes its session (same session id, at its end position) from another
+// publication. The receiver still holds the old, ended image until its
+// liveness timeout; the new setup must replace it at once rather than be
+// ignored until then.
+func TestSimResumedSessionReplacesEndedImage(t *testing.T) {
+	h := newSimHarness(t, 16, SimFaults{DelayNs: 20_000})
+	sd, rd := h.driver(1, nil), h.driver(2, nil)
+	sub := mustSub(t, rd, "udp?endpoint=10.0.0.2:40001", 10, SubscriptionOptions{})
+	first := mustPub(t, sd, "udp?endpoint=10.0.0.2:40001|session-id=77", 10)
+	h.runStream(first, []*Subscription{sub}, streamSpec{count: 100, sizeMax: 300})
+	end := int64(first.Position())
+	first.Close()
+	h.until(100_000, "first publication retired", func() bool {
+		sub.Poll(func([]byte, *Header) {}, 64)
+		return len(*sd.sender.pubs.Load()) == 0
+	})
+	termID := first.InitialTermID() + int32(end/int64(first.TermLength()))
+	ch := fmt.Sprintf("udp?endpoint=10.0.0.2:40001|session-id=77|init-term-id=%d|term-id=%d|term-offset=%d",
+		first.InitialTermID(), termID, end%int64(first.TermLength()))
+	second := mustPub(t, sd, ch, 10)
+	got := 0
+	h.until(20_000, "the resumed session's first message within 200 ms", func() bool {
+		second.Offer([]byte("resumed"))
+		got += sub.Poll(func([]byte, *Header) {}, 64)
+		return got > 0
+	})
+	if img := sub.Images()[0]; img.JoinPosition() != Position(end) {
+		t.Fatalf("resumed image joined at %d, want %d", img.JoinPosition(), end)
+	}
+}
