@@ -1643,7 +1643,11 @@ const (
 // SessionStatus is sent by a gateway when one of the principals it carries
 // logs on or off, so that cancel-on-disconnect happens through the log.
 // ResetSeq (on LoggedOn) restarts the principal's SenderSeq at 0, as a FIX
-// logon with ResetSeqNumFlag does.
+// logon with ResetSeqNumFlag does. Like an admin command it is answered
+// with a BusinessReject to the sender (RefTemplateID SessionStatus,
+// Principal the one named): Reason None once applied, after the Canceled
+// reports a logoff causes; a gateway knows from it that a ResetSeq logon is
+// in the log.
 //
 // SessionStatus is a flyweight over a SessionStatus body (template 7): accessors read and
 // write the bytes in place. Obtain one from Decode or AppendSessionStatus.

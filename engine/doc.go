@@ -39,7 +39,8 @@
 // it exists before any command, so the very first configuration (principals,
 // accounts, instruments) enters the log from a session that authenticated as
 // it. Acting on an account the principal does not trade is NotAuthorized.
-// Admin commands are acknowledged with a BusinessReject whose Reason is None.
+// Admin commands and SessionStatus are acknowledged with a BusinessReject
+// whose Reason is None.
 //
 // Reports about an order go to its principal's current session: the latest
 // direct session of that principal, or the gateway session that logged it on

@@ -155,7 +155,10 @@ func (e *Engine) duplicate(p int32, seq uint64) bool {
 }
 
 // onSessionStatus applies a gateway's (or a trader's own) logon or logoff
-// of a principal.
+// of a principal, and acknowledges it to the sender with a BusinessReject
+// whose Reason is None, after the cancels a logoff causes: as an admin
+// command is acknowledged, so that a gateway knows when the logon (and its
+// SenderSeq reset) is in the log.
 func (e *Engine) onSessionStatus(s *session, m SessionStatus) {
 	p, r := e.actor(s, m.PrincipalKey())
 	if r != ReasonNone {
@@ -176,6 +179,7 @@ func (e *Engine) onSessionStatus(s *session, m SessionStatus) {
 			e.disconnect(p)
 		}
 	}
+	e.businessReject(TemplateSessionStatus, ReasonNone, m.Principal(), nil)
 }
 
 // cancelPrincipalOrders cancels principal p's live orders (only DAY ones

@@ -46,7 +46,8 @@ func TestGatewayPrincipals(t *testing.T) {
 		"s30 ER Rejected id=0 cl=x st=Rejected px=99 qty=1 leaves=0 cum=0 reason=NotAuthorized")
 	// G1 logs off with cancel-on-disconnect; G2 stays.
 	h.expect(h.send(sGW, sessionStatusCmd("G1", SessionStateLoggedOff, false, false)),
-		"s30 ER Canceled id=1 cl=g1 st=Canceled px=100 qty=1 leaves=0 cum=0 reason=CancelOnDisconnect")
+		"s30 ER Canceled id=1 cl=g1 st=Canceled px=100 qty=1 leaves=0 cum=0 reason=CancelOnDisconnect",
+		"s30 BREJ SessionStatus reason=None")
 	h.send(sGW, sessionStatusCmd("G1", SessionStateLoggedOn, true, false))
 	h.expect(h.send(sGW, statusWithPrincipal(1, "G1", "G1")),
 		"s30 ER OrderStatus id=1 cl=g1 st=Canceled px=100 qty=1 leaves=0 cum=0 reason=CancelOnDisconnect")
@@ -226,4 +227,21 @@ func TestCancelOnDisconnectReportsGoToTheClosingGateway(t *testing.T) {
 	if c := h.e.Counters(); c.Undeliverable != 0 {
 		t.Fatalf("undeliverable %d", c.Undeliverable)
 	}
+}
+
+// A SessionStatus is acknowledged to its sender once applied (a
+// BusinessReject with Reason None naming the principal), so a gateway
+// knows its ResetSeq logon is in the log; a refused one is a reject.
+func TestSessionStatusIsAcknowledged(t *testing.T) {
+	h := newHarness(t)
+	h.eg.raw = nil
+	h.expect(h.send(sGW, sessionStatusCmd("G1", SessionStateLoggedOn, true, true)),
+		"s30 BREJ SessionStatus reason=None")
+	if r := lastBusinessReject(t, h); string(r.Principal()) != "G1" {
+		t.Fatalf("ack names %q", r.Principal())
+	}
+	h.expect(h.send(sGW, sessionStatusCmd("T9", SessionStateLoggedOn, false, false)),
+		"s30 BREJ SessionStatus reason=NotAuthorized")
+	h.expect(h.send(sGW, sessionStatusCmd("G1", SessionStateLoggedOff, false, false)),
+		"s30 BREJ SessionStatus reason=None")
 }

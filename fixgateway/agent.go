@@ -516,6 +516,9 @@ func (a *agent) onMassCancelReport(r engine.MassCancelReport) {
 }
 
 func (a *agent) onBusinessReject(r engine.BusinessReject) {
+	if engine.TemplateID(r.RefTemplateID()) == engine.TemplateSessionStatus && r.Reason() == engine.ReasonNone {
+		return // the engine's acknowledgement of our own logon or logoff: nothing for the FIX client
+	}
 	if engine.TemplateID(r.RefTemplateID()) == engine.TemplateInstrumentListRequest {
 		if string(r.RefID()) == a.listID && r.Reason() == engine.ReasonUnknownInstrument {
 			a.publishInstruments() // no instruments listed
