@@ -39,7 +39,8 @@
 // publication's log in place. A publication can continue a stream at a
 // position: "...|init-term-id=I|term-id=T|term-offset=O|session-id=S".
 // Images offer Poll, ControlledPoll, BoundedPoll (stop at a limit position)
-// and BlockPoll (raw frames for recording). Tests and the simulator pass a
+// and BlockPoll (raw frames for recording; ControlledBlockPoll may refuse a
+// block, leaving the image where it was). Tests and the simulator pass a
 // SimNetwork (or a FaultyNetwork over real UDP) as DriverConfig.Network,
 // ThreadingInvoker and a fake Clock, and call Driver.DoWork themselves.
 //

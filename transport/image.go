@@ -185,11 +185,45 @@ type BlockHandler func(block []byte, position Position, sessionID, termID int32)
 // blockLengthLimit bytes (at least one frame if any is available) as one
 // block within one term, and consumes them. It returns the block length.
 func (img *Image) BlockPoll(handler BlockHandler, blockLengthLimit int) int {
-	if img.closed {
+	block, pos := img.nextBlock(blockLengthLimit)
+	if len(block) == 0 {
 		return 0
 	}
 	lb := img.log
-	pos := img.pos
+	handler(block, Position(pos), lb.sessionID, lb.termIDOf(pos))
+	img.setPosition(pos + int64(len(block)))
+	return len(block)
+}
+
+// ControlledBlockHandler is a BlockHandler that may refuse a block (for
+// example when the recording's storage is full): it returns false to leave
+// the image position where it was, so that the same block comes again.
+type ControlledBlockHandler func(block []byte, position Position, sessionID, termID int32) bool
+
+// ControlledBlockPoll is BlockPoll with a handler that may refuse the block.
+// It returns the bytes consumed: the block length, or 0 when refused.
+func (img *Image) ControlledBlockPoll(handler ControlledBlockHandler, blockLengthLimit int) int {
+	block, pos := img.nextBlock(blockLengthLimit)
+	if len(block) == 0 {
+		return 0
+	}
+	lb := img.log
+	if !handler(block, Position(pos), lb.sessionID, lb.termIDOf(pos)) {
+		return 0
+	}
+	img.setPosition(pos + int64(len(block)))
+	return len(block)
+}
+
+// nextBlock returns the complete frames from the image position up to
+// blockLengthLimit bytes (at least one frame if any) within one term, and
+// that position.
+func (img *Image) nextBlock(blockLengthLimit int) (block []byte, pos int64) {
+	if img.closed {
+		return nil, 0
+	}
+	lb := img.log
+	pos = img.pos
 	term := lb.terms[lb.partitionIndex(pos)]
 	start := lb.termOffset(pos)
 	end := lb.termLength
@@ -208,12 +242,7 @@ func (img *Image) BlockPoll(handler BlockHandler, blockLengthLimit int) int {
 		}
 		off += aligned
 	}
-	if off == start {
-		return 0
-	}
-	handler(term[start:off], Position(pos), lb.sessionID, lb.termIDOf(pos))
-	img.setPosition(pos + int64(off-start))
-	return int(off - start)
+	return term[start:off], pos
 }
 
 // ControlledPoll delivers up to fragmentLimit fragments to a handler that can

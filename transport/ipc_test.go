@@ -366,3 +366,32 @@ func TestMaxPositionExceededAtTheLastTerm(t *testing.T) {
 		t.Fatalf("position %d beyond the addressable %d", pub.Position(), want)
 	}
 }
+
+// TestControlledBlockPollLeavesARefusedBlock refuses a block, then accepts
+// it: the image must not advance on the refusal, so the same block comes
+// again at the same position.
+func TestControlledBlockPollLeavesARefusedBlock(t *testing.T) {
+	d := newIPCDriver(t, TermLengthMin)
+	sub := mustSub(t, d, "ipc", 1, SubscriptionOptions{})
+	pub := mustPub(t, d, "ipc", 1)
+	for i := 0; i < 3; i++ {
+		pub.Offer(bytes.Repeat([]byte{byte(i)}, 100)) // 160-byte frames
+	}
+	img := sub.Images()[0]
+	var seen []Position
+	accept := false
+	h := func(b []byte, pos Position, _, _ int32) bool {
+		seen = append(seen, pos)
+		return accept
+	}
+	if n := img.ControlledBlockPoll(h, 1<<20); n != 0 || img.Position() != 0 {
+		t.Fatalf("refused block consumed %d bytes, image at %d", n, img.Position())
+	}
+	accept = true
+	if n := img.ControlledBlockPoll(h, 1<<20); n != 480 || img.Position() != pub.Position() {
+		t.Fatalf("accepted block %d bytes, image at %d", n, img.Position())
+	}
+	if len(seen) != 2 || seen[0] != 0 || seen[1] != 0 {
+		t.Fatalf("block positions %v, want the same block twice at 0", seen)
+	}
+}
