@@ -3,6 +3,7 @@ package transport
 import (
 	"net/netip"
 	"testing"
+	"time"
 )
 
 func TestMultiFlowControlMinMaxAndTimeout(t *testing.T) {
@@ -60,5 +61,29 @@ func TestMalformedAndForeignDatagramsAreCountedAndDropped(t *testing.T) {
 	after := rd.SystemCounters().InvalidFrames.Get() + sd.SystemCounters().InvalidFrames.Get()
 	if after-before < int64(2*len(garbage)) {
 		t.Fatalf("invalid frames counted %d, want >= %d", after-before, 2*len(garbage))
+	}
+}
+
+func TestMinFlowControlHoldsForJoiningReceiver(t *testing.T) {
+	a, b := netip.MustParseAddrPort("10.0.0.1:1"), netip.MustParseAddrPort("10.0.0.2:1")
+	fc := newMultiFlowControl(false, int64(time.Second))
+	fc.onStatus(1, a, 1000, 5000, 0) // limit 6000
+	fc.onJoin(b, 2000, 3000, 0)      // newcomer joins at 2000: hold at 3000
+	fc.onJoin(b, 2500, 3500, 0)      // a repeated setup keeps the earliest hold
+	if got := fc.limit(10); got != 3000 || fc.receivers() != 1 || !fc.reached(1000) {
+		t.Errorf("joining: limit %d receivers %d reached %v, want 3000, 1, true", got, fc.receivers(), fc.reached(1000))
+	}
+	fc.onStatus(2, b, 2000, 5000, 20) // its first status message replaces the hold
+	if got := fc.limit(30); got != 6000 || fc.receivers() != 2 || fc.reached(1500) {
+		t.Errorf("joined: limit %d receivers %d reached %v, want 6000, 2, false", got, fc.receivers(), fc.reached(1500))
+	}
+	fc.onJoin(netip.MustParseAddrPort("10.0.0.3:1"), 2000, 2500, 40) // nobody listens there
+	if got := fc.limit(40 + joinTimeoutNs + 1); got != 6000 {
+		t.Errorf("after the join timeout: limit %d, want 6000", got)
+	}
+	maxFC := newMultiFlowControl(true, int64(time.Second))
+	maxFC.onJoin(b, 0, 0, 0)
+	if len(maxFC.rs) != 0 {
+		t.Error("max flow control held for a joining receiver")
 	}
 }
