@@ -1274,7 +1274,7 @@ func (m ReplaceOrder) AppendText(dst []byte) []byte {
 func (m ReplaceOrder) String() string { return string(m.AppendText(nil)) }
 
 // MassCancelBlockLength is the body length of a MassCancel in this schema version.
-const MassCancelBlockLength = 77
+const MassCancelBlockLength = 78
 
 // MassCancelLength is the encoded length of a MassCancel: header and body.
 const MassCancelLength = HeaderLength + MassCancelBlockLength
@@ -1287,8 +1287,12 @@ const (
 	massCancelAccountOffset    = 13
 	massCancelPrincipalOffset  = 29
 	massCancelClOrdIDOffset    = 45
+	massCancelSideOffset       = 77
 )
 
+// MassCancel's Side (appended) limits it to one side's orders; 0 cancels
+// both sides.
+//
 // MassCancel is a flyweight over a MassCancel body (template 4): accessors read and
 // write the bytes in place. Obtain one from Decode or AppendMassCancel.
 type MassCancel []byte
@@ -1386,8 +1390,16 @@ func (m MassCancel) SetClOrdIDBytes(b []byte) bool {
 	return putCharBytes(m[massCancelClOrdIDOffset:massCancelClOrdIDOffset+32], b)
 }
 
+// Side returns the Side field.
+func (m MassCancel) Side() Side { return Side(m[massCancelSideOffset]) }
+
+// SetSide writes the Side field.
+func (m MassCancel) SetSide(v Side) { m[massCancelSideOffset] = uint8(v) }
+
 // EnumsValid reports whether every enum field holds a named value.
-func (m MassCancel) EnumsValid() bool { return m.Scope().Valid() }
+func (m MassCancel) EnumsValid() bool {
+	return m.Scope().Valid() && (m.Side() == 0 || m.Side().Valid())
+}
 
 // AppendText appends a one-line text form of the message to dst, for logs and tests.
 func (m MassCancel) AppendText(dst []byte) []byte {
@@ -1404,6 +1416,8 @@ func (m MassCancel) AppendText(dst []byte) []byte {
 	dst = strconv.AppendQuote(dst, string(m.Principal()))
 	dst = append(dst, " ClOrdID="...)
 	dst = strconv.AppendQuote(dst, string(m.ClOrdID()))
+	dst = append(dst, " Side="...)
+	dst = append(dst, m.Side().String()...)
 	return append(dst, '}')
 }
 

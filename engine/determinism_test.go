@@ -224,7 +224,9 @@ func (g *generator) step() {
 		g.msg(s, statusCmd(uint64(g.rng.IntN(g.n+1)), acct, ""))
 	case r < 95:
 		scope := MassCancelScope(1 + g.rng.IntN(4))
-		g.msg(s, massCancelCmd(scope, inst, acct, principal, "mc"))
+		mc := massCancelCmd(scope, inst, acct, principal, "mc")
+		MassCancel(mc[HeaderLength:]).SetSide(Side(g.rng.IntN(3))) // 0: both sides
+		g.msg(s, mc)
 	case r < 97:
 		g.tradingStateChange()
 	case r < 98:

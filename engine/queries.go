@@ -8,6 +8,9 @@ package engine
 //   - AccountInstrument: the account's live orders in the instrument;
 //   - Principal: the live orders the principal entered.
 //
+// A Side limits any scope to that side's orders; they are then cancelled
+// in order-id order (without it, in book order, bids first).
+//
 // Each cancelled order gets an ExecutionReport (reason MassCancel) to its
 // owner; the requester gets a MassCancelReport with the count.
 func (e *Engine) onMassCancel(s *session, m MassCancel) {
@@ -31,8 +34,12 @@ func (e *Engine) onMassCancel(s *session, m MassCancel) {
 }
 
 func (e *Engine) massCancel(p int32, m MassCancel) Reason {
-	scope := m.Scope()
+	scope, side := m.Scope(), m.Side()
 	if scope == MassCancelScopePrincipal {
+		if side != 0 {
+			e.cancelMatching(func(o *order) bool { return o.principal == p && o.side == side }, ReasonMassCancel)
+			return ReasonNone
+		}
 		e.cancelPrincipalOrders(p, false, ReasonMassCancel)
 		return ReasonNone
 	}
@@ -43,6 +50,13 @@ func (e *Engine) massCancel(p int32, m MassCancel) Reason {
 		}
 	}
 	if scope == MassCancelScopeInstrument {
+		if side != 0 {
+			pr, id := &e.principals[p], in.info.ID
+			e.cancelMatching(func(o *order) bool {
+				return o.instrument == id && o.side == side && (pr.role == RoleAdmin || pr.mayTrade(o.account))
+			}, ReasonMassCancel)
+			return ReasonNone
+		}
 		e.cancelInstrumentFor(p, in)
 		return ReasonNone
 	}
@@ -53,6 +67,12 @@ func (e *Engine) massCancel(p int32, m MassCancel) Reason {
 	if !e.principals[p].mayTrade(a) {
 		e.counters.NotAuthorized++
 		return ReasonNotAuthorized
+	}
+	if side != 0 {
+		e.cancelMatching(func(o *order) bool {
+			return o.account == a && o.side == side && (in == nil || o.instrument == in.info.ID)
+		}, ReasonMassCancel)
+		return ReasonNone
 	}
 	if in != nil {
 		e.ctx.inst = in

@@ -188,9 +188,15 @@ func (e *Engine) cancelPrincipalOrders(p int32, dayOnly bool, reason Reason) {
 	if e.principals[p].live == 0 {
 		return
 	}
-	ids := e.orders.appendLiveIDs(e.scratchIDs[:0], func(o *order) bool {
+	e.cancelMatching(func(o *order) bool {
 		return o.principal == p && (!dayOnly || o.tif == TimeInForceDay)
-	})
+	}, reason)
+}
+
+// cancelMatching cancels the live orders that match, in order-id order,
+// reporting reason.
+func (e *Engine) cancelMatching(match func(*order) bool, reason Reason) {
+	ids := e.orders.appendLiveIDs(e.scratchIDs[:0], match)
 	for _, id := range ids {
 		// Cancelling one order changes no other (a cancel never trades).
 		e.cancelLive(e.orders.liveSlot(id), reason)

@@ -28,10 +28,13 @@ type enumType struct {
 }
 
 type field struct {
-	name   string
-	typ    string // i64 u64 u32 u16 u8 charN or an enum name
-	offset int
-	size   int
+	name string
+	typ  string // i64 u64 u32 u16 u8 charN or an enum name
+	// optional: an enum field that may also be 0, meaning none (written
+	// "Name Enum optional").
+	optional bool
+	offset   int
+	size     int
 }
 
 type message struct {
@@ -179,10 +182,13 @@ func (s *schema) addMessage(words, doc []string) (*message, error) {
 }
 
 func (s *schema) addField(m *message, words []string) error {
-	if len(words) != 2 {
-		return fmt.Errorf("want 'Name type'")
+	if len(words) != 2 && (len(words) != 3 || words[2] != "optional") {
+		return fmt.Errorf("want 'Name type' or 'Name Enum optional'")
 	}
-	f := field{name: words[0], typ: words[1], offset: m.length}
+	f := field{name: words[0], typ: words[1], optional: len(words) == 3, offset: m.length}
+	if f.optional && s.enumByName[f.typ] == nil {
+		return fmt.Errorf("%s: only an enum field can be optional", f.name)
+	}
 	switch {
 	case primitiveSize[f.typ] > 0:
 		f.size = primitiveSize[f.typ]
@@ -408,7 +414,10 @@ func (s *schema) emitAccessors(p func(string, ...any), m *message, f field) {
 func (s *schema) emitEnumsValid(p func(string, ...any), m *message) {
 	var checks []string
 	for _, f := range m.fields {
-		if s.enumByName[f.typ] != nil {
+		switch {
+		case f.optional:
+			checks = append(checks, "(m."+f.name+"() == 0 || m."+f.name+"().Valid())")
+		case s.enumByName[f.typ] != nil:
 			checks = append(checks, "m."+f.name+"().Valid()")
 		}
 	}
