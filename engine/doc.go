@@ -34,7 +34,8 @@
 //
 // A session authenticates as a principal (cluster credentials). Traders act
 // for themselves on the accounts SetAccount granted them; a Gateway session
-// carries many principals and acts for the Trader named in each command;
+// carries many principals and acts for the Trader named in each command
+// (it may also ask for the instrument list for itself);
 // Admins also configure the venue. The first Admin is Config.BootstrapAdmin:
 // it exists before any command, so the very first configuration (principals,
 // accounts, instruments) enters the log from a session that authenticated as

@@ -166,9 +166,11 @@ func (e *Engine) unknownStatus(m OrderStatusRequest, reason Reason) {
 
 // onInstrumentListRequest answers with one InstrumentDefinition per
 // instrument, by id, the last with Last=1; with no instruments listed, a
-// business reject (UnknownInstrument) ends the answer instead.
+// business reject (UnknownInstrument) ends the answer instead. Anyone may
+// ask: a Gateway for itself (Principal empty or its own name) as well as
+// for a Trader it carries.
 func (e *Engine) onInstrumentListRequest(s *session, m InstrumentListRequest) {
-	if _, r := e.actor(s, m.PrincipalKey()); r != ReasonNone {
+	if r := e.listRequester(s, m.PrincipalKey()); r != ReasonNone {
 		e.counters.NotAuthorized++
 		e.businessReject(TemplateInstrumentListRequest, r, m.Principal(), m.RequestID())
 		return
@@ -189,6 +191,22 @@ func (e *Engine) onInstrumentListRequest(s *session, m InstrumentListRequest) {
 		}
 		e.sendToRequester()
 	}
+}
+
+// listRequester authorizes an instrument list request: a Gateway session
+// may ask for itself, which is no command for a Trader (so it makes no
+// Trader's reports go to the gateway); everyone else as for any command.
+func (e *Engine) listRequester(s *session, named [principalNameBytes]byte) Reason {
+	if s != nil {
+		if own := e.sessionPrincipal(s); own != nilIndex {
+			pr := &e.principals[own]
+			if pr.role == RoleGateway && (named == ([principalNameBytes]byte{}) || named == pr.name) {
+				return ReasonNone
+			}
+		}
+	}
+	_, r := e.actor(s, named)
+	return r
 }
 
 func putInstrumentInfo(r InstrumentDefinition, info *InstrumentInfo) {

@@ -245,3 +245,24 @@ func TestSessionStatusIsAcknowledged(t *testing.T) {
 	h.expect(h.send(sGW, sessionStatusCmd("G1", SessionStateLoggedOff, false, false)),
 		"s30 BREJ SessionStatus reason=None")
 }
+
+func listCmd(principal, id string) []byte {
+	b, m := AppendInstrumentListRequest(nil)
+	m.SetPrincipal(principal)
+	m.SetRequestID(id)
+	return b
+}
+
+// A Gateway may ask for the instrument list for itself (no Principal, or
+// its own name), not only for a Trader it carries; other principals it may
+// not name.
+func TestGatewayAsksForTheInstrumentListForItself(t *testing.T) {
+	h := newHarness(t)
+	defs := []string{"s30 DEF 1 ALPHA Open last=0", "s30 DEF 2 BETA Open last=1"}
+	h.expect(h.send(sGW, listCmd("", "l1")), defs...)
+	h.expect(h.send(sGW, listCmd("GW", "l2")), defs...)
+	h.expect(h.send(sGW, listCmd("G1", "l3")), defs...)
+	h.expect(h.send(sGW, listCmd("ADMIN", "l4")), "s30 BREJ InstrumentListRequest reason=NotAuthorized")
+	h.expect(h.send(sT1, listCmd("GW", "l5")), "s10 BREJ InstrumentListRequest reason=NotAuthorized")
+	h.expect(h.send(sT1, listCmd("", "l6")), "s10 DEF 1 ALPHA Open last=0", "s10 DEF 2 BETA Open last=1")
+}

@@ -308,9 +308,8 @@ func (a *agent) requestInstruments() {
 	a.defs = a.defs[:0]
 	a.lastListRequest = time.Now()
 	buf, m := engine.AppendInstrumentListRequest(make([]byte, 0, engine.InstrumentListRequestLength))
-	// A gateway session may only act for a trader it carries, so the
-	// request names the first one.
-	m.SetPrincipal(a.g.cfg.Sessions[0].Principal)
+	// No Principal: the gateway asks for itself (not for a trader it
+	// carries, which would make that trader's reports come here).
 	m.SetRequestID(a.listID)
 	a.push(&command{internal: true, req: request{kind: requestInstrumentList, msg: buf}})
 }
