@@ -115,6 +115,9 @@ type Engine struct {
 	lastSession *session
 	// scratchIDs is reused by the rare operations that collect orders.
 	scratchIDs []uint64
+	// widened holds a command written before its last fields were
+	// appended, widened to the present block (see widenEarlier).
+	widened [MassCancelBlockLength]byte
 }
 
 // discardEgress drops every report.

@@ -49,3 +49,22 @@ func TestMassCancelHonoursSide(t *testing.T) {
 		})
 	}
 }
+
+// A MassCancel written before Side was appended (a log from then) still
+// applies, to both sides; a block shorter still is malformed.
+func TestMassCancelFromBeforeSideStillApplies(t *testing.T) {
+	h := newHarness(t)
+	h.send(sT1, newOrderCmd(no{px: 90, qty: 1, acct: "A1", cl: "b1"}))
+	h.send(sT1, newOrderCmd(no{side: SideSell, px: 110, qty: 1, acct: "A1", cl: "s1"}))
+	old := func(blockLength int) []byte {
+		b := massCancelCmd(MassCancelScopeAccount, 0, "A1", "", "mc")
+		b = b[:HeaderLength+blockLength]
+		b[0], b[1] = byte(blockLength), byte(blockLength>>8)
+		return b
+	}
+	h.expect(h.send(sT1, old(massCancelBlockLengthBeforeSide-1)), "s10 BREJ MassCancel reason=Malformed")
+	h.expect(h.send(sT1, old(massCancelBlockLengthBeforeSide)),
+		"s10 ER Canceled id=1 cl=b1 st=Canceled px=90 qty=1 leaves=0 cum=0 reason=MassCancel",
+		"s10 ER Canceled id=2 cl=s1 st=Canceled px=110 qty=1 leaves=0 cum=0 reason=MassCancel",
+		"s10 MCR Account count=2 reason=None")
+}

@@ -81,6 +81,9 @@ func (e *Engine) OnTakeSnapshot(w io.Writer) error {
 // dispatch decodes a command and hands it to its handler.
 func (e *Engine) dispatch(payload []byte) {
 	t, body, err := Decode(payload)
+	if errors.Is(err, ErrShortBlock) {
+		body, err = e.widenEarlier(t, payload, err)
+	}
 	if err != nil {
 		e.decodeFailed(t, err)
 		return
@@ -123,6 +126,29 @@ func (e *Engine) dispatch(payload []byte) {
 	default:
 		panic("engine: assertion failed: isCommand and dispatch disagree on " + t.String())
 	}
+}
+
+// massCancelBlockLengthBeforeSide is MassCancel's block length, in bytes,
+// before Side was appended. Logs written then hold MassCancels of this
+// length: they must still apply (as Side 0, both sides), or replaying such a
+// log would diverge from what was applied when it was written.
+const massCancelBlockLengthBeforeSide = MassCancelBlockLength - 1
+
+// widenEarlier returns the body of a command written before its last
+// fields were appended, copied into a zeroed block of the present length
+// (an appended field's 0 keeps the earlier meaning), or err if payload is
+// not such a command. The copy lives in e.widened, reused.
+func (e *Engine) widenEarlier(t TemplateID, payload []byte, err error) ([]byte, error) {
+	bl := Header(payload).BlockLength()
+	if t != TemplateMassCancel || bl != massCancelBlockLengthBeforeSide {
+		return nil, err
+	}
+	if len(payload)-HeaderLength < bl {
+		return nil, ErrTruncated
+	}
+	e.widened = [MassCancelBlockLength]byte{}
+	copy(e.widened[:], payload[HeaderLength:HeaderLength+bl])
+	return e.widened[:], nil
 }
 
 // isCommand reports whether t is a template the engine accepts from a
