@@ -39,6 +39,14 @@ func (r *outRecorder) Send(s SessionID, msg []byte) {
 	binary.Write(&r.buf, binary.LittleEndian, int64(s))
 	r.buf.Write(msg)
 }
+
+// OnReport records the report tap's stream too (marked R): it must be as
+// deterministic as Egress.
+func (r *outRecorder) OnReport(s SessionID, msg []byte) {
+	r.buf.WriteByte('R')
+	binary.Write(&r.buf, binary.LittleEndian, int64(s))
+	r.buf.Write(msg)
+}
 func (r *outRecorder) OnInstrument(d InstrumentInfo, pos, now int64) {
 	fmt.Fprintf(&r.buf, "I%+v%d%d", d, pos, now)
 }
@@ -68,7 +76,7 @@ func (nopTimers) ScheduleTimer(int64, int64) {}
 func (nopTimers) CancelTimer(int64)          {}
 
 func newLogEngine(t testing.TB, out *outRecorder, timers Timers) *Engine {
-	e, err := New(Config{BootstrapAdmin: "ADMIN", CancelOnDisconnectDefault: true, Egress: out, MarketData: out, Timers: timers})
+	e, err := New(Config{BootstrapAdmin: "ADMIN", CancelOnDisconnectDefault: true, Egress: out, ReportTap: out, MarketData: out, Timers: timers})
 	if err != nil {
 		t.Fatal(err)
 	}
