@@ -106,8 +106,20 @@ func FuzzReceiverDatagram(f *testing.F) {
 		}
 		ParseDatagram(b, ep)
 		rd.DoWork(h.clock.Now())
-		img := (*ep.list.Load())[0]
-		if img.rebuildPos > img.hwm && img.hwm != 0 {
+		// A setup with another initial term id legitimately replaces the
+		// image (a new incarnation of the session); anything else must
+		// leave it in place, consistent. (Setups for other sessions add
+		// images of their own.)
+		var img *netImage
+		for _, i := range *ep.list.Load() {
+			if i.log.sessionID == 1 && i.log.streamID == 2 {
+				img = i
+			}
+		}
+		switch {
+		case img == nil && !isSetupWithOtherInitialTermID(b):
+			t.Fatal("one datagram ended the image; only a new incarnation may replace it")
+		case img != nil && img.rebuildPos > img.hwm && img.hwm != 0:
 			t.Fatalf("rebuild %d beyond hwm %d", img.rebuildPos, img.hwm)
 		}
 		sub.Poll(func([]byte, *Header) {}, 100)
@@ -131,4 +143,23 @@ func FuzzSenderControl(f *testing.F) {
 			t.Fatalf("sender position %d beyond publication %d", np.senderPos, pub.Position())
 		}
 	})
+}
+
+// isSetupWithOtherInitialTermID reports whether datagram b carries a setup
+// for FuzzReceiverDatagram's session (1, stream 2) with an initial term id
+// other than its image's (3): a new incarnation that may replace the image.
+func isSetupWithOtherInitialTermID(b []byte) bool {
+	v := &incarnationVisitor{}
+	ParseDatagram(b, v)
+	return v.found
+}
+
+type incarnationVisitor struct{ found bool }
+
+func (v *incarnationVisitor) OnFrame(frame []byte, typ uint16) {
+	c := ControlFrame(frame)
+	if typ == TypeSetup && c.i32(SetupSessionIDOffset) == 1 && c.i32(SetupStreamIDOffset) == 2 &&
+		c.SetupInitialTermID() != 3 {
+		v.found = true
+	}
 }

@@ -44,6 +44,11 @@ type netImage struct {
 	// joins at the source's current position.
 	stranded bool
 	removed  bool
+	// outOfReachSinceNs is when frames from the source began to show it
+	// beyond reach (valid while outOfReachSeen); any frame within reach
+	// clears it, so one stray or forged frame never ends a live image.
+	outOfReachSinceNs int64
+	outOfReachSeen    bool
 }
 
 func (img *netImage) addSubscriber(s *Subscription) {
@@ -89,7 +94,7 @@ func (img *netImage) insert(frame []byte, nowNs int64) {
 	}
 	img.lastPacketNs = nowNs
 	pos := lb.positionOf(h.TermID(), termOffset)
-	if img.outOfReach(pos) {
+	if img.outOfReach(pos, nowNs) {
 		img.sys.FlowControlOverruns.Increment()
 		return
 	}
@@ -142,7 +147,7 @@ func (img *netImage) onHeartbeat(h FrameHeader, nowNs int64) {
 	img.sys.HeartbeatsReceived.Increment()
 	img.lastPacketNs = nowNs
 	pos := img.log.positionOf(h.TermID(), h.TermOffset())
-	if img.outOfReach(pos) {
+	if img.outOfReach(pos, nowNs) {
 		return
 	}
 	if img.eosPos >= 0 && pos > img.eosPos {
@@ -179,16 +184,34 @@ func (img *netImage) replacedBy(c ControlFrame, src netip.AddrPort) bool {
 	return resumed && img.minSub >= img.eosPos
 }
 
-// outOfReach reports, and marks the image stranded, when a frame from the
-// source at pos shows it more than a term ahead of the rebuild position.
-// That happens only to a receiver the sender stopped counting (it timed out
-// of, or was too far behind for, min flow control, or max flow control left
-// it behind), and it could never catch up.
-func (img *netImage) outOfReach(pos int64) bool {
-	if pos-int64(img.log.termLength) > img.rebuildPos {
+// strandedConfirmNs is how long frames must keep showing the source out of
+// reach, with none within reach between them, before the image is judged
+// stranded: three heartbeat intervals, so a live source proves it, while a
+// single corrupt or forged frame (a bogus term id) cannot end the image.
+const strandedConfirmNs = 3 * int64(heartbeatIntervalDefault)
+
+// outOfReach reports whether a frame from the source at pos is more than a
+// term ahead of the rebuild position, and so must be dropped. When such
+// frames persist for strandedConfirmNs it marks the image stranded. That
+// happens only to a receiver the sender stopped counting (it timed out of,
+// or was too far behind for, min flow control, or max flow control left it
+// behind), and it could never catch up: the image ends and a new one joins
+// at the source's current position.
+func (img *netImage) outOfReach(pos, nowNs int64) bool {
+	if img.stranded {
+		return true
+	}
+	if pos-int64(img.log.termLength) <= img.rebuildPos {
+		img.outOfReachSeen = false
+		return false
+	}
+	if !img.outOfReachSeen {
+		img.outOfReachSeen, img.outOfReachSinceNs = true, nowNs
+	}
+	if nowNs-img.outOfReachSinceNs >= strandedConfirmNs {
 		img.stranded = true
 	}
-	return img.stranded
+	return true
 }
 
 // service runs the image's timed duties: window and cleaning, end of

@@ -189,6 +189,10 @@ func TestSimReceiverLeftBehindRejoinsWithoutStallingTheStream(t *testing.T) {
 	offer(1000)
 	before := gotB
 	h.until(100_000, "the stranded receiver rejoined and receives again", func() bool {
+		// Keep the stream running, as a live source does: the receiver is
+		// judged stranded only after strandedConfirmNs of frames beyond reach.
+		pub.Offer(msg)
+		subA.Poll(func([]byte, *Header) {}, 64)
 		gotB += subB.Poll(func([]byte, *Header) {}, 64)
 		return lost != nil && subB.ImageCount() == 1 && gotB > before
 	})
@@ -267,5 +271,55 @@ func TestSimResumedSessionReplacesEndedImage(t *testing.T) {
 	})
 	if img := sub.Images()[0]; img.JoinPosition() != Position(end) {
 		t.Fatalf("resumed image joined at %d, want %d", img.JoinPosition(), end)
+	}
+}
+
+// TestSimOneFrameBeyondReachDoesNotEndALiveImage forges a single data frame
+// that claims a position more than a term ahead (a corrupt or hostile
+// datagram with a bogus term id). The image must drop it and live on: only
+// frames that keep showing the source beyond reach for strandedConfirmNs,
+// with none within reach, mean the receiver was left behind.
+func TestSimOneFrameBeyondReachDoesNotEndALiveImage(t *testing.T) {
+	h := newSimHarness(t, 16, SimFaults{})
+	sd := h.driver(1, nil)
+	rd := h.driver(2, nil)
+	var lost *Image
+	sub := mustSub(t, rd, "udp?endpoint=10.0.1.1:40002", 20, SubscriptionOptions{
+		OnUnavailableImage: func(img *Image) { lost = img }})
+	pub := mustPub(t, sd, "udp?endpoint=10.0.1.1:40002", 20)
+	h.until(100_000, "connected", pub.IsConnected)
+	msg := make([]byte, 100)
+	got := 0
+	var termID int32
+	onMsg := func(_ []byte, hd *Header) { termID = hd.TermID() }
+	send := func(n int) {
+		for i := 0; i < n; {
+			if _, r := pub.Offer(msg); r == OfferOK {
+				i++
+			}
+			h.step()
+			got += sub.Poll(onMsg, 64)
+		}
+	}
+	send(50)
+	img := sub.Images()[0]
+	forged := make([]byte, HeaderLength+len(msg))
+	fh := FrameHeader(forged)
+	fh.SetFrameLength(int32(len(forged)))
+	fh.SetVersion(CurrentVersion)
+	fh.SetFlags(FlagsUnfragmented)
+	fh.SetType(TypeData)
+	fh.SetSessionID(img.SessionID())
+	fh.SetStreamID(20)
+	fh.SetTermID(termID + 3) // three terms beyond the stream: out of reach
+	ep := (*rd.receiver.eps.Load())[0]
+	ParseDatagram(forged, ep)
+	send(50)
+	h.until(100_000, "every message", func() bool {
+		got += sub.Poll(onMsg, 64)
+		return got == 100
+	})
+	if lost != nil || sub.ImageCount() != 1 {
+		t.Fatalf("one forged frame ended the image (lost %v, images %d)", lost != nil, sub.ImageCount())
 	}
 }
