@@ -111,6 +111,12 @@ func (c *Control) dispatch(m ControlMessage, emit func([]byte)) (int64, error) {
 		return m.RecordingID(), c.onStopReplay(m)
 	case TemplateConnect:
 		return 0, nil // a session only matters over the transport (ControlServer)
+	case TemplateReplicate:
+		// A replication reaches the source over the transport: only a
+		// ControlServer runs it (it answers before Control sees it).
+		return 0, fmt.Errorf("%w: %s needs a ControlServer", ErrInvalidParams, m.TemplateID())
+	case TemplateStopReplication:
+		return m.RecordingID(), fmt.Errorf("%w: %d (in process there are none)", ErrUnknownReplication, m.RecordingID())
 	case TemplateRecordingPosition:
 		_, durable, active, err := c.a.RecordingPosition(m.RecordingID())
 		if err == nil && !active {

@@ -58,6 +58,12 @@ const (
 	// and stream the client receives responses on. Over the transport it is
 	// the first request of each client publication; in process it is a no-op.
 	TemplateConnect TemplateID = 13
+	// TemplateReplicate asks a destination archive's ControlServer to
+	// replicate a recording from a source archive, which the server reaches
+	// as a remote client; the response's relevant id is the replication id.
+	TemplateReplicate TemplateID = 14
+	// TemplateStopReplication stops a replication started by Replicate.
+	TemplateStopReplication TemplateID = 15
 
 	TemplateControlResponse     TemplateID = 20
 	TemplateRecordingDescriptor TemplateID = 21
@@ -70,7 +76,8 @@ var templateNames = map[TemplateID]string{
 	TemplatePurgeSegments: "PurgeSegments", TemplateListRecordings: "ListRecordings",
 	TemplateFindLastMatching: "FindLastMatching", TemplateReplay: "Replay",
 	TemplateStopReplay: "StopReplay", TemplateRecordingPosition: "RecordingPosition",
-	TemplateConnect:             "Connect",
+	TemplateConnect: "Connect", TemplateReplicate: "Replicate",
+	TemplateStopReplication:     "StopReplication",
 	TemplateControlResponse:     "ControlResponse",
 	TemplateRecordingDescriptor: "RecordingDescriptor",
 }
@@ -129,6 +136,21 @@ const (
 	// NoLimitCounter in a replay request means an unbounded replay.
 	NoLimitCounter = -1
 
+	// Replicate. The var field holds three channels back to back: the
+	// source's request channel, the live channel (may be empty) and the
+	// replay channel; the block gives the first two lengths, the replay
+	// channel is the rest.
+	replicateSourceRecordingIDOffset = 8
+	replicateDestRecordingIDOffset   = 16
+	replicateSourceStreamIDOffset    = 24
+	replicateFlagsOffset             = 28
+	replicateSourceChannelLenOffset  = 32
+	replicateLiveChannelLenOffset    = 36
+	replicateBlockLength             = 40
+	// ReplicateFlagFollow asks a replication to follow a live source
+	// recording until it stops.
+	ReplicateFlagFollow = 0x1
+
 	// Connect (response channel in the var field)
 	connectStreamIDOffset = 8
 	connectBlockLength    = 16
@@ -164,7 +186,8 @@ var blockLengthMin = map[TemplateID]int{
 	TemplatePurgeSegments: positionBlockLength, TemplateListRecordings: listBlockLength,
 	TemplateFindLastMatching: findBlockLength, TemplateReplay: replayBlockLengthV1,
 	TemplateStopReplay: recordingIDBlockLength, TemplateRecordingPosition: recordingIDBlockLength,
-	TemplateConnect:             connectBlockLength,
+	TemplateConnect: connectBlockLength, TemplateReplicate: replicateBlockLength,
+	TemplateStopReplication:     recordingIDBlockLength,
 	TemplateControlResponse:     responseBlockLength,
 	TemplateRecordingDescriptor: descBlockLength,
 }
@@ -207,6 +230,12 @@ func DecodeControlMessage(b []byte) (ControlMessage, error) {
 	}
 	if block < want {
 		return nil, fmt.Errorf("%w: %s block of %d bytes, want at least %d", ErrMalformed, m.TemplateID(), block, want)
+	}
+	if m.TemplateID() == TemplateReplicate {
+		src, live := int(m.int32(replicateSourceChannelLenOffset)), int(m.int32(replicateLiveChannelLenOffset))
+		if src < 0 || live < 0 || src+live > varLen {
+			return nil, fmt.Errorf("%w: Replicate channels of %d and %d bytes in %d", ErrMalformed, src, live, varLen)
+		}
 	}
 	return m, nil
 }
@@ -303,10 +332,12 @@ func AppendStartRecording(dst []byte, correlationID int64, p RecordingParams) []
 
 // AppendRecordingIDRequest appends an ExtendRecording, StopRecording,
 // DescribeRecording, DeleteRecording or RecordingPosition request, or a
-// StopReplay (id is then the replay session id).
+// StopReplay (id is then the replay session id) or a StopReplication (id
+// is then the replication id).
 func AppendRecordingIDRequest(dst []byte, t TemplateID, correlationID, id int64) []byte {
 	assert(t == TemplateExtendRecording || t == TemplateStopRecording || t == TemplateDescribe ||
-		t == TemplateDeleteRecording || t == TemplateRecordingPosition || t == TemplateStopReplay,
+		t == TemplateDeleteRecording || t == TemplateRecordingPosition || t == TemplateStopReplay ||
+		t == TemplateStopReplication,
 		"template %s takes no recording id", t)
 	e := beginMessage(dst, t, recordingIDBlockLength, correlationID)
 	e.putInt64(recordingIDOffset, id)
@@ -358,6 +389,69 @@ func AppendReplayTo(dst []byte, correlationID int64, p ReplayParams, limitCounte
 		e.putInt32(replayFlagsOffset, ReplayFlagFollow)
 	}
 	return e.finish(channel)
+}
+
+// ReplicateRequest is what a Replicate request asks of a destination
+// archive's ControlServer.
+type ReplicateRequest struct {
+	// SourceChannel and SourceStreamID are the source archive's control
+	// request channel and stream, e.g. "udp?endpoint=10.0.0.1:8010".
+	SourceChannel  string
+	SourceStreamID int32
+	// SourceRecordingID is the recording to copy.
+	SourceRecordingID int64
+	// DestinationRecordingID is a stopped recording of the destination to
+	// extend, or NullRecordingID for a new recording.
+	DestinationRecordingID int64
+	// Follow keeps replicating a live source recording until it stops.
+	Follow bool
+	// LiveChannel, optional, is a channel on the destination host where the
+	// live stream arrives, for a hand-off from the replay (implies Follow).
+	LiveChannel string
+	// ReplayChannel is a channel on the destination host where the source
+	// replays to; the source's control responses come there too, on stream
+	// ReplicationResponseStreamID.
+	ReplayChannel string
+}
+
+// AppendReplicate appends a Replicate request. The three channels share
+// the var field, cut (the replay channel first, then the live one, then
+// the source's) to fit ControlMessageLengthMax; RemoteArchive.Replicate
+// refuses channels that do not fit.
+func AppendReplicate(dst []byte, correlationID int64, p ReplicateRequest) []byte {
+	e := beginMessage(dst, TemplateReplicate, replicateBlockLength, correlationID)
+	e.putInt64(replicateSourceRecordingIDOffset, p.SourceRecordingID)
+	e.putInt64(replicateDestRecordingIDOffset, p.DestinationRecordingID)
+	e.putInt32(replicateSourceStreamIDOffset, p.SourceStreamID)
+	if p.Follow {
+		e.putInt32(replicateFlagsOffset, ReplicateFlagFollow)
+	}
+	room := replicateChannelsLengthMax
+	src := p.SourceChannel[:min(len(p.SourceChannel), room)]
+	live := p.LiveChannel[:min(len(p.LiveChannel), room-len(src))]
+	replay := p.ReplayChannel[:min(len(p.ReplayChannel), room-len(src)-len(live))]
+	e.putInt32(replicateSourceChannelLenOffset, int32(len(src)))
+	e.putInt32(replicateLiveChannelLenOffset, int32(len(live)))
+	return e.finish(src + live + replay)
+}
+
+// replicateChannelsLengthMax bounds the three channels of a Replicate
+// request together, in bytes: what the message bound leaves for them.
+const replicateChannelsLengthMax = ControlMessageLengthMax - MessageHeaderLength - replicateBlockLength - varLengthFieldLength
+
+// ReplicateRequest decodes a Replicate request.
+func (m ControlMessage) ReplicateRequest() ReplicateRequest {
+	v := m.VarData()
+	src, live := int(m.int32(replicateSourceChannelLenOffset)), int(m.int32(replicateLiveChannelLenOffset))
+	return ReplicateRequest{
+		SourceChannel:          string(v[:src]),
+		SourceStreamID:         m.int32(replicateSourceStreamIDOffset),
+		SourceRecordingID:      m.int64(replicateSourceRecordingIDOffset),
+		DestinationRecordingID: m.int64(replicateDestRecordingIDOffset),
+		Follow:                 m.int32(replicateFlagsOffset)&ReplicateFlagFollow != 0,
+		LiveChannel:            string(v[src : src+live]),
+		ReplayChannel:          string(v[src+live:]),
+	}
 }
 
 // AppendConnect appends a Connect request: responses go to responseChannel

@@ -23,10 +23,17 @@ const (
 	ErrorMalformed        ErrorCode = 9
 	ErrorUnknownReplay    ErrorCode = 10
 	ErrorClosed           ErrorCode = 11
+	// ErrorUnknownReplication: no replication with that id.
+	ErrorUnknownReplication ErrorCode = 12
+	// ErrorTimeout: a remote archive (a replication's source) did not answer.
+	ErrorTimeout ErrorCode = 13
 )
 
 // ErrUnknownReplay: no replay session with that id.
 var ErrUnknownReplay = errors.New("archive: unknown replay session")
+
+// ErrUnknownReplication: no replication with that id at the server.
+var ErrUnknownReplication = errors.New("archive: unknown replication")
 
 // errorCodes pairs each code with its sentinel, in the order errorCodeOf
 // tries them.
@@ -44,6 +51,8 @@ var errorCodes = []struct {
 	{ErrorMalformed, ErrMalformed},
 	{ErrorUnknownReplay, ErrUnknownReplay},
 	{ErrorClosed, ErrClosed},
+	{ErrorUnknownReplication, ErrUnknownReplication},
+	{ErrorTimeout, ErrTimeout},
 }
 
 // errorCodeOf maps an error to its wire code.

@@ -162,8 +162,14 @@ func FuzzControlMessage(f *testing.F) {
 	f.Add(AppendControlResponse(nil, 7, 0, ErrorNone, ""))                                        // a response sent as a request
 	f.Add(AppendConnect(nil, 8, "udp?endpoint=127.0.0.1:1", 9))                                   // connect: a no-op in process
 	f.Add(AppendReplayTo(nil, 9, ReplayParams{Position: NullPosition, Length: -1}, -1, "ipc", 3)) // replay naming a destination
-	f.Add([]byte{})                                                                               // nothing
-	f.Add(make([]byte, MessageHeaderLength))                                                      // a zero header
+	// a replicate naming a source, a live channel and a replay channel (refused in process)
+	f.Add(AppendReplicate(nil, 10, ReplicateRequest{SourceChannel: "udp?endpoint=127.0.0.1:1", SourceStreamID: 2,
+		SourceRecordingID: 0, DestinationRecordingID: NullRecordingID, Follow: true,
+		LiveChannel: "udp?endpoint=127.0.0.1:3", ReplayChannel: "udp?endpoint=127.0.0.1:4"}))
+	// a stop replication of an id that does not exist
+	f.Add(AppendRecordingIDRequest(nil, TemplateStopReplication, 11, 7))
+	f.Add([]byte{})                          // nothing
+	f.Add(make([]byte, MessageHeaderLength)) // a zero header
 	f.Fuzz(func(t *testing.T, req []byte) {
 		a, err := Open(Config{Dir: "/arch", FS: NewSimFS(0), SegmentLength: testSegmentLength})
 		if err != nil {

@@ -18,7 +18,9 @@
 //   - Truncate, extend, purge and delete recordings; replicate one from
 //     another archive in the same process (Replicate) or from a remote one
 //     over the transport (ReplicateRemote), following the live recording or
-//     handing off to its live stream.
+//     handing off to its live stream; a client may ask a destination
+//     archive's ControlServer to run one (RemoteArchive.Replicate,
+//     StopReplication).
 //   - The network half: recording a transport Image or spy (ImageSource),
 //     replay to a transport publication at the recorded positions
 //     (PublicationSink, ReplayChannel), and the control protocol served over

@@ -201,6 +201,31 @@ func (c *RemoteArchive) StopReplay(replayID int64) error {
 	return err
 }
 
+// Replicate asks the server, a destination archive, to replicate a
+// recording from the source archive whose control channel p names: the
+// server connects to the source itself and copies the recording into a
+// new recording or extends p.DestinationRecordingID, optionally following
+// it and handing off to p.LiveChannel. It answers once the replication is
+// set up, with its id for StopReplication; an unreachable source is an
+// ErrTimeout, an unknown source recording an ErrUnknownRecording. The
+// destination recording is active (RecordingPosition) while it runs.
+func (c *RemoteArchive) Replicate(p ReplicateRequest) (replicationID int64, err error) {
+	if n := len(p.SourceChannel) + len(p.LiveChannel) + len(p.ReplayChannel); n > replicateChannelsLengthMax {
+		return 0, fmt.Errorf("archive: remote %s: %w: channels of %d bytes (at most %d)",
+			TemplateReplicate, ErrInvalidParams, n, replicateChannelsLengthMax)
+	}
+	return c.call(TemplateReplicate, func(dst []byte, corr int64) []byte {
+		return AppendReplicate(dst, corr, p)
+	})
+}
+
+// StopReplication stops a replication the server runs; the destination
+// recording keeps what it has.
+func (c *RemoteArchive) StopReplication(replicationID int64) error {
+	_, err := c.idRequest(TemplateStopReplication, replicationID)
+	return err
+}
+
 func (c *RemoteArchive) idRequest(t TemplateID, id int64) (int64, error) {
 	return c.call(t, func(dst []byte, corr int64) []byte {
 		return AppendRecordingIDRequest(dst, t, corr, id)

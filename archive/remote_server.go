@@ -1,8 +1,10 @@
 package archive
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"venue/transport"
@@ -38,6 +40,11 @@ type ControlServerConfig struct {
 	// Counters resolves limit counters named in replay requests; nil
 	// refuses bounded replays.
 	Counters CounterResolver
+	// ReplicationTimeout bounds each request a replication makes to its
+	// source archive; zero means replicationTimeoutDefault.
+	ReplicationTimeout time.Duration
+	// Clock is the replications' clock; nil means transport.MonotonicNanos.
+	Clock transport.NanoClock
 }
 
 // ControlServer serves an archive's control protocol over the transport:
@@ -53,7 +60,12 @@ type ControlServerConfig struct {
 // be the recording's start position); StopRecording also closes that
 // subscription; a Replay naming a channel and stream publishes the replay
 // there, at the recorded positions (PublicationSink), and ends it with end
-// of stream; StopReplay stops it.
+// of stream; StopReplay stops it. Replicate connects to a source archive
+// as a remote client and copies a recording into this archive, on a
+// goroutine of its own (at most ReplicationsMax at once), answering once
+// it is set up; StopReplication stops it. A replication's destination
+// recording is active while it runs (RecordingPosition, Describe), and
+// ReplicationCounts counts how replications ended.
 //
 // A ControlServer is an agent: DoWork runs requests, its Recorder and its
 // Replayer on the caller's goroutine, which must also be the only one that
@@ -75,6 +87,15 @@ type ControlServer struct {
 	nowNs      int64
 	scratch    []byte
 	dropped    int64
+
+	// Replications, each on its own goroutine (remote_replicate_server.go).
+	replications      map[int64]*serverReplication
+	nextReplicationID int64
+	replEvents        chan replicationEvent
+	replWG            sync.WaitGroup
+	replCounts        replicationCounters
+	replTimeout       time.Duration
+	clock             transport.NanoClock
 }
 
 // Dropped returns how many requests and responses the server dropped
@@ -112,7 +133,12 @@ var _ transport.Agent = (*ControlServer)(nil)
 func NewControlServer(a *Archive, cfg ControlServerConfig) (*ControlServer, error) {
 	s := &ControlServer{a: a, d: cfg.Driver, ctl: NewControl(a, cfg.Counters),
 		sessions: map[int32]*controlSession{}, recordings: map[int64]*serverRecording{},
-		replays: map[*Replay]*serverReplay{}}
+		replays: map[*Replay]*serverReplay{}, replications: map[int64]*serverReplication{}, nextReplicationID: 1,
+		replEvents:  make(chan replicationEvent, ReplicationsMax*replicationEventsPerReplication),
+		replTimeout: cmp.Or(cfg.ReplicationTimeout, replicationTimeoutDefault), clock: cfg.Clock}
+	if s.clock == nil {
+		s.clock = transport.MonotonicNanos
+	}
 	s.recorder = NewRecorder("archive-recorder", s.onRecordingError)
 	s.replayer = NewReplayer("archive-replayer", s.onReplayDone)
 	s.asm = transport.NewFragmentAssembler(s.onRequest)
@@ -141,6 +167,7 @@ func (s *ControlServer) DoWork(nowNs int64) int {
 	work += s.replayer.DoWork(nowNs)
 	work += s.endFinishedRecordings()
 	work += s.closeEndedReplays(nowNs)
+	work += s.pollReplications()
 	for _, cs := range s.sessions {
 		work += cs.flush()
 	}
@@ -150,6 +177,7 @@ func (s *ControlServer) DoWork(nowNs int64) int {
 // OnClose stops everything started through the server and closes its
 // publications and subscriptions.
 func (s *ControlServer) OnClose() {
+	s.closeReplications()
 	s.replayer.OnClose()
 	s.closeEndedReplays(1<<63 - 1)
 	s.recorder.OnClose()
@@ -183,6 +211,16 @@ func (s *ControlServer) onRequest(msg []byte, h *transport.Header) {
 	if !ok {
 		s.dropped++ // no session to answer on: the client must Connect first
 		return
+	}
+	if err == nil {
+		switch m.TemplateID() {
+		case TemplateReplicate:
+			s.onReplicate(cs, m)
+			return
+		case TemplateStopReplication:
+			s.onStopReplication(cs, m)
+			return
+		}
 	}
 	s.current = cs
 	s.ctl.Handle(msg, s.enqueue)

@@ -22,6 +22,8 @@ type remoteSetup struct {
 	dServer *transport.Driver
 	dClient *transport.Driver
 	client  *RemoteArchive
+	// reqChannel is the server's request channel.
+	reqChannel string
 }
 
 func newRemoteSetup(t *testing.T, h *netHarness) *remoteSetup {
@@ -29,6 +31,7 @@ func newRemoteSetup(t *testing.T, h *netHarness) *remoteSetup {
 	s := &remoteSetup{h: h, a: openNetArchive(t, t.TempDir())}
 	s.dServer, s.dClient = h.driver(11), h.driver(12)
 	reqChannel := "udp?endpoint=" + h.endpoint(21)
+	s.reqChannel = reqChannel
 	var err error
 	s.server, err = NewControlServer(s.a, ControlServerConfig{Driver: s.dServer, RequestChannel: reqChannel, RequestStreamID: netRequestStream})
 	if err != nil {

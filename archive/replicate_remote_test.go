@@ -71,8 +71,14 @@ func (c *replicationCase) checkIdentical(t *testing.T, r *RemoteReplication) {
 	if r.Err() != nil {
 		t.Fatalf("replication: %v", r.Err())
 	}
+	c.checkIdenticalID(t, r.DestinationID())
+}
+
+// checkIdenticalID is checkIdentical for destination recording dstID.
+func (c *replicationCase) checkIdenticalID(t *testing.T, dstID int64) {
+	t.Helper()
 	sd, _ := c.a.Describe(c.srcRec.ID())
-	dd, err := c.dst.Describe(r.DestinationID())
+	dd, err := c.dst.Describe(dstID)
 	if err != nil {
 		t.Fatal(err)
 	}
