@@ -381,40 +381,59 @@ func (t *translator) flags(f fields, resend bool) uint8 {
 	return fl
 }
 
+// terms are an order's priced terms, shared by NewOrderSingle and
+// OrderCancelReplaceRequest.
+type terms struct {
+	ordType engine.OrdType
+	tif     engine.TimeInForce
+	qty     int64
+	price   int64
+}
+
+// readTerms reads and checks OrdType, TimeInForce, OrderQty and Price, in
+// that order, so the first missing or invalid field is the one rejected.
+func (t *translator) readTerms(k requestKind, f fields, inst *instrument) (terms, *gwReject) {
+	ov, rej := f.required(tagOrdType)
+	if rej != nil {
+		return terms{}, rej
+	}
+	ot, rej := t.ordType(k, ov)
+	if rej != nil {
+		return terms{}, rej
+	}
+	tif, rej := t.timeInForce(k, f)
+	if rej != nil {
+		return terms{}, rej
+	}
+	qty, rej := t.quantity(k, f)
+	if rej != nil {
+		return terms{}, rej
+	}
+	px, rej := t.price(k, f, ot, inst)
+	if rej != nil {
+		return terms{}, rej
+	}
+	return terms{ordType: ot, tif: tif, qty: qty, price: px}, nil
+}
+
 func (t *translator) newOrder(f fields, seq uint64, resend bool, buf []byte) (request, *gwReject) {
 	const k = requestNewOrder
 	c, rej := t.readCommon(k, f, true)
 	if rej != nil {
 		return request{}, rej
 	}
-	ov, rej := f.required(tagOrdType)
-	if rej != nil {
-		return request{}, rej
-	}
-	ot, rej := t.ordType(k, ov)
-	if rej != nil {
-		return request{}, rej
-	}
-	tif, rej := t.timeInForce(k, f)
-	if rej != nil {
-		return request{}, rej
-	}
-	qty, rej := t.quantity(k, f)
-	if rej != nil {
-		return request{}, rej
-	}
-	px, rej := t.price(k, f, ot, c.inst)
+	o, rej := t.readTerms(k, f, c.inst)
 	if rej != nil {
 		return request{}, rej
 	}
 	buf, m := engine.AppendNewOrder(buf[:0])
 	m.SetSenderSeq(seq)
-	m.SetPrice(px)
-	m.SetQuantity(qty)
+	m.SetPrice(o.price)
+	m.SetQuantity(o.qty)
 	m.SetInstrument(c.inst.id)
 	m.SetSide(c.side)
-	m.SetOrdType(ot)
-	m.SetTimeInForce(tif)
+	m.SetOrdType(o.ordType)
+	m.SetTimeInForce(o.tif)
 	m.SetFlags(t.flags(f, resend))
 	m.SetAccount(c.account)
 	m.SetPrincipal(t.session.Principal)
@@ -475,23 +494,7 @@ func (t *translator) replace(f fields, seq uint64, resend bool, buf []byte) (req
 	if rej != nil {
 		return request{}, rej
 	}
-	ov, rej := f.required(tagOrdType)
-	if rej != nil {
-		return request{}, rej
-	}
-	ot, rej := t.ordType(k, ov)
-	if rej != nil {
-		return request{}, rej
-	}
-	tif, rej := t.timeInForce(k, f)
-	if rej != nil {
-		return request{}, rej
-	}
-	qty, rej := t.quantity(k, f)
-	if rej != nil {
-		return request{}, rej
-	}
-	px, rej := t.price(k, f, ot, c.inst)
+	o, rej := t.readTerms(k, f, c.inst)
 	if rej != nil {
 		return request{}, rej
 	}
@@ -499,12 +502,12 @@ func (t *translator) replace(f fields, seq uint64, resend bool, buf []byte) (req
 	buf, m := engine.AppendReplaceOrder(buf[:0])
 	m.SetSenderSeq(seq)
 	m.SetOrderID(id)
-	m.SetPrice(px)
-	m.SetQuantity(qty)
+	m.SetPrice(o.price)
+	m.SetQuantity(o.qty)
 	m.SetInstrument(c.inst.id)
 	m.SetSide(c.side)
-	m.SetOrdType(ot)
-	m.SetTimeInForce(tif)
+	m.SetOrdType(o.ordType)
+	m.SetTimeInForce(o.tif)
 	m.SetFlags(t.flags(f, resend))
 	m.SetAccount(c.account)
 	m.SetPrincipal(t.session.Principal)
