@@ -115,21 +115,28 @@ func (s *Subscription) dropImage(img *Image) {
 	}
 }
 
-// Poll polls each image in turn, starting with a different one each time for
-// fairness, until fragmentLimit fragments were delivered.
-func (s *Subscription) Poll(handler FragmentHandler, fragmentLimit int) int {
+// pollStart refreshes the image list and returns the image to poll first
+// (a different one each call, for fairness) and the number of images.
+func (s *Subscription) pollStart() (start, n int) {
 	s.refresh()
-	n := len(s.images)
+	n = len(s.images)
 	if n == 0 {
-		return 0
+		return 0, 0
 	}
 	s.roundRobin++
 	if s.roundRobin >= n {
 		s.roundRobin = 0
 	}
+	return s.roundRobin, n
+}
+
+// Poll polls each image in turn, starting with a different one each time for
+// fairness, until fragmentLimit fragments were delivered.
+func (s *Subscription) Poll(handler FragmentHandler, fragmentLimit int) int {
+	start, n := s.pollStart()
 	fragments := 0
 	for i := 0; i < n && fragments < fragmentLimit; i++ {
-		img := s.images[(s.roundRobin+i)%n]
+		img := s.images[(start+i)%n]
 		fragments += img.Poll(handler, fragmentLimit-fragments)
 	}
 	return fragments
@@ -137,18 +144,10 @@ func (s *Subscription) Poll(handler FragmentHandler, fragmentLimit int) int {
 
 // ControlledPoll is Poll with a ControlledFragmentHandler.
 func (s *Subscription) ControlledPoll(handler ControlledFragmentHandler, fragmentLimit int) int {
-	s.refresh()
-	n := len(s.images)
-	if n == 0 {
-		return 0
-	}
-	s.roundRobin++
-	if s.roundRobin >= n {
-		s.roundRobin = 0
-	}
+	start, n := s.pollStart()
 	fragments := 0
 	for i := 0; i < n && fragments < fragmentLimit; i++ {
-		img := s.images[(s.roundRobin+i)%n]
+		img := s.images[(start+i)%n]
 		fragments += img.ControlledPoll(handler, fragmentLimit-fragments)
 	}
 	return fragments
