@@ -91,3 +91,19 @@ func FuzzDecodeEntry(f *testing.F) {
 		}
 	})
 }
+
+func TestSessionOpenPayloadRoundTrip(t *testing.T) {
+	in := SessionOpen{ResponseStreamID: 102, ResponseChannel: []byte("udp?endpoint=127.0.0.1:5000"), Principal: []byte("alice")}
+	var out SessionOpen
+	if err := DecodeSessionOpen(AppendSessionOpen(nil, &in), &out); err != nil {
+		t.Fatal(err)
+	}
+	if out.ResponseStreamID != 102 || string(out.ResponseChannel) != string(in.ResponseChannel) || string(out.Principal) != "alice" {
+		t.Fatalf("got %+v", out)
+	}
+	for _, bad := range [][]byte{nil, {1, 2, 3}, {0, 0, 0, 0, 9, 0, 'a'}} {
+		if err := DecodeSessionOpen(bad, &out); err == nil {
+			t.Fatalf("%x decoded", bad)
+		}
+	}
+}

@@ -47,9 +47,11 @@ type Container struct {
 	timers   map[int64]int64 // correlation id -> deadline (cluster time ns)
 	outbox   []consensus.LogEntry
 	started  bool
+	observe  func(e *consensus.LogEntry, end cluster.Position)
 	// Counters.
 	UnknownSession uint64 // messages or closes for sessions not open
 	StaleTimer     uint64 // timer entries for timers no longer pending
+	BadSessionOpen uint64 // session opens whose payload did not decode
 }
 
 // New returns a container for service on member.
@@ -66,6 +68,11 @@ func (c *Container) Start(snapshot io.Reader, from cluster.Position) error {
 	}
 	return nil
 }
+
+// Observe registers f to see every committed entry just before the service
+// does, with the log position after it (the consensus module's session
+// layer follows the log this way, interleaved with the service).
+func (c *Container) Observe(f func(e *consensus.LogEntry, end cluster.Position)) { c.observe = f }
 
 // SetRole tells the service about a role change.
 func (c *Container) SetRole(r cluster.Role) {
@@ -89,6 +96,9 @@ func (c *Container) Apply(from cluster.Position, b []byte) error {
 		}
 		c.position += cluster.Position(l)
 		c.timeNs = max(c.timeNs, e.Timestamp)
+		if c.observe != nil {
+			c.observe(&e, c.position)
+		}
 		c.dispatch(&e)
 		b = b[l:]
 	}
@@ -99,7 +109,11 @@ func (c *Container) dispatch(e *consensus.LogEntry) {
 	switch e.Type {
 	case consensus.EntrySessionOpen:
 		if _, ok := c.sessions[e.SessionID]; !ok {
-			s := &session{id: e.SessionID, principal: slices.Clone(e.Payload), c: c}
+			var open consensus.SessionOpen
+			if consensus.DecodeSessionOpen(e.Payload, &open) != nil {
+				c.BadSessionOpen++ // opened all the same, on every member alike
+			}
+			s := &session{id: e.SessionID, principal: slices.Clone(open.Principal), c: c}
 			c.sessions[e.SessionID] = s
 			c.service.OnSessionOpen(s, e.Timestamp)
 		}

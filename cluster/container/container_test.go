@@ -57,7 +57,7 @@ func TestContainerAppliesLogInOrder(t *testing.T) {
 	var log []byte
 	add := func(e consensus.LogEntry) { log = consensus.AppendEntry(log, &e) }
 	add(consensus.LogEntry{Type: consensus.EntryNewLeadershipTerm, TermID: 1, Timestamp: 10})
-	add(consensus.LogEntry{Type: consensus.EntrySessionOpen, SessionID: 5, Timestamp: 20, Payload: []byte("alice")})
+	add(consensus.LogEntry{Type: consensus.EntrySessionOpen, SessionID: 5, Timestamp: 20, Payload: consensus.AppendSessionOpen(nil, &consensus.SessionOpen{Principal: []byte("alice")})})
 	half := len(log) // the first two entries
 	add(consensus.LogEntry{Type: consensus.EntrySessionMessage, SessionID: 5, Timestamp: 30, Payload: []byte("hi")})
 	add(consensus.LogEntry{Type: consensus.EntrySessionMessage, SessionID: 9, Timestamp: 31, Payload: []byte("who")})

@@ -54,6 +54,7 @@ type Agent struct {
 	transport Transport
 	durable   Durability
 	observer  Observer
+	sessions  *Sessions
 	status    consensus.Status
 	timerTerm map[int64]consensus.TermID // expired timers proposed, by term
 	nowNs     int64
@@ -92,8 +93,27 @@ func (a *Agent) DoWork(nowNs int64) int {
 	}
 	work += a.processReady()
 	work += a.proposeServiceWork()
-	return work + a.processReady()
+	if a.sessions != nil {
+		work += a.sessions.poll(nowNs)
+	}
+	work += a.processReady()
+	if a.sessions != nil {
+		a.sessions.flushAcks()
+	}
+	return work
 }
+
+// AttachSessions makes the agent serve clients through s: it polls s's
+// ingress each duty cycle and s follows the committed log. s must be the
+// container's Egress.
+func (a *Agent) AttachSessions(s *Sessions) {
+	a.sessions = s
+	s.node, s.log, s.status = a.node, a.container, a.status
+	a.container.Observe(s.onCommitted)
+}
+
+// Sessions returns the attached session layer (nil if none).
+func (a *Agent) Sessions() *Sessions { return a.sessions }
 
 func (a *Agent) onMessage(from consensus.MemberID, b []byte) {
 	var m consensus.Message
@@ -167,6 +187,10 @@ func (a *Agent) apply(rd *consensus.Ready) {
 		clear(a.timerTerm) // a new term proposes due timers afresh
 	}
 	a.status = rd.Status
+	if a.sessions != nil {
+		a.sessions.nowNs = a.nowNs
+		a.sessions.setStatus(rd.Status)
+	}
 	a.container.SetRole(rd.Status.Role)
 	if rd.CommittedTo > rd.CommittedFrom {
 		if err := a.container.Apply(rd.CommittedFrom, rd.Committed); err != nil {

@@ -121,7 +121,7 @@ func (m *member) onIngress(nowNs int64, p *packet) {
 	e := consensus.LogEntry{Type: consensus.EntrySessionMessage, SessionID: clientSession,
 		CorrelationID: p.ingress.correlation, Payload: p.ingress.payload}
 	if p.ingress.correlation == 0 { // connect: open the session through the log
-		e = consensus.LogEntry{Type: consensus.EntrySessionOpen, SessionID: clientSession, Payload: []byte("client")}
+		e = consensus.LogEntry{Type: consensus.EntrySessionOpen, SessionID: clientSession, Payload: consensus.AppendSessionOpen(nil, &consensus.SessionOpen{Principal: []byte("client")})}
 	}
 	if _, err := m.agent.Propose(nowNs+m.clockNs, &e); err == consensus.ErrNotLeader {
 		m.sim.net.send(nowNs, &packet{kind: kindEgress, from: m.id, to: clientID,

@@ -1,0 +1,344 @@
+package module
+
+import (
+	"bytes"
+	"fmt"
+	"testing"
+
+	"venue/cluster"
+	"venue/cluster/consensus"
+	"venue/cluster/container"
+	"venue/cluster/protocol"
+)
+
+// fakeIngress queues client messages.
+type fakeIngress struct{ q [][]byte }
+
+func (f *fakeIngress) Poll(h func([]byte), limit int) int {
+	n := min(limit, len(f.q))
+	for _, b := range f.q[:n] {
+		h(b)
+	}
+	f.q = f.q[n:]
+	return n
+}
+
+// fakeResponses records what each response channel received, decoded.
+type fakeResponses struct {
+	got    map[string][]protocol.Message
+	opened int
+	open   int
+}
+
+type fakeResponse struct {
+	f       *fakeResponses
+	channel string
+	closed  bool
+}
+
+func (f *fakeResponses) Open(channel string, _ int32) (Response, error) {
+	f.opened++
+	f.open++
+	return &fakeResponse{f: f, channel: channel}, nil
+}
+
+func (r *fakeResponse) Offer(header, payload []byte) cluster.OfferStatus {
+	if r.closed {
+		return cluster.OfferClosed
+	}
+	b := append(append([]byte(nil), header...), payload...)
+	var m protocol.Message
+	if err := protocol.Decode(b, &m); err != nil {
+		panic(err)
+	}
+	r.f.got[r.channel] = append(r.f.got[r.channel], m)
+	return cluster.OfferOK
+}
+
+func (r *fakeResponse) Close() {
+	if !r.closed {
+		r.closed = true
+		r.f.open--
+	}
+}
+
+// echoService sends every message back and records session events.
+type echoService struct {
+	nopService
+	events []string
+}
+
+func (e *echoService) OnSessionOpen(s cluster.ClientSession, _ int64) {
+	e.events = append(e.events, fmt.Sprintf("open %d %s", s.ID(), s.Principal()))
+}
+func (e *echoService) OnSessionClose(s cluster.ClientSession, _ int64, r cluster.CloseReason) {
+	e.events = append(e.events, fmt.Sprintf("close %d %v", s.ID(), r))
+}
+func (e *echoService) OnSessionMessage(s cluster.ClientSession, _ int64, _ cluster.Position, p []byte) {
+	e.events = append(e.events, fmt.Sprintf("msg %d %s", s.ID(), p))
+	s.Offer(p)
+}
+
+type syncDurability struct {
+	hs    consensus.HardState
+	store *consensus.MemLogStore
+}
+
+func (d *syncDurability) SaveHardState(hs consensus.HardState) error { d.hs = hs; return nil }
+func (d *syncDurability) LogAppended()                               { d.store.Sync() }
+
+// sessionHarness is one member (a single-member cluster unless members > 1)
+// with a session layer, fake ingress and response channels, and a virtual
+// clock.
+type sessionHarness struct {
+	t     *testing.T
+	nowNs int64
+	agent *Agent
+	in    *fakeIngress
+	resp  *fakeResponses
+	svc   *echoService
+	dur   *syncDurability
+	store *consensus.MemLogStore
+}
+
+func newSessionHarness(t *testing.T, members int, cfg SessionConfig) *sessionHarness {
+	store := consensus.NewMemLogStore()
+	h := &sessionHarness{t: t, in: &fakeIngress{}, resp: &fakeResponses{got: map[string][]protocol.Message{}},
+		store: store, dur: &syncDurability{store: store, hs: consensus.HardState{Vote: consensus.NoMember}}}
+	h.start(members, cfg)
+	return h
+}
+
+func (h *sessionHarness) start(members int, cfg SessionConfig) {
+	node, err := consensus.NewNode(consensus.DefaultConfig(0, members, &rnd{}), h.store, h.dur.hs, 0, h.nowNs)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	s, err := NewSessions(0, cfg, h.in, h.resp)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.svc = &echoService{}
+	c := container.New(0, h.svc, s)
+	if err := c.Start(nil, 0); err != nil {
+		h.t.Fatal(err)
+	}
+	h.agent = New(node, c, &fakeTransport{durable: &fakeDurability{hs: consensus.HardState{Term: 1}}}, h.dur, nil)
+	h.agent.AttachSessions(s)
+}
+
+// run advances virtual time in 1 ms duty cycles until cond holds.
+func (h *sessionHarness) run(what string, cond func() bool) {
+	h.t.Helper()
+	for range 5_000 {
+		h.nowNs += 1_000_000
+		h.agent.DoWork(h.nowNs)
+		if err := h.agent.Err(); err != nil {
+			h.t.Fatal(err)
+		}
+		if cond() {
+			return
+		}
+	}
+	h.t.Fatalf("%s: not within 5 s of virtual time; responses %+v", what, h.resp.got)
+}
+
+func (h *sessionHarness) leading() bool { return h.agent.Sessions().ready }
+
+func (h *sessionHarness) send(m protocol.Message) {
+	b, err := protocol.Append(nil, &m)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.in.q = append(h.in.q, b)
+}
+
+func (h *sessionHarness) connect(channel string, creds string) {
+	h.send(protocol.Message{Type: protocol.Connect, CorrelationID: 1, StreamID: 9,
+		Channel: []byte(channel), Credentials: []byte(creds)})
+}
+
+// last returns the last message channel received of type t.
+func (h *sessionHarness) last(channel string, t protocol.Template) (protocol.Message, bool) {
+	got := h.resp.got[channel]
+	for i := len(got) - 1; i >= 0; i-- {
+		if got[i].Type == t {
+			return got[i], true
+		}
+	}
+	return protocol.Message{}, false
+}
+
+func (h *sessionHarness) waitEvent(channel string, code protocol.EventCode) protocol.Message {
+	h.t.Helper()
+	var m protocol.Message
+	h.run(fmt.Sprintf("%s gets %v", channel, code), func() bool {
+		var ok bool
+		m, ok = h.last(channel, protocol.SessionEvent)
+		return ok && m.Code == code
+	})
+	return m
+}
+
+func (h *sessionHarness) open(channel string) int64 {
+	h.t.Helper()
+	h.connect(channel, "user-"+channel)
+	return h.waitEvent(channel, protocol.EventOK).SessionID
+}
+
+func TestSessionConnectMessageAckEgress(t *testing.T) {
+	h := newSessionHarness(t, 1, SessionConfig{})
+	h.run("leader", h.leading)
+	id := h.open("c1")
+	if id != firstSessionID || h.svc.events[0] != "open 1 user-c1" {
+		t.Fatalf("session %d, events %q", id, h.svc.events)
+	}
+	for corr := int64(1); corr <= 3; corr++ {
+		h.send(protocol.Message{Type: protocol.SessionMessage, SessionID: id, CorrelationID: corr,
+			Payload: fmt.Appendf(nil, "m%d", corr)})
+	}
+	h.send(protocol.Message{Type: protocol.SessionMessage, SessionID: id, CorrelationID: 2, Payload: []byte("dup")})
+	h.run("ack 3", func() bool { m, ok := h.last("c1", protocol.Ack); return ok && m.CorrelationID == 3 })
+	var echoed []string
+	for _, m := range h.resp.got["c1"] {
+		if m.Type == protocol.Egress {
+			echoed = append(echoed, string(m.Payload))
+			if m.SessionID != id || m.Position <= 0 || m.TimestampNs <= 0 {
+				t.Fatalf("egress %+v", m)
+			}
+		}
+	}
+	if fmt.Sprint(echoed) != "[m1 m2 m3]" || h.agent.Sessions().Counters.Duplicate != 1 {
+		t.Fatalf("echoed %v, duplicates %d", echoed, h.agent.Sessions().Counters.Duplicate)
+	}
+	h.send(protocol.Message{Type: protocol.CloseSession, SessionID: id})
+	h.waitEvent("c1", protocol.EventClosed)
+	if last := h.svc.events[len(h.svc.events)-1]; last != "close 1 client" || h.resp.open != 0 {
+		t.Fatalf("events %q, open responses %d", h.svc.events, h.resp.open)
+	}
+}
+
+func TestSessionLimitsAndRejections(t *testing.T) {
+	h := newSessionHarness(t, 1, SessionConfig{SessionsMax: 1, IngressLimit: 1})
+	h.run("leader", h.leading)
+	id := h.open("a")
+	h.connect("b", "x")
+	if m := h.waitEvent("b", protocol.EventSessionLimit); len(m.Detail) == 0 {
+		t.Fatal("limit without detail")
+	}
+	// Two messages in one duty cycle: the second exceeds the ingress limit.
+	h.send(protocol.Message{Type: protocol.SessionMessage, SessionID: id, CorrelationID: 1, Payload: []byte("1")})
+	h.send(protocol.Message{Type: protocol.SessionMessage, SessionID: id, CorrelationID: 2, Payload: []byte("2")})
+	if m := h.waitEvent("a", protocol.EventIngressLimit); m.CorrelationID != 2 {
+		t.Fatalf("ingress limit for %d", m.CorrelationID)
+	}
+	h.send(protocol.Message{Type: protocol.SessionMessage, SessionID: id, CorrelationID: 3,
+		Payload: make([]byte, consensus.PayloadLengthMax+1)})
+	if m := h.waitEvent("a", protocol.EventTooLarge); m.CorrelationID != 3 {
+		t.Fatalf("too large for %d", m.CorrelationID)
+	}
+	h.in.q = append(h.in.q, []byte("garbage"), nil)
+	h.send(protocol.Message{Type: protocol.Ack, SessionID: id}) // egress sent as ingress
+	h.send(protocol.Message{Type: protocol.KeepAlive, SessionID: 99})
+	h.run("drops counted", func() bool {
+		c := h.agent.Sessions().Counters
+		return c.Decode.Total() == 2 && c.NotIngress == 1 && c.UnknownSession == 1
+	})
+	if want := "[open 1 user-a msg 1 1]"; fmt.Sprint(h.svc.events) != want {
+		t.Fatalf("service saw %q, want %s", h.svc.events, want)
+	}
+}
+
+func TestSessionTimeoutClosesThroughLog(t *testing.T) {
+	h := newSessionHarness(t, 1, SessionConfig{SessionTimeoutNs: 100_000_000})
+	h.run("leader", h.leading)
+	id := h.open("c")
+	keepUntil := h.nowNs + 300_000_000
+	for h.nowNs < keepUntil { // keepalives hold it open
+		h.send(protocol.Message{Type: protocol.KeepAlive, SessionID: id})
+		h.run("a cycle", func() bool { return true })
+	}
+	if h.agent.Sessions().Count() != 1 {
+		t.Fatal("session with keepalives timed out")
+	}
+	m := h.waitEvent("c", protocol.EventClosed)
+	if string(m.Detail) != "timeout" || h.svc.events[len(h.svc.events)-1] != "close 1 timeout" {
+		t.Fatalf("close %q, events %q", m.Detail, h.svc.events)
+	}
+	if _, ok := h.last("c", protocol.Ack); !ok {
+		t.Fatal("keepalive not acknowledged")
+	}
+}
+
+// challengeAuth challenges every connect with "nonce" and accepts "nonce!".
+type challengeAuth struct{}
+
+func (challengeAuth) Connect(_ cluster.SessionID, creds []byte) AuthDecision {
+	if string(creds) == "bad" {
+		return AuthDecision{Verdict: AuthReject, Reason: "unknown user"}
+	}
+	return AuthDecision{Verdict: AuthChallenge, Challenge: []byte("nonce")}
+}
+
+func (challengeAuth) Respond(_ cluster.SessionID, challenge, response []byte) AuthDecision {
+	if bytes.Equal(append(challenge, '!'), response) {
+		return AuthDecision{Verdict: AuthAccept, Principal: []byte("trader")}
+	}
+	return AuthDecision{Verdict: AuthReject, Reason: "wrong answer"}
+}
+
+func TestSessionAuthenticatorChallengeRejectAccept(t *testing.T) {
+	h := newSessionHarness(t, 1, SessionConfig{Authenticator: challengeAuth{}})
+	h.run("leader", h.leading)
+	h.connect("bad", "bad")
+	if m := h.waitEvent("bad", protocol.EventAuthRejected); string(m.Detail) != "unknown user" {
+		t.Fatalf("reject detail %q", m.Detail)
+	}
+	for _, tc := range []struct{ channel, answer string }{{"wrong", "nonce?"}, {"right", "nonce!"}} {
+		h.connect(tc.channel, "u")
+		var ch protocol.Message
+		h.run("challenge", func() bool { var ok bool; ch, ok = h.last(tc.channel, protocol.Challenge); return ok })
+		h.send(protocol.Message{Type: protocol.ChallengeResponse, CorrelationID: ch.CorrelationID,
+			SessionID: ch.SessionID, Credentials: []byte(tc.answer)})
+	}
+	h.waitEvent("wrong", protocol.EventAuthRejected)
+	h.waitEvent("right", protocol.EventOK)
+	if fmt.Sprint(h.svc.events) != "[open 3 trader]" {
+		t.Fatalf("events %q", h.svc.events)
+	}
+}
+
+func TestSessionFollowerRedirects(t *testing.T) {
+	h := newSessionHarness(t, 3, SessionConfig{}) // peers never answer: no leader
+	h.connect("c", "u")
+	m := h.waitEvent("c", protocol.EventRedirect)
+	if m.Leader != protocol.NoLeader || h.resp.open != 0 {
+		t.Fatalf("redirect %+v, open responses %d", m, h.resp.open)
+	}
+}
+
+// TestSessionNewLeaderAfterRestart: a member restarted on the same log
+// leads a new term and tells the session the last of its messages the log
+// holds.
+func TestSessionNewLeaderAfterRestart(t *testing.T) {
+	h := newSessionHarness(t, 1, SessionConfig{})
+	h.run("leader", h.leading)
+	id := h.open("c")
+	for corr := int64(1); corr <= 5; corr++ {
+		h.send(protocol.Message{Type: protocol.SessionMessage, SessionID: id, CorrelationID: corr, Payload: []byte("x")})
+	}
+	h.run("ack 5", func() bool { m, ok := h.last("c", protocol.Ack); return ok && m.CorrelationID == 5 })
+	term := h.agent.Status().Term
+	h.start(1, SessionConfig{})
+	h.run("new leader", func() bool { _, ok := h.last("c", protocol.NewLeader); return ok })
+	m, _ := h.last("c", protocol.NewLeader)
+	if m.CorrelationID != 5 || m.Term <= int64(term) || m.Leader != 0 || m.SessionID != id {
+		t.Fatalf("new leader event %+v (old term %d)", m, term)
+	}
+	// The session carries on; the next id is not reused.
+	h.send(protocol.Message{Type: protocol.SessionMessage, SessionID: id, CorrelationID: 6, Payload: []byte("y")})
+	h.run("ack 6", func() bool { m, ok := h.last("c", protocol.Ack); return ok && m.CorrelationID == 6 })
+	if id2 := h.open("d"); id2 != id+1 {
+		t.Fatalf("second session id %d, want %d", id2, id+1)
+	}
+}
