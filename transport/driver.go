@@ -560,6 +560,9 @@ func (d *Driver) releaseReaderImage(img *Image) {
 func (d *Driver) addNetSubscription(s *Subscription, spec channelSpec) error {
 	key := spec.endpointKey()
 	ep := d.eps[key]
+	if spec.endpoint.Port() == 0 {
+		ep = nil // port 0 asks for a fresh ephemeral endpoint, never a shared one
+	}
 	if ep == nil {
 		var conn DatagramConn
 		var err error
@@ -573,6 +576,9 @@ func (d *Driver) addNetSubscription(s *Subscription, spec channelSpec) error {
 		}
 		d.watch(conn, d.recvWaiter)
 		ep = newReceiveEndpoint(d.receiver, spec, conn)
+		if spec.endpoint.Port() == 0 {
+			key = conn.LocalAddr().String() // the port the kernel chose
+		}
 		d.eps[key] = ep
 		list := append([]*receiveEndpoint{}, *d.receiver.eps.Load()...)
 		list = append(list, ep)
@@ -593,6 +599,7 @@ func (d *Driver) addNetSubscription(s *Subscription, spec channelSpec) error {
 		}
 	}
 	ep.mu.Unlock()
+	s.local = ep.conn.LocalAddr()
 	s.onClose = func(s *Subscription) { d.removeNetSub(ep, s) }
 	return nil
 }

@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"net/netip"
 	"sync"
 	"sync/atomic"
 )
@@ -28,6 +29,7 @@ type Subscription struct {
 	onUnavailable ImageHandler
 	onClose       func(*Subscription)
 	release       func(*Image)
+	local         netip.AddrPort // bound address of a UDP subscription
 }
 
 // SubscriptionOptions carries a subscription's optional callbacks.
@@ -43,6 +45,12 @@ func newSubscription(channel string, streamID int32, opts SubscriptionOptions) *
 
 // Channel returns the subscription's channel.
 func (s *Subscription) Channel() string { return s.channel }
+
+// LocalAddr returns the address a UDP subscription's endpoint is bound to,
+// which resolves an ephemeral port ("udp?endpoint=127.0.0.1:0"): a client
+// subscribes on port 0 and tells the cluster where to answer. ok is false
+// for IPC and spy subscriptions.
+func (s *Subscription) LocalAddr() (addr netip.AddrPort, ok bool) { return s.local, s.local.IsValid() }
 
 // StreamID returns the subscription's stream id.
 func (s *Subscription) StreamID() int32 { return s.streamID }

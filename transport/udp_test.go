@@ -344,3 +344,43 @@ func TestUDPSlowReceiverIsNeverOverrun(t *testing.T) {
 		t.Fatalf("publisher led the subscriber by %d bytes", maxLead)
 	}
 }
+
+// TestEphemeralSubscriptionPort: a subscription on port 0 reports the port
+// it got, two such subscriptions get different ports, and a publication to
+// the reported address reaches only its own subscription.
+func TestEphemeralSubscriptionPort(t *testing.T) {
+	d := udpDriver(t, nil, 1)
+	s1, err := d.AddSubscription("udp?endpoint=127.0.0.1:0", 7, SubscriptionOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2, err := d.AddSubscription("udp?endpoint=127.0.0.1:0", 7, SubscriptionOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a1, ok1 := s1.LocalAddr()
+	a2, ok2 := s2.LocalAddr()
+	if !ok1 || !ok2 || a1.Port() == 0 || a1 == a2 {
+		t.Fatalf("local addresses %v %v", a1, a2)
+	}
+	pub, err := d.AddPublication("udp?endpoint="+a2.String(), 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	got := 0
+	for got == 0 && time.Now().Before(deadline) {
+		pub.Offer([]byte("hello"))
+		got += s2.Poll(func([]byte, *Header) {}, 10)
+		if s1.Poll(func([]byte, *Header) {}, 10) != 0 {
+			t.Fatal("message reached the other ephemeral subscription")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if got == 0 {
+		t.Fatal("nothing arrived at the ephemeral port")
+	}
+	if _, ok := (&Subscription{}).LocalAddr(); ok {
+		t.Fatal("zero subscription reports an address")
+	}
+}
