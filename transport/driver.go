@@ -1,6 +1,8 @@
 package transport
 
 import (
+	cryptorand "crypto/rand"
+	"encoding/binary"
 	"fmt"
 	"math/rand"
 	"net/netip"
@@ -56,17 +58,22 @@ const (
 
 // DriverConfig configures a Driver. Zero values take the defaults.
 type DriverConfig struct {
-	Network           Network          // nil: UDPNetwork{}
-	Counters          *CountersManager // nil: in-memory counters
-	Clock             NanoClock        // nil: MonotonicNanos
-	Threading         ThreadingMode
-	NewIdleStrategy   func() IdleStrategy // nil: DefaultIdleStrategy
-	Seed              int64               // session ids, receiver ids, NAK back-off
-	TermLength        int                 // bytes, power of two
-	MTU               int                 // bytes, multiple of 32
-	PublicationWindow int                 // bytes a publisher may run ahead of its consumers (capped at term/2)
-	ReceiverWindow    int                 // bytes a receiver accepts beyond its consumers (capped at term/2)
-	MaxDatagramLength int                 // receive buffer per datagram in bytes; senders' MTUs must fit
+	Network         Network          // nil: UDPNetwork{}
+	Counters        *CountersManager // nil: in-memory counters
+	Clock           NanoClock        // nil: MonotonicNanos
+	Threading       ThreadingMode
+	NewIdleStrategy func() IdleStrategy // nil: DefaultIdleStrategy
+	// Seed seeds session ids, receiver ids and NAK back-off. On the real
+	// network 0 means a random seed: two drivers that share a seed hand out
+	// the same session ids, and a receiver cannot tell their streams apart
+	// (Aeron's session ids are random for the same reason). Simulated
+	// networks keep 0 as a seed, so that runs replay.
+	Seed              int64
+	TermLength        int // bytes, power of two
+	MTU               int // bytes, multiple of 32
+	PublicationWindow int // bytes a publisher may run ahead of its consumers (capped at term/2)
+	ReceiverWindow    int // bytes a receiver accepts beyond its consumers (capped at term/2)
+	MaxDatagramLength int // receive buffer per datagram in bytes; senders' MTUs must fit
 
 	HeartbeatInterval            time.Duration
 	StatusMessageInterval        time.Duration
@@ -96,6 +103,11 @@ func orInt(v *int, d int) {
 func (c *DriverConfig) applyDefaults() {
 	if c.Network == nil {
 		c.Network = UDPNetwork{}
+	}
+	if _, real := c.Network.(UDPNetwork); real && c.Seed == 0 {
+		var b [8]byte
+		_, _ = cryptorand.Read(b[:]) // never fails on Linux
+		c.Seed = int64(binary.LittleEndian.Uint64(b[:]) >> 1)
 	}
 	if c.Clock == nil {
 		c.Clock = MonotonicNanos

@@ -296,6 +296,12 @@ func (s *Sessions) onConnect(m *protocol.Message) {
 		s.respondOnce(channel, stream, s.event(corr, 0, protocol.EventRedirect, "not the leader"))
 		return
 	}
+	for _, p := range s.pending {
+		if p.correlation == corr && p.channel == string(channel) && p.stream == stream {
+			s.Counters.Duplicate++ // the client resent its connect; the first is under way
+			return
+		}
+	}
 	if len(s.order)+len(s.pending) >= s.cfg.SessionsMax || len(s.pending) >= pendingConnectsMax {
 		s.Counters.SessionLimit++
 		s.respondOnce(channel, stream, s.event(corr, 0, protocol.EventSessionLimit,

@@ -342,3 +342,15 @@ func TestSessionNewLeaderAfterRestart(t *testing.T) {
 		t.Fatalf("second session id %d, want %d", id2, id+1)
 	}
 }
+
+func TestSessionResentConnectOpensOneSession(t *testing.T) {
+	h := newSessionHarness(t, 1, SessionConfig{})
+	h.run("leader", h.leading)
+	h.connect("c", "u")
+	h.connect("c", "u") // resent before the first was committed
+	h.waitEvent("c", protocol.EventOK)
+	h.run("a cycle", func() bool { return true })
+	if c := h.agent.Sessions().Counters; c.Opened != 1 || c.Duplicate != 1 {
+		t.Fatalf("opened %d, duplicates %d", c.Opened, c.Duplicate)
+	}
+}

@@ -168,6 +168,15 @@ func (c EventCode) String() string {
 	return fmt.Sprintf("EventCode(%d)", int32(c))
 }
 
+// Default stream ids.
+const (
+	// IngressStreamID is the stream clients send to on a member's ingress
+	// endpoint.
+	IngressStreamID int32 = 101
+	// ResponseStreamID is the stream members answer clients on.
+	ResponseStreamID int32 = 102
+)
+
 // NoLeader is the Leader of a redirect from a member that knows no leader.
 const NoLeader int32 = -1
 

@@ -1,0 +1,250 @@
+// Package member assembles one cluster member from its parts: the
+// consensus module (cluster/module) driving a consensus node over the
+// member-to-member transport, the durable log store, the client session
+// layer on the member's ingress endpoint, and the service container running
+// the ClusteredService — all on one goroutine with one duty cycle, parked in
+// the network poller when idle (2 cores: a member must not spin).
+//
+// Several members can run in one process (the embedded default), each with
+// its own transport driver, or one per process (venue node).
+package member
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"venue/cluster"
+	"venue/cluster/consensus"
+	"venue/cluster/container"
+	"venue/cluster/module"
+	"venue/cluster/protocol"
+	"venue/transport"
+)
+
+// commandQueueMax bounds requests from other goroutines (terminate, status
+// probes) waiting for the member's duty cycle.
+const commandQueueMax = 16
+
+// HardStateStore persists the member's term and vote.
+type HardStateStore interface {
+	LoadHardState() (consensus.HardState, error)
+	SaveHardState(consensus.HardState) error
+}
+
+// Config configures a member. Everything it names is created and owned by
+// the caller, except what Start creates (ingress, response channels, node,
+// container) and the goroutine.
+type Config struct {
+	// Consensus is the node's configuration (ID, Members, timeouts).
+	Consensus consensus.Config
+	// Driver is the member's transport. If InvokeDriver is set the driver
+	// was made with ThreadingInvoker and the member runs its duty cycle
+	// (one goroutine for the whole member); otherwise it runs its own.
+	Driver       *transport.Driver
+	InvokeDriver bool
+	// Peers carries consensus messages to and from the other members.
+	Peers module.Transport
+	// Store is the member's log; Hard its term and vote.
+	Store consensus.LogStore
+	Hard  HardStateStore
+	// OnLogAppended is called after the node appends (the store's fsync
+	// trigger); nil if the store needs none.
+	OnLogAppended func()
+	// IngressEndpoint is where clients connect ("host:port").
+	IngressEndpoint string
+	// Sessions configures client sessions.
+	Sessions module.SessionConfig
+	// Service is the replicated application.
+	Service cluster.ClusteredService
+	// Clock is the nanosecond clock (nil: transport.MonotonicNanos).
+	Clock transport.NanoClock
+	// Idle is the idle strategy (nil: block in the driver's poller).
+	Idle transport.IdleStrategy
+}
+
+// Member is a running cluster member.
+type Member struct {
+	cfg       Config
+	agent     *module.Agent
+	sessions  *module.Sessions
+	container *container.Container
+	responses *responses
+	ingress   *transport.Subscription
+	runner    *transport.AgentRunner
+	status    atomic.Pointer[consensus.Status]
+	commands  chan func()
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// durability adapts the caller's stores to module.Durability.
+type durability struct {
+	hard     HardStateStore
+	appended func()
+}
+
+func (d durability) SaveHardState(hs consensus.HardState) error { return d.hard.SaveHardState(hs) }
+func (d durability) LogAppended() {
+	if d.appended != nil {
+		d.appended()
+	}
+}
+
+// Start builds the member and starts its duty cycle. The service's state is
+// rebuilt by applying the committed log from the start (snapshots: later).
+func Start(cfg Config) (*Member, error) {
+	if cfg.Clock == nil {
+		cfg.Clock = transport.MonotonicNanos
+	}
+	if cfg.Idle == nil {
+		cfg.Idle = transport.NewBlockingIdleStrategy(cfg.Driver)
+	}
+	id := cfg.Consensus.ID
+	hs, err := cfg.Hard.LoadHardState()
+	if err != nil {
+		return nil, fmt.Errorf("member %d: load term and vote: %w", id, err)
+	}
+	node, err := consensus.NewNode(cfg.Consensus, cfg.Store, hs, 0, cfg.Clock())
+	if err != nil {
+		return nil, fmt.Errorf("member %d: %w", id, err)
+	}
+	m := &Member{cfg: cfg, commands: make(chan func(), commandQueueMax)}
+	sub, err := cfg.Driver.AddSubscription("udp?endpoint="+cfg.IngressEndpoint, protocol.IngressStreamID,
+		transport.SubscriptionOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("member %d: ingress on %s: %w", id, cfg.IngressEndpoint, err)
+	}
+	m.ingress = sub
+	sessionCfg := cfg.Sessions
+	if err := sessionCfgDefaults(&sessionCfg); err != nil {
+		sub.Close()
+		return nil, fmt.Errorf("member %d: %w", id, err)
+	}
+	m.responses = newResponses(cfg.Driver, sessionCfg.SessionsMax+responsesSpare)
+	m.sessions, err = module.NewSessions(id, sessionCfg, newIngress(sub), m.responses)
+	if err != nil {
+		sub.Close()
+		return nil, fmt.Errorf("member %d: %w", id, err)
+	}
+	m.container = container.New(id, cfg.Service, m.sessions)
+	if err := m.container.Start(nil, 0); err != nil {
+		sub.Close()
+		return nil, fmt.Errorf("member %d: %w", id, err)
+	}
+	m.agent = module.New(node, m.container, cfg.Peers, durability{cfg.Hard, cfg.OnLogAppended}, nil)
+	m.agent.AttachSessions(m.sessions)
+	st := node.Status()
+	m.status.Store(&st)
+	m.runner = transport.NewAgentRunner(dutyCycle{m}, cfg.Idle, cfg.Clock)
+	m.runner.Start()
+	return m, nil
+}
+
+// responsesSpare: response channels beyond one per session, for answers to
+// clients without a session here (redirects, refusals, connects in flight).
+const responsesSpare = 256
+
+func sessionCfgDefaults(c *module.SessionConfig) error {
+	if c.SessionsMax == 0 {
+		c.SessionsMax = 256
+	}
+	if c.SessionsMax < 0 || c.SessionsMax > module.SessionsMaxLimit {
+		return fmt.Errorf("sessions max %d not in [1,%d]", c.SessionsMax, module.SessionsMaxLimit)
+	}
+	return nil
+}
+
+// dutyCycle is the member's one agent: driver (if invoked), consensus
+// module with sessions, response channels, and requests from outside.
+type dutyCycle struct{ m *Member }
+
+func (d dutyCycle) DoWork(nowNs int64) int {
+	m := d.m
+	work := 0
+	if m.cfg.InvokeDriver {
+		work += m.cfg.Driver.DoWork(nowNs)
+	}
+	select {
+	case f := <-m.commands:
+		f()
+		work++
+	default:
+	}
+	work += m.agent.DoWork(nowNs)
+	work += m.responses.DoWork(nowNs)
+	if st := m.agent.Status(); st != *m.status.Load() {
+		m.status.Store(&st)
+	}
+	if m.agent.Err() != nil {
+		return work // the runner keeps cycling; Err reports it
+	}
+	return work
+}
+
+func (d dutyCycle) OnClose() {
+	d.m.responses.close()
+	d.m.ingress.Close()
+}
+
+func (d dutyCycle) RoleName() string { return fmt.Sprintf("member-%d", d.m.cfg.Consensus.ID) }
+
+// ID returns the member id.
+func (m *Member) ID() consensus.MemberID { return m.cfg.Consensus.ID }
+
+// Status returns the member's consensus status as of its last duty cycle.
+// Safe from any goroutine.
+func (m *Member) Status() consensus.Status { return *m.status.Load() }
+
+// Err returns the fatal error that stopped the member's consensus module.
+func (m *Member) Err() error {
+	var err error
+	if !m.do(func() { err = m.agent.Err() }) {
+		return errors.New("member: closed")
+	}
+	return err
+}
+
+// ErrBusy: the member's request queue is full; try again.
+var ErrBusy = errors.New("member: request queue full")
+
+// do runs f on the member's goroutine and waits for it. It reports false if
+// the member is closed.
+func (m *Member) do(f func()) bool {
+	done := make(chan struct{})
+	select {
+	case m.commands <- func() { f(); close(done) }:
+	case <-m.runner.Done():
+		return false
+	}
+	select {
+	case <-done:
+		return true
+	case <-m.runner.Done():
+		return false
+	}
+}
+
+// Inspect runs f on the member's goroutine with the consensus agent (for
+// counters, tests and the cluster tool) and waits for it.
+func (m *Member) Inspect(f func(a *module.Agent)) bool { return m.do(func() { f(m.agent) }) }
+
+// Terminate asks the leader to shut the cluster down in order (the
+// termination position is appended to the log; every member stops once it
+// has applied it). Only the leader accepts it.
+func (m *Member) Terminate() (consensus.Position, error) {
+	var p consensus.Position
+	var err error
+	if !m.do(func() { p, err = m.agent.Node().Terminate(m.cfg.Clock()) }) {
+		return 0, errors.New("member: closed")
+	}
+	return p, err
+}
+
+// Close stops the member's duty cycle and releases what Start created. The
+// caller closes the driver, peers and stores afterwards.
+func (m *Member) Close() error {
+	m.closeOnce.Do(func() { m.closeErr = m.runner.Close() })
+	return m.closeErr
+}
