@@ -1,0 +1,45 @@
+package peer
+
+import "sync/atomic"
+
+// Counters is a snapshot of a Transport's counters. Every message is either
+// sent or counted by the reason it was not, and every received message is
+// either delivered (Received) or counted by the reason it was dropped.
+type Counters struct {
+	// Sent: messages offered successfully.
+	Sent uint64
+	// SendBackPressured: a receiver is a whole window behind.
+	SendBackPressured uint64
+	// SendNotConnected: no receiver on that member's endpoint (yet).
+	SendNotConnected uint64
+	// SendRejected: unknown destination or Self, message longer than
+	// MessageLengthMax, closed publication or transport.
+	SendRejected uint64
+	// Received: messages delivered to the Poll handler.
+	Received uint64
+	// WrongSource: the claimed sender is not a configured member other than
+	// Self, or the stream does not come from that member's host.
+	WrongSource uint64
+	// BadMAC: a secret is set and the trailer does not match.
+	BadMAC uint64
+	// Malformed: not a consensus message, truncated, shorter than the MAC,
+	// or a fragmented message longer than the largest allowed.
+	Malformed uint64
+}
+
+// counters are updated by Send and Poll and read from any goroutine.
+type counters struct {
+	sent, sendBackPressured, sendNotConnected, sendRejected atomic.Uint64
+	received, wrongSource, badMAC, malformed                atomic.Uint64
+}
+
+// Counters returns a snapshot of the counters (safe from any goroutine).
+func (t *Transport) Counters() Counters {
+	c := &t.counters
+	return Counters{
+		Sent: c.sent.Load(), SendBackPressured: c.sendBackPressured.Load(),
+		SendNotConnected: c.sendNotConnected.Load(), SendRejected: c.sendRejected.Load(),
+		Received: c.received.Load(), WrongSource: c.wrongSource.Load(),
+		BadMAC: c.badMAC.Load(), Malformed: c.malformed.Load(),
+	}
+}

@@ -1,0 +1,54 @@
+// Package peer is the member-to-member consensus transport of a venue
+// cluster: it implements module.Transport over the venue UDP transport
+// (transport/), the way Aeron Cluster's ConsensusPublisher and
+// ConsensusAdapter ride Aeron publications and a subscription.
+//
+// Each member has one subscription on its own consensus endpoint and one
+// exclusive publication per other member, aimed at that member's endpoint
+// and bound to this member's host so that receivers see a stable source
+// address. Send offers an encoded consensus message and never blocks or
+// retries: back pressure and "not connected" return false and are counted,
+// because consensus recovers from any loss. Poll reassembles fragmented
+// messages (bounded per image), authenticates the sender and hands each
+// message to the caller with the member id it came from.
+//
+// # Trust
+//
+// Only configured members may speak. A message is delivered only if
+//
+//  1. it decodes as a consensus message (consensus.DecodeMessage);
+//  2. its claimed sender (Message.From) is a configured member other than
+//     this one, and the image it arrived on comes from that member's
+//     configured host (the source address of the UDP stream);
+//  3. when a shared secret is configured, its trailer is the HMAC-SHA256
+//     (truncated to MACLength bytes) of the message bytes, the sender id and
+//     the destination id, checked in constant time.
+//
+// The source check alone stops other hosts; members that share a host (all
+// of them on loopback) can only be told apart by the MAC, which is why the
+// secret exists. The MAC binds sender and destination but carries no
+// sequence number: a recorded message can be replayed to the same member.
+// Raft tolerates duplicated and stale messages, so a replay can delay but
+// not corrupt; confidentiality is not provided. Every dropped message is
+// counted (Counters), never a panic.
+//
+// # Sizes
+//
+// The largest consensus message is an AppendLog with Config.AppendDataMax
+// bytes of log data (default consensus.AppendDataLengthMax). New picks the
+// smallest term length whose transport.MaxMessageLength holds it (a term
+// length is at least 8 times the largest message), or validates the one
+// given. Pass consensus Config.AppendBatchBytes as AppendDataMax to keep
+// the log buffers small (64 KiB batches need 1 MiB terms, the 1 MiB
+// maximum needs 16 MiB terms; each publication and each image holds three).
+//
+// # Threading
+//
+// Send, Poll and Close are called by the member's agent goroutine; Send and
+// Poll keep separate buffers and MAC state, so one goroutine may send while
+// another polls. Counters may be read from any goroutine. Several members
+// (Transports) may share one transport.Driver.
+//
+// It does not decode messages for the node (the module agent does), order
+// or deduplicate them, or resolve host names.
+package peer

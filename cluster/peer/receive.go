@@ -1,0 +1,216 @@
+package peer
+
+import (
+	"net/netip"
+
+	"venue/cluster/consensus"
+	"venue/transport"
+)
+
+// imageState is the receive state of one image (one sender's session).
+type imageState struct {
+	img *transport.Image
+	// host is the image's source address; member says whether some member
+	// other than Self is configured on it. Images from other hosts are
+	// never reassembled: all their messages are WrongSource.
+	host   netip.Addr
+	member bool
+	// buf reassembles a fragmented message, at most wireMax bytes; active
+	// is true between its Begin and End fragments.
+	buf    []byte
+	active bool
+}
+
+// receiver is Poll's state.
+type receiver struct {
+	t      *Transport
+	mac    *macer
+	images []*imageState // the tracked images, at most imagesMax
+	free   []*imageState // states of gone images, reused
+	// stranger is the state of every image without a slot: from a host
+	// with no member, or beyond imagesMax.
+	stranger   imageState
+	rr         int // the image Poll starts with, for fairness
+	cur        *imageState
+	handler    func(consensus.MemberID, []byte)
+	handed     int
+	msg        consensus.Message
+	decode     consensus.DecodeCounters
+	onFragment transport.FragmentHandler // bound once: polling does not allocate
+}
+
+func (r *receiver) init(t *Transport) {
+	r.t = t
+	r.images = make([]*imageState, 0, imagesMax)
+	r.onFragment = r.fragment
+}
+
+// onAvailable starts tracking a new image (runs inside Poll).
+func (r *receiver) onAvailable(img *transport.Image) {
+	ap, err := netip.ParseAddrPort(img.SourceIdentity())
+	if err != nil {
+		return // not a network image: a stranger
+	}
+	host := ap.Addr().Unmap()
+	if !r.isMemberHost(host) || len(r.images) == imagesMax {
+		return
+	}
+	st := &imageState{}
+	if n := len(r.free); n > 0 {
+		st, r.free = r.free[n-1], r.free[:n-1]
+	}
+	*st = imageState{img: img, host: host, member: true, buf: st.buf[:0]}
+	r.images = append(r.images, st)
+}
+
+// onUnavailable stops tracking a gone image (runs inside Poll).
+func (r *receiver) onUnavailable(img *transport.Image) {
+	for i, st := range r.images {
+		if st.img != img {
+			continue
+		}
+		r.images = append(r.images[:i], r.images[i+1:]...)
+		st.img, st.active = nil, false
+		if len(r.free) < imagesMax {
+			r.free = append(r.free, st)
+		}
+		return
+	}
+}
+
+func (r *receiver) isMemberHost(host netip.Addr) bool {
+	for id := range r.t.members {
+		m := &r.t.members[id]
+		if m.known && consensus.MemberID(id) != r.t.self && m.host == host {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *receiver) stateOf(img *transport.Image) *imageState {
+	for _, st := range r.images {
+		if st.img == img {
+			return st
+		}
+	}
+	return &r.stranger
+}
+
+// Poll hands up to limit received messages to handler, each with the member
+// that sent it, and returns how many it handed. Messages that fail a check
+// are dropped and counted. msg is valid only during the handler call.
+func (t *Transport) Poll(handler func(from consensus.MemberID, msg []byte), limit int) int {
+	if t.closed || limit <= 0 {
+		return 0
+	}
+	return t.recv.poll(handler, limit)
+}
+
+func (r *receiver) poll(handler func(consensus.MemberID, []byte), limit int) int {
+	images := r.t.sub.Images()
+	n := len(images)
+	if n == 0 {
+		return 0
+	}
+	r.handler, r.handed = handler, 0
+	if r.rr++; r.rr >= n {
+		r.rr = 0
+	}
+	// Each fragment completes at most one message, so a fragment limit of
+	// limit-handed never hands more than limit.
+	for fragments := 0; fragments < pollFragmentsMax && r.handed < limit; {
+		progress := 0
+		for i := 0; i < n && r.handed < limit && fragments < pollFragmentsMax; i++ {
+			img := images[(r.rr+i)%n]
+			r.cur = r.stateOf(img)
+			got := img.Poll(r.onFragment, min(limit-r.handed, pollFragmentsMax-fragments))
+			fragments += got
+			progress += got
+		}
+		if progress == 0 {
+			break
+		}
+	}
+	r.handler, r.cur = nil, nil
+	return r.handed
+}
+
+func (r *receiver) fragment(payload []byte, h *transport.Header) {
+	if msg, ok := r.assemble(r.cur, payload, h.Flags()); ok {
+		r.deliver(r.cur, msg)
+	}
+}
+
+// assemble adds one fragment to st and returns a complete message, if any.
+// Unfragmented messages pass through without a copy. A message that would
+// exceed wireMax is dropped (Malformed) along with its remaining fragments.
+func (r *receiver) assemble(st *imageState, payload []byte, flags uint8) ([]byte, bool) {
+	if flags&transport.FlagsUnfragmented == transport.FlagsUnfragmented {
+		st.active = false
+		return payload, true
+	}
+	if !st.member {
+		if flags&transport.FlagBegin != 0 {
+			r.t.counters.wrongSource.Add(1) // one count per message, no copy
+		}
+		return nil, false
+	}
+	switch {
+	case flags&transport.FlagBegin != 0:
+		st.active = len(payload) <= r.t.wireMax
+		if !st.active {
+			r.t.counters.malformed.Add(1)
+			return nil, false
+		}
+		st.buf = append(st.buf[:0], payload...)
+		return nil, false
+	case !st.active:
+		return nil, false // joined mid-message, or the rest of a dropped one
+	case len(st.buf)+len(payload) > r.t.wireMax:
+		st.active = false
+		r.t.counters.malformed.Add(1)
+		return nil, false
+	}
+	st.buf = append(st.buf, payload...)
+	if flags&transport.FlagEnd == 0 {
+		return nil, false
+	}
+	st.active = false
+	return st.buf, true
+}
+
+// deliver checks one complete message from st's image and hands it on:
+// decode, then the claimed sender against the source host, then the MAC.
+func (r *receiver) deliver(st *imageState, wire []byte) {
+	t := r.t
+	if !st.member {
+		t.counters.wrongSource.Add(1)
+		return
+	}
+	body := wire
+	if r.mac != nil {
+		if len(wire) < MACLength {
+			t.counters.malformed.Add(1)
+			return
+		}
+		body = wire[:len(wire)-MACLength]
+	}
+	if len(body) > t.msgMax || r.decode.Decode(body, &r.msg) != nil {
+		t.counters.malformed.Add(1)
+		return
+	}
+	from := r.msg.From
+	r.msg.Data = nil // do not keep the receive buffer reachable
+	if from < 0 || from >= MembersMax || from == t.self || !t.members[from].known || t.members[from].host != st.host {
+		t.counters.wrongSource.Add(1)
+		return
+	}
+	if r.mac != nil && !r.mac.verify(body, wire[len(body):], from, t.self) {
+		t.counters.badMAC.Add(1)
+		return
+	}
+	t.counters.received.Add(1)
+	r.handed++
+	r.handler(from, body)
+}
