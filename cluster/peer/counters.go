@@ -25,12 +25,19 @@ type Counters struct {
 	// Malformed: not a consensus message, truncated, shorter than the MAC,
 	// or a fragmented message longer than the largest allowed.
 	Malformed uint64
+	// Unassembled: a fragmented message from a member's host on an image
+	// that had no reassembly slot (all imagesMax held by proven images).
+	Unassembled uint64
+	// ImagesEvicted: an image lost its slot to a newer one before it
+	// delivered a valid message (many streams from members' hosts).
+	ImagesEvicted uint64
 }
 
 // counters are updated by Send and Poll and read from any goroutine.
 type counters struct {
 	sent, sendBackPressured, sendNotConnected, sendRejected atomic.Uint64
 	received, wrongSource, badMAC, malformed                atomic.Uint64
+	unassembled, imagesEvicted                              atomic.Uint64
 }
 
 // Counters returns a snapshot of the counters (safe from any goroutine).
@@ -41,5 +48,6 @@ func (t *Transport) Counters() Counters {
 		SendNotConnected: c.sendNotConnected.Load(), SendRejected: c.sendRejected.Load(),
 		Received: c.received.Load(), WrongSource: c.wrongSource.Load(),
 		BadMAC: c.badMAC.Load(), Malformed: c.malformed.Load(),
+		Unassembled: c.unassembled.Load(), ImagesEvicted: c.imagesEvicted.Load(),
 	}
 }

@@ -32,6 +32,18 @@
 // not corrupt; confidentiality is not provided. Every dropped message is
 // counted (Counters), never a panic.
 //
+// Reassembly buffers are bounded: at most wireMax bytes per message and
+// 2*MembersMax images with a buffer. Only images from a member's host get
+// one; an image that has delivered a valid message keeps it, and when all
+// are taken a newcomer takes the slot of the oldest image that has not
+// (so that streams forged from a member's host cannot crowd out the
+// member's own), or else receives unfragmented messages only.
+//
+// The transport matches data frames to an image by session id, not by
+// source address, so without a secret the source check trusts that an
+// off-host sender cannot learn a member's session id. Set a secret when
+// that matters.
+//
 // # Sizes
 //
 // The largest consensus message is an AppendLog with Config.AppendDataMax

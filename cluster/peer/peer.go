@@ -25,9 +25,10 @@ const (
 	MACLength = 16
 	// secretLengthMin is the shortest accepted shared secret in bytes.
 	secretLengthMin = 16
-	// imagesMax bounds the images (sender sessions) reassembled at once: two
-	// per member covers a restarted member whose old image has not yet timed
-	// out; more are dropped (counted as WrongSource).
+	// imagesMax bounds the images (sender sessions) with a reassembly slot:
+	// two per member covers a restarted member whose old image has not yet
+	// timed out. Images beyond it take the slot of an unproven image, or
+	// deliver unfragmented messages only.
 	imagesMax = 2 * MembersMax
 	// adminActionRetryMax: an Offer that rotated the term returns
 	// AdminAction and is retried at once this many times. That is not a
@@ -323,12 +324,16 @@ func (t *Transport) Send(to consensus.MemberID, msg []byte) bool {
 	}
 	pub := t.members[to].pub
 	s := &t.send
-	s.vec[0], s.vec[1] = msg, nil
 	if s.mac != nil {
-		s.vec[1] = s.mac.tag(msg, t.self, to)
+		s.vec[0], s.vec[1] = msg, s.mac.tag(msg, t.self, to)
 	}
 	for attempt := 0; ; attempt++ {
-		_, r := pub.OfferVectored(s.vec[:])
+		var r transport.OfferResult
+		if s.mac != nil {
+			_, r = pub.OfferVectored(s.vec[:])
+		} else {
+			_, r = pub.Offer(msg)
+		}
 		switch {
 		case r == transport.OfferOK:
 			t.counters.sent.Add(1)

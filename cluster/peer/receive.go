@@ -15,6 +15,15 @@ type imageState struct {
 	// never reassembled: all their messages are WrongSource.
 	host   netip.Addr
 	member bool
+	// proven is set once the image delivered a message that passed every
+	// check: such an image keeps its slot; unproven ones may be evicted.
+	proven bool
+	// untracked marks the scratch state of an image without a slot: its
+	// unfragmented messages are checked and delivered, its fragmented ones
+	// dropped (Unassembled).
+	untracked bool
+	// stamp orders slot assignments: the oldest unproven slot is evicted.
+	stamp uint64
 	// buf reassembles a fragmented message, at most wireMax bytes; active
 	// is true between its Begin and End fragments.
 	buf    []byte
@@ -27,9 +36,9 @@ type receiver struct {
 	mac    *macer
 	images []*imageState // the tracked images, at most imagesMax
 	free   []*imageState // states of gone images, reused
-	// stranger is the state of every image without a slot: from a host
-	// with no member, or beyond imagesMax.
-	stranger   imageState
+	stamps uint64
+	// scratch is the state of an image without a slot, rebuilt per use.
+	scratch    imageState
 	rr         int // the image Poll starts with, for fairness
 	cur        *imageState
 	handler    func(consensus.MemberID, []byte)
@@ -45,22 +54,58 @@ func (r *receiver) init(t *Transport) {
 	r.onFragment = r.fragment
 }
 
-// onAvailable starts tracking a new image (runs inside Poll).
-func (r *receiver) onAvailable(img *transport.Image) {
+// sourceHost returns the host an image's stream comes from.
+func sourceHost(img *transport.Image) (netip.Addr, bool) {
 	ap, err := netip.ParseAddrPort(img.SourceIdentity())
 	if err != nil {
-		return // not a network image: a stranger
+		return netip.Addr{}, false // not a network image
 	}
-	host := ap.Addr().Unmap()
-	if !r.isMemberHost(host) || len(r.images) == imagesMax {
-		return
+	return ap.Addr().Unmap(), true
+}
+
+// onAvailable gives a new image from a member's host a reassembly slot
+// (runs inside Poll). When all imagesMax slots are taken it evicts the
+// oldest image that has not yet delivered a valid message, so that
+// forged streams from a member's host cannot crowd out the member's own.
+func (r *receiver) onAvailable(img *transport.Image) {
+	if host, ok := sourceHost(img); ok {
+		r.track(img, host)
 	}
-	st := &imageState{}
-	if n := len(r.free); n > 0 {
-		st, r.free = r.free[n-1], r.free[:n-1]
+}
+
+func (r *receiver) track(img *transport.Image, host netip.Addr) {
+	if !r.isMemberHost(host) {
+		return // a stranger: every message is WrongSource, no slot needed
 	}
-	*st = imageState{img: img, host: host, member: true, buf: st.buf[:0]}
-	r.images = append(r.images, st)
+	st := r.slot()
+	if st == nil {
+		return // untracked: unfragmented messages only
+	}
+	r.stamps++
+	*st = imageState{img: img, host: host, member: true, stamp: r.stamps, buf: st.buf[:0]}
+}
+
+// slot returns a state for a new image, or nil when every slot holds a
+// proven image.
+func (r *receiver) slot() *imageState {
+	if len(r.images) < imagesMax {
+		st := &imageState{}
+		if n := len(r.free); n > 0 {
+			st, r.free = r.free[n-1], r.free[:n-1]
+		}
+		r.images = append(r.images, st)
+		return st
+	}
+	var victim *imageState
+	for _, st := range r.images {
+		if !st.proven && (victim == nil || st.stamp < victim.stamp) {
+			victim = st
+		}
+	}
+	if victim != nil {
+		r.t.counters.imagesEvicted.Add(1)
+	}
+	return victim
 }
 
 // onUnavailable stops tracking a gone image (runs inside Poll).
@@ -94,7 +139,9 @@ func (r *receiver) stateOf(img *transport.Image) *imageState {
 			return st
 		}
 	}
-	return &r.stranger
+	host, ok := sourceHost(img)
+	r.scratch = imageState{host: host, member: ok && r.isMemberHost(host), untracked: true}
+	return &r.scratch
 }
 
 // Poll hands up to limit received messages to handler, each with the member
@@ -150,9 +197,14 @@ func (r *receiver) assemble(st *imageState, payload []byte, flags uint8) ([]byte
 		st.active = false
 		return payload, true
 	}
-	if !st.member {
-		if flags&transport.FlagBegin != 0 {
-			r.t.counters.wrongSource.Add(1) // one count per message, no copy
+	if !st.member || st.untracked {
+		if flags&transport.FlagBegin == 0 {
+			return nil, false
+		}
+		if st.member { // one count per message, no copy
+			r.t.counters.unassembled.Add(1)
+		} else {
+			r.t.counters.wrongSource.Add(1)
 		}
 		return nil, false
 	}
@@ -210,6 +262,7 @@ func (r *receiver) deliver(st *imageState, wire []byte) {
 		t.counters.badMAC.Add(1)
 		return
 	}
+	st.proven = true
 	t.counters.received.Add(1)
 	r.handed++
 	r.handler(from, body)

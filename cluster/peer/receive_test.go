@@ -167,3 +167,56 @@ func TestNoAllocs(t *testing.T) {
 		t.Errorf("reassembly allocates %.1f per message", a)
 	}
 }
+
+// Slots: images from members' hosts get one until imagesMax; then the
+// oldest image that never delivered a valid message gives its slot up, and
+// when every slot is proven a newcomer delivers unfragmented messages only.
+func TestImageSlots(t *testing.T) {
+	p, _ := offline(t, testSecret, "10.0.0.2")
+	r := &p.recv
+	host := netip.MustParseAddr("10.0.0.2")
+	images := make([]*transport.Image, imagesMax+3)
+	for i := range images {
+		images[i] = &transport.Image{}
+	}
+	r.track(images[0], netip.MustParseAddr("10.9.9.9")) // stranger: no slot
+	if len(r.images) != 0 {
+		t.Fatal("stranger got a slot")
+	}
+	commit := tagged(testSecret, encode(&consensus.Message{Type: consensus.MsgCommitPosition, From: 1, Term: 1}), 1, 0)
+	r.handler = func(consensus.MemberID, []byte) {}
+	for i := range imagesMax {
+		r.track(images[i], host)
+		if i > 0 { // image 0 stays unproven
+			r.deliver(r.stateOf(images[i]), commit)
+		}
+	}
+	if len(r.images) != imagesMax || p.Counters().ImagesEvicted != 0 {
+		t.Fatalf("%d slots", len(r.images))
+	}
+	r.track(images[imagesMax], host) // evicts image 0, the only unproven
+	if r.stateOf(images[0]) != &r.scratch || r.stateOf(images[imagesMax]).img != images[imagesMax] ||
+		p.Counters().ImagesEvicted != 1 {
+		t.Fatal("image 0 not evicted")
+	}
+	r.deliver(r.stateOf(images[imagesMax]), commit)
+	r.track(images[imagesMax+1], host) // every slot proven: untracked
+	if r.stateOf(images[imagesMax+1]) != &r.scratch {
+		t.Fatal("newcomer got a slot")
+	}
+	// What stateOf builds for it (a fake image has no source address).
+	st := &imageState{host: host, member: true, untracked: true}
+	before := p.Counters().Received
+	r.deliver(st, commit) // unfragmented: still delivered
+	if p.Counters().Received != before+1 {
+		t.Error("untracked image's unfragmented message dropped")
+	}
+	if _, ok := r.assemble(st, commit[:10], transport.FlagBegin); ok || p.Counters().Unassembled != 1 {
+		t.Errorf("untracked fragment: %+v", p.Counters())
+	}
+	r.onUnavailable(images[1]) // frees a slot
+	r.track(images[imagesMax+2], host)
+	if r.stateOf(images[imagesMax+2]) == &r.scratch || len(r.images) != imagesMax {
+		t.Error("freed slot not reused")
+	}
+}
