@@ -59,6 +59,10 @@ var (
 type Config struct {
 	// Driver is the transport the client uses (shared or its own).
 	Driver *transport.Driver
+	// InvokeDriver: the driver was made with ThreadingInvoker and the
+	// client runs its duty cycle from Connect and Poll, so that client and
+	// transport share one goroutine.
+	InvokeDriver bool
 	// Members are the members' ingress endpoints ("host:port"), indexed by
 	// member id.
 	Members []string
@@ -242,6 +246,9 @@ func (c *Client) handshake(ctx context.Context) error {
 				pub.Offer(connectMsg) // a member not yet reachable is tried again
 			}
 		}
+		if c.cfg.InvokeDriver {
+			c.cfg.Driver.DoWork(now)
+		}
 		c.pending = c.pending[:0]
 		c.response.Poll(c.assembler.Handler(), pollFragmentsMax)
 		for i := range c.pending {
@@ -361,8 +368,12 @@ func (c *Client) Poll(h Handler, limit int) int {
 		limit = pollFragmentsMax
 	}
 	c.nowNs = c.cfg.Clock()
+	n := 0
+	if c.cfg.InvokeDriver {
+		n += c.cfg.Driver.DoWork(c.nowNs)
+	}
 	c.handler = h
-	n := c.response.Poll(c.assembler.Handler(), limit)
+	n += c.response.Poll(c.assembler.Handler(), limit)
 	c.handler = nil
 	if c.closed {
 		return n
@@ -487,11 +498,25 @@ func (c *Client) Close() error {
 	if !c.closed && c.leader >= 0 {
 		m := protocol.Message{Type: protocol.CloseSession, SessionID: c.sessionID}
 		c.enc, _ = protocol.Append(c.enc[:0], &m)
-		c.offerTo(c.leader, c.enc)
+		if c.offerTo(c.leader, c.enc) && c.cfg.InvokeDriver {
+			c.flush()
+		}
 	}
 	c.closed, c.closeReason = true, "closed by client"
 	c.release()
 	return nil
+}
+
+// closeFlushNs bounds how long Close drives an invoked driver so that the
+// close request leaves before the publications go.
+const closeFlushNs = 20_000_000
+
+func (c *Client) flush() {
+	for start := c.cfg.Clock(); c.cfg.Clock()-start < closeFlushNs; {
+		if c.cfg.Driver.DoWork(c.cfg.Clock()) == 0 {
+			c.cfg.Driver.WaitReadable(time.Millisecond)
+		}
+	}
 }
 
 func (c *Client) release() {

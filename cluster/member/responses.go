@@ -12,10 +12,14 @@ import (
 
 // Response channel bounds.
 const (
-	// responseQueueMax bounds the messages held for a response channel that
-	// is not connected yet (a new publication needs a round trip before it
-	// may send): session events, a new-leader event, the first egress.
-	responseQueueMax = 64
+	// responseQueueMax and responseQueueBytesMax bound the messages held
+	// for a response channel that cannot take them now: not connected yet
+	// (a new publication needs a round trip before it may send) or back
+	// pressured by a slow client. Beyond them the session is too slow to
+	// serve and the offer fails (the session layer then closes it, so that
+	// no egress is lost silently).
+	responseQueueMax      = 8192
+	responseQueueBytesMax = 8 << 20
 	// responseConnectTimeoutNs: a response channel that does not connect in
 	// this long drops what it holds (the client is gone).
 	responseConnectTimeoutNs = 5_000_000_000
@@ -45,7 +49,8 @@ type responsePub struct {
 	key      responseKey
 	pub      *transport.Publication
 	refs     int
-	queue    [][]byte // held until connected
+	queue    [][]byte // held until the channel takes them, in order
+	queued   int      // bytes in queue
 	sinceNs  int64    // opened, or last reference closed
 	lingered bool
 }
@@ -98,17 +103,21 @@ func (h *response) Offer(header, payload []byte) cluster.OfferStatus {
 		return cluster.OfferClosed
 	}
 	p, r := h.p, h.r
-	if len(p.queue) > 0 || !p.pub.IsConnected() {
-		if len(p.queue) >= responseQueueMax {
-			r.dropped++
-			return cluster.OfferBackPressured
+	if len(p.queue) == 0 && p.pub.IsConnected() {
+		r.vec[0], r.vec[1] = header, payload
+		_, res := p.pub.OfferVectored(r.vec[:])
+		if res != transport.BackPressured && res != transport.AdminAction && res != transport.NotConnected {
+			return offerStatus(res)
 		}
-		p.queue = append(p.queue, append(append([]byte(nil), header...), payload...))
-		return cluster.OfferOK
 	}
-	r.vec[0], r.vec[1] = header, payload
-	_, res := p.pub.OfferVectored(r.vec[:])
-	return offerStatus(res)
+	n := len(header) + len(payload)
+	if len(p.queue) >= responseQueueMax || p.queued+n > responseQueueBytesMax {
+		r.dropped++
+		return cluster.OfferBackPressured
+	}
+	p.queue = append(p.queue, append(append(make([]byte, 0, n), header...), payload...))
+	p.queued += n
+	return cluster.OfferOK
 }
 
 func offerStatus(r transport.OfferResult) cluster.OfferStatus {
@@ -153,7 +162,7 @@ func (r *responses) DoWork(nowNs int64) int {
 		switch {
 		case len(p.queue) > 0 && !p.pub.IsConnected() && age > responseConnectTimeoutNs:
 			r.dropped += uint64(len(p.queue))
-			p.queue = nil
+			p.queue, p.queued = nil, 0
 		case p.lingered && (len(p.queue) == 0 || age > responseLingerNs):
 			r.dropped += uint64(len(p.queue))
 			p.pub.Close()
@@ -170,6 +179,7 @@ func (r *responses) flush(p *responsePub) int {
 		if _, res := p.pub.Offer(p.queue[0]); res != transport.OfferOK {
 			break
 		}
+		p.queued -= len(p.queue[0])
 		p.queue[0] = nil
 		p.queue = p.queue[1:]
 		n++

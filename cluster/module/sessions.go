@@ -135,7 +135,7 @@ type SessionCounters struct {
 	TooLarge, BackPressured, Duplicate, UnknownSession      uint64
 	ResponseFailed, ChallengeExpired, NewLeaderEvents, Acks uint64
 	Decode                                                  protocol.DecodeCounters
-	NotIngress                                              uint64
+	NotIngress, SlowConsumer                                uint64
 }
 
 // session is an open session as the consensus module sees it. The fields
@@ -612,5 +612,14 @@ func (s *Sessions) Send(id cluster.SessionID, payload []byte) cluster.OfferStatu
 		return cluster.OfferNotConnected
 	}
 	s.enc = protocol.AppendEgressHeader(s.enc[:0], int64(id), s.log.TimeNs(), int64(s.log.LogPosition()))
-	return ss.resp.Offer(s.enc, payload)
+	st := ss.resp.Offer(s.enc, payload)
+	if st == cluster.OfferBackPressured && s.ready && !ss.closing {
+		// The client cannot keep up and its response channel holds all it
+		// may: close the session through the log rather than lose egress
+		// silently (its client learns of the close, and hands back what
+		// it had in flight).
+		s.Counters.SlowConsumer++
+		s.proposeClose(ss, consensus.CloseService)
+	}
+	return st
 }

@@ -25,9 +25,10 @@ func (f *fakeIngress) Poll(h func([]byte), limit int) int {
 
 // fakeResponses records what each response channel received, decoded.
 type fakeResponses struct {
-	got    map[string][]protocol.Message
-	opened int
-	open   int
+	got      map[string][]protocol.Message
+	opened   int
+	open     int
+	pressure bool // every offer is back pressured
 }
 
 type fakeResponse struct {
@@ -45,6 +46,9 @@ func (f *fakeResponses) Open(channel string, _ int32) (Response, error) {
 func (r *fakeResponse) Offer(header, payload []byte) cluster.OfferStatus {
 	if r.closed {
 		return cluster.OfferClosed
+	}
+	if r.f.pressure {
+		return cluster.OfferBackPressured
 	}
 	b := append(append([]byte(nil), header...), payload...)
 	var m protocol.Message
@@ -352,5 +356,19 @@ func TestSessionResentConnectOpensOneSession(t *testing.T) {
 	h.run("a cycle", func() bool { return true })
 	if c := h.agent.Sessions().Counters; c.Opened != 1 || c.Duplicate != 1 {
 		t.Fatalf("opened %d, duplicates %d", c.Opened, c.Duplicate)
+	}
+}
+
+// TestSessionSlowConsumerClosed: egress a client cannot take closes its
+// session through the log instead of vanishing.
+func TestSessionSlowConsumerClosed(t *testing.T) {
+	h := newSessionHarness(t, 1, SessionConfig{})
+	h.run("leader", h.leading)
+	id := h.open("c")
+	h.resp.pressure = true
+	h.send(protocol.Message{Type: protocol.SessionMessage, SessionID: id, CorrelationID: 1, Payload: []byte("x")})
+	h.run("closed", func() bool { return h.agent.Sessions().Count() == 0 })
+	if c := h.agent.Sessions().Counters; c.SlowConsumer != 1 || h.svc.events[len(h.svc.events)-1] != "close 1 service" {
+		t.Fatalf("slow consumers %d, events %q", c.SlowConsumer, h.svc.events)
 	}
 }
