@@ -74,7 +74,7 @@ type Member struct {
 	ingress   *transport.Subscription
 	runner    *transport.AgentRunner
 	status    atomic.Pointer[consensus.Status]
-	commands  chan func()
+	commands  chan func(nowNs int64)
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -110,7 +110,7 @@ func Start(cfg Config) (*Member, error) {
 	if err != nil {
 		return nil, fmt.Errorf("member %d: %w", id, err)
 	}
-	m := &Member{cfg: cfg, commands: make(chan func(), commandQueueMax)}
+	m := &Member{cfg: cfg, commands: make(chan func(int64), commandQueueMax)}
 	sub, err := cfg.Driver.AddSubscription("udp?endpoint="+cfg.IngressEndpoint, protocol.IngressStreamID,
 		transport.SubscriptionOptions{})
 	if err != nil {
@@ -168,7 +168,7 @@ func (d dutyCycle) DoWork(nowNs int64) int {
 	}
 	select {
 	case f := <-m.commands:
-		f()
+		f(nowNs) // the cycle's time: the node's clock must not go back
 		work++
 	default:
 	}
@@ -200,7 +200,10 @@ func (m *Member) Status() consensus.Status { return *m.status.Load() }
 // Err returns the fatal error that stopped the member's consensus module.
 func (m *Member) Err() error {
 	var err error
-	if !m.do(func() { err = m.agent.Err() }) {
+	if !m.do(func(int64) { err = m.agent.Err() }) {
+		if perr := m.Close(); perr != nil {
+			return perr // the duty cycle died of a panic
+		}
 		return errors.New("member: closed")
 	}
 	return err
@@ -209,12 +212,12 @@ func (m *Member) Err() error {
 // ErrBusy: the member's request queue is full; try again.
 var ErrBusy = errors.New("member: request queue full")
 
-// do runs f on the member's goroutine and waits for it. It reports false if
-// the member is closed.
-func (m *Member) do(f func()) bool {
+// do runs f on the member's goroutine, with the duty cycle's time, and
+// waits for it. It reports false if the member is closed.
+func (m *Member) do(f func(nowNs int64)) bool {
 	done := make(chan struct{})
 	select {
-	case m.commands <- func() { f(); close(done) }:
+	case m.commands <- func(nowNs int64) { f(nowNs); close(done) }:
 	case <-m.runner.Done():
 		return false
 	}
@@ -228,7 +231,7 @@ func (m *Member) do(f func()) bool {
 
 // Inspect runs f on the member's goroutine with the consensus agent (for
 // counters, tests and the cluster tool) and waits for it.
-func (m *Member) Inspect(f func(a *module.Agent)) bool { return m.do(func() { f(m.agent) }) }
+func (m *Member) Inspect(f func(a *module.Agent)) bool { return m.do(func(int64) { f(m.agent) }) }
 
 // Terminate asks the leader to shut the cluster down in order (the
 // termination position is appended to the log; every member stops once it
@@ -236,7 +239,7 @@ func (m *Member) Inspect(f func(a *module.Agent)) bool { return m.do(func() { f(
 func (m *Member) Terminate() (consensus.Position, error) {
 	var p consensus.Position
 	var err error
-	if !m.do(func() { p, err = m.agent.Node().Terminate(m.cfg.Clock()) }) {
+	if !m.do(func(nowNs int64) { p, err = m.agent.Node().Terminate(nowNs) }) {
 		return 0, errors.New("member: closed")
 	}
 	return p, err

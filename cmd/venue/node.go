@@ -1,0 +1,251 @@
+package main
+
+import (
+	"context"
+	cryptorand "crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/BurntSushi/toml"
+
+	"venue/cluster"
+	"venue/cluster/config"
+	"venue/cluster/consensus"
+	"venue/cluster/member"
+	"venue/engine"
+	"venue/engine/clustered"
+	"venue/marketdata"
+	"venue/transport"
+)
+
+func init() {
+	register(command{name: "node", summary: "run one cluster member running the engine (--config FILE --id N)", run: runNode})
+}
+
+// adminPrincipal is the engine's bootstrap admin: the principal whose
+// session provisions instruments, principals and accounts through the log.
+const adminPrincipal = "ADMIN"
+
+// venueFile is the part of the cluster file that belongs to the venue (the
+// [cluster] and [[member]] tables belong to cluster/config).
+type venueFile struct {
+	Venue      venueSettings      `toml:"venue"`
+	MarketData marketDataSettings `toml:"marketdata"`
+}
+
+type venueSettings struct {
+	// Admin is the bootstrap admin principal (default ADMIN).
+	Admin string `toml:"admin"`
+}
+
+type marketDataSettings struct {
+	// Group is the multicast group the leader publishes on ("" : off).
+	Group string `toml:"group"`
+	// Port is the feed's UDP port.
+	Port int `toml:"port"`
+	// Interface is the network interface to send on.
+	Interface string `toml:"interface"`
+}
+
+func defaultVenueFile() venueFile {
+	return venueFile{Venue: venueSettings{Admin: adminPrincipal},
+		MarketData: marketDataSettings{Group: marketdata.GroupDefault, Port: marketdata.PortDefault,
+			Interface: marketdata.InterfaceDefault}}
+}
+
+// loadVenueFile reads the venue's own tables from the cluster file, with
+// defaults for what is missing, and rejects unknown keys in them.
+func loadVenueFile(path string) (venueFile, error) {
+	v := defaultVenueFile()
+	data, err := config.ReadFile(path)
+	if err != nil {
+		return v, err
+	}
+	md, err := toml.Decode(string(data), &v)
+	if err != nil {
+		return v, fmt.Errorf("%s: %w", path, err)
+	}
+	if err := config.UnknownKeys(md, "venue", "marketdata"); err != nil {
+		return v, fmt.Errorf("%s: %w", path, err)
+	}
+	if err := config.CheckTopLevel(md, append([]string{"venue", "marketdata", "gateway"}, config.Tables...)...); err != nil {
+		return v, fmt.Errorf("%s: %w", path, err)
+	}
+	return v, nil
+}
+
+// venueMember is one member running the engine, with the market data
+// publisher that sends while it leads.
+type venueMember struct {
+	node      *member.Node
+	service   *roleService
+	publisher *marketdata.Publisher
+	mdRunner  *transport.AgentRunner
+}
+
+// roleService is the engine's clustered service plus the role hook that
+// makes the leader's market data publisher the one that sends.
+type roleService struct {
+	*clustered.Service
+	id        consensus.MemberID
+	publisher *marketdata.Publisher
+}
+
+// OnRoleChange implements cluster.ClusteredService.
+func (r *roleService) OnRoleChange(role cluster.Role) {
+	r.Service.OnRoleChange(role)
+	if r.publisher == nil {
+		return
+	}
+	// A new session id for every leadership, so that subscribers see a
+	// failover as a new session (the low byte names the member).
+	var b [4]byte
+	_, _ = cryptorand.Read(b[:])
+	r.publisher.SetLeader(role == consensus.RoleLeader, binary.LittleEndian.Uint32(b[:])&^0xff|uint32(r.id))
+}
+
+func startVenueMember(cc config.Cluster, vf venueFile, id consensus.MemberID, ctrs *transport.CountersManager) (*venueMember, error) {
+	vm := &venueMember{}
+	var sink engine.MarketDataSink
+	if vf.MarketData.Group != "" {
+		conn, err := marketdata.DialUDP(marketdata.UDPConfig{Group: vf.MarketData.Group, Port: vf.MarketData.Port,
+			Interface: vf.MarketData.Interface, TTL: marketdata.TTLDefault})
+		if err != nil {
+			return nil, fmt.Errorf("member %d: market data on %s:%d: %w", id, vf.MarketData.Group, vf.MarketData.Port, err)
+		}
+		pub, err := marketdata.NewPublisher(marketdata.PublisherConfig{Conn: conn, Counters: ctrs,
+			Name: fmt.Sprintf("md-publisher-%d", id)})
+		if err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("member %d: %w", id, err)
+		}
+		vm.publisher, sink = pub, pub
+		vm.mdRunner = transport.NewAgentRunner(pub, pub.IdleStrategy(), nil)
+		vm.mdRunner.Start()
+	}
+	svc, err := clustered.New(engine.Config{BootstrapAdmin: vf.Venue.Admin, MarketData: sink})
+	if err != nil {
+		vm.close()
+		return nil, fmt.Errorf("member %d: engine: %w", id, err)
+	}
+	vm.service = &roleService{Service: svc, id: id, publisher: vm.publisher}
+	n, err := member.Launch(cc, id, vm.service, member.Options{Counters: ctrs})
+	if err != nil {
+		vm.close()
+		return nil, err
+	}
+	vm.node = n
+	return vm, nil
+}
+
+func (vm *venueMember) close() error {
+	var err error
+	if vm.node != nil {
+		err = vm.node.Close()
+	}
+	if vm.mdRunner != nil {
+		if cerr := vm.mdRunner.Close(); err == nil {
+			err = cerr
+		}
+	}
+	return err
+}
+
+func runNode(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("node", stderr)
+	path := fs.String("config", "", "the cluster file (TOML; see `venue run`, which writes one)")
+	idFlag := fs.Int("id", -1, "this member's id in the cluster file")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *path == "" || *idFlag < 0 {
+		return fmt.Errorf("%w: --config and --id are required", errUsage)
+	}
+	cc, err := config.Load(*path)
+	if err != nil {
+		return err
+	}
+	vf, err := loadVenueFile(*path)
+	if err != nil {
+		return err
+	}
+	id := consensus.MemberID(*idFlag)
+	if _, ok := cc.Member(id); !ok {
+		return fmt.Errorf("%w: member %d is not in %s", errUsage, id, *path)
+	}
+	ctrs, err := openMemberCounters(cc, id)
+	if err != nil {
+		return err
+	}
+	defer ctrs.Close()
+	vm, err := startVenueMember(cc, vf, id, ctrs)
+	if err != nil {
+		return err
+	}
+	defer vm.close()
+	m := cc.Members[id]
+	fmt.Fprintf(stdout, "member %d of %d: clients connect to %s (ingress), consensus on %s, data in %s\n",
+		id, len(cc.Members), m.Ingress, m.Consensus, member.DataDir(cc, id))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return superviseMembers(ctx, stdout, []*venueMember{vm})
+}
+
+// openMemberCounters creates member id's counters file in its data
+// directory, where `venue stat --dir` finds it.
+func openMemberCounters(cc config.Cluster, id consensus.MemberID) (*transport.CountersManager, error) {
+	dir := member.DataDir(cc, id)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("member %d: %w", id, err)
+	}
+	return transport.CreateCountersFile(dir+"/"+transport.CountersFileName, memberCountersCapacity)
+}
+
+// memberCountersCapacity sizes a member's counters file.
+const memberCountersCapacity = 256
+
+// statusInterval is how often a running member reports a role change.
+const statusInterval = 100 * time.Millisecond
+
+// superviseMembers reports role changes until ctx ends or a member fails,
+// then stops the members.
+func superviseMembers(ctx context.Context, stdout io.Writer, vms []*venueMember) error {
+	last := make([]consensus.Status, len(vms))
+	tick := time.NewTicker(statusInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			fmt.Fprintln(stdout, "stopping")
+			return nil
+		case <-tick.C:
+		}
+		for i, vm := range vms {
+			st := vm.node.Status()
+			if st.Role != last[i].Role || st.Term != last[i].Term || st.Leader != last[i].Leader {
+				fmt.Fprintf(stdout, "member %d: %s in term %d (leader %s)\n", st.ID, st.Role, st.Term, memberName(st.Leader))
+				last[i] = st
+			}
+			if err := vm.node.Err(); err != nil {
+				return fmt.Errorf("member %d stopped: %w", st.ID, err)
+			}
+		}
+	}
+}
+
+func memberName(id consensus.MemberID) string {
+	if id == consensus.NoMember {
+		return "none"
+	}
+	return strconv.Itoa(int(id))
+}
+
+// errNoLeader: the cluster elected no leader in time.
+var errNoLeader = errors.New("no leader elected")
