@@ -91,7 +91,8 @@ func Launch(c config.Cluster, id consensus.MemberID, service cluster.ClusteredSe
 		IngressEndpoint: c.Members[id].Ingress,
 		Sessions: module.SessionConfig{SessionsMax: c.MaxSessions, SessionTimeoutNs: int64(c.SessionTimeout),
 			IngressLimit: c.SessionIngressLimit, Authenticator: opts.Authenticator},
-		Service: service,
+		Service:  service,
+		Counters: opts.Counters,
 	})
 	if err != nil {
 		n.close()

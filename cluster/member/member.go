@@ -62,6 +62,9 @@ type Config struct {
 	Clock transport.NanoClock
 	// Idle is the idle strategy (nil: block in the driver's poller).
 	Idle transport.IdleStrategy
+	// Counters is the process's counters file, where the member publishes
+	// its counters and reads the cluster tool's requests (nil: none).
+	Counters *transport.CountersManager
 }
 
 // Member is a running cluster member.
@@ -75,6 +78,10 @@ type Member struct {
 	runner    *transport.AgentRunner
 	status    atomic.Pointer[consensus.Status]
 	commands  chan func(nowNs int64)
+	// control publishes the member's counters and carries out what the
+	// cluster tool asks through the counters file (see control.go); nil
+	// without a counters file.
+	control   controlPlane
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -137,6 +144,12 @@ func Start(cfg Config) (*Member, error) {
 	m.agent.AttachSessions(m.sessions)
 	st := node.Status()
 	m.status.Store(&st)
+	if cfg.Counters != nil {
+		if m.control, err = newControlPlane(m, cfg.Counters); err != nil {
+			sub.Close()
+			return nil, fmt.Errorf("member %d: counters: %w", id, err)
+		}
+	}
 	m.runner = transport.NewAgentRunner(dutyCycle{m}, cfg.Idle, cfg.Clock)
 	m.runner.Start()
 	return m, nil
@@ -174,6 +187,9 @@ func (d dutyCycle) DoWork(nowNs int64) int {
 	}
 	work += m.agent.DoWork(nowNs)
 	work += m.responses.DoWork(nowNs)
+	if m.control != nil {
+		work += m.control.DoWork(nowNs)
+	}
 	if st := m.agent.Status(); st != *m.status.Load() {
 		m.status.Store(&st)
 	}
@@ -184,6 +200,9 @@ func (d dutyCycle) DoWork(nowNs int64) int {
 }
 
 func (d dutyCycle) OnClose() {
+	if d.m.control != nil {
+		d.m.control.OnClose()
+	}
 	d.m.responses.close()
 	d.m.ingress.Close()
 }
