@@ -270,3 +270,33 @@ func (m *Member) Close() error {
 	m.closeOnce.Do(func() { m.closeErr = m.runner.Close() })
 	return m.closeErr
 }
+
+// ErrNotLeader: the request must go to the leader.
+var ErrNotLeader = errors.New("member: not the leader")
+
+// Snapshot asks the cluster to take a snapshot (leader only): a snapshot
+// action is appended to the log and every member snapshots at its position.
+func (m *Member) Snapshot() (consensus.Position, error) {
+	return m.proposeAction(consensus.ActionSnapshot)
+}
+
+// Suspend stops the cluster taking client messages (leader only; through
+// the log, so every member agrees from which position).
+func (m *Member) Suspend() (consensus.Position, error) { return m.proposeAction(consensus.ActionSuspend) }
+
+// Resume undoes Suspend (leader only).
+func (m *Member) Resume() (consensus.Position, error) { return m.proposeAction(consensus.ActionResume) }
+
+func (m *Member) proposeAction(a consensus.ClusterAction) (consensus.Position, error) {
+	var p consensus.Position
+	var err error
+	if !m.do(func(nowNs int64) {
+		p, err = m.agent.Propose(nowNs, &consensus.LogEntry{Type: consensus.EntryClusterAction, Action: a})
+	}) {
+		return 0, errors.New("member: closed")
+	}
+	if errors.Is(err, consensus.ErrNotLeader) {
+		return 0, ErrNotLeader
+	}
+	return p, err
+}
