@@ -1,0 +1,121 @@
+package logstore
+
+import (
+	"fmt"
+
+	"venue/archive"
+	"venue/cluster/consensus"
+)
+
+// Notify tells the syncer that the log has new bytes. It never blocks:
+// notifications while a sync runs coalesce into one more sync. Safe from
+// any goroutine; a no-op under FsyncNone and after Close.
+func (s *Store) Notify() {
+	if s.notify == nil {
+		return
+	}
+	select {
+	case s.notify <- struct{}{}:
+	default:
+	}
+}
+
+// LogAppended is Notify under the name module.Durability gives it.
+func (s *Store) LogAppended() { s.Notify() }
+
+// syncLoop is the store's one background goroutine (FsyncData only): on
+// each notification it writes and fdatasyncs what was appended and
+// advances DurablePosition. A failure is recorded (Err) and ends nothing:
+// the next Append reports it.
+func (s *Store) syncLoop() {
+	defer close(s.syncDone)
+	for {
+		select {
+		case <-s.closing:
+			return
+		case <-s.notify:
+			_ = s.Sync()
+		}
+	}
+}
+
+// Sync writes what was appended to the tail segment file and fdatasyncs
+// it, then advances DurablePosition to the end it covered. Callers that run
+// no syncer (tests, tools) call it directly; it serialises with the syncer.
+// Under FsyncNone it does nothing (Append already wrote). A failed write or
+// sync fails the store: after a failed fdatasync the kernel may have
+// dropped the dirty pages, so nothing past the durable position can be
+// trusted until recovery reads the disk again.
+func (s *Store) Sync() error {
+	if s.readOnly {
+		return fmt.Errorf("logstore: sync: %w", ErrReadOnly)
+	}
+	if s.cfg.Fsync == archive.FsyncNone {
+		return s.Err()
+	}
+	s.ioMu.Lock()
+	defer s.ioMu.Unlock()
+	if err := s.Err(); err != nil {
+		return err
+	}
+	if s.tail == nil || s.tail.file == nil {
+		return nil // nothing appended yet, or closed
+	}
+	end, err := s.flushLocked()
+	if err != nil {
+		return s.fail(err)
+	}
+	if int64(end) == s.durable.Load() {
+		return nil
+	}
+	if err := s.tail.file.SyncData(); err != nil {
+		return s.fail(fmt.Errorf("logstore: sync segment %d: %w", s.tail.base, err))
+	}
+	// Every segment before the tail was synced when the writer left it, so
+	// the whole log up to end is durable. end is a chunk end: an entry
+	// boundary, as DurablePosition must be.
+	s.durable.Store(int64(end))
+	return nil
+}
+
+// flushLocked writes the tail's published bytes and index slots that are
+// not yet in its file: the data first, then the slots that describe it (a
+// crash may keep either, both or neither; recovery checks each slot's
+// checksum over its data). It returns the log end it covered. The caller
+// holds ioMu.
+func (s *Store) flushLocked() (consensus.Position, error) {
+	t := s.tail
+	if t == nil {
+		return s.end, nil
+	}
+	s.mu.Lock()
+	end, slots := s.pubEnd, s.pubSlots
+	s.mu.Unlock()
+	if end > s.flushed {
+		from, to := int64(s.flushed-t.base), int64(end-t.base)
+		if _, err := t.file.WriteAt(s.mirror[from:to], segHeaderRegion+from); err != nil {
+			return 0, fmt.Errorf("logstore: write segment %d at %d: %w", t.base, s.flushed, err)
+		}
+	}
+	if slots > s.flushedSlots {
+		from, to := s.flushedSlots*slotLength, slots*slotLength
+		if _, err := t.file.WriteAt(s.idx[from:to], t.indexOffset()+int64(from)); err != nil {
+			return 0, fmt.Errorf("logstore: write segment %d index: %w", t.base, err)
+		}
+	}
+	s.flushed, s.flushedSlots = end, slots
+	return end, nil
+}
+
+// flushNow is Append's write under FsyncNone: the bytes reach the page
+// cache, which survives a process crash, and count as durable.
+func (s *Store) flushNow() error {
+	s.ioMu.Lock()
+	defer s.ioMu.Unlock()
+	end, err := s.flushLocked()
+	if err != nil {
+		return err
+	}
+	s.durable.Store(int64(end))
+	return nil
+}
