@@ -471,8 +471,10 @@ func (c *Client) onEvent(m *protocol.Message) {
 			c.leader = m.Leader
 			c.keepAlive(c.leader) // the leader answers with an Ack or a NewLeader event
 		}
-	case protocol.EventIngressLimit, protocol.EventTooLarge, protocol.EventBackPressure:
-		c.refused(m.CorrelationID, m.Code.String())
+	case protocol.EventIngressLimit, protocol.EventTooLarge, protocol.EventBackPressure, protocol.EventError:
+		if m.CorrelationID != 0 {
+			c.refused(m.CorrelationID, m.Code.String()+": "+string(m.Detail))
+		}
 	case protocol.EventClosed:
 		c.closed, c.closeReason = true, "closed by cluster: "+string(m.Detail)
 		c.giveBackAll(c.closeReason)

@@ -48,6 +48,7 @@ type Container struct {
 	outbox   []consensus.LogEntry
 	started  bool
 	observe  func(e *consensus.LogEntry, end cluster.Position)
+	snapshot func(position cluster.Position, timeNs int64)
 	// Counters.
 	UnknownSession uint64 // messages or closes for sessions not open
 	StaleTimer     uint64 // timer entries for timers no longer pending
@@ -134,8 +135,13 @@ func (c *Container) dispatch(e *consensus.LogEntry) {
 			c.StaleTimer++ // cancelled, or expired twice across a leader change
 		}
 	case consensus.EntryClusterAction:
-		if e.Action == consensus.ActionShutdown {
+		switch e.Action {
+		case consensus.ActionShutdown:
 			c.service.OnTerminate(c)
+		case consensus.ActionSnapshot:
+			if c.snapshot != nil {
+				c.snapshot(c.position, e.Timestamp)
+			}
 		}
 	}
 }

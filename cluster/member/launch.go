@@ -91,8 +91,11 @@ func Launch(c config.Cluster, id consensus.MemberID, service cluster.ClusteredSe
 		IngressEndpoint: c.Members[id].Ingress,
 		Sessions: module.SessionConfig{SessionsMax: c.MaxSessions, SessionTimeoutNs: int64(c.SessionTimeout),
 			IngressLimit: c.SessionIngressLimit, Authenticator: opts.Authenticator},
-		Service:  service,
-		Counters: opts.Counters,
+		Service:            service,
+		Counters:           opts.Counters,
+		Snapshots:          store,
+		SnapshotKeep:       c.SnapshotKeep,
+		SnapshotIntervalNs: int64(c.SnapshotInterval),
 	})
 	if err != nil {
 		n.close()

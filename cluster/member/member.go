@@ -65,6 +65,13 @@ type Config struct {
 	// Counters is the process's counters file, where the member publishes
 	// its counters and reads the cluster tool's requests (nil: none).
 	Counters *transport.CountersManager
+	// Snapshots keeps snapshots (nil: none; restarts replay the whole log).
+	Snapshots SnapshotStore
+	// SnapshotKeep is how many snapshots retention keeps (0: 3).
+	SnapshotKeep int
+	// SnapshotIntervalNs: the leader asks for a snapshot this often (0:
+	// only when asked).
+	SnapshotIntervalNs int64
 }
 
 // Member is a running cluster member.
@@ -84,6 +91,16 @@ type Member struct {
 	control   controlPlane
 	closeOnce sync.Once
 	closeErr  error
+	nowNs     int64 // of the current duty cycle
+
+	snapshots            SnapshotStore
+	snapshotJobs         chan snapshotJob
+	snapshotDone         chan struct{}
+	lastSnapshotNs       int64
+	snapshotsTaken       atomic.Int64
+	snapshotsSkipped     atomic.Int64
+	snapshotErrors       atomic.Int64
+	lastSnapshotPosition atomic.Int64
 }
 
 // durability adapts the caller's stores to module.Durability.
@@ -109,15 +126,14 @@ func Start(cfg Config) (*Member, error) {
 		cfg.Idle = transport.NewBlockingIdleStrategy(cfg.Driver)
 	}
 	id := cfg.Consensus.ID
+	if cfg.SnapshotKeep == 0 {
+		cfg.SnapshotKeep = defaultSnapshotKeep
+	}
 	hs, err := cfg.Hard.LoadHardState()
 	if err != nil {
 		return nil, fmt.Errorf("member %d: load term and vote: %w", id, err)
 	}
-	node, err := consensus.NewNode(cfg.Consensus, cfg.Store, hs, 0, cfg.Clock())
-	if err != nil {
-		return nil, fmt.Errorf("member %d: %w", id, err)
-	}
-	m := &Member{cfg: cfg, commands: make(chan func(int64), commandQueueMax)}
+	m := &Member{cfg: cfg, commands: make(chan func(int64), commandQueueMax), snapshots: cfg.Snapshots}
 	sub, err := cfg.Driver.AddSubscription("udp?endpoint="+cfg.IngressEndpoint, protocol.IngressStreamID,
 		transport.SubscriptionOptions{})
 	if err != nil {
@@ -136,7 +152,14 @@ func Start(cfg Config) (*Member, error) {
 		return nil, fmt.Errorf("member %d: %w", id, err)
 	}
 	m.container = container.New(id, cfg.Service, m.sessions)
-	if err := m.container.Start(nil, 0); err != nil {
+	m.container.OnSnapshot(m.takeSnapshot)
+	applied, err := m.recover()
+	if err != nil {
+		sub.Close()
+		return nil, fmt.Errorf("member %d: recovery: %w", id, err)
+	}
+	node, err := consensus.NewNode(cfg.Consensus, cfg.Store, hs, applied, cfg.Clock())
+	if err != nil {
 		sub.Close()
 		return nil, fmt.Errorf("member %d: %w", id, err)
 	}
@@ -149,6 +172,10 @@ func Start(cfg Config) (*Member, error) {
 			sub.Close()
 			return nil, fmt.Errorf("member %d: counters: %w", id, err)
 		}
+	}
+	if m.snapshots != nil {
+		m.snapshotJobs, m.snapshotDone = make(chan snapshotJob, snapshotQueueMax), make(chan struct{})
+		go m.writeSnapshots()
 	}
 	m.runner = transport.NewAgentRunner(dutyCycle{m}, cfg.Idle, cfg.Clock)
 	m.runner.Start()
@@ -175,6 +202,7 @@ type dutyCycle struct{ m *Member }
 
 func (d dutyCycle) DoWork(nowNs int64) int {
 	m := d.m
+	m.nowNs = nowNs
 	work := 0
 	if m.cfg.InvokeDriver {
 		work += m.cfg.Driver.DoWork(nowNs)
@@ -189,6 +217,11 @@ func (d dutyCycle) DoWork(nowNs int64) int {
 	work += m.responses.DoWork(nowNs)
 	if m.control != nil {
 		work += m.control.DoWork(nowNs)
+	}
+	if iv := m.cfg.SnapshotIntervalNs; iv > 0 && m.snapshots != nil && nowNs-m.lastSnapshotNs > iv &&
+		m.agent.Status().Role == consensus.RoleLeader {
+		m.lastSnapshotNs = nowNs // the action comes back through the log and sets it again
+		_, _ = m.agent.Propose(nowNs, &consensus.LogEntry{Type: consensus.EntryClusterAction, Action: consensus.ActionSnapshot})
 	}
 	if st := m.agent.Status(); st != *m.status.Load() {
 		m.status.Store(&st)
@@ -264,10 +297,36 @@ func (m *Member) Terminate() (consensus.Position, error) {
 	return p, err
 }
 
+// Shutdown snapshots the cluster and then stops it in order (leader only):
+// both actions enter the log together, so every member snapshots at the
+// same position and stops just after it.
+func (m *Member) Shutdown() (consensus.Position, error) {
+	var p consensus.Position
+	var err error
+	if !m.do(func(nowNs int64) {
+		if _, err = m.agent.Propose(nowNs, &consensus.LogEntry{Type: consensus.EntryClusterAction,
+			Action: consensus.ActionSnapshot}); err == nil {
+			p, err = m.agent.Node().Terminate(nowNs)
+		}
+	}) {
+		return 0, errors.New("member: closed")
+	}
+	if errors.Is(err, consensus.ErrNotLeader) {
+		return 0, ErrNotLeader
+	}
+	return p, err
+}
+
 // Close stops the member's duty cycle and releases what Start created. The
 // caller closes the driver, peers and stores afterwards.
 func (m *Member) Close() error {
-	m.closeOnce.Do(func() { m.closeErr = m.runner.Close() })
+	m.closeOnce.Do(func() {
+		m.closeErr = m.runner.Close()
+		if m.snapshotJobs != nil { // let a snapshot being written finish
+			close(m.snapshotJobs)
+			<-m.snapshotDone
+		}
+	})
 	return m.closeErr
 }
 
@@ -282,7 +341,9 @@ func (m *Member) Snapshot() (consensus.Position, error) {
 
 // Suspend stops the cluster taking client messages (leader only; through
 // the log, so every member agrees from which position).
-func (m *Member) Suspend() (consensus.Position, error) { return m.proposeAction(consensus.ActionSuspend) }
+func (m *Member) Suspend() (consensus.Position, error) {
+	return m.proposeAction(consensus.ActionSuspend)
+}
 
 // Resume undoes Suspend (leader only).
 func (m *Member) Resume() (consensus.Position, error) { return m.proposeAction(consensus.ActionResume) }

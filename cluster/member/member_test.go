@@ -2,6 +2,7 @@ package member
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"sync"
@@ -60,19 +61,36 @@ func (h *memHard) LoadHardState() (consensus.HardState, error) { return h.hs, ni
 func (h *memHard) SaveHardState(hs consensus.HardState) error  { h.hs = hs; return nil }
 
 // echo is a service that echoes every message to its session.
-type echo struct{ applied int }
+type echo struct {
+	applied  int
+	restored bool
+}
 
-func (e *echo) OnStart(cluster.Cluster, io.Reader) error                         { return nil }
+func (e *echo) OnStart(_ cluster.Cluster, snap io.Reader) error {
+	if snap == nil {
+		return nil
+	}
+	b, err := io.ReadAll(snap)
+	if err != nil || len(b) != 8 {
+		return fmt.Errorf("echo snapshot of %d bytes: %v", len(b), err)
+	}
+	e.applied = int(binary.LittleEndian.Uint64(b))
+	e.restored = true
+	return nil
+}
 func (e *echo) OnSessionOpen(cluster.ClientSession, int64)                       {}
 func (e *echo) OnSessionClose(cluster.ClientSession, int64, cluster.CloseReason) {}
 func (e *echo) OnSessionMessage(s cluster.ClientSession, _ int64, _ cluster.Position, p []byte) {
 	e.applied++
 	s.Offer(p)
 }
-func (e *echo) OnTimerEvent(int64, int64)      {}
-func (e *echo) OnTakeSnapshot(io.Writer) error { return nil }
-func (e *echo) OnRoleChange(cluster.Role)      {}
-func (e *echo) OnTerminate(cluster.Cluster)    {}
+func (e *echo) OnTimerEvent(int64, int64) {}
+func (e *echo) OnTakeSnapshot(w io.Writer) error {
+	_, err := w.Write(binary.LittleEndian.AppendUint64(nil, uint64(e.applied)))
+	return err
+}
+func (e *echo) OnRoleChange(cluster.Role)   {}
+func (e *echo) OnTerminate(cluster.Cluster) {}
 
 type testRand struct{ x uint64 }
 

@@ -135,7 +135,7 @@ type SessionCounters struct {
 	TooLarge, BackPressured, Duplicate, UnknownSession      uint64
 	ResponseFailed, ChallengeExpired, NewLeaderEvents, Acks uint64
 	Decode                                                  protocol.DecodeCounters
-	NotIngress, SlowConsumer                                uint64
+	NotIngress, SlowConsumer, Suspended                     uint64
 }
 
 // session is an open session as the consensus module sees it. The fields
@@ -189,7 +189,10 @@ type Sessions struct {
 	nextID   cluster.SessionID // next id this leader assigns
 	maxID    cluster.SessionID // highest id seen in the committed log
 	ready    bool              // leader whose term's first entry is applied
-	dirty    []cluster.SessionID
+	// suspended: the log holds a suspend action not yet resumed; client
+	// messages are refused meanwhile (every member agrees from where).
+	suspended bool
+	dirty     []cluster.SessionID
 
 	log appliedLog // the container: time and position being applied
 
@@ -407,6 +410,10 @@ func (s *Sessions) onMessage(m *protocol.Message) {
 		s.send(ss.resp, s.event(corr, ss.id, protocol.EventTooLarge,
 			fmt.Sprintf("message of %d bytes exceeds %d", len(m.Payload), consensus.PayloadLengthMax)))
 		return
+	case s.suspended:
+		s.Counters.Suspended++
+		s.send(ss.resp, s.event(corr, ss.id, protocol.EventError, "cluster suspended; retry after resume"))
+		return
 	case ss.inflight >= s.cfg.IngressLimit:
 		s.Counters.IngressLimited++
 		s.send(ss.resp, s.event(corr, ss.id, protocol.EventIngressLimit,
@@ -514,6 +521,13 @@ func (s *Sessions) onCommitted(e *consensus.LogEntry, end cluster.Position) {
 	case consensus.EntryNewLeadershipTerm:
 		if s.leads() && e.TermID == s.status.Term && !s.ready {
 			s.becomeReady()
+		}
+	case consensus.EntryClusterAction:
+		switch e.Action {
+		case consensus.ActionSuspend:
+			s.suspended = true
+		case consensus.ActionResume:
+			s.suspended = false
 		}
 	}
 }

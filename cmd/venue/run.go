@@ -247,14 +247,15 @@ func printListening(stdout io.Writer, cc config.Cluster, vf venueFile, path stri
 	fmt.Fprintln(stdout, "Ctrl-C stops the venue; the next `venue run` resumes it.")
 }
 
-// shutdown stops the cluster in order: the leader appends a shutdown to the
-// log and every member stops once it has applied it.
+// shutdown snapshots and stops the cluster in order: the leader appends a
+// snapshot and a shutdown to the log; every member snapshots and stops once
+// it has applied them (and Close waits for its snapshot to reach disk).
 func shutdown(vms []*venueMember, stdout io.Writer) error {
 	for _, vm := range vms {
 		if vm.node.Status().Role != consensus.RoleLeader {
 			continue
 		}
-		p, err := vm.node.Terminate()
+		p, err := vm.node.Shutdown()
 		if err != nil {
 			fmt.Fprintf(stdout, "orderly shutdown refused (%v); stopping anyway\n", err)
 			return nil

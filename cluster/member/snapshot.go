@@ -1,0 +1,176 @@
+package member
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"venue/cluster"
+	"venue/cluster/consensus"
+	"venue/cluster/logstore"
+)
+
+// SnapshotStore keeps a member's snapshots (logstore.Store implements it).
+type SnapshotStore interface {
+	WriteSnapshot(meta logstore.SnapshotMeta, r io.Reader) (logstore.SnapshotRecord, error)
+	OpenSnapshot(rec logstore.SnapshotRecord) (io.ReadCloser, error)
+	RecoveryPlan(serviceIDs ...int32) (logstore.RecoveryPlan, error)
+	Retain(keep int) error
+	DurablePosition() consensus.Position
+}
+
+// Snapshot layout: a member's snapshot is one blob holding the consensus
+// module's session state, the container's state and the service's
+// snapshot, taken on the member's goroutine at the log position of a
+// snapshot action — the same position on every member.
+//
+//	0        8          16        24      32           36          40
+//	+--------+----------+---------+-------+------------+-----------+-------+---------+---------+
+//	| magic  | position | time ns | term  | sessions n | container | sess. | contain.| service |
+//	+--------+----------+---------+-------+------------+-----n-----+-------+---------+---------+
+const (
+	snapshotMagic        = "VNSNAP01"
+	snapshotHeaderLength = 40
+	// snapshotServiceID is the recording log's service id for the blob.
+	snapshotServiceID = 0
+	// snapshotQueueMax bounds snapshots serialized but not yet on disk; a
+	// snapshot that finds the queue full is skipped (counted): it was a
+	// local copy, the log still holds everything.
+	snapshotQueueMax = 1
+	// snapshotDurableWait bounds the wait for the log to be durable up to
+	// a snapshot's position before the snapshot is written (a snapshot
+	// must never be ahead of the log a restart replays from it).
+	snapshotDurableWait = 30 * time.Second
+	// snapshotBytesMax bounds a snapshot blob read back at recovery.
+	snapshotBytesMax = 4 << 30
+	// defaultSnapshotKeep is how many snapshots retention keeps.
+	defaultSnapshotKeep = 3
+)
+
+// ErrBadSnapshot: a snapshot blob did not decode.
+var ErrBadSnapshot = errors.New("member: bad snapshot")
+
+type snapshotJob struct {
+	position consensus.Position
+	timeNs   int64
+	term     consensus.TermID
+	blob     []byte
+}
+
+// takeSnapshot runs on the member's goroutine when a snapshot action is
+// applied: it serializes the whole state in memory (the only pause the
+// cluster sees) and hands the bytes to the writer goroutine.
+func (m *Member) takeSnapshot(position cluster.Position, timeNs int64) {
+	m.lastSnapshotNs = m.nowNs
+	if m.snapshots == nil {
+		return
+	}
+	term := m.agent.Status().Term
+	var blob bytes.Buffer
+	blob.Write(make([]byte, snapshotHeaderLength))
+	sessions := m.sessions.AppendState(nil)
+	state := m.container.AppendState(nil)
+	blob.Write(sessions)
+	blob.Write(state)
+	if err := m.container.TakeServiceSnapshot(&blob); err != nil {
+		m.snapshotErrors.Add(1)
+		return
+	}
+	b := blob.Bytes()
+	copy(b, snapshotMagic)
+	binary.LittleEndian.PutUint64(b[8:], uint64(position))
+	binary.LittleEndian.PutUint64(b[16:], uint64(timeNs))
+	binary.LittleEndian.PutUint64(b[24:], uint64(term))
+	binary.LittleEndian.PutUint32(b[32:], uint32(len(sessions)))
+	binary.LittleEndian.PutUint32(b[36:], uint32(len(state)))
+	select {
+	case m.snapshotJobs <- snapshotJob{position: position, timeNs: timeNs, term: term, blob: b}:
+	default:
+		m.snapshotsSkipped.Add(1)
+	}
+}
+
+// writeSnapshots is the writer goroutine: it waits until the log is durable
+// up to the snapshot's position, writes it (the store records it only once
+// it is durable), and has the member goroutine apply retention.
+func (m *Member) writeSnapshots() {
+	defer close(m.snapshotDone)
+	for job := range m.snapshotJobs {
+		deadline := time.Now().Add(snapshotDurableWait)
+		for m.snapshots.DurablePosition() < job.position && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond) // the syncer's pace; bounded by snapshotDurableWait
+		}
+		if m.snapshots.DurablePosition() < job.position {
+			m.snapshotErrors.Add(1)
+			continue
+		}
+		_, err := m.snapshots.WriteSnapshot(logstore.SnapshotMeta{ServiceID: snapshotServiceID, Term: job.term,
+			Position: job.position, TimestampNs: job.timeNs}, bytes.NewReader(job.blob))
+		if err != nil {
+			m.snapshotErrors.Add(1)
+			continue
+		}
+		m.snapshotsTaken.Add(1)
+		m.lastSnapshotPosition.Store(int64(job.position))
+		keep := m.cfg.SnapshotKeep
+		m.do(func(int64) { // retention purges log segments: the store's writer goroutine does it
+			if err := m.snapshots.Retain(keep); err != nil {
+				m.snapshotErrors.Add(1)
+			}
+		})
+	}
+}
+
+// recover loads the newest usable snapshot, if any: it returns the position
+// the log replays from and restores the session layer and container (the
+// service gets its snapshot through OnStart).
+func (m *Member) recover() (consensus.Position, error) {
+	if m.snapshots == nil {
+		return 0, m.container.Start(nil, 0)
+	}
+	plan, err := m.snapshots.RecoveryPlan(snapshotServiceID)
+	if err != nil {
+		return 0, fmt.Errorf("recovery plan: %w", err)
+	}
+	if len(plan.Snapshots) == 0 {
+		return 0, m.container.Start(nil, 0)
+	}
+	rec := plan.Snapshots[0]
+	r, err := m.snapshots.OpenSnapshot(rec)
+	if err != nil {
+		return 0, fmt.Errorf("open snapshot at %d: %w", rec.Position, err)
+	}
+	defer r.Close()
+	blob, err := io.ReadAll(io.LimitReader(r, snapshotBytesMax))
+	if err != nil {
+		return 0, fmt.Errorf("read snapshot at %d: %w", rec.Position, err)
+	}
+	if len(blob) < snapshotHeaderLength || string(blob[:8]) != snapshotMagic {
+		return 0, fmt.Errorf("%w at %d: no header", ErrBadSnapshot, rec.Position)
+	}
+	pos := consensus.Position(binary.LittleEndian.Uint64(blob[8:]))
+	ns, nc := int(binary.LittleEndian.Uint32(blob[32:])), int(binary.LittleEndian.Uint32(blob[36:]))
+	if pos != rec.Position || ns < 0 || nc < 0 || snapshotHeaderLength+ns+nc > len(blob) {
+		return 0, fmt.Errorf("%w at %d: header says position %d, sections %d+%d of %d", ErrBadSnapshot,
+			rec.Position, pos, ns, nc, len(blob))
+	}
+	body := blob[snapshotHeaderLength:]
+	if err := m.sessions.RestoreState(body[:ns], m.cfg.Clock()); err != nil {
+		return 0, err
+	}
+	if err := m.container.StartFrom(body[ns:ns+nc], bytes.NewReader(body[ns+nc:]), pos); err != nil {
+		return 0, err
+	}
+	m.lastSnapshotPosition.Store(int64(pos))
+	return pos, nil
+}
+
+// SnapshotStats reports snapshots taken, skipped (writer busy), failed, and
+// the position of the newest one (taken or recovered from).
+func (m *Member) SnapshotStats() (taken, skipped, failed int64, last consensus.Position) {
+	return m.snapshotsTaken.Load(), m.snapshotsSkipped.Load(), m.snapshotErrors.Load(),
+		consensus.Position(m.lastSnapshotPosition.Load())
+}

@@ -1,0 +1,152 @@
+package member
+
+import (
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"venue/archive"
+	"venue/cluster/consensus"
+	"venue/cluster/logstore"
+	"venue/cluster/module"
+	"venue/transport"
+)
+
+// diskCluster is a testCluster whose members keep their log, term and
+// snapshots in log stores on disk, so that it can be stopped and started.
+type diskCluster struct {
+	*testCluster
+	dirs     []string
+	lstores  []*logstore.Store
+	services []*echo
+}
+
+func startDiskCluster(t *testing.T, n int) *diskCluster {
+	dc := &diskCluster{testCluster: &testCluster{peers: &memPeers{inbox: map[consensus.MemberID][][]byte{},
+		down: map[consensus.MemberID]bool{}}}}
+	root := t.TempDir()
+	for i := range n {
+		dc.ingress = append(dc.ingress, freePort(t))
+		dc.dirs = append(dc.dirs, filepath.Join(root, fmt.Sprintf("member-%d", i)))
+		dc.members = append(dc.members, nil)
+		dc.drivers = append(dc.drivers, nil)
+		dc.lstores = append(dc.lstores, nil)
+		dc.services = append(dc.services, nil)
+	}
+	dc.startAll(t)
+	t.Cleanup(dc.stopAll)
+	return dc
+}
+
+func (dc *diskCluster) startAll(t *testing.T) {
+	for i := range dc.members {
+		st, err := logstore.Open(logstore.Config{Dir: dc.dirs[i], Fsync: archive.FsyncData})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := transport.NewDriver(transport.DriverConfig{Threading: transport.ThreadingInvoker})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dc.services[i] = &echo{}
+		m, err := Start(Config{
+			Consensus:       consensus.DefaultConfig(consensus.MemberID(i), len(dc.members), &testRand{x: uint64(i + 1)}),
+			Driver:          d,
+			InvokeDriver:    true,
+			Peers:           &memPeer{net: dc.peers, id: consensus.MemberID(i)},
+			Store:           st,
+			Hard:            st,
+			OnLogAppended:   st.LogAppended,
+			IngressEndpoint: dc.ingress[i],
+			Service:         dc.services[i],
+			Snapshots:       st,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dc.members[i], dc.drivers[i], dc.lstores[i] = m, d, st
+	}
+}
+
+func (dc *diskCluster) stopAll() {
+	for i := range dc.members {
+		if dc.members[i] != nil {
+			dc.members[i].Close()
+			dc.drivers[i].Close()
+			dc.lstores[i].Close()
+			dc.members[i] = nil
+		}
+	}
+}
+
+// appliedOf reads member i's echo count on its goroutine.
+func (dc *diskCluster) appliedOf(i int) int {
+	var n int
+	dc.members[i].Inspect(func(*module.Agent) { n = dc.services[i].applied })
+	return n
+}
+
+func sendEchoes(t *testing.T, tc *testCluster, n int) {
+	t.Helper()
+	c, _ := newClient(t, tc)
+	r := &recorder{}
+	for i := range n {
+		for {
+			if _, err := c.Offer(fmt.Appendf(nil, "m%d", i)); err == nil {
+				break
+			}
+			c.Poll(r, 0)
+		}
+	}
+	pollUntil(t, c, r, "echoes", func() bool { return len(r.got) == n && c.Outstanding() == 0 })
+}
+
+// TestSnapshotThenWholeClusterRestart: a snapshot taken through the log on
+// every member, more messages, then every member restarts from its
+// snapshot plus the log after it, to the same state.
+func TestSnapshotThenWholeClusterRestart(t *testing.T) {
+	dc := startDiskCluster(t, 3)
+	l := dc.leader(t)
+	sendEchoes(t, dc.testCluster, 40)
+	p, err := dc.members[l].Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for i := range dc.members {
+		for {
+			taken, _, failed, last := dc.members[i].SnapshotStats()
+			if failed != 0 {
+				t.Fatalf("member %d: %d snapshots failed", i, failed)
+			}
+			if taken == 1 && last == p {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("member %d: snapshot at %d not taken (taken %d last %d)", i, p, taken, last)
+			}
+			time.Sleep(time.Millisecond) // poll interval
+		}
+	}
+	sendEchoes(t, dc.testCluster, 25)
+	dc.stopAll()
+	dc.startAll(t)
+	dc.leader(t)
+	sendEchoes(t, dc.testCluster, 5)
+	for i := range dc.members {
+		deadline := time.Now().Add(10 * time.Second)
+		for dc.appliedOf(i) != 70 {
+			if time.Now().After(deadline) {
+				t.Fatalf("member %d applied %d of 70", i, dc.appliedOf(i))
+			}
+			time.Sleep(time.Millisecond) // poll interval
+		}
+		if !dc.services[i].restored {
+			t.Fatalf("member %d did not start from its snapshot", i)
+		}
+		if _, _, _, last := dc.members[i].SnapshotStats(); last != p {
+			t.Fatalf("member %d recovered from %d, want %d", i, last, p)
+		}
+	}
+}
