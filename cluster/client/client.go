@@ -160,6 +160,7 @@ type Client struct {
 	leader      int32
 	term        int64
 	nextCorr    int64
+	resync      int64 // > 0: a resynchronization to send before new messages
 	closed      bool
 	closeReason string
 
@@ -338,6 +339,10 @@ func (c *Client) Offer(payload []byte) (int64, error) {
 		return 0, ErrWindowFull
 	case c.leader < 0:
 		return 0, ErrNotConnected
+	case c.resync > 0:
+		if c.sendResync(); c.resync > 0 {
+			return 0, ErrBackPressured
+		}
 	}
 	corr := c.nextCorr
 	c.enc = protocol.AppendSessionMessageHeader(c.enc[:0], c.sessionID, corr)
@@ -377,6 +382,9 @@ func (c *Client) Poll(h Handler, limit int) int {
 	c.handler = nil
 	if c.closed {
 		return n
+	}
+	if c.resync > 0 {
+		c.sendResync()
 	}
 	switch {
 	case c.nowNs-c.lastHeardNs > c.cfg.LeaderTimeoutNs && c.nowNs-c.lastProbeNs > c.cfg.LeaderTimeoutNs:
@@ -442,6 +450,7 @@ func (c *Client) onNewLeader(m *protocol.Message) {
 	c.Counters.NewLeaders++
 	c.acknowledge(m.CorrelationID)
 	c.giveBackAll("not in the log after leader change")
+	c.resync = 0 // the new leader starts the session afresh
 	if m.Term >= c.term {
 		c.leader, c.term = m.Leader, m.Term
 	}
@@ -481,16 +490,37 @@ func (c *Client) onEvent(m *protocol.Message) {
 	}
 }
 
-// refused hands back one message the leader did not put in the log.
+// refused: the leader did not put message corr in the log, and refuses the
+// session's later messages until the client resynchronizes — so none of
+// them can be committed ahead of it. The client hands back corr and every
+// later message still outstanding, in order, then tells the leader the last
+// id it sent (a keepalive carrying it), after which new messages go in.
 func (c *Client) refused(corr int64, reason string) {
+	found := false
 	for i := range c.count {
 		s := &c.window[(c.head+i)%len(c.window)]
-		if s.corr == corr && !s.done {
+		if s.corr == corr {
+			found = true
+		}
+		if found && !s.done {
 			s.done = true
 			c.Counters.Unknown++
-			c.handler.OnUnknownOutcome(corr, s.payload, reason)
-			return
+			c.handler.OnUnknownOutcome(s.corr, s.payload, reason)
 		}
+	}
+	if found {
+		c.resync = c.nextCorr - 1
+		c.sendResync()
+	}
+}
+
+// sendResync tells the leader the client has taken back everything up to
+// c.resync; until it is sent, Offer refuses.
+func (c *Client) sendResync() {
+	m := protocol.Message{Type: protocol.KeepAlive, SessionID: c.sessionID, CorrelationID: c.resync}
+	c.enc, _ = protocol.Append(c.enc[:0], &m)
+	if c.offerTo(c.leader, c.enc) {
+		c.resync = 0
 	}
 }
 

@@ -1,6 +1,7 @@
 package member
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -107,11 +108,15 @@ func sendEchoes(t *testing.T, tc *testCluster, n int) {
 // snapshot plus the log after it, to the same state.
 func TestSnapshotThenWholeClusterRestart(t *testing.T) {
 	dc := startDiskCluster(t, 3)
-	l := dc.leader(t)
 	sendEchoes(t, dc.testCluster, 40)
-	p, err := dc.members[l].Snapshot()
-	if err != nil {
-		t.Fatal(err)
+	var p consensus.Position
+	for { // leadership may move under a loaded machine: ask whoever leads now
+		var err error
+		if p, err = dc.members[dc.leader(t)].Snapshot(); err == nil {
+			break
+		} else if !errors.Is(err, ErrNotLeader) {
+			t.Fatal(err)
+		}
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for i := range dc.members {

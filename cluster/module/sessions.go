@@ -135,7 +135,7 @@ type SessionCounters struct {
 	TooLarge, BackPressured, Duplicate, UnknownSession      uint64
 	ResponseFailed, ChallengeExpired, NewLeaderEvents, Acks uint64
 	Decode                                                  protocol.DecodeCounters
-	NotIngress, SlowConsumer, Suspended                     uint64
+	NotIngress, SlowConsumer, Suspended, RefusedInOrder     uint64
 }
 
 // session is an open session as the consensus module sees it. The fields
@@ -152,6 +152,7 @@ type session struct {
 	lastActiveNs int64 // last ingress from the client (leader)
 	ackedCorr    int64 // last Ack sent (leader)
 	closing      bool  // a close was proposed (leader)
+	refusing     bool  // a message was refused; later ones are until the client resyncs (leader)
 	resp         Response
 }
 
@@ -405,32 +406,49 @@ func (s *Sessions) onMessage(m *protocol.Message) {
 	case corr <= ss.proposedCorr:
 		s.Counters.Duplicate++ // a client resend of something already in the log
 		return
+	case ss.refusing:
+		// The session's messages go into the log in the order they were
+		// sent or not at all: after one is refused, so is every later one
+		// until the client says (a keepalive carrying the last id it sent)
+		// that it has taken them all back.
+		s.Counters.RefusedInOrder++
+		return
 	case len(m.Payload) > consensus.PayloadLengthMax:
 		s.Counters.TooLarge++
-		s.send(ss.resp, s.event(corr, ss.id, protocol.EventTooLarge,
-			fmt.Sprintf("message of %d bytes exceeds %d", len(m.Payload), consensus.PayloadLengthMax)))
+		s.refuse(ss, corr, protocol.EventTooLarge,
+			fmt.Sprintf("message of %d bytes exceeds %d", len(m.Payload), consensus.PayloadLengthMax))
 		return
 	case s.suspended:
 		s.Counters.Suspended++
-		s.send(ss.resp, s.event(corr, ss.id, protocol.EventError, "cluster suspended; retry after resume"))
+		s.refuse(ss, corr, protocol.EventError, "cluster suspended; retry after resume")
 		return
 	case ss.inflight >= s.cfg.IngressLimit:
 		s.Counters.IngressLimited++
-		s.send(ss.resp, s.event(corr, ss.id, protocol.EventIngressLimit,
-			fmt.Sprintf("%d messages not yet committed", ss.inflight)))
+		s.refuse(ss, corr, protocol.EventIngressLimit, fmt.Sprintf("%d messages not yet committed", ss.inflight))
 		return
 	}
 	if _, err := s.node.ProposeMessage(s.nowNs, ss.id, corr, m.Payload); err != nil {
 		s.Counters.BackPressured++
-		s.send(ss.resp, s.event(corr, ss.id, protocol.EventBackPressure, "log full, retry"))
+		s.refuse(ss, corr, protocol.EventBackPressure, "log full, retry")
 		return
 	}
 	ss.proposedCorr = corr
 	ss.inflight++
 }
 
+// refuse tells the client its message corr is not in the log, and refuses
+// the session's later messages until it resynchronizes.
+func (s *Sessions) refuse(ss *session, corr int64, code protocol.EventCode, detail string) {
+	ss.refusing = true
+	s.send(ss.resp, s.event(corr, ss.id, code, detail))
+}
+
 func (s *Sessions) onKeepAlive(m *protocol.Message) {
 	if ss := s.known(m); ss != nil {
+		if ss.refusing && m.CorrelationID > 0 { // the client took back everything up to here
+			ss.refusing = false
+			ss.proposedCorr = max(ss.proposedCorr, m.CorrelationID)
+		}
 		s.ack(ss, true)
 	}
 }
@@ -578,7 +596,7 @@ func (s *Sessions) becomeReady() {
 	for _, id := range s.order {
 		ss := s.sessions[id]
 		ss.proposedCorr, ss.inflight, ss.ackedCorr = ss.lastCorr, 0, ss.lastCorr
-		ss.lastActiveNs, ss.closing = s.nowNs, false
+		ss.lastActiveNs, ss.closing, ss.refusing = s.nowNs, false, false
 		if ss.resp == nil {
 			r, err := s.responses.Open(ss.channel, ss.stream)
 			if err != nil {

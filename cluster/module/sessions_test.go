@@ -236,9 +236,14 @@ func TestSessionLimitsAndRejections(t *testing.T) {
 	if m := h.waitEvent("a", protocol.EventIngressLimit); m.CorrelationID != 2 {
 		t.Fatalf("ingress limit for %d", m.CorrelationID)
 	}
-	h.send(protocol.Message{Type: protocol.SessionMessage, SessionID: id, CorrelationID: 3,
+	// Until the client resynchronizes, later messages are refused too, so
+	// that none is committed ahead of the refused one.
+	h.send(protocol.Message{Type: protocol.SessionMessage, SessionID: id, CorrelationID: 3, Payload: []byte("3")})
+	h.run("refused in order", func() bool { return h.agent.Sessions().Counters.RefusedInOrder == 1 })
+	h.send(protocol.Message{Type: protocol.KeepAlive, SessionID: id, CorrelationID: 3})
+	h.send(protocol.Message{Type: protocol.SessionMessage, SessionID: id, CorrelationID: 4,
 		Payload: make([]byte, consensus.PayloadLengthMax+1)})
-	if m := h.waitEvent("a", protocol.EventTooLarge); m.CorrelationID != 3 {
+	if m := h.waitEvent("a", protocol.EventTooLarge); m.CorrelationID != 4 {
 		t.Fatalf("too large for %d", m.CorrelationID)
 	}
 	h.in.q = append(h.in.q, []byte("garbage"), nil)
