@@ -75,8 +75,11 @@ type Result struct {
 	Unknown    int64   `json:"unknown_outcome"`
 }
 
-// echo is the benchmark's service: every message goes back to its sender.
-type echo struct{}
+// Echo is the benchmark's service: every message goes back to its sender.
+// It has no state, so its snapshots are empty.
+type Echo struct{}
+
+type echo = Echo
 
 func (echo) OnStart(cluster.Cluster, io.Reader) error                         { return nil }
 func (echo) OnSessionOpen(cluster.ClientSession, int64)                       {}
@@ -221,8 +224,8 @@ func runLoad(cfg Config, ingress []string) (Result, error) {
 	l.endNs = l.startNs + int64(cfg.Duration)
 	idle := transport.NewBlockingIdleStrategy(d)
 	idle.Timeout = 100 * time.Microsecond
-	var next int64 = t0      // intended time of the next burst (Rate > 0)
-	var backlog int          // messages of due bursts not yet sent
+	var next int64 = t0       // intended time of the next burst (Rate > 0)
+	var backlog int           // messages of due bursts not yet sent
 	var backlogIntended int64 // intended time of the backlog's burst
 	interval := int64(0)
 	if cfg.Rate > 0 {

@@ -16,6 +16,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"venue/cluster"
+	"venue/cluster/clusterbench"
 	"venue/cluster/config"
 	"venue/cluster/consensus"
 	"venue/cluster/member"
@@ -162,6 +163,7 @@ func runNode(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("node", stderr)
 	path := fs.String("config", "", "the cluster file (TOML; see `venue run`, which writes one)")
 	idFlag := fs.Int("id", -1, "this member's id in the cluster file")
+	service := fs.String("service", "engine", "the replicated service: engine (the venue) or echo (benchmarks)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -185,7 +187,16 @@ func runNode(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer ctrs.Close()
-	vm, err := startVenueMember(cc, vf, id, ctrs)
+	var vm *venueMember
+	switch *service {
+	case "engine":
+		vm, err = startVenueMember(cc, vf, id, ctrs)
+	case "echo":
+		vm = &venueMember{}
+		vm.node, err = member.Launch(cc, id, clusterbench.Echo{}, member.Options{Counters: ctrs})
+	default:
+		return fmt.Errorf("%w: --service must be engine or echo, not %q", errUsage, *service)
+	}
 	if err != nil {
 		return err
 	}
