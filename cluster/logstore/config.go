@@ -113,7 +113,8 @@ type Config struct {
 	Fsync archive.FsyncPolicy
 	// SegmentLength is the data capacity of new segment files: a power of
 	// two in [64 KiB, 1 GiB]; zero means SegmentLengthDefault. The tail
-	// segment is mirrored in memory, so this is also the store's memory.
+	// segment is mirrored in memory (two buffers that alternate at rolls),
+	// so twice this is the store's memory.
 	SegmentLength int64
 
 	// snapshotSegmentLength and snapshotTermLength override the shape of

@@ -29,7 +29,7 @@ type crashCase struct {
 // records are the model's below its end, and that works as a store after.
 func TestCrashLog(t *testing.T) {
 	runs := map[archive.FsyncPolicy]uint64{archive.FsyncData: 120, archive.FsyncNone: 40}
-	if testing.Short() {
+	if testing.Short() || raceEnabled {
 		runs = map[archive.FsyncPolicy]uint64{archive.FsyncData: 40, archive.FsyncNone: 15}
 	}
 	for fsync, n := range runs {

@@ -42,16 +42,20 @@
 // The bytes are in the page cache: they survive a process crash, not a
 // power loss. FsyncData (and FsyncDataAndMetadata, treated alike): Append
 // only copies into the tail segment's in-memory copy and publishes the new
-// end; the syncer goroutine (woken by Notify/LogAppended, or Sync called
-// directly) writes the new bytes and their index slots to the tail file,
-// fdatasyncs it, and only then advances DurablePosition to the end it
-// covered. Published ends are the ends of whole-entry batches, so
+// end — a memory copy, a CRC32C and an entry walk, no system call; the
+// syncer goroutine (woken by Notify/LogAppended, or Sync called directly)
+// writes everything published since its last round with one pwrite for the
+// bytes and one for their index slots, fdatasyncs the file, and only then
+// advances DurablePosition to the end it covered (group commit). A process
+// crash loses what the syncer had not written yet, which was not durable
+// either. Published ends are the ends of whole-entry batches, so
 // DurablePosition is always an entry boundary <= End. Truncate holds the
 // syncer's mutex (ioMu) for its whole I/O, so a sync in flight finishes
 // before the truncation and none can report a position past it afterwards.
 // Append never waits for an fsync except when it rolls to a new segment
-// (once per SegmentLength): the old tail is written and synced first, so
-// every segment but the tail is complete on disk. Truncate, the recording
+// (once per SegmentLength: the old tail is written and synced first, so
+// every segment but the tail is complete on disk) and when it starts a new
+// term (the term record is synced before the term's bytes). Truncate, the recording
 // log, the hard state, segment creation and removal, and snapshots always
 // sync, whatever the policy.
 //
@@ -74,6 +78,7 @@
 //   - Nothing durable is lost: DurablePosition moves only after an
 //     fdatasync that covered the bytes and slots below it, so those
 //     validate; an earlier segment was synced before the tail existed.
+//     (Under FsyncNone, DurablePosition is End and means the page cache.)
 //   - No stale write comes back: recovery zeroes (and syncs) every index
 //     slot after the last valid one, Truncate rewrites the slot holding
 //     its position and zeroes the later ones before it returns, and a new
@@ -91,10 +96,15 @@
 //     a second crash cannot lose what the first left (the semantics of
 //     MemLogStore.CrashKeeping).
 //
-// Only the last recoveryValidateSegments segments are checked in full;
-// older ones are trusted to reach the next segment's base, which the sync
-// at every roll guarantees under FsyncData. Under FsyncNone a power loss
-// may damage more than that, as the policy says.
+// Under FsyncData only the last recoveryValidateSegments segments are
+// checked in full; older ones are trusted to reach the next segment's base,
+// which the sync at every roll guarantees (and Truncate removes later
+// segments before it cuts an older one, so a trusted segment is never a
+// cut one). Opened with FsyncNone, where no roll synced, recovery checks
+// every segment: a power loss may have taken any unsynced write, and what
+// it took is cut, never accepted. A term record with no bytes after it
+// (an Append of no data) does not survive a reopen, as in
+// MemLogStore.Crash.
 //
 // The recording log's records are appended and synced; a torn append is a
 // bad record after the last good one, which recovery cuts. The one in-place
@@ -132,8 +142,9 @@
 //
 // The tail segment is mirrored in memory (SegmentLength plus 1/8 for its
 // index), so a Read in the tail aliases memory and allocates nothing, and
-// the syncer writes from it. Each roll allocates a fresh mirror, so slices
-// a Read returned stay intact even past the next Append (the contract only
-// promises until then). Older segments are read with pread; at most
-// openSegmentsMax of their files stay open.
+// the syncer writes from it. Two mirrors alternate at rolls, so the store
+// holds up to twice SegmentLength of memory and a slice a Read returned
+// stays intact until the roll after next (the contract only promises until
+// the next Append or Truncate). Older segments are read with pread into
+// the caller's buffer; at most openSegmentsMax of their files stay open.
 package logstore

@@ -134,6 +134,7 @@ func (s *Store) recoverSegments() error {
 		if tailScan, err = scanSegment(tail.file, &tail.segHeader); err != nil {
 			return err
 		}
+		s.end = tailScan.end
 	}
 	if !s.readOnly {
 		if err := s.settle(tail, &tailScan); err != nil {

@@ -274,3 +274,23 @@ func (noWriteFile) SyncData() error                    { return errWrite }
 func (noWriteFile) Sync() error                        { return errWrite }
 func (noWriteFile) Truncate(int64) error               { return errWrite }
 func (noWriteFile) Allocate(int64) error               { return errWrite }
+
+// TestOpenLocked: a second Open of a directory in use fails with
+// archive.ErrLocked before it writes anything; after Close it opens.
+func TestOpenLocked(t *testing.T) {
+	cfg := Config{Dir: t.TempDir(), Fsync: archive.FsyncData, SegmentLength: testSegmentLength}
+	s := mustOpen(t, cfg)
+	gen := newEntryGen(1)
+	s.Append(1, gen.batch(5, 100, 1))
+	if _, err := Open(cfg); !errors.Is(err, archive.ErrLocked) {
+		t.Fatalf("second open: %v", err)
+	}
+	ro, err := OpenReadOnly(cfg.Dir, nil)
+	if err != nil {
+		t.Fatalf("read-only open beside a writer: %v", err)
+	}
+	ro.Close()
+	s.Close()
+	s = mustOpen(t, cfg)
+	s.Close()
+}

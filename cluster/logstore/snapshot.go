@@ -23,9 +23,7 @@ type SnapshotMeta struct {
 }
 
 // openSnapshotArchive opens the archive in Dir/archive that holds snapshot
-// recordings, and deletes the recordings no valid snapshot record names:
-// those a crash left behind before their record was appended, and those of
-// invalidated snapshots.
+// recordings (and the lock on it).
 func (s *Store) openSnapshotArchive() error {
 	a, err := archive.Open(archive.Config{
 		Dir:           filepath.Join(s.cfg.Dir, snapshotArchiveSubdir),
@@ -37,6 +35,14 @@ func (s *Store) openSnapshotArchive() error {
 		return fmt.Errorf("logstore: open snapshot archive: %w", err)
 	}
 	s.arch = a
+	return nil
+}
+
+// deleteOrphanSnapshots deletes the recordings no valid snapshot record
+// names: those a crash left behind before their record was appended, and
+// those of invalidated snapshots.
+func (s *Store) deleteOrphanSnapshots() error {
+	a := s.arch
 	named := map[int64]bool{}
 	for _, r := range s.rl.Snapshots() {
 		named[r.RecordingID] = true

@@ -41,6 +41,7 @@ type Store struct {
 	// the syncer reads them while the writer appends past them.
 	tail   *segment
 	mirror []byte
+	spare  []byte // the previous tail's mirror, reused at the next roll
 	idx    []byte
 
 	// ioMu serialises the tail's file I/O: the syncer's write+fdatasync,
@@ -75,7 +76,10 @@ var _ consensus.LogStore = (*Store)(nil)
 // Open opens (or creates) the store in cfg.Dir and recovers it (see the
 // package doc): torn batches are cut, files past the log's end removed, and
 // what survives is synced, so DurablePosition == End on return. Under
-// FsyncData it starts the store's syncer goroutine, which Close stops.
+// FsyncData it starts the store's syncer goroutine, which Close stops. On
+// the real file system a second Open of the same directory, in this
+// process or another, fails with archive.ErrLocked (the snapshot archive's
+// lock), before anything is written.
 func Open(cfg Config) (*Store, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
@@ -118,6 +122,13 @@ func OpenReadOnly(dir string, fsys archive.FS) (*Store, error) {
 
 func (s *Store) open() error {
 	var err error
+	if !s.readOnly {
+		// First: the archive's directory lock keeps a second writer out
+		// before recovery writes anything.
+		if err := s.openSnapshotArchive(); err != nil {
+			return err
+		}
+	}
 	if s.hs, err = openHardState(s.cfg.FS, s.cfg.Dir, s.readOnly); err != nil {
 		return err
 	}
@@ -134,7 +145,7 @@ func (s *Store) open() error {
 	if s.readOnly {
 		return nil
 	}
-	return s.openSnapshotArchive()
+	return s.deleteOrphanSnapshots()
 }
 
 // reconcileTerms drops term records past the recovered end (their bytes
@@ -321,7 +332,12 @@ func (s *Store) roll() error {
 		return err
 	}
 	s.segs = append(s.segs, seg)
-	s.setTail(seg, make([]byte, seg.dataLen), 0)
+	mirror := s.spare
+	if int64(len(mirror)) != seg.dataLen {
+		mirror = make([]byte, seg.dataLen)
+	}
+	s.spare = s.mirror
+	s.setTail(seg, mirror, 0)
 	if len(s.segs) == 1 {
 		s.start = seg.base
 	}
@@ -329,8 +345,9 @@ func (s *Store) roll() error {
 }
 
 // setTail makes seg the tail with data mirror and used index slots. The
-// caller holds ioMu. A fresh mirror per tail keeps earlier Read results
-// intact; the index buffer is reused.
+// caller holds ioMu. Two mirrors alternate (roll), so a slice Read returned
+// from the tail stays intact through the next roll; the index buffer is
+// reused.
 func (s *Store) setTail(seg *segment, mirror []byte, slots int) {
 	n := seg.slots * slotLength
 	if cap(s.idx) < n {
