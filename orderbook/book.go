@@ -33,12 +33,6 @@ const (
 	// ordersMaxLimit keeps slab indexes inside int32 and, with QuantityMax,
 	// level totals inside int64.
 	ordersMaxLimit = 1 << 30
-	// btreeDegree is the google/btree degree of the level trees; nodes hold
-	// up to 2*degree-1 keys of 16 bytes, a few cache lines.
-	btreeDegree = 16
-	// btreeFreeListNodes bounds the nodes each book keeps for reuse, so that
-	// creating and removing levels does not allocate.
-	btreeFreeListNodes = 256
 	// nilIndex marks "no order" and "no level".
 	nilIndex int32 = -1
 )
@@ -80,36 +74,76 @@ type OrderInfo struct {
 	Remaining int64
 }
 
-// order is one slab entry: a live resting order, an incoming order being
-// matched, or a free slot (then next links the free list).
+// order is one slab entry: a resting order, or a free slot (then next
+// links the free list). It is 32 bytes, so that two share a cache line and
+// many books' orders fit in cache together: a resting order's side and price
+// are its level's, and the terms that matching never reads live apart in
+// Book.terms. An order being matched is an incoming value until it rests.
 type order struct {
-	id       OrderID
-	price    int64
-	qty      int64 // total quantity
-	filled   int64
-	account  Account
-	level    int32 // index into Book.levels while resting
-	prev     int32
-	next     int32
-	side     Side
-	tif      TimeInForce
-	typ      OrderType
-	postOnly bool
-	stp      STPMode
-	_        [11]byte // pad to 64 bytes: one cache line per order
+	id      OrderID
+	account Account
+	level   int32 // index into Book.levels
+	prev    int32
+	next    int32
+	// qtyLess1 is the total quantity minus one, filled what has traded so
+	// far. Quantities run from 1 to QuantityMax = 1<<32 and a resting order
+	// has filled less than its total, so both fit 32 bits. Use qty, open
+	// and fill rather than these fields.
+	qtyLess1 uint32
+	filled   uint32
 }
 
-func (o *order) open() int64 { return o.qty - o.filled }
+// newOrder returns the slab entry for incoming order in as it rests.
+func newOrder(in *incoming) order {
+	return order{
+		id: in.id, account: in.account, level: nilIndex, prev: nilIndex, next: nilIndex,
+		qtyLess1: uint32(in.qty - 1), filled: uint32(in.filled),
+	}
+}
+
+func (o *order) qty() int64  { return int64(o.qtyLess1) + 1 }
+func (o *order) open() int64 { return o.qty() - int64(o.filled) }
+
+// setQty sets the total quantity, which must be above the filled quantity.
+func (o *order) setQty(qty int64) { o.qtyLess1 = uint32(qty - 1) }
+
+// fill records q more lots filled; q must be below the open quantity (a
+// filled order leaves the book instead, and 1<<32 filled would not fit).
+func (o *order) fill(q int64) { o.filled += uint32(q) }
+
+// terms are the instructions of an order that matching does not read: kept
+// per slab slot in Book.terms, read by amends, DAY expiry and snapshots.
+type terms struct {
+	tif      TimeInForce
+	stp      STPMode
+	postOnly bool
+}
+
+// incoming is an order being matched: a new order, or a resting order that
+// an amend took out of the book to requeue. Only what rests gets a slab
+// slot, so an IOC or market order never touches the slab.
+type incoming struct {
+	id      OrderID
+	account Account
+	side    Side
+	typ     OrderType
+	terms   terms
+	price   int64
+	qty     int64
+	filled  int64
+}
+
+func (in *incoming) open() int64 { return in.qty - in.filled }
 
 // crosses reports whether the order may trade with a level at price.
-func (o *order) crosses(price int64) bool {
-	if o.typ == Market {
+func (in *incoming) crosses(price int64) bool {
+	if in.typ == Market {
 		return true
 	}
-	if o.side == Buy {
-		return price <= o.price
+	if in.side == Buy {
+		return price <= in.price
 	}
-	return price >= o.price
+	return price >= in.price
 }
 
 // level is one price level: a FIFO of orders linked through order.prev/next.
@@ -122,16 +156,6 @@ type level struct {
 	tail  int32
 	side  Side
 }
-
-// levelKey is what the btree stores. key orders levels best first: the
-// price for asks and the negated price for bids, so ascending order is
-// priority order.
-type levelKey struct {
-	key   int64
-	level int32
-}
-
-func lessLevelKey(a, b levelKey) bool { return a.key < b.key }
 
 // bookSide is one side's levels.
 type bookSide struct {
@@ -169,6 +193,7 @@ type Book struct {
 	purgeDue  bool    // a side holds too many empty levels
 	index     table   // order id -> slab index of resting orders
 	sides     [2]bookSide
+	terms     []terms // per slab slot, beside orders
 
 	cfg          Config
 	reference    int64
@@ -247,29 +272,35 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// reset empties the book, keeping its configuration.
+// reset empties the book, keeping its configuration, and makes room for
+// Config.OrdersHint resting orders: a book that stays within its hint
+// never allocates.
 func (b *Book) reset() {
 	hint := b.cfg.OrdersHint
-	b.orders = make([]order, 0, hint+1)
+	b.orders = make([]order, 0, hint)
+	b.terms = make([]terms, 0, hint)
 	b.freeOrder = nilIndex
 	b.live = 0
 	b.idMax = 0
-	b.index = newTable(hint)
-	// Room for the levels of hint orders plus the empty levels kept for
-	// reuse, so that a book that stays near its hint does not grow them.
-	levelsHint := hint/4 + 2*emptyLevelsSlack
-	b.levels = make([]level, 0, levelsHint)
+	b.index = newTable(hint, false)
+	levels := levelsFor(hint)
+	b.levels = make([]level, 0, levels)
 	b.freeLevel = nilIndex
+	b.scratch = make([]int32, 0, levels)
 	b.treeFree = btree.NewFreeListG[levelKey](btreeFreeListNodes)
+	trees := newLevelTrees(b.treeFree, levels)
 	for s := range b.sides {
-		b.sides[s] = bookSide{
-			tree:   btree.NewWithFreeListG(btreeDegree, lessLevelKey, b.treeFree),
-			prices: newTable(levelsHint / 2),
-			best:   nilIndex,
-		}
+		b.sides[s] = bookSide{tree: trees[s], prices: newTable(levels/2, true), best: nilIndex}
 	}
 	b.reference, b.hasReference = 0, false
 }
+
+// levelsFor is how many levels, resting and empty, to make room for in a
+// book of ordersHint orders. A level holds at least one order or is one of
+// the empty levels kept for reuse, which are about as many as the others
+// plus emptyLevelsSlack per side; books seen in practice hold several orders
+// per level, so one level per order plus the slack leaves room to spare.
+func levelsFor(ordersHint int) int { return ordersHint + 2*emptyLevelsSlack + 2 }
 
 // Config returns the book's configuration with defaults filled in.
 func (b *Book) Config() Config { return b.cfg }
@@ -322,15 +353,45 @@ func (b *Book) levelInfo(li int32) Level {
 
 // Order returns a live resting order.
 func (b *Book) Order(id OrderID) (OrderInfo, bool) {
-	oi, ok := b.index.get(uint64(id))
+	oi, ok := b.lookupOrder(id)
 	if !ok {
 		return OrderInfo{}, false
 	}
-	o := &b.orders[oi]
+	o, lv, t := &b.orders[oi], &b.levels[b.orders[oi].level], &b.terms[oi]
 	return OrderInfo{
-		ID: o.id, Account: o.account, Side: o.side, TIF: o.tif, PostOnly: o.postOnly, STP: o.stp,
-		Price: o.price, Quantity: o.qty, Filled: o.filled, Remaining: o.open(),
+		ID: o.id, Account: o.account, Side: lv.side, TIF: t.tif, PostOnly: t.postOnly, STP: t.stp,
+		Price: lv.price, Quantity: o.qty(), Filled: int64(o.filled), Remaining: o.open(),
 	}, true
+}
+
+// lookupOrder returns the slab slot of live order id. The index holds only
+// a tag of each id, so a tag that matches is confirmed against the order,
+// which a caller reads next anyway.
+func (b *Book) lookupOrder(id OrderID) (int32, bool) {
+	t := &b.index
+	tag, i := t.first(uint64(id))
+	for {
+		s := t.slots[i]
+		if s.val1 == 0 {
+			return nilIndex, false
+		}
+		if s.tag == tag && b.orders[s.val1-1].id == id {
+			return s.val1 - 1, true
+		}
+		i = t.next(i)
+	}
+}
+
+// unindexOrder removes slab slot oi, which holds a live order, from the
+// id index. The slot itself marks the entry, so no order is read.
+func (b *Book) unindexOrder(oi int32) {
+	t := &b.index
+	_, i := t.first(uint64(b.orders[oi].id))
+	for t.slots[i].val1 != oi+1 {
+		assert(t.slots[i].val1 != 0, "unindexOrder: order missing from index")
+		i = t.next(i)
+	}
+	t.delAt(i)
 }
 
 // AppendDepth appends up to levelsMax levels of side s, best first, to dst.
@@ -350,7 +411,7 @@ type depthState struct {
 }
 
 func (b *Book) depthVisit(k levelKey) bool {
-	if b.depth.left <= 0 {
+	if b.depth.left <= 0 || k.isSentinel() {
 		return false
 	}
 	if b.levels[k.level].count > 0 {
@@ -360,14 +421,17 @@ func (b *Book) depthVisit(k levelKey) bool {
 	return true
 }
 
-// allocOrder returns a free slab slot. The slab only grows when every slot
-// is in use, so a book at a steady size never allocates.
-func (b *Book) allocOrder() int32 {
-	if oi := b.freeOrder; oi != nilIndex {
+// allocOrder returns a free slab slot holding o. The slab only grows when
+// every slot is in use, so a book at a steady size never allocates.
+func (b *Book) allocOrder(o order, t terms) int32 {
+	oi := b.freeOrder
+	if oi != nilIndex {
 		b.freeOrder = b.orders[oi].next
+		b.orders[oi], b.terms[oi] = o, t
 		return oi
 	}
-	b.orders = append(b.orders, order{})
+	b.orders = append(b.orders, o)
+	b.terms = append(b.terms, t)
 	return int32(len(b.orders) - 1)
 }
 

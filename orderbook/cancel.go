@@ -6,7 +6,7 @@ func (b *Book) Cancel(id OrderID) RejectReason {
 	if b.purgeDue {
 		b.purgeEmptyLevels()
 	}
-	oi, ok := b.index.get(uint64(id))
+	oi, ok := b.lookupOrder(id)
 	if !ok {
 		b.listener.OnRejected(Rejected{ID: id, Op: OpCancel, Reason: RejectUnknownOrder})
 		return RejectUnknownOrder
@@ -31,18 +31,18 @@ func (b *Book) Amend(id OrderID, price, qty int64) RejectReason {
 	if b.purgeDue {
 		b.purgeEmptyLevels()
 	}
-	oi, ok := b.index.get(uint64(id))
+	oi, ok := b.lookupOrder(id)
 	if !ok {
 		return b.rejectAmend(id, RejectUnknownOrder)
 	}
 	o := &b.orders[oi]
-	if r := b.validateAmend(o, price, qty); r != RejectNone {
+	if r := b.validateAmend(oi, price, qty); r != RejectNone {
 		return b.rejectAmend(id, r)
 	}
 	switch {
-	case qty <= o.filled:
+	case qty <= int64(o.filled):
 		b.levelChanged(b.cancelResting(oi, CancelAmendedToFilled))
-	case price == o.price && qty <= o.qty:
+	case price == b.levels[o.level].price && qty <= o.qty():
 		b.amendInPlace(oi, qty)
 	default:
 		b.amendRequeue(oi, price, qty)
@@ -55,11 +55,12 @@ func (b *Book) rejectAmend(id OrderID, r RejectReason) RejectReason {
 	return r
 }
 
-func (b *Book) validateAmend(o *order, price, qty int64) RejectReason {
+func (b *Book) validateAmend(oi int32, price, qty int64) RejectReason {
 	if r := b.validateQuantity(qty); r != RejectNone {
 		return r
 	}
-	if price == o.price {
+	lv := &b.levels[b.orders[oi].level]
+	if price == lv.price {
 		return RejectNone
 	}
 	// Only a new price is checked against tick and band: a resting order
@@ -67,7 +68,7 @@ func (b *Book) validateAmend(o *order, price, qty int64) RejectReason {
 	if r := b.validatePrice(price); r != RejectNone {
 		return r
 	}
-	if o.postOnly && b.wouldCross(o.side, price) {
+	if b.terms[oi].postOnly && b.wouldCross(lv.side, price) {
 		return RejectPostOnlyWouldTrade
 	}
 	return RejectNone
@@ -78,31 +79,31 @@ func (b *Book) validateAmend(o *order, price, qty int64) RejectReason {
 func (b *Book) amendInPlace(oi int32, qty int64) {
 	o := &b.orders[oi]
 	lv := &b.levels[o.level]
-	lv.total -= o.qty - qty
-	o.qty = qty
+	lv.total -= o.qty() - qty
+	o.setQty(qty)
 	b.listener.OnReplaced(Replaced{
-		ID: o.id, Account: o.account, Side: o.side, Price: o.price,
-		Quantity: o.qty, Remaining: o.open(), KeptPriority: true,
+		ID: o.id, Account: o.account, Side: lv.side, Price: lv.price,
+		Quantity: qty, Remaining: o.open(), KeptPriority: true,
 	})
 	b.levelChanged(o.level)
 }
 
-// amendRequeue takes order oi out of the book, reprices it and runs it as
+// amendRequeue takes order oi out of the book and runs it, repriced, as
 // an incoming order, so it matches if it crosses and rests at the back of
 // its new level otherwise.
 func (b *Book) amendRequeue(oi int32, price, qty int64) {
-	li := b.unlinkOrder(oi)
 	o := &b.orders[oi]
-	ok := b.index.del(uint64(o.id))
-	assert(ok, "amendRequeue: order missing from index")
-	b.live--
-	o.price, o.qty = price, qty
+	in := incoming{
+		id: o.id, account: o.account, side: b.levels[o.level].side, typ: Limit,
+		terms: b.terms[oi], price: price, qty: qty, filled: int64(o.filled),
+	}
+	li := b.removeResting(oi)
 	b.listener.OnReplaced(Replaced{
-		ID: o.id, Account: o.account, Side: o.side, Price: o.price,
-		Quantity: o.qty, Remaining: o.open(), KeptPriority: false,
+		ID: in.id, Account: in.account, Side: in.side, Price: price,
+		Quantity: qty, Remaining: in.open(), KeptPriority: false,
 	})
 	b.levelChanged(li)
-	b.execute(oi)
+	b.execute(&in)
 }
 
 // sweepKind selects the orders a sweep removes.
@@ -145,6 +146,9 @@ func (b *Book) sweep(kind sweepKind, a Account) int {
 }
 
 func (b *Book) collectLevel(k levelKey) bool {
+	if k.isSentinel() {
+		return false
+	}
 	b.scratch = append(b.scratch, k.level)
 	return true
 }
@@ -155,8 +159,9 @@ func (b *Book) sweepLevel(li int32, kind sweepKind, a Account) int {
 		o := &b.orders[oi]
 		next := o.next
 		switch {
-		case kind == sweepDay && o.tif == Day:
-			b.listener.OnExpired(Expired{ID: o.id, Account: o.account, Side: o.side, Price: o.price, Remaining: o.open()})
+		case kind == sweepDay && b.terms[oi].tif == Day:
+			lv := &b.levels[li]
+			b.listener.OnExpired(Expired{ID: o.id, Account: o.account, Side: lv.side, Price: lv.price, Remaining: o.open()})
 			b.removeResting(oi)
 			removed++
 		case kind == sweepAll || (kind == sweepAccount && o.account == a):

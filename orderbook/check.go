@@ -36,16 +36,24 @@ func (b *Book) Check() error {
 
 func (b *Book) checkSide(s Side) (int, error) {
 	bs := &b.sides[s]
-	if bs.tree.Len() != int(bs.prices.count) || bs.tree.Len() != int(bs.active+bs.empty) {
-		return 0, fmt.Errorf("%w: %v tree has %d levels, price table %d, counters %d active %d empty",
-			ErrInvariant, s, bs.tree.Len(), bs.prices.count, bs.active, bs.empty)
-	}
-	queued, active := 0, int32(0)
+	queued, levels, active, sentinels := 0, 0, int32(0), 0
 	best := nilIndex
 	var err error
 	bs.tree.Ascend(func(k levelKey) bool {
+		if k.isSentinel() {
+			if k.key != sentinelKeyMin+int64(sentinels) {
+				err = fmt.Errorf("%w: %v sentinel %d has key %d", ErrInvariant, s, sentinels, k.key)
+			}
+			sentinels++
+			return err == nil
+		}
+		if sentinels > 0 {
+			err = fmt.Errorf("%w: %v level %d after the sentinels", ErrInvariant, s, k.level)
+			return false
+		}
 		var n int
 		n, err = b.checkLevel(s, k)
+		levels++
 		if n > 0 {
 			active++
 			if best == nilIndex {
@@ -57,6 +65,10 @@ func (b *Book) checkSide(s Side) (int, error) {
 	})
 	if err != nil {
 		return 0, err
+	}
+	if sentinels != treeSentinels || levels != int(bs.prices.count) || levels != int(bs.active+bs.empty) {
+		return 0, fmt.Errorf("%w: %v tree has %d levels and %d sentinels, price table %d, counters %d active %d empty",
+			ErrInvariant, s, levels, sentinels, bs.prices.count, bs.active, bs.empty)
 	}
 	if active != bs.active || best != bs.best || (best != nilIndex && b.levels[best].price != bs.bestPrice) {
 		return 0, fmt.Errorf("%w: %v has %d non-empty levels (counter %d), best level %d (cached %d)",
@@ -72,7 +84,7 @@ func (b *Book) checkLevel(s Side, k levelKey) (int, error) {
 	if lv.side != s || sideKey(s, lv.price) != k.key {
 		return 0, fmt.Errorf("%w: level %d key %d does not match side %v price %d", ErrInvariant, k.level, k.key, lv.side, lv.price)
 	}
-	if li, ok := b.sides[s].prices.get(uint64(lv.price)); !ok || li != k.level {
+	if li, ok := b.lookupLevel(s, lv.price); !ok || li != k.level {
 		return 0, fmt.Errorf("%w: %v price %d not in price table", ErrInvariant, s, lv.price)
 	}
 	var total int64
@@ -96,13 +108,13 @@ func (b *Book) checkLevel(s Side, k levelKey) (int, error) {
 
 func (b *Book) checkQueued(o *order, oi, li, prev int32) error {
 	lv := &b.levels[li]
-	if o.level != li || o.prev != prev || o.side != lv.side || o.price != lv.price {
-		return fmt.Errorf("%w: order %d links or price disagree with level %d", ErrInvariant, o.id, lv.price)
+	if o.level != li || o.prev != prev {
+		return fmt.Errorf("%w: order %d links disagree with level %d", ErrInvariant, o.id, lv.price)
 	}
-	if o.open() <= 0 || o.filled < 0 || o.typ != Limit || !o.tif.rests() {
-		return fmt.Errorf("%w: order %d should not rest (qty %d filled %d type %v tif %v)", ErrInvariant, o.id, o.qty, o.filled, o.typ, o.tif)
+	if o.open() <= 0 || !b.terms[oi].tif.rests() {
+		return fmt.Errorf("%w: order %d should not rest (qty %d filled %d tif %v)", ErrInvariant, o.id, o.qty(), o.filled, b.terms[oi].tif)
 	}
-	if idx, ok := b.index.get(uint64(o.id)); !ok || idx != oi {
+	if idx, ok := b.lookupOrder(o.id); !ok || idx != oi {
 		return fmt.Errorf("%w: order %d not indexed at its slot", ErrInvariant, o.id)
 	}
 	return nil

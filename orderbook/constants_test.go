@@ -29,11 +29,15 @@ func TestLimitsFitInt64(t *testing.T) {
 	}
 }
 
-// TestHotStructSizes keeps an order in one 64-byte cache line and two
-// levels in one, which the layout of the slabs relies on for speed.
+// TestHotStructSizes keeps two orders and two levels in one 64-byte cache
+// line and index slots at 8 bytes, which the layout of the slabs relies on
+// for speed.
 func TestHotStructSizes(t *testing.T) {
-	if n := unsafe.Sizeof(order{}); n != 64 {
-		t.Errorf("order is %d bytes, want 64", n)
+	if n := unsafe.Sizeof(order{}); n != 32 {
+		t.Errorf("order is %d bytes, want 32", n)
+	}
+	if n := unsafe.Sizeof(tableSlot{}); n != 8 {
+		t.Errorf("table slot is %d bytes, want 8", n)
 	}
 	if n := unsafe.Sizeof(level{}); n != 32 {
 		t.Errorf("level is %d bytes, want 32", n)
@@ -55,44 +59,96 @@ func TestConfigValidate(t *testing.T) {
 	}
 }
 
+// keyedTable is a table with its keys kept beside it by index, as the book
+// keeps ids in orders and prices in levels, so that lookups can confirm a
+// tag match the way Book.lookupOrder does.
+type keyedTable struct {
+	t    table
+	keys map[int32]uint64 // index -> key
+}
+
+func (k *keyedTable) find(key uint64) (uint64, int32, bool) {
+	tag, i := k.t.first(key)
+	for {
+		s := k.t.slots[i]
+		if s.val1 == 0 {
+			return 0, 0, false
+		}
+		if s.tag == tag && k.keys[s.val1-1] == key {
+			return i, s.val1 - 1, true
+		}
+		i = k.t.next(i)
+	}
+}
+
+// sameTag returns a key other than key with the same tag in t, which only
+// the confirmation against the stored keys tells apart: the key (its group
+// number, in a grouped table) differs by a multiple of the inverse of
+// fibonacciHash (by Newton's iteration), which moves its hash by a little.
+func sameTag(t *table, key uint64) uint64 {
+	inv := uint64(fibonacciHash)
+	for range 6 {
+		inv *= 2 - fibonacciHash*inv
+	}
+	var bits uint64
+	if t.grouped {
+		bits = tableGroupBits
+	}
+	for x := uint64(1); ; x++ {
+		other := (key>>bits+inv*x)<<bits | key&(1<<bits-1)
+		if other != key && t.tagOf(other) == t.tagOf(key) {
+			return other
+		}
+	}
+}
+
 // TestTableAgainstMap checks the open-addressing table against a Go map
 // through growth and many deletions (backward shifts), with keys that
-// cluster (sequential) and keys that collide in their low bits.
+// cluster (sequential), keys that collide in their low bits, and pairs of
+// keys with the same tag, which only the confirmation tells apart.
 func TestTableAgainstMap(t *testing.T) {
 	for seed := range uint64(20) {
 		rng := rand.New(rand.NewPCG(seed, 1))
-		tb := newTable(int(seed % 3))
+		kt := keyedTable{t: newTable(int(seed%3), seed%2 == 0), keys: map[int32]uint64{}}
 		want := map[uint64]int32{}
 		for i := range 20_000 {
 			var key uint64
-			switch rng.IntN(3) {
+			switch rng.IntN(4) {
 			case 0:
 				key = uint64(rng.IntN(2000))
 			case 1:
 				key = uint64(rng.IntN(64)) << 32
+			case 2:
+				key = uint64(rng.IntN(16))
+				for range rng.IntN(8) {
+					key = sameTag(&kt.t, key)
+				}
 			default:
 				key = rng.Uint64()
 			}
 			if _, ok := want[key]; ok && rng.IntN(2) == 0 {
 				delete(want, key)
-				if !tb.del(key) {
-					t.Fatalf("seed %d op %d: del(%d) missed a present key", seed, i, key)
+				pos, _, found := kt.find(key)
+				if !found {
+					t.Fatalf("seed %d op %d: find(%d) missed a present key", seed, i, key)
 				}
+				kt.t.delAt(pos)
 			} else if !ok {
 				want[key] = int32(i)
-				tb.put(key, int32(i))
+				kt.keys[int32(i)] = key
+				kt.t.put(key, int32(i))
 			}
-			if int(tb.count) != len(want) {
-				t.Fatalf("seed %d op %d: count %d, want %d", seed, i, tb.count, len(want))
+			if int(kt.t.count) != len(want) {
+				t.Fatalf("seed %d op %d: count %d, want %d", seed, i, kt.t.count, len(want))
 			}
 		}
 		for k, v := range want {
-			if got, ok := tb.get(k); !ok || got != v {
-				t.Fatalf("seed %d: get(%d) = %d %v, want %d", seed, k, got, ok, v)
+			if _, got, ok := kt.find(k); !ok || got != v {
+				t.Fatalf("seed %d: find(%d) = %d %v, want %d", seed, k, got, ok, v)
 			}
 		}
-		if tb.del(1<<63 + 12345) {
-			t.Fatal("deleted an absent key")
+		if _, _, ok := kt.find(1<<63 + 12345); ok {
+			t.Fatal("found an absent key")
 		}
 	}
 }

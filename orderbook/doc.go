@@ -12,13 +12,16 @@
 // returns. The same calls in the same order produce the same events and the
 // same Digest on every replica.
 //
-// Layout, for speed: orders live in a slab addressed by int32 index with a
-// free list, each price level is an intrusive doubly-linked FIFO of orders,
-// an open-addressing hash maps order id to slab index and, per side, price to
-// level. The price levels of each side are ordered in a google/btree BTreeG,
-// but the btree is only touched when a level is created or purged: adding to
-// an existing level is a hash lookup, the best level of each side is cached,
-// and a level that empties stays in place for a while, because prices near
-// the top of the book empty and refill all the time. In steady state no
-// operation allocates.
+// Layout, for speed: resting orders live in a slab of 32-byte entries
+// addressed by int32 index with a free list, each price level is an
+// intrusive doubly-linked FIFO of orders, and open-addressing hash tables
+// of 8-byte slots map order id to slab index and, per side, price to level
+// (the prices near the top of the book share cache lines). The price levels
+// of each side are ordered in a google/btree BTreeG, but the btree is only
+// touched when a level is created or purged or the best level empties:
+// adding to an existing level is a hash lookup, the best level of each side
+// is cached, and a level that empties stays in place for a while, because
+// prices near the top of the book empty and refill all the time. A book
+// makes room for Config.OrdersHint orders when it is made, btree nodes
+// included, and one that stays within it never allocates.
 package orderbook

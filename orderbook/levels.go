@@ -11,13 +11,35 @@ package orderbook
 const emptyLevelsSlack = 64
 
 // levelAt returns the level for price on side s, creating it (empty) if
-// needed.
+// needed. Orders arrive most often at the best price, whose level is
+// cached, so that case skips the price table.
 func (b *Book) levelAt(s Side, price int64) int32 {
 	bs := &b.sides[s]
-	if li, ok := bs.prices.get(uint64(price)); ok {
+	if bs.best != nilIndex && bs.bestPrice == price {
+		return bs.best
+	}
+	if li, ok := b.lookupLevel(s, price); ok {
 		return li
 	}
 	return b.createLevel(s, price)
+}
+
+// lookupLevel returns the level of price on side s, if there is one. The
+// price table holds only a tag of each price; a tag that matches is
+// confirmed against the level, which the caller reads next anyway.
+func (b *Book) lookupLevel(s Side, price int64) (int32, bool) {
+	t := &b.sides[s].prices
+	tag, i := t.first(uint64(price))
+	for {
+		sl := t.slots[i]
+		if sl.val1 == 0 {
+			return nilIndex, false
+		}
+		if sl.tag == tag && b.levels[sl.val1-1].price == price {
+			return sl.val1 - 1, true
+		}
+		i = t.next(i)
+	}
 }
 
 func (b *Book) createLevel(s Side, price int64) int32 {
@@ -69,6 +91,9 @@ func (b *Book) deactivate(li int32) {
 
 // nextBest is the btree visitor that finds side s's first non-empty level.
 func (b *Book) nextBest(s Side, k levelKey) bool {
+	if k.isSentinel() {
+		return false
+	}
 	if b.levels[k.level].count == 0 {
 		return true
 	}
@@ -105,11 +130,22 @@ func (b *Book) removeLevel(li int32) {
 	assert(bs.best != li, "removeLevel: removing the best level")
 	_, ok := bs.tree.Delete(levelKey{key: sideKey(lv.side, lv.price)})
 	assert(ok, "removeLevel: level missing from tree")
-	ok = bs.prices.del(uint64(lv.price))
-	assert(ok, "removeLevel: level missing from price table")
+	b.unindexLevel(li)
 	bs.empty--
 	*lv = level{head: b.freeLevel}
 	b.freeLevel = li
+}
+
+// unindexLevel removes level li from its side's price table.
+func (b *Book) unindexLevel(li int32) {
+	lv := &b.levels[li]
+	t := &b.sides[lv.side].prices
+	_, i := t.first(uint64(lv.price))
+	for t.slots[i].val1 != li+1 {
+		assert(t.slots[i].val1 != 0, "unindexLevel: level missing from price table")
+		i = t.next(i)
+	}
+	t.delAt(i)
 }
 
 // appendOrder puts a resting order at the back of level li's queue.
@@ -159,8 +195,7 @@ func (b *Book) unlinkOrder(oi int32) int32 {
 // levelChanged.
 func (b *Book) removeResting(oi int32) int32 {
 	li := b.unlinkOrder(oi)
-	ok := b.index.del(uint64(b.orders[oi].id))
-	assert(ok, "removeResting: order missing from index")
+	b.unindexOrder(oi)
 	b.live--
 	b.freeOrderSlot(oi)
 	return li
@@ -175,10 +210,11 @@ func (b *Book) levelChanged(li int32) {
 	}
 }
 
-// rest puts order oi on its side of the book at the back of its price.
-func (b *Book) rest(oi int32) {
-	o := &b.orders[oi]
-	li := b.levelAt(o.side, o.price)
+// rest puts incoming order in on its side of the book at the back of its
+// price.
+func (b *Book) rest(in *incoming) {
+	li := b.levelAt(in.side, in.price)
+	oi := b.allocOrder(newOrder(in), in.terms)
 	b.appendOrder(li, oi)
 	b.indexOrder(oi)
 	b.levelChanged(li)

@@ -1,46 +1,44 @@
 package orderbook
 
-// match trades incoming order oi against the opposite side, best level
+// match trades incoming order in against the opposite side, best level
 // first, until it is filled, the book no longer crosses its price, or
-// self-trade prevention stops it (then it returns true). The order is not in
-// any level while it matches.
-func (b *Book) match(oi int32) (stopped bool) {
-	opp := &b.sides[b.orders[oi].side.opposite()]
-	for b.orders[oi].open() > 0 {
+// self-trade prevention stops it (then it returns true).
+func (b *Book) match(in *incoming) (stopped bool) {
+	opp := &b.sides[in.side.opposite()]
+	for in.open() > 0 {
 		li := opp.best
-		if li == nilIndex || !b.orders[oi].crosses(opp.bestPrice) {
+		if li == nilIndex || !in.crosses(opp.bestPrice) {
 			return false
 		}
-		if b.matchLevel(oi, li) {
+		if b.matchLevel(in, li) {
 			return true
 		}
 	}
 	return false
 }
 
-// matchLevel trades incoming order ti against level li's queue in time
-// order, reports the level once afterwards and removes it if emptied. The
+// matchLevel trades incoming order in against level li's queue in time
+// order, reports the level once afterwards and retires it if emptied. The
 // slab does not grow while matching, so the pointers stay valid.
-func (b *Book) matchLevel(ti, li int32) (stopped bool) {
-	t := &b.orders[ti]
+func (b *Book) matchLevel(in *incoming, li int32) (stopped bool) {
 	lv := &b.levels[li]
 	touched := false
-	for mi := lv.head; mi != nilIndex && t.open() > 0; {
+	for mi := lv.head; mi != nilIndex && in.open() > 0; {
 		m := &b.orders[mi]
 		next := m.next
-		if t.stp != STPOff && m.account == t.account {
-			if t.stp != STPCancelIncoming {
+		if in.terms.stp != STPOff && m.account == in.account {
+			if in.terms.stp != STPCancelIncoming {
 				b.cancelResting(mi, CancelSelfTrade)
 				touched = true
 			}
-			if t.stp != STPCancelResting {
+			if in.terms.stp != STPCancelResting {
 				stopped = true
 				break
 			}
 			mi = next
 			continue
 		}
-		b.fill(t, m, mi, lv)
+		b.fill(in, m, mi, lv)
 		touched = true
 		mi = next
 	}
@@ -52,29 +50,32 @@ func (b *Book) matchLevel(ti, li int32) (stopped bool) {
 	return stopped
 }
 
-// fill trades the largest possible quantity between taker t and maker m
-// (slab index mi, on level lv), and frees the maker if it is filled.
-func (b *Book) fill(t, m *order, mi int32, lv *level) {
-	q := min(t.open(), m.open())
-	m.filled += q
-	t.filled += q
-	lv.total -= q
+// fill trades the largest possible quantity between incoming order in and
+// maker m (slab slot mi, on level lv), and removes the maker if it is filled.
+func (b *Book) fill(in *incoming, m *order, mi int32, lv *level) {
+	q := min(in.open(), m.open())
+	in.filled += q
+	makerLeft := m.open() - q
 	b.listener.OnTrade(Trade{
-		Maker: m.id, Taker: t.id, MakerAccount: m.account, TakerAccount: t.account,
-		TakerSide: t.side, Price: m.price, Quantity: q,
-		MakerRemaining: m.open(), TakerRemaining: t.open(),
+		Maker: m.id, Taker: in.id, MakerAccount: m.account, TakerAccount: in.account,
+		TakerSide: in.side, Price: lv.price, Quantity: q,
+		MakerRemaining: makerLeft, TakerRemaining: in.open(),
 	})
-	if m.open() == 0 {
-		b.removeResting(mi)
+	if makerLeft == 0 {
+		b.removeResting(mi) // takes its open quantity, q, off the level
+		return
 	}
+	m.fill(q)
+	lv.total -= q
 }
 
 // cancelResting reports and removes a resting order, leaving its level for
 // the caller to settle.
 func (b *Book) cancelResting(oi int32, reason CancelReason) int32 {
 	o := &b.orders[oi]
+	lv := &b.levels[o.level]
 	b.listener.OnCancelled(Cancelled{
-		ID: o.id, Account: o.account, Side: o.side, Price: o.price, Remaining: o.open(), Reason: reason,
+		ID: o.id, Account: o.account, Side: lv.side, Price: lv.price, Remaining: o.open(), Reason: reason,
 	})
 	return b.removeResting(oi)
 }
@@ -98,6 +99,9 @@ func (b *Book) canFill(o *Order) bool {
 }
 
 func (b *Book) fokVisit(k levelKey) bool {
+	if k.isSentinel() {
+		return false
+	}
 	o := &b.fok.taker
 	lv := &b.levels[k.level]
 	if o.Type == Limit && ((o.Side == Buy && lv.price > o.Price) || (o.Side == Sell && lv.price < o.Price)) {

@@ -87,7 +87,7 @@ func (b *Book) AppendSnapshot(dst []byte) []byte {
 		b.sides[s].tree.Ascend(b.collectFn)
 		for _, li := range b.scratch {
 			for oi := b.levels[li].head; oi != nilIndex; oi = b.orders[oi].next {
-				dst = appendSnapOrder(dst, &b.orders[oi])
+				dst = appendSnapOrder(dst, &b.orders[oi], &b.levels[li], b.terms[oi])
 			}
 		}
 	}
@@ -95,17 +95,17 @@ func (b *Book) AppendSnapshot(dst []byte) []byte {
 	return binary.LittleEndian.AppendUint32(dst, crc32.Checksum(dst[start:], castagnoli))
 }
 
-func appendSnapOrder(dst []byte, o *order) []byte {
+func appendSnapOrder(dst []byte, o *order, lv *level, t terms) []byte {
 	dst = binary.LittleEndian.AppendUint64(dst, uint64(o.id))
-	dst = binary.LittleEndian.AppendUint64(dst, uint64(o.price))
-	dst = binary.LittleEndian.AppendUint64(dst, uint64(o.qty))
+	dst = binary.LittleEndian.AppendUint64(dst, uint64(lv.price))
+	dst = binary.LittleEndian.AppendUint64(dst, uint64(o.qty()))
 	dst = binary.LittleEndian.AppendUint64(dst, uint64(o.filled))
 	dst = binary.LittleEndian.AppendUint32(dst, uint32(o.account))
 	var flags byte
-	if o.postOnly {
+	if t.postOnly {
 		flags |= snapOrderFlagPost
 	}
-	return append(dst, byte(o.side), byte(o.tif), flags, byte(o.stp))
+	return append(dst, byte(lv.side), byte(t.tif), flags, byte(t.stp))
 }
 
 // Digest returns a SHA-256 of the canonical state (the snapshot encoding),
@@ -161,9 +161,10 @@ func (b *Book) decodeSnapshot(data []byte) (*Book, error) {
 		// Canonical form: no reference is encoded as zero.
 		return nil, snapErr("reference %d without the reference flag", ref)
 	}
+	last := nilIndex
 	for i := 0; i < count; i++ {
 		off := snapHeaderLength + i*snapOrderLength
-		if err := nb.restoreOrder(data[off : off+snapOrderLength]); err != nil {
+		if last, err = nb.restoreOrder(data[off:off+snapOrderLength], last); err != nil {
 			return nil, err
 		}
 	}
@@ -213,56 +214,62 @@ func (b *Book) snapConfig(data []byte, count int) (Config, error) {
 }
 
 // restoreOrder validates one encoded order and appends it to the back of
-// its level. Orders must arrive in canonical order: all bids, then all
-// asks, each side in priority order.
-func (b *Book) restoreOrder(rec []byte) error {
-	o := order{
-		id:       OrderID(binary.LittleEndian.Uint64(rec[snapOrderIDOffset:])),
-		price:    int64(binary.LittleEndian.Uint64(rec[snapOrderPxOffset:])),
-		qty:      int64(binary.LittleEndian.Uint64(rec[snapOrderQtyOffset:])),
-		filled:   int64(binary.LittleEndian.Uint64(rec[snapOrderFilOffset:])),
-		account:  Account(binary.LittleEndian.Uint32(rec[snapOrderAccOffset:])),
-		side:     Side(rec[snapOrderSideOff]),
-		tif:      TimeInForce(rec[snapOrderTIFOff]),
-		postOnly: rec[snapOrderFlagsOff]&snapOrderFlagPost != 0,
-		stp:      STPMode(rec[snapOrderSTPOff]),
-		level:    nilIndex, prev: nilIndex, next: nilIndex,
+// its level; it returns the order's slab slot. Orders must arrive in
+// canonical order: all bids, then all asks, each side in priority order;
+// last is the slot of the order restored before (nilIndex for the first).
+func (b *Book) restoreOrder(rec []byte, last int32) (int32, error) {
+	in := incoming{
+		id:      OrderID(binary.LittleEndian.Uint64(rec[snapOrderIDOffset:])),
+		account: Account(binary.LittleEndian.Uint32(rec[snapOrderAccOffset:])),
+		side:    Side(rec[snapOrderSideOff]),
+		typ:     Limit,
+		terms: terms{
+			tif:      TimeInForce(rec[snapOrderTIFOff]),
+			stp:      STPMode(rec[snapOrderSTPOff]),
+			postOnly: rec[snapOrderFlagsOff]&snapOrderFlagPost != 0,
+		},
+		price:  int64(binary.LittleEndian.Uint64(rec[snapOrderPxOffset:])),
+		qty:    int64(binary.LittleEndian.Uint64(rec[snapOrderQtyOffset:])),
+		filled: int64(binary.LittleEndian.Uint64(rec[snapOrderFilOffset:])),
 	}
-	if err := b.checkRestoredOrder(&o, rec[snapOrderFlagsOff]); err != nil {
-		return err
+	if err := b.checkRestoredOrder(&in, rec[snapOrderFlagsOff], last); err != nil {
+		return nilIndex, err
 	}
-	oi := b.allocOrder()
-	b.orders[oi] = o
-	li := b.levelAt(o.side, o.price)
+	li := b.levelAt(in.side, in.price)
+	oi := b.allocOrder(newOrder(&in), in.terms)
 	b.appendOrder(li, oi)
 	b.indexOrder(oi)
-	return nil
+	return oi, nil
 }
 
-func (b *Book) checkRestoredOrder(o *order, flags byte) error {
+func (b *Book) checkRestoredOrder(in *incoming, flags byte, last int32) error {
 	switch {
-	case o.side > Sell || !o.tif.rests() || o.stp > STPCancelBoth || flags&^snapOrderFlagPost != 0:
-		return snapErr("order %d: bad side, time in force, STP mode or flags", o.id)
-	case b.validateQuantity(o.qty) != RejectNone || o.filled < 0 || o.filled >= o.qty:
-		return snapErr("order %d: bad quantity %d filled %d", o.id, o.qty, o.filled)
-	case o.price > PriceMax || o.price < -PriceMax || o.price%b.cfg.TickSize != 0:
-		return snapErr("order %d: bad price %d", o.id, o.price)
+	case in.side > Sell || !in.terms.tif.rests() || in.terms.stp > STPCancelBoth || flags&^snapOrderFlagPost != 0:
+		return snapErr("order %d: bad side, time in force, STP mode or flags", in.id)
+	case b.validateQuantity(in.qty) != RejectNone || in.filled < 0 || in.filled >= in.qty:
+		return snapErr("order %d: bad quantity %d filled %d", in.id, in.qty, in.filled)
+	case in.price > PriceMax || in.price < -PriceMax || in.price%b.cfg.TickSize != 0:
+		return snapErr("order %d: bad price %d", in.id, in.price)
 	}
-	if _, dup := b.index.get(uint64(o.id)); dup {
-		return snapErr("order %d: duplicate id", o.id)
+	if _, dup := b.lookupOrder(in.id); dup {
+		return snapErr("order %d: duplicate id", in.id)
 	}
-	return b.checkRestoredOrdering(o)
+	return b.checkRestoredOrdering(in, last)
 }
 
 // checkRestoredOrdering rejects an order that would not come next in
 // canonical order, so that a restored book re-encodes to the same bytes.
-func (b *Book) checkRestoredOrdering(o *order) error {
-	if o.side == Buy && b.sides[Sell].tree.Len() > 0 {
-		return snapErr("order %d: bid after asks", o.id)
+// Restoring creates only non-empty levels, each after the ones before it,
+// so the worst level so far is that of the order restored before, last.
+func (b *Book) checkRestoredOrdering(in *incoming, last int32) error {
+	if in.side == Buy && b.sides[Sell].active > 0 {
+		return snapErr("order %d: bid after asks", in.id)
 	}
-	bs := &b.sides[o.side]
-	if worst, ok := bs.tree.Max(); ok && sideKey(o.side, o.price) < worst.key {
-		return snapErr("order %d: price %d out of priority order", o.id, o.price)
+	if last != nilIndex {
+		lv := &b.levels[b.orders[last].level]
+		if lv.side == in.side && sideKey(in.side, in.price) < sideKey(lv.side, lv.price) {
+			return snapErr("order %d: price %d out of priority order", in.id, in.price)
+		}
 	}
 	return nil
 }

@@ -19,40 +19,33 @@ func (b *Book) Submit(o Order) RejectReason {
 		ID: o.ID, Account: o.Account, Side: o.Side, Type: o.Type, TIF: o.TIF,
 		PostOnly: o.PostOnly, Price: o.Price, Quantity: o.Quantity,
 	})
-	oi := b.allocOrder()
-	b.orders[oi] = order{
-		id: o.ID, price: o.Price, qty: o.Quantity, account: o.Account,
-		level: nilIndex, prev: nilIndex, next: nilIndex,
-		side: o.Side, tif: o.TIF, typ: o.Type, postOnly: o.PostOnly, stp: o.STP,
-	}
-	b.execute(oi)
+	b.execute(&incoming{
+		id: o.ID, account: o.Account, side: o.Side, typ: o.Type,
+		terms: terms{tif: o.TIF, stp: o.STP, postOnly: o.PostOnly},
+		price: o.Price, qty: o.Quantity,
+	})
 	return RejectNone
 }
 
-// execute matches incoming order oi and then settles its remainder: rest,
+// execute matches incoming order in and then settles its remainder: rest,
 // or cancel it if it may not rest or self-trade prevention stopped it.
-func (b *Book) execute(oi int32) {
-	stopped := b.match(oi)
-	o := &b.orders[oi]
-	open := o.open()
+func (b *Book) execute(in *incoming) {
+	stopped := b.match(in)
 	switch {
-	case open == 0:
-		b.freeOrderSlot(oi)
+	case in.open() == 0:
 	case stopped:
-		b.cancelIncoming(oi, CancelSelfTrade)
-	case o.typ == Market || !o.tif.rests():
-		b.cancelIncoming(oi, CancelUnfilled)
+		b.cancelIncoming(in, CancelSelfTrade)
+	case in.typ == Market || !in.terms.tif.rests():
+		b.cancelIncoming(in, CancelUnfilled)
 	default:
-		b.rest(oi)
+		b.rest(in)
 	}
 }
 
-func (b *Book) cancelIncoming(oi int32, reason CancelReason) {
-	o := &b.orders[oi]
+func (b *Book) cancelIncoming(in *incoming, reason CancelReason) {
 	b.listener.OnCancelled(Cancelled{
-		ID: o.id, Account: o.account, Side: o.side, Price: o.price, Remaining: o.open(), Reason: reason,
+		ID: in.id, Account: in.account, Side: in.side, Price: in.price, Remaining: in.open(), Reason: reason,
 	})
-	b.freeOrderSlot(oi)
 }
 
 // validateNew checks a new order against every rule that does not depend
@@ -134,6 +127,6 @@ func (b *Book) isLive(id OrderID) bool {
 	if id > b.idMax {
 		return false
 	}
-	_, ok := b.index.get(uint64(id))
+	_, ok := b.lookupOrder(id)
 	return ok
 }

@@ -5,25 +5,51 @@ import "math/bits"
 // table maps a uint64 key to an int32 index: open addressing with linear
 // probing, Fibonacci hashing and backward-shift deletion (no tombstones, so a
 // long run of inserts and deletes never degrades it). It grows by doubling
-// when the load would pass one half; at a steady number of keys it never
-// allocates.
+// when the load would pass three quarters; at a steady number of keys it
+// never allocates.
+//
+// A slot holds only 8 bytes: the index and a 32-bit tag of the key. The key
+// itself already lives in what the index points at (an order's id, a
+// level's price), so the caller confirms a tag match there; see
+// Book.lookupOrder and Book.lookupLevel. Half-size slots keep twice as many
+// of many books' tables in cache, and the caller reads the order or level
+// it looks up anyway. The tag alone gives the home slot back, which is all
+// that growing and deleting need.
+//
+// A table made with grouped set keeps neighbouring keys together: keys
+// that differ only in their last tableGroupBits bits share a group, whose
+// home slots are adjacent, one cache line, and only the group number is
+// hashed. The price tables are grouped, so that the prices near the top of
+// the book, which most commands touch, sit in a few cache lines instead of
+// one line each. The id index is not: consecutive ids would fill whole
+// groups, and the long runs of full slots cost more probing than the cache
+// lines they save.
 type table struct {
-	slots []tableSlot
-	mask  uint64
-	count int32
-	shift uint8 // 64 - log2(len(slots))
+	slots   []tableSlot
+	mask    uint64
+	count   int32
+	shift   uint8 // tableTagBits - log2(len(slots)): the group bits of a tag
+	grouped bool
 }
 
-// tableSlot holds a key and its index plus one; zero marks an empty slot, so
-// any key, including 0, can be stored.
+// tableSlot holds an index plus one, so that the zero slot is empty, and
+// the tag of its key.
 type tableSlot struct {
-	key  uint64
+	tag  uint32
 	val1 int32
 }
 
 const (
 	tableSlotsMin = 16
-	fibonacciHash = 0x9E3779B97F4A7C15
+	// tableTagBits is the size of a tag, which must hold every home slot's
+	// number: a table has at most 1<<tableTagBits slots, far above what
+	// ordersMaxLimit orders need.
+	tableTagBits = 32
+	// tableGroupBits: a group is 1<<tableGroupBits slots of 8 bytes, a
+	// cache line.
+	tableGroupBits = 3
+	tableGroupMask = 1<<tableGroupBits - 1
+	fibonacciHash  = 0x9E3779B97F4A7C15
 	// The table grows when it would be more than tableLoadNum/tableLoadDen
 	// full: linear probing stays short up to about 3/4, and a smaller
 	// table keeps more of many books' tables in cache.
@@ -31,8 +57,8 @@ const (
 	tableLoadDen = 4
 )
 
-func newTable(keysHint int) table {
-	var t table
+func newTable(keysHint int, grouped bool) table {
+	t := table{grouped: grouped}
 	t.init(keysHint)
 	return t
 }
@@ -44,98 +70,90 @@ func (t *table) init(keysHint int) {
 	for !tableFits(keysHint, n) {
 		n <<= 1
 	}
-	t.slots = make([]tableSlot, n)
-	t.shift = uint8(64 - bits.TrailingZeros(uint(n)))
-	t.mask = uint64(n - 1)
+	t.setSlots(make([]tableSlot, n))
 	t.count = 0
 }
 
-// home is the first slot probed for key: Fibonacci hashing spreads
-// sequential ids and neighbouring prices evenly.
-func (t *table) home(key uint64) uint64 { return (key * fibonacciHash) >> t.shift }
-
-// get returns the index stored for key.
-func (t *table) get(key uint64) (int32, bool) {
-	i := t.home(key)
-	for {
-		s := &t.slots[i]
-		if s.val1 == 0 {
-			return 0, false
-		}
-		if s.key == key {
-			return s.val1 - 1, true
-		}
-		i = (i + 1) & t.mask
-	}
+func (t *table) setSlots(s []tableSlot) {
+	log2 := bits.TrailingZeros(uint(len(s)))
+	assert(log2 <= tableTagBits, "table: too many slots")
+	t.slots = s
+	t.shift = uint8(tableTagBits - log2)
+	t.mask = uint64(len(s) - 1)
 }
+
+// tagOf returns key's tag: the top bits of its Fibonacci hash, which
+// spreads keys evenly; or, in a grouped table, those of its group number's
+// hash and its place in the group.
+func (t *table) tagOf(key uint64) uint32 {
+	if !t.grouped {
+		return uint32((key * fibonacciHash) >> (64 - tableTagBits))
+	}
+	group := uint32(((key >> tableGroupBits) * fibonacciHash) >> (64 - tableTagBits))
+	return group&^tableGroupMask | uint32(key)&tableGroupMask
+}
+
+// home is the first slot to probe for a key with tag: the group's first
+// slot, from the tag's top bits, plus the key's place in the group (the
+// tag's last bits, which for an ungrouped table are as random as the rest).
+func (t *table) home(tag uint32) uint64 {
+	return uint64(tag>>t.shift)&^tableGroupMask | uint64(tag&tableGroupMask)
+}
+
+// first returns key's tag and the first slot to probe for it. A lookup
+// walks from there with next until it meets an empty slot (the key is
+// absent) or a slot with the tag whose index holds the key.
+func (t *table) first(key uint64) (uint32, uint64) {
+	tag := t.tagOf(key)
+	return tag, t.home(tag)
+}
+
+func (t *table) next(i uint64) uint64 { return (i + 1) & t.mask }
 
 // put stores key -> val. The key must not be present.
 func (t *table) put(key uint64, val int32) {
 	if !tableFits(int(t.count)+1, len(t.slots)) {
 		t.grow()
 	}
-	t.insert(key, val)
+	t.insert(tableSlot{tag: t.tagOf(key), val1: val + 1})
 	t.count++
 }
 
-func (t *table) insert(key uint64, val int32) {
-	i := t.home(key)
+func (t *table) insert(s tableSlot) {
+	i := t.home(s.tag)
 	for t.slots[i].val1 != 0 {
-		assert(t.slots[i].key != key, "table: duplicate key")
-		i = (i + 1) & t.mask
+		i = t.next(i)
 	}
-	t.slots[i] = tableSlot{key: key, val1: val + 1}
+	t.slots[i] = s
 }
 
 func (t *table) grow() {
 	old := t.slots
-	n := len(old) * 2
-	t.slots = make([]tableSlot, n)
-	t.shift--
-	t.mask = uint64(n - 1)
+	t.setSlots(make([]tableSlot, len(old)*2))
 	for _, s := range old {
 		if s.val1 != 0 {
-			t.insert(s.key, s.val1-1)
+			t.insert(s)
 		}
 	}
 }
 
-// del removes key and reports whether it was present. Later entries of the
-// probe run shift back into the hole, so lookups never need tombstones.
-func (t *table) del(key uint64) bool {
-	i := t.home(key)
+// delAt empties slot i, which a lookup found. Later entries of the probe
+// run shift back into the hole, so lookups never need tombstones.
+func (t *table) delAt(i uint64) {
+	hole, j := i, i
 	for {
-		s := &t.slots[i]
-		if s.val1 == 0 {
-			return false
-		}
-		if s.key == key {
-			break
-		}
-		i = (i + 1) & t.mask
-	}
-	hole := i
-	j := i
-	for {
-		j = (j + 1) & t.mask
+		j = t.next(j)
 		s := t.slots[j]
 		if s.val1 == 0 {
 			break
 		}
 		// s may move into the hole only if the hole lies on its probe path,
 		// that is between its home slot and j.
-		if (j-t.home(s.key))&t.mask >= (j-hole)&t.mask {
+		if (j-t.home(s.tag))&t.mask >= (j-hole)&t.mask {
 			t.slots[hole] = s
 			hole = j
 		}
 	}
 	t.slots[hole] = tableSlot{}
 	t.count--
-	return true
-}
-
-// clear empties the table without shrinking it.
-func (t *table) clear() {
-	clear(t.slots)
-	t.count = 0
 }
