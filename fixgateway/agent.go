@@ -1,12 +1,10 @@
 package fixgateway
 
 import (
-	"bytes"
 	"runtime"
 	"strconv"
+	"sync/atomic"
 	"time"
-
-	"github.com/quickfixgo/quickfix"
 
 	"venue/engine"
 )
@@ -16,6 +14,9 @@ const (
 	// agentBatch bounds the commands taken from the ingress queue, the
 	// offers made and the egress events polled in one duty cycle.
 	agentBatch = 256
+	// offerQuantum bounds one session's offers per turn, so that a busy
+	// session cannot hold the others back for a whole duty cycle.
+	offerQuantum = 64
 	// agentSpinsBeforePark is how many idle cycles yield before parking.
 	agentSpinsBeforePark = 64
 	// agentParkMin and agentParkMax bound one park; egress that arrives
@@ -28,18 +29,20 @@ const (
 	// instrumentRefreshInterval is how often the instrument list is asked
 	// for again, so that instruments added later become tradable.
 	instrumentRefreshInterval = 10 * time.Second
-	// offerQueueMax bounds the agent's own offer queue: every FIX session
-	// has at most one order command and two session statuses in it, plus
-	// the gateway's own few requests.
-	offerQueueMax = 3*IngressQueueCapacity + 16
 )
 
 // agent is the gateway's one goroutine that owns the cluster client: it
-// offers commands in order, polls egress, routes reports to FIX sessions,
-// and resolves commands whose outcome is unknown.
+// offers each session's commands in order (many in flight per session),
+// polls egress, routes reports to the sessions' senders, and resolves
+// commands whose outcome is unknown.
 type agent struct {
-	g     *Gateway
-	queue []*command // waiting for the cluster client to take them, in order
+	g       *Gateway
+	started atomic.Bool
+
+	active      []*fixSession // sessions with something to offer or resolve
+	spare       []*fixSession // the other buffer of active
+	outSessions []*fixSession // sessions with an outbound batch this cycle
+	list        *command      // the instrument list request to offer, if any
 
 	loaded     chan struct{} // closed when the first instrument list is in
 	loadedDone bool
@@ -47,15 +50,23 @@ type agent struct {
 	listID     string
 	defs       []instrument // definitions of the list being received
 
-	// frontInsert is where pushFront inserts: commands re-offered during one
-	// poll keep the order in which they were first offered (a lost
-	// SessionStatus resetting SenderSeq must stay ahead of the order after
-	// it), ahead of everything queued since.
-	frontInsert int
-
+	now                             time.Time // this duty cycle's time
 	lastTimerCheck, lastListRequest time.Time
 	park                            time.Duration
 	timer                           *time.Timer
+}
+
+// pipe is one session's commands inside the agent.
+type pipe struct {
+	queue    []*command // not yet offered, in arrival order
+	inflight []*command // offered and not yet answered, in offer order
+	barriers int        // commands in inflight for which barrier() holds
+	probe    *command   // the status query resolving inflight[0], if any
+	// lastProbe is the ClOrdID the latest probe asked about; a late answer
+	// to an earlier probe of it saying "unknown" is not forwarded.
+	lastProbe string
+	active    bool      // listed in agent.active
+	out       *outBatch // this duty cycle's outbound messages
 }
 
 func (a *agent) init(g *Gateway) {
@@ -67,13 +78,15 @@ func (a *agent) init(g *Gateway) {
 
 func (a *agent) run() {
 	defer close(a.g.agentDone)
+	defer a.closeOutboxes()
+	a.now = time.Now()
 	a.requestInstruments()
 	spins := 0
 	for {
-		work := a.drainIngress() + a.offerQueued()
-		a.frontInsert = 0
+		a.now = time.Now()
+		work := a.drainIngress() + a.offerAll()
 		work += a.g.cl.Poll(a, agentBatch) + a.checkTimers()
-		if a.finished() {
+		if !a.flushOut() || a.finished() {
 			a.abandonAll()
 			return
 		}
@@ -97,6 +110,7 @@ func (a *agent) idle() {
 	a.timer.Reset(a.park)
 	select {
 	case c := <-a.g.ingress:
+		a.now = time.Now()
 		a.accept(c)
 	case <-a.timer.C:
 		return
@@ -110,7 +124,8 @@ func (a *agent) idle() {
 }
 
 // finished reports whether the agent may exit: the gateway is stopping
-// and nothing is outstanding, or waiting has been abandoned.
+// and no FIX message is waiting for its answer, or waiting has been
+// abandoned.
 func (a *agent) finished() bool {
 	select {
 	case <-a.g.stopping:
@@ -123,36 +138,48 @@ func (a *agent) finished() bool {
 	default:
 	}
 	for _, s := range a.g.sessions {
-		if s.pending != nil {
-			return false
+		for _, c := range s.pipe.inflight {
+			if !c.internal {
+				return false
+			}
 		}
-	}
-	for _, c := range a.queue {
-		if !c.internal {
-			return false
+		for _, c := range s.pipe.queue {
+			if !c.internal {
+				return false
+			}
 		}
 	}
 	return true
 }
 
-// abandonAll tells every waiting session goroutine the gateway stopped.
+// abandonAll gives up on what is outstanding: those FIX messages stay
+// unanswered in their sessions' stores, so a restarted gateway asks the
+// clients for them again.
 func (a *agent) abandonAll() {
 	for _, s := range a.g.sessions {
-		if s.pending != nil {
-			a.complete(s.pending, outcomeStopped)
+		for _, c := range s.pipe.inflight {
+			c.phase = phaseDone
 		}
+		for _, c := range s.pipe.queue {
+			c.phase = phaseDone
+		}
+		s.pipe = pipe{}
 	}
-	for _, c := range a.queue {
-		a.complete(c, outcomeStopped)
-	}
-	a.queue = nil
 	for {
 		select {
 		case c := <-a.g.ingress:
-			a.complete(c, outcomeStopped)
+			c.phase = phaseDone
 		default:
 			return
 		}
+	}
+}
+
+// closeOutboxes ends the senders once the agent is done: they send what
+// they hold and exit.
+func (a *agent) closeOutboxes() {
+	for _, s := range a.g.sessions {
+		close(s.outbox)
 	}
 }
 
@@ -170,135 +197,294 @@ func (a *agent) drainIngress() int {
 }
 
 // accept takes a command from a FIX session (or a session status) into
-// the offer queue.
+// its session's queue. Once the gateway is stopping, FIX messages not yet
+// offered are answered "unavailable".
 func (a *agent) accept(c *command) {
 	if !c.internal {
 		select {
 		case <-a.g.stopping:
-			a.complete(c, outcomeUnavailable)
+			a.refuse(c)
 			return
 		default:
 		}
-		c.sess.pending = c
-	}
-	a.push(c)
-}
-
-func (a *agent) push(c *command) {
-	if len(a.queue) >= offerQueueMax {
-		// Cannot happen while the ingress queue bounds what enters;
-		// refuse rather than grow.
-		a.complete(c, outcomeUnavailable)
-		return
 	}
 	c.phase = phaseQueued
-	c.queuedAt = time.Now()
-	a.queue = append(a.queue, c)
+	c.queuedAt = a.now
+	p := &c.sess.pipe
+	p.queue = append(p.queue, c)
+	a.touch(c.sess)
 }
 
-// pushFront queues c ahead of everything queued before this duty cycle's
-// poll: it resolves something that was offered before them.
-func (a *agent) pushFront(c *command) {
-	c.phase = phaseQueued
-	c.queuedAt = time.Now()
-	i := min(a.frontInsert, len(a.queue))
-	a.queue = append(a.queue, nil)
-	copy(a.queue[i+1:], a.queue[i:])
-	a.queue[i] = c
-	a.frontInsert = i + 1
+// touch lists s as having something the offer loop may do.
+func (a *agent) touch(s *fixSession) {
+	if !s.pipe.active {
+		s.pipe.active = true
+		a.active = append(a.active, s)
+	}
 }
 
-// offerQueued offers queued commands in order until the client refuses.
-func (a *agent) offerQueued() int {
+// offerAll offers the instrument list request and then, session by
+// session, what each may offer now. It stops at the first refusal: the
+// client refuses for all sessions alike.
+func (a *agent) offerAll() int {
 	n := 0
-	for n < agentBatch && len(a.queue) > 0 {
-		c := a.queue[0]
-		r := a.g.cl.Offer(c.req.msg)
+	if c := a.list; c != nil {
+		r := a.offer(c)
 		if !r.Accepted() {
-			a.g.ctr.backPressure.Increment()
-			if !r.Retryable() {
-				a.failQueued(outcomeUnavailable)
-			}
-			return n
+			return 0
 		}
-		a.g.ctr.offered.Increment()
-		a.queue[0] = nil
-		a.queue = a.queue[1:]
+		a.list = nil
 		n++
-		c.offeredAt = time.Now()
-		c.phase = phaseInFlight
-		if c.internal && c.req.kind != requestStatus {
-			c.phase = phaseDone // nothing answers a session status or list request as such
+	}
+	refused := false
+	list := a.active
+	a.active = a.spare[:0]
+	for _, s := range list {
+		s.pipe.active = false
+		if !refused {
+			var k int
+			k, refused = a.service(s)
+			n += k
+		}
+		if refused || a.hasWork(s) {
+			a.touch(s)
 		}
 	}
+	clear(list)
+	a.spare = list[:0]
 	return n
 }
 
-// failQueued refuses every queued client command (the client is closed).
-func (a *agent) failQueued(o outcome) {
-	keep := a.queue[:0]
-	for _, c := range a.queue {
-		if c.internal {
-			keep = append(keep, c)
-			continue
+// hasWork reports whether the offer loop can do something for s now,
+// rather than wait for an answer.
+func (a *agent) hasWork(s *fixSession) bool {
+	p := &s.pipe
+	if len(p.inflight) > 0 {
+		switch p.inflight[0].phase {
+		case phaseUnknown, phaseReoffer:
+			return true
 		}
-		a.complete(c, o)
 	}
-	a.queue = keep
+	if p.probe != nil && p.probe.phase != phaseInFlight {
+		return true
+	}
+	return len(p.queue) > 0 && p.barriers == 0
 }
 
-// complete ends c and tells its waiting goroutine, if any, exactly once
-// (a queued command is both its session's pending one and in the queue).
-func (a *agent) complete(c *command, o outcome) {
-	if c.phase == phaseDone {
-		return
+// service offers, for one session: the oldest command's re-offer or probe
+// while it is being resolved, then queued commands in order while nothing
+// holds them back. It returns the offers made and whether the client
+// refused one.
+func (a *agent) service(s *fixSession) (int, bool) {
+	p := &s.pipe
+	n := 0
+	if len(p.inflight) > 0 {
+		k, refused := a.resolveHead(s)
+		if n += k; refused {
+			return n, true
+		}
+	}
+	for len(p.queue) > 0 && p.barriers == 0 && n < offerQuantum {
+		c := p.queue[0]
+		r := a.offer(c)
+		if !r.Accepted() {
+			return n, true
+		}
+		p.queue[0] = nil
+		p.queue = p.queue[1:]
+		a.toInflight(s, c)
+		n++
+	}
+	if len(p.queue) == 0 {
+		p.queue = nil // let a drained queue's array go
+	}
+	return n, false
+}
+
+// offer offers c's command, counting the outcome. A permanent refusal
+// (the client is closed) answers every queued FIX message "unavailable".
+func (a *agent) offer(c *command) OfferResult {
+	r := a.g.cl.Offer(c.req.msg)
+	if !r.Accepted() {
+		a.g.ctr.backPressure.Increment()
+		if !r.Retryable() {
+			a.refuseQueued()
+		}
+		return r
+	}
+	a.g.ctr.offered.Increment()
+	c.position = int64(r)
+	c.offeredAt = a.now
+	return r
+}
+
+// toInflight records c, just taken by the client, as awaiting its answer.
+func (a *agent) toInflight(s *fixSession, c *command) {
+	c.phase = phaseInFlight
+	p := &s.pipe
+	p.inflight = append(p.inflight, c)
+	if c.barrier() {
+		p.barriers++
+	}
+}
+
+// setPhase moves an in-flight command to ph, keeping the barrier count.
+func (a *agent) setPhase(s *fixSession, c *command, ph phase) {
+	before := c.barrier()
+	c.phase = ph
+	if after := c.barrier(); after != before {
+		if after {
+			s.pipe.barriers++
+		} else {
+			s.pipe.barriers--
+		}
+	}
+	a.touch(s)
+}
+
+// complete removes the answered command inflight[i].
+func (a *agent) complete(s *fixSession, i int) {
+	p := &s.pipe
+	c := p.inflight[i]
+	if c.barrier() {
+		p.barriers--
+	}
+	copy(p.inflight[i:], p.inflight[i+1:])
+	p.inflight[len(p.inflight)-1] = nil
+	p.inflight = p.inflight[:len(p.inflight)-1]
+	if len(p.inflight) == 0 {
+		p.inflight = p.inflight[:0:0] // let a drained window's array go
 	}
 	c.phase = phaseDone
-	if c.sess != nil && c.sess.pending == c {
-		c.sess.pending = nil
+	if c.req.kind == requestSessionStatus {
+		select {
+		case <-s.statuses:
+		default:
+		}
 	}
-	if o == outcomeUnavailable {
-		a.g.ctr.unavailable.Increment()
+	a.touch(s)
+}
+
+// refuse answers a FIX message's command "unavailable": it was never
+// offered, so the client may send it again.
+func (a *agent) refuse(c *command) {
+	c.phase = phaseDone
+	a.g.ctr.unavailable.Increment()
+	a.out(c.sess).unavailable(c)
+}
+
+// refuseQueued refuses every queued FIX message (the client is closed).
+func (a *agent) refuseQueued() {
+	for _, s := range a.g.sessions {
+		keep := s.pipe.queue[:0]
+		for _, c := range s.pipe.queue {
+			if c.internal {
+				keep = append(keep, c)
+				continue
+			}
+			a.refuse(c)
+		}
+		clear(s.pipe.queue[len(keep):])
+		s.pipe.queue = keep
 	}
-	if !c.internal {
-		c.done <- o // capacity 1, sent once
+}
+
+// out returns s's outbound batch for this duty cycle.
+func (a *agent) out(s *fixSession) *outBatch {
+	p := &s.pipe
+	if p.out != nil {
+		return p.out
 	}
+	select {
+	case p.out = <-s.free:
+	default:
+		p.out = &outBatch{}
+	}
+	a.outSessions = append(a.outSessions, s)
+	return p.out
+}
+
+// flushOut hands this duty cycle's batches to the senders, waiting for
+// room. It returns false if waiting was abandoned.
+func (a *agent) flushOut() bool {
+	ok := true
+	for _, s := range a.outSessions {
+		b := s.pipe.out
+		s.pipe.out = nil
+		if !ok {
+			continue
+		}
+		select {
+		case s.outbox <- b:
+		case <-a.g.abandon:
+			ok = false
+		}
+	}
+	clear(a.outSessions)
+	a.outSessions = a.outSessions[:0]
+	return ok
 }
 
 // checkTimers applies the offer and answer timeouts and refreshes the
 // instrument list.
 func (a *agent) checkTimers() int {
-	now := time.Now()
-	if now.Sub(a.lastTimerCheck) < timerCheckInterval {
+	if a.now.Sub(a.lastTimerCheck) < timerCheckInterval {
 		return 0
 	}
-	a.lastTimerCheck = now
+	a.lastTimerCheck = a.now
 	n := 0
-	keep := a.queue[:0]
-	for _, c := range a.queue {
-		if !c.internal && now.Sub(c.queuedAt) > a.g.opts.OfferTimeout {
-			a.complete(c, outcomeUnavailable)
-			n++
-			continue
-		}
-		keep = append(keep, c)
-	}
-	clear(a.queue[len(keep):])
-	a.queue = keep
 	for _, s := range a.g.sessions {
-		// A resolving command whose status answer got lost is asked about
-		// again, so nothing waits forever.
-		if c := s.pending; c != nil && (c.phase == phaseInFlight || c.phase == phaseResolving) &&
-			now.Sub(c.offeredAt) > a.g.opts.AnswerTimeout {
-			a.g.ctr.answerTimeouts.Increment()
-			a.resolve(c)
-			n++
-		}
+		n += a.offerTimeouts(s) + a.answerTimeouts(s)
 	}
-	if now.Sub(a.lastListRequest) > instrumentRefreshInterval {
+	if a.now.Sub(a.lastListRequest) > instrumentRefreshInterval {
 		a.requestInstruments()
 	}
 	return n
+}
+
+// offerTimeouts refuses the FIX messages queued longer than the offer
+// timeout (the queue is in arrival order: they are at its front, give or
+// take the gateway's own commands, which wait as long as it takes).
+func (a *agent) offerTimeouts(s *fixSession) int {
+	p := &s.pipe
+	n := 0
+	keep := p.queue[:0]
+	for i, c := range p.queue {
+		if a.now.Sub(c.queuedAt) <= a.g.opts.OfferTimeout {
+			keep = append(keep, p.queue[i:]...)
+			break
+		}
+		if c.internal {
+			keep = append(keep, c)
+			continue
+		}
+		a.refuse(c)
+		n++
+	}
+	clear(p.queue[len(keep):])
+	p.queue = keep
+	return n
+}
+
+// answerTimeouts treats the oldest in-flight command, or the probe
+// resolving it, as of unknown outcome once its answer is overdue.
+func (a *agent) answerTimeouts(s *fixSession) int {
+	p := &s.pipe
+	if pr := p.probe; pr != nil && pr.phase == phaseInFlight && a.now.Sub(pr.offeredAt) > a.g.opts.AnswerTimeout {
+		a.g.ctr.answerTimeouts.Increment()
+		pr.phase = phaseReoffer // ask again
+		a.touch(s)
+		return 1
+	}
+	if len(p.inflight) == 0 {
+		return 0
+	}
+	if c := p.inflight[0]; c.phase == phaseInFlight && a.now.Sub(c.offeredAt) > a.g.opts.AnswerTimeout {
+		a.g.ctr.answerTimeouts.Increment()
+		a.setPhase(s, c, phaseUnknown)
+		return 1
+	}
+	return 0
 }
 
 // requestInstruments asks the engine for the instrument list.
@@ -306,262 +492,14 @@ func (a *agent) requestInstruments() {
 	a.listSeq++
 	a.listID = "gw-" + a.g.cfg.GatewayPrincipal + "-" + strconv.Itoa(a.listSeq)
 	a.defs = a.defs[:0]
-	a.lastListRequest = time.Now()
+	a.lastListRequest = a.now
 	buf, m := engine.AppendInstrumentListRequest(make([]byte, 0, engine.InstrumentListRequestLength))
 	// No Principal: the gateway asks for itself (not for a trader it
 	// carries, which would make that trader's reports come here).
 	m.SetRequestID(a.listID)
-	a.push(&command{internal: true, req: request{kind: requestInstrumentList, msg: buf}})
-}
-
-// OnNewLeader implements ClusterHandler. The client keeps its session; the
-// instrument list is asked for again in case it changed.
-func (a *agent) OnNewLeader(int32, int64) {
-	a.g.ctr.leaderChanges.Increment()
-	a.requestInstruments()
-}
-
-// OnUnknownOutcome implements ClusterHandler: msg may or may not be in the
-// log. Nothing is told to the FIX client until the log says which.
-func (a *agent) OnUnknownOutcome(_ int64, msg []byte) {
-	a.g.ctr.unknownOutcomes.Increment()
-	t, body, err := engine.Decode(msg)
-	if err != nil {
-		a.g.ctr.malformedEgress.Increment()
-		return
-	}
-	switch t {
-	case engine.TemplateSessionStatus:
-		a.reofferInternal(msg, engine.SessionStatus(body).Principal())
-		return
-	case engine.TemplateInstrumentListRequest:
-		a.requestInstruments()
-		return
-	}
-	p, clOrd := commandKey(t, body)
-	s := a.session(p)
-	if s == nil {
-		return
-	}
-	if t == engine.TemplateOrderStatusRequest && s.statusActive && s.statusClOrd == string(clOrd) {
-		a.reofferInternal(msg, p) // our own query was lost: ask again
-		return
-	}
-	if c := s.pending; c != nil && c.phase == phaseInFlight && c.req.clOrdID == string(clOrd) {
-		a.resolve(c)
-	}
-}
-
-// reofferInternal queues a copy of one of the gateway's own commands again.
-func (a *agent) reofferInternal(msg, principal []byte) {
-	c := &command{internal: true, sess: a.session(principal), req: request{kind: requestSessionStatus, msg: bytes.Clone(msg)}}
-	if t, _ := engine.PeekTemplate(msg); t == engine.TemplateOrderStatusRequest {
-		c.req.kind = requestStatus
-	}
-	a.pushFront(c)
-}
-
-// commandKey returns the principal and ClOrdID of an order command.
-func commandKey(t engine.TemplateID, body []byte) (principal, clOrdID []byte) {
-	switch t {
-	case engine.TemplateNewOrder:
-		m := engine.NewOrder(body)
-		return m.Principal(), m.ClOrdID()
-	case engine.TemplateCancelOrder:
-		m := engine.CancelOrder(body)
-		return m.Principal(), m.ClOrdID()
-	case engine.TemplateReplaceOrder:
-		m := engine.ReplaceOrder(body)
-		return m.Principal(), m.ClOrdID()
-	case engine.TemplateMassCancel:
-		m := engine.MassCancel(body)
-		return m.Principal(), m.ClOrdID()
-	case engine.TemplateOrderStatusRequest:
-		m := engine.OrderStatusRequest(body)
-		return m.Principal(), m.ClOrdID()
-	}
-	return nil, nil
-}
-
-// resolve finds out whether c reached the log. Read-only and
-// status-less commands are simply offered again (the engine's SenderSeq
-// dedupe answers a repeat as a duplicate); orders are looked up by their
-// ClOrdID through the log first, so that the client hears the order's
-// real state.
-func (a *agent) resolve(c *command) {
-	switch c.req.kind {
-	case requestStatus, requestMassCancel:
-		a.g.ctr.reoffers.Increment()
-		a.pushFront(c)
-		return
-	}
-	c.phase = phaseResolving
-	c.offeredAt = time.Now() // the answer timeout now runs for the status query
-	s := c.sess
-	s.statusActive, s.statusClOrd = true, c.req.clOrdID
-	buf := encodeStatus(make([]byte, 0, engine.OrderStatusRequestLength), c.req.orderID, c.req.instrument, c.req.side, c.req.account, s.cfg.Principal, c.req.clOrdID)
-	a.pushFront(&command{internal: true, sess: s, req: request{kind: requestStatus, msg: buf, clOrdID: c.req.clOrdID}})
+	a.list = &command{internal: true, req: request{kind: requestInstrumentList, msg: buf}, phase: phaseQueued}
 }
 
 func (a *agent) session(principal []byte) *fixSession {
 	return a.g.byPrincipal[string(principal)]
-}
-
-// OnMessage implements ClusterHandler: one engine report.
-func (a *agent) OnMessage(msg []byte) {
-	t, body, err := engine.Decode(msg)
-	if err != nil {
-		a.g.ctr.malformedEgress.Increment()
-		return
-	}
-	switch t {
-	case engine.TemplateExecutionReport:
-		a.onExecutionReport(engine.ExecutionReport(body))
-	case engine.TemplateCancelReject:
-		a.onCancelReject(engine.CancelReject(body))
-	case engine.TemplateMassCancelReport:
-		a.onMassCancelReport(engine.MassCancelReport(body))
-	case engine.TemplateBusinessReject:
-		a.onBusinessReject(engine.BusinessReject(body))
-	case engine.TemplateInstrumentDefinition:
-		a.onInstrumentDefinition(engine.InstrumentDefinition(body))
-	default:
-		a.g.ctr.malformedEgress.Increment()
-	}
-}
-
-func (a *agent) onExecutionReport(r engine.ExecutionReport) {
-	s := a.session(r.Principal())
-	if s == nil {
-		a.g.ctr.undeliverable.Increment()
-		return
-	}
-	if s.statusActive && r.ExecType() == engine.ExecTypeOrderStatus && string(r.ClOrdID()) == s.statusClOrd {
-		if a.onResolvingStatus(s, r) {
-			return
-		}
-	}
-	a.forward(s, execReportFIX(r, a.g.instruments.Load()))
-	if c := s.pending; c != nil && c.phase == phaseInFlight && answersExec(c, r) {
-		a.complete(c, outcomeAnswered)
-	}
-}
-
-// onResolvingStatus handles the answer to the gateway's own status query
-// and reports whether it consumed the report. Found: the command was
-// applied, and the status report is the client's answer. Unknown: the
-// command never reached the log, so it is offered again (its SenderSeq
-// makes that safe even if the lookup missed it) and the client hears
-// nothing of the query.
-func (a *agent) onResolvingStatus(s *fixSession, r engine.ExecutionReport) bool {
-	s.statusActive = false
-	unknown := r.OrdStatus() == engine.OrdStatusRejected && r.Reason() != engine.ReasonNone
-	c := s.pending
-	if c == nil || c.phase != phaseResolving {
-		return unknown // a late answer: forward only real state
-	}
-	if unknown {
-		a.g.ctr.reoffers.Increment()
-		a.pushFront(c)
-		return true
-	}
-	a.forward(s, execReportFIX(r, a.g.instruments.Load()))
-	a.complete(c, outcomeAnswered)
-	return true
-}
-
-// answersExec reports whether r is the engine's answer to c.
-func answersExec(c *command, r engine.ExecutionReport) bool {
-	id := string(r.ClOrdID())
-	et := r.ExecType()
-	dupStatus := et == engine.ExecTypeOrderStatus && r.Reason() == engine.ReasonDuplicateMessage &&
-		(id == c.req.clOrdID || id == c.origClOrdID)
-	switch c.req.kind {
-	case requestNewOrder:
-		return id == c.req.clOrdID && (et == engine.ExecTypeNew || et == engine.ExecTypeRejected || et == engine.ExecTypeOrderStatus)
-	case requestCancel:
-		return dupStatus || (id == c.req.clOrdID && (et == engine.ExecTypeCanceled || et == engine.ExecTypeRejected))
-	case requestReplace:
-		return dupStatus || (id == c.req.clOrdID && (et == engine.ExecTypeReplaced || et == engine.ExecTypeRejected))
-	case requestStatus:
-		return id == c.req.clOrdID && et == engine.ExecTypeOrderStatus
-	}
-	return false
-}
-
-func (a *agent) onCancelReject(r engine.CancelReject) {
-	s := a.session(r.Principal())
-	if s == nil {
-		a.g.ctr.undeliverable.Increment()
-		return
-	}
-	a.forward(s, cancelRejectFIX(r))
-	if c := s.pending; c != nil && c.phase == phaseInFlight &&
-		(c.req.kind == requestCancel || c.req.kind == requestReplace) && string(r.ClOrdID()) == c.req.clOrdID {
-		a.complete(c, outcomeAnswered)
-	}
-}
-
-func (a *agent) onMassCancelReport(r engine.MassCancelReport) {
-	s := a.session(r.Principal())
-	if s == nil {
-		a.g.ctr.undeliverable.Increment()
-		return
-	}
-	a.forward(s, massCancelReportFIX(r, a.g.instruments.Load()))
-	if c := s.pending; c != nil && c.phase == phaseInFlight && c.req.kind == requestMassCancel && string(r.ClOrdID()) == c.req.clOrdID {
-		a.complete(c, outcomeAnswered)
-	}
-}
-
-func (a *agent) onBusinessReject(r engine.BusinessReject) {
-	if engine.TemplateID(r.RefTemplateID()) == engine.TemplateSessionStatus && r.Reason() == engine.ReasonNone {
-		return // the engine's acknowledgement of our own logon or logoff: nothing for the FIX client
-	}
-	if engine.TemplateID(r.RefTemplateID()) == engine.TemplateInstrumentListRequest {
-		if string(r.RefID()) == a.listID && r.Reason() == engine.ReasonUnknownInstrument {
-			a.publishInstruments() // no instruments listed
-		} else {
-			a.g.ctr.malformedEgress.Increment() // refused: asked again at the next refresh
-		}
-		return
-	}
-	s := a.session(r.Principal())
-	if s == nil {
-		a.g.ctr.undeliverable.Increment()
-		return
-	}
-	a.forward(s, businessRejectFIX(r))
-	if c := s.pending; c != nil && c.phase == phaseInFlight && string(r.RefID()) == c.req.clOrdID {
-		a.complete(c, outcomeAnswered)
-	}
-}
-
-func (a *agent) onInstrumentDefinition(r engine.InstrumentDefinition) {
-	if string(r.RequestID()) != a.listID {
-		return // an answer to an older request
-	}
-	a.defs = append(a.defs, instrument{id: r.Instrument(), symbol: string(r.Symbol()), decimals: int(r.PriceDecimals())})
-	if r.Last() != 0 {
-		a.publishInstruments()
-	}
-}
-
-func (a *agent) publishInstruments() {
-	a.g.instruments.Store(newInstrumentTable(a.defs))
-	a.defs = nil
-	if !a.loadedDone {
-		a.loadedDone = true
-		close(a.loaded)
-	}
-}
-
-// forward sends a FIX message to a session. quickfixgo persists it first,
-// so a session that is logged off gets it on its next logon's resend.
-func (a *agent) forward(s *fixSession, m *quickfix.Message) {
-	if err := quickfix.SendToTarget(m, s.cfg.ID); err != nil {
-		a.g.ctr.sendFailures.Increment()
-		return
-	}
-	a.g.ctr.reportsOut.Increment()
 }

@@ -19,6 +19,14 @@ type ClusterClient interface {
 	// It never blocks and never queues without bound: it returns the
 	// message's position (> 0) or one of the negative OfferResult reasons.
 	// The client copies msg before returning.
+	//
+	// Messages offered one after another reach the log in that order or
+	// not at all, except across a leader change, and so the gateway keeps
+	// many messages in flight: once a message's outcome may be unknown,
+	// Offer refuses (OfferAdminAction) until Poll has delivered
+	// OnUnknownOutcome for every such message. A message offered later
+	// can therefore never be committed ahead of one offered before it
+	// that the gateway has not yet heard was lost.
 	Offer(msg []byte) OfferResult
 	// Poll delivers up to limit pending events to h, in order, and returns
 	// how many it delivered (0 = nothing to do). Events are: egress
@@ -44,10 +52,11 @@ type ClusterHandler interface {
 	// OnNewLeader says the cluster has a new leader; the client follows it
 	// by itself and keeps its session.
 	OnNewLeader(leaderMemberID int32, term int64)
-	// OnUnknownOutcome returns a message the client offered (at position)
-	// that may or may not have been committed, e.g. because the leader it
-	// was sent to lost leadership. The client never drops such a message
-	// silently; the gateway resolves it through the log.
+	// OnUnknownOutcome returns a message the client offered (at position,
+	// the value Offer returned for it) that may or may not have been
+	// committed, e.g. because the leader it was sent to lost leadership.
+	// The client never drops such a message silently; the gateway
+	// resolves it through the log. See Offer for when it must come.
 	OnUnknownOutcome(position int64, msg []byte)
 }
 

@@ -8,18 +8,27 @@ import (
 // phase is where a command is on its way through the cluster. The agent
 // goroutine owns every transition:
 //
-//	queued     -> inFlight (offer accepted) | done (offer timeout: unavailable)
-//	inFlight   -> done (its answer arrived) | resolving (outcome unknown, or no answer in time)
-//	resolving  -> done (the status query found it: applied) | queued (not found: offered again,
-//	              with its original SenderSeq, so the engine applies it at most once)
-//	              | resolving (no answer to the query in time: asked again)
-//	done: the waiting FIX session goroutine has been told.
+//	queued    -> inFlight (offer accepted) | done (offer timeout: answered "unavailable")
+//	inFlight  -> done (its answer arrived) | unknown (the client lost track of it,
+//	             or no answer within the answer timeout)
+//	unknown   -> probing (an order: its status is asked for through the log)
+//	             | reoffer (anything else: offered again as it was)
+//	probing   -> done (the log has it: the status report is the answer)
+//	             | reoffer (the log does not have it)
+//	reoffer   -> inFlight (offered again, with its original SenderSeq, so that
+//	             the engine applies it at most once)
+//
+// Only the oldest offered command of a session leaves unknown; the rest
+// wait their turn, so that a session's commands are resolved, and offered
+// again, in their original order.
 type phase uint8
 
 const (
 	phaseQueued phase = iota + 1
 	phaseInFlight
-	phaseResolving
+	phaseUnknown
+	phaseProbing
+	phaseReoffer
 	phaseDone
 )
 
@@ -30,56 +39,56 @@ func (p phase) String() string {
 		return "queued"
 	case phaseInFlight:
 		return "inFlight"
-	case phaseResolving:
-		return "resolving"
+	case phaseUnknown:
+		return "unknown"
+	case phaseProbing:
+		return "probing"
+	case phaseReoffer:
+		return "reoffer"
 	case phaseDone:
 		return "done"
 	}
 	return "phase(" + strconv.Itoa(int(p)) + ")"
 }
 
-// outcome is what the agent tells a FIX session goroutine waiting on a
-// command.
-type outcome uint8
-
-const (
-	// outcomeAnswered: the engine's answer went out to the FIX client.
-	outcomeAnswered outcome = iota + 1
-	// outcomeUnavailable: the cluster did not take the command within
-	// the offer timeout; it was never offered, so the client may retry.
-	outcomeUnavailable
-	// outcomeStopped: the gateway stopped before the answer came.
-	outcomeStopped
-)
-
-// String names the outcome.
-func (o outcome) String() string {
-	switch o {
-	case outcomeAnswered:
-		return "answered"
-	case outcomeUnavailable:
-		return "unavailable"
-	case outcomeStopped:
-		return "stopped"
-	}
-	return "outcome(" + strconv.Itoa(int(o)) + ")"
+// unsettled reports whether a command in this phase holds back the
+// session's later commands: its outcome is being resolved.
+func (p phase) unsettled() bool {
+	return p == phaseUnknown || p == phaseProbing || p == phaseReoffer
 }
 
-// command is one engine command on its way through the agent. A FIX
-// session has at most one order command outstanding (quickfixgo hands it
-// one message at a time, and the gateway answers before taking the next),
-// so per-principal order — which SenderSeq dedupe relies on — holds by
-// construction.
+// command is one engine command on its way through the agent.
+//
+// FromApp returns as soon as a FIX message's command is queued (the
+// session pipelines: up to SessionInFlightMax unanswered messages). Per
+// session, commands are offered in the order the FIX messages arrived —
+// which SenderSeq dedupe relies on — and the agent keeps them in that
+// order while they are in flight, so it can tell which one a report
+// answers and resolve unknown outcomes oldest first.
 type command struct {
-	sess        *fixSession // nil for the gateway's own requests
+	sess        *fixSession // nil for the instrument list request
 	req         request
 	origClOrdID string
 	phase       phase
-	// internal: the gateway's own request (a status query resolving
-	// sess.pending, a SessionStatus, an instrument list request); nobody
-	// waits on it and its answer is not forwarded unless it resolves.
-	internal  bool
-	done      chan outcome // the agent's one answer to the waiting goroutine; capacity 1
-	queuedAt  time.Time    // when it (last) entered the offer queue
-	offeredAt time.Time    // when the cluster client took it
+	// internal: the gateway's own request (a SessionStatus, a status
+	// query resolving a command, an instrument list request); no FIX
+	// message waits on it.
+	internal bool
+	// slot is the FIX message's place in its session's seqStore; ended
+	// once the answer is in the outbound store.
+	slot     seqSlot
+	hasSlot  bool
+	position int64 // where the cluster client took it (Offer's result)
+
+	queuedAt  time.Time // when it (last) entered the offer queue
+	offeredAt time.Time // when the cluster client (last) took it
+}
+
+// barrier reports whether c, while in flight, holds back its session's
+// later commands: a SessionStatus until the engine acknowledges it (a
+// logon that restarts SenderSeq must be in the log before any order after
+// it, and offering it again must stay harmless), and any command whose
+// outcome is being resolved.
+func (c *command) barrier() bool {
+	return c.req.kind == requestSessionStatus || c.phase.unsettled()
 }

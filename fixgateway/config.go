@@ -47,6 +47,23 @@ const (
 	KeyCancelOnDisconnect = "VenueCancelOnDisconnect"
 )
 
+// Protocol versions the gateway accepts. Its messages are FIX 4.4's, which
+// FIX 5.0 SP2 keeps for everything the gateway reads and writes, so a
+// FIXT.1.1 session with FIX 5.0 SP2 as its default application version is
+// served the same way.
+const (
+	// BeginStringFIX44 is FIX 4.4 (the demo's version).
+	BeginStringFIX44 = "FIX.4.4"
+	// BeginStringFIXT11 is FIXT 1.1, the session layer of FIX 5.0 SP2; such
+	// a session needs DefaultApplVerID=FIX.5.0SP2 (or its code, 9).
+	BeginStringFIXT11 = "FIXT.1.1"
+	// applVerIDFIX50SP2 is FIX 5.0 SP2's ApplVerID code (tag 1128/1137).
+	applVerIDFIX50SP2 = "9"
+	// keyDefaultApplVerID is quickfixgo's setting for a FIXT session's
+	// default application version.
+	keyDefaultApplVerID = "DefaultApplVerID"
+)
+
 // Identifier limits, as in the engine's schema (char16 / char32 fields).
 const (
 	principalBytesMax = 16
@@ -159,8 +176,29 @@ func NewConfig(settings *quickfix.Settings) (*Config, error) {
 	return c, nil
 }
 
+// checkVersion accepts FIX 4.4, and FIXT 1.1 with FIX 5.0 SP2 as the
+// default application version.
+func checkVersion(id quickfix.SessionID, s *quickfix.SessionSettings) error {
+	switch id.BeginString {
+	case BeginStringFIX44:
+		return nil
+	case BeginStringFIXT11:
+		switch v := optional(s, keyDefaultApplVerID, ""); v {
+		case "FIX.5.0SP2", applVerIDFIX50SP2:
+			return nil
+		default:
+			return fmt.Errorf("%w: session %v: FIXT.1.1 needs %s=FIX.5.0SP2, not %q", ErrConfig, id, keyDefaultApplVerID, v)
+		}
+	}
+	return fmt.Errorf("%w: session %v: BeginString %s; the gateway speaks %s and %s (FIX 5.0 SP2)",
+		ErrConfig, id, id.BeginString, BeginStringFIX44, BeginStringFIXT11)
+}
+
 func sessionConfig(id quickfix.SessionID, s *quickfix.SessionSettings) (SessionConfig, error) {
 	sc := SessionConfig{ID: id, Principal: optional(s, KeyPrincipal, id.TargetCompID)}
+	if err := checkVersion(id, s); err != nil {
+		return sc, err
+	}
 	if err := checkIdentifier("principal", sc.Principal, principalBytesMax); err != nil {
 		return sc, fmt.Errorf("session %v: %w", id, err)
 	}

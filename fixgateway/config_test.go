@@ -55,6 +55,25 @@ func TestDemoConfig(t *testing.T) {
 	}
 }
 
+// TestConfigVersions: FIX 4.4, and FIXT 1.1 with FIX 5.0 SP2 (by name or
+// code) as its default application version, side by side.
+func TestConfigVersions(t *testing.T) {
+	text := "[DEFAULT]\nSocketAcceptPort=1\nVenuePassword=x\n" +
+		"[SESSION]\nBeginString=FIX.4.4\nSenderCompID=VENUE\nTargetCompID=A\n" +
+		"[SESSION]\nBeginString=FIXT.1.1\nDefaultApplVerID=FIX.5.0SP2\nSenderCompID=VENUE\nTargetCompID=B\n" +
+		"[SESSION]\nBeginString=FIXT.1.1\nDefaultApplVerID=9\nSenderCompID=VENUE\nTargetCompID=C\n"
+	cfg, err := ParseConfig(strings.NewReader(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{BeginStringFIX44, BeginStringFIXT11, BeginStringFIXT11}
+	for i, s := range cfg.Sessions {
+		if s.ID.BeginString != want[i] {
+			t.Fatalf("session %d: %v, want %s", i, s.ID, want[i])
+		}
+	}
+}
+
 // TestConfigErrors: what a configuration must not do.
 func TestConfigErrors(t *testing.T) {
 	session := "\n[SESSION]\nBeginString=FIX.4.4\nSenderCompID=VENUE\nTargetCompID=A\n"
@@ -66,6 +85,9 @@ func TestConfigErrors(t *testing.T) {
 		"initiator":        "[DEFAULT]\nConnectionType=initiator\nVenuePassword=x\n" + session,
 		"no sessions":      "[DEFAULT]\nSocketAcceptPort=1\n",
 		"bad gateway name": "[DEFAULT]\nVenueGatewayPrincipal=has space\nVenuePassword=x\n" + session,
+		"FIX 4.2":          "[DEFAULT]\nSocketAcceptPort=1\nVenuePassword=x\n[SESSION]\nBeginString=FIX.4.2\nSenderCompID=VENUE\nTargetCompID=A\n",
+		"FIXT, no ApplVer": "[DEFAULT]\nSocketAcceptPort=1\nVenuePassword=x\n[SESSION]\nBeginString=FIXT.1.1\nSenderCompID=VENUE\nTargetCompID=A\n",
+		"FIXT, FIX 5.0":    "[DEFAULT]\nSocketAcceptPort=1\nVenuePassword=x\n[SESSION]\nBeginString=FIXT.1.1\nDefaultApplVerID=FIX.5.0\nSenderCompID=VENUE\nTargetCompID=A\n",
 	} {
 		if _, err := ParseConfig(strings.NewReader(text)); !errors.Is(err, ErrConfig) {
 			t.Errorf("%s: err %v, want ErrConfig", name, err)

@@ -25,6 +25,12 @@ const (
 	CounterMalformedEgress = transport.CounterTypeVenueBase + 63 // egress the gateway could not decode
 	CounterAnswerTimeouts  = transport.CounterTypeVenueBase + 64 // commands without an answer in time (then resolved)
 	CounterSendFailures    = transport.CounterTypeVenueBase + 65 // quickfixgo refused an outbound message
+	CounterQueueFull       = transport.CounterTypeVenueBase + 66 // FIX messages refused: a bounded queue was full
+	CounterStatusRefused   = transport.CounterTypeVenueBase + 67 // SessionStatus the engine refused (not applied)
+	CounterStoreFailures   = transport.CounterTypeVenueBase + 68 // inbound sequence numbers the FIX store could not persist
+	CounterSlowConsumers   = transport.CounterTypeVenueBase + 69 // connections dropped for not reading what they are sent
+	CounterStatuses        = transport.CounterTypeVenueBase + 70 // SessionStatus (logon, logoff) commands queued
+	CounterStatusAcks      = transport.CounterTypeVenueBase + 71 // SessionStatus commands the engine acknowledged
 )
 
 // counters is the gateway's catalogue.
@@ -32,13 +38,14 @@ type counters struct {
 	logons, logonsRejected, unknownCompIDs, messagesIn, gatewayRejects *transport.Counter
 	offered, backPressure, reportsOut, unknownOutcomes, reoffers       *transport.Counter
 	unavailable, leaderChanges, undeliverable, malformedEgress         *transport.Counter
-	answerTimeouts, sendFailures                                       *transport.Counter
+	answerTimeouts, sendFailures, queueFull, sessionStatusRefused      *transport.Counter
+	storeFailures, slowConsumers, statuses, statusAcks                 *transport.Counter
 }
 
 // newCounters allocates the catalogue in m, labelled with the gateway's
 // name; with m nil it uses a private manager (counters still count).
 func newCounters(m *transport.CountersManager, name string) (*counters, error) {
-	const privateCapacity = 32
+	const privateCapacity = 32 // more than the catalogue holds
 	if m == nil {
 		m = transport.NewCountersManager(privateCapacity)
 	}
@@ -64,6 +71,12 @@ func newCounters(m *transport.CountersManager, name string) (*counters, error) {
 		{&c.malformedEgress, CounterMalformedEgress, "malformed egress"},
 		{&c.answerTimeouts, CounterAnswerTimeouts, "answer timeouts"},
 		{&c.sendFailures, CounterSendFailures, "FIX send failures"},
+		{&c.queueFull, CounterQueueFull, "refused: queue full"},
+		{&c.sessionStatusRefused, CounterStatusRefused, "session status refused"},
+		{&c.storeFailures, CounterStoreFailures, "FIX store failures"},
+		{&c.slowConsumers, CounterSlowConsumers, "slow consumers dropped"},
+		{&c.statuses, CounterStatuses, "session statuses"},
+		{&c.statusAcks, CounterStatusAcks, "session status acks"},
 	} {
 		ctr, err := m.Allocate(d.id, "fixgateway "+name+": "+d.label)
 		if err != nil {
@@ -79,7 +92,8 @@ type Stats struct {
 	Logons, LogonsRejected, UnknownCompIDs, MessagesIn, GatewayRejects int64
 	Offered, BackPressure, ReportsOut, UnknownOutcomes, Reoffers       int64
 	Unavailable, LeaderChanges, Undeliverable, MalformedEgress         int64
-	AnswerTimeouts, SendFailures                                       int64
+	AnswerTimeouts, SendFailures, QueueFull, SessionStatusRefused      int64
+	StoreFailures, SlowConsumers, SessionStatuses, SessionStatusAcks   int64
 }
 
 // Stats returns the gateway's counters now.
@@ -91,6 +105,8 @@ func (g *Gateway) Stats() Stats {
 		BackPressure: c.backPressure.Get(), ReportsOut: c.reportsOut.Get(), UnknownOutcomes: c.unknownOutcomes.Get(),
 		Reoffers: c.reoffers.Get(), Unavailable: c.unavailable.Get(), LeaderChanges: c.leaderChanges.Get(),
 		Undeliverable: c.undeliverable.Get(), MalformedEgress: c.malformedEgress.Get(),
-		AnswerTimeouts: c.answerTimeouts.Get(), SendFailures: c.sendFailures.Get(),
+		AnswerTimeouts: c.answerTimeouts.Get(), SendFailures: c.sendFailures.Get(), QueueFull: c.queueFull.Get(),
+		SessionStatusRefused: c.sessionStatusRefused.Get(), StoreFailures: c.storeFailures.Get(),
+		SlowConsumers: c.slowConsumers.Get(), SessionStatuses: c.statuses.Get(), SessionStatusAcks: c.statusAcks.Get(),
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/quickfixgo/quickfix"
+	"github.com/quickfixgo/quickfix/config"
 	"github.com/quickfixgo/quickfix/store/file"
 
 	"venue/engine"
@@ -21,10 +22,11 @@ import (
 
 // Bounds and timeouts.
 const (
-	// IngressQueueCapacity bounds the commands waiting for the agent. When
-	// it is full, FIX session goroutines block in FromApp: quickfixgo stops
-	// reading their sockets, and TCP pushes back on the clients.
-	IngressQueueCapacity = 1024
+	// IngressQueueCapacity bounds the commands waiting for the agent
+	// goroutine. A FIX message that finds it full is refused with a
+	// BusinessMessageReject (j) "gateway queue full" (CounterQueueFull);
+	// a logon or logoff waits for room instead.
+	IngressQueueCapacity = 4096
 	// DefaultOfferTimeout is how long a command may wait for the cluster
 	// to take it (back pressure, no leader) before the client gets a
 	// BusinessMessageReject "application not available".
@@ -37,6 +39,9 @@ const (
 	DefaultStartTimeout = 10 * time.Second
 	// DefaultStopDrain bounds how long Stop waits for outstanding answers.
 	DefaultStopDrain = 2 * time.Second
+	// sessionStatusesMax bounds one session's SessionStatus commands in the
+	// agent (a logoff and the next logon); a further logon or logoff waits.
+	sessionStatusesMax = 2
 	// commandBufferBytes is room for the largest command the gateway sends.
 	commandBufferBytes = 256
 )
@@ -59,14 +64,22 @@ type Options struct {
 	Counters *transport.CountersManager
 	// Name labels the counters; "gateway" when empty.
 	Name string
-	// StoreFactory stores FIX sequence numbers and messages; quickfixgo's
-	// file store (FileStorePath in the settings) when nil.
+	// StoreFactory stores FIX sequence numbers and messages. When nil:
+	// quickfixgo's file store if the settings have FileStorePath (durable:
+	// what survives a gateway crash; FileStoreSync=N trades that for
+	// speed), its memory store otherwise. Either way the gateway wraps it
+	// so that the persisted inbound sequence number never passes an
+	// unanswered message (see seqStore).
 	StoreFactory quickfix.MessageStoreFactory
-	// LogFactory logs FIX sessions; none when nil.
+	// LogFactory logs FIX sessions; none when nil. The gateway wraps it
+	// (see WriterYieldLogFactory).
 	LogFactory quickfix.LogFactory
 	// OfferTimeout, AnswerTimeout, StartTimeout and StopDrain override
 	// the defaults when positive.
 	OfferTimeout, AnswerTimeout, StartTimeout, StopDrain time.Duration
+	// SessionInFlight lowers the unanswered FIX messages a session may
+	// have below SessionInFlightMax when positive.
+	SessionInFlight int
 }
 
 // fixSession is one configured FIX session.
@@ -76,14 +89,24 @@ type fixSession struct {
 	resetSeq  bool // the logon being processed restarts sequence numbers
 	rejectSeq int  // counts gateway rejects, for unique ExecIDs
 	loggedOn  atomic.Bool
+
+	store   atomic.Pointer[seqStore] // set when quickfixgo creates the session
+	conn    atomic.Pointer[net.Conn] // the current connection, to drop a slow consumer
+	backlog atomic.Int64             // messages handed to quickfixgo, not yet to the socket
+	// statuses holds a token per SessionStatus in the agent.
+	statuses chan struct{}
+	// outbox carries the agent's batches to the session's sender; free
+	// returns them.
+	outbox chan *outBatch
+	free   chan *outBatch
+
 	// Owned by the agent goroutine:
-	pending      *command // the order command in flight, if any
-	statusClOrd  string   // ClOrdID of an outstanding resolving status query
-	statusActive bool
+	pipe pipe
 }
 
-// Gateway is a FIX 4.4 acceptor that turns its sessions' orders into engine
-// commands on one cluster client and the engine's reports back into FIX.
+// Gateway is a FIX 4.4 (and FIXT 1.1 / FIX 5.0 SP2) acceptor that turns its
+// sessions' orders into engine commands on one cluster client and the
+// engine's reports back into FIX.
 type Gateway struct {
 	cfg   *Config
 	opts  Options
@@ -101,6 +124,7 @@ type Gateway struct {
 	abandon   chan struct{} // closed when waiting for answers ends
 	agentDone chan struct{}
 	agent     agent
+	senders   sync.WaitGroup
 
 	acceptor *quickfix.Acceptor
 	stopOnce sync.Once
@@ -110,6 +134,9 @@ type Gateway struct {
 func New(cfg *Config, opts Options) (*Gateway, error) {
 	if opts.Client == nil {
 		return nil, fmt.Errorf("%w: no cluster client", ErrConfig)
+	}
+	if opts.SessionInFlight > SessionInFlightMax || opts.SessionInFlight < 0 {
+		return nil, fmt.Errorf("%w: SessionInFlight %d not in 0..%d", ErrConfig, opts.SessionInFlight, SessionInFlightMax)
 	}
 	defaults(&opts)
 	ctr, err := newCounters(opts.Counters, opts.Name)
@@ -127,7 +154,8 @@ func New(cfg *Config, opts Options) (*Gateway, error) {
 		agentDone:   make(chan struct{}),
 	}
 	for _, sc := range cfg.Sessions {
-		s := &fixSession{cfg: sc}
+		s := &fixSession{cfg: sc, statuses: make(chan struct{}, sessionStatusesMax),
+			outbox: make(chan *outBatch, OutboxBatchesMax), free: make(chan *outBatch, OutboxBatchesMax)}
 		g.sessions[sc.ID] = s
 		g.byPrincipal[sc.Principal] = s
 	}
@@ -155,6 +183,9 @@ func defaults(o *Options) {
 	if o.LogFactory == nil {
 		o.LogFactory = quickfix.NewNullLogFactory()
 	}
+	if o.SessionInFlight == 0 {
+		o.SessionInFlight = SessionInFlightMax
+	}
 }
 
 // Start connects to the cluster, learns the instruments, and starts
@@ -170,6 +201,11 @@ func (g *Gateway) Start(ctx context.Context) error {
 	if err := g.cl.Connect(ctx, g.creds); err != nil {
 		return fmt.Errorf("fixgateway: connect to cluster: %w", err)
 	}
+	for _, s := range g.sessions {
+		g.senders.Add(1)
+		go g.runSender(s)
+	}
+	g.agent.started.Store(true)
 	go g.agent.run()
 	select {
 	case <-g.agent.loaded:
@@ -188,9 +224,13 @@ func (g *Gateway) Start(ctx context.Context) error {
 func (g *Gateway) startAcceptor() error {
 	store := g.opts.StoreFactory
 	if store == nil {
-		store = file.NewStoreFactory(g.cfg.Settings)
+		store = quickfix.NewMemoryStoreFactory()
+		if g.cfg.Settings.GlobalSettings().HasSetting(config.FileStorePath) || anySessionHas(g.cfg.Settings, config.FileStorePath) {
+			store = file.NewStoreFactory(g.cfg.Settings)
+		}
 	}
-	a, err := quickfix.NewAcceptor(g, store, g.cfg.Settings, g.opts.LogFactory)
+	logs := yieldLogFactory{inner: g.opts.LogFactory, g: g}
+	a, err := quickfix.NewAcceptor(g, seqStoreFactory{inner: store, g: g}, g.cfg.Settings, logs)
 	if err != nil {
 		return fmt.Errorf("fixgateway: acceptor: %w", err)
 	}
@@ -203,20 +243,40 @@ func (g *Gateway) startAcceptor() error {
 	return nil
 }
 
-// Stop logs the FIX sessions out, waits (bounded) for outstanding answers,
-// and closes the cluster client. It is safe to call more than once.
+func anySessionHas(s *quickfix.Settings, key string) bool {
+	for _, ss := range s.SessionSettings() {
+		if ss.HasSetting(key) {
+			return true
+		}
+	}
+	return false
+}
+
+// Stop stops taking FIX messages (they are refused as "application not
+// available"), waits (bounded by StopDrain) for the answers to those
+// already taken to reach the FIX store, logs the FIX sessions out, and
+// closes the cluster client. Messages left unanswered are not counted as
+// received in the FIX store, so a restarted gateway asks for them again.
+// It is safe to call more than once.
 func (g *Gateway) Stop() {
 	g.stopOnce.Do(func() {
 		g.ready.Store(false)
 		close(g.stopping)
 		drain := time.AfterFunc(g.opts.StopDrain, func() { close(g.abandon) })
-		if g.acceptor != nil {
-			g.acceptor.Stop() // returns once every FromApp has returned
+		if g.agent.started.Load() {
+			<-g.agentDone // the agent closes the outboxes when it ends
+		} else {
+			for _, s := range g.sessions {
+				close(s.outbox)
+			}
 		}
+		g.senders.Wait()
 		if drain.Stop() {
 			close(g.abandon)
 		}
-		<-g.agentDone
+		if g.acceptor != nil {
+			g.acceptor.Stop()
+		}
 		g.cl.Close()
 	})
 }
@@ -233,15 +293,17 @@ func (g *Gateway) Instruments() []string {
 
 // compIDValidator counts and refuses connections for sessions the gateway
 // does not have, before quickfixgo looks them up (it would drop them
-// silently).
+// silently), and remembers each session's connection.
 type compIDValidator struct{ g *Gateway }
 
 // Validate implements quickfix.ConnectionValidator.
-func (v compIDValidator) Validate(_ net.Conn, id quickfix.SessionID) error {
-	if _, ok := v.g.sessions[id]; !ok {
+func (v compIDValidator) Validate(c net.Conn, id quickfix.SessionID) error {
+	s, ok := v.g.sessions[id]
+	if !ok {
 		v.g.ctr.unknownCompIDs.Increment()
 		return fmt.Errorf("fixgateway: no session %s->%s", id.TargetCompID, id.SenderCompID)
 	}
+	s.conn.Store(&c)
 	return nil
 }
 
@@ -249,16 +311,19 @@ func (v compIDValidator) Validate(_ net.Conn, id quickfix.SessionID) error {
 func (g *Gateway) OnCreate(quickfix.SessionID) {}
 
 // OnLogon tells the engine the principal is here (through the log, ahead
-// of any of its orders).
+// of any of its orders: the agent holds them until the engine has
+// acknowledged the logon).
 func (g *Gateway) OnLogon(id quickfix.SessionID) {
 	s := g.sessions[id]
 	if s == nil {
 		return
 	}
 	s.loggedOn.Store(true)
-	g.ctr.logons.Increment()
+	s.backlog.Store(0)
 	g.sessionStatus(s, engine.SessionStateLoggedOn, s.resetSeq)
 	s.resetSeq = false
+	g.ctr.logons.Increment() // after the SessionStatus is counted: see Stats
+
 }
 
 // OnLogout tells the engine the principal left, so that it cancels the
@@ -271,6 +336,8 @@ func (g *Gateway) OnLogout(id quickfix.SessionID) {
 	g.sessionStatus(s, engine.SessionStateLoggedOff, false)
 }
 
+// sessionStatus queues a SessionStatus. It waits for room (a session has
+// at most sessionStatusesMax in the agent) rather than drop it.
 func (g *Gateway) sessionStatus(s *fixSession, state engine.SessionState, reset bool) {
 	buf, m := engine.AppendSessionStatus(make([]byte, 0, engine.SessionStatusLength))
 	m.SetState(state)
@@ -282,9 +349,16 @@ func (g *Gateway) sessionStatus(s *fixSession, state engine.SessionState, reset 
 	}
 	m.SetPrincipal(s.cfg.Principal)
 	c := &command{sess: s, internal: true, req: request{kind: requestSessionStatus, msg: buf}}
+	g.ctr.statuses.Increment()
+	select {
+	case s.statuses <- struct{}{}:
+	case <-g.stopping:
+		return
+	}
 	select {
 	case g.ingress <- c:
 	case <-g.stopping:
+		<-s.statuses
 	}
 }
 
@@ -319,10 +393,12 @@ func (g *Gateway) FromAdmin(m *quickfix.Message, id quickfix.SessionID) quickfix
 }
 
 // FromApp translates one application message and, unless the gateway
-// rejects it itself, waits for the engine's answer before returning:
-// quickfixgo stores the inbound sequence number only when this returns, so
-// a command whose answer the gateway never saw is asked for again after a
-// crash, and the engine's SenderSeq dedupe makes that harmless.
+// rejects it itself, queues its command for the agent and returns without
+// waiting for the engine: the session pipelines. quickfixgo counts the
+// message as received when this returns, but the session's seqStore
+// persists that only once the answer is in the outbound store, so a
+// command whose answer was not stored is asked for again after a crash,
+// and the engine's SenderSeq dedupe makes that harmless.
 func (g *Gateway) FromApp(m *quickfix.Message, id quickfix.SessionID) quickfix.MessageRejectError {
 	s := g.sessions[id]
 	if s == nil {
@@ -335,14 +411,13 @@ func (g *Gateway) FromApp(m *quickfix.Message, id quickfix.SessionID) quickfix.M
 	}
 	seq, _ := m.Header.GetInt(tagMsgSeqNum)
 	tr := translator{session: &s.cfg, instruments: g.instruments.Load()}
-	// A fresh buffer per command: the agent may still hold the previous
-	// one if Stop abandoned it.
+	// A fresh buffer per command: the agent owns it from here.
 	buf := make([]byte, 0, commandBufferBytes)
 	req, rej := tr.translate(m, msgType, uint64(max(seq, 0)), resendFlag(m), buf)
 	if rej != nil {
 		return g.reject(s, m, kindOf(msgType), rej)
 	}
-	return g.submit(s, req, m)
+	return g.submit(s, req, seq, m)
 }
 
 // resendFlag reports PossResend=Y (an application resend under a new
@@ -383,38 +458,60 @@ func (g *Gateway) reject(s *fixSession, m *quickfix.Message, k requestKind, rej 
 		return quickfix.NewMessageRejectError(rej.text, rej.reason, &tag)
 	case rejectBusiness:
 		id, _ := m.Body.GetString(tagClOrdID)
+		s.backlog.Add(1)
 		return quickfix.NewBusinessMessageRejectErrorWithRefID(rej.text, rej.reason, id, nil)
 	}
 	s.rejectSeq++
-	execID := "GW-" + strconv.Itoa(s.rejectSeq) + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
-	out := gatewayRejectFIX(m, k, rej, execID, time.Now())
+	now := time.Now()
+	out := gatewayRejectFIX(m, k, rej, gatewayExecID(s.rejectSeq, now), now)
 	if err := quickfix.SendToTarget(out, s.cfg.ID); err != nil {
 		g.ctr.sendFailures.Increment()
+		return nil
 	}
+	s.backlog.Add(1)
 	return nil
 }
 
-// submit hands req to the agent and waits for its outcome.
-func (g *Gateway) submit(s *fixSession, req request, m *quickfix.Message) quickfix.MessageRejectError {
-	c := &command{sess: s, req: req, phase: phaseQueued, queuedAt: time.Now(), done: make(chan outcome, 1)}
+// submit queues req for the agent without waiting. A full queue — the
+// session's SessionInFlightMax unanswered messages, or the agent's ingress
+// — refuses the message at once with a BusinessMessageReject (j).
+func (g *Gateway) submit(s *fixSession, req request, seq int, m *quickfix.Message) quickfix.MessageRejectError {
+	select {
+	case <-g.stopping:
+		g.ctr.unavailable.Increment()
+		s.backlog.Add(1)
+		return unavailable(req.clOrdID)
+	default:
+	}
+	st := s.store.Load()
+	if st == nil {
+		g.ctr.unavailable.Increment()
+		s.backlog.Add(1)
+		return unavailable(req.clOrdID) // cannot happen: quickfixgo creates the store first
+	}
+	slot, ok := st.begin(seq)
+	if !ok {
+		return g.queueFull(s, req.clOrdID, strconv.Itoa(g.opts.SessionInFlight)+" messages unanswered on this session")
+	}
+	c := &command{sess: s, req: req, phase: phaseQueued, queuedAt: time.Now(), slot: slot, hasSlot: true}
 	if req.kind == requestCancel || req.kind == requestReplace {
 		c.origClOrdID, _ = m.Body.GetString(tagOrigClOrdID)
 	}
 	select {
 	case g.ingress <- c:
-	case <-g.stopping:
-		return unavailable(req.clOrdID)
+		return nil
+	default:
+		st.end(slot)
+		return g.queueFull(s, req.clOrdID, "gateway ingress queue full")
 	}
-	var o outcome
-	select {
-	case o = <-c.done:
-	case <-g.abandon:
-		o = outcomeStopped
-	}
-	if o == outcomeUnavailable {
-		return unavailable(req.clOrdID)
-	}
-	return nil
+}
+
+// queueFull counts and refuses a message a bounded queue had no room for.
+func (g *Gateway) queueFull(s *fixSession, clOrdID, why string) quickfix.MessageRejectError {
+	g.ctr.queueFull.Increment()
+	s.backlog.Add(1)
+	return quickfix.NewBusinessMessageRejectErrorWithRefID("Application not available at this time: gateway queue full ("+why+"); resend later",
+		bizRejApplicationUnavailable, clOrdID, nil)
 }
 
 func unavailable(clOrdID string) quickfix.MessageRejectError {

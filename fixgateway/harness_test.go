@@ -49,6 +49,7 @@ type gwSetup struct {
 	extra     string            // extra [DEFAULT] lines
 	sessions  []string          // CompIDs; DemoCompIDs when empty
 	perSess   map[string]string // extra [SESSION] lines per CompID
+	fixt      map[string]bool   // CompIDs whose session is FIXT.1.1 / FIX 5.0 SP2 (FIX.4.4 otherwise)
 	opts      fixgateway.Options
 	store     quickfix.MessageStoreFactory // wraps the file store when set
 	principal string
@@ -85,7 +86,11 @@ func (s gwSetup) settings(port int) string {
 		ids = fixgateway.DemoCompIDs()
 	}
 	for _, id := range ids {
-		fmt.Fprintf(&b, "\n[SESSION]\nBeginString=FIX.4.4\nSenderCompID=VENUE\nTargetCompID=%s\nVenueAccounts=%s\nVenuePassword=demo\n%s", id, id, s.perSess[id])
+		fmt.Fprintf(&b, "\n[SESSION]\nBeginString=%s\nSenderCompID=VENUE\nTargetCompID=%s\nVenueAccounts=%s\nVenuePassword=demo\n%s",
+			beginString(s.fixt[id]), id, id, s.perSess[id])
+		if s.fixt[id] {
+			b.WriteString("DefaultApplVerID=FIX.5.0SP2\n")
+		}
 	}
 	return b.String()
 }
@@ -127,6 +132,15 @@ func startGateway(t *testing.T, s gwSetup) *testGateway {
 	}
 }
 
+// beginString is the session's BeginString: FIXT.1.1 (FIX 5.0 SP2) or
+// FIX.4.4.
+func beginString(fixt bool) string {
+	if fixt {
+		return fixgateway.BeginStringFIXT11
+	}
+	return fixgateway.BeginStringFIX44
+}
+
 func newVenue(t *testing.T) *fakecluster.Venue {
 	t.Helper()
 	spec := fakecluster.DemoSpec()
@@ -163,6 +177,7 @@ type clientSetup struct {
 	port             int
 	extra            string // extra settings lines
 	store            quickfix.MessageStoreFactory
+	fixt             bool // FIXT.1.1 with DefaultApplVerID FIX.5.0SP2
 }
 
 func newClient(t *testing.T, c clientSetup) *fixClient {
@@ -170,14 +185,17 @@ func newClient(t *testing.T, c clientSetup) *fixClient {
 	if c.password == "" {
 		c.password = "demo"
 	}
-	settings := fmt.Sprintf("[DEFAULT]\nConnectionType=initiator\nSocketConnectHost=127.0.0.1\nSocketConnectPort=%d\nHeartBtInt=30\nReconnectInterval=1\n%s\n[SESSION]\nBeginString=FIX.4.4\nSenderCompID=%s\nTargetCompID=VENUE\n",
-		c.port, c.extra, c.compID)
+	settings := fmt.Sprintf("[DEFAULT]\nConnectionType=initiator\nSocketConnectHost=127.0.0.1\nSocketConnectPort=%d\nHeartBtInt=30\nReconnectInterval=1\n%s\n[SESSION]\nBeginString=%s\nSenderCompID=%s\nTargetCompID=VENUE\n",
+		c.port, c.extra, beginString(c.fixt), c.compID)
+	if c.fixt {
+		settings += "DefaultApplVerID=FIX.5.0SP2\n"
+	}
 	s, err := quickfix.ParseSettings(strings.NewReader(settings))
 	if err != nil {
 		t.Fatal(err)
 	}
 	fc := &fixClient{t: t, compID: c.compID, password: c.password, recv: make(chan *quickfix.Message, 1024),
-		id: quickfix.SessionID{BeginString: "FIX.4.4", SenderCompID: c.compID, TargetCompID: "VENUE"}}
+		id: quickfix.SessionID{BeginString: beginString(c.fixt), SenderCompID: c.compID, TargetCompID: "VENUE"}}
 	store := c.store
 	if store == nil {
 		store = quickfix.NewMemoryStoreFactory()
@@ -195,12 +213,27 @@ func newClient(t *testing.T, c clientSetup) *fixClient {
 
 func (c *fixClient) stop() { c.stopOnce.Do(c.init.Stop) }
 
-// connect starts a client and waits for its logon.
-func connect(t *testing.T, port int, compID string) *fixClient {
+// connect starts a client and waits for its logon, and for the engine to
+// have acknowledged the gateway's SessionStatus for it (until then the
+// gateway holds the session's orders back; a test that holds the cluster
+// must not hold the logon).
+func connect(t *testing.T, g *testGateway, compID string) *fixClient {
 	t.Helper()
-	c := newClient(t, clientSetup{compID: compID, port: port})
-	eventually(t, compID+" logon", c.loggedOn.Load)
+	logons := g.Stats().Logons
+	c := newClient(t, clientSetup{compID: compID, port: g.port})
+	eventually(t, compID+" logon", func() bool { return c.loggedOn.Load() && g.Stats().Logons > logons })
+	settled(t, g)
 	return c
+}
+
+// settled waits until the engine has acknowledged every SessionStatus the
+// gateway sent.
+func settled(t *testing.T, g *testGateway) {
+	t.Helper()
+	eventually(t, "session statuses acknowledged", func() bool {
+		s := g.Stats()
+		return s.SessionStatusAcks == s.SessionStatuses
+	})
 }
 
 func (c *fixClient) OnCreate(quickfix.SessionID) {}

@@ -8,7 +8,7 @@ import (
 func TestOrderLifecycle(t *testing.T) {
 	v := newVenue(t)
 	g := startGateway(t, gwSetup{venue: v})
-	c := map[string]*fixClient{"DEMO1": connect(t, g.port, "DEMO1"), "DEMO2": connect(t, g.port, "DEMO2")}
+	c := map[string]*fixClient{"DEMO1": connect(t, g, "DEMO1"), "DEMO2": connect(t, g, "DEMO2")}
 	script(t, c, map[string]func(){
 		"close ALPHA": func() { v.SetTradingState(1, 4) },
 	}, `

@@ -61,8 +61,8 @@ DEMO1 quiet
 func TestLeaderFailover(t *testing.T) {
 	v := newVenue(t)
 	g := startGateway(t, gwSetup{venue: v})
-	c1 := connect(t, g.port, "DEMO1")
-	c2 := connect(t, g.port, "DEMO2")
+	c1 := connect(t, g, "DEMO1")
+	c2 := connect(t, g, "DEMO2")
 	clients := map[string]*fixClient{"DEMO1": c1, "DEMO2": c2}
 	failover := func(committed bool) func() {
 		return func() {
@@ -115,7 +115,7 @@ DEMO2 quiet
 func TestBackPressure(t *testing.T) {
 	v := newVenue(t)
 	g := startGateway(t, gwSetup{venue: v, opts: fixgateway.Options{OfferTimeout: 2 * time.Second}})
-	c := connect(t, g.port, "DEMO1")
+	c := connect(t, g, "DEMO1")
 	clients := map[string]*fixClient{"DEMO1": c}
 	script(t, clients, map[string]func(){
 		"back pressure on": func() { v.SetBackPressure(true) },
@@ -144,15 +144,16 @@ DEMO1 < 8 11=p3 150=0
 	}
 }
 
-// TestFailoverAfterResetLogon: a logon that restarts sequence numbers and
-// the mass cancel after it are both lost in a failover. The gateway offers
-// them again in their original order, so the engine restarts the
-// principal's SenderSeq before it sees the mass cancel (which would
-// otherwise look like a duplicate of an old command).
+// TestFailoverAfterResetLogon: a logon that restarts sequence numbers is
+// lost in a failover. The gateway holds the session's mass cancel back
+// until the engine acknowledges the logon, offers the logon again, and
+// only then the mass cancel, so the engine restarts the principal's
+// SenderSeq before it sees the mass cancel (which would otherwise look like
+// a duplicate of an old command).
 func TestFailoverAfterResetLogon(t *testing.T) {
 	v := newVenue(t)
 	g := startGateway(t, gwSetup{venue: v})
-	c := connect(t, g.port, "DEMO1")
+	c := connect(t, g, "DEMO1")
 	script(t, map[string]*fixClient{"DEMO1": c}, nil, `
 DEMO1 > D 11=r1 55=ALPHA 54=1 38=1 40=2 44=99.00
 DEMO1 < 8 11=r1 150=0
@@ -161,12 +162,21 @@ DEMO1 < 8 11=r2 150=0
 DEMO1 > D 11=r3 55=ALPHA 54=1 38=1 40=2 44=99.00
 DEMO1 < 8 11=r3 150=0
 `)
+	// The logoff's SessionStatus is applied (and acknowledged) at once;
+	// the instrument list refresh that could also count is 10 s away.
+	offered := g.Stats().Offered
 	c.stop()
+	eventually(t, "logoff offered", func() bool { return g.Stats().Offered > offered })
 	v.Hold()
 	c2 := newClient(t, clientSetup{compID: "DEMO1", port: g.port, extra: "ResetOnLogon=Y"})
 	eventually(t, "logon with reset", c2.loggedOn.Load)
+	eventually(t, "the logon's SessionStatus offered", func() bool { return v.Held() == 1 })
+	in := g.Stats().MessagesIn
 	c2.send("q", "11=m1", "530=7") // MsgSeqNum 2, below the old high-water mark
-	eventually(t, "m1 offered", func() bool { return v.HeldOrders() == 1 })
+	eventually(t, "m1 taken", func() bool { return g.Stats().MessagesIn == in+1 })
+	if n := v.HeldOrders(); n != 0 {
+		t.Fatalf("%d orders offered before the logon was acknowledged", n)
+	}
 	v.Failover(false)
 	script(t, map[string]*fixClient{"DEMO1": c2}, nil, `
 DEMO1 < 8 11=r1 150=4
@@ -185,7 +195,7 @@ DEMO1 < r 11=m1 531=7 533=3
 func TestAnswerTimeout(t *testing.T) {
 	v := newVenue(t)
 	g := startGateway(t, gwSetup{venue: v, opts: fixgateway.Options{AnswerTimeout: 200 * time.Millisecond}})
-	c := connect(t, g.port, "DEMO1")
+	c := connect(t, g, "DEMO1")
 	script(t, map[string]*fixClient{"DEMO1": c}, map[string]func(){
 		"lose egress": func() { v.DropEgress(true) },
 		"wait until applied": func() {

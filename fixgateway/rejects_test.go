@@ -11,7 +11,7 @@ import (
 func TestRejects(t *testing.T) {
 	v := newVenue(t)
 	g := startGateway(t, gwSetup{venue: v})
-	c := map[string]*fixClient{"DEMO1": connect(t, g.port, "DEMO1")}
+	c := map[string]*fixClient{"DEMO1": connect(t, g, "DEMO1")}
 	script(t, c, nil, `
 # Session-level Reject (3): required tag missing (373=1), bad format (373=6),
 # value out of range for the tag (373=5).
@@ -95,7 +95,7 @@ DEMO1 quiet
 func TestCancelReplaceRaces(t *testing.T) {
 	v := newVenue(t)
 	g := startGateway(t, gwSetup{venue: v})
-	c := map[string]*fixClient{"DEMO1": connect(t, g.port, "DEMO1"), "DEMO2": connect(t, g.port, "DEMO2")}
+	c := map[string]*fixClient{"DEMO1": connect(t, g, "DEMO1"), "DEMO2": connect(t, g, "DEMO2")}
 	script(t, c, nil, `
 # Cancel after a full fill: too late, and the reject says Filled.
 DEMO1 > D 11=a1 55=GAMMA 54=1 38=10 40=2 44=100.00
@@ -144,7 +144,7 @@ DEMO2 quiet
 func TestDuplicates(t *testing.T) {
 	v := newVenue(t)
 	g := startGateway(t, gwSetup{venue: v})
-	c := map[string]*fixClient{"DEMO1": connect(t, g.port, "DEMO1")}
+	c := map[string]*fixClient{"DEMO1": connect(t, g, "DEMO1")}
 	script(t, c, nil, `
 DEMO1 > D 11=d1 55=ALPHA 54=1 38=10 40=2 44=99.00
 DEMO1 < 8 11=d1 150=0 39=0

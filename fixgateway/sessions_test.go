@@ -44,7 +44,7 @@ func TestLogonRejected(t *testing.T) {
 	}
 
 	// The right password still works.
-	good := connect(t, g.port, "DEMO1")
+	good := connect(t, g, "DEMO1")
 	good.send("D", "11=ok", "55=ALPHA", "54=1", "38=1", "40=2", "44=100.00")
 	good.expect("8", "11=ok", "150=0")
 }
@@ -59,7 +59,7 @@ func TestCancelOnDisconnect(t *testing.T) {
 	g := startGateway(t, gwSetup{venue: v, perSess: map[string]string{"DEMO1": "VenueCancelOnDisconnect=Y\n"}})
 	c1 := newClient(t, clientSetup{compID: "DEMO1", port: g.port})
 	eventually(t, "DEMO1 logon", c1.loggedOn.Load)
-	c2 := connect(t, g.port, "DEMO2")
+	c2 := connect(t, g, "DEMO2")
 	script(t, map[string]*fixClient{"DEMO1": c1, "DEMO2": c2}, nil, `
 DEMO1 > D 11=day 55=ALPHA 54=1 38=10 40=2 44=99.00 59=0
 DEMO1 < 8 11=day 150=0

@@ -95,7 +95,7 @@ func TestTwoGateways(t *testing.T) {
 	v := newVenue(t)
 	g1 := startGateway(t, gwSetup{venue: v, sessions: []string{"DEMO1"}})
 	g2 := startGateway(t, gwSetup{venue: v, sessions: []string{"DEMO2"}, principal: "GW2"})
-	c := map[string]*fixClient{"DEMO1": connect(t, g1.port, "DEMO1"), "DEMO2": connect(t, g2.port, "DEMO2")}
+	c := map[string]*fixClient{"DEMO1": connect(t, g1, "DEMO1"), "DEMO2": connect(t, g2, "DEMO2")}
 	script(t, c, nil, `
 DEMO1 > D 11=x1 55=ALPHA 54=1 38=10 40=2 44=100.00
 DEMO1 < 8 11=x1 150=0

@@ -21,9 +21,10 @@ func init() {
 func runBenchFix(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("bench fix", stderr)
 	sessions := fs.Int("sessions", 4, "FIX sessions")
-	rate := fs.Int("rate", 10000, "orders per second over all sessions (0: closed loop, one order in flight per session)")
+	rate := fs.Int("rate", 10000, "orders per second over all sessions (0: as fast as possible, a closed loop with --window orders in flight per session)")
+	window := fs.Int("window", fixbench.DefaultWindow, "with --rate 0: orders in flight per session")
 	duration := fs.Duration("duration", 10*time.Second, "how long to send")
-	store := fs.String("store", "file", "gateway FIX store: file or memory")
+	store := fs.String("store", "memory", "gateway FIX store: memory, or file (quickfixgo's, fsync on every write)")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -31,7 +32,7 @@ func runBenchFix(args []string, stdout, stderr io.Writer) error {
 	if *store != "file" && *store != "memory" {
 		return fmt.Errorf("%w: --store file|memory", errUsage)
 	}
-	res, err := fixbench.Run(context.Background(), fixbench.Config{Sessions: *sessions, Rate: *rate, Duration: *duration, Store: *store})
+	res, err := fixbench.Run(context.Background(), fixbench.Config{Sessions: *sessions, Rate: *rate, Window: *window, Duration: *duration, Store: *store})
 	if err != nil {
 		return err
 	}

@@ -166,6 +166,7 @@ func (c *Cluster) Failover(committed bool) {
 			c.dropEgress = false
 		}
 		h.c.inbox = append(h.c.inbox, event{kind: eventUnknown, msg: h.msg, pos: h.pos})
+		h.c.unknownPending++
 	}
 	c.held = nil
 	c.leader = (c.leader + 1) % 3
@@ -195,6 +196,9 @@ type Client struct {
 	inbox  []event
 	closed bool
 	batch  []event // Poll's delivery buffer, reused
+	// unknownPending counts unknown outcomes in the inbox: Offer refuses
+	// while there are any (the ClusterClient ordering contract).
+	unknownPending int
 }
 
 type eventKind uint8
@@ -252,6 +256,8 @@ func (cl *Client) Offer(msg []byte) fixgateway.OfferResult {
 		return fixgateway.OfferNotConnected
 	case c.backPressure:
 		return fixgateway.OfferBackPressured
+	case cl.unknownPending > 0:
+		return fixgateway.OfferAdminAction
 	}
 	c.position += int64(len(msg)) + sessionEntryBytes
 	if c.hold {
@@ -269,6 +275,11 @@ func (cl *Client) Poll(h fixgateway.ClusterHandler, limit int) int {
 	n := min(limit, len(cl.inbox))
 	cl.batch = append(cl.batch[:0], cl.inbox[:n]...)
 	cl.inbox = cl.inbox[:copy(cl.inbox, cl.inbox[n:])]
+	for _, e := range cl.batch {
+		if e.kind == eventUnknown {
+			cl.unknownPending--
+		}
+	}
 	c.mu.Unlock()
 	for _, e := range cl.batch {
 		switch e.kind {

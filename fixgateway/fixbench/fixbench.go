@@ -34,9 +34,11 @@ const (
 	latencySigFigs   = 3
 	// ordersMax bounds one run's orders (each needs a send-time slot).
 	ordersMax = 50_000_000
-	// windowPerSession bounds orders in flight per session at rate 0: one,
-	// a closed loop, since the gateway answers each session in order anyway.
-	windowPerSession = 1
+	// sessionOrdersMax bounds one session's orders.
+	sessionOrdersMax = 4_000_000
+	// DefaultWindow is the orders in flight per session at rate 0: the
+	// gateway pipelines, so a closed loop keeps several outstanding.
+	DefaultWindow = 64
 	// logonTimeout bounds waiting for the sessions to log on.
 	logonTimeout = 20 * time.Second
 	// drainTimeout bounds waiting for the last reports.
@@ -47,8 +49,9 @@ const (
 type Config struct {
 	Sessions int           // FIX sessions, 1..
 	Rate     int           // orders per second over all sessions; 0 = as fast as a window allows
+	Window   int           // rate 0: orders in flight per session (DefaultWindow when 0), at most fixgateway.SessionInFlightMax
 	Duration time.Duration // sending time
-	Store    string        // FIX store: "file" (default) or "memory"
+	Store    string        // the gateway's FIX store: "memory" (default) or "file"
 	Dir      string        // for the file store; a temporary directory when empty
 }
 
@@ -73,11 +76,18 @@ type Result struct {
 
 // Run runs the benchmark.
 func Run(ctx context.Context, cfg Config) (Result, error) {
-	if cfg.Sessions < 1 || cfg.Rate < 0 || cfg.Duration <= 0 {
-		return Result{}, errors.New("fixbench: need sessions >= 1, rate >= 0, duration > 0")
+	if cfg.Window == 0 {
+		cfg.Window = DefaultWindow
 	}
-	if cfg.Store == "" {
-		cfg.Store = "file"
+	if cfg.Sessions < 1 || cfg.Rate < 0 || cfg.Duration <= 0 || cfg.Window < 1 || cfg.Window > fixgateway.SessionInFlightMax {
+		return Result{}, fmt.Errorf("fixbench: need sessions >= 1, rate >= 0, duration > 0, 1 <= window <= %d", fixgateway.SessionInFlightMax)
+	}
+	switch cfg.Store {
+	case "":
+		cfg.Store = "memory"
+	case "memory", "file":
+	default:
+		return Result{}, fmt.Errorf("fixbench: store %q: want memory or file", cfg.Store)
 	}
 	dir := cfg.Dir
 	if dir == "" {
@@ -115,7 +125,10 @@ func newBench(ctx context.Context, cfg Config, dir string) (*bench, error) {
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(&acc, "[DEFAULT]\nConnectionType=acceptor\nSocketAcceptHost=127.0.0.1\nSocketAcceptPort=%d\nFileStorePath=%s/gateway\n", port, dir)
+	fmt.Fprintf(&acc, "[DEFAULT]\nConnectionType=acceptor\nSocketAcceptHost=127.0.0.1\nSocketAcceptPort=%d\n", port)
+	if cfg.Store == "file" {
+		fmt.Fprintf(&acc, "FileStorePath=%s/gateway\n", dir)
+	}
 	fmt.Fprintf(&ini, "[DEFAULT]\nConnectionType=initiator\nSocketConnectHost=127.0.0.1\nSocketConnectPort=%d\nHeartBtInt=30\nReconnectInterval=1\nResetOnLogon=Y\n", port)
 	for i := 0; i < cfg.Sessions; i++ {
 		id := compID(i)
@@ -131,10 +144,9 @@ func newBench(ctx context.Context, cfg Config, dir string) (*bench, error) {
 	if err != nil {
 		return nil, err
 	}
+	// No StoreFactory: the gateway takes the file store when the settings
+	// have FileStorePath, the memory store otherwise; its logs are null.
 	opts := fixgateway.Options{Client: venue.NewClient()}
-	if cfg.Store == "memory" {
-		opts.StoreFactory = quickfix.NewMemoryStoreFactory()
-	}
 	if b.gw, err = fixgateway.New(gcfg, opts); err != nil {
 		return nil, err
 	}
@@ -167,12 +179,13 @@ func (b *bench) startClients(settings string, cfg Config) error {
 	for i := 0; i < cfg.Sessions; i++ {
 		c := &client{id: quickfix.SessionID{BeginString: "FIX.4.4", SenderCompID: compID(i), TargetCompID: "VENUE"},
 			intended: make([]int64, per), hist: hdrhistogram.New(latencyLowestNs, latencyHighestNs, latencySigFigs),
-			window: make(chan struct{}, windowPerSession)}
+			window: make(chan struct{}, cfg.Window)}
 		b.clients = append(b.clients, c)
 		app.byComp[c.id.SenderCompID] = c
 	}
 	store := quickfix.MessageStoreFactory(quickfix.NewMemoryStoreFactory())
-	if b.init, err = quickfix.NewInitiator(app, store, s, quickfix.NewNullLogFactory()); err != nil {
+	// The initiators' sessions have quickfixgo's spinning send path too.
+	if b.init, err = quickfix.NewInitiator(app, store, s, fixgateway.WriterYieldLogFactory(nil)); err != nil {
 		return err
 	}
 	if err := b.init.Start(); err != nil {
@@ -192,11 +205,11 @@ func (b *bench) startClients(settings string, cfg Config) error {
 
 // perSession is how many order slots each session needs.
 func perSession(cfg Config) int {
-	n := windowPerSession * 1_000_000 // rate 0: bounded by ordersMax below
+	n := sessionOrdersMax // rate 0: as many as fit
 	if cfg.Rate > 0 {
 		n = int(int64(cfg.Rate)*int64(cfg.Duration)/int64(time.Second))/cfg.Sessions + 1
 	}
-	return min(n, ordersMax/cfg.Sessions, 4_000_000)
+	return min(n, ordersMax/cfg.Sessions, sessionOrdersMax)
 }
 
 func (b *bench) close() {
@@ -261,12 +274,9 @@ type client struct {
 }
 
 // send sends orders until the duration passes: open loop at the session's
-// share of the rate, or closed loop at rate 0. Orders are DAY buys far
-// below any seller: each gets exactly one report, ExecutionReport New, and
-// rests. (One report per order on purpose: quickfixgo v0.9.10 busy-retries
-// a session's second queued outbound message while the connection's writer
-// goroutine is not ready, and with more FIX sessions than cores those
-// spinning sessions starve the writers until preemption.)
+// share of the rate, or closed loop at rate 0 with Window orders in
+// flight. Orders are DAY buys far below any seller: each gets exactly one
+// report, ExecutionReport New, and rests.
 func (c *client) send(ctx context.Context, cfg Config, start time.Time) {
 	c.start = start
 	c.closedLoop = cfg.Rate == 0

@@ -9,7 +9,7 @@ import (
 // TestRun: a short run acknowledges every order it sends and labels the
 // cluster as the in-process fake.
 func TestRun(t *testing.T) {
-	r, err := Run(context.Background(), Config{Sessions: 1, Rate: 0, Duration: 300 * time.Millisecond, Store: "memory", Dir: t.TempDir()})
+	r, err := Run(context.Background(), Config{Sessions: 1, Rate: 0, Duration: 300 * time.Millisecond, Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
