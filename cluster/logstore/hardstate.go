@@ -129,9 +129,15 @@ func openHardState(fsys archive.FS, dir string, readOnly bool) (*hardStateFile, 
 	}
 	if readOnly {
 		f.Close()
-	} else {
-		h.file = f
+		return h, nil
 	}
+	// The state read is acted on, so it must be durable even if the save
+	// that wrote it died before its sync.
+	if err := f.SyncData(); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("logstore: sync hard state: %w", err)
+	}
+	h.file = f
 	return h, nil
 }
 

@@ -253,18 +253,22 @@ func openRecordingLog(fsys archive.FS, dir string, readOnly bool) (*RecordingLog
 		return l, err
 	}
 	l.recs = recs
-	if valid != size && !readOnly { // a torn append: cut it
+	if readOnly {
+		return l, nil
+	}
+	if valid != size { // a torn append: cut it
 		if err := f.Truncate(valid); err != nil {
 			return l, fmt.Errorf("logstore: trim recording log: %w", err)
 		}
-		if err := f.Sync(); err != nil {
-			return l, fmt.Errorf("logstore: sync recording log: %w", err)
-		}
 	}
-	if !readOnly {
-		if err := fsys.Remove(filepath.Join(dir, recordingLogTempName)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return l, fmt.Errorf("logstore: remove recording log temporary: %w", err)
-		}
+	// What was read is acted on (a snapshot record lets Retain purge log),
+	// so it must be durable even if the write before the crash never
+	// reached its sync.
+	if err := f.Sync(); err != nil {
+		return l, fmt.Errorf("logstore: sync recording log: %w", err)
+	}
+	if err := fsys.Remove(filepath.Join(dir, recordingLogTempName)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return l, fmt.Errorf("logstore: remove recording log temporary: %w", err)
 	}
 	return l, nil
 }
