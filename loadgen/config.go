@@ -49,8 +49,11 @@ const (
 	// yet seen answered or given up on. When a session is at the bound
 	// the sender waits for room, and the wait is charged to the messages
 	// it delays (their intended send times do not move). It also bounds
-	// what quickfixgo queues for the session, which it does not bound.
-	InFlightPerSessionMax = 4096
+	// the driver's outbox and what sits in the socket: 256 FIX orders are
+	// about 50 KB, within loopback's socket buffers, so quickfixgo's writer
+	// is not left blocked in a write (its session would spin meanwhile; see
+	// fixQueuedPerSessionMax). More in flight takes more sessions.
+	InFlightPerSessionMax = 256
 	// OrdersPerSessionMax bounds the orders a session tracks (sent and
 	// not yet finished): the default mix stays far below it; a replayed
 	// file that wants more skips the new orders beyond it.

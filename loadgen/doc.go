@@ -19,9 +19,12 @@
 //   - the run (Run): warm-up, progress line once a second, clean stop on
 //     cancellation, drain, and the report directory;
 //   - the Driver interface between that engine and a transport, and the FIX
-//     driver: quickfixgo initiators against the FIX gateway (fixdriver.go).
-//     A driver for the cluster client (--via cluster) plugs in behind the
-//     same interface once that client library exists.
+//     driver: quickfixgo initiators against the FIX gateway, fed from a
+//     bounded outbox per session one message at a time (fixdriver.go), the
+//     quickfixgo Application (fixapp.go), and the FIX spelling of requests
+//     and reports (fixmsg.go, fixparse.go). A driver for the cluster client
+//     (--via cluster) plugs in behind the same interface once that client
+//     library exists; until then NewDriver returns ErrClusterUnavailable.
 //
 // Paths and what is timed (from the message's intended send time):
 //

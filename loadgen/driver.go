@@ -22,8 +22,10 @@ type Driver interface {
 	Start(ctx context.Context, sink Sink) error
 	// Send sends req on session s. It must neither wait for the answer
 	// nor queue without bound (the engine bounds what is in flight per
-	// session). An error means req did not go out; the engine records it
-	// as an error at once.
+	// session), and should not wait for anything else either: the engine
+	// sends every session's messages from one goroutine. An error means
+	// req did not go out; the engine records it as an error at once (as
+	// it does when the driver reports a later failure to OnSendFailed).
 	Send(s int, req *Request) error
 	// CancelAll asks the venue to cancel every session's resting orders
 	// and waits, bounded by ctx, for its answers; it returns how many
@@ -36,6 +38,10 @@ type Driver interface {
 // Sink receives the venue's reports. r is only valid during the call.
 type Sink interface {
 	OnReport(s int, r *Report)
+	// OnSendFailed says that a request Send accepted could not be sent
+	// after all (a driver that sends from its own goroutines): the engine
+	// records it as an error at once instead of waiting for its timeout.
+	OnSendFailed(s int, clOrdID string, err error)
 }
 
 // ErrClusterUnavailable is returned for --via cluster until the cluster

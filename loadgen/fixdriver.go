@@ -1,12 +1,11 @@
 package loadgen
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"net"
-	"strconv"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -41,15 +40,23 @@ const (
 	// fixHandoffTimeout bounds waiting for room in that queue: a session
 	// whose writer takes nothing for this long fails the send.
 	fixHandoffTimeout = time.Second
+	// fixOutboxCapacity bounds each session's requests waiting for their
+	// turn in that queue. The engine keeps at most InFlightPerSessionMax
+	// requests unanswered per session, so the outbox never fills.
+	fixOutboxCapacity = InFlightPerSessionMax
 )
 
 // Send's errors.
 var (
 	// ErrNotLoggedOn is Send's error while a session is not logged on.
 	ErrNotLoggedOn = errors.New("loadgen: FIX session not logged on")
-	// ErrHandoffTimeout is Send's error when a session's writer took
+	// ErrHandoffTimeout is a send's failure when a session's writer took
 	// nothing for fixHandoffTimeout.
 	ErrHandoffTimeout = errors.New("loadgen: FIX session's writer is stuck")
+	// ErrOutboxFull is Send's error when a session's outbox is full.
+	ErrOutboxFull = errors.New("loadgen: FIX session's outbox is full")
+	// ErrStopped is a send's failure once the driver stops.
+	ErrStopped = errors.New("loadgen: FIX driver stopped")
 )
 
 // FIXDriver sends through the venue's FIX gateway: one quickfixgo FIX 4.4
@@ -57,6 +64,12 @@ var (
 // sequence numbers reset at every logon (the gateway tells the engine) and
 // messages kept in memory only: the load generator never resends, it counts
 // what was lost as timeouts.
+//
+// Send puts a request in its session's outbox and returns; one goroutine
+// per session hands the outbox to quickfixgo one message at a time (see
+// fixQueuedPerSessionMax), so a session slow to take its messages delays
+// only its own, and each by no more than the engine charges it anyway
+// (latency runs from the intended send time).
 type FIXDriver struct {
 	cfg      Config
 	ids      []quickfix.SessionID
@@ -65,6 +78,9 @@ type FIXDriver struct {
 	init     *quickfix.Initiator
 	sink     Sink
 	massSeq  atomic.Int64
+	done     chan struct{} // closed by Stop
+	stopOnce sync.Once
+	writers  sync.WaitGroup
 }
 
 // fixSession is one initiator session's state.
@@ -73,9 +89,18 @@ type fixSession struct {
 	// queued holds a token per application message quickfixgo has queued
 	// and not yet handed to the writer (see fixQueuedPerSessionMax).
 	queued chan struct{}
-	mu     sync.Mutex
-	ring   [seqRingSize]seqEntry
-	mass   chan int64 // a mass cancel report's TotalAffectedOrders, or -1 for a refusal
+	// out holds the requests Send accepted that the session's goroutine
+	// has not handed to quickfixgo yet.
+	out  chan outbound
+	mu   sync.Mutex
+	ring [seqRingSize]seqEntry
+	mass chan int64 // a mass cancel report's TotalAffectedOrders, or -1 for a refusal
+}
+
+// outbound is one request in a session's outbox.
+type outbound struct {
+	clOrdID string
+	m       *quickfix.Message
 }
 
 // seqEntry remembers the ClOrdID sent under one MsgSeqNum.
@@ -87,12 +112,13 @@ type seqEntry struct {
 // NewFIXDriver returns a driver for cfg's FIX sessions (cfg as Run
 // completes it: Target, CompIDs, TargetCompID, Password, Instruments).
 func NewFIXDriver(cfg Config) *FIXDriver {
-	d := &FIXDriver{cfg: cfg, index: map[quickfix.SessionID]int{}}
+	d := &FIXDriver{cfg: cfg, index: map[quickfix.SessionID]int{}, done: make(chan struct{})}
 	for i := 0; i < cfg.Sessions && i < len(cfg.CompIDs); i++ {
 		id := quickfix.SessionID{BeginString: quickfix.BeginStringFIX44, SenderCompID: cfg.CompIDs[i], TargetCompID: cfg.TargetCompID}
 		d.ids = append(d.ids, id)
 		d.index[id] = i
-		d.sessions = append(d.sessions, &fixSession{mass: make(chan int64, 1), queued: make(chan struct{}, fixQueuedPerSessionMax)})
+		d.sessions = append(d.sessions, &fixSession{mass: make(chan int64, 1),
+			queued: make(chan struct{}, fixQueuedPerSessionMax), out: make(chan outbound, fixOutboxCapacity)})
 	}
 	return d
 }
@@ -134,6 +160,10 @@ func (d *FIXDriver) Start(ctx context.Context, sink Sink) error {
 	if err := d.init.Start(); err != nil {
 		return fmt.Errorf("initiator: %w", err)
 	}
+	for i := range d.sessions {
+		d.writers.Add(1)
+		go d.writer(i)
+	}
 	return d.awaitLogons(ctx)
 }
 
@@ -163,17 +193,18 @@ func (d *FIXDriver) awaitLogons(ctx context.Context) error {
 	}
 }
 
-// Stop logs the sessions out.
+// Stop ends the sessions' goroutines and logs the sessions out.
 func (d *FIXDriver) Stop() {
+	d.stopOnce.Do(func() { close(d.done) })
+	d.writers.Wait()
 	if d.init != nil {
 		d.init.Stop()
 	}
 }
 
-// Send sends req as a NewOrderSingle, OrderCancelRequest or
-// OrderCancelReplaceRequest. It waits until the session's previous message
-// went to its writer (fixQueuedPerSessionMax), then quickfixgo queues it and
-// Send returns; the engine bounds how many are unanswered.
+// Send puts req, spelt as a NewOrderSingle, OrderCancelRequest or
+// OrderCancelReplaceRequest, in session s's outbox and returns. A failure to
+// send it later goes to the sink's OnSendFailed.
 func (d *FIXDriver) Send(s int, req *Request) error {
 	if s < 0 || s >= len(d.sessions) {
 		return fmt.Errorf("%w: session %d", ErrConfig, s)
@@ -182,9 +213,32 @@ func (d *FIXDriver) Send(s int, req *Request) error {
 	if err != nil {
 		return err
 	}
-	return d.send(s, m)
+	select {
+	case d.sessions[s].out <- outbound{clOrdID: req.ClOrdID, m: m}:
+		return nil
+	default:
+		return ErrOutboxFull
+	}
 }
 
+// writer hands session s's outbox to quickfixgo until Stop.
+func (d *FIXDriver) writer(s int) {
+	defer d.writers.Done()
+	fs := d.sessions[s]
+	for {
+		select {
+		case <-d.done:
+			return
+		case o := <-fs.out:
+			if err := d.send(s, o.m); err != nil {
+				d.sink.OnSendFailed(s, o.clOrdID, err)
+			}
+		}
+	}
+}
+
+// send hands m to quickfixgo once the session's previous message went to
+// its writer (fixQueuedPerSessionMax).
 func (d *FIXDriver) send(s int, m *quickfix.Message) error {
 	fs := d.sessions[s]
 	if !fs.loggedOn.Load() {
@@ -199,7 +253,14 @@ func (d *FIXDriver) send(s int, m *quickfix.Message) error {
 		case fs.queued <- struct{}{}:
 		case <-t.C:
 			return ErrHandoffTimeout
+		case <-d.done:
+			return ErrStopped
 		}
+		// The token came back when quickfixgo handed the previous message
+		// to its writer goroutine, which has not written it yet: it waits
+		// on this P's run queue. Queuing the next message now would start
+		// the session's retry loop ahead of it; yielding lets it write.
+		runtime.Gosched()
 	}
 	if err := quickfix.SendToTarget(m, d.ids[s]); err != nil {
 		fs.handedOff()
@@ -228,117 +289,6 @@ func (s *fixSession) reset() {
 	}
 }
 
-// message spells req in FIX 4.4.
-func (d *FIXDriver) message(req *Request) (*quickfix.Message, error) {
-	if req.Instrument < 0 || req.Instrument >= len(d.cfg.Instruments) {
-		return nil, fmt.Errorf("%w: instrument %d", ErrConfig, req.Instrument)
-	}
-	in := d.cfg.Instruments[req.Instrument]
-	m := quickfix.NewMessage()
-	switch req.Kind {
-	case RequestNew:
-		m.Header.SetString(tagMsgType, msgTypeNewOrderSingle)
-	case RequestCancel:
-		m.Header.SetString(tagMsgType, msgTypeOrderCancel)
-		m.Body.SetString(tagOrigClOrdID, req.OrigClOrdID)
-	case RequestReplace:
-		m.Header.SetString(tagMsgType, msgTypeOrderReplace)
-		m.Body.SetString(tagOrigClOrdID, req.OrigClOrdID)
-	default:
-		return nil, fmt.Errorf("%w: request kind %v", ErrConfig, req.Kind)
-	}
-	m.Body.SetString(tagClOrdID, req.ClOrdID)
-	m.Body.SetString(tagSymbol, in.Symbol)
-	m.Body.SetString(tagSide, fixSide(req.Side))
-	m.Body.SetField(tagTransactTime, quickfix.FIXUTCTimestamp{Time: time.Now().UTC(), Precision: quickfix.Micros})
-	m.Body.SetString(tagOrderQty, strconv.FormatInt(req.Qty, 10))
-	if req.Kind == RequestCancel {
-		return m, nil
-	}
-	if req.OrdType == Market {
-		m.Body.SetString(tagOrdType, "1")
-	} else {
-		m.Body.SetString(tagOrdType, "2")
-		m.Body.SetString(tagPrice, formatPrice(req.Price, int(in.PriceDecimals)))
-	}
-	m.Body.SetString(tagTimeInForce, fixTIF(req.TIF))
-	return m, nil
-}
-
-func fixSide(s Side) string {
-	if s == Sell {
-		return "2"
-	}
-	return "1"
-}
-
-func fixTIF(t TimeInForce) string {
-	switch t {
-	case GTC:
-		return "1"
-	case IOC:
-		return "3"
-	}
-	return "0"
-}
-
-// formatPrice writes v units of 10^-decimals as a FIX decimal.
-func formatPrice(v int64, decimals int) string {
-	neg := v < 0
-	u := uint64(v)
-	if neg {
-		u = -u
-	}
-	s := strconv.FormatUint(u, 10)
-	if decimals > 0 {
-		if len(s) <= decimals {
-			s = strings.Repeat("0", decimals-len(s)+1) + s
-		}
-		s = s[:len(s)-decimals] + "." + s[len(s)-decimals:]
-	}
-	if neg {
-		s = "-" + s
-	}
-	return s
-}
-
-// CancelAll sends every logged-on session an OrderMassCancelRequest for all
-// its orders and waits for the reports.
-func (d *FIXDriver) CancelAll(ctx context.Context) (int64, error) {
-	var sent []int
-	for i, s := range d.sessions {
-		select {
-		case <-s.mass: // a stale report
-		default:
-		}
-		if !s.loggedOn.Load() {
-			continue
-		}
-		m := quickfix.NewMessage()
-		m.Header.SetString(tagMsgType, msgTypeMassCancel)
-		m.Body.SetString(tagClOrdID, "LGMC."+strconv.FormatInt(d.massSeq.Add(1), 36)+"."+strconv.FormatInt(time.Now().UnixMilli(), 36))
-		m.Body.SetString(tagMassCancelReqType, "7") // all orders
-		m.Body.SetField(tagTransactTime, quickfix.FIXUTCTimestamp{Time: time.Now().UTC(), Precision: quickfix.Micros})
-		if err := d.send(i, m); err != nil {
-			return 0, fmt.Errorf("mass cancel on %s: %w", d.ids[i].SenderCompID, err)
-		}
-		sent = append(sent, i)
-	}
-	var total int64
-	for _, i := range sent {
-		select {
-		case n := <-d.sessions[i].mass:
-			if n < 0 {
-				return total, fmt.Errorf("mass cancel on %s refused", d.ids[i].SenderCompID)
-			}
-			total += n
-		case <-ctx.Done():
-			return total, fmt.Errorf("mass cancel on %s: %w", d.ids[i].SenderCompID, ctx.Err())
-		}
-	}
-	return total, nil
-}
-
 // remember records the ClOrdID sent under seq.
 func (s *fixSession) remember(seq int, clOrdID string) {
 	s.mu.Lock()
@@ -354,138 +304,4 @@ func (s *fixSession) resolve(seq int) string {
 		return e.clOrdID
 	}
 	return ""
-}
-
-// fixApp is the quickfixgo Application of the driver's sessions.
-type fixApp struct{ d *FIXDriver }
-
-func (a *fixApp) session(id quickfix.SessionID) (int, *fixSession) {
-	i, ok := a.d.index[id]
-	if !ok {
-		return -1, nil
-	}
-	return i, a.d.sessions[i]
-}
-
-// OnCreate implements quickfix.Application.
-func (a *fixApp) OnCreate(quickfix.SessionID) {}
-
-// OnLogon implements quickfix.Application.
-func (a *fixApp) OnLogon(id quickfix.SessionID) {
-	if _, s := a.session(id); s != nil {
-		s.reset()
-		s.loggedOn.Store(true)
-	}
-}
-
-// OnLogout implements quickfix.Application.
-func (a *fixApp) OnLogout(id quickfix.SessionID) {
-	if _, s := a.session(id); s != nil {
-		s.loggedOn.Store(false)
-		s.reset()
-	}
-}
-
-// ToAdmin puts the password on the Logon.
-func (a *fixApp) ToAdmin(m *quickfix.Message, _ quickfix.SessionID) {
-	if m.IsMsgTypeOf(msgTypeLogon) {
-		m.Body.SetString(tagPassword, a.d.cfg.Password)
-	}
-}
-
-// ToApp remembers the MsgSeqNum each request goes out under (quickfixgo
-// calls it after numbering the message, before sending it).
-func (a *fixApp) ToApp(m *quickfix.Message, id quickfix.SessionID) error {
-	_, s := a.session(id)
-	if s == nil {
-		return nil
-	}
-	seq, err := m.Header.GetInt(tagMsgSeqNum)
-	if err != nil {
-		return nil
-	}
-	s.remember(seq, bodyString(m, tagClOrdID))
-	return nil
-}
-
-// FromAdmin passes session rejects on.
-func (a *fixApp) FromAdmin(m *quickfix.Message, id quickfix.SessionID) quickfix.MessageRejectError {
-	if m.IsMsgTypeOf(msgTypeReject) {
-		a.deliver(m, id)
-	}
-	return nil
-}
-
-// FromApp passes reports on, and mass cancel reports to CancelAll.
-func (a *fixApp) FromApp(m *quickfix.Message, id quickfix.SessionID) quickfix.MessageRejectError {
-	if m.IsMsgTypeOf(msgTypeMassCancelReport) {
-		if _, s := a.session(id); s != nil {
-			n, err := strconv.ParseInt(bodyString(m, tagTotalAffectedOrders), 10, 64)
-			if err != nil || bodyString(m, tagMassCancelResponse) == "0" {
-				n = -1
-			}
-			select {
-			case s.mass <- n:
-			default:
-			}
-		}
-		return nil
-	}
-	a.deliver(m, id)
-	return nil
-}
-
-func (a *fixApp) deliver(m *quickfix.Message, id quickfix.SessionID) {
-	i, s := a.session(id)
-	if s == nil || a.d.sink == nil {
-		return
-	}
-	if r, ok := parseFIX(m, s.resolve); ok {
-		a.d.sink.OnReport(i, &r)
-	}
-}
-
-// fixLogFactory gives each session a quickfixgo Log that logs nothing and
-// hands the queue token back when an application message reaches the
-// writer (quickfixgo calls OnOutgoing right after the hand-off).
-type fixLogFactory struct{ d *FIXDriver }
-
-// Create implements quickfix.LogFactory.
-func (f fixLogFactory) Create() (quickfix.Log, error) { return fixLog{}, nil }
-
-// CreateSessionLog implements quickfix.LogFactory.
-func (f fixLogFactory) CreateSessionLog(id quickfix.SessionID) (quickfix.Log, error) {
-	i, ok := f.d.index[id]
-	if !ok {
-		return fixLog{}, nil
-	}
-	return fixLog{s: f.d.sessions[i]}, nil
-}
-
-type fixLog struct{ s *fixSession }
-
-func (l fixLog) OnIncoming([]byte)               {}
-func (l fixLog) OnEvent(string)                  {}
-func (l fixLog) OnEventf(string, ...interface{}) {}
-
-// OnOutgoing returns the token of an application message.
-func (l fixLog) OnOutgoing(msg []byte) {
-	if l.s != nil && isQueuedType(msg) {
-		l.s.handedOff()
-	}
-}
-
-// isQueuedType reports whether a raw FIX message is one the driver queues
-// (D, F, G or q): its MsgType field, "35=", follows BeginString and
-// BodyLength.
-func isQueuedType(msg []byte) bool {
-	i := bytes.Index(msg, []byte("\x0135="))
-	if i < 0 || i+6 > len(msg) || msg[i+5] != '\x01' {
-		return false
-	}
-	switch msg[i+4] {
-	case 'D', 'F', 'G', 'q':
-		return true
-	}
-	return false
 }

@@ -126,6 +126,14 @@ func (r *runner) OnReport(s int, rep *Report) {
 	r.sessions[s].onReport(rep, r.now())
 }
 
+// OnSendFailed implements Sink.
+func (r *runner) OnSendFailed(s int, clOrdID string, err error) {
+	if s < 0 || s >= len(r.sessions) {
+		return
+	}
+	r.sessions[s].failSend(clOrdID, r.now(), err.Error())
+}
+
 func (r *runner) run(ctx context.Context) (*Result, error) {
 	r.startNs = r.now()
 	r.lastProgressNs = r.startNs
@@ -237,7 +245,7 @@ func (r *runner) sendOne(ctx context.Context, intended, warmEndNs int64, measure
 		}
 		r.sent.Add(1)
 		if err := r.d.Send(si, &req); err != nil {
-			ses.failSend(&req, r.now(), err.Error())
+			ses.failSend(req.ClOrdID, r.now(), err.Error())
 		}
 		return sendDone
 	}

@@ -205,11 +205,11 @@ func (s *session) unlistIdle(o *order) {
 	o.idleIdx = -1
 }
 
-// failSend records that req could not be sent.
-func (s *session) failSend(req *Request, nowNs int64, reason string) {
+// failSend records that the request with ClOrdID id could not be sent.
+func (s *session) failSend(id string, nowNs int64, reason string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p := s.take(req.ClOrdID)
+	p := s.take(id)
 	if p == nil {
 		return
 	}
