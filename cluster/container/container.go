@@ -1,7 +1,6 @@
 package container
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -44,7 +43,8 @@ type Container struct {
 	position cluster.Position
 	timeNs   int64
 	sessions map[cluster.SessionID]*session
-	timers   map[int64]int64 // correlation id -> deadline (cluster time ns)
+	timers   timerQueue
+	due      []Timer // DueTimers' reused result
 	outbox   []consensus.LogEntry
 	started  bool
 	observe  func(e *consensus.LogEntry, end cluster.Position)
@@ -58,7 +58,7 @@ type Container struct {
 // New returns a container for service on member.
 func New(member cluster.MemberID, service cluster.ClusteredService, egress Egress) *Container {
 	return &Container{member: member, service: service, egress: egress, role: consensus.RoleFollower,
-		sessions: map[cluster.SessionID]*session{}, timers: map[int64]int64{}}
+		sessions: map[cluster.SessionID]*session{}, timers: newTimerQueue()}
 }
 
 // Start starts the service from snapshot (nil: empty) at log position from.
@@ -128,8 +128,7 @@ func (c *Container) dispatch(e *consensus.LogEntry) {
 	case consensus.EntrySessionMessage:
 		c.onSessionMessage(e)
 	case consensus.EntryTimer:
-		if _, ok := c.timers[e.CorrelationID]; ok {
-			delete(c.timers, e.CorrelationID)
+		if c.timers.cancel(e.CorrelationID) {
 			c.service.OnTimerEvent(e.CorrelationID, e.Timestamp)
 		} else {
 			c.StaleTimer++ // cancelled, or expired twice across a leader change
@@ -173,22 +172,18 @@ func (c *Container) Outbox() []consensus.LogEntry {
 }
 
 // DueTimers returns, in deadline then correlation order, the pending timers
-// due at cluster time nowNs. The leader proposes a timer entry for each.
-func (c *Container) DueTimers(nowNs int64) []int64 {
-	var due []int64
-	for corr, deadline := range c.timers { // collected, then sorted: order-free
-		if deadline <= nowNs {
-			due = append(due, corr)
-		}
-	}
-	slices.SortFunc(due, func(a, b int64) int {
-		if d := cmp.Compare(c.timers[a], c.timers[b]); d != 0 {
-			return d
-		}
-		return cmp.Compare(a, b)
-	})
-	return due
+// due at cluster time nowNs. The leader proposes a timer entry for each. The
+// slice is reused by the next call.
+func (c *Container) DueTimers(nowNs int64) []Timer {
+	c.due = c.timers.appendDue(c.due[:0], nowNs)
+	return c.due
 }
+
+// TimerDeadline returns a pending timer's deadline.
+func (c *Container) TimerDeadline(corr int64) (int64, bool) { return c.timers.deadline(corr) }
+
+// PendingTimers returns the number of pending timers.
+func (c *Container) PendingTimers() int { return c.timers.len() }
 
 // Position returns the log position after the last applied entry.
 func (c *Container) Position() cluster.Position { return c.position }

@@ -78,7 +78,7 @@ func TestContainerAppliesLogInOrder(t *testing.T) {
 	if due := c.DueTimers(119); len(due) != 0 {
 		t.Fatalf("due early: %v", due)
 	}
-	if due := c.DueTimers(120); len(due) != 1 || due[0] != 5 {
+	if due := c.DueTimers(120); len(due) != 1 || due[0].CorrelationID != 5 {
 		t.Fatalf("due %v", due)
 	}
 	if err := c.Apply(0, log[half:]); err == nil {

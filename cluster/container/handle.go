@@ -19,18 +19,16 @@ func (c *Container) LogPosition() cluster.Position { return c.position }
 
 // ScheduleTimer implements cluster.Cluster.
 func (c *Container) ScheduleTimer(correlationID int64, deadlineNs int64) error {
-	if _, ok := c.timers[correlationID]; !ok && len(c.timers) >= timersMax {
+	if _, ok := c.timers.deadline(correlationID); !ok && c.timers.len() >= timersMax {
 		return ErrTooManyTimers
 	}
-	c.timers[correlationID] = deadlineNs
+	c.timers.schedule(correlationID, deadlineNs)
 	return nil
 }
 
 // CancelTimer implements cluster.Cluster.
 func (c *Container) CancelTimer(correlationID int64) bool {
-	_, ok := c.timers[correlationID]
-	delete(c.timers, correlationID)
-	return ok
+	return c.timers.cancel(correlationID)
 }
 
 // Session implements cluster.Cluster.

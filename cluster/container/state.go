@@ -1,7 +1,6 @@
 package container
 
 import (
-	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -36,15 +35,11 @@ func (c *Container) AppendState(dst []byte) []byte {
 		dst = binary.AppendUvarint(dst, uint64(len(s.principal)))
 		dst = append(dst, s.principal...)
 	}
-	corrs := make([]int64, 0, len(c.timers))
-	for corr := range c.timers {
-		corrs = append(corrs, corr)
-	}
-	slices.SortFunc(corrs, cmp.Compare)
-	dst = binary.AppendUvarint(dst, uint64(len(corrs)))
-	for _, corr := range corrs {
-		dst = binary.AppendVarint(dst, corr)
-		dst = binary.AppendVarint(dst, c.timers[corr])
+	timers := c.timers.sorted()
+	dst = binary.AppendUvarint(dst, uint64(len(timers)))
+	for _, t := range timers {
+		dst = binary.AppendVarint(dst, t.CorrelationID)
+		dst = binary.AppendVarint(dst, t.DeadlineNs)
 	}
 	return dst
 }
@@ -74,7 +69,7 @@ func (c *Container) restoreState(b []byte) error {
 	n = r.count(timersMax)
 	for range n {
 		corr := r.varint()
-		c.timers[corr] = r.varint()
+		c.timers.schedule(corr, r.varint())
 	}
 	if r.err != nil || len(r.b) != 0 {
 		return fmt.Errorf("%w: %v (%d bytes left)", ErrBadState, r.err, len(r.b))

@@ -56,10 +56,13 @@ type Agent struct {
 	observer  Observer
 	sessions  *Sessions
 	status    consensus.Status
-	timerTerm map[int64]consensus.TermID // expired timers proposed, by term
-	nowNs     int64
-	enc       []byte
-	err       error
+	// proposed holds the due timers this leader proposed in its current
+	// term, with the deadline each had: a timer is proposed once per term
+	// per deadline (a rescheduled timer is proposed again).
+	proposed map[int64]int64
+	nowNs    int64
+	enc      []byte
+	err      error
 	// Drops counts received messages dropped (decode errors in Decode,
 	// the rest here).
 	Decode                            consensus.DecodeCounters
@@ -69,7 +72,7 @@ type Agent struct {
 // New returns an agent for node and c (started by the caller).
 func New(node *consensus.Node, c *container.Container, t Transport, d Durability, o Observer) *Agent {
 	return &Agent{node: node, container: c, transport: t, durable: d, observer: o,
-		status: node.Status(), timerTerm: map[int64]consensus.TermID{}}
+		status: node.Status(), proposed: map[int64]int64{}}
 }
 
 // Err returns the fatal error that stopped the agent, if any.
@@ -184,7 +187,7 @@ func (a *Agent) send(msgs []consensus.Message) {
 
 func (a *Agent) apply(rd *consensus.Ready) {
 	if rd.Status.Term != a.status.Term {
-		clear(a.timerTerm) // a new term proposes due timers afresh
+		clear(a.proposed) // a new term proposes due timers afresh
 	}
 	a.status = rd.Status
 	if a.sessions != nil {
@@ -213,15 +216,30 @@ func (a *Agent) proposeServiceWork() int {
 		_, _ = a.node.Propose(a.nowNs, &out[i]) // back pressure drops a service message
 	}
 	work := len(out)
-	for _, corr := range a.container.DueTimers(a.nowNs) {
-		if a.timerTerm[corr] != a.status.Term {
-			a.timerTerm[corr] = a.status.Term
-			_, _ = a.node.Propose(a.nowNs, &consensus.LogEntry{Type: consensus.EntryTimer, CorrelationID: corr})
-			work++
+	due := a.container.DueTimers(a.nowNs)
+	for _, t := range due {
+		if d, ok := a.proposed[t.CorrelationID]; ok && d == t.DeadlineNs {
+			continue
+		}
+		a.proposed[t.CorrelationID] = t.DeadlineNs
+		_, _ = a.node.Propose(a.nowNs, &consensus.LogEntry{Type: consensus.EntryTimer, CorrelationID: t.CorrelationID})
+		work++
+	}
+	if len(a.proposed) > 2*len(due)+proposedSlack {
+		// Timers applied since are no longer due: forget them, so that the
+		// map stays the size of what is due.
+		for corr := range a.proposed {
+			if _, still := a.container.TimerDeadline(corr); !still {
+				delete(a.proposed, corr)
+			}
 		}
 	}
 	return work
 }
+
+// proposedSlack: the proposed-timer map is pruned when it holds this many
+// more entries than twice the due timers.
+const proposedSlack = 1024
 
 // RoleName names the agent for idle strategies, counters and traces.
 func (a *Agent) RoleName() string { return "consensus-module" }

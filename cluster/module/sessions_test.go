@@ -3,6 +3,7 @@ package module
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"testing"
 
 	"venue/cluster"
@@ -376,4 +377,59 @@ func TestSessionSlowConsumerClosed(t *testing.T) {
 	if c := h.agent.Sessions().Counters; c.SlowConsumer != 1 || h.svc.events[len(h.svc.events)-1] != "close 1 service" {
 		t.Fatalf("slow consumers %d, events %q", c.SlowConsumer, h.svc.events)
 	}
+}
+
+// rearmService re-arms timer 7 every time it fires.
+type rearmService struct {
+	nopService
+	c     cluster.Cluster
+	fired int
+}
+
+func (r *rearmService) OnStart(c cluster.Cluster, _ io.Reader) error {
+	r.c = c
+	return nil
+}
+
+func (r *rearmService) OnSessionOpen(cluster.ClientSession, int64) {
+	_ = r.c.ScheduleTimer(7, r.c.TimeNs()+10_000_000)
+}
+
+func (r *rearmService) OnTimerEvent(corr int64, ts int64) {
+	r.fired++
+	_ = r.c.ScheduleTimer(corr, ts+10_000_000)
+}
+
+// TestTimerReusedCorrelationFiresAgainInOneTerm: a timer rescheduled under
+// the same correlation id after it fired is proposed again by the same
+// leader.
+func TestTimerReusedCorrelationFiresAgainInOneTerm(t *testing.T) {
+	h := newSessionHarness(t, 1, SessionConfig{})
+	svc := &rearmService{}
+	var egress sessionsEgress
+	c := container.New(0, svc, &egress)
+	if err := c.Start(nil, 0); err != nil {
+		t.Fatal(err)
+	}
+	h.agent = New(h.agent.Node(), c, &fakeTransport{durable: &fakeDurability{hs: consensus.HardState{Term: 1}}}, h.dur, nil)
+	s, err := NewSessions(0, SessionConfig{}, h.in, h.resp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	egress.s = s
+	h.agent.AttachSessions(s)
+	h.run("leader", h.leading)
+	h.open("c")
+	term := h.agent.Status().Term
+	h.run("five firings", func() bool { return svc.fired >= 5 })
+	if h.agent.Status().Term != term {
+		t.Fatal("term changed; the test needs one term")
+	}
+}
+
+// sessionsEgress forwards to a Sessions made after the container.
+type sessionsEgress struct{ s *Sessions }
+
+func (e *sessionsEgress) Send(id cluster.SessionID, p []byte) cluster.OfferStatus {
+	return e.s.Send(id, p)
 }
