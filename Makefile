@@ -6,12 +6,17 @@ BENCHTIME ?= 1s
 SEEDS     ?= 2000
 PKGS      := ./...
 
-.PHONY: all build test vet race fuzz-smoke bench sim clean
+.PHONY: all build run test vet race fuzz-smoke bench sim clean
 
 all: build
 
 build:
 	$(GO) build -o bin/venue ./cmd/venue
+
+## run: the embedded venue (three members on loopback, the engine, market data) with data under ./venue-data.
+## Ctrl-C snapshots and stops it; the next `make run` resumes it. Flags: make run ARGS='--dir /tmp/v'.
+run: build
+	./bin/venue run $(ARGS)
 
 ## test: vet, every test under the race detector, and a short run of every fuzz target.
 test: vet race fuzz-smoke
