@@ -1,7 +1,9 @@
 package fixgateway
 
 import (
+	"context"
 	"crypto/sha256"
+	"strings"
 	"testing"
 	"time"
 
@@ -167,6 +169,77 @@ func FuzzReports(f *testing.F) {
 		}
 		if m.String() == "" {
 			t.Fatal("empty FIX message")
+		}
+	})
+}
+
+// stubClient is a ClusterClient that takes every offer and has no egress.
+type stubClient struct{ pos int64 }
+
+func (c *stubClient) Connect(context.Context, Credentials) error { return nil }
+func (c *stubClient) Offer([]byte) OfferResult                   { c.pos += 64; return OfferResult(c.pos) }
+func (c *stubClient) Poll(ClusterHandler, int) int               { return 0 }
+func (c *stubClient) Close() error                               { return nil }
+
+// FuzzAgentEgress: arbitrary egress bytes and unknown outcomes, for a
+// session with commands in flight, never panic the agent's routing and
+// resolution, and leave its bookkeeping consistent.
+func FuzzAgentEgress(f *testing.F) {
+	buf, r := engine.AppendExecutionReport(nil)
+	r.SetExecType(engine.ExecTypeNew)
+	r.SetClOrdIDBytes([]byte("o1"))
+	r.SetPrincipalBytes([]byte("DEMO1"))
+	f.Add(buf, int64(64)) // the answer to the first order
+	buf, b := engine.AppendBusinessReject(nil)
+	b.SetRefTemplateID(uint16(engine.TemplateSessionStatus))
+	b.SetPrincipalBytes([]byte("DEMO1"))
+	f.Add(buf, int64(0)) // a SessionStatus acknowledgement
+	buf, c := engine.AppendCancelReject(nil)
+	c.SetClOrdIDBytes([]byte("o2"))
+	c.SetPrincipalBytes([]byte("DEMO1"))
+	f.Add(buf, int64(128))            // a cancel reject; the second order's outcome unknown
+	f.Add([]byte{1, 2, 3}, int64(-1)) // truncated
+	cfg, err := ParseConfig(strings.NewReader("[DEFAULT]\nSocketAcceptPort=1\n[SESSION]\nBeginString=FIX.4.4\nSenderCompID=VENUE\nTargetCompID=DEMO1\nVenuePassword=x\n"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, egress []byte, position int64) {
+		g, err := New(cfg, Options{Client: &stubClient{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := &g.agent
+		a.now = time.Unix(1e9, 0)
+		s := g.sessions[cfg.Sessions[0].ID]
+		tr := translator{session: &s.cfg, instruments: fuzzTranslator().instruments}
+		for i, id := range []string{"o1", "o2", "o3"} {
+			m := quickfix.NewMessage()
+			for _, fv := range []struct {
+				tag quickfix.Tag
+				v   string
+			}{{tagClOrdID, id}, {tagSymbol, "ALPHA"}, {tagSide, "1"}, {tagOrderQty, "1"}, {tagOrdType, "1"}} {
+				m.Body.SetString(fv.tag, fv.v)
+			}
+			m.Body.SetField(tagTransactTime, quickfix.FIXUTCTimestamp{Time: time.Unix(1e9, 0)})
+			req, rej := tr.translate(m, msgTypeNewOrderSingle, uint64(i+2), false, nil)
+			if rej != nil {
+				t.Fatal(rej.text)
+			}
+			a.accept(&command{sess: s, req: req})
+		}
+		a.offerAll()
+		a.OnUnknownOutcome(position, egress)
+		a.OnMessage(egress)
+		a.offerAll()
+		a.OnMessage(egress)
+		barriers := 0
+		for _, c := range s.pipe.inflight {
+			if c.barrier() {
+				barriers++
+			}
+		}
+		if barriers != s.pipe.barriers || len(s.pipe.inflight)+len(s.pipe.queue) > 3 {
+			t.Fatalf("barriers %d counted %d; %d in flight, %d queued", barriers, s.pipe.barriers, len(s.pipe.inflight), len(s.pipe.queue))
 		}
 	})
 }

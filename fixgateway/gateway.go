@@ -464,11 +464,11 @@ func (g *Gateway) reject(s *fixSession, m *quickfix.Message, k requestKind, rej 
 	s.rejectSeq++
 	now := time.Now()
 	out := gatewayRejectFIX(m, k, rej, gatewayExecID(s.rejectSeq, now), now)
-	if err := quickfix.SendToTarget(out, s.cfg.ID); err != nil {
-		g.ctr.sendFailures.Increment()
-		return nil
-	}
 	s.backlog.Add(1)
+	if err := quickfix.SendToTarget(out, s.cfg.ID); err != nil {
+		s.backlog.Add(-1)
+		g.ctr.sendFailures.Increment()
+	}
 	return nil
 }
 
@@ -493,7 +493,7 @@ func (g *Gateway) submit(s *fixSession, req request, seq int, m *quickfix.Messag
 	if !ok {
 		return g.queueFull(s, req.clOrdID, strconv.Itoa(g.opts.SessionInFlight)+" messages unanswered on this session")
 	}
-	c := &command{sess: s, req: req, phase: phaseQueued, queuedAt: time.Now(), slot: slot, hasSlot: true}
+	c := &command{sess: s, req: req, phase: phaseQueued, slot: slot, hasSlot: true}
 	if req.kind == requestCancel || req.kind == requestReplace {
 		c.origClOrdID, _ = m.Body.GetString(tagOrigClOrdID)
 	}

@@ -107,14 +107,17 @@ func (g *Gateway) sendBatch(s *fixSession, b *outBatch) {
 			}
 			continue
 		}
+		// Counted before quickfixgo can hand it to the socket (and the
+		// log count it out), so the backlog never undercounts.
+		s.backlog.Add(1)
 		if err := quickfix.SendToTarget(m, s.cfg.ID); err != nil {
 			// Not stored: the message stays unanswered, so a restart
 			// asks the client for it again.
+			s.backlog.Add(-1)
 			g.ctr.sendFailures.Increment()
 			continue
 		}
 		g.ctr.reportsOut.Increment()
-		s.backlog.Add(1)
 		if it.answers && st != nil {
 			st.end(it.slot)
 		}

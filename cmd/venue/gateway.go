@@ -15,7 +15,7 @@ import (
 )
 
 func init() {
-	register(command{name: "gateway", summary: "run a FIX 4.4 gateway (--config FILE, or --demo)", run: runGateway})
+	register(command{name: "gateway", summary: "run a FIX gateway, FIX 4.4 and FIXT 1.1 / FIX 5.0 SP2 (--config FILE, or --demo)", run: runGateway})
 }
 
 // gatewayCountersCapacity sizes the gateway's counters file.

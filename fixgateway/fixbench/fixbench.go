@@ -129,7 +129,10 @@ func newBench(ctx context.Context, cfg Config, dir string) (*bench, error) {
 	if cfg.Store == "file" {
 		fmt.Fprintf(&acc, "FileStorePath=%s/gateway\n", dir)
 	}
-	fmt.Fprintf(&ini, "[DEFAULT]\nConnectionType=initiator\nSocketConnectHost=127.0.0.1\nSocketConnectPort=%d\nHeartBtInt=30\nReconnectInterval=1\nResetOnLogon=Y\n", port)
+	// The initiators stand in for the FIX clients: they keep no copies of
+	// what they send (PersistMessages=N), which a real client would on its
+	// own machine.
+	fmt.Fprintf(&ini, "[DEFAULT]\nConnectionType=initiator\nSocketConnectHost=127.0.0.1\nSocketConnectPort=%d\nHeartBtInt=30\nReconnectInterval=1\nResetOnLogon=Y\nPersistMessages=N\n", port)
 	for i := 0; i < cfg.Sessions; i++ {
 		id := compID(i)
 		spec.Traders[id] = []string{id}

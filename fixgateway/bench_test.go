@@ -1,0 +1,63 @@
+package fixgateway
+
+import (
+	"testing"
+	"time"
+
+	"github.com/quickfixgo/quickfix"
+
+	"venue/engine"
+)
+
+// BenchmarkTranslateNewOrder: a NewOrderSingle into an engine command.
+func BenchmarkTranslateNewOrder(b *testing.B) {
+	tr := fuzzTranslator()
+	m := quickfix.NewMessage()
+	m.Header.SetString(tagMsgType, msgTypeNewOrderSingle)
+	for _, f := range []struct {
+		t quickfix.Tag
+		v string
+	}{{tagClOrdID, "123456"}, {tagSymbol, "ALPHA"}, {tagSide, "1"}, {tagOrderQty, "10"}, {tagOrdType, "2"},
+		{tagPrice, "99.25"}, {tagTimeInForce, "0"}} {
+		m.Body.SetString(f.t, f.v)
+	}
+	m.Body.SetField(tagTransactTime, quickfix.FIXUTCTimestamp{Time: time.Unix(1e9, 0)})
+	buf := make([]byte, 0, commandBufferBytes)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, rej := tr.translate(m, msgTypeNewOrderSingle, 7, resendFlag(m), buf); rej != nil {
+			b.Fatal(rej.text)
+		}
+	}
+}
+
+// BenchmarkExecReportFIX: an engine ExecutionReport New spelled in FIX
+// and built into bytes, as the sender does before quickfixgo stores it.
+func BenchmarkExecReportFIX(b *testing.B) {
+	table := fuzzTranslator().instruments
+	buf, r := engine.AppendExecutionReport(nil)
+	r.SetExecType(engine.ExecTypeNew)
+	r.SetOrdStatus(engine.OrdStatusNew)
+	r.SetInstrument(1)
+	r.SetOrderID(123456)
+	r.SetExecID(987654)
+	r.SetQuantity(10)
+	r.SetLeavesQty(10)
+	r.SetPrice(9925)
+	r.SetOrdType(engine.OrdTypeLimit)
+	r.SetClusterTime(time.Now().UnixNano())
+	r.SetClOrdIDBytes([]byte("123456"))
+	r.SetAccountBytes([]byte("DEMO1"))
+	r.SetPrincipalBytes([]byte("DEMO1"))
+	_, body, err := engine.Decode(buf)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		m := execReportFIX(engine.ExecutionReport(body), table)
+		if m.String() == "" {
+			b.Fatal("empty")
+		}
+	}
+}
