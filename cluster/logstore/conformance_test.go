@@ -65,7 +65,11 @@ func subjects() []subject {
 func TestConformance(t *testing.T) {
 	for _, sub := range subjects() {
 		t.Run(sub.name, func(t *testing.T) {
-			for seed := uint64(1); seed <= 4; seed++ {
+			seeds := uint64(4)
+			if raceEnabled {
+				seeds = 2
+			}
+			for seed := uint64(1); seed <= seeds; seed++ {
 				conform(t, sub, seed, 250)
 			}
 		})

@@ -122,7 +122,7 @@ func (s *Store) loadTail(seg *segment, want consensus.Position) error {
 		return err
 	}
 	s.openLRU = slices.DeleteFunc(s.openLRU, func(o *segment) bool { return o == seg })
-	sc, err := scanSegment(f, &seg.segHeader)
+	sc, err := scanSegmentInto(f, &seg.segHeader, s.spare)
 	if err != nil {
 		return err
 	}
@@ -131,6 +131,9 @@ func (s *Store) loadTail(seg *segment, want consensus.Position) error {
 	}
 	s.end = sc.end
 	s.idx = sc.idx
+	if int64(len(s.mirror)) == seg.dataLen { // the two mirrors keep alternating
+		s.spare = s.mirror
+	}
 	s.setTail(seg, sc.data, sc.slots)
 	return nil
 }
