@@ -1,6 +1,8 @@
 package module
 
 import (
+	"bytes"
+	"crypto/subtle"
 	"fmt"
 	"slices"
 
@@ -82,16 +84,45 @@ type Authenticator interface {
 	Respond(sessionID cluster.SessionID, challenge, response []byte) AuthDecision
 }
 
-// AllowAll accepts every client; the principal is the credentials.
+// Credentials are "principal" or "principal:password".
+func splitCredentials(credentials []byte) (principal, password []byte) {
+	if i := bytes.IndexByte(credentials, ':'); i >= 0 {
+		return credentials[:i], credentials[i+1:]
+	}
+	return credentials, nil
+}
+
+// AllowAll accepts every client; the principal is the credentials' part
+// before any ':' (the password is ignored). For a trusted host only.
 type AllowAll struct{}
 
 // Connect implements Authenticator.
 func (AllowAll) Connect(_ cluster.SessionID, credentials []byte) AuthDecision {
-	return AuthDecision{Verdict: AuthAccept, Principal: credentials}
+	principal, _ := splitCredentials(credentials)
+	return AuthDecision{Verdict: AuthAccept, Principal: principal}
 }
 
 // Respond implements Authenticator.
 func (AllowAll) Respond(cluster.SessionID, []byte, []byte) AuthDecision {
+	return AuthDecision{Verdict: AuthReject, Reason: "no challenge was issued"}
+}
+
+// Passwords accepts "principal:password" credentials that match its table
+// (compared in constant time); other principals are refused.
+type Passwords map[string]string
+
+// Connect implements Authenticator.
+func (p Passwords) Connect(_ cluster.SessionID, credentials []byte) AuthDecision {
+	principal, password := splitCredentials(credentials)
+	want, ok := p[string(principal)]
+	if !ok || subtle.ConstantTimeCompare([]byte(want), password) != 1 {
+		return AuthDecision{Verdict: AuthReject, Reason: "unknown principal or wrong password"}
+	}
+	return AuthDecision{Verdict: AuthAccept, Principal: principal}
+}
+
+// Respond implements Authenticator.
+func (Passwords) Respond(cluster.SessionID, []byte, []byte) AuthDecision {
 	return AuthDecision{Verdict: AuthReject, Reason: "no challenge was issued"}
 }
 

@@ -433,3 +433,26 @@ type sessionsEgress struct{ s *Sessions }
 func (e *sessionsEgress) Send(id cluster.SessionID, p []byte) cluster.OfferStatus {
 	return e.s.Send(id, p)
 }
+
+func TestAuthenticatorsParseCredentials(t *testing.T) {
+	cases := []struct {
+		a         Authenticator
+		creds     string
+		verdict   AuthVerdict
+		principal string
+	}{
+		{AllowAll{}, "alice", AuthAccept, "alice"},
+		{AllowAll{}, "alice:whatever", AuthAccept, "alice"},
+		{Passwords{"alice": "pw"}, "alice:pw", AuthAccept, "alice"},
+		{Passwords{"alice": "pw"}, "alice:nope", AuthReject, ""},
+		{Passwords{"alice": "pw"}, "alice", AuthReject, ""},
+		{Passwords{"alice": "pw"}, "bob:pw", AuthReject, ""},
+		{Passwords{"alice": ""}, "alice", AuthAccept, "alice"},
+	}
+	for _, tc := range cases {
+		d := tc.a.Connect(1, []byte(tc.creds))
+		if d.Verdict != tc.verdict || string(d.Principal) != tc.principal {
+			t.Errorf("%T %q: %+v", tc.a, tc.creds, d)
+		}
+	}
+}

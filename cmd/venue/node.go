@@ -20,6 +20,7 @@ import (
 	"venue/cluster/config"
 	"venue/cluster/consensus"
 	"venue/cluster/member"
+	"venue/cluster/module"
 	"venue/engine"
 	"venue/engine/clustered"
 	"venue/marketdata"
@@ -44,6 +45,18 @@ type venueFile struct {
 type venueSettings struct {
 	// Admin is the bootstrap admin principal (default ADMIN).
 	Admin string `toml:"admin"`
+	// Passwords maps principal to password for client sessions
+	// ("principal:password" credentials). Empty: every client is accepted
+	// under the principal it names — for a trusted host only.
+	Passwords map[string]string `toml:"passwords"`
+}
+
+// authenticator returns the cluster authenticator the venue file asks for.
+func (v venueSettings) authenticator() module.Authenticator {
+	if len(v.Passwords) == 0 {
+		return module.AllowAll{}
+	}
+	return module.Passwords(v.Passwords)
 }
 
 type marketDataSettings struct {
@@ -137,7 +150,7 @@ func startVenueMember(cc config.Cluster, vf venueFile, id consensus.MemberID, ct
 		return nil, fmt.Errorf("member %d: engine: %w", id, err)
 	}
 	vm.service = &roleService{Service: svc, id: id, publisher: vm.publisher}
-	n, err := member.Launch(cc, id, vm.service, member.Options{Counters: ctrs})
+	n, err := member.Launch(cc, id, vm.service, member.Options{Counters: ctrs, Authenticator: vf.Venue.authenticator()})
 	if err != nil {
 		vm.close()
 		return nil, err
@@ -193,7 +206,8 @@ func runNode(args []string, stdout, stderr io.Writer) error {
 		vm, err = startVenueMember(cc, vf, id, ctrs)
 	case "echo":
 		vm = &venueMember{}
-		vm.node, err = member.Launch(cc, id, clusterbench.Echo{}, member.Options{Counters: ctrs})
+		vm.node, err = member.Launch(cc, id, clusterbench.Echo{}, member.Options{Counters: ctrs,
+			Authenticator: vf.Venue.authenticator()})
 	default:
 		return fmt.Errorf("%w: --service must be engine or echo, not %q", errUsage, *service)
 	}
