@@ -17,6 +17,7 @@ import (
 	"venue/cluster/client"
 	"venue/cluster/config"
 	"venue/cluster/consensus"
+	"venue/fixgateway"
 	"venue/fixgateway/fakecluster"
 	"venue/transport"
 )
@@ -45,12 +46,13 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 	members := fs.Int("members", config.DefaultMembers, "cluster members (first start only)")
 	basePort := fs.Int("base-port", config.DefaultBasePort, "first UDP port of the loopback layout (first start only)")
 	noMD := fs.Bool("no-md", false, "do not publish market data (first start only)")
+	fixPort := fs.Int("fix-port", fixgateway.DemoPort, "FIX gateway port (0: no gateway)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return runVenue(ctx, runOptions{dir: *dir, members: *members, basePort: *basePort, noMD: *noMD}, stdout)
+	return runVenue(ctx, runOptions{dir: *dir, members: *members, basePort: *basePort, noMD: *noMD, fixPort: *fixPort}, stdout)
 }
 
 type runOptions struct {
@@ -58,6 +60,7 @@ type runOptions struct {
 	members  int
 	basePort int
 	noMD     bool
+	fixPort  int
 	// ready, if set, is told the cluster's ingress endpoints once the venue
 	// is up (tests).
 	ready func(ingress []string)
@@ -116,7 +119,18 @@ func runVenue(ctx context.Context, o runOptions, stdout io.Writer) error {
 			return err
 		}
 	}
+	if o.fixPort > 0 {
+		gw, err := startRunGateway(ctx, o.dir, o.fixPort, ingress, stdout)
+		if err != nil {
+			return err
+		}
+		defer gw.stop() // before the members: its session closes through the log
+	}
 	printListening(stdout, cc, vf, path, leader)
+	if o.fixPort > 0 {
+		fmt.Fprintf(stdout, "  FIX gateway: 127.0.0.1:%d, FIX 4.4 and FIXT.1.1, TargetCompID %s, SenderCompID DEMO1..DEMO4, password %s\n",
+			o.fixPort, fixgateway.DemoTargetCompID, fixgateway.DemoPassword)
+	}
 	if o.ready != nil {
 		o.ready(ingress)
 	}
@@ -228,8 +242,8 @@ func provision(ctx context.Context, ingress []string, admin string) error {
 // discard is a client.Handler that counts what it ignores.
 type discard struct{ unknown int }
 
-func (*discard) OnMessage(int64, int64, []byte)             {}
-func (*discard) OnNewLeader(int32, int64)                   {}
+func (*discard) OnMessage(int64, int64, []byte)           {}
+func (*discard) OnNewLeader(int32, int64)                 {}
 func (d *discard) OnUnknownOutcome(int64, []byte, string) { d.unknown++ }
 
 func printListening(stdout io.Writer, cc config.Cluster, vf venueFile, path string, leader consensus.MemberID) {
