@@ -256,10 +256,13 @@ func (m *Member) Err() error {
 		if perr := m.Close(); perr != nil {
 			return perr // the duty cycle died of a panic
 		}
-		return errors.New("member: closed")
+		return ErrClosed
 	}
 	return err
 }
+
+// ErrClosed: the member has stopped (closed, aborted, or shut down).
+var ErrClosed = errors.New("member: closed")
 
 // ErrBusy: the member's request queue is full; try again.
 var ErrBusy = errors.New("member: request queue full")
@@ -292,7 +295,7 @@ func (m *Member) Terminate() (consensus.Position, error) {
 	var p consensus.Position
 	var err error
 	if !m.do(func(nowNs int64) { p, err = m.agent.Node().Terminate(nowNs) }) {
-		return 0, errors.New("member: closed")
+		return 0, ErrClosed
 	}
 	return p, err
 }
@@ -309,7 +312,7 @@ func (m *Member) Shutdown() (consensus.Position, error) {
 			p, err = m.agent.Node().Terminate(nowNs)
 		}
 	}) {
-		return 0, errors.New("member: closed")
+		return 0, ErrClosed
 	}
 	if errors.Is(err, consensus.ErrNotLeader) {
 		return 0, ErrNotLeader
@@ -354,7 +357,7 @@ func (m *Member) proposeAction(a consensus.ClusterAction) (consensus.Position, e
 	if !m.do(func(nowNs int64) {
 		p, err = m.agent.Propose(nowNs, &consensus.LogEntry{Type: consensus.EntryClusterAction, Action: a})
 	}) {
-		return 0, errors.New("member: closed")
+		return 0, ErrClosed
 	}
 	if errors.Is(err, consensus.ErrNotLeader) {
 		return 0, ErrNotLeader

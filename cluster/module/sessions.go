@@ -247,6 +247,9 @@ func NewSessions(self cluster.MemberID, cfg SessionConfig, in Ingress, r Respons
 		nextID: firstSessionID}, nil
 }
 
+// Suspended reports whether the log holds a suspend not yet resumed.
+func (s *Sessions) Suspended() bool { return s.suspended }
+
 // Count returns the number of open sessions.
 func (s *Sessions) Count() int { return len(s.order) }
 

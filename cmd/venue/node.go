@@ -220,7 +220,10 @@ func runNode(args []string, stdout, stderr io.Writer) error {
 		id, len(cc.Members), m.Ingress, m.Consensus, member.DataDir(cc, id))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return superviseMembers(ctx, stdout, []*venueMember{vm})
+	if err := superviseMembers(ctx, stdout, []*venueMember{vm}); err != nil && !errors.Is(err, errAllStopped) {
+		return err
+	}
+	return nil
 }
 
 // openMemberCounters creates member id's counters file in its data
@@ -239,10 +242,12 @@ const memberCountersCapacity = 256
 // statusInterval is how often a running member reports a role change.
 const statusInterval = 100 * time.Millisecond
 
-// superviseMembers reports role changes until ctx ends or a member fails,
-// then stops the members.
+// superviseMembers reports role changes until ctx ends or every member has
+// stopped (an orderly shutdown through the log, `venue cluster shutdown` or
+// `abort`). It returns an error only if a member died of one.
 func superviseMembers(ctx context.Context, stdout io.Writer, vms []*venueMember) error {
 	last := make([]consensus.Status, len(vms))
+	stopped := make([]bool, len(vms))
 	tick := time.NewTicker(statusInterval)
 	defer tick.Stop()
 	for {
@@ -252,18 +257,37 @@ func superviseMembers(ctx context.Context, stdout io.Writer, vms []*venueMember)
 			return nil
 		case <-tick.C:
 		}
+		running := 0
 		for i, vm := range vms {
+			if stopped[i] {
+				continue
+			}
 			st := vm.node.Status()
 			if st.Role != last[i].Role || st.Term != last[i].Term || st.Leader != last[i].Leader {
 				fmt.Fprintf(stdout, "member %d: %s in term %d (leader %s)\n", st.ID, st.Role, st.Term, memberName(st.Leader))
 				last[i] = st
 			}
-			if err := vm.node.Err(); err != nil {
-				return fmt.Errorf("member %d stopped: %w", st.ID, err)
+			err := vm.node.Err()
+			switch {
+			case err == nil && st.State != consensus.StateClosed:
+				running++
+			case err == nil || errors.Is(err, member.ErrClosed):
+				stopped[i] = true
+				fmt.Fprintf(stdout, "member %d stopped (%s at log position %d)\n", st.ID, st.State, st.Applied)
+			default:
+				return fmt.Errorf("member %d failed: %w", st.ID, err)
 			}
+		}
+		if running == 0 {
+			fmt.Fprintln(stdout, "every member has stopped")
+			return errAllStopped
 		}
 	}
 }
+
+// errAllStopped: the members stopped by themselves (through the log or the
+// cluster tool); nothing is left to shut down.
+var errAllStopped = errors.New("every member stopped")
 
 func memberName(id consensus.MemberID) string {
 	if id == consensus.NoMember {

@@ -134,7 +134,10 @@ func runVenue(ctx context.Context, o runOptions, stdout io.Writer) error {
 	if o.ready != nil {
 		o.ready(ingress)
 	}
-	if err := superviseMembers(ctx, stdout, vms); err != nil {
+	switch err := superviseMembers(ctx, stdout, vms); {
+	case errors.Is(err, errAllStopped):
+		return nil
+	case err != nil:
 		return err
 	}
 	return shutdown(vms, stdout)
