@@ -74,30 +74,28 @@ type OrderInfo struct {
 	Remaining int64
 }
 
-// order is one slab entry: a resting order, or a free slot (then next
-// links the free list). It is 32 bytes, so that two share a cache line and
-// many books' orders fit in cache together: a resting order's side and price
-// are its level's, and the terms that matching never reads live apart in
-// Book.terms. An order being matched is an incoming value until it rests.
+// order is one slab entry: a resting order or a free slot. It is 32 bytes,
+// so that two share a cache line and many books' orders fit in cache
+// together: a resting order's side and price are its level's. Its place in
+// its level's queue is kept apart, in Book.links.
 type order struct {
 	id      OrderID
 	account Account
 	level   int32 // index into Book.levels
-	prev    int32
-	next    int32
 	// qtyLess1 is the total quantity minus one, filled what has traded so
 	// far. Quantities run from 1 to QuantityMax = 1<<32 and a resting order
 	// has filled less than its total, so both fit 32 bits. Use qty, open
 	// and fill rather than these fields.
 	qtyLess1 uint32
 	filled   uint32
+	terms    terms
 }
 
 // newOrder returns the slab entry for incoming order in as it rests.
 func newOrder(in *incoming) order {
 	return order{
-		id: in.id, account: in.account, level: nilIndex, prev: nilIndex, next: nilIndex,
-		qtyLess1: uint32(in.qty - 1), filled: uint32(in.filled),
+		id: in.id, account: in.account, level: nilIndex,
+		qtyLess1: uint32(in.qty - 1), filled: uint32(in.filled), terms: in.terms,
 	}
 }
 
@@ -111,12 +109,20 @@ func (o *order) setQty(qty int64) { o.qtyLess1 = uint32(qty - 1) }
 // filled order leaves the book instead, and 1<<32 filled would not fit).
 func (o *order) fill(q int64) { o.filled += uint32(q) }
 
-// terms are the instructions of an order that matching does not read: kept
-// per slab slot in Book.terms, read by amends, DAY expiry and snapshots.
+// terms are the instructions of an order that matching does not read.
 type terms struct {
 	tif      TimeInForce
 	stp      STPMode
 	postOnly bool
+}
+
+// link is an order's place in its level's queue, or in the free list (next
+// only). Links live apart from the orders, 8 bytes per slot, because
+// taking an order out of a queue writes its neighbours' links: in a dense
+// array those are far more often in cache than the neighbours themselves.
+type link struct {
+	prev int32
+	next int32
 }
 
 // incoming is an order being matched: a new order, or a resting order that
@@ -146,7 +152,7 @@ func (in *incoming) crosses(price int64) bool {
 	return price >= in.price
 }
 
-// level is one price level: a FIFO of orders linked through order.prev/next.
+// level is one price level: a FIFO of orders linked through Book.links.
 // A free level links the free list through head.
 type level struct {
 	price int64
@@ -159,15 +165,15 @@ type level struct {
 
 // bookSide is one side's levels.
 type bookSide struct {
-	tree   *btree.BTreeG[levelKey]
-	prices table // price -> level index
 	// best is the first non-empty level (nilIndex if none) and bestPrice
 	// its price, kept here so that checking whether an order crosses does
 	// not touch the level.
-	best      int32
 	bestPrice int64
+	best      int32
 	active    int32 // non-empty levels
 	empty     int32 // empty levels kept for reuse
+	prices    table // price -> level index
+	tree      *btree.BTreeG[levelKey]
 }
 
 // sideKey maps a price to its btree key on side s.
@@ -181,23 +187,23 @@ func sideKey(s Side, price int64) int64 {
 // Book is one instrument's limit order book. It is not safe for concurrent
 // use; drive it from one goroutine.
 type Book struct {
-	// Hot fields first: most commands touch only the first few cache
-	// lines of the struct, which matters when many books share the cache.
-	listener  Listener
-	orders    []order
-	levels    []level
-	freeOrder int32
-	freeLevel int32
-	live      int
-	idMax     OrderID // no live order has a larger id
-	purgeDue  bool    // a side holds too many empty levels
-	index     table   // order id -> slab index of resting orders
-	sides     [2]bookSide
-	terms     []terms // per slab slot, beside orders
-
-	cfg          Config
-	reference    int64
+	// Hot fields first, those every command reads at the front: most
+	// commands touch only the first few cache lines of the struct, which
+	// matters when many books share the cache.
+	listener     Listener
+	purgeDue     bool // a side holds too many empty levels
 	hasReference bool
+	freeOrder    int32
+	freeLevel    int32
+	live         int
+	idMax        OrderID // no live order has a larger id
+	reference    int64
+	cfg          Config
+	orders       []order
+	links        []link // per slab slot, beside orders
+	levels       []level
+	index        table // order id -> slab index of resting orders
+	sides        [2]bookSide
 
 	treeFree *btree.FreeListG[levelKey]
 
@@ -278,7 +284,7 @@ func (c Config) withDefaults() Config {
 func (b *Book) reset() {
 	hint := b.cfg.OrdersHint
 	b.orders = make([]order, 0, hint)
-	b.terms = make([]terms, 0, hint)
+	b.links = make([]link, 0, hint)
 	b.freeOrder = nilIndex
 	b.live = 0
 	b.idMax = 0
@@ -353,45 +359,46 @@ func (b *Book) levelInfo(li int32) Level {
 
 // Order returns a live resting order.
 func (b *Book) Order(id OrderID) (OrderInfo, bool) {
-	oi, ok := b.lookupOrder(id)
+	oi, _, ok := b.lookupOrder(id)
 	if !ok {
 		return OrderInfo{}, false
 	}
-	o, lv, t := &b.orders[oi], &b.levels[b.orders[oi].level], &b.terms[oi]
+	o, lv, t := &b.orders[oi], &b.levels[b.orders[oi].level], &b.orders[oi].terms
 	return OrderInfo{
 		ID: o.id, Account: o.account, Side: lv.side, TIF: t.tif, PostOnly: t.postOnly, STP: t.stp,
 		Price: lv.price, Quantity: o.qty(), Filled: int64(o.filled), Remaining: o.open(),
 	}, true
 }
 
-// lookupOrder returns the slab slot of live order id. The index holds only
-// a tag of each id, so a tag that matches is confirmed against the order,
-// which a caller reads next anyway.
-func (b *Book) lookupOrder(id OrderID) (int32, bool) {
+// lookupOrder returns the slab slot of live order id and where the id
+// index holds it (for removeResting, as long as the index does not change
+// in between). The index holds only a tag of each id, so a tag that matches
+// is confirmed against the order, which a caller reads next anyway.
+func (b *Book) lookupOrder(id OrderID) (oi int32, at uint64, ok bool) {
 	t := &b.index
 	tag, i := t.first(uint64(id))
 	for {
 		s := t.slots[i]
 		if s.val1 == 0 {
-			return nilIndex, false
+			return nilIndex, 0, false
 		}
 		if s.tag == tag && b.orders[s.val1-1].id == id {
-			return s.val1 - 1, true
+			return s.val1 - 1, i, true
 		}
 		i = t.next(i)
 	}
 }
 
-// unindexOrder removes slab slot oi, which holds a live order, from the
-// id index. The slot itself marks the entry, so no order is read.
-func (b *Book) unindexOrder(oi int32) {
+// indexAt returns where the id index holds slab slot oi, which holds a
+// live order. The slot number itself marks the entry, so no order is read.
+func (b *Book) indexAt(oi int32) uint64 {
 	t := &b.index
 	_, i := t.first(uint64(b.orders[oi].id))
 	for t.slots[i].val1 != oi+1 {
-		assert(t.slots[i].val1 != 0, "unindexOrder: order missing from index")
+		assert(t.slots[i].val1 != 0, "indexAt: order missing from index")
 		i = t.next(i)
 	}
-	t.delAt(i)
+	return i
 }
 
 // AppendDepth appends up to levelsMax levels of side s, best first, to dst.
@@ -423,20 +430,21 @@ func (b *Book) depthVisit(k levelKey) bool {
 
 // allocOrder returns a free slab slot holding o. The slab only grows when
 // every slot is in use, so a book at a steady size never allocates.
-func (b *Book) allocOrder(o order, t terms) int32 {
+func (b *Book) allocOrder(o order) int32 {
 	oi := b.freeOrder
 	if oi != nilIndex {
-		b.freeOrder = b.orders[oi].next
-		b.orders[oi], b.terms[oi] = o, t
+		b.freeOrder = b.links[oi].next
+		b.orders[oi] = o
 		return oi
 	}
 	b.orders = append(b.orders, o)
-	b.terms = append(b.terms, t)
+	b.links = append(b.links, link{prev: nilIndex, next: nilIndex})
 	return int32(len(b.orders) - 1)
 }
 
 func (b *Book) freeOrderSlot(oi int32) {
-	b.orders[oi] = order{next: b.freeOrder, level: nilIndex, prev: nilIndex}
+	b.orders[oi] = order{level: nilIndex}
+	b.links[oi] = link{prev: nilIndex, next: b.freeOrder}
 	b.freeOrder = oi
 }
 

@@ -6,12 +6,12 @@ func (b *Book) Cancel(id OrderID) RejectReason {
 	if b.purgeDue {
 		b.purgeEmptyLevels()
 	}
-	oi, ok := b.lookupOrder(id)
+	oi, at, ok := b.lookupOrder(id)
 	if !ok {
 		b.listener.OnRejected(Rejected{ID: id, Op: OpCancel, Reason: RejectUnknownOrder})
 		return RejectUnknownOrder
 	}
-	b.levelChanged(b.cancelResting(oi, CancelRequested))
+	b.levelChanged(b.cancelResting(oi, at, CancelRequested))
 	return RejectNone
 }
 
@@ -31,7 +31,7 @@ func (b *Book) Amend(id OrderID, price, qty int64) RejectReason {
 	if b.purgeDue {
 		b.purgeEmptyLevels()
 	}
-	oi, ok := b.lookupOrder(id)
+	oi, at, ok := b.lookupOrder(id)
 	if !ok {
 		return b.rejectAmend(id, RejectUnknownOrder)
 	}
@@ -41,11 +41,11 @@ func (b *Book) Amend(id OrderID, price, qty int64) RejectReason {
 	}
 	switch {
 	case qty <= int64(o.filled):
-		b.levelChanged(b.cancelResting(oi, CancelAmendedToFilled))
+		b.levelChanged(b.cancelResting(oi, at, CancelAmendedToFilled))
 	case price == b.levels[o.level].price && qty <= o.qty():
 		b.amendInPlace(oi, qty)
 	default:
-		b.amendRequeue(oi, price, qty)
+		b.amendRequeue(oi, at, price, qty)
 	}
 	return RejectNone
 }
@@ -68,7 +68,7 @@ func (b *Book) validateAmend(oi int32, price, qty int64) RejectReason {
 	if r := b.validatePrice(price); r != RejectNone {
 		return r
 	}
-	if b.terms[oi].postOnly && b.wouldCross(lv.side, price) {
+	if b.orders[oi].terms.postOnly && b.wouldCross(lv.side, price) {
 		return RejectPostOnlyWouldTrade
 	}
 	return RejectNone
@@ -88,16 +88,16 @@ func (b *Book) amendInPlace(oi int32, qty int64) {
 	b.levelChanged(o.level)
 }
 
-// amendRequeue takes order oi out of the book and runs it, repriced, as
-// an incoming order, so it matches if it crosses and rests at the back of
-// its new level otherwise.
-func (b *Book) amendRequeue(oi int32, price, qty int64) {
+// amendRequeue takes order oi (held by the id index at at) out of the book
+// and runs it, repriced, as an incoming order, so it matches if it crosses
+// and rests at the back of its new level otherwise.
+func (b *Book) amendRequeue(oi int32, at uint64, price, qty int64) {
 	o := &b.orders[oi]
 	in := incoming{
 		id: o.id, account: o.account, side: b.levels[o.level].side, typ: Limit,
-		terms: b.terms[oi], price: price, qty: qty, filled: int64(o.filled),
+		terms: o.terms, price: price, qty: qty, filled: int64(o.filled),
 	}
-	li := b.removeResting(oi)
+	li := b.removeResting(oi, at)
 	b.listener.OnReplaced(Replaced{
 		ID: in.id, Account: in.account, Side: in.side, Price: price,
 		Quantity: qty, Remaining: in.open(), KeptPriority: false,
@@ -157,15 +157,15 @@ func (b *Book) sweepLevel(li int32, kind sweepKind, a Account) int {
 	removed := 0
 	for oi := b.levels[li].head; oi != nilIndex; {
 		o := &b.orders[oi]
-		next := o.next
+		next := b.links[oi].next
 		switch {
-		case kind == sweepDay && b.terms[oi].tif == Day:
+		case kind == sweepDay && o.terms.tif == Day:
 			lv := &b.levels[li]
 			b.listener.OnExpired(Expired{ID: o.id, Account: o.account, Side: lv.side, Price: lv.price, Remaining: o.open()})
-			b.removeResting(oi)
+			b.removeResting(oi, b.indexAt(oi))
 			removed++
 		case kind == sweepAll || (kind == sweepAccount && o.account == a):
-			b.cancelResting(oi, CancelMass)
+			b.cancelResting(oi, b.indexAt(oi), CancelMass)
 			removed++
 		}
 		oi = next

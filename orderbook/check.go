@@ -90,7 +90,7 @@ func (b *Book) checkLevel(s Side, k levelKey) (int, error) {
 	var total int64
 	var count int32
 	prev := nilIndex
-	for oi := lv.head; oi != nilIndex; oi = b.orders[oi].next {
+	for oi := lv.head; oi != nilIndex; oi = b.links[oi].next {
 		o := &b.orders[oi]
 		if err := b.checkQueued(o, oi, k.level, prev); err != nil {
 			return 0, err
@@ -108,13 +108,13 @@ func (b *Book) checkLevel(s Side, k levelKey) (int, error) {
 
 func (b *Book) checkQueued(o *order, oi, li, prev int32) error {
 	lv := &b.levels[li]
-	if o.level != li || o.prev != prev {
+	if o.level != li || b.links[oi].prev != prev {
 		return fmt.Errorf("%w: order %d links disagree with level %d", ErrInvariant, o.id, lv.price)
 	}
-	if o.open() <= 0 || !b.terms[oi].tif.rests() {
-		return fmt.Errorf("%w: order %d should not rest (qty %d filled %d tif %v)", ErrInvariant, o.id, o.qty(), o.filled, b.terms[oi].tif)
+	if o.open() <= 0 || !o.terms.tif.rests() {
+		return fmt.Errorf("%w: order %d should not rest (qty %d filled %d tif %v)", ErrInvariant, o.id, o.qty(), o.filled, o.terms.tif)
 	}
-	if idx, ok := b.lookupOrder(o.id); !ok || idx != oi {
+	if idx, _, ok := b.lookupOrder(o.id); !ok || idx != oi {
 		return fmt.Errorf("%w: order %d not indexed at its slot", ErrInvariant, o.id)
 	}
 	return nil

@@ -18,6 +18,11 @@ func TestLimitsFitInt64(t *testing.T) {
 	if PriceMax > math.MaxInt64/4 {
 		t.Error("reference ± band could overflow int64")
 	}
+	// findBest steps up to nextBestProbes ticks (each at most PriceMax)
+	// past a price.
+	if PriceMax > math.MaxInt64/(nextBestProbes+1) {
+		t.Error("findBest's probes could overflow int64")
+	}
 	if ordersMaxLimit > math.MaxInt32-1 || OrdersMaxDefault > ordersMaxLimit {
 		t.Error("slab indexes must fit int32 with room for nilIndex")
 	}

@@ -10,6 +10,10 @@ package orderbook
 // purges them all (amortised O(1) per level).
 const emptyLevelsSlack = 64
 
+// nextBestProbes is how many ticks behind an emptied best level findBest
+// looks in the price table before it walks the btree.
+const nextBestProbes = 8
+
 // levelAt returns the level for price on side s, creating it (empty) if
 // needed. Orders arrive most often at the best price, whose level is
 // cached, so that case skips the price table.
@@ -85,8 +89,27 @@ func (b *Book) deactivate(li int32) {
 	}
 	bs.best = nilIndex
 	if bs.active > 0 {
-		bs.tree.AscendGreaterOrEqual(levelKey{key: sideKey(lv.side, lv.price)}, b.nextBestFn[lv.side])
+		b.findBest(lv.side, lv.price)
 	}
+}
+
+// findBest makes the first non-empty level of side s behind price, the
+// old best, the best. The next level is nearly always a tick or two away
+// (and kept even while empty), so a few price table lookups find it for a
+// fraction of a btree walk; the walk is the fallback.
+func (b *Book) findBest(s Side, price int64) {
+	step := b.cfg.TickSize
+	if s == Buy {
+		step = -step
+	}
+	for range nextBestProbes {
+		price += step // at most PriceMax + nextBestProbes*PriceMax: no overflow
+		if li, ok := b.lookupLevel(s, price); ok && b.levels[li].count > 0 {
+			b.sides[s].best, b.sides[s].bestPrice = li, price
+			return
+		}
+	}
+	b.sides[s].tree.AscendGreaterOrEqual(levelKey{key: sideKey(s, price)}, b.nextBestFn[s])
 }
 
 // nextBest is the btree visitor that finds side s's first non-empty level.
@@ -153,12 +176,11 @@ func (b *Book) appendOrder(li, oi int32) {
 	lv := &b.levels[li]
 	o := &b.orders[oi]
 	o.level = li
-	o.next = nilIndex
-	o.prev = lv.tail
+	b.links[oi] = link{prev: lv.tail, next: nilIndex}
 	if lv.tail == nilIndex {
 		lv.head = oi
 	} else {
-		b.orders[lv.tail].next = oi
+		b.links[lv.tail].next = oi
 	}
 	lv.tail = oi
 	lv.total += o.open()
@@ -172,30 +194,32 @@ func (b *Book) appendOrder(li, oi int32) {
 // quantity leaves the level total. The level may be left empty.
 func (b *Book) unlinkOrder(oi int32) int32 {
 	o := &b.orders[oi]
+	l := b.links[oi]
 	li := o.level
 	lv := &b.levels[li]
-	if o.prev == nilIndex {
-		lv.head = o.next
+	if l.prev == nilIndex {
+		lv.head = l.next
 	} else {
-		b.orders[o.prev].next = o.next
+		b.links[l.prev].next = l.next
 	}
-	if o.next == nilIndex {
-		lv.tail = o.prev
+	if l.next == nilIndex {
+		lv.tail = l.prev
 	} else {
-		b.orders[o.next].prev = o.prev
+		b.links[l.next].prev = l.prev
 	}
 	lv.total -= o.open()
 	lv.count--
-	o.level, o.prev, o.next = nilIndex, nilIndex, nilIndex
+	o.level = nilIndex
+	b.links[oi] = link{prev: nilIndex, next: nilIndex}
 	return li
 }
 
-// removeResting takes a resting order out of the book and frees its slot;
-// it returns the order's level, which the caller must settle with
-// levelChanged.
-func (b *Book) removeResting(oi int32) int32 {
+// removeResting takes a resting order, which the id index holds at at, out
+// of the book and frees its slot; it returns the order's level, which the
+// caller must settle with levelChanged.
+func (b *Book) removeResting(oi int32, at uint64) int32 {
 	li := b.unlinkOrder(oi)
-	b.unindexOrder(oi)
+	b.index.delAt(at)
 	b.live--
 	b.freeOrderSlot(oi)
 	return li
@@ -214,7 +238,7 @@ func (b *Book) levelChanged(li int32) {
 // price.
 func (b *Book) rest(in *incoming) {
 	li := b.levelAt(in.side, in.price)
-	oi := b.allocOrder(newOrder(in), in.terms)
+	oi := b.allocOrder(newOrder(in))
 	b.appendOrder(li, oi)
 	b.indexOrder(oi)
 	b.levelChanged(li)

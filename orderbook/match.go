@@ -25,10 +25,10 @@ func (b *Book) matchLevel(in *incoming, li int32) (stopped bool) {
 	touched := false
 	for mi := lv.head; mi != nilIndex && in.open() > 0; {
 		m := &b.orders[mi]
-		next := m.next
+		next := b.links[mi].next
 		if in.terms.stp != STPOff && m.account == in.account {
 			if in.terms.stp != STPCancelIncoming {
-				b.cancelResting(mi, CancelSelfTrade)
+				b.cancelResting(mi, b.indexAt(mi), CancelSelfTrade)
 				touched = true
 			}
 			if in.terms.stp != STPCancelResting {
@@ -62,22 +62,22 @@ func (b *Book) fill(in *incoming, m *order, mi int32, lv *level) {
 		MakerRemaining: makerLeft, TakerRemaining: in.open(),
 	})
 	if makerLeft == 0 {
-		b.removeResting(mi) // takes its open quantity, q, off the level
+		b.removeResting(mi, b.indexAt(mi)) // takes its open quantity, q, off the level
 		return
 	}
 	m.fill(q)
 	lv.total -= q
 }
 
-// cancelResting reports and removes a resting order, leaving its level for
-// the caller to settle.
-func (b *Book) cancelResting(oi int32, reason CancelReason) int32 {
+// cancelResting reports and removes resting order oi (held by the id index
+// at at), leaving its level for the caller to settle.
+func (b *Book) cancelResting(oi int32, at uint64, reason CancelReason) int32 {
 	o := &b.orders[oi]
 	lv := &b.levels[o.level]
 	b.listener.OnCancelled(Cancelled{
 		ID: o.id, Account: o.account, Side: lv.side, Price: lv.price, Remaining: o.open(), Reason: reason,
 	})
-	return b.removeResting(oi)
+	return b.removeResting(oi, at)
 }
 
 // fokState carries canFill's walk over the levels without a closure
@@ -111,7 +111,7 @@ func (b *Book) fokVisit(k levelKey) bool {
 		b.fok.need -= lv.total
 		return b.fok.need > 0
 	}
-	for mi := lv.head; mi != nilIndex; mi = b.orders[mi].next {
+	for mi := lv.head; mi != nilIndex; mi = b.links[mi].next {
 		m := &b.orders[mi]
 		if m.account == o.Account {
 			if o.STP == STPCancelResting {

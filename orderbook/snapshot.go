@@ -86,8 +86,8 @@ func (b *Book) AppendSnapshot(dst []byte) []byte {
 		b.scratch = b.scratch[:0]
 		b.sides[s].tree.Ascend(b.collectFn)
 		for _, li := range b.scratch {
-			for oi := b.levels[li].head; oi != nilIndex; oi = b.orders[oi].next {
-				dst = appendSnapOrder(dst, &b.orders[oi], &b.levels[li], b.terms[oi])
+			for oi := b.levels[li].head; oi != nilIndex; oi = b.links[oi].next {
+				dst = appendSnapOrder(dst, &b.orders[oi], &b.levels[li])
 			}
 		}
 	}
@@ -95,17 +95,17 @@ func (b *Book) AppendSnapshot(dst []byte) []byte {
 	return binary.LittleEndian.AppendUint32(dst, crc32.Checksum(dst[start:], castagnoli))
 }
 
-func appendSnapOrder(dst []byte, o *order, lv *level, t terms) []byte {
+func appendSnapOrder(dst []byte, o *order, lv *level) []byte {
 	dst = binary.LittleEndian.AppendUint64(dst, uint64(o.id))
 	dst = binary.LittleEndian.AppendUint64(dst, uint64(lv.price))
 	dst = binary.LittleEndian.AppendUint64(dst, uint64(o.qty()))
 	dst = binary.LittleEndian.AppendUint64(dst, uint64(o.filled))
 	dst = binary.LittleEndian.AppendUint32(dst, uint32(o.account))
 	var flags byte
-	if t.postOnly {
+	if o.terms.postOnly {
 		flags |= snapOrderFlagPost
 	}
-	return append(dst, byte(lv.side), byte(t.tif), flags, byte(t.stp))
+	return append(dst, byte(lv.side), byte(o.terms.tif), flags, byte(o.terms.stp))
 }
 
 // Digest returns a SHA-256 of the canonical state (the snapshot encoding),
@@ -236,7 +236,7 @@ func (b *Book) restoreOrder(rec []byte, last int32) (int32, error) {
 		return nilIndex, err
 	}
 	li := b.levelAt(in.side, in.price)
-	oi := b.allocOrder(newOrder(&in), in.terms)
+	oi := b.allocOrder(newOrder(&in))
 	b.appendOrder(li, oi)
 	b.indexOrder(oi)
 	return oi, nil
@@ -251,7 +251,7 @@ func (b *Book) checkRestoredOrder(in *incoming, flags byte, last int32) error {
 	case in.price > PriceMax || in.price < -PriceMax || in.price%b.cfg.TickSize != 0:
 		return snapErr("order %d: bad price %d", in.id, in.price)
 	}
-	if _, dup := b.lookupOrder(in.id); dup {
+	if _, _, dup := b.lookupOrder(in.id); dup {
 		return snapErr("order %d: duplicate id", in.id)
 	}
 	return b.checkRestoredOrdering(in, last)

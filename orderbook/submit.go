@@ -127,6 +127,6 @@ func (b *Book) isLive(id OrderID) bool {
 	if id > b.idMax {
 		return false
 	}
-	_, ok := b.lookupOrder(id)
+	_, _, ok := b.lookupOrder(id)
 	return ok
 }

@@ -163,7 +163,9 @@ func AppendHeader(dst []byte, h Header) []byte {
 }
 
 // Record is a flyweight over one 32-byte record. Its accessors read the
-// bytes in place; validate it (File does) before trusting its values.
+// bytes in place; validate it (File does) before trusting its values. Each
+// accessor slices exactly its field, so that after one check of the whole
+// record (_ = r[RecordLength-1]) the compiler drops their bounds checks.
 type Record []byte
 
 // Op returns the command.
@@ -176,20 +178,24 @@ func (r Record) Side() Side { return Side(r[SideOffset]) }
 func (r Record) Type() Type { return Type(r[TypeOffset]) }
 
 // Instrument returns the instrument id.
-func (r Record) Instrument() uint32 { return binary.LittleEndian.Uint32(r[InstrumentOffset:]) }
+func (r Record) Instrument() uint32 {
+	return binary.LittleEndian.Uint32(r[InstrumentOffset : InstrumentOffset+4])
+}
 
 // ID returns the order id.
-func (r Record) ID() uint64 { return binary.LittleEndian.Uint64(r[IDOffset:]) }
+func (r Record) ID() uint64 { return binary.LittleEndian.Uint64(r[IDOffset : IDOffset+8]) }
 
 // Price returns the price in ticks.
-func (r Record) Price() int64 { return int64(binary.LittleEndian.Uint64(r[PriceOffset:])) }
+func (r Record) Price() int64 {
+	return int64(binary.LittleEndian.Uint64(r[PriceOffset : PriceOffset+8]))
+}
 
 // Qty returns the quantity in lots: a NEW order's quantity, an AMEND's new
 // open quantity.
-func (r Record) Qty() uint32 { return binary.LittleEndian.Uint32(r[QtyOffset:]) }
+func (r Record) Qty() uint32 { return binary.LittleEndian.Uint32(r[QtyOffset : QtyOffset+4]) }
 
 // User returns the informational user id.
-func (r Record) User() uint32 { return binary.LittleEndian.Uint32(r[UserOffset:]) }
+func (r Record) User() uint32 { return binary.LittleEndian.Uint32(r[UserOffset : UserOffset+4]) }
 
 // Validate checks one record on its own against a file with instruments
 // instruments.

@@ -42,11 +42,11 @@ type Result struct {
 	// ClockOverheadNs is the median interval the latency clock reports
 	// around nothing; it has been taken off every latency sample above, so
 	// the percentiles are the book's and not the clock's.
-	ClockOverheadNs int64 `json:"clock_overhead_ns"`
-	AllocsPerOp  float64 `json:"allocs_per_op"`
-	Trades       uint64  `json:"trades"`
-	Volume       uint64  `json:"volume"`
-	Rejects      uint64  `json:"rejects"`
+	ClockOverheadNs int64   `json:"clock_overhead_ns"`
+	AllocsPerOp     float64 `json:"allocs_per_op"`
+	Trades          uint64  `json:"trades"`
+	Volume          uint64  `json:"volume"`
+	Rejects         uint64  `json:"rejects"`
 }
 
 // Measure benchmarks f on the calling goroutine: warm-up records untimed,

@@ -61,6 +61,7 @@ func (r *Replayer) Book(i int) *orderbook.Book { return r.books[i] }
 // prevention off. An AMEND carries the new open quantity, so the total
 // quantity passed to the book is what the order has filled plus that.
 func (r *Replayer) Apply(rec orderflow.Record) orderbook.RejectReason {
+	_ = rec[orderflow.RecordLength-1] // one bounds check for the fields below
 	b := r.books[rec.Instrument()]
 	id := orderbook.OrderID(rec.ID())
 	switch rec.Op() {
