@@ -661,6 +661,19 @@ func (d *Driver) WaitReadable(timeout time.Duration) bool {
 	return d.appWaiter.WaitReadable(timeout)
 }
 
+// WaitReadablePrecise is WaitReadable with a nanosecond-resolution timeout
+// for a loop that must act at a precise time (an open-loop load
+// generator's next send): see socketWaiter.WaitReadablePrecise.
+func (d *Driver) WaitReadablePrecise(timeout time.Duration) bool {
+	if d.stopping.Load() || d.appWaiter.w == nil {
+		return false
+	}
+	if d.sendPending() {
+		return true
+	}
+	return d.appWaiter.w.WaitReadablePrecise(timeout)
+}
+
 // watch registers a new socket with the sender's or the receiver's waiter.
 func (d *Driver) watch(c DatagramConn, w *socketWaiter) {
 	fc, ok := c.(fdConn)

@@ -109,6 +109,25 @@ func (w *socketWaiter) WaitReadable(timeout time.Duration) bool {
 
 // probe is the readiness check run inside the raw read callback, bound once
 // as probeFn so that waiting does not allocate. It consumes a wake-up.
+// WaitReadablePrecise is WaitReadable for sub-millisecond deadlines: it
+// blocks the calling thread in ppoll(2) on the epoll descriptor, whose
+// timeout has nanosecond resolution, where the Go network poller rounds a
+// wait up to a whole millisecond and, on a busy host, notices readiness
+// only when a processor runs out of work. The goroutine keeps its thread for
+// the call (the runtime hands its processor on), so use it for one timing-
+// critical loop, not for every agent.
+func (w *socketWaiter) WaitReadablePrecise(timeout time.Duration) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	ts := unix.NsecToTimespec(int64(timeout))
+	fds := [1]unix.PollFd{{Fd: int32(w.epfd), Events: unix.POLLIN}}
+	n, err := unix.Ppoll(fds[:], &ts, nil)
+	if err != nil || n == 0 {
+		return false
+	}
+	return w.probe(uintptr(w.epfd))
+}
+
 func (w *socketWaiter) probe(fd uintptr) bool {
 	n, e := unix.EpollWait(int(fd), w.events[:], 0)
 	for i := 0; i < n; i++ {

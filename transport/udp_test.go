@@ -384,3 +384,45 @@ func TestEphemeralSubscriptionPort(t *testing.T) {
 		t.Fatal("zero subscription reports an address")
 	}
 }
+
+// TestWaitReadablePrecise: a sub-millisecond wait ends near its deadline
+// when nothing arrives, and at once when a datagram is waiting.
+func TestWaitReadablePrecise(t *testing.T) {
+	d, err := NewDriver(DriverConfig{Threading: ThreadingInvoker})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	sub, err := d.AddSubscription("udp?endpoint=127.0.0.1:0", 1, SubscriptionOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 10 { // consume the wake-ups that setting up left behind
+		d.DoWork(MonotonicNanos())
+		if !d.WaitReadablePrecise(time.Microsecond) {
+			break
+		}
+	}
+	start := time.Now()
+	if d.WaitReadablePrecise(200 * time.Microsecond) {
+		t.Fatal("readable with nothing sent")
+	}
+	if el := time.Since(start); el < 200*time.Microsecond {
+		t.Fatalf("returned after %v, before its deadline", el)
+	}
+	addr, _ := sub.LocalAddr()
+	c, err := net.Dial("udp4", addr.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Write([]byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !d.WaitReadablePrecise(time.Second) {
+		if time.Now().After(deadline) {
+			t.Fatal("a waiting datagram never made the driver readable")
+		}
+	}
+}

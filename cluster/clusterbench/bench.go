@@ -15,7 +15,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"runtime"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
@@ -40,9 +39,6 @@ const (
 	drainTimeout = 5 * time.Second
 	// sizeMin holds the intended send time and a sequence number.
 	sizeMin = 16
-	// parkAheadMin: the client parks in the poller only when the next burst
-	// is further away than this.
-	parkAheadMin = 2 * time.Millisecond
 )
 
 // Config is one benchmark run.
@@ -227,7 +223,6 @@ func runLoad(cfg Config, ingress []string) (Result, error) {
 	l.startNs = t0 + int64(cfg.Warmup)
 	l.endNs = l.startNs + int64(cfg.Duration)
 	idle := transport.NewBlockingIdleStrategy(d)
-	idle.Timeout = 100 * time.Microsecond
 	var next int64 = t0       // intended time of the next burst (Rate > 0)
 	var backlog int           // messages of due bursts not yet sent
 	var backlogIntended int64 // intended time of the backlog's burst
@@ -270,15 +265,22 @@ func runLoad(cfg Config, ingress []string) (Result, error) {
 			fmt.Fprintf(cfg.Progress, "sent %d received %d in flight %d p99 %.1f µs\n",
 				l.sent, l.received, l.inflight, float64(l.hist.ValueAtQuantile(99))/1e3)
 		}
-		switch {
-		case work > 0 || backlog > 0:
-		case cfg.Rate > 0 && next-transport.MonotonicNanos() < int64(parkAheadMin):
-			// The next burst is due soon: a parked goroutine wakes late
-			// (timers are coarse on a busy host), and lateness would count
-			// against the cluster. Yield the core instead of parking.
-			runtime.Gosched()
-		default:
-			idle.Idle(0)
+		if work == 0 && backlog == 0 {
+			// Park in the poller until an echo arrives or the next burst is
+			// due. Spinning instead would starve the members: while every
+			// processor has a runnable goroutine, Go checks the network
+			// poller only from its monitor thread, and the members' wake-ups
+			// would wait for it.
+			wait := time.Millisecond
+			if cfg.Rate > 0 {
+				wait = min(wait, time.Duration(next-transport.MonotonicNanos()))
+			}
+			switch {
+			case wait >= time.Millisecond:
+				d.WaitReadable(wait)
+			case wait > 0: // the poller would round it up to a millisecond
+				d.WaitReadablePrecise(wait)
+			}
 		}
 	}
 	// Drain: wait for the echoes still in flight.

@@ -135,6 +135,7 @@ type Node struct {
 	appended   bool
 	prevStatus Status
 	scratch    []byte
+	proposals  []byte // proposed entries not yet appended to the store (see propose)
 	counters   Counters
 }
 
@@ -168,6 +169,7 @@ func (n *Node) Tick(nowNs int64) error {
 	if err := n.begin(nowNs); err != nil {
 		return err
 	}
+	n.flushProposals()
 	switch n.state {
 	case StateCanvass:
 		n.tickCanvass()
@@ -204,6 +206,7 @@ func (n *Node) Step(nowNs int64, m *Message) error {
 	if err := n.begin(nowNs); err != nil {
 		return err
 	}
+	n.flushProposals()
 	if m.From < 0 || int(m.From) >= n.cfg.Members || m.From == n.id {
 		n.counters.BadSender++
 		return fmt.Errorf("%w: %d", ErrBadSender, m.From)
@@ -252,12 +255,12 @@ func (n *Node) Propose(nowNs int64, e *LogEntry) (Position, error) {
 	if len(e.Payload) > PayloadLengthMax {
 		return 0, fmt.Errorf("%w: %d bytes", ErrTooLarge, len(e.Payload))
 	}
-	if n.store.End()-n.commit > Position(n.cfg.UncommittedBytesMax) {
+	if n.logEnd()-n.commit > Position(n.cfg.UncommittedBytesMax) {
 		return 0, ErrBackPressured
 	}
 	e.Timestamp = n.clusterTime()
-	n.appendLocal(e)
-	return n.store.End(), n.err
+	n.propose(e)
+	return n.logEnd(), n.err
 }
 
 // ProposeMessage proposes a session message (the common ingress case).
@@ -307,7 +310,35 @@ func (n *Node) clusterTime() int64 {
 }
 
 // appendLocal encodes e and appends it to the store in the current term.
+// proposalBatchBytesMax bounds proposals held for one store append: the
+// leader appends a duty cycle's proposals to its store at once (a batch, one
+// write) instead of one write each.
+const proposalBatchBytesMax = 64 << 10
+
+// propose appends a proposal to the pending batch; flushProposals moves the
+// batch into the store before anything reads the store (every entry point
+// but Propose flushes first).
+func (n *Node) propose(e *LogEntry) {
+	n.lastTimestampNs = max(n.lastTimestampNs, e.Timestamp)
+	n.proposals = AppendEntry(n.proposals, e)
+	n.appended = true
+	if len(n.proposals) >= proposalBatchBytesMax {
+		n.flushProposals()
+	}
+}
+
+func (n *Node) flushProposals() {
+	if len(n.proposals) > 0 {
+		n.storeErr(n.store.Append(n.term, n.proposals))
+		n.proposals = n.proposals[:0]
+	}
+}
+
+// logEnd is the end of the log including proposals not yet in the store.
+func (n *Node) logEnd() Position { return n.store.End() + Position(len(n.proposals)) }
+
 func (n *Node) appendLocal(e *LogEntry) {
+	n.flushProposals()
 	n.lastTimestampNs = max(n.lastTimestampNs, e.Timestamp)
 	n.scratch = AppendEntry(n.scratch[:0], e)
 	n.storeErr(n.store.Append(n.term, n.scratch))
@@ -323,7 +354,7 @@ func (n *Node) storeErr(err error) {
 // Status returns the Node's current status.
 func (n *Node) Status() Status {
 	return Status{ID: n.id, Term: n.term, State: n.state, Role: n.state.Role(), Leader: n.leader,
-		Commit: n.commit, Applied: n.applied, LogEnd: n.store.End(), Durable: n.store.DurablePosition(),
+		Commit: n.commit, Applied: n.applied, LogEnd: n.logEnd(), Durable: n.store.DurablePosition(),
 		TermBase: n.termBase}
 }
 

@@ -47,6 +47,7 @@ func (n *Node) HasReady() bool {
 	if n.state == StateClosed { // report the close, then nothing more
 		return len(n.msgs) > 0 || n.prevStatus.State != StateClosed
 	}
+	n.flushProposals()
 	if n.mayClose() { // a terminating leader's wait may end with time alone
 		return true
 	}
@@ -61,6 +62,7 @@ func statusChanged(a, b Status) bool {
 
 // Ready returns the pending batch; see Ready for the caller's obligations.
 func (n *Node) Ready() Ready {
+	n.flushProposals()
 	n.flush()
 	rd := Ready{
 		HardState:        HardState{Term: n.term, Vote: n.vote},
