@@ -6,7 +6,8 @@
 //
 // # Event model
 //
-// A Recorder is the engine's Egress and MarketDataSink. Every
+// A Recorder is the engine's Egress (or, when the engine runs as a
+// cluster's service, its ReportTap) and its MarketDataSink. Every
 // ExecutionReport and CancelReject becomes an Event — new, replace,
 // cancel, fill, expire, reject — with its log position (the sequence
 // number), cluster time, account, principal, session, ClOrdID, side,
@@ -91,16 +92,18 @@
 //
 // DayConfig.Log records the day's engine input — session opens and the
 // commands, with log positions and cluster times — as a recorded log, and
-// Replay applies such a log to a fresh engine through a Recorder: the
-// offline replay, fed from a file instead of the archive. `venue surveil
-// --input LOG|--generate N --report DIR [--rules FILE]` and `venue bench
-// replay --events N` run on it. EventWriter writes the event history as
-// CSV or JSON lines (what `venue replay events` prints).
+// Replay applies such a log to a fresh engine through a Recorder, and
+// ReadLog hands its records out one by one (package replay writes them
+// into a member's data directory). `venue surveil --input LOG|--generate
+// N --report DIR [--rules FILE]` and `venue bench replay --events N` run
+// on it. EventWriter writes the event history as CSV or JSON lines (what
+// `venue replay events` prints), with the instrument's symbol, the
+// order type and time in force.
 //
 // # What it does not own
 //
-// Reading the archive and recording log, snapshots and the determinism
-// audit (venue replay); the engine and its wire format; the latency
+// Reading a member's log, recording log and snapshots, and the
+// determinism audit (package replay, `venue replay`); the engine and its wire format; the latency
 // reports of package reports. It reads no clock: all time is the log's
 // cluster time, and the output never depends on map iteration order.
 package surveil

@@ -49,8 +49,8 @@ func NewEventWriter(w io.Writer, format EventFormat, filter EventFilter) *EventW
 }
 
 // eventColumns name the CSV columns and JSON keys, in order.
-var eventColumns = []string{"log_position", "cluster_time_ns", "kind", "instrument", "account", "principal", "session",
-	"order_id", "clordid", "orig_clordid", "side", "price", "quantity", "leaves", "cum", "last_px", "last_qty",
+var eventColumns = []string{"log_position", "cluster_time_ns", "kind", "instrument", "symbol", "account", "principal",
+	"session", "order_id", "clordid", "orig_clordid", "side", "ord_type", "time_in_force", "price", "quantity", "leaves", "cum", "last_px", "last_qty",
 	"aggressor", "trade_id", "counterparty_account", "counterparty_order_id", "trading_state", "reason"}
 
 // eventRow is one event as written.
@@ -59,6 +59,7 @@ type eventRow struct {
 	ClusterTime  int64  `json:"cluster_time_ns"`
 	Kind         Kind   `json:"kind"`
 	Instrument   uint32 `json:"instrument"`
+	Symbol       string `json:"symbol"`
 	Account      string `json:"account"`
 	Principal    string `json:"principal"`
 	Session      int64  `json:"session"`
@@ -66,6 +67,8 @@ type eventRow struct {
 	ClOrdID      string `json:"clordid"`
 	OrigClOrdID  string `json:"orig_clordid"`
 	Side         string `json:"side"`
+	OrdType      string `json:"ord_type"`      // "" when the report names no order type
+	TimeInForce  string `json:"time_in_force"` // "" when the report names no order type
 	Price        int64  `json:"price"`
 	Quantity     int64  `json:"quantity"`
 	Leaves       int64  `json:"leaves"`
@@ -80,7 +83,7 @@ type eventRow struct {
 	Reason       string `json:"reason"`
 }
 
-func (r *eventRow) fill(ev *Event) {
+func (r *eventRow) fill(ev *Event, m *Market) {
 	*r = eventRow{LogPosition: ev.LogPosition, ClusterTime: ev.ClusterTime, Kind: ev.Kind, Instrument: ev.Instrument,
 		Account: ev.Account.String(), Principal: ev.Principal.String(), Session: int64(ev.Session), OrderID: ev.OrderID,
 		ClOrdID: ev.ClOrdIDString(), OrigClOrdID: trimNUL(ev.OrigClOrdID[:]), Price: ev.Price, Quantity: ev.Quantity,
@@ -88,6 +91,14 @@ func (r *eventRow) fill(ev *Event) {
 		TradeID: ev.TradeID, TradingState: ev.TradingState.String(), Reason: ev.Reason.String()}
 	if ev.Side != 0 {
 		r.Side = Side(ev.Side).String()
+	}
+	if ev.OrdType != 0 {
+		r.OrdType, r.TimeInForce = ev.OrdType.String(), ev.TimeInForce.String()
+	}
+	if m != nil {
+		if b := m.Book(ev.Instrument); b != nil {
+			r.Symbol = b.Info.SymbolString()
+		}
 	}
 	if ev.Counter.Known {
 		r.CounterAcct, r.CounterOrder = ev.Counter.Account.String(), ev.Counter.OrderID
@@ -104,11 +115,11 @@ func trimNUL(b []byte) string {
 }
 
 // OnEvent writes one event if it passes the filter (Handler).
-func (w *EventWriter) OnEvent(ev *Event, _ *Market) {
+func (w *EventWriter) OnEvent(ev *Event, m *Market) {
 	if w.err != nil || !w.filter.keep(ev) {
 		return
 	}
-	w.row.fill(ev)
+	w.row.fill(ev, m)
 	if w.format == FormatJSONL {
 		b, err := json.Marshal(&w.row)
 		if err == nil {
@@ -125,9 +136,9 @@ func (w *EventWriter) OnEvent(ev *Event, _ *Market) {
 	}
 	r := &w.row
 	w.line = appendCSV(w.line[:0], strconv.FormatInt(r.LogPosition, 10), strconv.FormatInt(r.ClusterTime, 10),
-		r.Kind.String(), strconv.FormatUint(uint64(r.Instrument), 10), r.Account, r.Principal,
+		r.Kind.String(), strconv.FormatUint(uint64(r.Instrument), 10), r.Symbol, r.Account, r.Principal,
 		strconv.FormatInt(r.Session, 10), strconv.FormatUint(r.OrderID, 10), r.ClOrdID, r.OrigClOrdID, r.Side,
-		strconv.FormatInt(r.Price, 10), strconv.FormatInt(r.Quantity, 10), strconv.FormatInt(r.Leaves, 10),
+		r.OrdType, r.TimeInForce, strconv.FormatInt(r.Price, 10), strconv.FormatInt(r.Quantity, 10), strconv.FormatInt(r.Leaves, 10),
 		strconv.FormatInt(r.Cum, 10), strconv.FormatInt(r.LastPx, 10), strconv.FormatInt(r.LastQty, 10),
 		strconv.FormatBool(r.Aggressor), strconv.FormatUint(r.TradeID, 10), r.CounterAcct,
 		strconv.FormatUint(r.CounterOrder, 10), r.TradingState, r.Reason)

@@ -223,6 +223,9 @@ func (g *generator) apply(from string, msg []byte) {
 		g.log.record(logMessage, s, g.pos, g.now, msg)
 	}
 	g.e.OnSessionMessage(s, g.pos, g.now, msg)
+	if g.log != nil && g.log.err != nil && g.failed == nil {
+		g.failed = fmt.Errorf("surveil: writing recorded log: %w", g.log.err) // a reader that stopped: stop too
+	}
 }
 
 func (g *generator) open(principal string) {

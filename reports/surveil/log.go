@@ -89,36 +89,101 @@ type ReplayResult struct {
 // data go through a Recorder to h: the offline replay, from a recorded log
 // instead of the archive.
 func Replay(r io.Reader, h Handler) (ReplayResult, error) {
+	var (
+		rec *Recorder
+		e   *engine.Engine
+		res ReplayResult
+	)
+	_, err := ReadLog(r, func(admin string) error {
+		rec = NewRecorder(h)
+		var err error
+		e, err = engine.New(engine.Config{BootstrapAdmin: admin, Egress: rec, MarketData: rec})
+		return err
+	}, func(lr *LogRecord) error {
+		if err := lr.Apply(e); err != nil {
+			return err
+		}
+		res.Records++
+		return nil
+	})
+	if rec != nil {
+		res.Events = rec.Events
+	}
+	return res, err
+}
+
+// LogKind is what a recorded log's record holds.
+type LogKind uint8
+
+// Record kinds of a recorded log.
+const (
+	LogOpen    LogKind = logOpen    // a session opened; Payload is its principal's name
+	LogMessage LogKind = logMessage // a session's command; Payload is the encoded command
+	LogClose   LogKind = logClose   // a session closed (by its client); no payload
+)
+
+// LogRecord is one record of a recorded log: one engine entry point's
+// arguments. Payload is only valid during the callback that receives it.
+type LogRecord struct {
+	Kind        LogKind
+	Session     engine.SessionID
+	Position    int64 // the generator's log position of the entry
+	ClusterTime int64
+	Payload     []byte
+}
+
+// LogCloseReason is the reason a LogClose record's session closed with.
+const LogCloseReason = logCloseReason
+
+// Apply applies the record to e, as Replay does.
+func (lr *LogRecord) Apply(e *engine.Engine) error {
+	switch lr.Kind {
+	case LogOpen:
+		e.OnSessionOpen(lr.Session, lr.Payload, lr.Position, lr.ClusterTime)
+	case LogMessage:
+		e.OnSessionMessage(lr.Session, lr.Position, lr.ClusterTime, lr.Payload)
+	case LogClose:
+		e.OnSessionClose(lr.Session, logCloseReason, lr.Position, lr.ClusterTime)
+	default:
+		return fmt.Errorf("unknown record kind %d", lr.Kind)
+	}
+	return nil
+}
+
+// ReadLog reads a recorded log in one pass with bounded memory: it hands
+// the bootstrap admin's name to start, then every record in order to fn.
+// An error from start or fn stops it and is returned wrapped in ErrLog, as
+// is any malformed input; it returns the number of records read.
+func ReadLog(r io.Reader, start func(admin string) error, fn func(*LogRecord) error) (uint64, error) {
 	br := bufio.NewReaderSize(r, logBufferBytes)
 	admin, err := readLogHeader(br)
 	if err != nil {
-		return ReplayResult{}, err
+		return 0, err
 	}
-	rec := NewRecorder(h)
-	e, err := engine.New(engine.Config{BootstrapAdmin: admin, Egress: rec, MarketData: rec})
-	if err != nil {
-		return ReplayResult{}, fmt.Errorf("%w: %w", ErrLog, err)
+	if err := start(admin); err != nil {
+		return 0, fmt.Errorf("%w: %w", ErrLog, err)
 	}
-	var res ReplayResult
+	var n uint64
 	payload := make([]byte, 0, 1024)
 	var hdr [logRecordHeader]byte
 	for {
 		if _, err := io.ReadFull(br, hdr[:]); err != nil {
 			if errors.Is(err, io.EOF) {
-				break
+				return n, nil
 			}
-			return res, fmt.Errorf("%w: record %d: %w", ErrLog, res.Records, err)
+			return n, fmt.Errorf("%w: record %d: %w", ErrLog, n, err)
 		}
 		if payload, err = readPayload(br, hdr[:], payload); err != nil {
-			return res, fmt.Errorf("%w: record %d: %w", ErrLog, res.Records, err)
+			return n, fmt.Errorf("%w: record %d: %w", ErrLog, n, err)
 		}
-		if err := applyRecord(e, hdr[:], payload); err != nil {
-			return res, fmt.Errorf("%w: record %d: %w", ErrLog, res.Records, err)
+		lr := LogRecord{Kind: LogKind(hdr[0]), Session: engine.SessionID(binary.LittleEndian.Uint64(hdr[1:])),
+			Position: int64(binary.LittleEndian.Uint64(hdr[9:])), ClusterTime: int64(binary.LittleEndian.Uint64(hdr[17:])),
+			Payload: payload}
+		if err := fn(&lr); err != nil {
+			return n, fmt.Errorf("%w: record %d: %w", ErrLog, n, err)
 		}
-		res.Records++
+		n++
 	}
-	res.Events = rec.Events
-	return res, nil
 }
 
 func readLogHeader(br *bufio.Reader) (string, error) {
@@ -143,21 +208,4 @@ func readPayload(br *bufio.Reader, hdr, buf []byte) ([]byte, error) {
 		return buf, fmt.Errorf("payload: %w", io.ErrUnexpectedEOF)
 	}
 	return buf, nil
-}
-
-func applyRecord(e *engine.Engine, hdr, payload []byte) error {
-	session := engine.SessionID(binary.LittleEndian.Uint64(hdr[1:]))
-	pos := int64(binary.LittleEndian.Uint64(hdr[9:]))
-	now := int64(binary.LittleEndian.Uint64(hdr[17:]))
-	switch hdr[0] {
-	case logOpen:
-		e.OnSessionOpen(session, payload, pos, now)
-	case logMessage:
-		e.OnSessionMessage(session, pos, now, payload)
-	case logClose:
-		e.OnSessionClose(session, logCloseReason, pos, now)
-	default:
-		return fmt.Errorf("unknown record kind %d", hdr[0])
-	}
-	return nil
 }

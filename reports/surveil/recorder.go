@@ -30,6 +30,7 @@ type Recorder struct {
 
 var (
 	_ engine.Egress         = (*Recorder)(nil)
+	_ engine.ReportTap      = (*Recorder)(nil)
 	_ engine.MarketDataSink = (*Recorder)(nil)
 )
 
@@ -94,6 +95,11 @@ func (r *Recorder) emit(ev *Event) {
 	r.Events++
 	r.h.OnEvent(ev, r.market)
 }
+
+// OnReport decodes one report (engine.ReportTap): the way in when the
+// engine runs as a cluster's service, whose Egress is the cluster's. The
+// tap sees every report, delivered or not.
+func (r *Recorder) OnReport(session engine.SessionID, msg []byte) { r.Send(session, msg) }
 
 // OnInstrument records an instrument's definition (engine.MarketDataSink).
 func (r *Recorder) OnInstrument(def engine.InstrumentInfo, logPosition, clusterTime int64) {
