@@ -42,6 +42,10 @@ const (
 	connectRetryNs = 100_000_000
 	// pollFragmentsMax bounds egress fragments per Poll when limit is 0.
 	pollFragmentsMax = 64
+	// ingressTermLength sizes the ingress publications' terms, one
+	// publication per member (the driver's 16 MiB default would cost 48 MiB
+	// each, and the same again in every member's image of it).
+	ingressTermLength = 1 << 20
 )
 
 // Errors. ErrBackPressured, ErrNotConnected and ErrWindowFull are transient:
@@ -168,8 +172,8 @@ type Client struct {
 	head, count int
 
 	nowNs       int64
-	lastHeardNs int64
 	lastKeepNs  int64
+	awaiting    bool // a keepalive was sent and nothing heard since
 	lastProbeNs int64
 
 	handler Handler // during Poll
@@ -217,7 +221,8 @@ func (c *Client) open() error {
 	c.responseChannel = "udp?endpoint=" + addr.String()
 	c.assembler = transport.NewFragmentAssembler(c.onFragment)
 	for id, ep := range c.cfg.Members {
-		pub, err := c.cfg.Driver.AddPublication("udp?endpoint="+ep, c.cfg.IngressStreamID)
+		pub, err := c.cfg.Driver.AddPublication(fmt.Sprintf("udp?endpoint=%s|term-length=%d", ep, ingressTermLength),
+			c.cfg.IngressStreamID)
 		if err != nil {
 			return fmt.Errorf("client: ingress publication to member %d at %s: %w", id, ep, err)
 		}
@@ -270,7 +275,7 @@ func (c *Client) handshake(ctx context.Context) error {
 			case m.Type != protocol.SessionEvent || m.CorrelationID != connectCorr:
 			case m.Code == protocol.EventOK:
 				c.sessionID, c.leader = m.SessionID, m.Leader
-				c.lastHeardNs, c.lastKeepNs = now, now
+				c.lastKeepNs = now
 				return nil
 			case m.Code == protocol.EventRedirect:
 				c.Counters.Redirects++ // the leader answers the same broadcast
@@ -308,7 +313,7 @@ func (c *Client) onFragment(b []byte, _ *transport.Header) {
 		c.Counters.Foreign++
 		return
 	}
-	c.lastHeardNs = c.nowNs
+	c.awaiting = false
 	if c.handler == nil { // handshake: no payloads, keep the message
 		m.Detail = append([]byte(nil), m.Detail...)
 		m.Credentials = append([]byte(nil), m.Credentials...)
@@ -387,8 +392,11 @@ func (c *Client) Poll(h Handler, limit int) int {
 		c.sendResync()
 	}
 	switch {
-	case c.nowNs-c.lastHeardNs > c.cfg.LeaderTimeoutNs && c.nowNs-c.lastProbeNs > c.cfg.LeaderTimeoutNs:
-		c.probe() // nothing heard: ask every member who leads
+	case c.awaiting && c.nowNs-c.lastKeepNs > c.cfg.LeaderTimeoutNs &&
+		c.nowNs-c.lastProbeNs > c.cfg.LeaderTimeoutNs:
+		// A keepalive went unanswered (the leader acknowledges every one):
+		// ask every member who leads; followers redirect.
+		c.probe()
 		n++
 	case c.nowNs-c.lastKeepNs >= c.cfg.KeepAliveIntervalNs:
 		c.keepAlive(c.leader)
@@ -398,7 +406,7 @@ func (c *Client) Poll(h Handler, limit int) int {
 }
 
 func (c *Client) keepAlive(member int32) {
-	c.lastKeepNs = c.nowNs
+	c.lastKeepNs, c.awaiting = c.nowNs, true
 	m := protocol.Message{Type: protocol.KeepAlive, SessionID: c.sessionID}
 	c.enc, _ = protocol.Append(c.enc[:0], &m)
 	if c.offerTo(member, c.enc) {

@@ -26,6 +26,11 @@ const (
 	// responseLingerNs: a closed response channel stays open this long to
 	// deliver what it holds, then goes.
 	responseLingerNs = 2_000_000_000
+	// responseTermLength sizes a response publication's terms: three of
+	// them per client (the driver's default, 16 MiB, would make every
+	// redirect cost 48 MiB). It holds the largest egress message
+	// (consensus.PayloadLengthMax plus headers) in a term's eighth.
+	responseTermLength = 512 << 10
 )
 
 // responses implements module.Responses over transport publications, one
@@ -77,7 +82,7 @@ func (r *responses) Open(channel string, stream int32) (module.Response, error) 
 			r.refused++
 			return nil, fmt.Errorf("member: %d response channels open, the maximum", r.max)
 		}
-		pub, err := r.driver.AddPublication(channel, stream)
+		pub, err := r.driver.AddPublication(fmt.Sprintf("%s|term-length=%d", channel, responseTermLength), stream)
 		if err != nil {
 			r.refused++
 			return nil, fmt.Errorf("member: response channel %s: %w", channel, err)

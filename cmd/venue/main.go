@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"sort"
 	"strings"
 )
@@ -36,7 +37,28 @@ func register(c command) {
 var errUsage = errors.New("usage")
 
 func main() {
-	os.Exit(runMain(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(profiled(func() int { return runMain(os.Args[1:], os.Stdout, os.Stderr) }))
+}
+
+// profiled runs f with a CPU profile written to $VENUE_CPUPROFILE, if set:
+// any command can be profiled without a flag of its own.
+func profiled(f func() int) int {
+	path := os.Getenv("VENUE_CPUPROFILE")
+	if path == "" {
+		return f()
+	}
+	out, err := os.Create(path)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "venue: VENUE_CPUPROFILE: %v\n", err)
+		return 1
+	}
+	defer out.Close()
+	if err := pprof.StartCPUProfile(out); err != nil {
+		fmt.Fprintf(os.Stderr, "venue: VENUE_CPUPROFILE: %v\n", err)
+		return 1
+	}
+	defer pprof.StopCPUProfile()
+	return f()
 }
 
 func runMain(args []string, stdout, stderr io.Writer) int {
