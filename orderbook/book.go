@@ -22,7 +22,8 @@ type Config struct {
 	// is rejected with RejectBookFull. 0 means OrdersMaxDefault.
 	OrdersMax int
 	// OrdersHint is how many resting orders to make room for up front, so
-	// that a book that never grows past it never allocates.
+	// that a book that never grows past it never allocates (as long as
+	// neither side holds more than about 480 price levels).
 	OrdersHint int
 }
 
@@ -280,7 +281,7 @@ func (c Config) withDefaults() Config {
 
 // reset empties the book, keeping its configuration, and makes room for
 // Config.OrdersHint resting orders: a book that stays within its hint
-// never allocates.
+// never allocates (see levelsPerSidePrimedMax for the one exception).
 func (b *Book) reset() {
 	hint := b.cfg.OrdersHint
 	b.orders = make([]order, 0, hint)
@@ -296,7 +297,9 @@ func (b *Book) reset() {
 	b.treeFree = btree.NewFreeListG[levelKey](btreeFreeListNodes)
 	trees := newLevelTrees(b.treeFree, levels)
 	for s := range b.sides {
-		b.sides[s] = bookSide{tree: trees[s], prices: newTable(levels/2, true), best: nilIndex}
+		// Either side may hold all the levels, as far as its tree allows.
+		prices := newTable(min(levels, levelsPerSidePrimedMax), true)
+		b.sides[s] = bookSide{tree: trees[s], prices: prices, best: nilIndex}
 	}
 	b.reference, b.hasReference = 0, false
 }

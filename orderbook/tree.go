@@ -46,6 +46,14 @@ const (
 	// treeNodesSpare is how many nodes beyond the leaves of their levels
 	// the two trees can hold: a root and up to two leaves of sentinels each.
 	treeNodesSpare = 6
+	// levelsPerSidePrimedMax is the most levels a side can hold without
+	// allocating: beyond it, its tree may grow a third level, whose new
+	// inner nodes may have to grow their child lists. A leaf holds at least
+	// btreeDegree-1 keys, so a root with its most children, 2*btreeDegree
+	// leaves and a key between each two, stands for at least treeKeysRootFull
+	// keys; with fewer, the root is never full and never splits.
+	levelsPerSidePrimedMax = treeKeysRootFull - 1 - treeSentinels
+	treeKeysRootFull       = 2*btreeDegree*(btreeDegree-1) + 2*btreeDegree - 1
 )
 
 // newLevelTrees returns both sides' trees, holding only their sentinels,
