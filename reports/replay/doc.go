@@ -51,9 +51,9 @@
 //     (SHA-256 of its canonical snapshot) against the digest of the
 //     snapshot's engine section, and the replayed container's state
 //     against its container section. A difference is reported with the
-//     last position known to agree. The record's own CRC32C cannot stand
-//     in for the bytes: an engine snapshot ends with its CRC32C, so the
-//     CRC32C of any blob ending in one is the same constant.
+//     last position known to agree. The record's own length and CRC32C
+//     cannot stand in for the bytes: they cover the consensus module's
+//     section too, which replay does not reproduce.
 //
 // # Views
 //
