@@ -53,11 +53,21 @@ func BenchmarkExecReportFIX(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.ReportAllocs()
-	for b.Loop() {
-		m := execReportFIX(engine.ExecutionReport(body), table)
-		if m.String() == "" {
-			b.Fatal("empty")
+	b.Run("new", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if execReportFIX(engine.ExecutionReport(body), table).String() == "" {
+				b.Fatal("empty")
+			}
 		}
-	}
+	})
+	b.Run("reused", func(b *testing.B) {
+		m := quickfix.NewMessage()
+		b.ReportAllocs()
+		for b.Loop() {
+			if spellExecReport(m, engine.ExecutionReport(body), table).String() == "" {
+				b.Fatal("empty")
+			}
+		}
+	})
 }

@@ -49,10 +49,11 @@
 //     (see its ordering contract), and bounded queues between FIX sessions
 //     and that client: a session's unanswered messages (SessionInFlightMax),
 //     the agent's ingress (IngressQueueCapacity), each session's outbox
-//     (OutboxBatchesMax) and what quickfixgo holds for a connection that
-//     does not read (SessionOutboundBacklogMax), each counted when full;
-//   - the workaround for quickfixgo v0.9.10's spinning send path (see
-//     WriterYieldLogFactory).
+//     (OutboxBatchesMax) and quickfixgo's queue for a connection
+//     (SessionQueuedMax; a client that leaves it full for
+//     SlowConsumerTimeout is disconnected), each counted when full;
+//   - the workaround for quickfixgo v0.9.10's spinning, unbounded send
+//     path (see handoff).
 //
 // It does not match orders, decide whether an order is acceptable beyond its
 // form (price bands, ticks, lots, trading states, ClOrdID uniqueness,

@@ -3,6 +3,7 @@ package fixgateway
 import (
 	"bytes"
 	"runtime"
+	"time"
 
 	"github.com/quickfixgo/quickfix"
 )
@@ -14,72 +15,119 @@ import (
 // by one to the connection's writer goroutine over an unbuffered channel,
 // without blocking (session.sendQueued(false)). When the writer is not
 // receiving at that instant, the session goroutine signals itself again
-// and retries at once: it spins. After a successful hand-off the writer is
-// runnable on the session goroutine's own P (the scheduler's runnext slot)
-// and cannot run until that goroutine blocks or is preempted, so with
-// several messages queued the session goroutine spins against its own
-// writer for up to a scheduler time slice (10 ms) per message whenever
-// every other P is busy too — with more sessions than cores, all the time.
+// and retries at once: it spins, holding a P, until the writer is back.
+// Right after a hand-off the writer is runnable on the session goroutine's
+// own P (the scheduler's runnext slot) and cannot run until that goroutine
+// blocks or is preempted, so with several messages queued and every other
+// P busy the session goroutine spins against its own writer for up to a
+// scheduler time slice (10 ms) per message. quickfixgo's queue is also
+// unbounded: a client that does not read makes it grow.
 //
-// The log's OnOutgoing is called on the session goroutine right after each
-// hand-off. WriterYieldLogFactory's logs yield there, so the writer runs
-// at once, writes, and is receiving again when the session goroutine hands
-// it the next message: no spin. (A writer blocked on a full socket still
-// makes quickfixgo spin; SessionOutboundBacklogMax bounds how long.)
+// The session log's OnOutgoing is called on the session goroutine right
+// after each hand-off. The gateway's session logs yield there, so the
+// writer runs at once and is receiving again, most of the time, when the
+// session goroutine hands it the next message. (The session goroutine
+// still spins while a writer on another P is in its write system call:
+// only quickfixgo can fix that, with a blocking hand-off or a buffered
+// channel.)
+//
+// The log also gives back the session's queue token (handoff): a session's
+// sender takes one before each quickfix.SendToTarget, so the gateway never
+// has more than SessionQueuedMax messages in quickfixgo's queue for one
+// connection. A sender that finds no token for SlowConsumerTimeout (the
+// client does not read, its socket is full) has the connection dropped
+// (CounterSlowConsumers); the messages stay in the FIX store for the resend
+// after the client's next logon.
 
-// WriterYieldLogFactory wraps a quickfix.LogFactory (nil: no logging) so
-// that every session log yields to the connection's writer goroutine after
-// each outbound message: the workaround, described above, for quickfixgo
-// v0.9.10's spinning send path. Initiators can use it too.
-func WriterYieldLogFactory(inner quickfix.LogFactory) quickfix.LogFactory {
-	if inner == nil {
-		inner = quickfix.NewNullLogFactory()
+// Outbound queue bounds.
+const (
+	// SessionQueuedMax bounds a session's messages in quickfixgo's queue,
+	// not yet handed to the connection's writer.
+	SessionQueuedMax = 1024
+	// SlowConsumerTimeout is how long a session's sender waits for room in
+	// quickfixgo's queue before the gateway drops the connection.
+	SlowConsumerTimeout = time.Second
+)
+
+// handoff is one session's queue tokens: one per message of the gateway's
+// in quickfixgo's queue, not yet handed to the writer.
+type handoff struct{ queued chan struct{} }
+
+func newHandoff() handoff { return handoff{queued: make(chan struct{}, SessionQueuedMax)} }
+
+// take takes a token if there is room.
+func (h handoff) take() bool {
+	select {
+	case h.queued <- struct{}{}:
+		return true
+	default:
+		return false
 	}
-	return yieldLogFactory{inner: inner}
 }
 
-type yieldLogFactory struct {
+// release gives a token back (quickfixgo handed a message to the writer).
+func (h handoff) release() {
+	select {
+	case <-h.queued:
+	default:
+	}
+}
+
+// reset gives every token back (quickfixgo dropped its queue: a logon or
+// logoff).
+func (h handoff) reset() {
+	for {
+		select {
+		case <-h.queued:
+		default:
+			return
+		}
+	}
+}
+
+// logFactory wraps the configured quickfix.LogFactory so that each
+// session's log gives the session's handoff token back.
+type logFactory struct {
 	inner quickfix.LogFactory
-	g     *Gateway // counts each session's hand-offs when set
+	g     *Gateway
 }
 
-// Create implements quickfix.LogFactory (the global log: no hand-offs).
-func (f yieldLogFactory) Create() (quickfix.Log, error) { return f.inner.Create() }
+// Create implements quickfix.LogFactory (the global log).
+func (f logFactory) Create() (quickfix.Log, error) { return f.inner.Create() }
 
 // CreateSessionLog implements quickfix.LogFactory.
-func (f yieldLogFactory) CreateSessionLog(id quickfix.SessionID) (quickfix.Log, error) {
+func (f logFactory) CreateSessionLog(id quickfix.SessionID) (quickfix.Log, error) {
 	l, err := f.inner.CreateSessionLog(id)
 	if err != nil {
 		return nil, err
 	}
-	y := &yieldLog{Log: l}
-	if f.g != nil {
-		y.s = f.g.sessions[id]
+	s := f.g.sessions[id]
+	if s == nil {
+		return l, nil
 	}
-	return y, nil
+	return &sessionLog{Log: l, h: s.handoff}, nil
 }
 
-// yieldLog is a session log that yields after each outbound message and
-// counts the application messages the writer took, for the session's
-// backlog.
-type yieldLog struct {
+// sessionLog is a session log that gives a queue token back when an
+// application message reaches the writer, and yields to the writer after
+// every hand-off.
+type sessionLog struct {
 	quickfix.Log
-	s *fixSession
+	h handoff
 }
 
 // OnOutgoing implements quickfix.Log.
-func (l *yieldLog) OnOutgoing(msg []byte) {
+func (l *sessionLog) OnOutgoing(msg []byte) {
 	l.Log.OnOutgoing(msg)
-	if l.s != nil && isFreshAppMessage(msg) {
-		for b := l.s.backlog.Load(); b > 0 && !l.s.backlog.CompareAndSwap(b, b-1); b = l.s.backlog.Load() {
-		}
+	if isFreshAppMessage(msg) {
+		l.h.release()
 	}
-	runtime.Gosched()
+	runtime.Gosched() // the writer, just handed msg, waits on this P: let it write
 }
 
 // isFreshAppMessage reports whether msg is an application message sent
-// for the first time (not an admin message, not a resend): what the
-// session's sender counted in.
+// for the first time (not an admin message, not a resend): what a
+// session's sender queues.
 func isFreshAppMessage(msg []byte) bool {
 	i := bytes.Index(msg, []byte("\x0135="))
 	if i < 0 || i+5 >= len(msg) || msg[i+5] != '\x01' {

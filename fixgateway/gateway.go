@@ -72,7 +72,7 @@ type Options struct {
 	// unanswered message (see seqStore).
 	StoreFactory quickfix.MessageStoreFactory
 	// LogFactory logs FIX sessions; none when nil. The gateway wraps it
-	// (see WriterYieldLogFactory).
+	// (see handoff).
 	LogFactory quickfix.LogFactory
 	// OfferTimeout, AnswerTimeout, StartTimeout and StopDrain override
 	// the defaults when positive.
@@ -92,7 +92,7 @@ type fixSession struct {
 
 	store   atomic.Pointer[seqStore] // set when quickfixgo creates the session
 	conn    atomic.Pointer[net.Conn] // the current connection, to drop a slow consumer
-	backlog atomic.Int64             // messages handed to quickfixgo, not yet to the socket
+	handoff handoff                  // the gateway's messages in quickfixgo's queue
 	// statuses holds a token per SessionStatus in the agent.
 	statuses chan struct{}
 	// outbox carries the agent's batches to the session's sender; free
@@ -154,7 +154,7 @@ func New(cfg *Config, opts Options) (*Gateway, error) {
 		agentDone:   make(chan struct{}),
 	}
 	for _, sc := range cfg.Sessions {
-		s := &fixSession{cfg: sc, statuses: make(chan struct{}, sessionStatusesMax),
+		s := &fixSession{cfg: sc, statuses: make(chan struct{}, sessionStatusesMax), handoff: newHandoff(),
 			outbox: make(chan *outBatch, OutboxBatchesMax), free: make(chan *outBatch, OutboxBatchesMax)}
 		g.sessions[sc.ID] = s
 		g.byPrincipal[sc.Principal] = s
@@ -229,7 +229,7 @@ func (g *Gateway) startAcceptor() error {
 			store = file.NewStoreFactory(g.cfg.Settings)
 		}
 	}
-	logs := yieldLogFactory{inner: g.opts.LogFactory, g: g}
+	logs := logFactory{inner: g.opts.LogFactory, g: g}
 	a, err := quickfix.NewAcceptor(g, seqStoreFactory{inner: store, g: g}, g.cfg.Settings, logs)
 	if err != nil {
 		return fmt.Errorf("fixgateway: acceptor: %w", err)
@@ -319,7 +319,7 @@ func (g *Gateway) OnLogon(id quickfix.SessionID) {
 		return
 	}
 	s.loggedOn.Store(true)
-	s.backlog.Store(0)
+	s.handoff.reset() // quickfixgo dropped what was queued before the logon
 	g.sessionStatus(s, engine.SessionStateLoggedOn, s.resetSeq)
 	s.resetSeq = false
 	g.ctr.logons.Increment() // after the SessionStatus is counted: see Stats
@@ -333,6 +333,7 @@ func (g *Gateway) OnLogout(id quickfix.SessionID) {
 	if s == nil || !s.loggedOn.Swap(false) {
 		return
 	}
+	s.handoff.reset() // quickfixgo drops what is queued
 	g.sessionStatus(s, engine.SessionStateLoggedOff, false)
 }
 
@@ -458,15 +459,12 @@ func (g *Gateway) reject(s *fixSession, m *quickfix.Message, k requestKind, rej 
 		return quickfix.NewMessageRejectError(rej.text, rej.reason, &tag)
 	case rejectBusiness:
 		id, _ := m.Body.GetString(tagClOrdID)
-		s.backlog.Add(1)
 		return quickfix.NewBusinessMessageRejectErrorWithRefID(rej.text, rej.reason, id, nil)
 	}
 	s.rejectSeq++
 	now := time.Now()
 	out := gatewayRejectFIX(m, k, rej, gatewayExecID(s.rejectSeq, now), now)
-	s.backlog.Add(1)
 	if err := quickfix.SendToTarget(out, s.cfg.ID); err != nil {
-		s.backlog.Add(-1)
 		g.ctr.sendFailures.Increment()
 	}
 	return nil
@@ -479,14 +477,12 @@ func (g *Gateway) submit(s *fixSession, req request, seq int, m *quickfix.Messag
 	select {
 	case <-g.stopping:
 		g.ctr.unavailable.Increment()
-		s.backlog.Add(1)
 		return unavailable(req.clOrdID)
 	default:
 	}
 	st := s.store.Load()
 	if st == nil {
 		g.ctr.unavailable.Increment()
-		s.backlog.Add(1)
 		return unavailable(req.clOrdID) // cannot happen: quickfixgo creates the store first
 	}
 	slot, ok := st.begin(seq)
@@ -509,7 +505,6 @@ func (g *Gateway) submit(s *fixSession, req request, seq int, m *quickfix.Messag
 // queueFull counts and refuses a message a bounded queue had no room for.
 func (g *Gateway) queueFull(s *fixSession, clOrdID, why string) quickfix.MessageRejectError {
 	g.ctr.queueFull.Increment()
-	s.backlog.Add(1)
 	return quickfix.NewBusinessMessageRejectErrorWithRefID("Application not available at this time: gateway queue full ("+why+"); resend later",
 		bizRejApplicationUnavailable, clOrdID, nil)
 }

@@ -17,12 +17,6 @@ const (
 	// without waiting for the network), so this is back pressure from the
 	// disk, and it reaches the cluster as egress back pressure.
 	OutboxBatchesMax = 64
-	// SessionOutboundBacklogMax bounds the messages quickfixgo holds for
-	// one connection that it has not handed to the socket yet (quickfixgo
-	// v0.9.10 queues them without limit). A client that stops reading
-	// past it is disconnected (CounterSlowConsumers); the messages stay in
-	// the FIX store and are resent after its next logon.
-	SessionOutboundBacklogMax = 16384
 	// outBatchBytesMax is when the agent starts a new batch for a session.
 	outBatchBytesMax = 64 << 10
 )
@@ -85,8 +79,11 @@ func (b *outBatch) unavailable(c *command) {
 // messages in order while store writes of different sessions overlap.
 func (g *Gateway) runSender(s *fixSession) {
 	defer g.senders.Done()
+	wait := time.NewTimer(time.Hour)
+	wait.Stop()
+	m := quickfix.NewMessage() // reused: quickfixgo keeps the bytes, not the message
 	for b := range s.outbox {
-		g.sendBatch(s, b)
+		g.sendBatch(s, b, m, wait)
 		b.reset()
 		select {
 		case s.free <- b:
@@ -95,25 +92,21 @@ func (g *Gateway) runSender(s *fixSession) {
 	}
 }
 
-func (g *Gateway) sendBatch(s *fixSession, b *outBatch) {
+func (g *Gateway) sendBatch(s *fixSession, b *outBatch, reuse *quickfix.Message, wait *time.Timer) {
 	inst := g.instruments.Load()
 	st := s.store.Load()
 	for i := range b.items {
 		it := &b.items[i]
-		m := g.spell(s, it, b.buf, inst)
+		m := spell(reuse, it, b.buf, inst)
 		if m == nil {
 			if it.answers && st != nil {
 				st.end(it.slot) // nothing to say (cannot happen: the agent decoded it)
 			}
 			continue
 		}
-		// Counted before quickfixgo can hand it to the socket (and the
-		// log count it out), so the backlog never undercounts.
-		s.backlog.Add(1)
-		if err := quickfix.SendToTarget(m, s.cfg.ID); err != nil {
+		if err := g.send(s, m, wait); err != nil {
 			// Not stored: the message stays unanswered, so a restart
 			// asks the client for it again.
-			s.backlog.Add(-1)
 			g.ctr.sendFailures.Increment()
 			continue
 		}
@@ -127,15 +120,33 @@ func (g *Gateway) sendBatch(s *fixSession, b *outBatch) {
 			g.ctr.storeFailures.Increment()
 		}
 	}
-	if s.backlog.Load() > SessionOutboundBacklogMax {
-		g.disconnectSlow(s)
-	}
 }
 
-// spell turns one item into its FIX message.
-func (g *Gateway) spell(s *fixSession, it *outItem, buf []byte, inst *instrumentTable) *quickfix.Message {
+// send hands m to quickfixgo once there is room in its queue for the
+// session (see handoff). A session that is not logged on needs none:
+// quickfixgo stores the message for the resend after the next logon and
+// queues nothing.
+func (g *Gateway) send(s *fixSession, m *quickfix.Message, wait *time.Timer) error {
+	if s.loggedOn.Load() && !s.handoff.take() {
+		wait.Reset(SlowConsumerTimeout)
+		select {
+		case s.handoff.queued <- struct{}{}:
+		case <-wait.C:
+			g.disconnectSlow(s)
+		}
+		wait.Stop()
+	}
+	if err := quickfix.SendToTarget(m, s.cfg.ID); err != nil {
+		s.handoff.release()
+		return err
+	}
+	return nil
+}
+
+// spell turns one item into its FIX message, in m.
+func spell(m *quickfix.Message, it *outItem, buf []byte, inst *instrumentTable) *quickfix.Message {
 	if it.kind == outUnavailable {
-		m := newMessage(msgTypeBusinessReject)
+		resetMessage(m, msgTypeBusinessReject)
 		if mt := refMsgTypeOf(it.refKind); mt != "" {
 			m.Body.SetString(tagRefMsgType, mt)
 		}
@@ -152,13 +163,13 @@ func (g *Gateway) spell(s *fixSession, it *outItem, buf []byte, inst *instrument
 	}
 	switch t {
 	case engine.TemplateExecutionReport:
-		return execReportFIX(engine.ExecutionReport(body), inst)
+		return spellExecReport(m, engine.ExecutionReport(body), inst)
 	case engine.TemplateCancelReject:
-		return cancelRejectFIX(engine.CancelReject(body))
+		return spellCancelReject(m, engine.CancelReject(body))
 	case engine.TemplateMassCancelReport:
-		return massCancelReportFIX(engine.MassCancelReport(body), inst)
+		return spellMassCancelReport(m, engine.MassCancelReport(body), inst)
 	case engine.TemplateBusinessReject:
-		return businessRejectFIX(engine.BusinessReject(body))
+		return spellBusinessReject(m, engine.BusinessReject(body))
 	}
 	return nil
 }
@@ -181,13 +192,14 @@ func refMsgTypeOf(k requestKind) string {
 }
 
 // disconnectSlow drops the connection of a client that does not read what
-// it is sent, so that quickfixgo's queue for it stops growing.
+// it is sent: its session's sender would otherwise wait on it, and the
+// agent, and with it every other session, on the sender.
 func (g *Gateway) disconnectSlow(s *fixSession) {
 	if c := s.conn.Swap(nil); c != nil {
 		g.ctr.slowConsumers.Increment()
 		(*c).Close()
 	}
-	s.backlog.Store(0)
+	s.handoff.reset()
 }
 
 // gatewayExecID names a gateway-made ExecutionReport uniquely for the

@@ -102,16 +102,46 @@ func cxlRejReason(r engine.Reason) int {
 	return cxlRejOther
 }
 
+// fieldBytesMax is room for any numeric or time field the gateway writes:
+// a 64-bit integer with sign and decimal point, or a FIX UTC timestamp
+// with microseconds.
+const fieldBytesMax = 32
+
+// fixTimestampMicros is FIX's UTCTimestamp with microseconds.
+const fixTimestampMicros = "20060102-15:04:05.000000"
+
 // newMessage returns an outbound message of msgType; quickfixgo fills the
 // rest of the header when it sends.
 func newMessage(msgType string) *quickfix.Message {
-	m := quickfix.NewMessage()
+	return resetMessage(quickfix.NewMessage(), msgType)
+}
+
+// resetMessage empties m (keeping its maps' room) for a new message of
+// msgType. quickfixgo keeps no reference to a message once SendToTarget
+// has returned: it sends and stores the bytes it built.
+func resetMessage(m *quickfix.Message, msgType string) *quickfix.Message {
+	m.Header.Clear()
+	m.Body.Clear()
+	m.Trailer.Clear()
 	m.Header.SetString(tagMsgType, msgType)
 	return m
 }
 
+// The setters format into a stack buffer: quickfixgo copies field values.
+
 func setInt(m *quickfix.Message, t quickfix.Tag, v int64) {
-	m.Body.SetString(t, strconv.FormatInt(v, 10))
+	var b [fieldBytesMax]byte
+	m.Body.SetBytes(t, strconv.AppendInt(b[:0], v, 10))
+}
+
+func setUint(m *quickfix.Message, t quickfix.Tag, v uint64) {
+	var b [fieldBytesMax]byte
+	m.Body.SetBytes(t, strconv.AppendUint(b[:0], v, 10))
+}
+
+func setPrice(m *quickfix.Message, t quickfix.Tag, v int64, decimals int) {
+	var b [fieldBytesMax]byte
+	m.Body.SetBytes(t, appendScaled(b[:0], v, decimals))
 }
 
 func setOrderID(m *quickfix.Message, id uint64) {
@@ -119,12 +149,12 @@ func setOrderID(m *quickfix.Message, id uint64) {
 		m.Body.SetString(tagOrderID, "NONE") // FIX's value for "no order"
 		return
 	}
-	m.Body.SetString(tagOrderID, strconv.FormatUint(id, 10))
+	setUint(m, tagOrderID, id)
 }
 
 func setTime(m *quickfix.Message, clusterTimeNs int64) {
-	t := time.Unix(0, clusterTimeNs).UTC()
-	m.Body.SetField(tagTransactTime, quickfix.FIXUTCTimestamp{Time: t, Precision: quickfix.Micros})
+	var b [fieldBytesMax]byte
+	m.Body.SetBytes(tagTransactTime, time.Unix(0, clusterTimeNs).UTC().AppendFormat(b[:0], fixTimestampMicros))
 }
 
 func setText(m *quickfix.Message, r engine.Reason) {
@@ -142,14 +172,17 @@ func symbolAndDecimals(t *instrumentTable, id uint32) (string, int) {
 	return strconv.FormatUint(uint64(id), 10), 0
 }
 
-func price(v int64, decimals int) string { return string(appendScaled(nil, v, decimals)) }
-
 // execReportFIX spells an engine ExecutionReport as a FIX 8.
 func execReportFIX(r engine.ExecutionReport, t *instrumentTable) *quickfix.Message {
-	m := newMessage(msgTypeExecutionReport)
+	return spellExecReport(quickfix.NewMessage(), r, t)
+}
+
+// spellExecReport spells an engine ExecutionReport as a FIX 8 into m.
+func spellExecReport(m *quickfix.Message, r engine.ExecutionReport, t *instrumentTable) *quickfix.Message {
+	resetMessage(m, msgTypeExecutionReport)
 	sym, dec := symbolAndDecimals(t, r.Instrument())
 	setOrderID(m, r.OrderID())
-	m.Body.SetString(tagExecID, strconv.FormatUint(r.ExecID(), 10))
+	setUint(m, tagExecID, r.ExecID())
 	m.Body.SetBytes(tagClOrdID, r.ClOrdID())
 	if o := r.OrigClOrdID(); len(o) > 0 {
 		m.Body.SetBytes(tagOrigClOrdID, o)
@@ -163,15 +196,16 @@ func execReportFIX(r engine.ExecutionReport, t *instrumentTable) *quickfix.Messa
 	m.Body.SetString(tagTimeInForce, tifFIX(r.TimeInForce()))
 	setInt(m, tagOrderQty, r.Quantity())
 	if r.OrdType() == engine.OrdTypeLimit {
-		m.Body.SetString(tagPrice, price(r.Price(), dec))
+		setPrice(m, tagPrice, r.Price(), dec)
 	}
 	setInt(m, tagLeavesQty, r.LeavesQty())
 	setInt(m, tagCumQty, r.CumQty())
-	m.Body.SetString(tagAvgPx, string(appendAvgPx(nil, r.CumNotional(), r.CumQty(), dec)))
+	var avg [fieldBytesMax]byte
+	m.Body.SetBytes(tagAvgPx, appendAvgPx(avg[:0], r.CumNotional(), r.CumQty(), dec))
 	if r.ExecType() == engine.ExecTypeTrade {
-		m.Body.SetString(tagLastPx, price(r.LastPx(), dec))
+		setPrice(m, tagLastPx, r.LastPx(), dec)
 		setInt(m, tagLastQty, r.LastQty())
-		m.Body.SetString(tagTrdMatchID, strconv.FormatUint(r.TradeID(), 10))
+		setUint(m, tagTrdMatchID, r.TradeID())
 	}
 	if r.ExecType() == engine.ExecTypeRejected || (r.OrdStatus() == engine.OrdStatusRejected && r.Reason() != engine.ReasonNone) {
 		setInt(m, tagOrdRejReason, int64(ordRejReason(r.Reason())))
@@ -186,7 +220,12 @@ func execReportFIX(r engine.ExecutionReport, t *instrumentTable) *quickfix.Messa
 
 // cancelRejectFIX spells an engine CancelReject as a FIX 9.
 func cancelRejectFIX(r engine.CancelReject) *quickfix.Message {
-	m := newMessage(msgTypeOrderCancelReject)
+	return spellCancelReject(quickfix.NewMessage(), r)
+}
+
+// spellCancelReject spells an engine CancelReject as a FIX 9 into m.
+func spellCancelReject(m *quickfix.Message, r engine.CancelReject) *quickfix.Message {
+	resetMessage(m, msgTypeOrderCancelReject)
 	setOrderID(m, r.OrderID())
 	m.Body.SetBytes(tagClOrdID, r.ClOrdID())
 	m.Body.SetBytes(tagOrigClOrdID, r.OrigClOrdID())
@@ -205,7 +244,12 @@ func cancelRejectFIX(r engine.CancelReject) *quickfix.Message {
 
 // massCancelReportFIX spells an engine MassCancelReport as a FIX r.
 func massCancelReportFIX(r engine.MassCancelReport, t *instrumentTable) *quickfix.Message {
-	m := newMessage(msgTypeOrderMassCancelReply)
+	return spellMassCancelReport(quickfix.NewMessage(), r, t)
+}
+
+// spellMassCancelReport spells an engine MassCancelReport as a FIX r into m.
+func spellMassCancelReport(m *quickfix.Message, r engine.MassCancelReport, t *instrumentTable) *quickfix.Message {
+	resetMessage(m, msgTypeOrderMassCancelReply)
 	m.Body.SetString(tagOrderID, "NONE")
 	m.Body.SetBytes(tagClOrdID, r.ClOrdID())
 	typ := "7"
@@ -250,7 +294,12 @@ func refMsgType(t engine.TemplateID) string {
 
 // businessRejectFIX spells an engine BusinessReject as a FIX j.
 func businessRejectFIX(r engine.BusinessReject) *quickfix.Message {
-	m := newMessage(msgTypeBusinessReject)
+	return spellBusinessReject(quickfix.NewMessage(), r)
+}
+
+// spellBusinessReject spells an engine BusinessReject as a FIX j into m.
+func spellBusinessReject(m *quickfix.Message, r engine.BusinessReject) *quickfix.Message {
+	resetMessage(m, msgTypeBusinessReject)
 	if mt := refMsgType(engine.TemplateID(r.RefTemplateID())); mt != "" {
 		m.Body.SetString(tagRefMsgType, mt)
 	} else {

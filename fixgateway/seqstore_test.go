@@ -118,7 +118,7 @@ func TestSeqStoreModel(t *testing.T) {
 	}
 }
 
-// TestIsFreshAppMessage: what counts towards a session's outbound backlog.
+// TestIsFreshAppMessage: what gives a session's handoff token back.
 func TestIsFreshAppMessage(t *testing.T) {
 	for _, c := range []struct {
 		msg  string
