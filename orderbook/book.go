@@ -289,7 +289,7 @@ func (b *Book) reset() {
 	b.freeOrder = nilIndex
 	b.live = 0
 	b.idMax = 0
-	b.index = newTable(hint, false)
+	b.index = newTable(hint)
 	levels := levelsFor(hint)
 	b.levels = make([]level, 0, levels)
 	b.freeLevel = nilIndex
@@ -298,7 +298,7 @@ func (b *Book) reset() {
 	trees := newLevelTrees(b.treeFree, levels)
 	for s := range b.sides {
 		// Either side may hold all the levels, as far as its tree allows.
-		prices := newTable(min(levels, levelsPerSidePrimedMax), true)
+		prices := newTable(min(levels, levelsPerSidePrimedMax))
 		b.sides[s] = bookSide{tree: trees[s], prices: prices, best: nilIndex}
 	}
 	b.reference, b.hasReference = 0, false
@@ -379,7 +379,8 @@ func (b *Book) Order(id OrderID) (OrderInfo, bool) {
 // is confirmed against the order, which a caller reads next anyway.
 func (b *Book) lookupOrder(id OrderID) (oi int32, at uint64, ok bool) {
 	t := &b.index
-	tag, i := t.first(uint64(id))
+	tag := hashTag(uint64(id))
+	i := t.home(tag)
 	for {
 		s := t.slots[i]
 		if s.val1 == 0 {
@@ -396,7 +397,7 @@ func (b *Book) lookupOrder(id OrderID) (oi int32, at uint64, ok bool) {
 // live order. The slot number itself marks the entry, so no order is read.
 func (b *Book) indexAt(oi int32) uint64 {
 	t := &b.index
-	_, i := t.first(uint64(b.orders[oi].id))
+	i := t.home(hashTag(uint64(b.orders[oi].id)))
 	for t.slots[i].val1 != oi+1 {
 		assert(t.slots[i].val1 != 0, "indexAt: order missing from index")
 		i = t.next(i)

@@ -68,13 +68,21 @@ func TestConfigValidate(t *testing.T) {
 // keeps ids in orders and prices in levels, so that lookups can confirm a
 // tag match the way Book.lookupOrder does.
 type keyedTable struct {
-	t    table
-	keys map[int32]uint64 // index -> key
+	t       table
+	grouped bool             // groupTag, not hashTag
+	keys    map[int32]uint64 // index -> key
+}
+
+func (k *keyedTable) tag(key uint64) uint32 {
+	if k.grouped {
+		return groupTag(key)
+	}
+	return hashTag(key)
 }
 
 func (k *keyedTable) find(key uint64) (uint64, int32, bool) {
-	tag, i := k.t.first(key)
-	for {
+	tag := k.tag(key)
+	for i := k.t.home(tag); ; i = k.t.next(i) {
 		s := k.t.slots[i]
 		if s.val1 == 0 {
 			return 0, 0, false
@@ -82,39 +90,39 @@ func (k *keyedTable) find(key uint64) (uint64, int32, bool) {
 		if s.tag == tag && k.keys[s.val1-1] == key {
 			return i, s.val1 - 1, true
 		}
-		i = k.t.next(i)
 	}
 }
 
-// sameTag returns a key other than key with the same tag in t, which only
-// the confirmation against the stored keys tells apart: the key (its group
-// number, in a grouped table) differs by a multiple of the inverse of
+// sameTag returns a key other than key with the same tag, which only the
+// confirmation against the stored keys tells apart: the key (its group
+// number, with groupTag) differs by a multiple of the inverse of
 // fibonacciHash (by Newton's iteration), which moves its hash by a little.
-func sameTag(t *table, key uint64) uint64 {
+func (k *keyedTable) sameTag(key uint64) uint64 {
 	inv := uint64(fibonacciHash)
 	for range 6 {
 		inv *= 2 - fibonacciHash*inv
 	}
 	var bits uint64
-	if t.grouped {
+	if k.grouped {
 		bits = tableGroupBits
 	}
 	for x := uint64(1); ; x++ {
 		other := (key>>bits+inv*x)<<bits | key&(1<<bits-1)
-		if other != key && t.tagOf(other) == t.tagOf(key) {
+		if other != key && k.tag(other) == k.tag(key) {
 			return other
 		}
 	}
 }
 
 // TestTableAgainstMap checks the open-addressing table against a Go map
-// through growth and many deletions (backward shifts), with keys that
-// cluster (sequential), keys that collide in their low bits, and pairs of
-// keys with the same tag, which only the confirmation tells apart.
+// through growth and many deletions (backward shifts), with either tag
+// function and keys that cluster (sequential), keys that collide in their
+// low bits, and chains of keys with the same tag, which only the
+// confirmation tells apart.
 func TestTableAgainstMap(t *testing.T) {
 	for seed := range uint64(20) {
 		rng := rand.New(rand.NewPCG(seed, 1))
-		kt := keyedTable{t: newTable(int(seed%3), seed%2 == 0), keys: map[int32]uint64{}}
+		kt := keyedTable{t: newTable(int(seed % 3)), grouped: seed%2 == 0, keys: map[int32]uint64{}}
 		want := map[uint64]int32{}
 		for i := range 20_000 {
 			var key uint64
@@ -126,7 +134,7 @@ func TestTableAgainstMap(t *testing.T) {
 			case 2:
 				key = uint64(rng.IntN(16))
 				for range rng.IntN(8) {
-					key = sameTag(&kt.t, key)
+					key = kt.sameTag(key)
 				}
 			default:
 				key = rng.Uint64()
@@ -141,7 +149,7 @@ func TestTableAgainstMap(t *testing.T) {
 			} else if !ok {
 				want[key] = int32(i)
 				kt.keys[int32(i)] = key
-				kt.t.put(key, int32(i))
+				kt.t.put(kt.tag(key), int32(i))
 			}
 			if int(kt.t.count) != len(want) {
 				t.Fatalf("seed %d op %d: count %d, want %d", seed, i, kt.t.count, len(want))
@@ -155,6 +163,30 @@ func TestTableAgainstMap(t *testing.T) {
 		if _, _, ok := kt.find(1<<63 + 12345); ok {
 			t.Fatal("found an absent key")
 		}
+	}
+}
+
+// TestGroupTagKeepsNeighbours checks that groupTag puts keys that differ in
+// their last tableGroupBits bits in adjacent home slots, and that hashTag
+// does not.
+func TestGroupTagKeepsNeighbours(t *testing.T) {
+	tb := newTable(1000)
+	for base := uint64(0); base < 1<<20; base += 1 << 12 {
+		h := tb.home(groupTag(base))
+		for i := uint64(1); i <= tableGroupMask; i++ {
+			if got := tb.home(groupTag(base + i)); got != h+i {
+				t.Fatalf("home of %d is %d, want %d", base+i, got, h+i)
+			}
+		}
+	}
+	adjacent := 0
+	for key := uint64(0); key < 1000; key++ {
+		if tb.home(hashTag(key+1)) == tb.home(hashTag(key))+1 {
+			adjacent++
+		}
+	}
+	if adjacent > 50 {
+		t.Fatalf("hashTag put %d of 1000 consecutive keys next to each other", adjacent)
 	}
 }
 

@@ -33,7 +33,8 @@ func (b *Book) levelAt(s Side, price int64) int32 {
 // confirmed against the level, which the caller reads next anyway.
 func (b *Book) lookupLevel(s Side, price int64) (int32, bool) {
 	t := &b.sides[s].prices
-	tag, i := t.first(uint64(price))
+	tag := groupTag(uint64(price))
+	i := t.home(tag)
 	for {
 		sl := t.slots[i]
 		if sl.val1 == 0 {
@@ -58,7 +59,7 @@ func (b *Book) createLevel(s Side, price int64) int32 {
 	bs := &b.sides[s]
 	_, replaced := bs.tree.ReplaceOrInsert(levelKey{key: sideKey(s, price), level: li})
 	assert(!replaced, "createLevel: level already in tree")
-	bs.prices.put(uint64(price), li)
+	bs.prices.put(groupTag(uint64(price)), li)
 	bs.empty++
 	return li
 }
@@ -163,7 +164,7 @@ func (b *Book) removeLevel(li int32) {
 func (b *Book) unindexLevel(li int32) {
 	lv := &b.levels[li]
 	t := &b.sides[lv.side].prices
-	_, i := t.first(uint64(lv.price))
+	i := t.home(groupTag(uint64(lv.price)))
 	for t.slots[i].val1 != li+1 {
 		assert(t.slots[i].val1 != 0, "unindexLevel: level missing from price table")
 		i = t.next(i)
@@ -247,7 +248,7 @@ func (b *Book) rest(in *incoming) {
 // indexOrder adds resting order oi to the id index.
 func (b *Book) indexOrder(oi int32) {
 	id := b.orders[oi].id
-	b.index.put(uint64(id), oi)
+	b.index.put(hashTag(uint64(id)), oi)
 	b.idMax = max(b.idMax, id)
 	b.live++
 }

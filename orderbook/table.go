@@ -16,7 +16,8 @@ import "math/bits"
 // it looks up anyway. The tag alone gives the home slot back, which is all
 // that growing and deleting need.
 //
-// A table made with grouped set keeps neighbouring keys together: keys
+// The caller picks the tag function, and so how keys spread: hashTag
+// spreads every key evenly; groupTag keeps neighbouring keys together: keys
 // that differ only in their last tableGroupBits bits share a group, whose
 // home slots are adjacent, one cache line, and only the group number is
 // hashed. The price tables are grouped, so that the prices near the top of
@@ -25,11 +26,10 @@ import "math/bits"
 // groups, and the long runs of full slots cost more probing than the cache
 // lines they save.
 type table struct {
-	slots   []tableSlot
-	mask    uint64
-	count   int32
-	shift   uint8 // tableTagBits - log2(len(slots)): the group bits of a tag
-	grouped bool
+	slots []tableSlot
+	mask  uint64
+	count int32
+	shift uint8 // tableTagBits - log2(len(slots)): the group bits of a tag
 }
 
 // tableSlot holds an index plus one, so that the zero slot is empty, and
@@ -57,8 +57,8 @@ const (
 	tableLoadDen = 4
 )
 
-func newTable(keysHint int, grouped bool) table {
-	t := table{grouped: grouped}
+func newTable(keysHint int) table {
+	var t table
 	t.init(keysHint)
 	return t
 }
@@ -82,40 +82,33 @@ func (t *table) setSlots(s []tableSlot) {
 	t.mask = uint64(len(s) - 1)
 }
 
-// tagOf returns key's tag: the top bits of its Fibonacci hash, which
-// spreads keys evenly; or, in a grouped table, those of its group number's
-// hash and its place in the group.
-func (t *table) tagOf(key uint64) uint32 {
-	if !t.grouped {
-		return uint32((key * fibonacciHash) >> (64 - tableTagBits))
-	}
-	group := uint32(((key >> tableGroupBits) * fibonacciHash) >> (64 - tableTagBits))
-	return group&^tableGroupMask | uint32(key)&tableGroupMask
+// hashTag returns key's tag: the top bits of its Fibonacci hash, which
+// spreads keys evenly.
+func hashTag(key uint64) uint32 { return uint32((key * fibonacciHash) >> (64 - tableTagBits)) }
+
+// groupTag returns key's tag in a table that keeps neighbours together:
+// the top bits of its group number's hash, and its place in the group.
+func groupTag(key uint64) uint32 {
+	return hashTag(key>>tableGroupBits)&^tableGroupMask | uint32(key)&tableGroupMask
 }
 
 // home is the first slot to probe for a key with tag: the group's first
 // slot, from the tag's top bits, plus the key's place in the group (the
-// tag's last bits, which for an ungrouped table are as random as the rest).
-func (t *table) home(tag uint32) uint64 {
-	return uint64(tag>>t.shift)&^tableGroupMask | uint64(tag&tableGroupMask)
-}
-
-// first returns key's tag and the first slot to probe for it. A lookup
+// tag's last bits, which a hashTag makes as random as the rest). A lookup
 // walks from there with next until it meets an empty slot (the key is
 // absent) or a slot with the tag whose index holds the key.
-func (t *table) first(key uint64) (uint32, uint64) {
-	tag := t.tagOf(key)
-	return tag, t.home(tag)
+func (t *table) home(tag uint32) uint64 {
+	return uint64(tag>>(t.shift&(tableTagBits-1)))&^tableGroupMask | uint64(tag&tableGroupMask)
 }
 
 func (t *table) next(i uint64) uint64 { return (i + 1) & t.mask }
 
-// put stores key -> val. The key must not be present.
-func (t *table) put(key uint64, val int32) {
+// put stores val for a key with tag. The key must not be present.
+func (t *table) put(tag uint32, val int32) {
 	if !tableFits(int(t.count)+1, len(t.slots)) {
 		t.grow()
 	}
-	t.insert(tableSlot{tag: t.tagOf(key), val1: val + 1})
+	t.insert(tableSlot{tag: tag, val1: val + 1})
 	t.count++
 }
 
