@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -113,7 +114,9 @@ func DemoCompIDs() []string { return []string{"DEMO1", "DEMO2", "DEMO3", "DEMO4"
 // Config is one run. It is written into summary.json as given (less the
 // password and the writers).
 type Config struct {
-	// Target is the FIX gateway's HOST:PORT.
+	// Target is the FIX gateway's HOST:PORT (ViaFIX); for ViaCluster, the
+	// members' client ingress endpoints, HOST:PORT comma-separated in
+	// member id order, or the path of a cluster file (see ClusterIngress).
 	Target string `json:"target"`
 	// Via is how the load reaches the venue; ViaFIX when empty.
 	Via Via `json:"via"`
@@ -135,11 +138,15 @@ type Config struct {
 	// Seed seeds the default mix, so that a run can be repeated.
 	Seed uint64 `json:"seed"`
 	// CompIDs are the SenderCompIDs, one per session (the first Sessions
-	// are used); DemoCompIDs when empty.
+	// are used); DemoCompIDs when empty. ViaCluster uses them as the
+	// sessions' cluster principals, each trading the account of its own
+	// name (as the demo venue's traders do).
 	CompIDs []string `json:"comp_ids"`
 	// TargetCompID is the venue's CompID; DefaultTargetCompID when empty.
 	TargetCompID string `json:"target_comp_id"`
 	// Password is sent in the Logon's tag 554; DefaultPassword when empty.
+	// ViaCluster sends it in the cluster credentials, principal:password
+	// (a cluster without [venue] passwords ignores it).
 	Password string `json:"-"`
 	// Instruments are what the venue lists; DemoInstruments when empty.
 	Instruments []Instrument `json:"instruments"`
@@ -235,6 +242,14 @@ func (c Config) validate() error {
 }
 
 func (c Config) validateTarget() error {
+	if c.Via == ViaCluster {
+		// An endpoint list or a cluster file's path: NewClusterDriver reads
+		// the file and says what is wrong with it.
+		if strings.TrimSpace(c.Target) == "" {
+			return fmt.Errorf("%w: empty target: want a cluster file or HOST:PORT,... ingress endpoints", ErrConfig)
+		}
+		return nil
+	}
 	host, port, err := net.SplitHostPort(c.Target)
 	if err != nil {
 		return fmt.Errorf("%w: target %q: %v", ErrConfig, c.Target, err)

@@ -18,13 +18,17 @@
 //     timeout (session.go);
 //   - the run (Run): warm-up, progress line once a second, clean stop on
 //     cancellation, drain, and the report directory;
-//   - the Driver interface between that engine and a transport, and the FIX
-//     driver: quickfixgo initiators against the FIX gateway, fed from a
-//     bounded outbox per session one message at a time (fixdriver.go), the
-//     quickfixgo Application (fixapp.go), and the FIX spelling of requests
-//     and reports (fixmsg.go, fixparse.go). A driver for the cluster client
-//     (--via cluster) plugs in behind the same interface once that client
-//     library exists; until then NewDriver returns ErrClusterUnavailable.
+//   - the Driver interface between that engine and a transport, and two
+//     drivers. The FIX driver: quickfixgo initiators against the FIX
+//     gateway, fed from a bounded outbox per session one message at a time
+//     (fixdriver.go), the quickfixgo Application (fixapp.go), and the FIX
+//     spelling of requests and reports (fixmsg.go, fixparse.go). The
+//     cluster driver (--via cluster): one cluster session per load
+//     generator session, as a trader principal, offering the engine's own
+//     commands and reading its reports, skipping the gateway, so that
+//     comparing the two shows what the gateway costs (clusterdriver.go,
+//     clustercodec.go). Its commands whose outcome the cluster client
+//     cannot vouch for (a leader change) are errors, never dropped.
 //
 // Paths and what is timed (from the message's intended send time):
 //
@@ -44,5 +48,6 @@
 // does the recording). order→fill has no timeout: no order is owed a fill.
 //
 // It does not draw charts or write histogram files (package reports), run a
-// venue, or know FIX beyond what the FIX driver sends and reads.
+// venue, or know FIX or the engine's codecs beyond what its drivers send and
+// read.
 package loadgen

@@ -2,15 +2,14 @@ package loadgen
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 )
 
 // Driver carries the engine's requests to the venue and the venue's reports
 // back. The engine (schedule, correlation, recording) is the same whatever
-// the transport: the FIX driver sends through the FIX gateway; a cluster
-// driver would offer engine commands on the cluster client directly.
+// the transport: the FIX driver sends through the FIX gateway; the cluster
+// driver offers engine commands on the cluster client directly.
 //
 // Sessions are numbered 0..Config.Sessions-1. A driver delivers each
 // session's reports in the order the venue sent them; different sessions'
@@ -44,11 +43,6 @@ type Sink interface {
 	OnSendFailed(s int, clOrdID string, err error)
 }
 
-// ErrClusterUnavailable is returned for --via cluster until the cluster
-// client library exists; a cluster Driver plugs in behind the same
-// interface as the FIX one (see NewDriver).
-var ErrClusterUnavailable = errors.New("loadgen: --via cluster is not available yet: the cluster client library (cluster/client) does not exist; use --via fix")
-
 // NewDriver returns the driver cfg.Via names.
 func NewDriver(cfg Config) (Driver, error) {
 	cfg, err := cfg.withDefaults()
@@ -59,7 +53,7 @@ func NewDriver(cfg Config) (Driver, error) {
 	case ViaFIX:
 		return NewFIXDriver(cfg), nil
 	case ViaCluster:
-		return nil, ErrClusterUnavailable
+		return NewClusterDriver(cfg)
 	}
 	return nil, fmt.Errorf("%w: via %q", ErrConfig, cfg.Via)
 }
@@ -236,8 +230,8 @@ type Report struct {
 	Done bool
 	// CumQty is the order's filled quantity after this report.
 	CumQty int64
-	// EventNs is the venue's time of the event (FIX TransactTime), 0 when
-	// unknown. The reports the venue sends in answer to one command share
+	// EventNs is the venue's time of the event (FIX TransactTime, or the
+	// engine report's ClusterTime), 0 when unknown. The reports the venue sends in answer to one command share
 	// it: a fill with its order's New's time traded on arrival.
 	EventNs   int64
 	Aggressor Aggressor

@@ -302,7 +302,14 @@ func TestConfigValidation(t *testing.T) {
 	}
 	c := good
 	c.Via = ViaCluster
-	if _, err := NewDriver(c); !errors.Is(err, ErrClusterUnavailable) {
+	c.Target = "127.0.0.1:9010,127.0.0.1:9011"
+	if d, err := NewDriver(c); err != nil {
 		t.Errorf("via cluster: %v", err)
+	} else if _, ok := d.(*ClusterDriver); !ok {
+		t.Errorf("via cluster: a %T", d)
+	}
+	c.Target = ""
+	if err := c.Validate(); !errors.Is(err, ErrConfig) {
+		t.Errorf("via cluster without a target: %v", err)
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -61,19 +62,21 @@ func runLoadgen(args []string, stdout, stderr io.Writer) error {
 // loadgenConfig parses the command line into a run configuration.
 func loadgenConfig(args []string, stderr io.Writer) (loadgen.Config, error) {
 	fs := newFlagSet("loadgen", stderr)
-	target := fs.String("target", "127.0.0.1:9878", "the FIX gateway, HOST:PORT (venue gateway --demo listens on 9878)")
-	sessions := fs.Int("sessions", 4, "FIX sessions, each one SenderCompID of --comp-ids")
+	target := fs.String("target", loadgenFIXTarget, "--via fix: the FIX gateway, HOST:PORT (venue run and venue gateway --demo listen on 9878); "+
+		"--via cluster: the cluster file (venue run --dir D writes D/cluster.toml; default "+loadgenClusterTarget+
+		") or the members' client ingress endpoints, HOST:PORT,... in member id order")
+	sessions := fs.Int("sessions", 4, "sessions, each one SenderCompID of --comp-ids (--via cluster: one cluster session per principal)")
 	rate := fs.Int("rate", 1000, "messages per second over all sessions (orders, cancels and replaces), open loop")
 	duration := fs.Duration("duration", 10*time.Second, "how long the measured part sends")
 	warmup := fs.Duration("warmup", time.Second, "sent before the measured part, not measured")
 	flowFile := fs.String("flow", "", "replay an OBSTRM01 order-flow file (../shared/orderflow) instead of the default mix")
 	report := fs.String("report", "", "report directory (summary.json, .hgrm per path, charts, loadgen.json); required")
-	via := fs.String("via", string(loadgen.ViaFIX), "fix (through the FIX gateway) or cluster (the cluster client directly; not available yet)")
+	via := fs.String("via", string(loadgen.ViaFIX), "fix (through the FIX gateway) or cluster (engine commands on the cluster client directly, skipping FIX: the difference is the gateway's cost)")
 	timeout := fs.Duration("timeout", loadgen.DefaultTimeout, "a request unanswered this long after its intended send time is a timeout (recorded at this value)")
 	seed := fs.Uint64("seed", 1, "seed of the default mix")
-	compIDs := fs.String("comp-ids", strings.Join(loadgen.DemoCompIDs(), ","), "SenderCompIDs, comma-separated, one per session")
+	compIDs := fs.String("comp-ids", strings.Join(loadgen.DemoCompIDs(), ","), "SenderCompIDs, comma-separated, one per session (--via cluster: trader principals, each trading the account of its own name)")
 	targetCompID := fs.String("target-comp-id", loadgen.DefaultTargetCompID, "the venue's CompID")
-	password := fs.String("password", loadgen.DefaultPassword, "logon password (tag 554)")
+	password := fs.String("password", loadgen.DefaultPassword, "logon password (tag 554; --via cluster: the credentials' principal:password, ignored by a cluster without [venue] passwords)")
 	cleanup := fs.Bool("cleanup", true, "mass-cancel the sessions' remaining orders after the run")
 	charts := fs.Bool("charts", true, "draw the PNG and SVG charts")
 	if err := parseFlags(fs, args); err != nil {
@@ -81,6 +84,9 @@ func loadgenConfig(args []string, stderr io.Writer) (loadgen.Config, error) {
 	}
 	if *report == "" {
 		return loadgen.Config{}, fmt.Errorf("%w: --report DIR is required", errUsage)
+	}
+	if loadgen.Via(*via) == loadgen.ViaCluster && !loadgenFlagGiven(fs, "target") {
+		*target = loadgenClusterTarget
 	}
 	cfg := loadgen.Config{
 		Target: *target, Via: loadgen.Via(*via), Sessions: *sessions, RatePerS: *rate, Duration: *duration,
@@ -91,6 +97,20 @@ func loadgenConfig(args []string, stderr io.Writer) (loadgen.Config, error) {
 		return loadgen.Config{}, fmt.Errorf("%w: %v", errUsage, err)
 	}
 	return cfg, nil
+}
+
+// The default targets: the FIX gateway and the cluster file of a `venue
+// run` with its default --dir.
+const (
+	loadgenFIXTarget     = "127.0.0.1:9878"
+	loadgenClusterTarget = "venue-data/" + clusterFileName
+)
+
+// loadgenFlagGiven reports whether the command line set flag name.
+func loadgenFlagGiven(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 func splitComma(s string) []string {

@@ -29,7 +29,8 @@ func TestLoadgenCommandLine(t *testing.T) {
 		{"more sessions than CompIDs", []string{"loadgen", "--report", dir, "--sessions", "5"}, 2, "only 4 CompIDs"},
 		{"bad target", []string{"loadgen", "--report", dir, "--target", "nowhere"}, 2, "target"},
 		{"unknown via", []string{"loadgen", "--report", dir, "--via", "smoke"}, 2, "via"},
-		{"via cluster", []string{"loadgen", "--report", dir, "--via", "cluster"}, 1, "not available yet"},
+		{"via cluster without a venue", []string{"loadgen", "--report", dir, "--via", "cluster", "--target", filepath.Join(dir, "none.toml")}, 1, "none.toml"},
+		{"via cluster, default target", []string{"loadgen", "--report", dir, "--via", "cluster"}, 1, "venue-data/cluster.toml"},
 		{"stray argument", []string{"loadgen", "--report", dir, "extra"}, 2, "unexpected arguments"},
 		{"help", []string{"loadgen", "-h"}, 0, "-flow string"},
 	}
