@@ -36,19 +36,11 @@ func (b *Book) Check() error {
 
 func (b *Book) checkSide(s Side) (int, error) {
 	bs := &b.sides[s]
-	queued, levels, active, sentinels := 0, 0, int32(0), 0
+	queued, levels, active := 0, 0, int32(0)
 	best := nilIndex
 	var err error
 	bs.tree.Ascend(func(k levelKey) bool {
 		if k.isSentinel() {
-			if k.key != sentinelKeyMin+int64(sentinels) {
-				err = fmt.Errorf("%w: %v sentinel %d has key %d", ErrInvariant, s, sentinels, k.key)
-			}
-			sentinels++
-			return err == nil
-		}
-		if sentinels > 0 {
-			err = fmt.Errorf("%w: %v level %d after the sentinels", ErrInvariant, s, k.level)
 			return false
 		}
 		var n int
@@ -66,9 +58,16 @@ func (b *Book) checkSide(s Side) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if sentinels != treeSentinels || levels != int(bs.prices.count) || levels != int(bs.active+bs.empty) {
-		return 0, fmt.Errorf("%w: %v tree has %d levels and %d sentinels, price table %d, counters %d active %d empty",
-			ErrInvariant, s, levels, sentinels, bs.prices.count, bs.active, bs.empty)
+	// The walk stopped at the first sentinel; the count says no level came
+	// after it, and the last key that the sentinels are all there.
+	last, _ := bs.tree.Max()
+	if bs.tree.Len() != levels+treeSentinels || last != (levelKey{key: sentinelKeyMin + treeSentinels - 1, level: nilIndex}) {
+		return 0, fmt.Errorf("%w: %v tree has %d keys and ends with %+v, for %d levels and %d sentinels",
+			ErrInvariant, s, bs.tree.Len(), last, levels, treeSentinels)
+	}
+	if levels != int(bs.prices.count) || levels != int(bs.active+bs.empty) {
+		return 0, fmt.Errorf("%w: %v tree has %d levels, price table %d, counters %d active %d empty",
+			ErrInvariant, s, levels, bs.prices.count, bs.active, bs.empty)
 	}
 	if active != bs.active || best != bs.best || (best != nilIndex && b.levels[best].price != bs.bestPrice) {
 		return 0, fmt.Errorf("%w: %v has %d non-empty levels (counter %d), best level %d (cached %d)",
