@@ -44,6 +44,9 @@ const (
 	logonTimeout = 20 * time.Second
 	// drainTimeout bounds waiting for the last reports.
 	drainTimeout = 10 * time.Second
+	// pacerSleepMin: the open-loop pacer sleeps only for waits longer than
+	// this (the runtime's timer resolution when idle) and spins below it.
+	pacerSleepMin = 2 * time.Millisecond
 )
 
 // Config is one run.
@@ -231,10 +234,18 @@ func (b *bench) run(ctx context.Context) (Result, error) {
 	sendCtx, cancel := context.WithDeadline(ctx, b.start.Add(b.cfg.Duration))
 	defer cancel()
 	for _, c := range b.clients {
-		wg.Add(1)
-		go func() { defer wg.Done(); c.send(sendCtx, b.cfg, b.start) }()
+		c.start = b.start
+		c.closedLoop = b.cfg.Rate == 0
 	}
-	wg.Wait()
+	if b.cfg.Rate > 0 {
+		b.pace(sendCtx)
+	} else {
+		for _, c := range b.clients {
+			wg.Add(1)
+			go func() { defer wg.Done(); c.closedLoopSend(sendCtx, b.cfg) }()
+		}
+		wg.Wait()
+	}
 	deadline := time.Now().Add(drainTimeout)
 	for !b.drained() && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
@@ -279,50 +290,73 @@ type client struct {
 	hist       *hdrhistogram.Histogram
 }
 
-// send sends orders until the duration passes: open loop at the session's
-// share of the rate, or closed loop at rate 0 with Window orders in
-// flight. Orders are DAY buys far below any seller: each gets exactly one
-// report, ExecutionReport New, and rests.
-func (c *client) send(ctx context.Context, cfg Config, start time.Time) {
-	c.start = start
-	c.closedLoop = cfg.Rate == 0
-	var interval time.Duration
-	if cfg.Rate > 0 {
-		interval = time.Duration(int64(time.Second) * int64(cfg.Sessions) / int64(cfg.Rate))
+// pace sends orders open loop at the configured rate until the duration
+// passes, round robin over the sessions: order k is due at k/rate after
+// the start, and its latency runs from then (coordinated omission: an
+// order sent late is charged the delay). One goroutine paces all sessions
+// and spins (yielding) for waits below pacerSleepMin: the runtime's timers
+// sleep at least a millisecond when the process is idle, which would
+// charge every order up to that much.
+func (b *bench) pace(ctx context.Context) {
+	interval := time.Second / time.Duration(b.cfg.Rate)
+	n := len(b.clients)
+	for k := 0; ; k++ {
+		c, i := b.clients[k%n], k/n
+		due := time.Duration(k) * interval
+		if ctx.Err() != nil || due >= b.cfg.Duration || i >= len(c.intended) {
+			return
+		}
+		for {
+			wait := due - time.Since(b.start)
+			if wait <= 0 {
+				break
+			}
+			if wait > pacerSleepMin {
+				time.Sleep(wait - pacerSleepMin)
+				continue
+			}
+			runtime.Gosched()
+		}
+		if c.sendOrder(i, due) != nil {
+			return
+		}
 	}
+}
+
+// closedLoopSend sends orders, Window in flight, until the duration passes.
+func (c *client) closedLoopSend(ctx context.Context, cfg Config) {
 	for i := 0; i < len(c.intended); i++ {
-		due := time.Duration(i) * interval
-		if ctx.Err() != nil || due >= cfg.Duration || time.Since(start) >= cfg.Duration {
+		if ctx.Err() != nil || time.Since(c.start) >= cfg.Duration {
 			return
 		}
-		if interval > 0 {
-			if wait := due - time.Since(start); wait > 0 {
-				time.Sleep(wait)
-			}
-		} else {
-			select {
-			case c.window <- struct{}{}:
-			case <-ctx.Done():
-				return
-			}
-			due = time.Since(start)
+		select {
+		case c.window <- struct{}{}:
+		case <-ctx.Done():
+			return
 		}
-		c.intended[i] = int64(due)
-		c.sent.Add(1)
-		m := quickfix.NewMessage()
-		m.Header.SetString(35, "D")
-		m.Body.SetString(11, strconv.Itoa(i))
-		m.Body.SetString(55, "ALPHA")
-		m.Body.SetString(54, "1")
-		m.Body.SetString(38, "1")
-		m.Body.SetString(40, "2")
-		m.Body.SetString(44, "91.00")
-		m.Body.SetString(59, "0")
-		m.Body.SetField(60, quickfix.FIXUTCTimestamp{Time: time.Now().UTC()})
-		if err := quickfix.SendToTarget(m, c.id); err != nil {
+		if c.sendOrder(i, time.Since(c.start)) != nil {
 			return
 		}
 	}
+}
+
+// sendOrder sends order i, due at due after the start. Orders are DAY buys
+// far below any seller: each gets exactly one report, ExecutionReport New,
+// and rests.
+func (c *client) sendOrder(i int, due time.Duration) error {
+	c.intended[i] = int64(due)
+	c.sent.Add(1)
+	m := quickfix.NewMessage()
+	m.Header.SetString(35, "D")
+	m.Body.SetString(11, strconv.Itoa(i))
+	m.Body.SetString(55, "ALPHA")
+	m.Body.SetString(54, "1")
+	m.Body.SetString(38, "1")
+	m.Body.SetString(40, "2")
+	m.Body.SetString(44, "91.00")
+	m.Body.SetString(59, "0")
+	m.Body.SetField(60, quickfix.FIXUTCTimestamp{Time: time.Now().UTC()})
+	return quickfix.SendToTarget(m, c.id)
 }
 
 // onReport records an ExecutionReport New.

@@ -20,7 +20,39 @@ func TestRun(t *testing.T) {
 
 // TestConfigRefused: nonsense is refused, not run.
 func TestConfigRefused(t *testing.T) {
-	if _, err := Run(context.Background(), Config{Sessions: 0, Duration: time.Second}); err == nil {
-		t.Fatal("0 sessions accepted")
+	for _, c := range []Config{
+		{Sessions: 0, Duration: time.Second},
+		{Sessions: 1, Duration: time.Second, Window: -1},
+		{Sessions: 1, Duration: time.Second, Store: "disk"},
+		{Sessions: 1, Rate: -1, Duration: time.Second},
+	} {
+		if _, err := Run(context.Background(), c); err == nil {
+			t.Fatalf("%+v accepted", c)
+		}
+	}
+}
+
+// TestRunOpenLoop: at a rate, the pacer sends about rate × duration orders
+// round robin over the sessions, and every one is acknowledged.
+func TestRunOpenLoop(t *testing.T) {
+	const rate, d = 2000, 300 * time.Millisecond
+	r, err := Run(context.Background(), Config{Sessions: 2, Rate: rate, Duration: d, Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := int64(rate * d / time.Second)
+	if r.Sent < want*9/10 || r.Sent > want || r.Acked != r.Sent || r.Rate != rate {
+		t.Fatalf("result %+v: want about %d sent, all acked", r, want)
+	}
+}
+
+// TestRunFileStore: the gateway on quickfixgo's file store.
+func TestRunFileStore(t *testing.T) {
+	r, err := Run(context.Background(), Config{Sessions: 1, Rate: 0, Window: 4, Duration: 200 * time.Millisecond, Store: "file", Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Sent == 0 || r.Acked != r.Sent || r.FIXStore != "file" {
+		t.Fatalf("result %+v", r)
 	}
 }
