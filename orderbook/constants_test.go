@@ -32,6 +32,18 @@ func TestLimitsFitInt64(t *testing.T) {
 	if btreeDegree < 2 || btreeFreeListNodes < 1 {
 		t.Error("btree degree and free list size out of range")
 	}
+	// Tree priming: the sentinels outnumber a node's keys, a two-level
+	// priming tree ends with its last leaf full and fills a root's children
+	// but one, and a side has room for levels beside its sentinels.
+	if treeSentinels <= treeNodeKeysMax || sentinelKeyMin <= PriceMax {
+		t.Error("sentinels must not fit one node and must come after every price")
+	}
+	if treePrimeKeys(treeKeysTwoLevels) != treeKeysTwoLevels || treeNodes(treeKeysTwoLevels) != 2*btreeDegree {
+		t.Error("treeKeysTwoLevels is not a two-level tree with a full last leaf")
+	}
+	if levelsPerSidePrimedMax <= 0 || treeSentinels+levelsPerSidePrimedMax > treeKeysTwoLevels {
+		t.Error("a side's primed levels do not fit its primed tree")
+	}
 }
 
 // TestHotStructSizes keeps two orders and two levels in one 64-byte cache

@@ -93,3 +93,15 @@ func mallocs(f func()) uint64 {
 	runtime.ReadMemStats(&after)
 	return after.Mallocs - before.Mallocs
 }
+
+// TestTreePrimeKeys checks the key counts that leave the last leaf full
+// and the nodes they make, against a btree of degree 16.
+func TestTreePrimeKeys(t *testing.T) {
+	for _, tc := range []struct{ n, keys, nodes int }{
+		{0, 31, 1}, {31, 31, 1}, {32, 47, 3}, {47, 47, 3}, {48, 63, 4}, {500, 511, 32},
+	} {
+		if k := treePrimeKeys(tc.n); k != tc.keys || treeNodes(k) != tc.nodes {
+			t.Errorf("treePrimeKeys(%d) = %d with %d nodes, want %d with %d", tc.n, k, treeNodes(k), tc.keys, tc.nodes)
+		}
+	}
+}

@@ -6,7 +6,7 @@ import "github.com/google/btree"
 // The tree is touched only when a level is created or purged and when the
 // best level empties, but those must not allocate either, so each book
 // builds its trees to full size when it is made and keeps them from ever
-// handing back their root; see newLevelTree.
+// handing back their root; see newLevelTrees.
 const (
 	// btreeDegree is the google/btree degree of the level trees; nodes hold
 	// up to treeNodeKeysMax keys of 16 bytes, a few cache lines.
