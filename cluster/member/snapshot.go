@@ -53,6 +53,49 @@ const (
 // ErrBadSnapshot: a snapshot blob did not decode.
 var ErrBadSnapshot = errors.New("member: bad snapshot")
 
+// SnapshotBlob is a member snapshot's parts; byte sections alias the blob
+// they were decoded from. Offline tools (venue replay) read and write it.
+type SnapshotBlob struct {
+	Position  consensus.Position
+	TimeNs    int64
+	Term      consensus.TermID
+	Sessions  []byte // module.Sessions.AppendState
+	Container []byte // container.AppendState
+	Service   []byte // the service's OnTakeSnapshot
+}
+
+// AppendSnapshotBlob appends the encoding of b to dst.
+func AppendSnapshotBlob(dst []byte, b *SnapshotBlob) []byte {
+	le := binary.LittleEndian
+	dst = append(dst, snapshotMagic...)
+	dst = le.AppendUint64(dst, uint64(b.Position))
+	dst = le.AppendUint64(dst, uint64(b.TimeNs))
+	dst = le.AppendUint64(dst, uint64(b.Term))
+	dst = le.AppendUint32(dst, uint32(len(b.Sessions)))
+	dst = le.AppendUint32(dst, uint32(len(b.Container)))
+	dst = append(dst, b.Sessions...)
+	dst = append(dst, b.Container...)
+	return append(dst, b.Service...)
+}
+
+// DecodeSnapshotBlob splits a snapshot blob into its parts. It never
+// panics.
+func DecodeSnapshotBlob(blob []byte) (SnapshotBlob, error) {
+	if len(blob) < snapshotHeaderLength || string(blob[:8]) != snapshotMagic {
+		return SnapshotBlob{}, fmt.Errorf("%w: no %s header (%d bytes)", ErrBadSnapshot, snapshotMagic, len(blob))
+	}
+	le := binary.LittleEndian
+	b := SnapshotBlob{Position: consensus.Position(le.Uint64(blob[8:])), TimeNs: int64(le.Uint64(blob[16:])),
+		Term: consensus.TermID(le.Uint64(blob[24:]))}
+	ns, nc := uint64(le.Uint32(blob[32:])), uint64(le.Uint32(blob[36:]))
+	body := blob[snapshotHeaderLength:]
+	if ns+nc > uint64(len(body)) {
+		return SnapshotBlob{}, fmt.Errorf("%w: sections of %d and %d bytes in %d", ErrBadSnapshot, ns, nc, len(body))
+	}
+	b.Sessions, b.Container, b.Service = body[:ns:ns], body[ns:ns+nc:ns+nc], body[ns+nc:]
+	return b, nil
+}
+
 type snapshotJob struct {
 	position consensus.Position
 	timeNs   int64
@@ -69,23 +112,13 @@ func (m *Member) takeSnapshot(position cluster.Position, timeNs int64) {
 		return
 	}
 	term := m.agent.Status().Term
-	var blob bytes.Buffer
-	blob.Write(make([]byte, snapshotHeaderLength))
-	sessions := m.sessions.AppendState(nil)
-	state := m.container.AppendState(nil)
-	blob.Write(sessions)
-	blob.Write(state)
-	if err := m.container.TakeServiceSnapshot(&blob); err != nil {
+	var service bytes.Buffer
+	if err := m.container.TakeServiceSnapshot(&service); err != nil {
 		m.snapshotErrors.Add(1)
 		return
 	}
-	b := blob.Bytes()
-	copy(b, snapshotMagic)
-	binary.LittleEndian.PutUint64(b[8:], uint64(position))
-	binary.LittleEndian.PutUint64(b[16:], uint64(timeNs))
-	binary.LittleEndian.PutUint64(b[24:], uint64(term))
-	binary.LittleEndian.PutUint32(b[32:], uint32(len(sessions)))
-	binary.LittleEndian.PutUint32(b[36:], uint32(len(state)))
+	b := AppendSnapshotBlob(nil, &SnapshotBlob{Position: position, TimeNs: timeNs, Term: term,
+		Sessions: m.sessions.AppendState(nil), Container: m.container.AppendState(nil), Service: service.Bytes()})
 	select {
 	case m.snapshotJobs <- snapshotJob{position: position, timeNs: timeNs, term: term, blob: b}:
 	default:
@@ -148,20 +181,18 @@ func (m *Member) recover() (consensus.Position, error) {
 	if err != nil {
 		return 0, fmt.Errorf("read snapshot at %d: %w", rec.Position, err)
 	}
-	if len(blob) < snapshotHeaderLength || string(blob[:8]) != snapshotMagic {
-		return 0, fmt.Errorf("%w at %d: no header", ErrBadSnapshot, rec.Position)
+	b, err := DecodeSnapshotBlob(blob)
+	if err != nil {
+		return 0, fmt.Errorf("snapshot at %d: %w", rec.Position, err)
 	}
-	pos := consensus.Position(binary.LittleEndian.Uint64(blob[8:]))
-	ns, nc := int(binary.LittleEndian.Uint32(blob[32:])), int(binary.LittleEndian.Uint32(blob[36:]))
-	if pos != rec.Position || ns < 0 || nc < 0 || snapshotHeaderLength+ns+nc > len(blob) {
-		return 0, fmt.Errorf("%w at %d: header says position %d, sections %d+%d of %d", ErrBadSnapshot,
-			rec.Position, pos, ns, nc, len(blob))
+	pos := b.Position
+	if pos != rec.Position {
+		return 0, fmt.Errorf("%w: recorded at %d, says %d", ErrBadSnapshot, rec.Position, pos)
 	}
-	body := blob[snapshotHeaderLength:]
-	if err := m.sessions.RestoreState(body[:ns], m.cfg.Clock()); err != nil {
+	if err := m.sessions.RestoreState(b.Sessions, m.cfg.Clock()); err != nil {
 		return 0, err
 	}
-	if err := m.container.StartFrom(body[ns:ns+nc], bytes.NewReader(body[ns+nc:]), pos); err != nil {
+	if err := m.container.StartFrom(b.Container, bytes.NewReader(b.Service), pos); err != nil {
 		return 0, err
 	}
 	m.lastSnapshotPosition.Store(int64(pos))

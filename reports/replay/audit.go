@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"venue/cluster/member"
 
 	"venue/cluster/consensus"
 	"venue/cluster/logstore"
@@ -234,21 +235,21 @@ func check(src *Source, r *Replayer, s logstore.SnapshotRecord) SnapshotCheck {
 		c.Note = fmt.Sprintf("snapshot bytes unreadable, not compared (%v)", err)
 		return c
 	}
-	ms, err := decodeMemberSnapshot(blob)
+	ms, err := member.DecodeSnapshotBlob(blob)
 	if err != nil {
 		c.SnapshotDigest = "-"
 		c.Note = err.Error()
 		return c
 	}
-	sd := sha256.Sum256(ms.service)
+	sd := sha256.Sum256(ms.Service)
 	c.SnapshotDigest = hex.EncodeToString(sd[:])
 	state := r.Container().AppendState(nil)
 	switch {
-	case ms.position != s.Position:
-		c.Note = fmt.Sprintf("the snapshot recorded at %d says position %d", s.Position, ms.position)
+	case ms.Position != s.Position:
+		c.Note = fmt.Sprintf("the snapshot recorded at %d says position %d", s.Position, ms.Position)
 	case sd != d:
-		c.Note = diffStates(replayed, ms.service)
-	case !bytes.Equal(state, ms.container):
+		c.Note = diffStates(replayed, ms.Service)
+	case !bytes.Equal(state, ms.Container):
 		c.Note = "the engine matches, the container's state (cluster time, sessions, timers) differs"
 	default:
 		c.Match = true

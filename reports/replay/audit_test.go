@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"testing"
+	"venue/cluster/member"
 
 	"venue/cluster/consensus"
 	"venue/cluster/logstore"
@@ -78,13 +79,13 @@ func TestAuditFindsADifferentSnapshot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	early, err := decodeMemberSnapshot(loadSnapshot(t, h.dir, h.snap))
+	early, err := member.DecodeSnapshotBlob(loadSnapshot(t, h.dir, h.snap))
 	if err != nil {
 		t.Fatal(err)
 	}
 	end := s.End()
-	early.position = end // the early state, claimed for the end of the log
-	blob := appendMemberSnapshot(nil, &early)
+	early.Position = end // the early state, claimed for the end of the log
+	blob := member.AppendSnapshotBlob(nil, &early)
 	if _, err := s.WriteSnapshot(logstore.SnapshotMeta{Term: writerTerm, Position: end}, bytes.NewReader(blob)); err != nil {
 		t.Fatal(err)
 	}

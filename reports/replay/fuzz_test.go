@@ -2,7 +2,6 @@ package replay
 
 import (
 	"bytes"
-	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -93,30 +92,6 @@ func FuzzParsePoint(f *testing.F) {
 		}
 		if back, err := ParsePoint(p.String()); err != nil || back != p {
 			t.Fatalf("%q -> %v -> %q -> %v (%v)", s, p, p.String(), back, err)
-		}
-	})
-}
-
-// FuzzDecodeMemberSnapshot: any bytes split into sections or fail with
-// ErrMemberSnapshot; a split blob encodes back to itself.
-func FuzzDecodeMemberSnapshot(f *testing.F) {
-	blob := appendMemberSnapshot(nil, &memberSnapshot{position: 4096, timeNs: 7, term: 2,
-		sessions:  appendModuleState(nil, 3, []moduleSession{{id: 3, channel: writerChannel}}),
-		container: []byte{1, 2, 3}, service: []byte("VNSN")})
-	f.Add(blob)                                    // sessions, container and service sections
-	f.Add(blob[:memberSnapHeaderBytes])            // a header whose sections are missing
-	f.Add([]byte(memberSnapMagic))                 // a magic alone
-	f.Add(append([]byte("VNSNAP02"), blob[8:]...)) // another version
-	f.Fuzz(func(t *testing.T, data []byte) {
-		ms, err := decodeMemberSnapshot(data)
-		if err != nil {
-			if !errors.Is(err, ErrMemberSnapshot) {
-				t.Fatalf("error %v does not wrap ErrMemberSnapshot", err)
-			}
-			return
-		}
-		if back := appendMemberSnapshot(nil, &ms); !bytes.Equal(back, data) {
-			t.Fatalf("re-encoded %d bytes differ from the %d decoded", len(back), len(data))
 		}
 	})
 }

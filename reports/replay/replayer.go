@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"venue/cluster/member"
 
 	"venue/cluster"
 	"venue/cluster/consensus"
@@ -159,18 +160,18 @@ func (r *Replayer) startFromSnapshot(rec logstore.SnapshotRecord) error {
 	if err != nil {
 		return err
 	}
-	ms, err := decodeMemberSnapshot(blob)
+	ms, err := member.DecodeSnapshotBlob(blob)
 	if err != nil {
 		return fmt.Errorf("replay: snapshot at %d: %w", rec.Position, err)
 	}
-	if ms.position != rec.Position {
-		return fmt.Errorf("replay: %w: the snapshot recorded at %d says position %d", ErrMemberSnapshot, rec.Position, ms.position)
+	if ms.Position != rec.Position {
+		return fmt.Errorf("replay: %w: the snapshot recorded at %d says position %d", ErrMemberSnapshot, rec.Position, ms.Position)
 	}
-	view, err := readSnapView(ms.service)
+	view, err := readSnapView(ms.Service)
 	if err != nil {
 		return fmt.Errorf("replay: snapshot at %d: %w", rec.Position, err)
 	}
-	if err := r.cont.StartFrom(ms.container, bytes.NewReader(ms.service), rec.Position); err != nil {
+	if err := r.cont.StartFrom(ms.Container, bytes.NewReader(ms.Service), rec.Position); err != nil {
 		return fmt.Errorf("replay: start from the snapshot at %d: %w", rec.Position, err)
 	}
 	r.pos, r.stats.Start, r.stats.Position = rec.Position, rec.Position, rec.Position

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"venue/cluster/member"
 
 	"venue/archive"
 	"venue/cluster/consensus"
@@ -121,8 +122,8 @@ func (w *LogWriter) takeSnapshot(position consensus.Position, timeNs int64) {
 	}
 	var service bytes.Buffer
 	w.snapErr = w.cont.TakeServiceSnapshot(&service)
-	w.snap = appendMemberSnapshot(nil, &memberSnapshot{position: position, timeNs: timeNs, term: writerTerm,
-		sessions: appendModuleState(nil, w.maxID, open), container: w.cont.AppendState(nil), service: service.Bytes()})
+	w.snap = member.AppendSnapshotBlob(nil, &member.SnapshotBlob{Position: position, TimeNs: timeNs, Term: writerTerm,
+		Sessions: appendModuleState(nil, w.maxID, open), Container: w.cont.AppendState(nil), Service: service.Bytes()})
 }
 
 // Position returns the log position after the last entry written.
