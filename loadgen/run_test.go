@@ -161,7 +161,9 @@ func TestRunChargesStallsToTheMessagesTheyDelay(t *testing.T) {
 	// the ~7 due in its first 10 ms waited 90 ms or more, more than 1% of
 	// the ~420 orders, so the p99 is one of them.
 	l := reports.LatencyOf(res.Run.Paths[pathNew].Hist)
-	if l.P99Ns < 90_000_000 || l.MaxNs < 99_000_000 || res.Stats.SendLag.MaxNs < 99_000_000 {
+	// Margins allow for a loaded host shifting the stall against the
+	// schedule; without the correction these would be microseconds.
+	if l.P99Ns < 80_000_000 || l.MaxNs < 90_000_000 || res.Stats.SendLag.MaxNs < 90_000_000 {
 		t.Errorf("order→new %v, send lag %v: the 100 ms stall is not in the latencies", l, res.Stats.SendLag)
 	}
 	if res.Stats.Answered != 600 {
@@ -183,7 +185,8 @@ func TestRunTimeoutsStayInPercentiles(t *testing.T) {
 	}
 	cancels := res.Run.Paths[pathCancel]
 	sent := res.Stats.Sent["cancel"]
-	if sent == 0 || cancels.Timeouts != sent || cancels.Hist.TotalCount() != sent || cancels.Hist.Min() < 150_000_000 {
+	if sent == 0 || cancels.Timeouts != sent || cancels.Hist.TotalCount() != sent ||
+		cancels.Hist.Min() < cancels.Hist.LowestEquivalentValue(150_000_000) {
 		t.Errorf("%d cancels sent; path: %d timeouts, %d samples, min %d ns", sent, cancels.Timeouts, cancels.Hist.TotalCount(), cancels.Hist.Min())
 	}
 	if res.Stats.Timeouts != sent || res.Run.Paths[pathNew].Timeouts != 0 {
