@@ -186,7 +186,7 @@ func TestRunTimeoutsStayInPercentiles(t *testing.T) {
 	cancels := res.Run.Paths[pathCancel]
 	sent := res.Stats.Sent["cancel"]
 	if sent == 0 || cancels.Timeouts != sent || cancels.Hist.TotalCount() != sent ||
-		cancels.Hist.Min() < cancels.Hist.LowestEquivalentValue(150_000_000) {
+		cancels.Hist.Min() < 150_000_000*999/1000 { // three significant figures: a bucket may start below
 		t.Errorf("%d cancels sent; path: %d timeouts, %d samples, min %d ns", sent, cancels.Timeouts, cancels.Hist.TotalCount(), cancels.Hist.Min())
 	}
 	if res.Stats.Timeouts != sent || res.Run.Paths[pathNew].Timeouts != 0 {
