@@ -159,9 +159,10 @@ func (e *Engine) grant(p, a int32) Reason {
 	for i > 0 && pr.accounts[i-1] > a {
 		i--
 	}
-	pr.accounts = append(pr.accounts, 0)
-	copy(pr.accounts[i+1:], pr.accounts[i:])
-	pr.accounts[i] = a
+	list := append(pr.accounts, 0)
+	copy(list[i+1:], list[i:])
+	list[i] = a
+	pr.setAccounts(list, e.accounts)
 	return ReasonNone
 }
 
@@ -169,7 +170,7 @@ func (e *Engine) revoke(p, a int32) {
 	pr := &e.principals[p]
 	for i, v := range pr.accounts {
 		if v == a {
-			pr.accounts = append(pr.accounts[:i], pr.accounts[i+1:]...)
+			pr.setAccounts(append(pr.accounts[:i], pr.accounts[i+1:]...), e.accounts)
 			return
 		}
 	}
@@ -202,7 +203,7 @@ func (e *Engine) setPrincipal(m SetPrincipal) Reason {
 
 func (e *Engine) addPrincipal(name [principalNameBytes]byte, role Role) int32 {
 	p := int32(len(e.principals))
-	e.principals = append(e.principals, principal{name: name, role: role})
+	e.principals = append(e.principals, principal{name: name, role: role, first: nilIndex})
 	e.principalIdx.put(name, p)
 	return p
 }

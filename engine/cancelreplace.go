@@ -14,14 +14,17 @@ type targetRef struct {
 // to refuse the request: the order is unknown, not the caller's, named by
 // a ClOrdID it was replaced from (a replace of a replaced order by its old
 // ClOrdID), for another instrument or side, or already done.
-func (e *Engine) findTarget(p int32, t targetRef) (orderRef, Reason) {
-	a, ok := e.accountIdx.get(t.account)
+func (e *Engine) findTarget(p int32, t *targetRef) (orderRef, Reason) {
+	a, ok := e.principals[p].tradedAccount(&t.account)
 	if !ok {
-		return 0, e.lookupFailed(validAccount(t.account), ReasonUnknownAccount)
-	}
-	if !e.principals[p].mayTrade(a) {
-		e.counters.NotAuthorized++
-		return 0, ReasonNotAuthorized
+		a, ok = e.accountIdx.get(t.account)
+		if !ok {
+			return 0, e.lookupFailed(validAccount(t.account), ReasonUnknownAccount)
+		}
+		if !e.principals[p].mayTrade(a) {
+			e.counters.NotAuthorized++
+			return 0, ReasonNotAuthorized
+		}
 	}
 	oi, stale, ok := e.lookupOrder(a, t)
 	if !ok {
@@ -51,7 +54,7 @@ func (e *Engine) lookupFailed(valid bool, unknown Reason) Reason {
 
 // lookupOrder finds an order of account a by id, or by ClOrdID when the id
 // is 0. stale reports a ClOrdID that is not the order's present one.
-func (e *Engine) lookupOrder(a int32, t targetRef) (r orderRef, stale, ok bool) {
+func (e *Engine) lookupOrder(a int32, t *targetRef) (r orderRef, stale, ok bool) {
 	if t.orderID != 0 {
 		r, ok = e.orders.get(t.orderID)
 		if !ok || e.orders.at(r).account != a {
@@ -60,48 +63,61 @@ func (e *Engine) lookupOrder(a int32, t targetRef) (r orderRef, stale, ok bool) 
 		o := e.orders.at(r)
 		return r, t.origClOrd != ([clOrdIDBytes]byte{}) && t.origClOrd != o.clOrdID, true
 	}
-	r, _, ok = e.orders.byClOrd(clKey{account: a, id: t.origClOrd})
+	k := clKey{account: a, id: t.origClOrd}
+	i, found := e.orders.clFind(&k, hashClKey(&k))
+	if !found {
+		return 0, false, false
+	}
+	if ref := e.orders.byClOrdID.slots[i].ref; !ref.isSuperseded() {
+		return ref, false, true // the order's own ClOrdID: clFind compared it
+	}
+	r, _, ok = e.orders.resolve(e.orders.byClOrdID.slots[i].ref)
 	if !ok {
 		return 0, false, false
 	}
-	return r, e.orders.at(r).clOrdID != t.origClOrd, true
+	return r, !sameClOrdID(&e.orders.at(r).clOrdID, &t.origClOrd), true
 }
 
 // onCancelOrder applies a CancelOrder.
 func (e *Engine) onCancelOrder(s *session, m CancelOrder) {
 	_ = m[CancelOrderBlockLength-1] // Decode guarantees it; one check for all the accessors
-	// Whole fields, not trimmed: copying them is cheaper than scanning
-	// for their ends on the path that never sends a reject.
-	f := cancelRejectFields{
-		instrument: m.Instrument(), responseTo: CxlRejResponseToCancel, status: OrdStatusRejected,
-		account: m.AccountKey(), principal: m.PrincipalKey(), clOrdID: m.ClOrdIDKey(), origClOrdID: m.OrigClOrdIDKey(),
-		orderID: m.OrderID(),
-	}
 	// Account and OrigClOrdID are checked where a lookup fails (only valid
 	// names are ever indexed): see findTarget.
 	if !validClOrdID(m.ClOrdIDKey()) {
 		e.counters.Malformed++
-		e.refuseCancel(&f, 0, ReasonMalformed)
+		e.refuseCancelOrder(m, 0, ReasonMalformed)
 		return
 	}
 	p, r := e.actor(s, m.PrincipalKey())
 	if r != ReasonNone {
 		e.counters.NotAuthorized++
-		e.refuseCancel(&f, 0, r)
+		e.refuseCancelOrder(m, 0, r)
 		return
 	}
 	t := targetRef{orderID: m.OrderID(), account: m.AccountKey(), origClOrd: m.OrigClOrdIDKey(), instrument: m.Instrument(), side: m.Side()}
 	if e.duplicate(p, m.SenderSeq()) {
-		e.answerDuplicateTarget(TemplateCancelOrder, p, t, m.Principal(), m.ClOrdID())
+		e.answerDuplicateTarget(TemplateCancelOrder, p, &t, m.Principal(), m.ClOrdID())
 		return
 	}
-	oi, r := e.findTarget(p, t)
+	oi, r := e.findTarget(p, &t)
 	if r != ReasonNone {
-		e.refuseCancel(&f, oi, r)
+		e.refuseCancelOrder(m, oi, r)
 		return
 	}
 	e.ctx.cancelClOrdID = m.ClOrdIDKey()
-	e.cancelLive(oi.slot(), ReasonClientRequest)
+	e.cancelLive(oi, ReasonClientRequest)
+}
+
+// refuseCancelOrder answers a CancelOrder with a cancel reject. The
+// command's fields are copied whole, not trimmed (as every reject path
+// always did), and only here, off the path that applies the cancel.
+func (e *Engine) refuseCancelOrder(m CancelOrder, oi orderRef, r Reason) {
+	f := cancelRejectFields{
+		instrument: m.Instrument(), responseTo: CxlRejResponseToCancel, status: OrdStatusRejected,
+		account: m.AccountKey(), principal: m.PrincipalKey(), clOrdID: m.ClOrdIDKey(), origClOrdID: m.OrigClOrdIDKey(),
+		orderID: m.OrderID(),
+	}
+	e.refuseCancel(&f, oi, r)
 }
 
 // refuseCancel sends a cancel reject; when the order is known it names the
@@ -117,7 +133,7 @@ func (e *Engine) refuseCancel(f *cancelRejectFields, oi orderRef, r Reason) {
 
 // answerDuplicateTarget answers a cancel or replace whose SenderSeq was
 // already applied with the named order's status, if it is known.
-func (e *Engine) answerDuplicateTarget(t TemplateID, p int32, ref targetRef, principal, clOrdID []byte) {
+func (e *Engine) answerDuplicateTarget(t TemplateID, p int32, ref *targetRef, principal, clOrdID []byte) {
 	if a, ok := e.accountIdx.get(ref.account); ok && e.principals[p].mayTrade(a) {
 		if oi, _, ok := e.lookupOrder(a, ref); ok {
 			e.statusReport(e.orders.at(oi), ReasonDuplicateMessage)
@@ -155,12 +171,12 @@ func (e *Engine) onReplaceOrder(s *session, m ReplaceOrder) {
 	}
 	t := targetRef{orderID: m.OrderID(), account: m.AccountKey(), origClOrd: m.OrigClOrdIDKey(), instrument: m.Instrument(), side: m.Side()}
 	if e.duplicate(p, m.SenderSeq()) {
-		e.answerDuplicateTarget(TemplateReplaceOrder, p, t, m.Principal(), m.ClOrdID())
+		e.answerDuplicateTarget(TemplateReplaceOrder, p, &t, m.Principal(), m.ClOrdID())
 		return
 	}
-	oi, r := e.findTarget(p, t)
+	oi, r := e.findTarget(p, &t)
 	if r == ReasonNone {
-		r = e.replaceAllowed(oi.slot(), m)
+		r = e.replaceAllowed(oi, m)
 	}
 	if r != ReasonNone {
 		e.refuseCancel(&f, oi, r)
@@ -170,7 +186,7 @@ func (e *Engine) onReplaceOrder(s *session, m ReplaceOrder) {
 	e.ctx.inst = e.instrument(o.instrument)
 	e.ctx.newClOrdID = m.ClOrdIDKey()
 	e.ctx.newQty = m.Quantity()
-	e.ctx.taker = oi.slot()
+	e.ctx.taker = oi
 	if e.ctx.inst.book.Amend(orderIDToBook(o.id), m.Price(), m.Quantity()) != 0 {
 		// Rejected: nothing changed, so oi still names the live order.
 		e.refuseCancel(&f, oi, e.ctx.bookReject)
@@ -179,8 +195,8 @@ func (e *Engine) onReplaceOrder(s *session, m ReplaceOrder) {
 
 // replaceAllowed checks a replace of live order oi against what may
 // change, the new ClOrdID and the trading state.
-func (e *Engine) replaceAllowed(oi int32, m ReplaceOrder) Reason {
-	o := &e.orders.slab[oi]
+func (e *Engine) replaceAllowed(oi orderRef, m ReplaceOrder) Reason {
+	o := e.orders.at(oi)
 	switch {
 	case m.OrdType() != o.ordType || m.TimeInForce() != o.tif || (m.Flags()^o.flags)&FlagPostOnly != 0:
 		return ReasonUnsupportedOrderType

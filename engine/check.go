@@ -19,27 +19,48 @@ func checkOrders(s *state) error {
 	perBook := make(map[uint32]int, len(s.instruments))
 	perPrincipal := make([]int, len(s.principals))
 	total := 0
-	for i := range s.orders.slab {
-		o := &s.orders.slab[i]
-		if o.id == 0 {
-			continue // a free slot
+	held := 0
+	err := s.orders.eachHeld(func(r orderRef, o *order) error {
+		held++
+		if o.finishSeq != 0 {
+			if !o.done() {
+				return fmt.Errorf("%w: order %d is finished but not done", ErrInvariant, o.id)
+			}
+			return nil
 		}
 		if o.done() || o.principal < 0 || int(o.principal) >= len(s.principals) {
-			return fmt.Errorf("%w: order %d in the live slab is done or has no principal", ErrInvariant, o.id)
+			return fmt.Errorf("%w: live order %d is done or has no principal", ErrInvariant, o.id)
 		}
-		if err := checkLiveOrder(s, o); err != nil {
+		if err := checkLiveOrder(s, r, o); err != nil {
 			return err
 		}
 		perBook[o.instrument]++
 		perPrincipal[o.principal]++
 		total++
+		return nil
+	})
+	if err != nil {
+		return err
 	}
-	if total != s.orders.live {
-		return fmt.Errorf("%w: %d orders in the live slab, %d counted live", ErrInvariant, total, s.orders.live)
+	if total != s.orders.live || held != s.orders.count() {
+		return fmt.Errorf("%w: %d live and %d held orders, %d and %d counted", ErrInvariant, total, held, s.orders.live, s.orders.count())
+	}
+	if err := checkClOrdIndex(&s.orders); err != nil {
+		return err
+	}
+	for i := range s.orders.finished.len() {
+		if _, ok := s.orders.get(s.orders.finished.buf[s.orders.finished.phys(i)].id); !ok {
+			return fmt.Errorf("%w: remembered order %d is missing", ErrInvariant, s.orders.finished.buf[s.orders.finished.phys(i)].id)
+		}
 	}
 	for p, n := range perPrincipal {
-		if s.principals[p].live != n {
-			return fmt.Errorf("%w: principal %d counts %d live orders, has %d", ErrInvariant, p, s.principals[p].live, n)
+		pr := &s.principals[p]
+		if pr.live != n {
+			return fmt.Errorf("%w: principal %d counts %d live orders, has %d", ErrInvariant, p, pr.live, n)
+		}
+		if want := (principal{first: nilIndex}); len(pr.accounts) == 0 && (pr.first != want.first || pr.firstName != want.firstName) ||
+			len(pr.accounts) > 0 && (pr.first != pr.accounts[0] || pr.firstName != s.accounts[pr.first].name) {
+			return fmt.Errorf("%w: principal %d: first account out of step", ErrInvariant, p)
 		}
 	}
 	for _, in := range s.instruments {
@@ -53,7 +74,7 @@ func checkOrders(s *state) error {
 	return nil
 }
 
-func checkLiveOrder(s *state, o *order) error {
+func checkLiveOrder(s *state, at orderRef, o *order) error {
 	in := s.instrument(o.instrument)
 	if in == nil {
 		return fmt.Errorf("%w: order %d: unknown instrument %d", ErrInvariant, o.id, o.instrument)
@@ -63,8 +84,8 @@ func checkLiveOrder(s *state, o *order) error {
 		info.Account != accountToBook(o.account) || info.Filled != o.cum {
 		return fmt.Errorf("%w: order %d: book has %+v, engine price %d qty %d cum %d", ErrInvariant, o.id, info, o.price, o.qty, o.cum)
 	}
-	r, ok := s.orders.byID.get(o.id)
-	if !ok || !r.isLive() || &s.orders.slab[r.index()] != o {
+	r, ok := s.orders.get(o.id)
+	if !ok || r != at {
 		return fmt.Errorf("%w: order %d: not indexed at its slot", ErrInvariant, o.id)
 	}
 	k := clKey{account: o.account, id: o.clOrdID}
@@ -73,6 +94,39 @@ func checkLiveOrder(s *state, o *order) error {
 	}
 	if ref, ok := s.orders.clGet(&k, o.clHash); !ok || ref != r {
 		return fmt.Errorf("%w: order %d: its ClOrdID does not name it", ErrInvariant, o.id)
+	}
+	return nil
+}
+
+// checkClOrdIndex checks that every ClOrdID index entry points at a held
+// order (where the id index finds it) or a superseded ring entry that
+// holds the entry's key, and that the count is right.
+func checkClOrdIndex(s *orderStore) error {
+	n := 0
+	for _, sl := range s.byClOrdID.slots {
+		if sl.ref == 0 {
+			continue
+		}
+		n++
+		var k clKey
+		if sl.ref.isSuperseded() {
+			if int(sl.ref.index()) >= s.superseded.len() {
+				return fmt.Errorf("%w: ClOrdID entry points past the superseded ring", ErrInvariant)
+			}
+			k = s.superseded.buf[sl.ref.index()].key
+		} else {
+			o := s.at(sl.ref)
+			if r, ok := s.get(o.id); !ok || r != sl.ref {
+				return fmt.Errorf("%w: ClOrdID entry points at order %d, which is not held there", ErrInvariant, o.id)
+			}
+			k = clKey{account: o.account, id: o.clOrdID}
+		}
+		if hashClKey(&k) != sl.hash {
+			return fmt.Errorf("%w: ClOrdID entry's hash is not its key's", ErrInvariant)
+		}
+	}
+	if n != s.byClOrdID.count {
+		return fmt.Errorf("%w: ClOrdID index holds %d entries, counts %d", ErrInvariant, n, s.byClOrdID.count)
 	}
 	return nil
 }

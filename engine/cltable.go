@@ -64,13 +64,24 @@ func (t *clIndex) home(h uint32) uint32 { return h >> t.shift }
 // refKeyIs reports whether ref names key k.
 func (s *orderStore) refKeyIs(ref orderRef, k *clKey) bool {
 	if ref.isSuperseded() {
-		return s.superseded.buf[ref.index()].key == *k
+		r := &s.superseded.buf[ref.index()].key
+		return r.account == k.account && sameClOrdID(&r.id, &k.id)
 	}
 	o := s.at(ref)
-	return o.account == k.account && o.clOrdID == k.id
+	return o.account == k.account && sameClOrdID(&o.clOrdID, &k.id)
 }
 
-// clFind returns the slot holding k.
+// sameClOrdID compares two ClOrdIDs a word at a time (an array compare
+// would call the runtime's memequal).
+func sameClOrdID(a, b *[clOrdIDBytes]byte) bool {
+	return binary.LittleEndian.Uint64(a[0:8]) == binary.LittleEndian.Uint64(b[0:8]) &&
+		binary.LittleEndian.Uint64(a[8:16]) == binary.LittleEndian.Uint64(b[8:16]) &&
+		binary.LittleEndian.Uint64(a[16:24]) == binary.LittleEndian.Uint64(b[16:24]) &&
+		binary.LittleEndian.Uint64(a[24:32]) == binary.LittleEndian.Uint64(b[24:32])
+}
+
+// clFind returns the slot holding k, or, if k is absent, the empty slot
+// that ended the probe (where an insert would put it).
 func (s *orderStore) clFind(k *clKey, h uint32) (uint32, bool) {
 	t := &s.byClOrdID
 	for i := t.home(h); ; i = (i + 1) & t.mask {
@@ -79,6 +90,21 @@ func (s *orderStore) clFind(k *clKey, h uint32) (uint32, bool) {
 			return i, false
 		}
 		if sl.hash == h && s.refKeyIs(sl.ref, k) {
+			return i, true
+		}
+	}
+}
+
+// clFindRef returns the slot that holds exactly (h, ref). An entry's
+// reference always holds the entry's key, so this is the entry of the key
+// ref holds, if it points at ref; the record need not be read.
+func (t *clIndex) clFindRef(h uint32, ref orderRef) (uint32, bool) {
+	for i := t.home(h); ; i = (i + 1) & t.mask {
+		sl := &t.slots[i]
+		if sl.ref == 0 {
+			return 0, false
+		}
+		if sl.hash == h && sl.ref == ref {
 			return i, true
 		}
 	}
@@ -93,27 +119,37 @@ func (s *orderStore) clGet(k *clKey, h uint32) (orderRef, bool) {
 	return s.byClOrdID.slots[i].ref, true
 }
 
-// clPut makes k name ref. ref must already name k (the order's slab slot
+// clPut makes k name ref. ref must already name k (the order's record
 // holds k as its ClOrdID, or the ring entry holds k), since the index
 // compares keys through references.
 func (s *orderStore) clPut(k *clKey, h uint32, ref orderRef) {
 	assert(ref != 0 && s.refKeyIs(ref, k), "clPut: reference does not hold the key")
+	i, ok := s.clFind(k, h)
+	s.clPutAt(i, ok, h, ref)
+}
+
+// clPutAt is clPut once clFind returned (i, found) for the key: a present
+// key is repointed, an absent one is inserted at i (unless the index must
+// grow first), without probing again.
+func (s *orderStore) clPutAt(i uint32, found bool, h uint32, ref orderRef) {
 	t := &s.byClOrdID
-	if i, ok := s.clFind(k, h); ok {
+	if found {
 		t.slots[i].ref = ref
 		return
 	}
 	if t.count+1 > len(t.slots)>>1 {
 		t.grow()
+		t.insert(clSlot{hash: h, ref: ref})
+	} else {
+		t.slots[i] = clSlot{hash: h, ref: ref}
 	}
-	t.insert(clSlot{hash: h, ref: ref})
 	t.count++
 }
 
-// clRepoint changes the reference of k, found through its old reference
-// (which must still hold k), to ref.
-func (s *orderStore) clRepoint(k *clKey, h uint32, from, to orderRef) {
-	if i, ok := s.clFind(k, h); ok && s.byClOrdID.slots[i].ref == from {
+// clRepointRef changes the entry (h, from), if there is one, to point at
+// to, which must hold the same key.
+func (s *orderStore) clRepointRef(h uint32, from, to orderRef) {
+	if i, ok := s.byClOrdID.clFindRef(h, from); ok {
 		s.byClOrdID.slots[i].ref = to
 	}
 }
@@ -139,11 +175,12 @@ func (t *clIndex) grow() {
 	}
 }
 
-// clDel removes k if it names ref, while ref still holds k.
-func (s *orderStore) clDel(k *clKey, h uint32, ref orderRef) {
-	i, ok := s.clFind(k, h)
+// clDelRef removes the entry (h, ref), if there is one: the entry of the
+// key ref holds, if it still points at ref.
+func (s *orderStore) clDelRef(h uint32, ref orderRef) {
 	t := &s.byClOrdID
-	if !ok || t.slots[i].ref != ref {
+	i, ok := t.clFindRef(h, ref)
+	if !ok {
 		return
 	}
 	hole := i

@@ -87,24 +87,18 @@ func Decode(msg []byte) (TemplateID, []byte, error) {
 	return t, msg[HeaderLength : HeaderLength+bl], nil
 }
 
-// appendMessage appends a header for template t and a zeroed body of
-// blockLength bytes, growing dst only when its capacity is short.
-func appendMessage(dst []byte, t TemplateID, blockLength int) ([]byte, []byte) {
+// growMessage extends dst by n bytes, growing it only when its capacity is
+// short, and returns the extended slice and its last n bytes (not zeroed:
+// the generated Append functions zero and fill them).
+func growMessage(dst []byte, n int) ([]byte, []byte) {
 	start := len(dst)
-	n := start + HeaderLength + blockLength
-	if cap(dst) < n {
-		grown := make([]byte, start, max(n, 2*cap(dst)))
+	if cap(dst)-start < n {
+		grown := make([]byte, start, max(start+n, 2*cap(dst)))
 		copy(grown, dst)
 		dst = grown
 	}
-	dst = dst[:n]
-	clear(dst[start:])
-	h := Header(dst[start:])
-	binary.LittleEndian.PutUint16(h[headerBlockLengthOffset:], uint16(blockLength))
-	binary.LittleEndian.PutUint16(h[headerTemplateIDOffset:], uint16(t))
-	binary.LittleEndian.PutUint16(h[headerSchemaIDOffset:], SchemaID)
-	binary.LittleEndian.PutUint16(h[headerVersionOffset:], SchemaVersion)
-	return dst, dst[start+HeaderLength:]
+	dst = dst[:start+n]
+	return dst, dst[start:]
 }
 
 // chars returns b up to its first NUL.

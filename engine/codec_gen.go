@@ -711,11 +711,26 @@ const (
 // write the bytes in place. Obtain one from Decode or AppendNewOrder.
 type NewOrder []byte
 
+// newOrderHeader is a NewOrder's whole header (block length, template id,
+// schema id, version) as one little-endian word.
+const newOrderHeader = NewOrderBlockLength | uint64(TemplateNewOrder)<<16 | SchemaID<<32 | SchemaVersion<<48
+
 // AppendNewOrder appends a NewOrder message (header and zeroed body) to dst and
-// returns the extended slice and a flyweight over the new body.
+// returns the extended slice and a flyweight over the new body. The
+// length is a constant, so the zeroing and the header are a few stores.
 func AppendNewOrder(dst []byte) ([]byte, NewOrder) {
-	dst, body := appendMessage(dst, TemplateNewOrder, NewOrderBlockLength)
-	return dst, NewOrder(body)
+	dst, msg := growMessage(dst, NewOrderLength)
+	return dst, WriteNewOrder(msg)
+}
+
+// WriteNewOrder writes a NewOrder message (header and zeroed body) at the start
+// of b, which must hold at least NewOrderLength bytes, and returns a flyweight
+// over the body: for a caller that reuses a buffer of its own.
+func WriteNewOrder(b []byte) NewOrder {
+	a := (*[NewOrderLength]byte)(b)
+	*a = [NewOrderLength]byte{}
+	binary.LittleEndian.PutUint64(a[:HeaderLength], newOrderHeader)
+	return NewOrder(a[HeaderLength:])
 }
 
 // SenderSeq returns the SenderSeq field.
@@ -796,6 +811,11 @@ func (m NewOrder) SetAccountBytes(b []byte) bool {
 	return putCharBytes(m[newOrderAccountOffset:newOrderAccountOffset+16], b)
 }
 
+// SetAccountKey writes the Account field from a fixed array (NUL-padded, as AccountKey returns it): one copy, no scan.
+func (m NewOrder) SetAccountKey(v *[16]byte) {
+	*(*[16]byte)(m[newOrderAccountOffset : newOrderAccountOffset+16]) = *v
+}
+
 // Principal returns the Principal field up to its first NUL; the slice aliases the message.
 func (m NewOrder) Principal() []byte {
 	return chars(m[newOrderPrincipalOffset : newOrderPrincipalOffset+16])
@@ -816,6 +836,11 @@ func (m NewOrder) SetPrincipalBytes(b []byte) bool {
 	return putCharBytes(m[newOrderPrincipalOffset:newOrderPrincipalOffset+16], b)
 }
 
+// SetPrincipalKey writes the Principal field from a fixed array (NUL-padded, as PrincipalKey returns it): one copy, no scan.
+func (m NewOrder) SetPrincipalKey(v *[16]byte) {
+	*(*[16]byte)(m[newOrderPrincipalOffset : newOrderPrincipalOffset+16]) = *v
+}
+
 // ClOrdID returns the ClOrdID field up to its first NUL; the slice aliases the message.
 func (m NewOrder) ClOrdID() []byte { return chars(m[newOrderClOrdIDOffset : newOrderClOrdIDOffset+32]) }
 
@@ -832,6 +857,11 @@ func (m NewOrder) SetClOrdID(s string) bool {
 // SetClOrdIDBytes is SetClOrdID for a byte slice.
 func (m NewOrder) SetClOrdIDBytes(b []byte) bool {
 	return putCharBytes(m[newOrderClOrdIDOffset:newOrderClOrdIDOffset+32], b)
+}
+
+// SetClOrdIDKey writes the ClOrdID field from a fixed array (NUL-padded, as ClOrdIDKey returns it): one copy, no scan.
+func (m NewOrder) SetClOrdIDKey(v *[32]byte) {
+	*(*[32]byte)(m[newOrderClOrdIDOffset : newOrderClOrdIDOffset+32]) = *v
 }
 
 // EnumsValid reports whether every enum field holds a named value.
@@ -894,11 +924,26 @@ const (
 // write the bytes in place. Obtain one from Decode or AppendCancelOrder.
 type CancelOrder []byte
 
+// cancelOrderHeader is a CancelOrder's whole header (block length, template id,
+// schema id, version) as one little-endian word.
+const cancelOrderHeader = CancelOrderBlockLength | uint64(TemplateCancelOrder)<<16 | SchemaID<<32 | SchemaVersion<<48
+
 // AppendCancelOrder appends a CancelOrder message (header and zeroed body) to dst and
-// returns the extended slice and a flyweight over the new body.
+// returns the extended slice and a flyweight over the new body. The
+// length is a constant, so the zeroing and the header are a few stores.
 func AppendCancelOrder(dst []byte) ([]byte, CancelOrder) {
-	dst, body := appendMessage(dst, TemplateCancelOrder, CancelOrderBlockLength)
-	return dst, CancelOrder(body)
+	dst, msg := growMessage(dst, CancelOrderLength)
+	return dst, WriteCancelOrder(msg)
+}
+
+// WriteCancelOrder writes a CancelOrder message (header and zeroed body) at the start
+// of b, which must hold at least CancelOrderLength bytes, and returns a flyweight
+// over the body: for a caller that reuses a buffer of its own.
+func WriteCancelOrder(b []byte) CancelOrder {
+	a := (*[CancelOrderLength]byte)(b)
+	*a = [CancelOrderLength]byte{}
+	binary.LittleEndian.PutUint64(a[:HeaderLength], cancelOrderHeader)
+	return CancelOrder(a[HeaderLength:])
 }
 
 // SenderSeq returns the SenderSeq field.
@@ -957,6 +1002,11 @@ func (m CancelOrder) SetAccountBytes(b []byte) bool {
 	return putCharBytes(m[cancelOrderAccountOffset:cancelOrderAccountOffset+16], b)
 }
 
+// SetAccountKey writes the Account field from a fixed array (NUL-padded, as AccountKey returns it): one copy, no scan.
+func (m CancelOrder) SetAccountKey(v *[16]byte) {
+	*(*[16]byte)(m[cancelOrderAccountOffset : cancelOrderAccountOffset+16]) = *v
+}
+
 // Principal returns the Principal field up to its first NUL; the slice aliases the message.
 func (m CancelOrder) Principal() []byte {
 	return chars(m[cancelOrderPrincipalOffset : cancelOrderPrincipalOffset+16])
@@ -975,6 +1025,11 @@ func (m CancelOrder) SetPrincipal(s string) bool {
 // SetPrincipalBytes is SetPrincipal for a byte slice.
 func (m CancelOrder) SetPrincipalBytes(b []byte) bool {
 	return putCharBytes(m[cancelOrderPrincipalOffset:cancelOrderPrincipalOffset+16], b)
+}
+
+// SetPrincipalKey writes the Principal field from a fixed array (NUL-padded, as PrincipalKey returns it): one copy, no scan.
+func (m CancelOrder) SetPrincipalKey(v *[16]byte) {
+	*(*[16]byte)(m[cancelOrderPrincipalOffset : cancelOrderPrincipalOffset+16]) = *v
 }
 
 // ClOrdID returns the ClOrdID field up to its first NUL; the slice aliases the message.
@@ -997,6 +1052,11 @@ func (m CancelOrder) SetClOrdIDBytes(b []byte) bool {
 	return putCharBytes(m[cancelOrderClOrdIDOffset:cancelOrderClOrdIDOffset+32], b)
 }
 
+// SetClOrdIDKey writes the ClOrdID field from a fixed array (NUL-padded, as ClOrdIDKey returns it): one copy, no scan.
+func (m CancelOrder) SetClOrdIDKey(v *[32]byte) {
+	*(*[32]byte)(m[cancelOrderClOrdIDOffset : cancelOrderClOrdIDOffset+32]) = *v
+}
+
 // OrigClOrdID returns the OrigClOrdID field up to its first NUL; the slice aliases the message.
 func (m CancelOrder) OrigClOrdID() []byte {
 	return chars(m[cancelOrderOrigClOrdIDOffset : cancelOrderOrigClOrdIDOffset+32])
@@ -1015,6 +1075,11 @@ func (m CancelOrder) SetOrigClOrdID(s string) bool {
 // SetOrigClOrdIDBytes is SetOrigClOrdID for a byte slice.
 func (m CancelOrder) SetOrigClOrdIDBytes(b []byte) bool {
 	return putCharBytes(m[cancelOrderOrigClOrdIDOffset:cancelOrderOrigClOrdIDOffset+32], b)
+}
+
+// SetOrigClOrdIDKey writes the OrigClOrdID field from a fixed array (NUL-padded, as OrigClOrdIDKey returns it): one copy, no scan.
+func (m CancelOrder) SetOrigClOrdIDKey(v *[32]byte) {
+	*(*[32]byte)(m[cancelOrderOrigClOrdIDOffset : cancelOrderOrigClOrdIDOffset+32]) = *v
 }
 
 // EnumsValid reports whether every enum field holds a named value.
@@ -1072,11 +1137,26 @@ const (
 // write the bytes in place. Obtain one from Decode or AppendReplaceOrder.
 type ReplaceOrder []byte
 
+// replaceOrderHeader is a ReplaceOrder's whole header (block length, template id,
+// schema id, version) as one little-endian word.
+const replaceOrderHeader = ReplaceOrderBlockLength | uint64(TemplateReplaceOrder)<<16 | SchemaID<<32 | SchemaVersion<<48
+
 // AppendReplaceOrder appends a ReplaceOrder message (header and zeroed body) to dst and
-// returns the extended slice and a flyweight over the new body.
+// returns the extended slice and a flyweight over the new body. The
+// length is a constant, so the zeroing and the header are a few stores.
 func AppendReplaceOrder(dst []byte) ([]byte, ReplaceOrder) {
-	dst, body := appendMessage(dst, TemplateReplaceOrder, ReplaceOrderBlockLength)
-	return dst, ReplaceOrder(body)
+	dst, msg := growMessage(dst, ReplaceOrderLength)
+	return dst, WriteReplaceOrder(msg)
+}
+
+// WriteReplaceOrder writes a ReplaceOrder message (header and zeroed body) at the start
+// of b, which must hold at least ReplaceOrderLength bytes, and returns a flyweight
+// over the body: for a caller that reuses a buffer of its own.
+func WriteReplaceOrder(b []byte) ReplaceOrder {
+	a := (*[ReplaceOrderLength]byte)(b)
+	*a = [ReplaceOrderLength]byte{}
+	binary.LittleEndian.PutUint64(a[:HeaderLength], replaceOrderHeader)
+	return ReplaceOrder(a[HeaderLength:])
 }
 
 // SenderSeq returns the SenderSeq field.
@@ -1173,6 +1253,11 @@ func (m ReplaceOrder) SetAccountBytes(b []byte) bool {
 	return putCharBytes(m[replaceOrderAccountOffset:replaceOrderAccountOffset+16], b)
 }
 
+// SetAccountKey writes the Account field from a fixed array (NUL-padded, as AccountKey returns it): one copy, no scan.
+func (m ReplaceOrder) SetAccountKey(v *[16]byte) {
+	*(*[16]byte)(m[replaceOrderAccountOffset : replaceOrderAccountOffset+16]) = *v
+}
+
 // Principal returns the Principal field up to its first NUL; the slice aliases the message.
 func (m ReplaceOrder) Principal() []byte {
 	return chars(m[replaceOrderPrincipalOffset : replaceOrderPrincipalOffset+16])
@@ -1191,6 +1276,11 @@ func (m ReplaceOrder) SetPrincipal(s string) bool {
 // SetPrincipalBytes is SetPrincipal for a byte slice.
 func (m ReplaceOrder) SetPrincipalBytes(b []byte) bool {
 	return putCharBytes(m[replaceOrderPrincipalOffset:replaceOrderPrincipalOffset+16], b)
+}
+
+// SetPrincipalKey writes the Principal field from a fixed array (NUL-padded, as PrincipalKey returns it): one copy, no scan.
+func (m ReplaceOrder) SetPrincipalKey(v *[16]byte) {
+	*(*[16]byte)(m[replaceOrderPrincipalOffset : replaceOrderPrincipalOffset+16]) = *v
 }
 
 // ClOrdID returns the ClOrdID field up to its first NUL; the slice aliases the message.
@@ -1213,6 +1303,11 @@ func (m ReplaceOrder) SetClOrdIDBytes(b []byte) bool {
 	return putCharBytes(m[replaceOrderClOrdIDOffset:replaceOrderClOrdIDOffset+32], b)
 }
 
+// SetClOrdIDKey writes the ClOrdID field from a fixed array (NUL-padded, as ClOrdIDKey returns it): one copy, no scan.
+func (m ReplaceOrder) SetClOrdIDKey(v *[32]byte) {
+	*(*[32]byte)(m[replaceOrderClOrdIDOffset : replaceOrderClOrdIDOffset+32]) = *v
+}
+
 // OrigClOrdID returns the OrigClOrdID field up to its first NUL; the slice aliases the message.
 func (m ReplaceOrder) OrigClOrdID() []byte {
 	return chars(m[replaceOrderOrigClOrdIDOffset : replaceOrderOrigClOrdIDOffset+32])
@@ -1231,6 +1326,11 @@ func (m ReplaceOrder) SetOrigClOrdID(s string) bool {
 // SetOrigClOrdIDBytes is SetOrigClOrdID for a byte slice.
 func (m ReplaceOrder) SetOrigClOrdIDBytes(b []byte) bool {
 	return putCharBytes(m[replaceOrderOrigClOrdIDOffset:replaceOrderOrigClOrdIDOffset+32], b)
+}
+
+// SetOrigClOrdIDKey writes the OrigClOrdID field from a fixed array (NUL-padded, as OrigClOrdIDKey returns it): one copy, no scan.
+func (m ReplaceOrder) SetOrigClOrdIDKey(v *[32]byte) {
+	*(*[32]byte)(m[replaceOrderOrigClOrdIDOffset : replaceOrderOrigClOrdIDOffset+32]) = *v
 }
 
 // EnumsValid reports whether every enum field holds a named value.
@@ -1297,11 +1397,26 @@ const (
 // write the bytes in place. Obtain one from Decode or AppendMassCancel.
 type MassCancel []byte
 
+// massCancelHeader is a MassCancel's whole header (block length, template id,
+// schema id, version) as one little-endian word.
+const massCancelHeader = MassCancelBlockLength | uint64(TemplateMassCancel)<<16 | SchemaID<<32 | SchemaVersion<<48
+
 // AppendMassCancel appends a MassCancel message (header and zeroed body) to dst and
-// returns the extended slice and a flyweight over the new body.
+// returns the extended slice and a flyweight over the new body. The
+// length is a constant, so the zeroing and the header are a few stores.
 func AppendMassCancel(dst []byte) ([]byte, MassCancel) {
-	dst, body := appendMessage(dst, TemplateMassCancel, MassCancelBlockLength)
-	return dst, MassCancel(body)
+	dst, msg := growMessage(dst, MassCancelLength)
+	return dst, WriteMassCancel(msg)
+}
+
+// WriteMassCancel writes a MassCancel message (header and zeroed body) at the start
+// of b, which must hold at least MassCancelLength bytes, and returns a flyweight
+// over the body: for a caller that reuses a buffer of its own.
+func WriteMassCancel(b []byte) MassCancel {
+	a := (*[MassCancelLength]byte)(b)
+	*a = [MassCancelLength]byte{}
+	binary.LittleEndian.PutUint64(a[:HeaderLength], massCancelHeader)
+	return MassCancel(a[HeaderLength:])
 }
 
 // SenderSeq returns the SenderSeq field.
@@ -1350,6 +1465,11 @@ func (m MassCancel) SetAccountBytes(b []byte) bool {
 	return putCharBytes(m[massCancelAccountOffset:massCancelAccountOffset+16], b)
 }
 
+// SetAccountKey writes the Account field from a fixed array (NUL-padded, as AccountKey returns it): one copy, no scan.
+func (m MassCancel) SetAccountKey(v *[16]byte) {
+	*(*[16]byte)(m[massCancelAccountOffset : massCancelAccountOffset+16]) = *v
+}
+
 // Principal returns the Principal field up to its first NUL; the slice aliases the message.
 func (m MassCancel) Principal() []byte {
 	return chars(m[massCancelPrincipalOffset : massCancelPrincipalOffset+16])
@@ -1370,6 +1490,11 @@ func (m MassCancel) SetPrincipalBytes(b []byte) bool {
 	return putCharBytes(m[massCancelPrincipalOffset:massCancelPrincipalOffset+16], b)
 }
 
+// SetPrincipalKey writes the Principal field from a fixed array (NUL-padded, as PrincipalKey returns it): one copy, no scan.
+func (m MassCancel) SetPrincipalKey(v *[16]byte) {
+	*(*[16]byte)(m[massCancelPrincipalOffset : massCancelPrincipalOffset+16]) = *v
+}
+
 // ClOrdID returns the ClOrdID field up to its first NUL; the slice aliases the message.
 func (m MassCancel) ClOrdID() []byte {
 	return chars(m[massCancelClOrdIDOffset : massCancelClOrdIDOffset+32])
@@ -1388,6 +1513,11 @@ func (m MassCancel) SetClOrdID(s string) bool {
 // SetClOrdIDBytes is SetClOrdID for a byte slice.
 func (m MassCancel) SetClOrdIDBytes(b []byte) bool {
 	return putCharBytes(m[massCancelClOrdIDOffset:massCancelClOrdIDOffset+32], b)
+}
+
+// SetClOrdIDKey writes the ClOrdID field from a fixed array (NUL-padded, as ClOrdIDKey returns it): one copy, no scan.
+func (m MassCancel) SetClOrdIDKey(v *[32]byte) {
+	*(*[32]byte)(m[massCancelClOrdIDOffset : massCancelClOrdIDOffset+32]) = *v
 }
 
 // Side returns the Side field.
@@ -1444,11 +1574,26 @@ const (
 // write the bytes in place. Obtain one from Decode or AppendOrderStatusRequest.
 type OrderStatusRequest []byte
 
+// orderStatusRequestHeader is a OrderStatusRequest's whole header (block length, template id,
+// schema id, version) as one little-endian word.
+const orderStatusRequestHeader = OrderStatusRequestBlockLength | uint64(TemplateOrderStatusRequest)<<16 | SchemaID<<32 | SchemaVersion<<48
+
 // AppendOrderStatusRequest appends a OrderStatusRequest message (header and zeroed body) to dst and
-// returns the extended slice and a flyweight over the new body.
+// returns the extended slice and a flyweight over the new body. The
+// length is a constant, so the zeroing and the header are a few stores.
 func AppendOrderStatusRequest(dst []byte) ([]byte, OrderStatusRequest) {
-	dst, body := appendMessage(dst, TemplateOrderStatusRequest, OrderStatusRequestBlockLength)
-	return dst, OrderStatusRequest(body)
+	dst, msg := growMessage(dst, OrderStatusRequestLength)
+	return dst, WriteOrderStatusRequest(msg)
+}
+
+// WriteOrderStatusRequest writes a OrderStatusRequest message (header and zeroed body) at the start
+// of b, which must hold at least OrderStatusRequestLength bytes, and returns a flyweight
+// over the body: for a caller that reuses a buffer of its own.
+func WriteOrderStatusRequest(b []byte) OrderStatusRequest {
+	a := (*[OrderStatusRequestLength]byte)(b)
+	*a = [OrderStatusRequestLength]byte{}
+	binary.LittleEndian.PutUint64(a[:HeaderLength], orderStatusRequestHeader)
+	return OrderStatusRequest(a[HeaderLength:])
 }
 
 // OrderID returns the OrderID field.
@@ -1497,6 +1642,11 @@ func (m OrderStatusRequest) SetAccountBytes(b []byte) bool {
 	return putCharBytes(m[orderStatusRequestAccountOffset:orderStatusRequestAccountOffset+16], b)
 }
 
+// SetAccountKey writes the Account field from a fixed array (NUL-padded, as AccountKey returns it): one copy, no scan.
+func (m OrderStatusRequest) SetAccountKey(v *[16]byte) {
+	*(*[16]byte)(m[orderStatusRequestAccountOffset : orderStatusRequestAccountOffset+16]) = *v
+}
+
 // Principal returns the Principal field up to its first NUL; the slice aliases the message.
 func (m OrderStatusRequest) Principal() []byte {
 	return chars(m[orderStatusRequestPrincipalOffset : orderStatusRequestPrincipalOffset+16])
@@ -1517,6 +1667,11 @@ func (m OrderStatusRequest) SetPrincipalBytes(b []byte) bool {
 	return putCharBytes(m[orderStatusRequestPrincipalOffset:orderStatusRequestPrincipalOffset+16], b)
 }
 
+// SetPrincipalKey writes the Principal field from a fixed array (NUL-padded, as PrincipalKey returns it): one copy, no scan.
+func (m OrderStatusRequest) SetPrincipalKey(v *[16]byte) {
+	*(*[16]byte)(m[orderStatusRequestPrincipalOffset : orderStatusRequestPrincipalOffset+16]) = *v
+}
+
 // ClOrdID returns the ClOrdID field up to its first NUL; the slice aliases the message.
 func (m OrderStatusRequest) ClOrdID() []byte {
 	return chars(m[orderStatusRequestClOrdIDOffset : orderStatusRequestClOrdIDOffset+32])
@@ -1535,6 +1690,11 @@ func (m OrderStatusRequest) SetClOrdID(s string) bool {
 // SetClOrdIDBytes is SetClOrdID for a byte slice.
 func (m OrderStatusRequest) SetClOrdIDBytes(b []byte) bool {
 	return putCharBytes(m[orderStatusRequestClOrdIDOffset:orderStatusRequestClOrdIDOffset+32], b)
+}
+
+// SetClOrdIDKey writes the ClOrdID field from a fixed array (NUL-padded, as ClOrdIDKey returns it): one copy, no scan.
+func (m OrderStatusRequest) SetClOrdIDKey(v *[32]byte) {
+	*(*[32]byte)(m[orderStatusRequestClOrdIDOffset : orderStatusRequestClOrdIDOffset+32]) = *v
 }
 
 // EnumsValid reports whether every enum field holds a named value.
@@ -1577,11 +1737,26 @@ const (
 // write the bytes in place. Obtain one from Decode or AppendInstrumentListRequest.
 type InstrumentListRequest []byte
 
+// instrumentListRequestHeader is a InstrumentListRequest's whole header (block length, template id,
+// schema id, version) as one little-endian word.
+const instrumentListRequestHeader = InstrumentListRequestBlockLength | uint64(TemplateInstrumentListRequest)<<16 | SchemaID<<32 | SchemaVersion<<48
+
 // AppendInstrumentListRequest appends a InstrumentListRequest message (header and zeroed body) to dst and
-// returns the extended slice and a flyweight over the new body.
+// returns the extended slice and a flyweight over the new body. The
+// length is a constant, so the zeroing and the header are a few stores.
 func AppendInstrumentListRequest(dst []byte) ([]byte, InstrumentListRequest) {
-	dst, body := appendMessage(dst, TemplateInstrumentListRequest, InstrumentListRequestBlockLength)
-	return dst, InstrumentListRequest(body)
+	dst, msg := growMessage(dst, InstrumentListRequestLength)
+	return dst, WriteInstrumentListRequest(msg)
+}
+
+// WriteInstrumentListRequest writes a InstrumentListRequest message (header and zeroed body) at the start
+// of b, which must hold at least InstrumentListRequestLength bytes, and returns a flyweight
+// over the body: for a caller that reuses a buffer of its own.
+func WriteInstrumentListRequest(b []byte) InstrumentListRequest {
+	a := (*[InstrumentListRequestLength]byte)(b)
+	*a = [InstrumentListRequestLength]byte{}
+	binary.LittleEndian.PutUint64(a[:HeaderLength], instrumentListRequestHeader)
+	return InstrumentListRequest(a[HeaderLength:])
 }
 
 // Principal returns the Principal field up to its first NUL; the slice aliases the message.
@@ -1604,6 +1779,11 @@ func (m InstrumentListRequest) SetPrincipalBytes(b []byte) bool {
 	return putCharBytes(m[instrumentListRequestPrincipalOffset:instrumentListRequestPrincipalOffset+16], b)
 }
 
+// SetPrincipalKey writes the Principal field from a fixed array (NUL-padded, as PrincipalKey returns it): one copy, no scan.
+func (m InstrumentListRequest) SetPrincipalKey(v *[16]byte) {
+	*(*[16]byte)(m[instrumentListRequestPrincipalOffset : instrumentListRequestPrincipalOffset+16]) = *v
+}
+
 // RequestID returns the RequestID field up to its first NUL; the slice aliases the message.
 func (m InstrumentListRequest) RequestID() []byte {
 	return chars(m[instrumentListRequestRequestIDOffset : instrumentListRequestRequestIDOffset+32])
@@ -1622,6 +1802,11 @@ func (m InstrumentListRequest) SetRequestID(s string) bool {
 // SetRequestIDBytes is SetRequestID for a byte slice.
 func (m InstrumentListRequest) SetRequestIDBytes(b []byte) bool {
 	return putCharBytes(m[instrumentListRequestRequestIDOffset:instrumentListRequestRequestIDOffset+32], b)
+}
+
+// SetRequestIDKey writes the RequestID field from a fixed array (NUL-padded, as RequestIDKey returns it): one copy, no scan.
+func (m InstrumentListRequest) SetRequestIDKey(v *[32]byte) {
+	*(*[32]byte)(m[instrumentListRequestRequestIDOffset : instrumentListRequestRequestIDOffset+32]) = *v
 }
 
 // EnumsValid reports whether every enum field holds a named value.
@@ -1667,11 +1852,26 @@ const (
 // write the bytes in place. Obtain one from Decode or AppendSessionStatus.
 type SessionStatus []byte
 
+// sessionStatusHeader is a SessionStatus's whole header (block length, template id,
+// schema id, version) as one little-endian word.
+const sessionStatusHeader = SessionStatusBlockLength | uint64(TemplateSessionStatus)<<16 | SchemaID<<32 | SchemaVersion<<48
+
 // AppendSessionStatus appends a SessionStatus message (header and zeroed body) to dst and
-// returns the extended slice and a flyweight over the new body.
+// returns the extended slice and a flyweight over the new body. The
+// length is a constant, so the zeroing and the header are a few stores.
 func AppendSessionStatus(dst []byte) ([]byte, SessionStatus) {
-	dst, body := appendMessage(dst, TemplateSessionStatus, SessionStatusBlockLength)
-	return dst, SessionStatus(body)
+	dst, msg := growMessage(dst, SessionStatusLength)
+	return dst, WriteSessionStatus(msg)
+}
+
+// WriteSessionStatus writes a SessionStatus message (header and zeroed body) at the start
+// of b, which must hold at least SessionStatusLength bytes, and returns a flyweight
+// over the body: for a caller that reuses a buffer of its own.
+func WriteSessionStatus(b []byte) SessionStatus {
+	a := (*[SessionStatusLength]byte)(b)
+	*a = [SessionStatusLength]byte{}
+	binary.LittleEndian.PutUint64(a[:HeaderLength], sessionStatusHeader)
+	return SessionStatus(a[HeaderLength:])
 }
 
 // State returns the State field.
@@ -1710,6 +1910,11 @@ func (m SessionStatus) SetPrincipal(s string) bool {
 // SetPrincipalBytes is SetPrincipal for a byte slice.
 func (m SessionStatus) SetPrincipalBytes(b []byte) bool {
 	return putCharBytes(m[sessionStatusPrincipalOffset:sessionStatusPrincipalOffset+16], b)
+}
+
+// SetPrincipalKey writes the Principal field from a fixed array (NUL-padded, as PrincipalKey returns it): one copy, no scan.
+func (m SessionStatus) SetPrincipalKey(v *[16]byte) {
+	*(*[16]byte)(m[sessionStatusPrincipalOffset : sessionStatusPrincipalOffset+16]) = *v
 }
 
 // EnumsValid reports whether every enum field holds a named value.
@@ -1754,11 +1959,26 @@ const (
 // write the bytes in place. Obtain one from Decode or AppendAddInstrument.
 type AddInstrument []byte
 
+// addInstrumentHeader is a AddInstrument's whole header (block length, template id,
+// schema id, version) as one little-endian word.
+const addInstrumentHeader = AddInstrumentBlockLength | uint64(TemplateAddInstrument)<<16 | SchemaID<<32 | SchemaVersion<<48
+
 // AppendAddInstrument appends a AddInstrument message (header and zeroed body) to dst and
-// returns the extended slice and a flyweight over the new body.
+// returns the extended slice and a flyweight over the new body. The
+// length is a constant, so the zeroing and the header are a few stores.
 func AppendAddInstrument(dst []byte) ([]byte, AddInstrument) {
-	dst, body := appendMessage(dst, TemplateAddInstrument, AddInstrumentBlockLength)
-	return dst, AddInstrument(body)
+	dst, msg := growMessage(dst, AddInstrumentLength)
+	return dst, WriteAddInstrument(msg)
+}
+
+// WriteAddInstrument writes a AddInstrument message (header and zeroed body) at the start
+// of b, which must hold at least AddInstrumentLength bytes, and returns a flyweight
+// over the body: for a caller that reuses a buffer of its own.
+func WriteAddInstrument(b []byte) AddInstrument {
+	a := (*[AddInstrumentLength]byte)(b)
+	*a = [AddInstrumentLength]byte{}
+	binary.LittleEndian.PutUint64(a[:HeaderLength], addInstrumentHeader)
+	return AddInstrument(a[HeaderLength:])
 }
 
 // TickSize returns the TickSize field.
@@ -1843,6 +2063,11 @@ func (m AddInstrument) SetSymbolBytes(b []byte) bool {
 	return putCharBytes(m[addInstrumentSymbolOffset:addInstrumentSymbolOffset+16], b)
 }
 
+// SetSymbolKey writes the Symbol field from a fixed array (NUL-padded, as SymbolKey returns it): one copy, no scan.
+func (m AddInstrument) SetSymbolKey(v *[16]byte) {
+	*(*[16]byte)(m[addInstrumentSymbolOffset : addInstrumentSymbolOffset+16]) = *v
+}
+
 // EnumsValid reports whether every enum field holds a named value.
 func (m AddInstrument) EnumsValid() bool { return m.State().Valid() }
 
@@ -1894,11 +2119,26 @@ const (
 // write the bytes in place. Obtain one from Decode or AppendSetTradingState.
 type SetTradingState []byte
 
+// setTradingStateHeader is a SetTradingState's whole header (block length, template id,
+// schema id, version) as one little-endian word.
+const setTradingStateHeader = SetTradingStateBlockLength | uint64(TemplateSetTradingState)<<16 | SchemaID<<32 | SchemaVersion<<48
+
 // AppendSetTradingState appends a SetTradingState message (header and zeroed body) to dst and
-// returns the extended slice and a flyweight over the new body.
+// returns the extended slice and a flyweight over the new body. The
+// length is a constant, so the zeroing and the header are a few stores.
 func AppendSetTradingState(dst []byte) ([]byte, SetTradingState) {
-	dst, body := appendMessage(dst, TemplateSetTradingState, SetTradingStateBlockLength)
-	return dst, SetTradingState(body)
+	dst, msg := growMessage(dst, SetTradingStateLength)
+	return dst, WriteSetTradingState(msg)
+}
+
+// WriteSetTradingState writes a SetTradingState message (header and zeroed body) at the start
+// of b, which must hold at least SetTradingStateLength bytes, and returns a flyweight
+// over the body: for a caller that reuses a buffer of its own.
+func WriteSetTradingState(b []byte) SetTradingState {
+	a := (*[SetTradingStateLength]byte)(b)
+	*a = [SetTradingStateLength]byte{}
+	binary.LittleEndian.PutUint64(a[:HeaderLength], setTradingStateHeader)
+	return SetTradingState(a[HeaderLength:])
 }
 
 // EffectiveTime returns the EffectiveTime field.
@@ -1963,11 +2203,26 @@ const (
 // write the bytes in place. Obtain one from Decode or AppendSetAccount.
 type SetAccount []byte
 
+// setAccountHeader is a SetAccount's whole header (block length, template id,
+// schema id, version) as one little-endian word.
+const setAccountHeader = SetAccountBlockLength | uint64(TemplateSetAccount)<<16 | SchemaID<<32 | SchemaVersion<<48
+
 // AppendSetAccount appends a SetAccount message (header and zeroed body) to dst and
-// returns the extended slice and a flyweight over the new body.
+// returns the extended slice and a flyweight over the new body. The
+// length is a constant, so the zeroing and the header are a few stores.
 func AppendSetAccount(dst []byte) ([]byte, SetAccount) {
-	dst, body := appendMessage(dst, TemplateSetAccount, SetAccountBlockLength)
-	return dst, SetAccount(body)
+	dst, msg := growMessage(dst, SetAccountLength)
+	return dst, WriteSetAccount(msg)
+}
+
+// WriteSetAccount writes a SetAccount message (header and zeroed body) at the start
+// of b, which must hold at least SetAccountLength bytes, and returns a flyweight
+// over the body: for a caller that reuses a buffer of its own.
+func WriteSetAccount(b []byte) SetAccount {
+	a := (*[SetAccountLength]byte)(b)
+	*a = [SetAccountLength]byte{}
+	binary.LittleEndian.PutUint64(a[:HeaderLength], setAccountHeader)
+	return SetAccount(a[HeaderLength:])
 }
 
 // Enabled returns the Enabled field.
@@ -2002,6 +2257,11 @@ func (m SetAccount) SetAccountBytes(b []byte) bool {
 	return putCharBytes(m[setAccountAccountOffset:setAccountAccountOffset+16], b)
 }
 
+// SetAccountKey writes the Account field from a fixed array (NUL-padded, as AccountKey returns it): one copy, no scan.
+func (m SetAccount) SetAccountKey(v *[16]byte) {
+	*(*[16]byte)(m[setAccountAccountOffset : setAccountAccountOffset+16]) = *v
+}
+
 // Principal returns the Principal field up to its first NUL; the slice aliases the message.
 func (m SetAccount) Principal() []byte {
 	return chars(m[setAccountPrincipalOffset : setAccountPrincipalOffset+16])
@@ -2020,6 +2280,11 @@ func (m SetAccount) SetPrincipal(s string) bool {
 // SetPrincipalBytes is SetPrincipal for a byte slice.
 func (m SetAccount) SetPrincipalBytes(b []byte) bool {
 	return putCharBytes(m[setAccountPrincipalOffset:setAccountPrincipalOffset+16], b)
+}
+
+// SetPrincipalKey writes the Principal field from a fixed array (NUL-padded, as PrincipalKey returns it): one copy, no scan.
+func (m SetAccount) SetPrincipalKey(v *[16]byte) {
+	*(*[16]byte)(m[setAccountPrincipalOffset : setAccountPrincipalOffset+16]) = *v
 }
 
 // EnumsValid reports whether every enum field holds a named value.
@@ -2058,11 +2323,26 @@ const (
 // write the bytes in place. Obtain one from Decode or AppendSetPrincipal.
 type SetPrincipal []byte
 
+// setPrincipalHeader is a SetPrincipal's whole header (block length, template id,
+// schema id, version) as one little-endian word.
+const setPrincipalHeader = SetPrincipalBlockLength | uint64(TemplateSetPrincipal)<<16 | SchemaID<<32 | SchemaVersion<<48
+
 // AppendSetPrincipal appends a SetPrincipal message (header and zeroed body) to dst and
-// returns the extended slice and a flyweight over the new body.
+// returns the extended slice and a flyweight over the new body. The
+// length is a constant, so the zeroing and the header are a few stores.
 func AppendSetPrincipal(dst []byte) ([]byte, SetPrincipal) {
-	dst, body := appendMessage(dst, TemplateSetPrincipal, SetPrincipalBlockLength)
-	return dst, SetPrincipal(body)
+	dst, msg := growMessage(dst, SetPrincipalLength)
+	return dst, WriteSetPrincipal(msg)
+}
+
+// WriteSetPrincipal writes a SetPrincipal message (header and zeroed body) at the start
+// of b, which must hold at least SetPrincipalLength bytes, and returns a flyweight
+// over the body: for a caller that reuses a buffer of its own.
+func WriteSetPrincipal(b []byte) SetPrincipal {
+	a := (*[SetPrincipalLength]byte)(b)
+	*a = [SetPrincipalLength]byte{}
+	binary.LittleEndian.PutUint64(a[:HeaderLength], setPrincipalHeader)
+	return SetPrincipal(a[HeaderLength:])
 }
 
 // Role returns the Role field.
@@ -2089,6 +2369,11 @@ func (m SetPrincipal) SetPrincipal(s string) bool {
 // SetPrincipalBytes is SetPrincipal for a byte slice.
 func (m SetPrincipal) SetPrincipalBytes(b []byte) bool {
 	return putCharBytes(m[setPrincipalPrincipalOffset:setPrincipalPrincipalOffset+16], b)
+}
+
+// SetPrincipalKey writes the Principal field from a fixed array (NUL-padded, as PrincipalKey returns it): one copy, no scan.
+func (m SetPrincipal) SetPrincipalKey(v *[16]byte) {
+	*(*[16]byte)(m[setPrincipalPrincipalOffset : setPrincipalPrincipalOffset+16]) = *v
 }
 
 // EnumsValid reports whether every enum field holds a named value.
@@ -2166,11 +2451,26 @@ const (
 // write the bytes in place. Obtain one from Decode or AppendExecutionReport.
 type ExecutionReport []byte
 
+// executionReportHeader is a ExecutionReport's whole header (block length, template id,
+// schema id, version) as one little-endian word.
+const executionReportHeader = ExecutionReportBlockLength | uint64(TemplateExecutionReport)<<16 | SchemaID<<32 | SchemaVersion<<48
+
 // AppendExecutionReport appends a ExecutionReport message (header and zeroed body) to dst and
-// returns the extended slice and a flyweight over the new body.
+// returns the extended slice and a flyweight over the new body. The
+// length is a constant, so the zeroing and the header are a few stores.
 func AppendExecutionReport(dst []byte) ([]byte, ExecutionReport) {
-	dst, body := appendMessage(dst, TemplateExecutionReport, ExecutionReportBlockLength)
-	return dst, ExecutionReport(body)
+	dst, msg := growMessage(dst, ExecutionReportLength)
+	return dst, WriteExecutionReport(msg)
+}
+
+// WriteExecutionReport writes a ExecutionReport message (header and zeroed body) at the start
+// of b, which must hold at least ExecutionReportLength bytes, and returns a flyweight
+// over the body: for a caller that reuses a buffer of its own.
+func WriteExecutionReport(b []byte) ExecutionReport {
+	a := (*[ExecutionReportLength]byte)(b)
+	*a = [ExecutionReportLength]byte{}
+	binary.LittleEndian.PutUint64(a[:HeaderLength], executionReportHeader)
+	return ExecutionReport(a[HeaderLength:])
 }
 
 // ExecID returns the ExecID field.
@@ -2389,6 +2689,11 @@ func (m ExecutionReport) SetAccountBytes(b []byte) bool {
 	return putCharBytes(m[executionReportAccountOffset:executionReportAccountOffset+16], b)
 }
 
+// SetAccountKey writes the Account field from a fixed array (NUL-padded, as AccountKey returns it): one copy, no scan.
+func (m ExecutionReport) SetAccountKey(v *[16]byte) {
+	*(*[16]byte)(m[executionReportAccountOffset : executionReportAccountOffset+16]) = *v
+}
+
 // Principal returns the Principal field up to its first NUL; the slice aliases the message.
 func (m ExecutionReport) Principal() []byte {
 	return chars(m[executionReportPrincipalOffset : executionReportPrincipalOffset+16])
@@ -2407,6 +2712,11 @@ func (m ExecutionReport) SetPrincipal(s string) bool {
 // SetPrincipalBytes is SetPrincipal for a byte slice.
 func (m ExecutionReport) SetPrincipalBytes(b []byte) bool {
 	return putCharBytes(m[executionReportPrincipalOffset:executionReportPrincipalOffset+16], b)
+}
+
+// SetPrincipalKey writes the Principal field from a fixed array (NUL-padded, as PrincipalKey returns it): one copy, no scan.
+func (m ExecutionReport) SetPrincipalKey(v *[16]byte) {
+	*(*[16]byte)(m[executionReportPrincipalOffset : executionReportPrincipalOffset+16]) = *v
 }
 
 // ClOrdID returns the ClOrdID field up to its first NUL; the slice aliases the message.
@@ -2429,6 +2739,11 @@ func (m ExecutionReport) SetClOrdIDBytes(b []byte) bool {
 	return putCharBytes(m[executionReportClOrdIDOffset:executionReportClOrdIDOffset+32], b)
 }
 
+// SetClOrdIDKey writes the ClOrdID field from a fixed array (NUL-padded, as ClOrdIDKey returns it): one copy, no scan.
+func (m ExecutionReport) SetClOrdIDKey(v *[32]byte) {
+	*(*[32]byte)(m[executionReportClOrdIDOffset : executionReportClOrdIDOffset+32]) = *v
+}
+
 // OrigClOrdID returns the OrigClOrdID field up to its first NUL; the slice aliases the message.
 func (m ExecutionReport) OrigClOrdID() []byte {
 	return chars(m[executionReportOrigClOrdIDOffset : executionReportOrigClOrdIDOffset+32])
@@ -2447,6 +2762,11 @@ func (m ExecutionReport) SetOrigClOrdID(s string) bool {
 // SetOrigClOrdIDBytes is SetOrigClOrdID for a byte slice.
 func (m ExecutionReport) SetOrigClOrdIDBytes(b []byte) bool {
 	return putCharBytes(m[executionReportOrigClOrdIDOffset:executionReportOrigClOrdIDOffset+32], b)
+}
+
+// SetOrigClOrdIDKey writes the OrigClOrdID field from a fixed array (NUL-padded, as OrigClOrdIDKey returns it): one copy, no scan.
+func (m ExecutionReport) SetOrigClOrdIDKey(v *[32]byte) {
+	*(*[32]byte)(m[executionReportOrigClOrdIDOffset : executionReportOrigClOrdIDOffset+32]) = *v
 }
 
 // ContraOrderID returns the ContraOrderID field.
@@ -2576,11 +2896,26 @@ const (
 // write the bytes in place. Obtain one from Decode or AppendCancelReject.
 type CancelReject []byte
 
+// cancelRejectHeader is a CancelReject's whole header (block length, template id,
+// schema id, version) as one little-endian word.
+const cancelRejectHeader = CancelRejectBlockLength | uint64(TemplateCancelReject)<<16 | SchemaID<<32 | SchemaVersion<<48
+
 // AppendCancelReject appends a CancelReject message (header and zeroed body) to dst and
-// returns the extended slice and a flyweight over the new body.
+// returns the extended slice and a flyweight over the new body. The
+// length is a constant, so the zeroing and the header are a few stores.
 func AppendCancelReject(dst []byte) ([]byte, CancelReject) {
-	dst, body := appendMessage(dst, TemplateCancelReject, CancelRejectBlockLength)
-	return dst, CancelReject(body)
+	dst, msg := growMessage(dst, CancelRejectLength)
+	return dst, WriteCancelReject(msg)
+}
+
+// WriteCancelReject writes a CancelReject message (header and zeroed body) at the start
+// of b, which must hold at least CancelRejectLength bytes, and returns a flyweight
+// over the body: for a caller that reuses a buffer of its own.
+func WriteCancelReject(b []byte) CancelReject {
+	a := (*[CancelRejectLength]byte)(b)
+	*a = [CancelRejectLength]byte{}
+	binary.LittleEndian.PutUint64(a[:HeaderLength], cancelRejectHeader)
+	return CancelReject(a[HeaderLength:])
 }
 
 // OrderID returns the OrderID field.
@@ -2667,6 +3002,11 @@ func (m CancelReject) SetAccountBytes(b []byte) bool {
 	return putCharBytes(m[cancelRejectAccountOffset:cancelRejectAccountOffset+16], b)
 }
 
+// SetAccountKey writes the Account field from a fixed array (NUL-padded, as AccountKey returns it): one copy, no scan.
+func (m CancelReject) SetAccountKey(v *[16]byte) {
+	*(*[16]byte)(m[cancelRejectAccountOffset : cancelRejectAccountOffset+16]) = *v
+}
+
 // Principal returns the Principal field up to its first NUL; the slice aliases the message.
 func (m CancelReject) Principal() []byte {
 	return chars(m[cancelRejectPrincipalOffset : cancelRejectPrincipalOffset+16])
@@ -2685,6 +3025,11 @@ func (m CancelReject) SetPrincipal(s string) bool {
 // SetPrincipalBytes is SetPrincipal for a byte slice.
 func (m CancelReject) SetPrincipalBytes(b []byte) bool {
 	return putCharBytes(m[cancelRejectPrincipalOffset:cancelRejectPrincipalOffset+16], b)
+}
+
+// SetPrincipalKey writes the Principal field from a fixed array (NUL-padded, as PrincipalKey returns it): one copy, no scan.
+func (m CancelReject) SetPrincipalKey(v *[16]byte) {
+	*(*[16]byte)(m[cancelRejectPrincipalOffset : cancelRejectPrincipalOffset+16]) = *v
 }
 
 // ClOrdID returns the ClOrdID field up to its first NUL; the slice aliases the message.
@@ -2707,6 +3052,11 @@ func (m CancelReject) SetClOrdIDBytes(b []byte) bool {
 	return putCharBytes(m[cancelRejectClOrdIDOffset:cancelRejectClOrdIDOffset+32], b)
 }
 
+// SetClOrdIDKey writes the ClOrdID field from a fixed array (NUL-padded, as ClOrdIDKey returns it): one copy, no scan.
+func (m CancelReject) SetClOrdIDKey(v *[32]byte) {
+	*(*[32]byte)(m[cancelRejectClOrdIDOffset : cancelRejectClOrdIDOffset+32]) = *v
+}
+
 // OrigClOrdID returns the OrigClOrdID field up to its first NUL; the slice aliases the message.
 func (m CancelReject) OrigClOrdID() []byte {
 	return chars(m[cancelRejectOrigClOrdIDOffset : cancelRejectOrigClOrdIDOffset+32])
@@ -2725,6 +3075,11 @@ func (m CancelReject) SetOrigClOrdID(s string) bool {
 // SetOrigClOrdIDBytes is SetOrigClOrdID for a byte slice.
 func (m CancelReject) SetOrigClOrdIDBytes(b []byte) bool {
 	return putCharBytes(m[cancelRejectOrigClOrdIDOffset:cancelRejectOrigClOrdIDOffset+32], b)
+}
+
+// SetOrigClOrdIDKey writes the OrigClOrdID field from a fixed array (NUL-padded, as OrigClOrdIDKey returns it): one copy, no scan.
+func (m CancelReject) SetOrigClOrdIDKey(v *[32]byte) {
+	*(*[32]byte)(m[cancelRejectOrigClOrdIDOffset : cancelRejectOrigClOrdIDOffset+32]) = *v
 }
 
 // EnumsValid reports whether every enum field holds a named value.
@@ -2796,11 +3151,26 @@ const (
 // write the bytes in place. Obtain one from Decode or AppendBusinessReject.
 type BusinessReject []byte
 
+// businessRejectHeader is a BusinessReject's whole header (block length, template id,
+// schema id, version) as one little-endian word.
+const businessRejectHeader = BusinessRejectBlockLength | uint64(TemplateBusinessReject)<<16 | SchemaID<<32 | SchemaVersion<<48
+
 // AppendBusinessReject appends a BusinessReject message (header and zeroed body) to dst and
-// returns the extended slice and a flyweight over the new body.
+// returns the extended slice and a flyweight over the new body. The
+// length is a constant, so the zeroing and the header are a few stores.
 func AppendBusinessReject(dst []byte) ([]byte, BusinessReject) {
-	dst, body := appendMessage(dst, TemplateBusinessReject, BusinessRejectBlockLength)
-	return dst, BusinessReject(body)
+	dst, msg := growMessage(dst, BusinessRejectLength)
+	return dst, WriteBusinessReject(msg)
+}
+
+// WriteBusinessReject writes a BusinessReject message (header and zeroed body) at the start
+// of b, which must hold at least BusinessRejectLength bytes, and returns a flyweight
+// over the body: for a caller that reuses a buffer of its own.
+func WriteBusinessReject(b []byte) BusinessReject {
+	a := (*[BusinessRejectLength]byte)(b)
+	*a = [BusinessRejectLength]byte{}
+	binary.LittleEndian.PutUint64(a[:HeaderLength], businessRejectHeader)
+	return BusinessReject(a[HeaderLength:])
 }
 
 // LogPosition returns the LogPosition field.
@@ -2863,6 +3233,11 @@ func (m BusinessReject) SetPrincipalBytes(b []byte) bool {
 	return putCharBytes(m[businessRejectPrincipalOffset:businessRejectPrincipalOffset+16], b)
 }
 
+// SetPrincipalKey writes the Principal field from a fixed array (NUL-padded, as PrincipalKey returns it): one copy, no scan.
+func (m BusinessReject) SetPrincipalKey(v *[16]byte) {
+	*(*[16]byte)(m[businessRejectPrincipalOffset : businessRejectPrincipalOffset+16]) = *v
+}
+
 // RefID returns the RefID field up to its first NUL; the slice aliases the message.
 func (m BusinessReject) RefID() []byte {
 	return chars(m[businessRejectRefIDOffset : businessRejectRefIDOffset+32])
@@ -2883,6 +3258,11 @@ func (m BusinessReject) SetRefIDBytes(b []byte) bool {
 	return putCharBytes(m[businessRejectRefIDOffset:businessRejectRefIDOffset+32], b)
 }
 
+// SetRefIDKey writes the RefID field from a fixed array (NUL-padded, as RefIDKey returns it): one copy, no scan.
+func (m BusinessReject) SetRefIDKey(v *[32]byte) {
+	*(*[32]byte)(m[businessRejectRefIDOffset : businessRejectRefIDOffset+32]) = *v
+}
+
 // Account returns the Account field up to its first NUL; the slice aliases the message.
 func (m BusinessReject) Account() []byte {
 	return chars(m[businessRejectAccountOffset : businessRejectAccountOffset+16])
@@ -2901,6 +3281,11 @@ func (m BusinessReject) SetAccount(s string) bool {
 // SetAccountBytes is SetAccount for a byte slice.
 func (m BusinessReject) SetAccountBytes(b []byte) bool {
 	return putCharBytes(m[businessRejectAccountOffset:businessRejectAccountOffset+16], b)
+}
+
+// SetAccountKey writes the Account field from a fixed array (NUL-padded, as AccountKey returns it): one copy, no scan.
+func (m BusinessReject) SetAccountKey(v *[16]byte) {
+	*(*[16]byte)(m[businessRejectAccountOffset : businessRejectAccountOffset+16]) = *v
 }
 
 // Instrument returns the Instrument field.
@@ -2964,11 +3349,26 @@ const (
 // write the bytes in place. Obtain one from Decode or AppendMassCancelReport.
 type MassCancelReport []byte
 
+// massCancelReportHeader is a MassCancelReport's whole header (block length, template id,
+// schema id, version) as one little-endian word.
+const massCancelReportHeader = MassCancelReportBlockLength | uint64(TemplateMassCancelReport)<<16 | SchemaID<<32 | SchemaVersion<<48
+
 // AppendMassCancelReport appends a MassCancelReport message (header and zeroed body) to dst and
-// returns the extended slice and a flyweight over the new body.
+// returns the extended slice and a flyweight over the new body. The
+// length is a constant, so the zeroing and the header are a few stores.
 func AppendMassCancelReport(dst []byte) ([]byte, MassCancelReport) {
-	dst, body := appendMessage(dst, TemplateMassCancelReport, MassCancelReportBlockLength)
-	return dst, MassCancelReport(body)
+	dst, msg := growMessage(dst, MassCancelReportLength)
+	return dst, WriteMassCancelReport(msg)
+}
+
+// WriteMassCancelReport writes a MassCancelReport message (header and zeroed body) at the start
+// of b, which must hold at least MassCancelReportLength bytes, and returns a flyweight
+// over the body: for a caller that reuses a buffer of its own.
+func WriteMassCancelReport(b []byte) MassCancelReport {
+	a := (*[MassCancelReportLength]byte)(b)
+	*a = [MassCancelReportLength]byte{}
+	binary.LittleEndian.PutUint64(a[:HeaderLength], massCancelReportHeader)
+	return MassCancelReport(a[HeaderLength:])
 }
 
 // LogPosition returns the LogPosition field.
@@ -3049,6 +3449,11 @@ func (m MassCancelReport) SetAccountBytes(b []byte) bool {
 	return putCharBytes(m[massCancelReportAccountOffset:massCancelReportAccountOffset+16], b)
 }
 
+// SetAccountKey writes the Account field from a fixed array (NUL-padded, as AccountKey returns it): one copy, no scan.
+func (m MassCancelReport) SetAccountKey(v *[16]byte) {
+	*(*[16]byte)(m[massCancelReportAccountOffset : massCancelReportAccountOffset+16]) = *v
+}
+
 // Principal returns the Principal field up to its first NUL; the slice aliases the message.
 func (m MassCancelReport) Principal() []byte {
 	return chars(m[massCancelReportPrincipalOffset : massCancelReportPrincipalOffset+16])
@@ -3069,6 +3474,11 @@ func (m MassCancelReport) SetPrincipalBytes(b []byte) bool {
 	return putCharBytes(m[massCancelReportPrincipalOffset:massCancelReportPrincipalOffset+16], b)
 }
 
+// SetPrincipalKey writes the Principal field from a fixed array (NUL-padded, as PrincipalKey returns it): one copy, no scan.
+func (m MassCancelReport) SetPrincipalKey(v *[16]byte) {
+	*(*[16]byte)(m[massCancelReportPrincipalOffset : massCancelReportPrincipalOffset+16]) = *v
+}
+
 // ClOrdID returns the ClOrdID field up to its first NUL; the slice aliases the message.
 func (m MassCancelReport) ClOrdID() []byte {
 	return chars(m[massCancelReportClOrdIDOffset : massCancelReportClOrdIDOffset+32])
@@ -3087,6 +3497,11 @@ func (m MassCancelReport) SetClOrdID(s string) bool {
 // SetClOrdIDBytes is SetClOrdID for a byte slice.
 func (m MassCancelReport) SetClOrdIDBytes(b []byte) bool {
 	return putCharBytes(m[massCancelReportClOrdIDOffset:massCancelReportClOrdIDOffset+32], b)
+}
+
+// SetClOrdIDKey writes the ClOrdID field from a fixed array (NUL-padded, as ClOrdIDKey returns it): one copy, no scan.
+func (m MassCancelReport) SetClOrdIDKey(v *[32]byte) {
+	*(*[32]byte)(m[massCancelReportClOrdIDOffset : massCancelReportClOrdIDOffset+32]) = *v
 }
 
 // EnumsValid reports whether every enum field holds a named value.
@@ -3145,11 +3560,26 @@ const (
 // write the bytes in place. Obtain one from Decode or AppendInstrumentDefinition.
 type InstrumentDefinition []byte
 
+// instrumentDefinitionHeader is a InstrumentDefinition's whole header (block length, template id,
+// schema id, version) as one little-endian word.
+const instrumentDefinitionHeader = InstrumentDefinitionBlockLength | uint64(TemplateInstrumentDefinition)<<16 | SchemaID<<32 | SchemaVersion<<48
+
 // AppendInstrumentDefinition appends a InstrumentDefinition message (header and zeroed body) to dst and
-// returns the extended slice and a flyweight over the new body.
+// returns the extended slice and a flyweight over the new body. The
+// length is a constant, so the zeroing and the header are a few stores.
 func AppendInstrumentDefinition(dst []byte) ([]byte, InstrumentDefinition) {
-	dst, body := appendMessage(dst, TemplateInstrumentDefinition, InstrumentDefinitionBlockLength)
-	return dst, InstrumentDefinition(body)
+	dst, msg := growMessage(dst, InstrumentDefinitionLength)
+	return dst, WriteInstrumentDefinition(msg)
+}
+
+// WriteInstrumentDefinition writes a InstrumentDefinition message (header and zeroed body) at the start
+// of b, which must hold at least InstrumentDefinitionLength bytes, and returns a flyweight
+// over the body: for a caller that reuses a buffer of its own.
+func WriteInstrumentDefinition(b []byte) InstrumentDefinition {
+	a := (*[InstrumentDefinitionLength]byte)(b)
+	*a = [InstrumentDefinitionLength]byte{}
+	binary.LittleEndian.PutUint64(a[:HeaderLength], instrumentDefinitionHeader)
+	return InstrumentDefinition(a[HeaderLength:])
 }
 
 // TickSize returns the TickSize field.
@@ -3266,6 +3696,11 @@ func (m InstrumentDefinition) SetSymbolBytes(b []byte) bool {
 	return putCharBytes(m[instrumentDefinitionSymbolOffset:instrumentDefinitionSymbolOffset+16], b)
 }
 
+// SetSymbolKey writes the Symbol field from a fixed array (NUL-padded, as SymbolKey returns it): one copy, no scan.
+func (m InstrumentDefinition) SetSymbolKey(v *[16]byte) {
+	*(*[16]byte)(m[instrumentDefinitionSymbolOffset : instrumentDefinitionSymbolOffset+16]) = *v
+}
+
 // RequestID returns the RequestID field up to its first NUL; the slice aliases the message.
 func (m InstrumentDefinition) RequestID() []byte {
 	return chars(m[instrumentDefinitionRequestIDOffset : instrumentDefinitionRequestIDOffset+32])
@@ -3284,6 +3719,11 @@ func (m InstrumentDefinition) SetRequestID(s string) bool {
 // SetRequestIDBytes is SetRequestID for a byte slice.
 func (m InstrumentDefinition) SetRequestIDBytes(b []byte) bool {
 	return putCharBytes(m[instrumentDefinitionRequestIDOffset:instrumentDefinitionRequestIDOffset+32], b)
+}
+
+// SetRequestIDKey writes the RequestID field from a fixed array (NUL-padded, as RequestIDKey returns it): one copy, no scan.
+func (m InstrumentDefinition) SetRequestIDKey(v *[32]byte) {
+	*(*[32]byte)(m[instrumentDefinitionRequestIDOffset : instrumentDefinitionRequestIDOffset+32]) = *v
 }
 
 // EnumsValid reports whether every enum field holds a named value.

@@ -8,7 +8,7 @@ type cmdContext struct {
 	clusterTime int64
 	session     SessionID   // the session that sent the command; 0 for internal events
 	inst        *instrument // the book being driven
-	taker       int32       // slot of the incoming order, or nilIndex
+	taker       orderRef    // the incoming order (or the one a cancel or replace names); 0: none
 
 	// cancelReason is the Reason reported for orders a requested or mass
 	// cancel removes (ClientRequest, MassCancel, CancelOnDisconnect, Admin).
@@ -35,6 +35,14 @@ type cmdContext struct {
 	cancelled uint32
 }
 
+// reset starts a new entry. The ClOrdID arrays are not cleared (that is
+// most of the context's bytes, on every command): each is read only in the
+// command that set it, under a field reset here (cancelReason
+// ClientRequest, replacedID, a replace in progress).
 func (c *cmdContext) reset(session SessionID, logPosition, clusterTime int64) {
-	*c = cmdContext{logPosition: logPosition, clusterTime: clusterTime, session: session, taker: nilIndex}
+	c.logPosition, c.clusterTime, c.session = logPosition, clusterTime, session
+	c.inst, c.taker = nil, 0
+	c.cancelReason, c.bookReject = ReasonNone, ReasonNone
+	c.replacedID, c.origPrice, c.origQty, c.newQty = 0, 0, 0, 0
+	c.cancelled = 0
 }

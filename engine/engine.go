@@ -106,7 +106,11 @@ type Engine struct {
 	state    // the replicated state (snapshotted)
 	ctx      cmdContext
 	listener bookListener
-	out      []byte // report buffer, reused for every report
+	// out is the report buffer, reused for every report: a report is its
+	// first outLen bytes. An array, not a slice, so that writing a report
+	// stores no slice header.
+	out      [reportBufferBytes]byte
+	outLen   int
 	counters Counters
 	role     ClusterRole
 	// lastSession caches the last session looked up (a gateway sends
@@ -141,7 +145,6 @@ func New(cfg Config) (*Engine, error) {
 		e.md = NopMarketDataSink{}
 	}
 	e.listener.e = e
-	e.out = make([]byte, 0, reportBufferBytes)
 	e.state.init()
 	if cfg.BootstrapAdmin != "" {
 		var name [principalNameBytes]byte

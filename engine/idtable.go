@@ -88,11 +88,25 @@ func (t *idTable) insert(key uint64, ref orderRef) {
 	t.slots[i] = idSlot{key: key, ref: ref}
 }
 
-func (t *idTable) grow() {
+func (t *idTable) grow() { t.resize(len(t.slots) * 2) }
+
+// reserve grows the table, if need be, so that keys entries fit without
+// growing again.
+func (t *idTable) reserve(keys int) {
+	n := len(t.slots)
+	for n>>1 < keys {
+		n <<= 1
+	}
+	if n != len(t.slots) {
+		t.resize(n)
+	}
+}
+
+// resize rehashes into n slots (a power of two, at least twice the count).
+func (t *idTable) resize(n int) {
 	old := t.slots
-	n := len(old) * 2
 	t.slots = make([]idSlot, n)
-	t.shift--
+	t.shift = uint8(64 - bits.TrailingZeros(uint(n)))
 	t.mask = uint64(n - 1)
 	for _, s := range old {
 		if s.ref != 0 {

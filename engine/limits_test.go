@@ -12,8 +12,6 @@ func TestLimitsRelationships(t *testing.T) {
 	switch {
 	case OrdersPerBookMax > LiveOrdersMax:
 		t.Fatal("one book may hold more orders than the venue")
-	case LiveOrdersMax >= 1<<(31-refKindBits):
-		t.Fatal("live slab indexes do not fit an orderRef")
 	case RememberedOrdersMax >= 1<<(31-refKindBits) || SupersededClOrdIDsMax >= 1<<(31-refKindBits):
 		t.Fatal("ring indexes do not fit an orderRef")
 	case AccountsPerPrincipalMax > AccountsMax:
@@ -24,6 +22,12 @@ func TestLimitsRelationships(t *testing.T) {
 		t.Fatal("AllInstruments could be a real instrument")
 	case SessionsMax <= 0 || PendingStateChangesMax <= 0:
 		t.Fatal("a bound is not positive")
+	case reportBufferBytes < max(ExecutionReportLength, CancelRejectLength, BusinessRejectLength, MassCancelReportLength, InstrumentDefinitionLength):
+		t.Fatal("a report does not fit the report buffer")
+	case OrderSlotsMin > OrderSlotsMax || OrderSlotsMax&(OrderSlotsMax-1) != 0 || OrderSlotsMin&(OrderSlotsMin-1) != 0:
+		t.Fatal("the order table's bounds are not powers of two in order")
+	case OrderSlotsMax >= 1<<(31-refKindBits) || LiveOrdersMax+RememberedOrdersMax >= 1<<(31-refKindBits):
+		t.Fatal("table or spill indexes do not fit an orderRef")
 	}
 }
 

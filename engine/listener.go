@@ -40,11 +40,9 @@ func (l *bookListener) OnRejected(ev orderbook.Rejected) {
 // first), and the trade to market data.
 func (l *bookListener) OnTrade(ev orderbook.Trade) {
 	e := l.e
-	mi := e.orders.liveSlot(uint64(ev.Maker))
-	ti := e.ctx.taker
-	assert(ti != nilIndex && e.orders.slab[ti].id == uint64(ev.Taker), "trade: taker is not the incoming order")
+	mi, m := e.orders.liveOrder(uint64(ev.Maker))
+	t := e.takerOrder(ev.Taker)
 	e.nextTradeID++
-	m, t := &e.orders.slab[mi], &e.orders.slab[ti]
 	e.fill(m, t.id, ev.Price, ev.Quantity, ev.MakerRemaining, false)
 	e.fill(t, m.id, ev.Price, ev.Quantity, ev.TakerRemaining, true)
 	e.md.OnTrade(t.instrument, e.nextTradeID, ev.Price, ev.Quantity, t.side, e.ctx.logPosition, e.ctx.clusterTime)
@@ -52,7 +50,7 @@ func (l *bookListener) OnTrade(ev orderbook.Trade) {
 		e.finishOrder(mi)
 	}
 	if ev.TakerRemaining == 0 {
-		e.finishOrder(ti)
+		e.finishOrder(e.ctx.taker)
 	}
 }
 
@@ -81,8 +79,7 @@ func (e *Engine) fill(o *order, contra uint64, price, qty, remaining int64, aggr
 // of the incoming one.
 func (l *bookListener) OnCancelled(ev orderbook.Cancelled) {
 	e := l.e
-	oi := e.eventSlot(ev.ID)
-	o := &e.orders.slab[oi]
+	oi, o := e.eventOrder(ev.ID)
 	assert(o.qty-o.cum == ev.Remaining, "cancelled: engine and book disagree on the open quantity")
 	if ev.Reason == orderbook.CancelAmendedToFilled {
 		e.replacedToFilled(oi)
@@ -91,9 +88,9 @@ func (l *bookListener) OnCancelled(ev orderbook.Cancelled) {
 	reason := e.cancelReason(o, ev.Reason)
 	o.status, o.reason = OrdStatusCanceled, reason
 	r := e.beginExec(o, ExecTypeCanceled, reason)
-	if reason == ReasonClientRequest && e.ctx.cancelClOrdID != ([clOrdIDBytes]byte{}) {
-		r.SetClOrdIDBytes(e.ctx.cancelClOrdID[:])
-		r.SetOrigClOrdIDBytes(o.clOrdID[:])
+	if reason == ReasonClientRequest { // only onCancelOrder asks for it, having set cancelClOrdID
+		r.SetClOrdIDKey(&e.ctx.cancelClOrdID)
+		r.SetOrigClOrdIDKey(&o.clOrdID)
 	}
 	e.sendToOwner(o)
 	e.ctx.cancelled++
@@ -120,8 +117,7 @@ func (e *Engine) cancelReason(o *order, r orderbook.CancelReason) Reason {
 // priority, the matching events that follow treat it as the incoming order.
 func (l *bookListener) OnReplaced(ev orderbook.Replaced) {
 	e := l.e
-	oi := e.orders.liveSlot(uint64(ev.ID))
-	o := &e.orders.slab[oi]
+	oi, o := e.eventOrder(ev.ID)
 	e.ctx.taker = oi
 	e.applyReplace(oi, ev.Price, ev.Quantity)
 	assert(o.qty-o.cum == ev.Remaining, "replaced: engine and book disagree on the open quantity")
@@ -135,8 +131,7 @@ func (l *bookListener) OnReplaced(ev orderbook.Replaced) {
 // OnExpired reports a DAY order expired at the close.
 func (l *bookListener) OnExpired(ev orderbook.Expired) {
 	e := l.e
-	oi := e.orders.liveSlot(uint64(ev.ID))
-	o := &e.orders.slab[oi]
+	oi, o := e.orders.liveOrder(uint64(ev.ID))
 	o.status = OrdStatusExpired
 	e.execReport(o, ExecTypeExpired, ReasonNone)
 	e.finishOrder(oi)
@@ -148,21 +143,26 @@ func (l *bookListener) OnLevel(ev orderbook.Level) {
 	e.md.OnLevel(e.ctx.inst.info.ID, sideFromBook(ev.Side), ev.Price, ev.Quantity, ev.Count, e.ctx.logPosition, e.ctx.clusterTime)
 }
 
-// eventSlot returns the slot of live order id: the command's own order
-// without a lookup, any other through the id index.
-func (e *Engine) eventSlot(id orderbook.OrderID) int32 {
-	if oi := e.ctx.taker; oi != nilIndex && e.orders.slab[oi].id == uint64(id) {
-		return oi
+// eventOrder returns live order id: the command's own order (the
+// incoming one, or the one a cancel or replace names) without a lookup,
+// any other through the id index.
+func (e *Engine) eventOrder(id orderbook.OrderID) (orderRef, *order) {
+	if r := e.ctx.taker; r != 0 {
+		if o := e.orders.at(r); o.id == uint64(id) {
+			return r, o
+		}
 	}
-	return e.orders.liveSlot(uint64(id))
+	return e.orders.liveOrder(uint64(id))
 }
 
 // takerOrder returns the incoming order of the command, checking that the
 // book speaks of it.
 func (e *Engine) takerOrder(id orderbook.OrderID) *order {
-	oi := e.ctx.taker
-	assert(oi != nilIndex && e.orders.slab[oi].id == uint64(id), "event for an order that is not the incoming one")
-	return &e.orders.slab[oi]
+	r := e.ctx.taker
+	assert(r != 0, "event for an order that is not the incoming one")
+	o := e.orders.at(r)
+	assert(o.id == uint64(id), "event for an order that is not the incoming one")
+	return o
 }
 
 // addProduct returns sum + price*qty, saturating at the int64 limits: the

@@ -29,14 +29,18 @@ func (e *Engine) onNewOrder(s *session, m NewOrder) {
 	}
 	k := clKey{account: a, id: m.ClOrdIDKey()}
 	h := hashClKey(&k)
-	if oi, current, ok := e.orders.byClOrdHashed(&k, h); ok && (current || m.Flags()&FlagPossResend != 0) {
-		if m.Flags()&FlagPossResend != 0 {
-			e.counters.Duplicates++
-			e.statusReport(e.orders.at(oi), ReasonNone)
+	cl, found := e.orders.clFind(&k, h)
+	if found {
+		oi, current, ok := e.orders.resolve(e.orders.byClOrdID.slots[cl].ref)
+		if ok && (current || m.Flags()&FlagPossResend != 0) {
+			if m.Flags()&FlagPossResend != 0 {
+				e.counters.Duplicates++
+				e.statusReport(e.orders.at(oi), ReasonNone)
+				return
+			}
+			e.rejectNewOrder(m, ReasonDuplicateClOrdID)
 			return
 		}
-		e.rejectNewOrder(m, ReasonDuplicateClOrdID)
-		return
 	}
 	if r := e.entryAllowed(in, m.OrdType(), m.TimeInForce(), m.Side(), m.Price()); r != ReasonNone {
 		e.rejectNewOrder(m, r)
@@ -47,7 +51,14 @@ func (e *Engine) onNewOrder(s *session, m NewOrder) {
 		e.rejectNewOrder(m, ReasonLimitExceeded)
 		return
 	}
-	e.submit(in, e.newOrderFrom(p, &k, h, m))
+	ref, o := e.newLiveOrder(p, &k, h, cl, found)
+	o.instrument = m.Instrument()
+	o.side, o.ordType, o.tif, o.flags = m.Side(), m.OrdType(), m.TimeInForce(), m.Flags()
+	o.qty = m.Quantity()
+	if o.ordType == OrdTypeLimit {
+		o.price = m.Price()
+	}
+	e.submit(in, ref, o)
 }
 
 // orderTarget resolves and authorizes an order's instrument and account.
@@ -55,6 +66,9 @@ func (e *Engine) orderTarget(p int32, instrumentID uint32, acct [accountNameByte
 	in := e.instrument(instrumentID)
 	if in == nil {
 		return nil, 0, ReasonUnknownInstrument
+	}
+	if a, ok := e.principals[p].tradedAccount(&acct); ok {
+		return in, a, ReasonNone
 	}
 	a, ok := e.accountIdx.get(acct)
 	if !ok {
@@ -67,26 +81,13 @@ func (e *Engine) orderTarget(p int32, instrumentID uint32, acct [accountNameByte
 	return in, a, ReasonNone
 }
 
-// newOrderFrom creates the live order a NewOrder asks for.
-func (e *Engine) newOrderFrom(p int32, k *clKey, h uint32, m NewOrder) int32 {
-	oi := e.newLiveOrder(p, k, h)
-	o := &e.orders.slab[oi]
-	o.instrument = m.Instrument()
-	o.side, o.ordType, o.tif, o.flags = m.Side(), m.OrdType(), m.TimeInForce(), m.Flags()
-	o.qty = m.Quantity()
-	if o.ordType == OrdTypeLimit {
-		o.price = m.Price()
-	}
-	return oi
-}
-
-// submit runs order oi through its book; the listener reports the rest.
-func (e *Engine) submit(in *instrument, oi int32) {
-	// The order may be finished (and its slot freed) when Submit returns;
-	// the listener has reported everything.
-	o := &e.orders.slab[oi]
+// submit runs the new live order o (at r) through its book; the listener
+// reports the rest.
+func (e *Engine) submit(in *instrument, r orderRef, o *order) {
+	// The order may be finished when Submit returns; the listener has
+	// reported everything.
 	e.ctx.inst = in
-	e.ctx.taker = oi
+	e.ctx.taker = r
 	in.book.Submit(orderbook.Order{
 		ID: orderIDToBook(o.id), Account: orderbook.Account(o.account),
 		Side: sideToBook(o.side), Type: typeToBook(o.ordType), TIF: tifToBook(o.tif),

@@ -101,8 +101,8 @@ func (e *Engine) cancelInstrumentFor(p int32, in *instrument) {
 }
 
 func (e *Engine) massCancelReport(m MassCancel, reason Reason) {
-	var r MassCancelReport
-	e.out, r = AppendMassCancelReport(e.out[:0])
+	r := WriteMassCancelReport(e.out[:])
+	e.outLen = MassCancelReportLength
 	r.SetLogPosition(e.ctx.logPosition)
 	r.SetClusterTime(e.ctx.clusterTime)
 	r.SetInstrument(m.Instrument())
@@ -136,7 +136,7 @@ func (e *Engine) onOrderStatusRequest(s *session, m OrderStatusRequest) {
 		e.unknownStatus(m, ReasonNotAuthorized)
 		return
 	}
-	oi, _, ok := e.lookupOrder(a, targetRef{orderID: m.OrderID(), origClOrd: m.ClOrdIDKey()})
+	oi, _, ok := e.lookupOrder(a, &targetRef{orderID: m.OrderID(), origClOrd: m.ClOrdIDKey()})
 	if !ok {
 		e.unknownStatus(m, ReasonUnknownOrder)
 		return
@@ -146,8 +146,8 @@ func (e *Engine) onOrderStatusRequest(s *session, m OrderStatusRequest) {
 
 func (e *Engine) unknownStatus(m OrderStatusRequest, reason Reason) {
 	e.nextExecID++
-	var r ExecutionReport
-	e.out, r = AppendExecutionReport(e.out[:0])
+	r := WriteExecutionReport(e.out[:])
+	e.outLen = ExecutionReportLength
 	r.SetExecID(e.nextExecID)
 	r.SetOrderID(m.OrderID())
 	r.SetLogPosition(e.ctx.logPosition)
@@ -180,8 +180,8 @@ func (e *Engine) onInstrumentListRequest(s *session, m InstrumentListRequest) {
 		return
 	}
 	for i, in := range e.instruments {
-		var r InstrumentDefinition
-		e.out, r = AppendInstrumentDefinition(e.out[:0])
+		r := WriteInstrumentDefinition(e.out[:])
+		e.outLen = InstrumentDefinitionLength
 		putInstrumentInfo(r, &in.info)
 		r.SetLogPosition(e.ctx.logPosition)
 		r.SetClusterTime(e.ctx.clusterTime)

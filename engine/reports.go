@@ -1,6 +1,7 @@
 package engine
 
-// Report encoding. Every report is built in e.out, sent, and forgotten:
+// Report encoding. Every report is built in e.out (its first e.outLen
+// bytes), sent, and forgotten:
 // Egress must copy what it keeps. Reports about an order go to its
 // principal's current session; answers to a command that concern no order
 // (rejects before an order exists, business rejects, mass cancel reports,
@@ -9,8 +10,8 @@ package engine
 // beginExec starts an ExecutionReport on order o with the next ExecID.
 func (e *Engine) beginExec(o *order, et ExecType, reason Reason) ExecutionReport {
 	e.nextExecID++
-	var r ExecutionReport
-	e.out, r = AppendExecutionReport(e.out[:0])
+	r := WriteExecutionReport(e.out[:])
+	e.outLen = ExecutionReportLength
 	_ = r[ExecutionReportBlockLength-1] // one bounds check for all the setters
 	r.SetExecID(e.nextExecID)
 	r.SetOrderID(o.id)
@@ -28,13 +29,19 @@ func (e *Engine) beginExec(o *order, et ExecType, reason Reason) ExecutionReport
 	r.SetTimeInForce(o.tif)
 	r.SetExecType(et)
 	r.SetOrdStatus(o.status)
-	r.SetTradingState(e.stateOf(o.instrument))
+	if in := e.ctx.inst; in != nil && in.info.ID == o.instrument {
+		r.SetTradingState(in.info.State) // the book being driven: no lookup
+	} else {
+		r.SetTradingState(e.stateOf(o.instrument))
+	}
 	r.SetFlags(o.flags)
-	r.SetAccountBytes(e.accounts[o.account].name[:])
-	r.SetPrincipalBytes(e.principals[o.principal].name[:])
-	r.SetClOrdIDBytes(o.clOrdID[:])
+	// Names and ClOrdIDs the engine keeps were validated where they
+	// entered, so they are already NUL-padded: whole-array copies.
+	r.SetAccountKey(&e.accounts[o.account].name)
+	r.SetPrincipalKey(&e.principals[o.principal].name)
+	r.SetClOrdIDKey(&o.clOrdID)
 	if o.id == e.ctx.replacedID {
-		r.SetOrigClOrdIDBytes(e.ctx.origClOrdID[:])
+		r.SetOrigClOrdIDKey(&e.ctx.origClOrdID)
 		if et == ExecTypeReplaced {
 			r.SetOrigPrice(e.ctx.origPrice)
 			r.SetOrigQuantity(e.ctx.origQty)
@@ -67,14 +74,15 @@ func (e *Engine) sendToRequester() { e.send(e.ctx.session) }
 // (sid 0: nowhere to send it, counted Undeliverable). Every report leaves
 // the engine through here.
 func (e *Engine) send(sid SessionID) {
+	msg := e.out[:e.outLen]
 	if e.tap != nil {
-		e.tap.OnReport(sid, e.out)
+		e.tap.OnReport(sid, msg)
 	}
 	if sid == 0 {
 		e.counters.Undeliverable++
 		return
 	}
-	e.egress.Send(sid, e.out)
+	e.egress.Send(sid, msg)
 }
 
 // execReport sends a report of order o without fill details.
@@ -98,8 +106,8 @@ func (e *Engine) statusReport(o *order, reason Reason) {
 // (no order id) with an ExecutionReport Rejected built from the command.
 func (e *Engine) rejectNewOrder(m NewOrder, reason Reason) {
 	e.nextExecID++
-	var r ExecutionReport
-	e.out, r = AppendExecutionReport(e.out[:0])
+	r := WriteExecutionReport(e.out[:])
+	e.outLen = ExecutionReportLength
 	r.SetExecID(e.nextExecID)
 	r.SetPrice(m.Price())
 	r.SetQuantity(m.Quantity())
@@ -134,8 +142,8 @@ type cancelRejectFields struct {
 }
 
 func (e *Engine) cancelReject(f *cancelRejectFields) {
-	var r CancelReject
-	e.out, r = AppendCancelReject(e.out[:0])
+	r := WriteCancelReject(e.out[:])
+	e.outLen = CancelRejectLength
 	r.SetOrderID(f.orderID)
 	r.SetLogPosition(e.ctx.logPosition)
 	r.SetClusterTime(e.ctx.clusterTime)
@@ -143,10 +151,10 @@ func (e *Engine) cancelReject(f *cancelRejectFields) {
 	r.SetReason(f.reason)
 	r.SetResponseTo(f.responseTo)
 	r.SetOrdStatus(f.status)
-	r.SetAccountBytes(f.account[:])
-	r.SetPrincipalBytes(f.principal[:])
-	r.SetClOrdIDBytes(f.clOrdID[:])
-	r.SetOrigClOrdIDBytes(f.origClOrdID[:])
+	r.SetAccountKey(&f.account)
+	r.SetPrincipalKey(&f.principal)
+	r.SetClOrdIDKey(&f.clOrdID)
+	r.SetOrigClOrdIDKey(&f.origClOrdID)
 	e.sendToRequester()
 }
 
@@ -159,8 +167,8 @@ func (e *Engine) businessReject(t TemplateID, reason Reason, principal, refID []
 // businessRejectOn is businessReject for a command that named an account
 // or an instrument: the reject carries them.
 func (e *Engine) businessRejectOn(t TemplateID, reason Reason, principal, refID, account []byte, instrument uint32) {
-	var r BusinessReject
-	e.out, r = AppendBusinessReject(e.out[:0])
+	r := WriteBusinessReject(e.out[:])
+	e.outLen = BusinessRejectLength
 	r.SetLogPosition(e.ctx.logPosition)
 	r.SetClusterTime(e.ctx.clusterTime)
 	r.SetRefTemplateID(uint16(t))

@@ -131,6 +131,7 @@ func readPrincipal(r *snapReader, ns *state, i int) {
 		}
 		p.accounts = append(p.accounts, a)
 	}
+	p.setAccounts(p.accounts, ns.accounts)
 	ns.principals = append(ns.principals, p)
 	ns.principalIdx.put(p.name, int32(i))
 }
@@ -141,7 +142,7 @@ func readPrincipal(r *snapReader, ns *state, i int) {
 
 func validAccount(k [accountNameBytes]byte) bool     { return validName(k[:]) }
 func validPrincipal(k [principalNameBytes]byte) bool { return validName(k[:]) }
-func validClOrdID(k [clOrdIDBytes]byte) bool         { return validName(k[:]) }
+func validClOrdID(k [clOrdIDBytes]byte) bool         { return validName32(&k) }
 func validSymbol(k [symbolBytes]byte) bool           { return validName(k[:]) }
 
 // validName reports whether a NUL-padded identifier field is well formed:
@@ -159,6 +160,7 @@ const (
 	swarOnes  = 0x0101010101010101
 	swarHighs = 0x8080808080808080
 	swarGE21  = 0x5F5F5F5F5F5F5F5F // c+0x5F has bit 7 set iff c >= 0x21 (for c < 0x80)
+	swarLow7  = 0x7F7F7F7F7F7F7F7F // c+0x7F has bit 7 set iff c != 0 (for c < 0x80)
 )
 
 // validNameWords is validName eight bytes at a time: in each word, the
@@ -200,6 +202,41 @@ func validNameWords(b []byte) bool {
 		}
 	}
 	return true
+}
+
+// validName32 is validName for a 32-byte field (a ClOrdID, checked on
+// every order entry), without loops or branches per word: every byte must
+// be a valid character or NUL, the NULs a suffix of at least one byte's
+// worth less than the whole, and the first byte not NUL. TestValidName32
+// checks it against validNameBytes.
+func validName32(k *[32]byte) bool {
+	w0 := binary.LittleEndian.Uint64(k[0:8])
+	w1 := binary.LittleEndian.Uint64(k[8:16])
+	w2 := binary.LittleEndian.Uint64(k[16:24])
+	w3 := binary.LittleEndian.Uint64(k[24:32])
+	if (w0|w1|w2|w3)&swarHighs != 0 {
+		return false // a byte of 0x80 or more
+	}
+	z0, z1, z2, z3 := swarZeros(w0), swarZeros(w1), swarZeros(w2), swarZeros(w3)
+	v0, v1, v2, v3 := swarValid(w0), swarValid(w1), swarValid(w2), swarValid(w3)
+	// Each byte a character or NUL; within a word, no character after a
+	// NUL; a word with a NUL followed only by zero words; byte 0 not NUL.
+	return (v0|z0)&(v1|z1)&(v2|z2)&(v3|z3) == swarHighs &&
+		(z0<<8)&^z0|(z1<<8)&^z1|(z2<<8)&^z2|(z3<<8)&^z3 == 0 &&
+		(z0 == 0 || w1|w2|w3 == 0) && (z1 == 0 || w2|w3 == 0) && (z2 == 0 || w3 == 0) &&
+		z0&0x80 == 0
+}
+
+// swarZeros marks (bit 7) the bytes of w that are 0; w has no byte of 0x80
+// or more.
+func swarZeros(w uint64) uint64 {
+	return ^(w + swarLow7) & swarHighs
+}
+
+// swarValid marks (bit 7) the bytes of w that are 0x21..0x7E; w has no
+// byte of 0x80 or more, so no sum below carries into the next byte.
+func swarValid(w uint64) uint64 {
+	return (w + swarGE21) &^ (w + swarOnes) & swarHighs
 }
 
 // validNameBytes is validName a byte at a time.
@@ -247,8 +284,7 @@ func readOrders(r *snapReader, ns *state) {
 			return
 		}
 		last = o.id
-		oi := s.alloc(o.id)
-		s.slab[oi] = o
+		*s.at(s.alloc(o.id)) = o
 		ns.principals[o.principal].live++
 	}
 	n = r.count("finished orders", rememberedOrdersMax)
@@ -257,15 +293,15 @@ func readOrders(r *snapReader, ns *state) {
 		if r.err == nil && !o.done() {
 			r.fail("finished order %d is live", o.id)
 		}
-		if _, dup := s.byID.get(o.id); r.err == nil && dup {
+		if _, dup := s.get(o.id); r.err == nil && dup {
 			r.fail("order %d twice", o.id)
 		}
 		if r.err != nil {
 			return
 		}
-		oi := s.alloc(o.id)
-		s.slab[oi] = o
-		s.finish(oi)
+		at := s.alloc(o.id)
+		*s.at(at) = o
+		s.finish(at)
 	}
 	readClOrdIDs(r, ns)
 }
@@ -277,7 +313,6 @@ func readOrder(r *snapReader, ns *state) order {
 	o.reason = Reason(r.u16())
 	o.clOrdID = r.array32()
 	o.clHash = hashClKey(&clKey{account: o.account, id: o.clOrdID})
-	o.next = nilIndex
 	if r.err != nil {
 		return o
 	}
@@ -289,10 +324,21 @@ func readOrder(r *snapReader, ns *state) order {
 		r.fail("order %d: bad account or principal", o.id)
 	case !o.side.Valid() || !o.ordType.Valid() || !o.tif.Valid() || !o.status.Valid() || !o.reason.Valid() || o.flags&^flagsKnown != 0:
 		r.fail("order %d: bad enum", o.id)
-	case o.qty <= 0 || o.cum < 0 || o.cum > o.qty || !validName(o.clOrdID[:]):
+	case !validName(o.clOrdID[:]) || !quantitiesValid(&o):
 		r.fail("order %d: bad quantities or ClOrdID", o.id)
 	}
 	return o
+}
+
+// quantitiesValid reports whether an order's quantities are possible: a
+// positive quantity with 0 <= cum <= qty, or, for an order the book
+// rejected on entry, nothing filled (its quantity is what the command
+// asked for, which may be why it was rejected: 0 or negative).
+func quantitiesValid(o *order) bool {
+	if o.status == OrdStatusRejected {
+		return o.cum == 0 && o.cumNotional == 0
+	}
+	return o.qty > 0 && o.cum >= 0 && o.cum <= o.qty
 }
 
 func readClOrdIDs(r *snapReader, ns *state) {
@@ -332,7 +378,7 @@ func readClOrdIDs(r *snapReader, ns *state) {
 // ClOrdID k is, or else the newest superseded entry of k for that order
 // (the one a running engine would point at).
 func restoredRef(s *orderStore, latest map[clRef]int, k clKey, id uint64) (orderRef, bool) {
-	if r, ok := s.byID.get(id); ok && s.refKeyIs(r, &k) {
+	if r, ok := s.get(id); ok && s.refKeyIs(r, &k) {
 		return r, true
 	}
 	if i, ok := latest[clRef{key: k, id: id}]; ok {

@@ -199,14 +199,15 @@ func (e *Engine) cancelMatching(match func(*order) bool, reason Reason) {
 	ids := e.orders.appendLiveIDs(e.scratchIDs[:0], match)
 	for _, id := range ids {
 		// Cancelling one order changes no other (a cancel never trades).
-		e.cancelLive(e.orders.liveSlot(id), reason)
+		r, _ := e.orders.liveOrder(id)
+		e.cancelLive(r, reason)
 	}
 	e.scratchIDs = ids[:0]
 }
 
 // cancelLive cancels one live resting order through its book.
-func (e *Engine) cancelLive(oi int32, reason Reason) {
-	o := &e.orders.slab[oi]
+func (e *Engine) cancelLive(oi orderRef, reason Reason) {
+	o := e.orders.at(oi)
 	in := e.instrument(o.instrument)
 	assert(in != nil, "cancelLive: order of an unknown instrument")
 	e.ctx.inst = in

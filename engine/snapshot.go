@@ -126,11 +126,14 @@ func (e *Engine) writeOrders(w *snapWriter) {
 	live := s.appendLiveIDs(make([]uint64, 0, s.live), nil)
 	w.count(len(live))
 	for _, id := range live {
-		writeOrder(w, &s.slab[s.liveSlot(id)])
+		_, o := s.liveOrder(id)
+		writeOrder(w, o)
 	}
 	w.count(s.finished.len())
 	for i := range s.finished.len() {
-		writeOrder(w, &s.finished.buf[s.finished.phys(i)])
+		r, ok := s.get(s.finished.buf[s.finished.phys(i)].id)
+		assert(ok, "writeOrders: a remembered order is missing")
+		writeOrder(w, s.at(r))
 	}
 	w.count(s.superseded.len())
 	for i := range s.superseded.len() {

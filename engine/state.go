@@ -1,6 +1,10 @@
 package engine
 
-import "venue/orderbook"
+import (
+	"encoding/binary"
+
+	"venue/orderbook"
+)
 
 // Identifier widths, as in the schema.
 const (
@@ -41,7 +45,7 @@ func (s *state) init() {
 	s.principals = nil
 	s.principalIdx.init()
 	s.sessions = make(map[SessionID]*session)
-	s.orders.init()
+	s.orders.init(0)
 	s.pending = nil
 	s.nextOrderID, s.nextExecID, s.nextTradeID, s.nextTimerID = 0, 0, 0, 0
 }
@@ -63,11 +67,16 @@ type account struct {
 // principal is an identity that sessions authenticate as.
 type principal struct {
 	name      [principalNameBytes]byte
-	role      Role
 	session   SessionID // where its reports go; 0 = none
 	senderSeq uint64    // highest SenderSeq applied (exactly-once)
-	cod       bool      // cancel its resting DAY orders when it disconnects
-	accounts  []int32   // accounts it may trade, ascending
+	// first and firstName are accounts[0] and its name (nilIndex if it
+	// trades none): most principals trade one account, and an order that
+	// names it is authorized without a lookup. Derived, not snapshotted.
+	firstName [accountNameBytes]byte
+	first     int32
+	role      Role
+	cod       bool    // cancel its resting DAY orders when it disconnects
+	accounts  []int32 // accounts it may trade, ascending
 	// live counts its live orders. There is no per-principal list: keeping
 	// one costs two cache misses whenever an order ends, on the hot path,
 	// while the operations that need the set (cancel on disconnect, mass
@@ -88,6 +97,32 @@ type pendingState struct {
 	deadlineNs    int64
 	instrument    uint32 // or AllInstruments
 	state         TradingState
+}
+
+// setAccounts replaces the accounts p may trade (ascending) and keeps
+// first and firstName in step.
+func (p *principal) setAccounts(list []int32, accounts []account) {
+	p.accounts = list
+	p.first = nilIndex
+	p.firstName = [accountNameBytes]byte{}
+	if len(list) > 0 {
+		p.first, p.firstName = list[0], accounts[list[0]].name
+	}
+}
+
+// tradedAccount returns the account named acct if p may trade it, when
+// that is its first account; ok false means "look it up".
+func (p *principal) tradedAccount(acct *[accountNameBytes]byte) (int32, bool) {
+	if p.first == nilIndex || !sameName(&p.firstName, acct) {
+		return 0, false
+	}
+	return p.first, true
+}
+
+// sameName compares two 16-byte names a word at a time.
+func sameName(a, b *[16]byte) bool {
+	return binary.LittleEndian.Uint64(a[0:8]) == binary.LittleEndian.Uint64(b[0:8]) &&
+		binary.LittleEndian.Uint64(a[8:16]) == binary.LittleEndian.Uint64(b[8:16])
 }
 
 // mayTrade reports whether principal p may act on account a.

@@ -41,3 +41,45 @@ func TestValidNameWords(t *testing.T) {
 		}
 	}
 }
+
+// TestValidName32 checks the branch-free 32-byte check against the byte
+// loop, exhaustively for where the first NUL falls and what follows it,
+// and on random fields.
+func TestValidName32(t *testing.T) {
+	check := func(b *[32]byte) {
+		t.Helper()
+		if got, want := validName32(b), validNameBytes(b[:]); got != want {
+			t.Fatalf("%q: validName32 %v, bytes %v", b[:], got, want)
+		}
+	}
+	for n := 0; n <= 32; n++ { // n characters, then NULs
+		for _, c := range []byte{'a', '!', '~', ' ', 0x7f, 0x80, 0xff, 0x01} {
+			var b [32]byte
+			for i := range n {
+				b[i] = 'x'
+			}
+			check(&b)
+			for i := range 32 { // one odd byte anywhere
+				d := b
+				d[i] = c
+				check(&d)
+			}
+		}
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	alphabet := []byte{0, 0, 0, ' ', '!', 'a', '~', 0x7f, 0x80, 0xff, 0x20, 0x21, '0', 0x01}
+	for range 100000 {
+		var b [32]byte
+		n := rng.IntN(33)
+		for i := range n {
+			b[i] = byte(0x21 + rng.IntN(0x5e))
+			if rng.IntN(8) == 0 {
+				b[i] = alphabet[rng.IntN(len(alphabet))]
+			}
+		}
+		if rng.IntN(4) == 0 {
+			b[rng.IntN(32)] = alphabet[rng.IntN(len(alphabet))]
+		}
+		check(&b)
+	}
+}

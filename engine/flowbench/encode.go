@@ -21,13 +21,34 @@ const (
 // Flow is an order-flow file encoded as engine commands: record i became
 // commands [First[i], First[i+1]) (one, or two for an amend that the
 // order-flow semantics turn into cancel and new).
+//
+// The order-entry commands lie back to back in one buffer, Log, command j
+// at Log[End[j-1]:End[j]], as entries lie in the cluster's log and as the
+// order-flow file's records lie in the file the bare book reads: both
+// paths read their input from one contiguous buffer built before timing.
 type Flow struct {
-	Setup    [][]byte // admin and logon commands, from their sessions
-	SetupBy  []engine.SessionID
-	Commands [][]byte // order entry, all from the gateway session
-	First    []int32
-	Users    int
+	Setup   [][]byte // admin and logon commands, from their sessions
+	SetupBy []engine.SessionID
+	Log     []byte  // order entry, all from the gateway session
+	End     []int64 // End[j] is where command j ends in Log
+	First   []int32
+	Users   int
 }
+
+// Len returns the number of order-entry commands.
+func (f *Flow) Len() int { return len(f.End) }
+
+// Command returns order-entry command j (its capacity ends with it).
+func (f *Flow) Command(j int) []byte {
+	start := int64(0)
+	if j > 0 {
+		start = f.End[j-1]
+	}
+	return f.Log[start:f.End[j]:f.End[j]]
+}
+
+// end ends the order-entry command just appended to Log.
+func (f *Flow) end() { f.End = append(f.End, int64(len(f.Log))) }
 
 // encoder turns records into commands, tracking each flow order's current
 // ClOrdID (it changes on every replace).
@@ -36,7 +57,6 @@ type encoder struct {
 	book     *replay.Replayer // the bare book, to learn what an amend has filled
 	gen      map[uint64]uint32
 	seq      map[uint32]uint64
-	buf      []byte
 	userName map[uint32]string
 }
 
@@ -45,20 +65,20 @@ type encoder struct {
 // total (FIX OrderQty), so the encoder needs what the order has filled.
 func Encode(f *orderflow.File) (*Flow, error) {
 	enc := &encoder{
-		flow: &Flow{First: make([]int32, 0, f.Len()+1)},
+		flow: &Flow{First: make([]int32, 0, f.Len()+1), End: make([]int64, 0, f.Len()+f.Len()/8)},
 		book: replay.New(f.Header, nil), gen: map[uint64]uint32{}, seq: map[uint32]uint64{},
 		userName: map[uint32]string{},
 	}
 	enc.setupInstruments(f.Header.Instruments)
 	for i := 0; i < f.Len(); i++ {
 		rec := f.Record(i)
-		enc.flow.First = append(enc.flow.First, int32(len(enc.flow.Commands)))
+		enc.flow.First = append(enc.flow.First, int32(enc.flow.Len()))
 		if err := enc.record(rec); err != nil {
 			return nil, fmt.Errorf("flowbench: record %d: %w", i, err)
 		}
 		enc.book.Apply(rec)
 	}
-	enc.flow.First = append(enc.flow.First, int32(len(enc.flow.Commands)))
+	enc.flow.First = append(enc.flow.First, int32(enc.flow.Len()))
 	enc.flow.Users = len(enc.userName)
 	return enc.flow, nil
 }
@@ -127,7 +147,8 @@ func (enc *encoder) record(rec orderflow.Record) error {
 
 func (enc *encoder) newOrder(rec orderflow.Record, qty int64) {
 	name := enc.user(rec.User())
-	msg, m := engine.AppendNewOrder(nil)
+	var m engine.NewOrder
+	enc.flow.Log, m = engine.AppendNewOrder(enc.flow.Log)
 	m.SetSenderSeq(enc.nextSeq(rec.User()))
 	m.SetPrice(rec.Price())
 	m.SetQuantity(qty)
@@ -145,12 +166,13 @@ func (enc *encoder) newOrder(rec orderflow.Record, qty int64) {
 	m.SetAccount(name)
 	m.SetPrincipal(name)
 	m.SetClOrdID(enc.clOrdID(rec.ID()))
-	enc.flow.Commands = append(enc.flow.Commands, msg)
+	enc.flow.end()
 }
 
 func (enc *encoder) cancel(rec orderflow.Record) {
 	name := enc.user(rec.User())
-	msg, m := engine.AppendCancelOrder(nil)
+	var m engine.CancelOrder
+	enc.flow.Log, m = engine.AppendCancelOrder(enc.flow.Log)
 	m.SetSenderSeq(enc.nextSeq(rec.User()))
 	m.SetInstrument(rec.Instrument())
 	m.SetSide(engine.Side(rec.Side() + 1))
@@ -158,7 +180,7 @@ func (enc *encoder) cancel(rec orderflow.Record) {
 	m.SetPrincipal(name)
 	m.SetClOrdID("c" + strconv.FormatUint(rec.ID(), 10))
 	m.SetOrigClOrdID(enc.clOrdID(rec.ID()))
-	enc.flow.Commands = append(enc.flow.Commands, msg)
+	enc.flow.end()
 }
 
 // amend follows orderbook/replay: a same-price amend that does not raise
@@ -177,7 +199,8 @@ func (enc *encoder) amend(rec orderflow.Record) error {
 		return nil
 	}
 	name := enc.user(rec.User())
-	msg, m := engine.AppendReplaceOrder(nil)
+	var m engine.ReplaceOrder
+	enc.flow.Log, m = engine.AppendReplaceOrder(enc.flow.Log)
 	m.SetSenderSeq(enc.nextSeq(rec.User()))
 	m.SetPrice(rec.Price())
 	m.SetQuantity(info.Filled + int64(rec.Qty()))
@@ -190,6 +213,6 @@ func (enc *encoder) amend(rec orderflow.Record) error {
 	m.SetOrigClOrdID(enc.clOrdID(rec.ID()))
 	enc.gen[rec.ID()]++
 	m.SetClOrdID(enc.clOrdID(rec.ID()))
-	enc.flow.Commands = append(enc.flow.Commands, msg)
+	enc.flow.end()
 	return nil
 }

@@ -92,7 +92,7 @@ func newRunner(flow *Flow, h orderflow.Header) (*runner, error) {
 	c := &counter{}
 	e, err := engine.New(engine.Config{
 		BootstrapAdmin: adminName, Egress: c, MarketData: c,
-		OrdersHint: int(min(h.TargetLive*2, ordersHintMax)),
+		OrdersHint: ordersHint(h),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("flowbench: %w", err)
@@ -111,6 +111,13 @@ func newRunner(flow *Flow, h orderflow.Header) (*runner, error) {
 	return r, nil
 }
 
+// ordersHint is the room per book reserved up front: the same as
+// orderbook/replay gives the bare book, so that both paths run books of
+// the same configuration.
+func ordersHint(h orderflow.Header) int {
+	return int(min(h.TargetLive+h.TargetLive/4, ordersHintMax))
+}
+
 func principalMsg(name string, role engine.Role) []byte {
 	msg, m := engine.AppendSetPrincipal(nil)
 	m.SetPrincipal(name)
@@ -127,9 +134,9 @@ func (r *runner) next() int64 {
 // the log position: any growing value will do, and reading a clock here
 // would cost what is being measured.
 func (r *runner) apply(flow *Flow, from, to int) {
-	for _, msg := range flow.Commands[flow.First[from]:flow.First[to]] {
+	for j := flow.First[from]; j < flow.First[to]; j++ {
 		r.pos += logEntryBytes
-		r.e.OnSessionMessage(gatewaySession, r.pos, r.pos, msg)
+		r.e.OnSessionMessage(gatewaySession, r.pos, r.pos, flow.Command(int(j)))
 	}
 }
 
@@ -155,6 +162,10 @@ func Measure(f *orderflow.File, passes int) (Result, error) {
 		}
 		engine = engine.best(p)
 		book = book.best(bookPass(f, &res))
+	}
+	if res.Trades != res.BookTrades || res.Volume != res.BookVolume {
+		return Result{}, fmt.Errorf("flowbench: the engine traded %d (volume %d), the bare book %d (volume %d): the paths are not comparable",
+			res.Trades, res.Volume, res.BookTrades, res.BookVolume)
 	}
 	res.EngineSeconds = engine.wall.Seconds()
 	res.EngineOpsPerSec, res.EngineCPUOpsPerSec, res.AllocsPerOp = engine.rates(res.Ops)
