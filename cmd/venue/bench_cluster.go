@@ -49,7 +49,7 @@ func runBenchCluster(args []string, stdout, stderr io.Writer) error {
 		res.Members, res.Size, res.Burst, res.Rate, res.Fsync)
 	fmt.Fprintf(stdout, "%.0f msgs/s echoed; p50 %.1f µs  p90 %.1f µs  p99 %.1f µs  p99.9 %.1f µs  max %.1f µs\n",
 		res.MsgsPerSec, us(res.P50), us(res.P90), us(res.P99), us(res.P999), us(res.Max))
-	fmt.Fprintf(stdout, "sent %d, echoed %d, lost %d, unknown outcome %d\n", res.Sent, res.Received, res.Lost, res.Unknown)
+	fmt.Fprintf(stdout, "sent %d, echoed %d, unanswered %d, unknown outcome %d\n", res.Sent, res.Received, res.Unanswered, res.Unknown)
 	return nil
 }
 
