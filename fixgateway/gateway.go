@@ -424,13 +424,17 @@ func (g *Gateway) FromApp(m *quickfix.Message, id quickfix.SessionID) quickfix.M
 // resendFlag reports PossResend=Y (an application resend under a new
 // sequence number) or PossDupFlag=Y (a session-level resend).
 func resendFlag(m *quickfix.Message) bool {
-	if v, err := m.Body.GetBool(tagPossResend); err == nil && v {
-		return true
+	return flagSet(&m.Body.FieldMap, tagPossResend) || flagSet(&m.Header.FieldMap, tagPossResend) ||
+		flagSet(&m.Header.FieldMap, tagPossDupFlag)
+}
+
+// flagSet reports whether a Boolean field is present and Y (asking first:
+// quickfixgo builds an error for every field it does not find).
+func flagSet(f *quickfix.FieldMap, t quickfix.Tag) bool {
+	if !f.Has(t) {
+		return false
 	}
-	if v, err := m.Header.GetBool(tagPossResend); err == nil && v {
-		return true
-	}
-	v, err := m.Header.GetBool(tagPossDupFlag)
+	v, err := f.GetBool(t)
 	return err == nil && v
 }
 

@@ -25,6 +25,7 @@ func runBenchFix(args []string, stdout, stderr io.Writer) error {
 	window := fs.Int("window", fixbench.DefaultWindow, "with --rate 0: orders in flight per session")
 	duration := fs.Duration("duration", 10*time.Second, "how long to send")
 	store := fs.String("store", "memory", "gateway FIX store: memory, or file (quickfixgo's, fsync on every write)")
+	client := fs.String("client", fixbench.ClientRaw, "FIX clients: raw (a lean initiator, cheap next to the gateway on the same cores) or quickfixgo")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -32,15 +33,15 @@ func runBenchFix(args []string, stdout, stderr io.Writer) error {
 	if *store != "file" && *store != "memory" {
 		return fmt.Errorf("%w: --store file|memory", errUsage)
 	}
-	res, err := fixbench.Run(context.Background(), fixbench.Config{Sessions: *sessions, Rate: *rate, Window: *window, Duration: *duration, Store: *store})
+	res, err := fixbench.Run(context.Background(), fixbench.Config{Sessions: *sessions, Rate: *rate, Window: *window, Duration: *duration, Store: *store, Client: *client})
 	if err != nil {
 		return err
 	}
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(res)
 	}
-	fmt.Fprintf(stdout, "cluster: %s (engine: %s), FIX store %s, %d sessions, target %d orders/s\n",
-		res.Cluster, res.Engine, res.FIXStore, res.Sessions, res.Rate)
+	fmt.Fprintf(stdout, "cluster: %s (engine: %s), FIX store %s, %s clients, %d sessions, target %d orders/s\n",
+		res.Cluster, res.Engine, res.FIXStore, res.FIXClient, res.Sessions, res.Rate)
 	fmt.Fprintf(stdout, "%d sent, %d acked in %.2f s = %.0f orders/s\n", res.Sent, res.Acked, res.DurationSec, res.OrdersPerSec)
 	fmt.Fprintf(stdout, "order -> ExecutionReport New, ns: p50 %d  p90 %d  p99 %d  p99.9 %d  max %d\n",
 		res.P50Ns, res.P90Ns, res.P99Ns, res.P999Ns, res.MaxNs)

@@ -37,6 +37,10 @@ const (
 	ordersMax = 50_000_000
 	// sessionOrdersMax bounds one session's orders.
 	sessionOrdersMax = 4_000_000
+	// ClientRaw and ClientQuickfixgo name the benchmark's FIX clients: a
+	// lean initiator of its own (rawclient.go), or quickfixgo's.
+	ClientRaw        = "raw"
+	ClientQuickfixgo = "quickfixgo"
 	// DefaultWindow is the orders in flight per session at rate 0: the
 	// gateway pipelines, so a closed loop keeps several outstanding.
 	DefaultWindow = 64
@@ -56,6 +60,7 @@ type Config struct {
 	Window   int           // rate 0: orders in flight per session (DefaultWindow when 0), at most fixgateway.SessionInFlightMax
 	Duration time.Duration // sending time
 	Store    string        // the gateway's FIX store: "memory" (default) or "file"
+	Client   string        // the FIX clients: "raw" (default: a lean initiator) or "quickfixgo"
 	Dir      string        // for the file store; a temporary directory when empty
 }
 
@@ -64,6 +69,7 @@ type Result struct {
 	Cluster      string  `json:"cluster"`
 	Engine       string  `json:"engine"`
 	FIXStore     string  `json:"fix_store"`
+	FIXClient    string  `json:"fix_client"`
 	Sessions     int     `json:"sessions"`
 	Rate         int     `json:"rate"`
 	DurationSec  float64 `json:"duration_s"`
@@ -92,6 +98,13 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	case "memory", "file":
 	default:
 		return Result{}, fmt.Errorf("fixbench: store %q: want memory or file", cfg.Store)
+	}
+	switch cfg.Client {
+	case "":
+		cfg.Client = ClientRaw
+	case ClientRaw, ClientQuickfixgo:
+	default:
+		return Result{}, fmt.Errorf("fixbench: client %q: want %s or %s", cfg.Client, ClientRaw, ClientQuickfixgo)
 	}
 	dir := cfg.Dir
 	if dir == "" {
@@ -160,7 +173,11 @@ func newBench(ctx context.Context, cfg Config, dir string) (*bench, error) {
 	if err := b.gw.Start(ctx); err != nil {
 		return nil, err
 	}
-	if err := b.startClients(ini.String(), cfg); err != nil {
+	start := b.startClients
+	if cfg.Client == ClientRaw {
+		start = func(_ string, cfg Config) error { return b.startRawClients(port, cfg) }
+	}
+	if err := start(ini.String(), cfg); err != nil {
 		b.close()
 		return nil, err
 	}
@@ -197,6 +214,27 @@ func (b *bench) startClients(settings string, cfg Config) error {
 	if err := b.init.Start(); err != nil {
 		return err
 	}
+	return b.awaitLogons()
+}
+
+// startRawClients connects a raw client per session.
+func (b *bench) startRawClients(port int, cfg Config) error {
+	per := perSession(cfg)
+	for i := 0; i < cfg.Sessions; i++ {
+		c := &client{id: quickfix.SessionID{BeginString: "FIX.4.4", SenderCompID: compID(i), TargetCompID: "VENUE"},
+			intended: make([]int64, per), hist: hdrhistogram.New(latencyLowestNs, latencyHighestNs, latencySigFigs),
+			window: make(chan struct{}, cfg.Window)}
+		r, err := dialRaw(net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), c.id.SenderCompID, c.id.TargetCompID, "bench", c)
+		if err != nil {
+			return err
+		}
+		c.raw = r
+		b.clients = append(b.clients, c)
+	}
+	return b.awaitLogons()
+}
+
+func (b *bench) awaitLogons() error {
 	deadline := time.Now().Add(logonTimeout)
 	for _, c := range b.clients {
 		for !c.loggedOn.Load() {
@@ -221,6 +259,11 @@ func perSession(cfg Config) int {
 func (b *bench) close() {
 	if b.init != nil {
 		b.init.Stop()
+	}
+	for _, c := range b.clients {
+		if c.raw != nil {
+			c.raw.close()
+		}
 	}
 	if b.gw != nil {
 		b.gw.Stop()
@@ -251,7 +294,7 @@ func (b *bench) run(ctx context.Context) (Result, error) {
 		time.Sleep(time.Millisecond)
 	}
 	elapsed := time.Since(b.start)
-	res := Result{Cluster: "in-process", Engine: "engine (in-process)", FIXStore: b.cfg.Store,
+	res := Result{Cluster: "in-process", Engine: "engine (in-process)", FIXStore: b.cfg.Store, FIXClient: b.cfg.Client,
 		Sessions: b.cfg.Sessions, Rate: b.cfg.Rate, DurationSec: elapsed.Seconds()}
 	h := hdrhistogram.New(latencyLowestNs, latencyHighestNs, latencySigFigs)
 	for _, c := range b.clients {
@@ -284,6 +327,7 @@ type client struct {
 	acked      atomic.Int64
 	loggedOn   atomic.Bool
 	window     chan struct{} // rate 0: orders in flight
+	raw        *rawConn      // the raw client's connection; nil with quickfixgo's
 	closedLoop bool
 	start      time.Time
 	mu         sync.Mutex
@@ -346,6 +390,19 @@ func (c *client) closedLoopSend(ctx context.Context, cfg Config) {
 func (c *client) sendOrder(i int, due time.Duration) error {
 	c.intended[i] = int64(due)
 	c.sent.Add(1)
+	if r := c.raw; r != nil {
+		if r.closed.Load() {
+			return net.ErrClosed
+		}
+		r.queue("D", func(b []byte, _ int) []byte {
+			b = append(b, "11="...)
+			b = strconv.AppendInt(b, int64(i), 10)
+			b = append(b, "\x0155=ALPHA\x0154=1\x0138=1\x0140=2\x0144=91.00\x0159=0\x0160="...)
+			b = time.Now().UTC().AppendFormat(b, rawSendingTime)
+			return append(b, '\x01')
+		})
+		return nil
+	}
 	m := quickfix.NewMessage()
 	m.Header.SetString(35, "D")
 	m.Body.SetString(11, strconv.Itoa(i))
@@ -361,7 +418,16 @@ func (c *client) sendOrder(i int, due time.Duration) error {
 
 // onReport records an ExecutionReport New.
 func (c *client) onReport(m *quickfix.Message) {
-	if et, _ := m.Body.GetString(150); et != "0" {
+	et, _ := m.Body.GetString(150)
+	id, _ := m.Body.GetBytes(11)
+	if len(et) == 1 {
+		c.onExecutionReport(et[0], id)
+	}
+}
+
+// onExecutionReport records an ExecutionReport New (rawHandler).
+func (c *client) onExecutionReport(execType byte, clOrdID []byte) {
+	if execType != '0' {
 		return
 	}
 	if c.closedLoop {
@@ -370,7 +436,7 @@ func (c *client) onReport(m *quickfix.Message) {
 		default:
 		}
 	}
-	id, err := m.Body.GetInt(11)
+	id, err := strconv.Atoi(string(clOrdID))
 	if err != nil || id < 0 || id >= len(c.intended) {
 		return
 	}
@@ -380,6 +446,9 @@ func (c *client) onReport(m *quickfix.Message) {
 	c.mu.Unlock()
 	c.acked.Add(1)
 }
+
+func (c *client) onLogon()  { c.loggedOn.Store(true) }
+func (c *client) onLogout() { c.loggedOn.Store(false) }
 
 type clientApp struct{ byComp map[string]*client }
 

@@ -25,6 +25,7 @@ func TestConfigRefused(t *testing.T) {
 		{Sessions: 1, Duration: time.Second, Window: -1},
 		{Sessions: 1, Duration: time.Second, Store: "disk"},
 		{Sessions: 1, Rate: -1, Duration: time.Second},
+		{Sessions: 1, Duration: time.Second, Client: "telnet"},
 	} {
 		if _, err := Run(context.Background(), c); err == nil {
 			t.Fatalf("%+v accepted", c)

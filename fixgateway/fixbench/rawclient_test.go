@@ -1,0 +1,92 @@
+package fixbench
+
+import (
+	"bufio"
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/quickfixgo/quickfix"
+)
+
+// TestRawMessage: what the raw client writes quickfixgo parses, with the
+// fields it was given, and the raw reader frames it back.
+func TestRawMessage(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 6e6, time.UTC)
+	var buf []byte
+	buf = appendRawMessage(buf, "D", "BENCH1", "VENUE", 7, now, []byte("11=42\x0155=ALPHA\x01"))
+	buf = appendRawMessage(buf, "0", "BENCH1", "VENUE", 8, now, nil)
+	m := quickfix.NewMessage()
+	first := buf[:bytes.Index(buf, []byte("\x0110="))+8]
+	if err := quickfix.ParseMessage(m, bytes.NewBuffer(append([]byte(nil), first...))); err != nil {
+		t.Fatalf("quickfixgo cannot parse %q: %v", first, err)
+	}
+	for tag, want := range map[quickfix.Tag]string{35: "D", 34: "7", 49: "BENCH1", 56: "VENUE", 52: "20260102-03:04:05.006"} {
+		if got, _ := m.Header.GetString(tag); got != want {
+			t.Errorf("header %d = %q, want %q", tag, got, want)
+		}
+	}
+	if got, _ := m.Body.GetString(11); got != "42" {
+		t.Errorf("ClOrdID %q", got)
+	}
+	// quickfixgo checks the checksum and body length when it receives.
+	if s := m.String(); s != string(first) {
+		t.Errorf("quickfixgo rebuilds %q from %q", s, first)
+	}
+	br := bufio.NewReader(bytes.NewReader(buf))
+	for i, typ := range []string{"D", "0"} {
+		msg, err := readRawMessage(br, nil)
+		if err != nil || string(rawField(msg, "35")) != typ {
+			t.Fatalf("message %d: %q, %v", i, msg, err)
+		}
+	}
+	if _, err := readRawMessage(br, nil); err == nil {
+		t.Fatal("read past the end")
+	}
+}
+
+// TestRawField: fields are found by whole tag.
+func TestRawField(t *testing.T) {
+	msg := []byte("8=FIX.4.4\x019=5\x01135=x\x0135=8\x01150=0\x0110=000\x01")
+	for tag, want := range map[string]string{"35": "8", "150": "0", "135": "x", "5": ""} {
+		if got := string(rawField(msg, tag)); got != want {
+			t.Errorf("field %s = %q, want %q", tag, got, want)
+		}
+	}
+}
+
+// FuzzReadRawMessage: the raw client's reader never panics on what a
+// gateway (or anything else) might send, and never returns more than it
+// read.
+func FuzzReadRawMessage(f *testing.F) {
+	f.Add([]byte("8=FIX.4.4\x019=5\x0135=0\x0110=000\x01")) // a heartbeat
+	f.Add([]byte("8=FIX.4.4\x019=99999999\x01"))            // a body length past the bound
+	f.Add([]byte("8=FIX.4.4\x019=-1\x01"))                  // a negative body length
+	f.Add([]byte("9=5\x0135=0\x01"))                        // no BeginString
+	f.Add([]byte("8=FIX.4.4\x019=20\x0135=0\x01"))          // truncated
+	f.Fuzz(func(t *testing.T, in []byte) {
+		br := bufio.NewReader(bytes.NewReader(in))
+		for {
+			msg, err := readRawMessage(br, nil)
+			if err != nil {
+				return
+			}
+			if len(msg) > len(in) {
+				t.Fatalf("read %d bytes from %d", len(msg), len(in))
+			}
+			_ = rawField(msg, "35")
+		}
+	})
+}
+
+// TestRunQuickfixgoClient: the benchmark with quickfixgo's initiators.
+func TestRunQuickfixgoClient(t *testing.T) {
+	r, err := Run(t.Context(), Config{Sessions: 2, Rate: 0, Window: 8, Duration: 200 * time.Millisecond, Client: ClientQuickfixgo, Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Sent == 0 || r.Acked != r.Sent || r.FIXClient != ClientQuickfixgo || !strings.Contains(r.Cluster, "in-process") {
+		t.Fatalf("result %+v", r)
+	}
+}
