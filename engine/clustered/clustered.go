@@ -63,6 +63,8 @@ func (s *Service) OnStart(c cluster.Cluster, snapshot io.Reader) error {
 		if err := s.e.OnStart(data); err != nil {
 			return fmt.Errorf("clustered: %w", err)
 		}
+		// Market data hears only of changes: give it the restored books.
+		s.e.RepublishMarketData(int64(c.LogPosition()), c.TimeNs())
 	}
 	ids, deadlines := s.e.PendingTimers()
 	for i, id := range ids {
