@@ -30,7 +30,16 @@ type clSlot struct {
 	ref  orderRef
 }
 
+// clFits reports whether keys entries fit slots within the load bound,
+// clLoadNum/clLoadDen. Every new order probes the index for an absent key
+// and every forgotten order deletes one, at random slots: the smaller the
+// index, the more of it stays in cache, and at 8 bytes a slot a probe at
+// this load still stays within a cache line or two.
+func clFits(keys, slots int) bool { return keys*clLoadDen <= slots*clLoadNum }
+
 const (
+	clLoadNum       = 3
+	clLoadDen       = 4
 	clIndexSlotsMin = 64
 	clHashMul0      = 0x9E3779B97F4A7C15
 	clHashMul1      = 0xBF58476D1CE4E5B9
@@ -38,7 +47,7 @@ const (
 
 func (t *clIndex) init(keysHint int) {
 	n := clIndexSlotsMin
-	for n>>1 < keysHint {
+	for !clFits(keysHint, n) {
 		n <<= 1
 	}
 	t.slots = make([]clSlot, n)
@@ -137,7 +146,7 @@ func (s *orderStore) clPutAt(i uint32, found bool, h uint32, ref orderRef) {
 		t.slots[i].ref = ref
 		return
 	}
-	if t.count+1 > len(t.slots)>>1 {
+	if !clFits(t.count+1, len(t.slots)) {
 		t.grow()
 		t.insert(clSlot{hash: h, ref: ref})
 	} else {

@@ -813,7 +813,9 @@ func (m NewOrder) SetAccountBytes(b []byte) bool {
 
 // SetAccountKey writes the Account field from a fixed array (NUL-padded, as AccountKey returns it): one copy, no scan.
 func (m NewOrder) SetAccountKey(v *[16]byte) {
-	*(*[16]byte)(m[newOrderAccountOffset : newOrderAccountOffset+16]) = *v
+	b := m[newOrderAccountOffset : newOrderAccountOffset+16]
+	binary.LittleEndian.PutUint64(b[0:], binary.LittleEndian.Uint64(v[0:]))
+	binary.LittleEndian.PutUint64(b[8:], binary.LittleEndian.Uint64(v[8:]))
 }
 
 // Principal returns the Principal field up to its first NUL; the slice aliases the message.
@@ -838,7 +840,9 @@ func (m NewOrder) SetPrincipalBytes(b []byte) bool {
 
 // SetPrincipalKey writes the Principal field from a fixed array (NUL-padded, as PrincipalKey returns it): one copy, no scan.
 func (m NewOrder) SetPrincipalKey(v *[16]byte) {
-	*(*[16]byte)(m[newOrderPrincipalOffset : newOrderPrincipalOffset+16]) = *v
+	b := m[newOrderPrincipalOffset : newOrderPrincipalOffset+16]
+	binary.LittleEndian.PutUint64(b[0:], binary.LittleEndian.Uint64(v[0:]))
+	binary.LittleEndian.PutUint64(b[8:], binary.LittleEndian.Uint64(v[8:]))
 }
 
 // ClOrdID returns the ClOrdID field up to its first NUL; the slice aliases the message.
@@ -861,7 +865,11 @@ func (m NewOrder) SetClOrdIDBytes(b []byte) bool {
 
 // SetClOrdIDKey writes the ClOrdID field from a fixed array (NUL-padded, as ClOrdIDKey returns it): one copy, no scan.
 func (m NewOrder) SetClOrdIDKey(v *[32]byte) {
-	*(*[32]byte)(m[newOrderClOrdIDOffset : newOrderClOrdIDOffset+32]) = *v
+	b := m[newOrderClOrdIDOffset : newOrderClOrdIDOffset+32]
+	binary.LittleEndian.PutUint64(b[0:], binary.LittleEndian.Uint64(v[0:]))
+	binary.LittleEndian.PutUint64(b[8:], binary.LittleEndian.Uint64(v[8:]))
+	binary.LittleEndian.PutUint64(b[16:], binary.LittleEndian.Uint64(v[16:]))
+	binary.LittleEndian.PutUint64(b[24:], binary.LittleEndian.Uint64(v[24:]))
 }
 
 // EnumsValid reports whether every enum field holds a named value.
@@ -1004,7 +1012,9 @@ func (m CancelOrder) SetAccountBytes(b []byte) bool {
 
 // SetAccountKey writes the Account field from a fixed array (NUL-padded, as AccountKey returns it): one copy, no scan.
 func (m CancelOrder) SetAccountKey(v *[16]byte) {
-	*(*[16]byte)(m[cancelOrderAccountOffset : cancelOrderAccountOffset+16]) = *v
+	b := m[cancelOrderAccountOffset : cancelOrderAccountOffset+16]
+	binary.LittleEndian.PutUint64(b[0:], binary.LittleEndian.Uint64(v[0:]))
+	binary.LittleEndian.PutUint64(b[8:], binary.LittleEndian.Uint64(v[8:]))
 }
 
 // Principal returns the Principal field up to its first NUL; the slice aliases the message.
@@ -1029,7 +1039,9 @@ func (m CancelOrder) SetPrincipalBytes(b []byte) bool {
 
 // SetPrincipalKey writes the Principal field from a fixed array (NUL-padded, as PrincipalKey returns it): one copy, no scan.
 func (m CancelOrder) SetPrincipalKey(v *[16]byte) {
-	*(*[16]byte)(m[cancelOrderPrincipalOffset : cancelOrderPrincipalOffset+16]) = *v
+	b := m[cancelOrderPrincipalOffset : cancelOrderPrincipalOffset+16]
+	binary.LittleEndian.PutUint64(b[0:], binary.LittleEndian.Uint64(v[0:]))
+	binary.LittleEndian.PutUint64(b[8:], binary.LittleEndian.Uint64(v[8:]))
 }
 
 // ClOrdID returns the ClOrdID field up to its first NUL; the slice aliases the message.
@@ -1054,7 +1066,11 @@ func (m CancelOrder) SetClOrdIDBytes(b []byte) bool {
 
 // SetClOrdIDKey writes the ClOrdID field from a fixed array (NUL-padded, as ClOrdIDKey returns it): one copy, no scan.
 func (m CancelOrder) SetClOrdIDKey(v *[32]byte) {
-	*(*[32]byte)(m[cancelOrderClOrdIDOffset : cancelOrderClOrdIDOffset+32]) = *v
+	b := m[cancelOrderClOrdIDOffset : cancelOrderClOrdIDOffset+32]
+	binary.LittleEndian.PutUint64(b[0:], binary.LittleEndian.Uint64(v[0:]))
+	binary.LittleEndian.PutUint64(b[8:], binary.LittleEndian.Uint64(v[8:]))
+	binary.LittleEndian.PutUint64(b[16:], binary.LittleEndian.Uint64(v[16:]))
+	binary.LittleEndian.PutUint64(b[24:], binary.LittleEndian.Uint64(v[24:]))
 }
 
 // OrigClOrdID returns the OrigClOrdID field up to its first NUL; the slice aliases the message.
@@ -1079,7 +1095,11 @@ func (m CancelOrder) SetOrigClOrdIDBytes(b []byte) bool {
 
 // SetOrigClOrdIDKey writes the OrigClOrdID field from a fixed array (NUL-padded, as OrigClOrdIDKey returns it): one copy, no scan.
 func (m CancelOrder) SetOrigClOrdIDKey(v *[32]byte) {
-	*(*[32]byte)(m[cancelOrderOrigClOrdIDOffset : cancelOrderOrigClOrdIDOffset+32]) = *v
+	b := m[cancelOrderOrigClOrdIDOffset : cancelOrderOrigClOrdIDOffset+32]
+	binary.LittleEndian.PutUint64(b[0:], binary.LittleEndian.Uint64(v[0:]))
+	binary.LittleEndian.PutUint64(b[8:], binary.LittleEndian.Uint64(v[8:]))
+	binary.LittleEndian.PutUint64(b[16:], binary.LittleEndian.Uint64(v[16:]))
+	binary.LittleEndian.PutUint64(b[24:], binary.LittleEndian.Uint64(v[24:]))
 }
 
 // EnumsValid reports whether every enum field holds a named value.
@@ -1255,7 +1275,9 @@ func (m ReplaceOrder) SetAccountBytes(b []byte) bool {
 
 // SetAccountKey writes the Account field from a fixed array (NUL-padded, as AccountKey returns it): one copy, no scan.
 func (m ReplaceOrder) SetAccountKey(v *[16]byte) {
-	*(*[16]byte)(m[replaceOrderAccountOffset : replaceOrderAccountOffset+16]) = *v
+	b := m[replaceOrderAccountOffset : replaceOrderAccountOffset+16]
+	binary.LittleEndian.PutUint64(b[0:], binary.LittleEndian.Uint64(v[0:]))
+	binary.LittleEndian.PutUint64(b[8:], binary.LittleEndian.Uint64(v[8:]))
 }
 
 // Principal returns the Principal field up to its first NUL; the slice aliases the message.
@@ -1280,7 +1302,9 @@ func (m ReplaceOrder) SetPrincipalBytes(b []byte) bool {
 
 // SetPrincipalKey writes the Principal field from a fixed array (NUL-padded, as PrincipalKey returns it): one copy, no scan.
 func (m ReplaceOrder) SetPrincipalKey(v *[16]byte) {
-	*(*[16]byte)(m[replaceOrderPrincipalOffset : replaceOrderPrincipalOffset+16]) = *v
+	b := m[replaceOrderPrincipalOffset : replaceOrderPrincipalOffset+16]
+	binary.LittleEndian.PutUint64(b[0:], binary.LittleEndian.Uint64(v[0:]))
+	binary.LittleEndian.PutUint64(b[8:], binary.LittleEndian.Uint64(v[8:]))
 }
 
 // ClOrdID returns the ClOrdID field up to its first NUL; the slice aliases the message.
@@ -1305,7 +1329,11 @@ func (m ReplaceOrder) SetClOrdIDBytes(b []byte) bool {
 
 // SetClOrdIDKey writes the ClOrdID field from a fixed array (NUL-padded, as ClOrdIDKey returns it): one copy, no scan.
 func (m ReplaceOrder) SetClOrdIDKey(v *[32]byte) {
-	*(*[32]byte)(m[replaceOrderClOrdIDOffset : replaceOrderClOrdIDOffset+32]) = *v
+	b := m[replaceOrderClOrdIDOffset : replaceOrderClOrdIDOffset+32]
+	binary.LittleEndian.PutUint64(b[0:], binary.LittleEndian.Uint64(v[0:]))
+	binary.LittleEndian.PutUint64(b[8:], binary.LittleEndian.Uint64(v[8:]))
+	binary.LittleEndian.PutUint64(b[16:], binary.LittleEndian.Uint64(v[16:]))
+	binary.LittleEndian.PutUint64(b[24:], binary.LittleEndian.Uint64(v[24:]))
 }
 
 // OrigClOrdID returns the OrigClOrdID field up to its first NUL; the slice aliases the message.
@@ -1330,7 +1358,11 @@ func (m ReplaceOrder) SetOrigClOrdIDBytes(b []byte) bool {
 
 // SetOrigClOrdIDKey writes the OrigClOrdID field from a fixed array (NUL-padded, as OrigClOrdIDKey returns it): one copy, no scan.
 func (m ReplaceOrder) SetOrigClOrdIDKey(v *[32]byte) {
-	*(*[32]byte)(m[replaceOrderOrigClOrdIDOffset : replaceOrderOrigClOrdIDOffset+32]) = *v
+	b := m[replaceOrderOrigClOrdIDOffset : replaceOrderOrigClOrdIDOffset+32]
+	binary.LittleEndian.PutUint64(b[0:], binary.LittleEndian.Uint64(v[0:]))
+	binary.LittleEndian.PutUint64(b[8:], binary.LittleEndian.Uint64(v[8:]))
+	binary.LittleEndian.PutUint64(b[16:], binary.LittleEndian.Uint64(v[16:]))
+	binary.LittleEndian.PutUint64(b[24:], binary.LittleEndian.Uint64(v[24:]))
 }
 
 // EnumsValid reports whether every enum field holds a named value.
@@ -1467,7 +1499,9 @@ func (m MassCancel) SetAccountBytes(b []byte) bool {
 
 // SetAccountKey writes the Account field from a fixed array (NUL-padded, as AccountKey returns it): one copy, no scan.
 func (m MassCancel) SetAccountKey(v *[16]byte) {
-	*(*[16]byte)(m[massCancelAccountOffset : massCancelAccountOffset+16]) = *v
+	b := m[massCancelAccountOffset : massCancelAccountOffset+16]
+	binary.LittleEndian.PutUint64(b[0:], binary.LittleEndian.Uint64(v[0:]))
+	binary.LittleEndian.PutUint64(b[8:], binary.LittleEndian.Uint64(v[8:]))
 }
 
 // Principal returns the Principal field up to its first NUL; the slice aliases the message.
@@ -1492,7 +1526,9 @@ func (m MassCancel) SetPrincipalBytes(b []byte) bool {
 
 // SetPrincipalKey writes the Principal field from a fixed array (NUL-padded, as PrincipalKey returns it): one copy, no scan.
 func (m MassCancel) SetPrincipalKey(v *[16]byte) {
-	*(*[16]byte)(m[massCancelPrincipalOffset : massCancelPrincipalOffset+16]) = *v
+	b := m[massCancelPrincipalOffset : massCancelPrincipalOffset+16]
+	binary.LittleEndian.PutUint64(b[0:], binary.LittleEndian.Uint64(v[0:]))
+	binary.LittleEndian.PutUint64(b[8:], binary.LittleEndian.Uint64(v[8:]))
 }
 
 // ClOrdID returns the ClOrdID field up to its first NUL; the slice aliases the message.
@@ -1517,7 +1553,11 @@ func (m MassCancel) SetClOrdIDBytes(b []byte) bool {
 
 // SetClOrdIDKey writes the ClOrdID field from a fixed array (NUL-padded, as ClOrdIDKey returns it): one copy, no scan.
 func (m MassCancel) SetClOrdIDKey(v *[32]byte) {
-	*(*[32]byte)(m[massCancelClOrdIDOffset : massCancelClOrdIDOffset+32]) = *v
+	b := m[massCancelClOrdIDOffset : massCancelClOrdIDOffset+32]
+	binary.LittleEndian.PutUint64(b[0:], binary.LittleEndian.Uint64(v[0:]))
+	binary.LittleEndian.PutUint64(b[8:], binary.LittleEndian.Uint64(v[8:]))
+	binary.LittleEndian.PutUint64(b[16:], binary.LittleEndian.Uint64(v[16:]))
+	binary.LittleEndian.PutUint64(b[24:], binary.LittleEndian.Uint64(v[24:]))
 }
 
 // Side returns the Side field.
@@ -1644,7 +1684,9 @@ func (m OrderStatusRequest) SetAccountBytes(b []byte) bool {
 
 // SetAccountKey writes the Account field from a fixed array (NUL-padded, as AccountKey returns it): one copy, no scan.
 func (m OrderStatusRequest) SetAccountKey(v *[16]byte) {
-	*(*[16]byte)(m[orderStatusRequestAccountOffset : orderStatusRequestAccountOffset+16]) = *v
+	b := m[orderStatusRequestAccountOffset : orderStatusRequestAccountOffset+16]
+	binary.LittleEndian.PutUint64(b[0:], binary.LittleEndian.Uint64(v[0:]))
+	binary.LittleEndian.PutUint64(b[8:], binary.LittleEndian.Uint64(v[8:]))
 }
 
 // Principal returns the Principal field up to its first NUL; the slice aliases the message.
@@ -1669,7 +1711,9 @@ func (m OrderStatusRequest) SetPrincipalBytes(b []byte) bool {
 
 // SetPrincipalKey writes the Principal field from a fixed array (NUL-padded, as PrincipalKey returns it): one copy, no scan.
 func (m OrderStatusRequest) SetPrincipalKey(v *[16]byte) {
-	*(*[16]byte)(m[orderStatusRequestPrincipalOffset : orderStatusRequestPrincipalOffset+16]) = *v
+	b := m[orderStatusRequestPrincipalOffset : orderStatusRequestPrincipalOffset+16]
+	binary.LittleEndian.PutUint64(b[0:], binary.LittleEndian.Uint64(v[0:]))
+	binary.LittleEndian.PutUint64(b[8:], binary.LittleEndian.Uint64(v[8:]))
 }
 
 // ClOrdID returns the ClOrdID field up to its first NUL; the slice aliases the message.
@@ -1694,7 +1738,11 @@ func (m OrderStatusRequest) SetClOrdIDBytes(b []byte) bool {
 
 // SetClOrdIDKey writes the ClOrdID field from a fixed array (NUL-padded, as ClOrdIDKey returns it): one copy, no scan.
 func (m OrderStatusRequest) SetClOrdIDKey(v *[32]byte) {
-	*(*[32]byte)(m[orderStatusRequestClOrdIDOffset : orderStatusRequestClOrdIDOffset+32]) = *v
+	b := m[orderStatusRequestClOrdIDOffset : orderStatusRequestClOrdIDOffset+32]
+	binary.LittleEndian.PutUint64(b[0:], binary.LittleEndian.Uint64(v[0:]))
+	binary.LittleEndian.PutUint64(b[8:], binary.LittleEndian.Uint64(v[8:]))
+	binary.LittleEndian.PutUint64(b[16:], binary.LittleEndian.Uint64(v[16:]))
+	binary.LittleEndian.PutUint64(b[24:], binary.LittleEndian.Uint64(v[24:]))
 }
 
 // EnumsValid reports whether every enum field holds a named value.
@@ -1781,7 +1829,9 @@ func (m InstrumentListRequest) SetPrincipalBytes(b []byte) bool {
 
 // SetPrincipalKey writes the Principal field from a fixed array (NUL-padded, as PrincipalKey returns it): one copy, no scan.
 func (m InstrumentListRequest) SetPrincipalKey(v *[16]byte) {
-	*(*[16]byte)(m[instrumentListRequestPrincipalOffset : instrumentListRequestPrincipalOffset+16]) = *v
+	b := m[instrumentListRequestPrincipalOffset : instrumentListRequestPrincipalOffset+16]
+	binary.LittleEndian.PutUint64(b[0:], binary.LittleEndian.Uint64(v[0:]))
+	binary.LittleEndian.PutUint64(b[8:], binary.LittleEndian.Uint64(v[8:]))
 }
 
 // RequestID returns the RequestID field up to its first NUL; the slice aliases the message.
@@ -1806,7 +1856,11 @@ func (m InstrumentListRequest) SetRequestIDBytes(b []byte) bool {
 
 // SetRequestIDKey writes the RequestID field from a fixed array (NUL-padded, as RequestIDKey returns it): one copy, no scan.
 func (m InstrumentListRequest) SetRequestIDKey(v *[32]byte) {
-	*(*[32]byte)(m[instrumentListRequestRequestIDOffset : instrumentListRequestRequestIDOffset+32]) = *v
+	b := m[instrumentListRequestRequestIDOffset : instrumentListRequestRequestIDOffset+32]
+	binary.LittleEndian.PutUint64(b[0:], binary.LittleEndian.Uint64(v[0:]))
+	binary.LittleEndian.PutUint64(b[8:], binary.LittleEndian.Uint64(v[8:]))
+	binary.LittleEndian.PutUint64(b[16:], binary.LittleEndian.Uint64(v[16:]))
+	binary.LittleEndian.PutUint64(b[24:], binary.LittleEndian.Uint64(v[24:]))
 }
 
 // EnumsValid reports whether every enum field holds a named value.
@@ -1914,7 +1968,9 @@ func (m SessionStatus) SetPrincipalBytes(b []byte) bool {
 
 // SetPrincipalKey writes the Principal field from a fixed array (NUL-padded, as PrincipalKey returns it): one copy, no scan.
 func (m SessionStatus) SetPrincipalKey(v *[16]byte) {
-	*(*[16]byte)(m[sessionStatusPrincipalOffset : sessionStatusPrincipalOffset+16]) = *v
+	b := m[sessionStatusPrincipalOffset : sessionStatusPrincipalOffset+16]
+	binary.LittleEndian.PutUint64(b[0:], binary.LittleEndian.Uint64(v[0:]))
+	binary.LittleEndian.PutUint64(b[8:], binary.LittleEndian.Uint64(v[8:]))
 }
 
 // EnumsValid reports whether every enum field holds a named value.
@@ -2065,7 +2121,9 @@ func (m AddInstrument) SetSymbolBytes(b []byte) bool {
 
 // SetSymbolKey writes the Symbol field from a fixed array (NUL-padded, as SymbolKey returns it): one copy, no scan.
 func (m AddInstrument) SetSymbolKey(v *[16]byte) {
-	*(*[16]byte)(m[addInstrumentSymbolOffset : addInstrumentSymbolOffset+16]) = *v
+	b := m[addInstrumentSymbolOffset : addInstrumentSymbolOffset+16]
+	binary.LittleEndian.PutUint64(b[0:], binary.LittleEndian.Uint64(v[0:]))
+	binary.LittleEndian.PutUint64(b[8:], binary.LittleEndian.Uint64(v[8:]))
 }
 
 // EnumsValid reports whether every enum field holds a named value.
@@ -2259,7 +2317,9 @@ func (m SetAccount) SetAccountBytes(b []byte) bool {
 
 // SetAccountKey writes the Account field from a fixed array (NUL-padded, as AccountKey returns it): one copy, no scan.
 func (m SetAccount) SetAccountKey(v *[16]byte) {
-	*(*[16]byte)(m[setAccountAccountOffset : setAccountAccountOffset+16]) = *v
+	b := m[setAccountAccountOffset : setAccountAccountOffset+16]
+	binary.LittleEndian.PutUint64(b[0:], binary.LittleEndian.Uint64(v[0:]))
+	binary.LittleEndian.PutUint64(b[8:], binary.LittleEndian.Uint64(v[8:]))
 }
 
 // Principal returns the Principal field up to its first NUL; the slice aliases the message.
@@ -2284,7 +2344,9 @@ func (m SetAccount) SetPrincipalBytes(b []byte) bool {
 
 // SetPrincipalKey writes the Principal field from a fixed array (NUL-padded, as PrincipalKey returns it): one copy, no scan.
 func (m SetAccount) SetPrincipalKey(v *[16]byte) {
-	*(*[16]byte)(m[setAccountPrincipalOffset : setAccountPrincipalOffset+16]) = *v
+	b := m[setAccountPrincipalOffset : setAccountPrincipalOffset+16]
+	binary.LittleEndian.PutUint64(b[0:], binary.LittleEndian.Uint64(v[0:]))
+	binary.LittleEndian.PutUint64(b[8:], binary.LittleEndian.Uint64(v[8:]))
 }
 
 // EnumsValid reports whether every enum field holds a named value.
@@ -2373,7 +2435,9 @@ func (m SetPrincipal) SetPrincipalBytes(b []byte) bool {
 
 // SetPrincipalKey writes the Principal field from a fixed array (NUL-padded, as PrincipalKey returns it): one copy, no scan.
 func (m SetPrincipal) SetPrincipalKey(v *[16]byte) {
-	*(*[16]byte)(m[setPrincipalPrincipalOffset : setPrincipalPrincipalOffset+16]) = *v
+	b := m[setPrincipalPrincipalOffset : setPrincipalPrincipalOffset+16]
+	binary.LittleEndian.PutUint64(b[0:], binary.LittleEndian.Uint64(v[0:]))
+	binary.LittleEndian.PutUint64(b[8:], binary.LittleEndian.Uint64(v[8:]))
 }
 
 // EnumsValid reports whether every enum field holds a named value.
@@ -2691,7 +2755,9 @@ func (m ExecutionReport) SetAccountBytes(b []byte) bool {
 
 // SetAccountKey writes the Account field from a fixed array (NUL-padded, as AccountKey returns it): one copy, no scan.
 func (m ExecutionReport) SetAccountKey(v *[16]byte) {
-	*(*[16]byte)(m[executionReportAccountOffset : executionReportAccountOffset+16]) = *v
+	b := m[executionReportAccountOffset : executionReportAccountOffset+16]
+	binary.LittleEndian.PutUint64(b[0:], binary.LittleEndian.Uint64(v[0:]))
+	binary.LittleEndian.PutUint64(b[8:], binary.LittleEndian.Uint64(v[8:]))
 }
 
 // Principal returns the Principal field up to its first NUL; the slice aliases the message.
@@ -2716,7 +2782,9 @@ func (m ExecutionReport) SetPrincipalBytes(b []byte) bool {
 
 // SetPrincipalKey writes the Principal field from a fixed array (NUL-padded, as PrincipalKey returns it): one copy, no scan.
 func (m ExecutionReport) SetPrincipalKey(v *[16]byte) {
-	*(*[16]byte)(m[executionReportPrincipalOffset : executionReportPrincipalOffset+16]) = *v
+	b := m[executionReportPrincipalOffset : executionReportPrincipalOffset+16]
+	binary.LittleEndian.PutUint64(b[0:], binary.LittleEndian.Uint64(v[0:]))
+	binary.LittleEndian.PutUint64(b[8:], binary.LittleEndian.Uint64(v[8:]))
 }
 
 // ClOrdID returns the ClOrdID field up to its first NUL; the slice aliases the message.
@@ -2741,7 +2809,11 @@ func (m ExecutionReport) SetClOrdIDBytes(b []byte) bool {
 
 // SetClOrdIDKey writes the ClOrdID field from a fixed array (NUL-padded, as ClOrdIDKey returns it): one copy, no scan.
 func (m ExecutionReport) SetClOrdIDKey(v *[32]byte) {
-	*(*[32]byte)(m[executionReportClOrdIDOffset : executionReportClOrdIDOffset+32]) = *v
+	b := m[executionReportClOrdIDOffset : executionReportClOrdIDOffset+32]
+	binary.LittleEndian.PutUint64(b[0:], binary.LittleEndian.Uint64(v[0:]))
+	binary.LittleEndian.PutUint64(b[8:], binary.LittleEndian.Uint64(v[8:]))
+	binary.LittleEndian.PutUint64(b[16:], binary.LittleEndian.Uint64(v[16:]))
+	binary.LittleEndian.PutUint64(b[24:], binary.LittleEndian.Uint64(v[24:]))
 }
 
 // OrigClOrdID returns the OrigClOrdID field up to its first NUL; the slice aliases the message.
@@ -2766,7 +2838,11 @@ func (m ExecutionReport) SetOrigClOrdIDBytes(b []byte) bool {
 
 // SetOrigClOrdIDKey writes the OrigClOrdID field from a fixed array (NUL-padded, as OrigClOrdIDKey returns it): one copy, no scan.
 func (m ExecutionReport) SetOrigClOrdIDKey(v *[32]byte) {
-	*(*[32]byte)(m[executionReportOrigClOrdIDOffset : executionReportOrigClOrdIDOffset+32]) = *v
+	b := m[executionReportOrigClOrdIDOffset : executionReportOrigClOrdIDOffset+32]
+	binary.LittleEndian.PutUint64(b[0:], binary.LittleEndian.Uint64(v[0:]))
+	binary.LittleEndian.PutUint64(b[8:], binary.LittleEndian.Uint64(v[8:]))
+	binary.LittleEndian.PutUint64(b[16:], binary.LittleEndian.Uint64(v[16:]))
+	binary.LittleEndian.PutUint64(b[24:], binary.LittleEndian.Uint64(v[24:]))
 }
 
 // ContraOrderID returns the ContraOrderID field.
@@ -3004,7 +3080,9 @@ func (m CancelReject) SetAccountBytes(b []byte) bool {
 
 // SetAccountKey writes the Account field from a fixed array (NUL-padded, as AccountKey returns it): one copy, no scan.
 func (m CancelReject) SetAccountKey(v *[16]byte) {
-	*(*[16]byte)(m[cancelRejectAccountOffset : cancelRejectAccountOffset+16]) = *v
+	b := m[cancelRejectAccountOffset : cancelRejectAccountOffset+16]
+	binary.LittleEndian.PutUint64(b[0:], binary.LittleEndian.Uint64(v[0:]))
+	binary.LittleEndian.PutUint64(b[8:], binary.LittleEndian.Uint64(v[8:]))
 }
 
 // Principal returns the Principal field up to its first NUL; the slice aliases the message.
@@ -3029,7 +3107,9 @@ func (m CancelReject) SetPrincipalBytes(b []byte) bool {
 
 // SetPrincipalKey writes the Principal field from a fixed array (NUL-padded, as PrincipalKey returns it): one copy, no scan.
 func (m CancelReject) SetPrincipalKey(v *[16]byte) {
-	*(*[16]byte)(m[cancelRejectPrincipalOffset : cancelRejectPrincipalOffset+16]) = *v
+	b := m[cancelRejectPrincipalOffset : cancelRejectPrincipalOffset+16]
+	binary.LittleEndian.PutUint64(b[0:], binary.LittleEndian.Uint64(v[0:]))
+	binary.LittleEndian.PutUint64(b[8:], binary.LittleEndian.Uint64(v[8:]))
 }
 
 // ClOrdID returns the ClOrdID field up to its first NUL; the slice aliases the message.
@@ -3054,7 +3134,11 @@ func (m CancelReject) SetClOrdIDBytes(b []byte) bool {
 
 // SetClOrdIDKey writes the ClOrdID field from a fixed array (NUL-padded, as ClOrdIDKey returns it): one copy, no scan.
 func (m CancelReject) SetClOrdIDKey(v *[32]byte) {
-	*(*[32]byte)(m[cancelRejectClOrdIDOffset : cancelRejectClOrdIDOffset+32]) = *v
+	b := m[cancelRejectClOrdIDOffset : cancelRejectClOrdIDOffset+32]
+	binary.LittleEndian.PutUint64(b[0:], binary.LittleEndian.Uint64(v[0:]))
+	binary.LittleEndian.PutUint64(b[8:], binary.LittleEndian.Uint64(v[8:]))
+	binary.LittleEndian.PutUint64(b[16:], binary.LittleEndian.Uint64(v[16:]))
+	binary.LittleEndian.PutUint64(b[24:], binary.LittleEndian.Uint64(v[24:]))
 }
 
 // OrigClOrdID returns the OrigClOrdID field up to its first NUL; the slice aliases the message.
@@ -3079,7 +3163,11 @@ func (m CancelReject) SetOrigClOrdIDBytes(b []byte) bool {
 
 // SetOrigClOrdIDKey writes the OrigClOrdID field from a fixed array (NUL-padded, as OrigClOrdIDKey returns it): one copy, no scan.
 func (m CancelReject) SetOrigClOrdIDKey(v *[32]byte) {
-	*(*[32]byte)(m[cancelRejectOrigClOrdIDOffset : cancelRejectOrigClOrdIDOffset+32]) = *v
+	b := m[cancelRejectOrigClOrdIDOffset : cancelRejectOrigClOrdIDOffset+32]
+	binary.LittleEndian.PutUint64(b[0:], binary.LittleEndian.Uint64(v[0:]))
+	binary.LittleEndian.PutUint64(b[8:], binary.LittleEndian.Uint64(v[8:]))
+	binary.LittleEndian.PutUint64(b[16:], binary.LittleEndian.Uint64(v[16:]))
+	binary.LittleEndian.PutUint64(b[24:], binary.LittleEndian.Uint64(v[24:]))
 }
 
 // EnumsValid reports whether every enum field holds a named value.
@@ -3235,7 +3323,9 @@ func (m BusinessReject) SetPrincipalBytes(b []byte) bool {
 
 // SetPrincipalKey writes the Principal field from a fixed array (NUL-padded, as PrincipalKey returns it): one copy, no scan.
 func (m BusinessReject) SetPrincipalKey(v *[16]byte) {
-	*(*[16]byte)(m[businessRejectPrincipalOffset : businessRejectPrincipalOffset+16]) = *v
+	b := m[businessRejectPrincipalOffset : businessRejectPrincipalOffset+16]
+	binary.LittleEndian.PutUint64(b[0:], binary.LittleEndian.Uint64(v[0:]))
+	binary.LittleEndian.PutUint64(b[8:], binary.LittleEndian.Uint64(v[8:]))
 }
 
 // RefID returns the RefID field up to its first NUL; the slice aliases the message.
@@ -3260,7 +3350,11 @@ func (m BusinessReject) SetRefIDBytes(b []byte) bool {
 
 // SetRefIDKey writes the RefID field from a fixed array (NUL-padded, as RefIDKey returns it): one copy, no scan.
 func (m BusinessReject) SetRefIDKey(v *[32]byte) {
-	*(*[32]byte)(m[businessRejectRefIDOffset : businessRejectRefIDOffset+32]) = *v
+	b := m[businessRejectRefIDOffset : businessRejectRefIDOffset+32]
+	binary.LittleEndian.PutUint64(b[0:], binary.LittleEndian.Uint64(v[0:]))
+	binary.LittleEndian.PutUint64(b[8:], binary.LittleEndian.Uint64(v[8:]))
+	binary.LittleEndian.PutUint64(b[16:], binary.LittleEndian.Uint64(v[16:]))
+	binary.LittleEndian.PutUint64(b[24:], binary.LittleEndian.Uint64(v[24:]))
 }
 
 // Account returns the Account field up to its first NUL; the slice aliases the message.
@@ -3285,7 +3379,9 @@ func (m BusinessReject) SetAccountBytes(b []byte) bool {
 
 // SetAccountKey writes the Account field from a fixed array (NUL-padded, as AccountKey returns it): one copy, no scan.
 func (m BusinessReject) SetAccountKey(v *[16]byte) {
-	*(*[16]byte)(m[businessRejectAccountOffset : businessRejectAccountOffset+16]) = *v
+	b := m[businessRejectAccountOffset : businessRejectAccountOffset+16]
+	binary.LittleEndian.PutUint64(b[0:], binary.LittleEndian.Uint64(v[0:]))
+	binary.LittleEndian.PutUint64(b[8:], binary.LittleEndian.Uint64(v[8:]))
 }
 
 // Instrument returns the Instrument field.
@@ -3451,7 +3547,9 @@ func (m MassCancelReport) SetAccountBytes(b []byte) bool {
 
 // SetAccountKey writes the Account field from a fixed array (NUL-padded, as AccountKey returns it): one copy, no scan.
 func (m MassCancelReport) SetAccountKey(v *[16]byte) {
-	*(*[16]byte)(m[massCancelReportAccountOffset : massCancelReportAccountOffset+16]) = *v
+	b := m[massCancelReportAccountOffset : massCancelReportAccountOffset+16]
+	binary.LittleEndian.PutUint64(b[0:], binary.LittleEndian.Uint64(v[0:]))
+	binary.LittleEndian.PutUint64(b[8:], binary.LittleEndian.Uint64(v[8:]))
 }
 
 // Principal returns the Principal field up to its first NUL; the slice aliases the message.
@@ -3476,7 +3574,9 @@ func (m MassCancelReport) SetPrincipalBytes(b []byte) bool {
 
 // SetPrincipalKey writes the Principal field from a fixed array (NUL-padded, as PrincipalKey returns it): one copy, no scan.
 func (m MassCancelReport) SetPrincipalKey(v *[16]byte) {
-	*(*[16]byte)(m[massCancelReportPrincipalOffset : massCancelReportPrincipalOffset+16]) = *v
+	b := m[massCancelReportPrincipalOffset : massCancelReportPrincipalOffset+16]
+	binary.LittleEndian.PutUint64(b[0:], binary.LittleEndian.Uint64(v[0:]))
+	binary.LittleEndian.PutUint64(b[8:], binary.LittleEndian.Uint64(v[8:]))
 }
 
 // ClOrdID returns the ClOrdID field up to its first NUL; the slice aliases the message.
@@ -3501,7 +3601,11 @@ func (m MassCancelReport) SetClOrdIDBytes(b []byte) bool {
 
 // SetClOrdIDKey writes the ClOrdID field from a fixed array (NUL-padded, as ClOrdIDKey returns it): one copy, no scan.
 func (m MassCancelReport) SetClOrdIDKey(v *[32]byte) {
-	*(*[32]byte)(m[massCancelReportClOrdIDOffset : massCancelReportClOrdIDOffset+32]) = *v
+	b := m[massCancelReportClOrdIDOffset : massCancelReportClOrdIDOffset+32]
+	binary.LittleEndian.PutUint64(b[0:], binary.LittleEndian.Uint64(v[0:]))
+	binary.LittleEndian.PutUint64(b[8:], binary.LittleEndian.Uint64(v[8:]))
+	binary.LittleEndian.PutUint64(b[16:], binary.LittleEndian.Uint64(v[16:]))
+	binary.LittleEndian.PutUint64(b[24:], binary.LittleEndian.Uint64(v[24:]))
 }
 
 // EnumsValid reports whether every enum field holds a named value.
@@ -3698,7 +3802,9 @@ func (m InstrumentDefinition) SetSymbolBytes(b []byte) bool {
 
 // SetSymbolKey writes the Symbol field from a fixed array (NUL-padded, as SymbolKey returns it): one copy, no scan.
 func (m InstrumentDefinition) SetSymbolKey(v *[16]byte) {
-	*(*[16]byte)(m[instrumentDefinitionSymbolOffset : instrumentDefinitionSymbolOffset+16]) = *v
+	b := m[instrumentDefinitionSymbolOffset : instrumentDefinitionSymbolOffset+16]
+	binary.LittleEndian.PutUint64(b[0:], binary.LittleEndian.Uint64(v[0:]))
+	binary.LittleEndian.PutUint64(b[8:], binary.LittleEndian.Uint64(v[8:]))
 }
 
 // RequestID returns the RequestID field up to its first NUL; the slice aliases the message.
@@ -3723,7 +3829,11 @@ func (m InstrumentDefinition) SetRequestIDBytes(b []byte) bool {
 
 // SetRequestIDKey writes the RequestID field from a fixed array (NUL-padded, as RequestIDKey returns it): one copy, no scan.
 func (m InstrumentDefinition) SetRequestIDKey(v *[32]byte) {
-	*(*[32]byte)(m[instrumentDefinitionRequestIDOffset : instrumentDefinitionRequestIDOffset+32]) = *v
+	b := m[instrumentDefinitionRequestIDOffset : instrumentDefinitionRequestIDOffset+32]
+	binary.LittleEndian.PutUint64(b[0:], binary.LittleEndian.Uint64(v[0:]))
+	binary.LittleEndian.PutUint64(b[8:], binary.LittleEndian.Uint64(v[8:]))
+	binary.LittleEndian.PutUint64(b[16:], binary.LittleEndian.Uint64(v[16:]))
+	binary.LittleEndian.PutUint64(b[24:], binary.LittleEndian.Uint64(v[24:]))
 }
 
 // EnumsValid reports whether every enum field holds a named value.

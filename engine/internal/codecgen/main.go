@@ -393,7 +393,18 @@ func (s *schema) emitAccessors(p func(string, ...any), m *message, f field) {
 		p("func (m %s) Set%sBytes(b []byte) bool { return putCharBytes(m[%s : %s+%d], b) }", r, fname, off, off, f.size)
 		p("")
 		p("// Set%sKey writes the %s field from a fixed array (NUL-padded, as %sKey returns it): one copy, no scan.", fname, fname, fname)
-		p("func (m %s) Set%sKey(v *[%d]byte) { *(*[%d]byte)(m[%s : %s+%d]) = *v }", r, fname, f.size, f.size, off, off, f.size)
+		p("func (m %s) Set%sKey(v *[%d]byte) {", r, fname, f.size)
+		if f.size%8 == 0 {
+			// Word by word: an array assignment through pointers of more
+			// than 16 bytes compiles to a call of the runtime's memmove.
+			p("b := m[%s : %s+%d]", off, off, f.size)
+			for w := 0; w < f.size; w += 8 {
+				p("binary.LittleEndian.PutUint64(b[%d:], binary.LittleEndian.Uint64(v[%d:]))", w, w)
+			}
+		} else {
+			p("copy(m[%s:%s+%d], v[:])", off, off, f.size)
+		}
+		p("}")
 		return
 	case s.enumByName[f.typ] != nil:
 		e := s.enumByName[f.typ]
