@@ -42,7 +42,7 @@ func runBenchFix(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "cluster: %s (engine: %s), FIX store %s, %s clients, %d sessions, target %d orders/s\n",
 		res.Cluster, res.Engine, res.FIXStore, res.FIXClient, res.Sessions, res.Rate)
-	fmt.Fprintf(stdout, "%d sent, %d acked in %.2f s = %.0f orders/s\n", res.Sent, res.Acked, res.DurationSec, res.OrdersPerSec)
+	fmt.Fprintf(stdout, "%d sent, %d acked, %d refused in %.2f s = %.0f orders/s\n", res.Sent, res.Acked, res.Refused, res.DurationSec, res.OrdersPerSec)
 	fmt.Fprintf(stdout, "order -> ExecutionReport New, ns: p50 %d  p90 %d  p99 %d  p99.9 %d  max %d\n",
 		res.P50Ns, res.P90Ns, res.P99Ns, res.P999Ns, res.MaxNs)
 	return nil

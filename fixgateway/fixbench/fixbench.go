@@ -1,11 +1,18 @@
 // Package fixbench measures order entry through the FIX gateway: FIX
 // initiators → gateway → cluster → engine → ExecutionReport, open loop at a
-// target rate, with latency from each order's intended send time to its
-// ExecutionReport New (coordinated omission corrected) in an HdrHistogram.
+// target rate (one pacer, punctual below a millisecond) or closed loop with
+// a window of orders in flight per session, with latency from each order's
+// intended send time to its ExecutionReport New (coordinated omission
+// corrected) in an HdrHistogram.
 //
-// Until the cluster client library exists the cluster is fakecluster's
-// in-process stand-in (Result.Cluster says so): the numbers measure the
-// gateway, quickfixgo, the FIX store and the engine, not replication.
+// The initiators run in the same process, on the same cores, as the
+// gateway. By default they are a lean FIX client of the benchmark's own
+// (rawclient.go), so that the numbers are mostly the gateway's; quickfixgo's
+// initiators (Config.Client) cost about as much as the gateway itself.
+//
+// The cluster is fakecluster's in-process stand-in (Result.Cluster says
+// so): the numbers measure the gateway, quickfixgo, the FIX store (memory
+// unless Config.Store says file) and the engine, not replication.
 package fixbench
 
 import (
@@ -75,6 +82,7 @@ type Result struct {
 	DurationSec  float64 `json:"duration_s"`
 	Sent         int64   `json:"orders_sent"`
 	Acked        int64   `json:"orders_acked"`
+	Refused      int64   `json:"orders_refused"` // rejected by the gateway or the engine (a full queue, say)
 	OrdersPerSec float64 `json:"orders_per_sec"`
 	P50Ns        int64   `json:"p50_ns"`
 	P90Ns        int64   `json:"p90_ns"`
@@ -303,6 +311,7 @@ func (b *bench) run(ctx context.Context) (Result, error) {
 		c.mu.Unlock()
 		res.Sent += c.sent.Load()
 		res.Acked += c.acked.Load()
+		res.Refused += c.refused.Load()
 	}
 	res.OrdersPerSec = float64(res.Acked) / elapsed.Seconds()
 	res.P50Ns, res.P90Ns, res.P99Ns = h.ValueAtQuantile(50), h.ValueAtQuantile(90), h.ValueAtQuantile(99)
@@ -312,7 +321,7 @@ func (b *bench) run(ctx context.Context) (Result, error) {
 
 func (b *bench) drained() bool {
 	for _, c := range b.clients {
-		if c.acked.Load() < c.sent.Load() {
+		if c.acked.Load()+c.refused.Load() < c.sent.Load() {
 			return false
 		}
 	}
@@ -325,6 +334,7 @@ type client struct {
 	intended   []int64 // intended send time of order i, ns since start
 	sent       atomic.Int64
 	acked      atomic.Int64
+	refused    atomic.Int64
 	loggedOn   atomic.Bool
 	window     chan struct{} // rate 0: orders in flight
 	raw        *rawConn      // the raw client's connection; nil with quickfixgo's
@@ -425,17 +435,18 @@ func (c *client) onReport(m *quickfix.Message) {
 	}
 }
 
-// onExecutionReport records an ExecutionReport New (rawHandler).
+// onExecutionReport records an ExecutionReport New (rawHandler); a
+// Rejected one counts the order refused.
 func (c *client) onExecutionReport(execType byte, clOrdID []byte) {
-	if execType != '0' {
+	switch execType {
+	case '0':
+	case '8':
+		c.onRefused()
+		return
+	default:
 		return
 	}
-	if c.closedLoop {
-		select {
-		case <-c.window:
-		default:
-		}
-	}
+	c.done()
 	id, err := strconv.Atoi(string(clOrdID))
 	if err != nil || id < 0 || id >= len(c.intended) {
 		return
@@ -445,6 +456,22 @@ func (c *client) onExecutionReport(execType byte, clOrdID []byte) {
 	_ = c.hist.RecordValue(max(lat, latencyLowestNs))
 	c.mu.Unlock()
 	c.acked.Add(1)
+}
+
+// onRefused counts an order the gateway or the engine refused (rawHandler).
+func (c *client) onRefused() {
+	c.done()
+	c.refused.Add(1)
+}
+
+// done frees the order's place in the closed loop's window.
+func (c *client) done() {
+	if c.closedLoop {
+		select {
+		case <-c.window:
+		default:
+		}
+	}
 }
 
 func (c *client) onLogon()  { c.loggedOn.Store(true) }
@@ -465,12 +492,18 @@ func (a *clientApp) ToAdmin(m *quickfix.Message, _ quickfix.SessionID) {
 	}
 }
 func (a *clientApp) ToApp(*quickfix.Message, quickfix.SessionID) error { return nil }
-func (a *clientApp) FromAdmin(*quickfix.Message, quickfix.SessionID) quickfix.MessageRejectError {
+func (a *clientApp) FromAdmin(m *quickfix.Message, id quickfix.SessionID) quickfix.MessageRejectError {
+	if m.IsMsgTypeOf("3") {
+		a.byComp[id.SenderCompID].onRefused()
+	}
 	return nil
 }
 func (a *clientApp) FromApp(m *quickfix.Message, id quickfix.SessionID) quickfix.MessageRejectError {
-	if m.IsMsgTypeOf("8") {
+	switch {
+	case m.IsMsgTypeOf("8"):
 		a.byComp[id.SenderCompID].onReport(m)
+	case m.IsMsgTypeOf("j"):
+		a.byComp[id.SenderCompID].onRefused()
 	}
 	return nil
 }

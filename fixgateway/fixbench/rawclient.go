@@ -46,6 +46,9 @@ type rawHandler interface {
 	// onExecutionReport is an ExecutionReport's ExecType (150) and
 	// ClOrdID (11); the slice is valid only during the call.
 	onExecutionReport(execType byte, clOrdID []byte)
+	// onRefused is a session Reject (3) or BusinessMessageReject (j): the
+	// gateway refused a message (a full queue, say).
+	onRefused()
 	onLogon()
 	onLogout()
 }
@@ -200,6 +203,8 @@ func (r *rawConn) dispatch(msg []byte) bool {
 		if et := rawField(msg, "150"); len(et) == 1 {
 			r.h.onExecutionReport(et[0], rawField(msg, "11"))
 		}
+	case typ[0] == 'j' || typ[0] == '3':
+		r.h.onRefused()
 	case typ[0] == 'A':
 		r.h.onLogon()
 	case typ[0] == '1': // TestRequest: a heartbeat naming it

@@ -90,3 +90,51 @@ func TestRunQuickfixgoClient(t *testing.T) {
 		t.Fatalf("result %+v", r)
 	}
 }
+
+// recorder is a rawHandler that remembers what it heard.
+type recorder struct {
+	reports         []string
+	refused, logons int
+	loggedOut       bool
+}
+
+func (r *recorder) onExecutionReport(et byte, id []byte) {
+	r.reports = append(r.reports, string(et)+":"+string(id))
+}
+func (r *recorder) onRefused() { r.refused++ }
+func (r *recorder) onLogon()   { r.logons++ }
+func (r *recorder) onLogout()  { r.loggedOut = true }
+
+// TestRawDispatch: what the raw client does with each message type, and
+// that the benchmark counts an order refused by a reject as done.
+func TestRawDispatch(t *testing.T) {
+	h := &recorder{}
+	r := &rawConn{h: h, sender: "BENCH1", target: "VENUE", seq: 5, kick: make(chan struct{}, 1)}
+	msg := func(fields string) []byte {
+		return appendRawMessage(nil, fields[:1], "VENUE", "BENCH1", 9, time.Now(), []byte(fields[2:]))
+	}
+	for _, m := range [][]byte{msg("A "), msg("8 150=0\x0111=7\x01"), msg("8 150=8\x0111=8\x01"), msg("j 380=4\x01379=9\x01"),
+		msg("3 373=1\x01"), msg("1 112=ping\x01"), msg("0 ")} {
+		if !r.dispatch(m) {
+			t.Fatalf("%q ended the session", m)
+		}
+	}
+	if r.dispatch(msg("5 ")) {
+		t.Fatal("a Logout did not end the session")
+	}
+	if h.logons != 1 || h.refused != 2 || strings.Join(h.reports, ",") != "0:7,8:8" {
+		t.Fatalf("heard %+v", h)
+	}
+	if !bytes.Contains(r.out, []byte("\x0135=0\x01")) || !bytes.Contains(r.out, []byte("\x01112=ping\x01")) {
+		t.Fatalf("no heartbeat answering the test request in %q", r.out)
+	}
+
+	c := &client{window: make(chan struct{}, 2), closedLoop: true, intended: make([]int64, 10)}
+	c.window <- struct{}{}
+	c.window <- struct{}{}
+	c.onExecutionReport('8', []byte("1"))
+	c.onRefused()
+	if c.refused.Load() != 2 || len(c.window) != 0 || c.acked.Load() != 0 {
+		t.Fatalf("refused %d, window %d, acked %d", c.refused.Load(), len(c.window), c.acked.Load())
+	}
+}
