@@ -152,7 +152,7 @@ func TestCheckLoad(t *testing.T) {
 			if (len(s.Examples) > 0) != tc.unsafe {
 				t.Errorf("examples %q", s.Examples)
 			}
-			s.LogEntries, s.Examples, s.OutOfOrder = 0, nil, 0
+			s.LogEntries, s.Examples, s.OutOfOrder, s.EchoGaps = 0, nil, 0, nil
 			if !reflect.DeepEqual(s, tc.want) {
 				t.Fatalf("got %+v, want %+v", s, tc.want)
 			}

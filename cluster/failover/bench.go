@@ -88,6 +88,10 @@ type Result struct {
 	Safety
 	LoadStats
 	Committed int64 `json:"committed_position"`
+	// FinalTerm is the leader's term at the end: the first leader's term
+	// plus one per kill when every election succeeds at its first ballot;
+	// more are split votes or leaders deposed.
+	FinalTerm int64 `json:"final_term"`
 }
 
 // Run starts the members as processes, runs the load, kills the leader
@@ -222,11 +226,12 @@ func (b *bench) run() (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	final, _ := b.procs.Leader()
 	if err := b.procs.StopAll(); err != nil {
 		return Result{}, err
 	}
 	res := Result{Members: b.cfg.Members, Kills: b.cfg.Kills, Rate: b.cfg.Rate, Fsync: string(b.procs.Cluster().Fsync),
-		Samples: b.samples, LoadStats: stats, Committed: int64(committed)}
+		Samples: b.samples, LoadStats: stats, Committed: int64(committed), FinalTerm: int64(final.Term)}
 	res.P50, res.P99, res.Max = percentile(b.samples, 50), percentile(b.samples, 99), percentile(b.samples, 100)
 	res.NewLeaderP50, res.NewLeaderMax = percentile(b.leaders, 50), percentile(b.leaders, 100)
 	res.CatchupMax = percentile(b.catchups, 100)

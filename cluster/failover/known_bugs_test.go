@@ -178,3 +178,53 @@ func TestKnownBugStatusAppliedLagsOneBatch(t *testing.T) {
 		t.Fatalf("the node applied up to %d, but Member.Status says %d", end, n.Status().Applied)
 	}
 }
+
+// readSpy is a LogStore that records the longest single Read.
+type readSpy struct {
+	consensus.LogStore
+	longest consensus.Position
+}
+
+func (s *readSpy) Read(from, to consensus.Position, buf []byte) ([]byte, error) {
+	s.longest = max(s.longest, to-from)
+	return s.LogStore.Read(from, to, buf)
+}
+
+type zeroRand struct{}
+
+func (zeroRand) Uint64() uint64 { return 0 }
+
+// TestKnownBugNewNodeReadsWholeLastTerm: consensus.NewNode finds the last
+// cluster time by reading the whole last term in one Read
+// (scanLastTimestamp), and logstore.Store.Read allocates a buffer of that
+// size for bytes outside the tail segment. A member that led one term for
+// a day restarts by allocating the whole term (gigabytes); `venue bench
+// recovery` spends part of its launch time there.
+//
+// Fix (cluster/consensus): scan the last term in bounded chunks (as
+// ScanEntries does, applyBatchBytesMax at a time), or take the last
+// timestamp from the last entry alone: timestamps never decrease along the
+// log, so the last entry holds the highest.
+func TestKnownBugNewNodeReadsWholeLastTerm(t *testing.T) {
+	knownBug(t, "consensus.NewNode reads the whole last term at once")
+	const readMax = 1 << 20 // the node's own apply batch bound
+	mem := consensus.NewMemLogStore()
+	entry := consensus.AppendEntry(nil, &consensus.LogEntry{Type: consensus.EntrySessionMessage, SessionID: 1,
+		Payload: make([]byte, 1000)})
+	var b []byte
+	for len(b) < 4*readMax {
+		b = append(b, entry...)
+	}
+	if err := mem.Append(1, b); err != nil {
+		t.Fatal(err)
+	}
+	mem.Sync()
+	spy := &readSpy{LogStore: mem}
+	if _, err := consensus.NewNode(consensus.DefaultConfig(0, 3, zeroRand{}), spy,
+		consensus.HardState{Term: 1, Vote: consensus.NoMember}, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	if spy.longest > readMax {
+		t.Fatalf("NewNode read %d bytes at once (the log is %d)", spy.longest, len(b))
+	}
+}

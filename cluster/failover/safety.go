@@ -31,6 +31,9 @@ type Safety struct {
 	LogEntries int64 `json:"log_entries"`
 	// Examples name the first few messages behind a violation.
 	Examples []string `json:"examples,omitempty"`
+	// EchoGaps are the first few runs of AckedNotEchoed messages, "from-to"
+	// (inclusive) by message number.
+	EchoGaps []string `json:"echo_gaps,omitempty"`
 }
 
 // examplesMax bounds Safety.Examples.
@@ -83,6 +86,7 @@ func CheckLoad(dirs []string, l *Load, session consensus.SessionID, committed co
 		return s, err
 	}
 	s.LogEntries, s.OutOfOrder, s.Divergent, s.Short = a.Entries, a.OutOfOrder, a.Divergent, a.Short
+	var gap runs
 	for seq, n := range inLog {
 		st := l.Status(int64(seq))
 		switch {
@@ -99,7 +103,37 @@ func CheckLoad(dirs []string, l *Load, session consensus.SessionID, committed co
 		}
 		if st&msgAcked != 0 && st&msgEchoed == 0 {
 			s.AckedNotEchoed++
+			gap.add(int64(seq))
 		}
 	}
+	s.EchoGaps = gap.done()
 	return s, nil
+}
+
+// runs collects up to examplesMax runs of consecutive numbers.
+type runs struct {
+	out        []string
+	from, last int64
+	open       bool
+}
+
+func (r *runs) add(n int64) {
+	if r.open && n == r.last+1 {
+		r.last = n
+		return
+	}
+	r.flush()
+	r.from, r.last, r.open = n, n, true
+}
+
+func (r *runs) flush() {
+	if r.open && len(r.out) < examplesMax {
+		r.out = append(r.out, fmt.Sprintf("%d-%d", r.from, r.last))
+	}
+	r.open = false
+}
+
+func (r *runs) done() []string {
+	r.flush()
+	return r.out
 }
