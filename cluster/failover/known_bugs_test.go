@@ -1,13 +1,16 @@
 package failover
 
 import (
+	"bytes"
 	"os"
 	"testing"
 	"time"
 
+	"venue/archive"
 	"venue/cluster/clusterbench"
 	"venue/cluster/config"
 	"venue/cluster/consensus"
+	"venue/cluster/logstore"
 	"venue/cluster/member"
 	"venue/cluster/module"
 )
@@ -226,5 +229,134 @@ func TestKnownBugNewNodeReadsWholeLastTerm(t *testing.T) {
 	}
 	if spy.longest > readMax {
 		t.Fatalf("NewNode read %d bytes at once (the log is %d)", spy.longest, len(b))
+	}
+}
+
+// purgedLog writes, in dir, term 1 of about 512 KiB of session messages in
+// 64 KiB segments, a snapshot record at pos (about 300 KiB in), and
+// purges the log below it, then appends more in term last (1 or above). It
+// returns the open store and pos.
+func purgedLog(t *testing.T, dir string, last consensus.TermID) (*logstore.Store, consensus.Position) {
+	t.Helper()
+	st, err := logstore.Open(logstore.Config{Dir: dir, Fsync: archive.FsyncNone, SegmentLength: 64 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if err := st.SaveHardState(consensus.HardState{Term: last, Vote: 0}); err != nil {
+		t.Fatal(err)
+	}
+	msg := consensus.AppendEntry(nil, &consensus.LogEntry{Type: consensus.EntrySessionMessage, SessionID: 1,
+		Payload: make([]byte, 200)})
+	nlte := consensus.AppendEntry(nil, &consensus.LogEntry{Type: consensus.EntryNewLeadershipTerm, TermID: 1})
+	if err := st.Append(1, nlte); err != nil {
+		t.Fatal(err)
+	}
+	chunk := bytes.Repeat(msg, 32<<10/len(msg)) // Append takes whole entries, at most a segment at a time
+	var pos consensus.Position
+	for st.End() < 512<<10 {
+		if pos == 0 && st.End() >= 300<<10 {
+			pos = st.End()
+		}
+		if err := st.Append(1, chunk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := st.WriteSnapshot(logstore.SnapshotMeta{Term: 1, Position: pos}, bytes.NewReader([]byte("state"))); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.PurgeBefore(pos); err != nil {
+		t.Fatal(err)
+	}
+	if st.Start() == 0 {
+		t.Fatal("nothing purged")
+	}
+	if last > 1 {
+		nlte := consensus.AppendEntry(nil, &consensus.LogEntry{Type: consensus.EntryNewLeadershipTerm, TermID: last,
+			TermBase: st.End()})
+		if err := st.Append(last, append(nlte, msg...)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return st, pos
+}
+
+// TestKnownBugRestartAfterRetentionInsideTheLastTerm: once retention has
+// purged log segments inside a member's last term (a leader that has led
+// one term through a few snapshots: the usual case), the member cannot
+// restart: consensus.NewNode reads the last term from its base
+// (scanLastTimestamp), below the log's start, and fails with ErrPurged.
+// Every member of a stable cluster shares that last term, so after the
+// first purge no member can restart.
+//
+// Fix (cluster/consensus): scan from max(term base, applied) (the snapshot
+// position recovery passes in; timestamps never decrease along the log),
+// in bounded chunks, and seed the cluster time with the snapshot's (the
+// member's snapshot header holds it).
+func TestKnownBugRestartAfterRetentionInsideTheLastTerm(t *testing.T) {
+	knownBug(t, "a member cannot restart once retention purged part of its last term")
+	st, pos := purgedLog(t, t.TempDir(), 1)
+	_, err := consensus.NewNode(consensus.DefaultConfig(0, 3, zeroRand{}), st,
+		consensus.HardState{Term: 1, Vote: 0}, pos, 0)
+	if err != nil {
+		t.Fatalf("restart from the snapshot at %d (log start %d): %v", pos, st.Start(), err)
+	}
+}
+
+// TestKnownBugLeaderDiesShippingPurgedLog: a leader asked for log below its
+// purged start (a follower that was down past retention, or one whose data
+// directory was wiped once TestWipedMemberRejoins passes) fails for good:
+// shipLog's Read returns ErrPurged, which the node takes for a store
+// failure. One lagging follower stops the leader.
+//
+// Fix (cluster/consensus, cluster/member): a follower whose next position
+// is below the log's start needs the leader's snapshot first (install
+// snapshot, Aeron's catch-up from the archive); until that exists, the
+// leader must leave such a follower alone (count it, keep serving), not
+// fail.
+func TestKnownBugLeaderDiesShippingPurgedLog(t *testing.T) {
+	knownBug(t, "a leader fails when a follower needs purged log")
+	st, _ := purgedLog(t, t.TempDir(), 2)
+	n, err := consensus.NewNode(consensus.DefaultConfig(0, 3, zeroRand{}), st,
+		consensus.HardState{Term: 2, Vote: 0}, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var now int64
+	step := func(m consensus.Message) {
+		t.Helper()
+		m.To = 0
+		if err := n.Step(now, &m); err != nil {
+			t.Fatalf("step %v: %v", m.Type, err)
+		}
+		for n.HasReady() {
+			n.Advance(n.Ready())
+		}
+	}
+	tick := func() error {
+		now += 1_000_000
+		err := n.Tick(now)
+		for n.HasReady() {
+			n.Advance(n.Ready())
+		}
+		return err
+	}
+	step(consensus.Message{Type: consensus.MsgCanvassPosition, From: 1, Term: 2})
+	step(consensus.Message{Type: consensus.MsgCanvassPosition, From: 2, Term: 2})
+	for range 10 {
+		if err := tick(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := n.Status(); st.State != consensus.StateCandidateBallot {
+		t.Fatalf("not a candidate: %+v", st)
+	}
+	step(consensus.Message{Type: consensus.MsgVote, From: 1, Term: n.Status().Term, Granted: true})
+	if st := n.Status(); st.Role != consensus.RoleLeader {
+		t.Fatalf("not the leader: %+v", st)
+	}
+	step(consensus.Message{Type: consensus.MsgCatchupPosition, From: 1, Term: n.Status().Term})
+	if err := tick(); err != nil {
+		t.Fatalf("the leader failed serving a follower at 0 (its log starts at %d): %v", st.Start(), err)
 	}
 }
