@@ -164,7 +164,7 @@ type Client struct {
 	leader      int32
 	term        int64
 	nextCorr    int64
-	resync      int64 // > 0: a resynchronization to send before new messages
+	resync      int64 // > 0: the next id, to tell the leader before new messages (a resynchronization)
 	closed      bool
 	closeReason string
 
@@ -458,10 +458,14 @@ func (c *Client) onNewLeader(m *protocol.Message) {
 	c.Counters.NewLeaders++
 	c.acknowledge(m.CorrelationID)
 	c.giveBackAll("not in the log after leader change")
-	c.resync = 0 // the new leader starts the session afresh
 	if m.Term >= c.term {
 		c.leader, c.term = m.Leader, m.Term
 	}
+	// The new leader takes nothing from this session until told the last id
+	// the client has sent (and so taken back): anything it received before
+	// is dropped, and was handed back just now.
+	c.resync = c.nextCorr
+	c.sendResync()
 	c.handler.OnNewLeader(m.Leader, m.Term)
 }
 
@@ -517,13 +521,13 @@ func (c *Client) refused(corr int64, reason string) {
 		}
 	}
 	if found {
-		c.resync = c.nextCorr - 1
+		c.resync = c.nextCorr
 		c.sendResync()
 	}
 }
 
-// sendResync tells the leader the client has taken back everything up to
-// c.resync; until it is sent, Offer refuses.
+// sendResync tells the leader the client has taken back everything before
+// c.resync, the id of its next message; until it is sent, Offer refuses.
 func (c *Client) sendResync() {
 	m := protocol.Message{Type: protocol.KeepAlive, SessionID: c.sessionID, CorrelationID: c.resync}
 	c.enc, _ = protocol.Append(c.enc[:0], &m)

@@ -1,5 +1,7 @@
 package consensus
 
+import "fmt"
+
 // The leader: appends the new-leadership-term event, ships its log to each
 // follower from the position where their logs agree, and computes the commit
 // position as the quorum of durable append positions (its own included).
@@ -26,29 +28,39 @@ func (n *Node) becomeLeader() {
 	}
 }
 
-// scanLastTimestamp returns the cluster time of the last entry in the log by
-// scanning from the base of the last term (an entry boundary). It runs once,
-// when the Node starts; afterwards every appended entry updates it.
-func (n *Node) scanLastTimestamp() int64 {
+// scanLastTimestamp returns the cluster time of the last entry in the log.
+// Timestamps never decrease along the log, so it scans forward from the
+// latest entry boundary it knows — the base of the last term or the applied
+// position (a snapshot's, below which retention may have purged the log),
+// whichever is later — in bounded reads. It runs once, when the Node
+// starts; afterwards every appended entry updates it.
+func (n *Node) scanLastTimestamp(applied Position) int64 {
 	terms := n.store.Terms()
 	if len(terms) == 0 {
 		return 0
 	}
-	b, err := n.store.Read(terms[len(terms)-1].Base, n.store.End(), nil)
-	if err != nil {
-		n.storeErr(err)
-		return 0
-	}
 	var ts int64
 	var e LogEntry
-	for len(b) > 0 {
-		l, err := DecodeEntry(b, &e)
+	for p, end := max(terms[len(terms)-1].Base, applied), n.store.End(); p < end; {
+		b, err := n.store.Read(p, min(end, p+applyBatchBytesMax), nil)
 		if err != nil {
-			n.storeErr(err) // NewNode fails: the archive must trim a torn tail first
+			n.storeErr(err)
 			return ts
 		}
-		ts = max(ts, e.Timestamp)
-		b = b[l:]
+		used := 0
+		for used < len(b) {
+			l, err := DecodeEntry(b[used:], &e)
+			if err != nil {
+				break // an entry cut by the read's end; the next read starts at it
+			}
+			ts = max(ts, e.Timestamp)
+			used += l
+		}
+		if used == 0 { // not even one whole entry: the log is corrupt
+			n.storeErr(fmt.Errorf("%w: no entry decodes at %d", ErrBadEntry, p))
+			return ts
+		}
+		p += Position(used)
 	}
 	return ts
 }
@@ -163,12 +175,15 @@ func (n *Node) onCatchupPosition(m *Message) {
 		return
 	}
 	pr := &n.progress[m.From]
-	if m.Position < pr.match {
-		return // stale: the follower already acknowledged more in this term
-	}
 	if m.Position == 0 {
+		// An empty log: a new member, or one whose data was wiped, which
+		// may have acknowledged more before. Send it everything.
+		pr.match = 0
 		n.replicateFrom(m.From, 0)
 		return
+	}
+	if m.Position < pr.match {
+		return // stale: the follower already acknowledged more in this term
 	}
 	if i := n.termRecord(m.LogTerm); i >= 0 {
 		if n.store.Terms()[i].Base != m.TermBase {
@@ -231,6 +246,13 @@ func (n *Node) shipLog(f MemberID) {
 	pr := &n.progress[f]
 	end := n.store.End()
 	window := Position(n.cfg.AppendWindowBytes)
+	if st, ok := n.store.(logStart); ok && pr.next < end && pr.next < st.Start() {
+		// Retention purged the log this follower needs: only a snapshot
+		// could bring it back (not shipped yet). The leader carries on
+		// with the others rather than fail.
+		n.counters.Unservable++
+		return
+	}
 	for sent := 0; sent < appendMessagesPerFlushMax && pr.next < end && pr.next-pr.match < window; sent++ {
 		terms := n.store.Terms()
 		i := termIndexAt(terms, pr.next)
@@ -251,6 +273,10 @@ func (n *Node) shipLog(f MemberID) {
 		pr.next += Position(len(data))
 	}
 }
+
+// logStart is implemented by stores whose log may start after position 0
+// (retention purged its beginning after a snapshot).
+type logStart interface{ Start() Position }
 
 // wholeEntries returns the length of the longest prefix of b made of whole
 // entries.

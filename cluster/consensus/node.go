@@ -41,6 +41,9 @@ type Counters struct {
 	// truncation of committed log). They are dropped; the simulator requires
 	// this counter to stay zero.
 	Invalid uint64
+	// Unservable counts log shipments skipped because a follower needs log
+	// that retention purged from this leader's store (it needs a snapshot).
+	Unservable uint64
 }
 
 // Errors returned by Node methods.
@@ -158,7 +161,7 @@ func NewNode(cfg Config, store LogStore, hs HardState, applied Position, nowNs i
 	if t := n.lastLogTerm(); t > n.term {
 		return nil, fmt.Errorf("%w: log term %d above stored term %d", ErrConfig, t, n.term)
 	}
-	n.lastTimestampNs = n.scanLastTimestamp()
+	n.lastTimestampNs = n.scanLastTimestamp(applied)
 	n.enterCanvass()
 	n.prevStatus = Status{ID: NoMember}
 	return n, n.err

@@ -139,7 +139,6 @@ func invalidateSnapshotAt(t *testing.T, dir string, position consensus.Position)
 // wiped rejoins and rebuilds the whole log from the leader (the leader's
 // log was never purged: no snapshot, so no retention).
 func TestWipedMemberRejoins(t *testing.T) {
-	knownBug(t, "a follower whose log is shorter than the leader's record of it never catches up")
 	tc := startTestCluster(t, 3)
 	l := tc.load()
 	tc.run(l, 2*testRunShort)
@@ -158,7 +157,7 @@ func TestWipedMemberRejoins(t *testing.T) {
 // leader is killed and restarted three times (three new terms), then comes
 // back and catches up. The load pauses while the leader is down: a client
 // offering to a restarted leader before its NewLeader event arrives hits
-// TestKnownBugNewLeaderAcceptsGap.
+// TestRegressionNewLeaderAcceptsGap.
 func TestFollowerSeveralTermsBehind(t *testing.T) {
 	tc := startTestCluster(t, 3)
 	l := tc.load()

@@ -170,7 +170,7 @@ func (tc *testCluster) restartCaughtUp(l *Load, id consensus.MemberID) {
 
 // restartAll stops every member (SIGTERM) and starts them again, then steps
 // l until the client follows the new leader (its NewLeader event arrived:
-// offering before it would hit TestKnownBugNewLeaderAcceptsGap).
+// offering before it would hit TestRegressionNewLeaderAcceptsGap).
 func (tc *testCluster) restartAll(l *Load, between func()) {
 	tc.t.Helper()
 	l.Pause()

@@ -183,7 +183,7 @@ func recoverOnce(cc config.Cluster, end consensus.Position, want uint64, snapsho
 	for {
 		// The node's own status, read on the member's goroutine: Member.Status
 		// can lag a whole apply batch behind (see the report of
-		// TestKnownBugStatusAppliedLagsOneBatch).
+		// TestRegressionStatusAppliedLagsOneBatch).
 		var st consensus.Status
 		if !n.Inspect(func(a *module.Agent) { st = a.Node().Status() }) {
 			return r, fmt.Errorf("failover: member stopped: %v", n.Err())

@@ -171,6 +171,10 @@ func (a *Agent) processReady() int {
 			a.observer.OnReady(&rd)
 		}
 		a.node.Advance(rd)
+		// rd.Status was taken before its entries were applied; the applied
+		// position moved since, and nothing else may change to bring a new
+		// Ready (a quiet cluster): keep Status current.
+		a.status.Applied = a.node.Status().Applied
 		work += 1 + len(rd.Messages)
 	}
 	return work

@@ -440,7 +440,14 @@ func (s *Sessions) onMessage(m *protocol.Message) {
 	case corr <= ss.proposedCorr:
 		s.Counters.Duplicate++ // a client resend of something already in the log
 		return
-	case ss.refusing:
+	case ss.refusing || corr != ss.proposedCorr+1:
+		// A gap: messages between were lost (with an old leader, before
+		// this one took the session over). Refuse from the first missing
+		// one, so that the client takes back everything from there and
+		// nothing reaches the log out of order.
+		if !ss.refusing {
+			s.refuse(ss, ss.proposedCorr+1, protocol.EventError, "messages missing before this one; resend from here")
+		}
 		// The session's messages go into the log in the order they were
 		// sent or not at all: after one is refused, so is every later one
 		// until the client says (a keepalive carrying the last id it sent)
@@ -479,9 +486,11 @@ func (s *Sessions) refuse(ss *session, corr int64, code protocol.EventCode, deta
 
 func (s *Sessions) onKeepAlive(m *protocol.Message) {
 	if ss := s.known(m); ss != nil {
-		if ss.refusing && m.CorrelationID > 0 { // the client took back everything up to here
+		// A keepalive with a correlation id resynchronizes: the client has
+		// taken back everything it sent, and its next message has that id.
+		if ss.refusing && m.CorrelationID > 0 {
 			ss.refusing = false
-			ss.proposedCorr = max(ss.proposedCorr, m.CorrelationID)
+			ss.proposedCorr = max(ss.proposedCorr, m.CorrelationID-1)
 		}
 		s.ack(ss, true)
 	}
@@ -630,7 +639,10 @@ func (s *Sessions) becomeReady() {
 	for _, id := range s.order {
 		ss := s.sessions[id]
 		ss.proposedCorr, ss.inflight, ss.ackedCorr = ss.lastCorr, 0, ss.lastCorr
-		ss.lastActiveNs, ss.closing, ss.refusing = s.nowNs, false, false
+		// The session's messages sent to the old leader after lastCorr are
+		// not in the log; until the client, told so by the NewLeader event,
+		// resynchronizes, this leader takes none of its messages.
+		ss.lastActiveNs, ss.closing, ss.refusing = s.nowNs, false, true
 		if ss.resp == nil {
 			r, err := s.responses.Open(ss.channel, ss.stream)
 			if err != nil {

@@ -241,7 +241,7 @@ func TestSessionLimitsAndRejections(t *testing.T) {
 	// that none is committed ahead of the refused one.
 	h.send(protocol.Message{Type: protocol.SessionMessage, SessionID: id, CorrelationID: 3, Payload: []byte("3")})
 	h.run("refused in order", func() bool { return h.agent.Sessions().Counters.RefusedInOrder == 1 })
-	h.send(protocol.Message{Type: protocol.KeepAlive, SessionID: id, CorrelationID: 3})
+	h.send(protocol.Message{Type: protocol.KeepAlive, SessionID: id, CorrelationID: 4}) // next id: 4
 	h.send(protocol.Message{Type: protocol.SessionMessage, SessionID: id, CorrelationID: 4,
 		Payload: make([]byte, consensus.PayloadLengthMax+1)})
 	if m := h.waitEvent("a", protocol.EventTooLarge); m.CorrelationID != 4 {
@@ -345,9 +345,20 @@ func TestSessionNewLeaderAfterRestart(t *testing.T) {
 	if m.CorrelationID != 5 || m.Term <= int64(term) || m.Leader != 0 || m.SessionID != id {
 		t.Fatalf("new leader event %+v (old term %d)", m, term)
 	}
+	// Until the client resynchronizes, the new leader takes none of the
+	// session's messages (they may follow ones lost with the old leader).
+	h.send(protocol.Message{Type: protocol.SessionMessage, SessionID: id, CorrelationID: 6, Payload: []byte("early")})
+	h.run("refused before resync", func() bool { return h.agent.Sessions().Counters.RefusedInOrder == 1 })
+	// The client took back 6 and says its next id is 7; 7 goes in.
+	h.send(protocol.Message{Type: protocol.KeepAlive, SessionID: id, CorrelationID: 7})
+	h.send(protocol.Message{Type: protocol.SessionMessage, SessionID: id, CorrelationID: 7, Payload: []byte("y")})
+	h.run("ack 7", func() bool { m, ok := h.last("c", protocol.Ack); return ok && m.CorrelationID == 7 })
+	// A gap (8 never arrived) is refused from the first missing id.
+	h.send(protocol.Message{Type: protocol.SessionMessage, SessionID: id, CorrelationID: 9, Payload: []byte("z")})
+	if m := h.waitEvent("c", protocol.EventError); m.CorrelationID != 8 {
+		t.Fatalf("gap refused at %d, want 8", m.CorrelationID)
+	}
 	// The session carries on; the next id is not reused.
-	h.send(protocol.Message{Type: protocol.SessionMessage, SessionID: id, CorrelationID: 6, Payload: []byte("y")})
-	h.run("ack 6", func() bool { m, ok := h.last("c", protocol.Ack); return ok && m.CorrelationID == 6 })
 	if id2 := h.open("d"); id2 != id+1 {
 		t.Fatalf("second session id %d, want %d", id2, id+1)
 	}

@@ -2,7 +2,6 @@ package failover
 
 import (
 	"bytes"
-	"os"
 	"testing"
 	"time"
 
@@ -14,17 +13,6 @@ import (
 	"venue/cluster/member"
 	"venue/cluster/module"
 )
-
-// knownBugsEnv runs the tests that demonstrate bugs outside this package.
-// They fail until the bug is fixed, so by default they are skipped.
-const knownBugsEnv = "VENUE_KNOWN_BUGS"
-
-func knownBug(t *testing.T, what string) {
-	t.Helper()
-	if os.Getenv(knownBugsEnv) == "" {
-		t.Skipf("known bug outside cluster/failover: %s (%s=1 to run)", what, knownBugsEnv)
-	}
-}
 
 // launchSingle launches member id of cc in this process.
 func launchSingle(t *testing.T, cc config.Cluster, id consensus.MemberID) (*member.Node, *CountingEcho) {
@@ -40,7 +28,7 @@ func launchSingle(t *testing.T, cc config.Cluster, id consensus.MemberID) (*memb
 	return n, echo
 }
 
-// TestKnownBugNewLeaderAcceptsGap: a leader that has just taken a session
+// TestRegressionNewLeaderAcceptsGap: a leader that has just taken a session
 // over (NewLeader sent, carrying the last correlation id the log holds)
 // accepts the session's next message even though the ones between were
 // lost with the old leader, so the session's messages reach the log out of
@@ -55,15 +43,14 @@ func launchSingle(t *testing.T, cc config.Cluster, id consensus.MemberID) (*memb
 // follower's redirect that reaches the client before the new leader's
 // NewLeader event does the same with any new leader.
 //
-// Fix (cluster/module + cluster/client): after becomeReady the leader
+// Fixed (cluster/module + cluster/client): after becomeReady the leader
 // treats each session as refusing (module: ss.refusing = true in
 // becomeReady) until the client resynchronizes; the client, in
 // onNewLeader, sets c.resync = c.nextCorr-1 and sends it (instead of
 // resync = 0). As a safety net the leader proposes a session message only
 // if its correlation id is proposedCorr+1, and refuses (in order) any
 // other.
-func TestKnownBugNewLeaderAcceptsGap(t *testing.T) {
-	knownBug(t, "a new leader accepts a session message after a gap")
+func TestRegressionNewLeaderAcceptsGap(t *testing.T) {
 	const rounds = 5
 	base, err := clusterbench.FreeBasePort(3)
 	if err != nil {
@@ -145,19 +132,18 @@ func TestKnownBugNewLeaderAcceptsGap(t *testing.T) {
 	}
 }
 
-// TestKnownBugStatusAppliedLagsOneBatch: Member.Status().Applied (and
+// TestRegressionStatusAppliedLagsOneBatch: Member.Status().Applied (and
 // module.Agent.Status) is the Ready's status, taken before the Ready's
 // committed entries are applied, and a Ready is only produced when
 // something else changes. A member that has applied its whole log keeps
 // reporting the start of the last batch (up to 1 MiB of log behind) until
 // the next message or commit: for ever on a quiet single-member cluster.
 //
-// Fix (cluster/module): in Agent.processReady, after Advance, refresh
+// Fixed (cluster/module): in Agent.processReady, after Advance, refresh
 // a.status.Applied (a.status = a.node.Status(), or set Applied to
 // rd.CommittedTo when the apply succeeded); or let consensus count an
 // applied change as a status change.
-func TestKnownBugStatusAppliedLagsOneBatch(t *testing.T) {
-	knownBug(t, "Member.Status().Applied lags the last applied batch")
+func TestRegressionStatusAppliedLagsOneBatch(t *testing.T) {
 	base, err := clusterbench.FreeBasePort(1)
 	if err != nil {
 		t.Fatal(err)
@@ -197,19 +183,18 @@ type zeroRand struct{}
 
 func (zeroRand) Uint64() uint64 { return 0 }
 
-// TestKnownBugNewNodeReadsWholeLastTerm: consensus.NewNode finds the last
+// TestRegressionNewNodeReadsWholeLastTerm: consensus.NewNode finds the last
 // cluster time by reading the whole last term in one Read
 // (scanLastTimestamp), and logstore.Store.Read allocates a buffer of that
 // size for bytes outside the tail segment. A member that led one term for
 // a day restarts by allocating the whole term (gigabytes); `venue bench
 // recovery` spends part of its launch time there.
 //
-// Fix (cluster/consensus): scan the last term in bounded chunks (as
+// Fixed (cluster/consensus): scan the last term in bounded chunks (as
 // ScanEntries does, applyBatchBytesMax at a time), or take the last
 // timestamp from the last entry alone: timestamps never decrease along the
 // log, so the last entry holds the highest.
-func TestKnownBugNewNodeReadsWholeLastTerm(t *testing.T) {
-	knownBug(t, "consensus.NewNode reads the whole last term at once")
+func TestRegressionNewNodeReadsWholeLastTerm(t *testing.T) {
 	const readMax = 1 << 20 // the node's own apply batch bound
 	mem := consensus.NewMemLogStore()
 	entry := consensus.AppendEntry(nil, &consensus.LogEntry{Type: consensus.EntrySessionMessage, SessionID: 1,
@@ -281,7 +266,7 @@ func purgedLog(t *testing.T, dir string, last consensus.TermID) (*logstore.Store
 	return st, pos
 }
 
-// TestKnownBugRestartAfterRetentionInsideTheLastTerm: once retention has
+// TestRegressionRestartAfterRetentionInsideTheLastTerm: once retention has
 // purged log segments inside a member's last term (a leader that has led
 // one term through a few snapshots: the usual case), the member cannot
 // restart: consensus.NewNode reads the last term from its base
@@ -289,12 +274,11 @@ func purgedLog(t *testing.T, dir string, last consensus.TermID) (*logstore.Store
 // Every member of a stable cluster shares that last term, so after the
 // first purge no member can restart.
 //
-// Fix (cluster/consensus): scan from max(term base, applied) (the snapshot
+// Fixed (cluster/consensus): scan from max(term base, applied) (the snapshot
 // position recovery passes in; timestamps never decrease along the log),
 // in bounded chunks, and seed the cluster time with the snapshot's (the
 // member's snapshot header holds it).
-func TestKnownBugRestartAfterRetentionInsideTheLastTerm(t *testing.T) {
-	knownBug(t, "a member cannot restart once retention purged part of its last term")
+func TestRegressionRestartAfterRetentionInsideTheLastTerm(t *testing.T) {
 	st, pos := purgedLog(t, t.TempDir(), 1)
 	_, err := consensus.NewNode(consensus.DefaultConfig(0, 3, zeroRand{}), st,
 		consensus.HardState{Term: 1, Vote: 0}, pos, 0)
@@ -303,19 +287,18 @@ func TestKnownBugRestartAfterRetentionInsideTheLastTerm(t *testing.T) {
 	}
 }
 
-// TestKnownBugLeaderDiesShippingPurgedLog: a leader asked for log below its
+// TestRegressionLeaderDiesShippingPurgedLog: a leader asked for log below its
 // purged start (a follower that was down past retention, or one whose data
 // directory was wiped once TestWipedMemberRejoins passes) fails for good:
 // shipLog's Read returns ErrPurged, which the node takes for a store
 // failure. One lagging follower stops the leader.
 //
-// Fix (cluster/consensus, cluster/member): a follower whose next position
+// Fixed (cluster/consensus, cluster/member): a follower whose next position
 // is below the log's start needs the leader's snapshot first (install
 // snapshot, Aeron's catch-up from the archive); until that exists, the
 // leader must leave such a follower alone (count it, keep serving), not
 // fail.
-func TestKnownBugLeaderDiesShippingPurgedLog(t *testing.T) {
-	knownBug(t, "a leader fails when a follower needs purged log")
+func TestRegressionLeaderDiesShippingPurgedLog(t *testing.T) {
 	st, _ := purgedLog(t, t.TempDir(), 2)
 	n, err := consensus.NewNode(consensus.DefaultConfig(0, 3, zeroRand{}), st,
 		consensus.HardState{Term: 2, Vote: 0}, 0, 0)
