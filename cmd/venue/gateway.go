@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"venue/fixgateway"
+	"venue/fixgateway/clusterlink"
 	"venue/fixgateway/fakecluster"
 	"venue/transport"
 )
@@ -34,9 +35,6 @@ func runGateway(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if len(cfg.ClusterEndpoints) > 0 {
-		return fmt.Errorf("%s is set, but the cluster client library does not exist yet; remove it to run the engine in an embedded in-process fake cluster", fixgateway.KeyClusterEndpoints)
-	}
 	dir := filepath.Join(*data, "gateway")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -46,13 +44,25 @@ func runGateway(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer ctrs.Close()
-	venue, err := fakecluster.NewVenue(fakecluster.SpecFor(cfg))
-	if err != nil {
-		return err
+	var client fixgateway.ClusterClient
+	if len(cfg.ClusterEndpoints) > 0 {
+		link, err := clusterlink.New(cfg.ClusterEndpoints)
+		if err != nil {
+			return err
+		}
+		client = link
+		fmt.Fprintf(stdout, "cluster: members' ingress %v\n", cfg.ClusterEndpoints)
+	} else {
+		venue, err := fakecluster.NewVenue(fakecluster.SpecFor(cfg))
+		if err != nil {
+			return err
+		}
+		client = venue.NewClient()
+		fmt.Fprintf(stdout, "NOTE: %s is not set: this gateway runs the engine in an EMBEDDED IN-PROCESS fake cluster\n", fixgateway.KeyClusterEndpoints)
+		fmt.Fprintln(stdout, "      (one process, no replication, state lost on exit; instruments ALPHA, BETA, GAMMA).")
+		fmt.Fprintln(stdout, "      For the real venue use `venue run`, or set it to the members' ingress endpoints.")
 	}
-	fmt.Fprintln(stdout, "NOTE: no cluster client library yet: this gateway runs the engine in an EMBEDDED IN-PROCESS fake cluster")
-	fmt.Fprintln(stdout, "      (fakecluster: one process, no replication, state lost on exit; instruments ALPHA, BETA, GAMMA).")
-	g, err := fixgateway.New(cfg, fixgateway.Options{Client: venue.NewClient(), Counters: ctrs})
+	g, err := fixgateway.New(cfg, fixgateway.Options{Client: client, Counters: ctrs})
 	if err != nil {
 		return err
 	}
