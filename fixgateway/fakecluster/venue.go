@@ -77,32 +77,7 @@ func (v *Venue) provision(spec Spec) (*Venue, error) {
 	if err := v.admin.Connect(context.Background(), fixgateway.Credentials{Principal: AdminPrincipal}); err != nil {
 		return nil, err
 	}
-	var msgs [][]byte
-	for _, in := range spec.Instruments {
-		buf, m := engine.AppendAddInstrument(nil)
-		m.SetTickSize(in.TickSize)
-		m.SetLotSize(in.LotSize)
-		m.SetReferencePrice(in.ReferencePrice)
-		m.SetInstrument(in.ID)
-		m.SetBandBps(in.BandBps)
-		m.SetPriceDecimals(in.PriceDecimals)
-		m.SetState(engine.TradingStateOpen)
-		m.SetSymbol(in.Symbol)
-		msgs = append(msgs, buf)
-	}
-	for _, g := range spec.Gateways {
-		msgs = append(msgs, setPrincipal(g, engine.RoleGateway))
-	}
-	for _, name := range sortedKeys(spec.Traders) {
-		msgs = append(msgs, setPrincipal(name, engine.RoleTrader))
-		for _, a := range spec.Traders[name] {
-			buf, m := engine.AppendSetAccount(nil)
-			m.SetEnabled(1)
-			m.SetAccount(a)
-			m.SetPrincipal(name)
-			msgs = append(msgs, buf)
-		}
-	}
+	msgs := ProvisionMessages(spec)
 	for _, m := range msgs {
 		if r := v.admin.Offer(m); !r.Accepted() {
 			return nil, fmt.Errorf("fakecluster: provision: %v", r)
