@@ -1,7 +1,7 @@
 package logstore
 
 import (
-	"encoding/binary"
+	"bytes"
 	"fmt"
 	"hash/crc32"
 
@@ -230,17 +230,4 @@ func (s *Store) settle(t *segment, sc *segScan) error {
 }
 
 // isZero reports whether b holds only zero bytes.
-func isZero(b []byte) bool {
-	for len(b) >= 8 {
-		if binary.LittleEndian.Uint64(b) != 0 {
-			return false
-		}
-		b = b[8:]
-	}
-	for _, c := range b {
-		if c != 0 {
-			return false
-		}
-	}
-	return true
-}
+func isZero(b []byte) bool { return len(bytes.TrimLeft(b, "\x00")) == 0 }
