@@ -20,6 +20,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"time"
 
@@ -73,7 +74,8 @@ type Config struct {
 	// IngressStreamID defaults to protocol.IngressStreamID.
 	IngressStreamID int32
 	// ResponseEndpoint is where members answer ("host:port"; port 0 picks
-	// a free one). Defaults to "127.0.0.1:0".
+	// a free one). Defaults to this host's address on the route to the
+	// first member, port 0 (127.0.0.1 for members on this host).
 	ResponseEndpoint string
 	// ResponseStreamID defaults to protocol.ResponseStreamID.
 	ResponseStreamID int32
@@ -92,6 +94,21 @@ type Config struct {
 	Clock transport.NanoClock
 }
 
+// localAddressTowards returns this host's address on the route to
+// endpoint (a connected UDP socket sends nothing), so that members on other
+// hosts can answer; 127.0.0.1 if there is no route.
+func localAddressTowards(endpoint string) string {
+	conn, err := net.Dial("udp4", endpoint)
+	if err != nil {
+		return "127.0.0.1"
+	}
+	defer conn.Close()
+	if a, ok := conn.LocalAddr().(*net.UDPAddr); ok && !a.IP.IsUnspecified() {
+		return a.IP.String()
+	}
+	return "127.0.0.1"
+}
+
 func (c *Config) applyDefaults() error {
 	if c.Driver == nil || len(c.Members) == 0 {
 		return errors.New("client: config needs a driver and member endpoints")
@@ -103,7 +120,7 @@ func (c *Config) applyDefaults() error {
 		c.ResponseStreamID = protocol.ResponseStreamID
 	}
 	if c.ResponseEndpoint == "" {
-		c.ResponseEndpoint = "127.0.0.1:0"
+		c.ResponseEndpoint = localAddressTowards(c.Members[0]) + ":0"
 	}
 	if c.KeepAliveIntervalNs == 0 {
 		c.KeepAliveIntervalNs = defaultKeepAliveIntervalNs
