@@ -7,7 +7,7 @@ import (
 )
 
 // RepublishMarketData hands the market data sink the whole public state —
-// every instrument's definition and trading state, then every price level
+// every instrument's definition (with its trading state), then every price level
 // of both sides of its book — as of logPosition and clusterTime. A member
 // that starts from a snapshot calls it once after Restore: the sink only
 // ever hears of changes, and without this it would publish a book that
@@ -16,8 +16,7 @@ import (
 func (e *Engine) RepublishMarketData(logPosition, clusterTime int64) {
 	var levels []orderbook.Level
 	for _, in := range e.state.instruments {
-		e.md.OnInstrument(in.info, logPosition, clusterTime)
-		e.md.OnTradingState(in.info.ID, in.info.State, logPosition, clusterTime)
+		e.md.OnInstrument(in.info, logPosition, clusterTime) // carries the trading state
 		for _, s := range [...]orderbook.Side{orderbook.Buy, orderbook.Sell} {
 			levels = in.book.AppendDepth(levels[:0], s, math.MaxInt)
 			for _, l := range levels {

@@ -75,8 +75,7 @@ func TestRepublishAfterRestoreRebuildsTheBook(t *testing.T) {
 func instrumentLines(h *harness) []string {
 	var out []string
 	for _, in := range h.e.state.instruments {
-		out = append(out, fmt.Sprintf("I %d %s %v @0", in.info.ID, in.info.SymbolString(), in.info.State),
-			fmt.Sprintf("S %d %v @0", in.info.ID, in.info.State))
+		out = append(out, fmt.Sprintf("I %d %s %v @0", in.info.ID, in.info.SymbolString(), in.info.State))
 	}
 	return out
 }

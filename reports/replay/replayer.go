@@ -167,39 +167,16 @@ func (r *Replayer) startFromSnapshot(rec logstore.SnapshotRecord) error {
 	if ms.Position != rec.Position {
 		return fmt.Errorf("replay: %w: the snapshot recorded at %d says position %d", ErrMemberSnapshot, rec.Position, ms.Position)
 	}
-	view, err := readSnapView(ms.Service)
-	if err != nil {
+	if _, err := readSnapView(ms.Service); err != nil { // a readable engine snapshot, or say which part is not
 		return fmt.Errorf("replay: snapshot at %d: %w", rec.Position, err)
 	}
+	// The engine hands its sink (the recorder) every instrument and level
+	// of the restored books (engine.RepublishMarketData), so the detectors
+	// and the event writer start from the same market.
 	if err := r.cont.StartFrom(ms.Container, bytes.NewReader(ms.Service), rec.Position); err != nil {
 		return fmt.Errorf("replay: start from the snapshot at %d: %w", rec.Position, err)
 	}
 	r.pos, r.stats.Start, r.stats.Position = rec.Position, rec.Position, rec.Position
-	return r.seedMarket(view, rec)
-}
-
-// seedMarket tells the recorder every instrument and book level the
-// snapshot holds, through the market-data calls the engine makes as they
-// change, so that the market the detectors and the event writer see
-// starts as the engine does.
-func (r *Replayer) seedMarket(view *snapView, rec logstore.SnapshotRecord) error {
-	pos, ts := int64(rec.Position), rec.TimestampNs
-	for i := range view.instruments {
-		in := &view.instruments[i]
-		r.rec.OnInstrument(in.info, pos, ts)
-		orders, err := readBookOrders(in.book)
-		if err != nil {
-			return fmt.Errorf("replay: snapshot at %d, instrument %d: %w", rec.Position, in.info.ID, err)
-		}
-		for _, lv := range levelsOf(orders) {
-			side := engine.SideSell
-			if lv.buy {
-				side = engine.SideBuy
-			}
-			r.rec.OnLevel(in.info.ID, side, lv.price, lv.qty, int32(lv.n), pos, ts)
-		}
-	}
-	r.rec.OnApplied(pos, ts)
 	return nil
 }
 
