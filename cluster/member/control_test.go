@@ -42,7 +42,7 @@ func startControlCluster(t *testing.T, n int) *controlCluster {
 			t.Fatal(err)
 		}
 		m, err := Start(Config{
-			Consensus:       consensus.DefaultConfig(consensus.MemberID(i), n, &testRand{x: uint64(i + 1)}),
+			Consensus:       testConsensusConfig(consensus.MemberID(i), n),
 			Driver:          d,
 			InvokeDriver:    true,
 			Peers:           &memPeer{net: cc.peers, id: consensus.MemberID(i)},

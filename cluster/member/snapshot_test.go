@@ -52,7 +52,7 @@ func (dc *diskCluster) startAll(t *testing.T) {
 		}
 		dc.services[i] = &echo{}
 		m, err := Start(Config{
-			Consensus:       consensus.DefaultConfig(consensus.MemberID(i), len(dc.members), &testRand{x: uint64(i + 1)}),
+			Consensus:       testConsensusConfig(consensus.MemberID(i), len(dc.members)),
 			Driver:          d,
 			InvokeDriver:    true,
 			Peers:           &memPeer{net: dc.peers, id: consensus.MemberID(i)},
@@ -91,16 +91,20 @@ func (dc *diskCluster) appliedOf(i int) int {
 func sendEchoes(t *testing.T, tc *testCluster, n int) {
 	t.Helper()
 	c, _ := newClient(t, tc)
-	r := &recorder{}
+	r := &recorder{resend: true}
 	for i := range n {
-		for {
-			if _, err := c.Offer(fmt.Appendf(nil, "m%d", i)); err == nil {
+		r.todo = append(r.todo, fmt.Appendf(nil, "m%d", i))
+	}
+	pollUntil(t, c, r, "echoes", func() bool {
+		for len(r.todo) > 0 { // what a leader change handed back goes again
+			if _, err := c.Offer(r.todo[0]); err != nil {
 				break
 			}
-			c.Poll(r, 0)
+			r.todo = r.todo[1:]
 		}
-	}
-	pollUntil(t, c, r, "echoes", func() bool { return len(r.got) == n && c.Outstanding() == 0 })
+		c.Poll(r, 0)
+		return len(r.todo) == 0 && len(r.got) == n && c.Outstanding() == 0
+	})
 }
 
 // TestSnapshotThenWholeClusterRestart: a snapshot taken through the log on
