@@ -19,6 +19,7 @@ import (
 	"venue/cluster/consensus"
 	"venue/fixgateway"
 	"venue/fixgateway/fakecluster"
+	"venue/marketdata"
 	"venue/transport"
 )
 
@@ -61,6 +62,7 @@ type runOptions struct {
 	basePort int
 	noMD     bool
 	fixPort  int
+	stdout   io.Writer
 	// ready, if set, is told the cluster's ingress endpoints once the venue
 	// is up (tests).
 	ready func(ingress []string)
@@ -69,6 +71,9 @@ type runOptions struct {
 // runVenue runs the embedded venue until ctx ends.
 func runVenue(ctx context.Context, o runOptions, stdout io.Writer) error {
 	path := filepath.Join(o.dir, clusterFileName)
+	if o.stdout == nil {
+		o.stdout = stdout
+	}
 	fresh, err := ensureClusterFile(path, o)
 	if err != nil {
 		return err
@@ -164,6 +169,12 @@ func ensureClusterFile(path string, o runOptions) (bool, error) {
 	}
 	vf := defaultVenueFile()
 	if o.noMD {
+		vf.MarketData.Group = ""
+	} else if err := probeMarketData(vf.MarketData); err != nil {
+		// Multicast on this host's interface does not work (a container
+		// without it, lo without MULTICAST): run without market data rather
+		// than not at all, and say so.
+		fmt.Fprintf(o.stdout, "market data off: %v (set [marketdata] in %s once multicast works)\n", err, path)
 		vf.MarketData.Group = ""
 	}
 	var buf bytes.Buffer
@@ -294,4 +305,14 @@ func shutdown(vms []*venueMember, stdout io.Writer) error {
 		fmt.Fprintln(stdout, "not every member confirmed the shutdown in time; stopping anyway")
 	}
 	return nil
+}
+
+// probeMarketData opens (and closes) the market data feed's socket.
+func probeMarketData(md marketDataSettings) error {
+	conn, err := marketdata.DialUDP(marketdata.UDPConfig{Group: md.Group, Port: md.Port, Interface: md.Interface,
+		TTL: marketdata.TTLDefault})
+	if err != nil {
+		return err
+	}
+	return conn.Close()
 }
