@@ -379,6 +379,13 @@ func (s *orderStore) grow() {
 	for _, j := range moved {
 		s.spill.del(s.spill.slab[j].id, j)
 	}
+	// An engine whose table grows is trading: give the remembered rings
+	// their whole bound and the spill slab room for the orders a table of
+	// this size spills (about 1% of the quarter it holds), now, with this
+	// growth, rather than a few allocations at a time later.
+	s.finished.reserve()
+	s.superseded.reserve()
+	s.spill.reserve(len(s.slots) / spillReserveDen)
 }
 
 // spillStore holds the orders displaced from the direct table: a slab with
@@ -413,15 +420,24 @@ func (p *spillStore) put(o *order) int32 {
 	return j
 }
 
+// spillReserveDen: a table of n slots reserves n/spillReserveDen spill
+// slots when it grows, a few times what it spills at orderLoadDen.
+const spillReserveDen = 128
+
 // spillSlotsMin is the spill slab's first allocation, in orders: the
 // table spills about 1% of orders, so a busy engine spills often; growing
 // from one slot at a time would allocate on the hot path again and again.
 const spillSlotsMin = 1 << 10
 
-// grow doubles the slab (to spillSlotsMin at first), the free list's room
-// with it, and makes the id index ready for that many orders.
-func (p *spillStore) grow() {
-	n := max(spillSlotsMin, 2*cap(p.slab))
+// grow doubles the slab (to spillSlotsMin at first).
+func (p *spillStore) grow() { p.reserve(max(spillSlotsMin, 2*cap(p.slab))) }
+
+// reserve makes room for n orders in the slab, the free list and the id
+// index, if there is less.
+func (p *spillStore) reserve(n int) {
+	if n <= cap(p.slab) {
+		return
+	}
 	p.slab = append(make([]order, 0, n), p.slab...)
 	p.free = append(make([]int32, 0, n), p.free...)
 	if len(p.byID.slots)>>1 < n {
@@ -472,14 +488,19 @@ func (r *ring[T]) next() int {
 // full reports whether the next push overwrites the oldest element.
 func (r *ring[T]) full() bool { return len(r.buf) >= r.max }
 
+// reserve allocates the ring's whole bound, if it has not yet.
+func (r *ring[T]) reserve() {
+	if cap(r.buf) < r.max {
+		r.buf = append(make([]T, 0, r.max), r.buf...)
+	}
+}
+
 // push writes v at next(), overwriting the oldest element if full. The
 // first push allocates the whole bound at once, so that filling the ring
 // costs one allocation rather than one per doubling.
 func (r *ring[T]) push(v T) {
 	if len(r.buf) < r.max {
-		if cap(r.buf) < r.max {
-			r.buf = append(make([]T, 0, r.max), r.buf...)
-		}
+		r.reserve()
 		r.buf = append(r.buf, v)
 		return
 	}
