@@ -264,8 +264,6 @@ func (m *Member) Err() error {
 // ErrClosed: the member has stopped (closed, aborted, or shut down).
 var ErrClosed = errors.New("member: closed")
 
-// ErrBusy: the member's request queue is full; try again.
-var ErrBusy = errors.New("member: request queue full")
 
 // do runs f on the member's goroutine, with the duty cycle's time, and
 // waits for it. It reports false if the member is closed.
