@@ -1,15 +1,19 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"net"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"venue/cluster/client"
 	"venue/cluster/clusterbench"
 	"venue/engine"
+	"venue/reports"
 	"venue/transport"
 )
 
@@ -116,4 +120,62 @@ func TestRunTradesStopsAndResumes(t *testing.T) {
 			t.Errorf("second run: %q %v", got, err)
 		}
 	})
+}
+
+// TestLoadgenAgainstVenueRun: the load generator over FIX against `venue
+// run` (three members, the engine, the gateway) writes a complete report
+// whose percentiles rise monotonically.
+func TestLoadgenAgainstVenueRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the venue and sends for a second")
+	}
+	base, err := clusterbench.FreeBasePort(3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fixPort := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	report := filepath.Join(t.TempDir(), "report")
+	var out, errOut bytes.Buffer
+	code := -1
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- runVenue(ctx, runOptions{dir: t.TempDir(), members: 3, basePort: base, noMD: true, fixPort: fixPort,
+			ready: func([]string) {
+				code = runMain([]string{"loadgen", "--target", fmt.Sprintf("127.0.0.1:%d", fixPort), "--rate", "100",
+					"--duration", "1s", "--warmup", "0s", "--charts=false", "--report", report}, &out, &errOut)
+				cancel()
+			}}, io.Discard)
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(120 * time.Second):
+		t.Fatal("venue run did not finish")
+	}
+	if code != 0 {
+		t.Fatalf("loadgen exit %d\nstdout %s\nstderr %s", code, out.String(), errOut.String())
+	}
+	r, err := reports.ReadReport(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range r.Summary.Paths {
+		if p.Count == 0 {
+			t.Errorf("%s: no samples", p.Name)
+		}
+		q := []int64{p.P50Ns, p.P90Ns, p.P99Ns, p.P999Ns, p.MaxNs}
+		for i := 1; i < len(q); i++ {
+			if q[i] < q[i-1] {
+				t.Errorf("%s: percentiles not monotonic: %v", p.Name, q)
+			}
+		}
+	}
 }
