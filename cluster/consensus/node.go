@@ -272,6 +272,23 @@ func (n *Node) ProposeMessage(nowNs int64, session SessionID, correlation int64,
 	return n.Propose(nowNs, &e)
 }
 
+// ShutdownApplied tells the Node that the shutdown action ending at p has
+// been applied. Every member applies it at the same position, so the
+// shutdown completes even if the leader that appended it no longer leads
+// (a leader change between append and commit): the Node stops once it has
+// applied p — a leader, as after Terminate, once every follower has
+// appended p or after the termination timeout. Call it after Advance.
+func (n *Node) ShutdownApplied(nowNs int64, p Position) {
+	if n.termination >= 0 || n.state == StateClosed {
+		return
+	}
+	n.termination = p
+	n.terminateByNs = nowNs + terminationTimeoutHeartbeats*n.cfg.HeartbeatIntervalNs
+	if n.state == StateLeaderReady {
+		n.broadcast(Message{Type: MsgTermination, Term: n.term, Position: p})
+	}
+}
+
 // terminationTimeoutHeartbeats: a terminating leader waits this many
 // heartbeat intervals for followers to reach the termination position.
 const terminationTimeoutHeartbeats = 10

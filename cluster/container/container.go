@@ -49,6 +49,8 @@ type Container struct {
 	started  bool
 	observe  func(e *consensus.LogEntry, end cluster.Position)
 	snapshot func(position cluster.Position, timeNs int64)
+	// shutdownAt is the position after the last shutdown action applied.
+	shutdownAt cluster.Position
 	// Counters.
 	UnknownSession uint64 // messages or closes for sessions not open
 	StaleTimer     uint64 // timer entries for timers no longer pending
@@ -136,6 +138,7 @@ func (c *Container) dispatch(e *consensus.LogEntry) {
 	case consensus.EntryClusterAction:
 		switch e.Action {
 		case consensus.ActionShutdown:
+			c.shutdownAt = c.position
 			c.service.OnTerminate(c)
 		case consensus.ActionSnapshot:
 			if c.snapshot != nil {
@@ -178,6 +181,10 @@ func (c *Container) DueTimers(nowNs int64) []Timer {
 	c.due = c.timers.appendDue(c.due[:0], nowNs)
 	return c.due
 }
+
+// ShutdownAt returns the log position just after the last shutdown action
+// the service applied (0: none).
+func (c *Container) ShutdownAt() cluster.Position { return c.shutdownAt }
 
 // TimerDeadline returns a pending timer's deadline.
 func (c *Container) TimerDeadline(corr int64) (int64, bool) { return c.timers.deadline(corr) }

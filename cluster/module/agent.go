@@ -60,9 +60,13 @@ type Agent struct {
 	// term, with the deadline each had: a timer is proposed once per term
 	// per deadline (a rescheduled timer is proposed again).
 	proposed map[int64]int64
-	nowNs    int64
-	enc      []byte
-	err      error
+	// startEnd is the log end when the agent started: a shutdown action
+	// below it was a previous run's, replayed, not a request to stop now.
+	startEnd   consensus.Position
+	shutdownAt consensus.Position // a shutdown action applied, to hand the node
+	nowNs      int64
+	enc        []byte
+	err        error
 	// Drops counts received messages dropped (decode errors in Decode,
 	// the rest here).
 	Decode                            consensus.DecodeCounters
@@ -72,7 +76,7 @@ type Agent struct {
 // New returns an agent for node and c (started by the caller).
 func New(node *consensus.Node, c *container.Container, t Transport, d Durability, o Observer) *Agent {
 	return &Agent{node: node, container: c, transport: t, durable: d, observer: o,
-		status: node.Status(), proposed: map[int64]int64{}}
+		status: node.Status(), proposed: map[int64]int64{}, startEnd: node.Status().LogEnd}
 }
 
 // Err returns the fatal error that stopped the agent, if any.
@@ -175,6 +179,10 @@ func (a *Agent) processReady() int {
 		// position moved since, and nothing else may change to bring a new
 		// Ready (a quiet cluster): keep Status current.
 		a.status.Applied = a.node.Status().Applied
+		if a.shutdownAt > 0 {
+			a.node.ShutdownApplied(a.nowNs, a.shutdownAt)
+			a.shutdownAt = 0
+		}
 		work += 1 + len(rd.Messages)
 	}
 	return work
@@ -202,6 +210,9 @@ func (a *Agent) apply(rd *consensus.Ready) {
 	if rd.CommittedTo > rd.CommittedFrom {
 		if err := a.container.Apply(rd.CommittedFrom, rd.Committed); err != nil {
 			a.fail(err)
+		}
+		if p := a.container.ShutdownAt(); p > a.startEnd && p > rd.CommittedFrom {
+			a.shutdownAt = p // handed to the node after Advance
 		}
 	}
 }

@@ -467,3 +467,25 @@ func TestAuthenticatorsParseCredentials(t *testing.T) {
 		}
 	}
 }
+
+// TestShutdownActionStopsWithoutTerminate: a shutdown action in the log
+// stops the member when applied, even if the leader that appended it did
+// not call Terminate (it may have lost leadership since); one already in
+// the log when the member started (a previous run's) does not.
+func TestShutdownActionStopsWithoutTerminate(t *testing.T) {
+	h := newSessionHarness(t, 1, SessionConfig{})
+	h.run("leader", h.leading)
+	if _, err := h.agent.Propose(h.nowNs, &consensus.LogEntry{Type: consensus.EntryClusterAction,
+		Action: consensus.ActionShutdown}); err != nil {
+		t.Fatal(err)
+	}
+	h.run("closed", func() bool { return h.agent.Node().Status().State == consensus.StateClosed })
+	h.start(1, SessionConfig{}) // the same log, the shutdown in it
+	h.run("leader again", h.leading)
+	for range 100 {
+		h.run("a cycle", func() bool { return true })
+	}
+	if st := h.agent.Node().Status().State; st == consensus.StateClosed {
+		t.Fatal("a restart stopped again on the previous run's shutdown")
+	}
+}
