@@ -127,17 +127,20 @@ type link struct {
 }
 
 // incoming is an order being matched: a new order, or a resting order that
-// an amend took out of the book to requeue. Only what rests gets a slab
-// slot, so an IOC or market order never touches the slab.
+// an amend took out of its queue to requeue. Only what rests gets a slab
+// slot, so an IOC or market order never touches the slab; a requeued order
+// keeps its slot and its id index entry (keptSlot), so that resting again
+// costs neither a slot nor an index update.
 type incoming struct {
-	id      OrderID
-	account Account
-	side    Side
-	typ     OrderType
-	terms   terms
-	price   int64
-	qty     int64
-	filled  int64
+	id       OrderID
+	account  Account
+	side     Side
+	typ      OrderType
+	terms    terms
+	keptSlot int32 // nilIndex for a new order
+	price    int64
+	qty      int64
+	filled   int64
 }
 
 func (in *incoming) open() int64 { return in.qty - in.filled }

@@ -45,7 +45,7 @@ func (b *Book) Amend(id OrderID, price, qty int64) RejectReason {
 	case price == b.levels[o.level].price && qty <= o.qty():
 		b.amendInPlace(oi, qty)
 	default:
-		b.amendRequeue(oi, at, price, qty)
+		b.amendRequeue(oi, price, qty)
 	}
 	return RejectNone
 }
@@ -88,16 +88,17 @@ func (b *Book) amendInPlace(oi int32, qty int64) {
 	b.levelChanged(o.level)
 }
 
-// amendRequeue takes order oi (held by the id index at at) out of the book
-// and runs it, repriced, as an incoming order, so it matches if it crosses
-// and rests at the back of its new level otherwise.
-func (b *Book) amendRequeue(oi int32, at uint64, price, qty int64) {
+// amendRequeue takes order oi out of its queue and runs it, repriced, as
+// an incoming order, so it matches if it crosses and rests at the back of
+// its new level otherwise. It keeps its slot and id index entry meanwhile.
+func (b *Book) amendRequeue(oi int32, price, qty int64) {
 	o := &b.orders[oi]
 	in := incoming{
 		id: o.id, account: o.account, side: b.levels[o.level].side, typ: Limit,
-		terms: o.terms, price: price, qty: qty, filled: int64(o.filled),
+		terms: o.terms, keptSlot: oi, price: price, qty: qty, filled: int64(o.filled),
 	}
-	li := b.removeResting(oi, at)
+	li := b.unlinkOrder(oi)
+	b.live--
 	b.listener.OnReplaced(Replaced{
 		ID: in.id, Account: in.account, Side: in.side, Price: price,
 		Quantity: qty, Remaining: in.open(), KeptPriority: false,

@@ -239,9 +239,15 @@ func (b *Book) levelChanged(li int32) {
 // price.
 func (b *Book) rest(in *incoming) {
 	li := b.levelAt(in.side, in.price)
-	oi := b.allocOrder(newOrder(in))
+	oi := in.keptSlot
+	if oi == nilIndex {
+		oi = b.allocOrder(newOrder(in))
+		b.indexOrder(oi)
+	} else {
+		b.orders[oi] = newOrder(in) // the id index still holds it
+		b.live++
+	}
 	b.appendOrder(li, oi)
-	b.indexOrder(oi)
 	b.levelChanged(li)
 }
 

@@ -219,10 +219,11 @@ func (b *Book) snapConfig(data []byte, count int) (Config, error) {
 // last is the slot of the order restored before (nilIndex for the first).
 func (b *Book) restoreOrder(rec []byte, last int32) (int32, error) {
 	in := incoming{
-		id:      OrderID(binary.LittleEndian.Uint64(rec[snapOrderIDOffset:])),
-		account: Account(binary.LittleEndian.Uint32(rec[snapOrderAccOffset:])),
-		side:    Side(rec[snapOrderSideOff]),
-		typ:     Limit,
+		id:       OrderID(binary.LittleEndian.Uint64(rec[snapOrderIDOffset:])),
+		account:  Account(binary.LittleEndian.Uint32(rec[snapOrderAccOffset:])),
+		side:     Side(rec[snapOrderSideOff]),
+		typ:      Limit,
+		keptSlot: nilIndex,
 		terms: terms{
 			tif:      TimeInForce(rec[snapOrderTIFOff]),
 			stp:      STPMode(rec[snapOrderSTPOff]),

@@ -21,14 +21,15 @@ func (b *Book) Submit(o Order) RejectReason {
 	})
 	b.execute(&incoming{
 		id: o.ID, account: o.Account, side: o.Side, typ: o.Type,
-		terms: terms{tif: o.TIF, stp: o.STP, postOnly: o.PostOnly},
-		price: o.Price, qty: o.Quantity,
+		terms:    terms{tif: o.TIF, stp: o.STP, postOnly: o.PostOnly},
+		keptSlot: nilIndex, price: o.Price, qty: o.Quantity,
 	})
 	return RejectNone
 }
 
 // execute matches incoming order in and then settles its remainder: rest,
-// or cancel it if it may not rest or self-trade prevention stopped it.
+// or cancel it if it may not rest or self-trade prevention stopped it. A
+// requeued order that does not rest again gives up the slot it kept.
 func (b *Book) execute(in *incoming) {
 	stopped := b.match(in)
 	switch {
@@ -39,6 +40,11 @@ func (b *Book) execute(in *incoming) {
 		b.cancelIncoming(in, CancelUnfilled)
 	default:
 		b.rest(in)
+		return
+	}
+	if oi := in.keptSlot; oi != nilIndex {
+		b.index.delAt(b.indexAt(oi))
+		b.freeOrderSlot(oi)
 	}
 }
 
