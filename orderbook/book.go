@@ -92,12 +92,19 @@ type order struct {
 	terms    terms
 }
 
-// newOrder returns the slab entry for incoming order in as it rests.
-func newOrder(in *incoming) order {
-	return order{
-		id: in.id, account: in.account, level: nilIndex,
-		qtyLess1: uint32(in.qty - 1), filled: uint32(in.filled), terms: in.terms,
-	}
+// setFrom makes o the slab entry of incoming order in as it rests. It
+// writes field by field on purpose: building the entry as a value and
+// copying it in reads back, 16 bytes at a time, what was just written a
+// field at a time, which store forwarding cannot serve and which stalls.
+func (o *order) setFrom(in *incoming) {
+	o.id = in.id
+	o.account = in.account
+	o.level = nilIndex
+	o.qtyLess1 = uint32(in.qty - 1)
+	o.filled = uint32(in.filled)
+	o.terms.tif = in.terms.tif
+	o.terms.stp = in.terms.stp
+	o.terms.postOnly = in.terms.postOnly
 }
 
 func (o *order) qty() int64  { return int64(o.qtyLess1) + 1 }
@@ -435,18 +442,20 @@ func (b *Book) depthVisit(k levelKey) bool {
 	return true
 }
 
-// allocOrder returns a free slab slot holding o. The slab only grows when
-// every slot is in use, so a book at a steady size never allocates.
-func (b *Book) allocOrder(o order) int32 {
+// allocOrder returns a free slab slot for incoming order in, filled in.
+// The slab only grows when every slot is in use, so a book at a steady size
+// never allocates.
+func (b *Book) allocOrder(in *incoming) int32 {
 	oi := b.freeOrder
 	if oi != nilIndex {
 		b.freeOrder = b.links[oi].next
-		b.orders[oi] = o
-		return oi
+	} else {
+		b.orders = append(b.orders, order{})
+		b.links = append(b.links, link{prev: nilIndex, next: nilIndex})
+		oi = int32(len(b.orders) - 1)
 	}
-	b.orders = append(b.orders, o)
-	b.links = append(b.links, link{prev: nilIndex, next: nilIndex})
-	return int32(len(b.orders) - 1)
+	b.orders[oi].setFrom(in)
+	return oi
 }
 
 func (b *Book) freeOrderSlot(oi int32) {

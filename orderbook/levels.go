@@ -241,10 +241,10 @@ func (b *Book) rest(in *incoming) {
 	li := b.levelAt(in.side, in.price)
 	oi := in.keptSlot
 	if oi == nilIndex {
-		oi = b.allocOrder(newOrder(in))
+		oi = b.allocOrder(in)
 		b.indexOrder(oi)
 	} else {
-		b.orders[oi] = newOrder(in) // the id index still holds it
+		b.orders[oi].setFrom(in) // the id index still holds it
 		b.live++
 	}
 	b.appendOrder(li, oi)

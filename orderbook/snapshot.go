@@ -237,7 +237,7 @@ func (b *Book) restoreOrder(rec []byte, last int32) (int32, error) {
 		return nilIndex, err
 	}
 	li := b.levelAt(in.side, in.price)
-	oi := b.allocOrder(newOrder(&in))
+	oi := b.allocOrder(&in)
 	b.appendOrder(li, oi)
 	b.indexOrder(oi)
 	return oi, nil
