@@ -306,14 +306,7 @@ func Append(dst []byte, m *Message) ([]byte, error) {
 	if len(m.Channel) > ChannelLengthMax || len(m.Credentials) > CredentialsLengthMax || len(m.Detail) > DetailLengthMax {
 		return dst, fmt.Errorf("%w: %v field too long", ErrMalformed, m.Type)
 	}
-	start := len(dst)
-	dst = append(dst, make([]byte, HeaderLength+bl)...)
-	h := dst[start:]
-	le.PutUint16(h[headerBlockLengthOffset:], uint16(bl))
-	le.PutUint16(h[headerTemplateIDOffset:], uint16(m.Type))
-	le.PutUint16(h[headerSchemaIDOffset:], SchemaID)
-	le.PutUint16(h[headerVersionOffset:], SchemaVersion)
-	b := h[HeaderLength:]
+	dst, b := appendHeader(dst, m.Type, bl)
 	put64 := func(off int, v int64) { le.PutUint64(b[off:], uint64(v)) }
 	put32 := func(off int, v int32) { le.PutUint32(b[off:], uint32(v)) }
 	switch m.Type {
@@ -366,14 +359,7 @@ func appendVar(dst, v []byte) []byte {
 // payload the caller writes next (so a member can offer header and payload
 // as a vector without copying the payload).
 func AppendEgressHeader(dst []byte, sessionID, timestampNs, position int64) []byte {
-	start := len(dst)
-	dst = append(dst, make([]byte, HeaderLength+egBlockLength)...)
-	h := dst[start:]
-	le.PutUint16(h[headerBlockLengthOffset:], egBlockLength)
-	le.PutUint16(h[headerTemplateIDOffset:], uint16(Egress))
-	le.PutUint16(h[headerSchemaIDOffset:], SchemaID)
-	le.PutUint16(h[headerVersionOffset:], SchemaVersion)
-	b := h[HeaderLength:]
+	dst, b := appendHeader(dst, Egress, egBlockLength)
 	le.PutUint64(b[egSessionOffset:], uint64(sessionID))
 	le.PutUint64(b[egTimestampOffset:], uint64(timestampNs))
 	le.PutUint64(b[egPositionOffset:], uint64(position))
@@ -383,17 +369,23 @@ func AppendEgressHeader(dst []byte, sessionID, timestampNs, position int64) []by
 // AppendSessionMessageHeader appends the header and block of a
 // SessionMessage whose payload the caller writes next.
 func AppendSessionMessageHeader(dst []byte, sessionID, correlationID int64) []byte {
-	start := len(dst)
-	dst = append(dst, make([]byte, HeaderLength+smBlockLength)...)
-	h := dst[start:]
-	le.PutUint16(h[headerBlockLengthOffset:], smBlockLength)
-	le.PutUint16(h[headerTemplateIDOffset:], uint16(SessionMessage))
-	le.PutUint16(h[headerSchemaIDOffset:], SchemaID)
-	le.PutUint16(h[headerVersionOffset:], SchemaVersion)
-	b := h[HeaderLength:]
+	dst, b := appendHeader(dst, SessionMessage, smBlockLength)
 	le.PutUint64(b[smSessionOffset:], uint64(sessionID))
 	le.PutUint64(b[smCorrelationOffset:], uint64(correlationID))
 	return dst
+}
+
+// appendHeader appends a message header and a zeroed block of blockLength
+// bytes, and returns the extended slice and the block.
+func appendHeader(dst []byte, t Template, blockLength int) ([]byte, []byte) {
+	start := len(dst)
+	dst = append(dst, make([]byte, HeaderLength+blockLength)...)
+	h := dst[start:]
+	le.PutUint16(h[headerBlockLengthOffset:], uint16(blockLength))
+	le.PutUint16(h[headerTemplateIDOffset:], uint16(t))
+	le.PutUint16(h[headerSchemaIDOffset:], SchemaID)
+	le.PutUint16(h[headerVersionOffset:], SchemaVersion)
+	return dst, h[HeaderLength:]
 }
 
 // Decode decodes buf into m without allocating. A newer version whose block
