@@ -66,7 +66,9 @@ func (r *Replayer) Apply(rec orderflow.Record) orderbook.RejectReason {
 	id := orderbook.OrderID(rec.ID())
 	switch rec.Op() {
 	case orderflow.OpNew:
-		return b.Submit(newOrder(rec, id))
+		var o orderbook.Order
+		decodeOrder(&o, rec, id)
+		return b.SubmitOrder(&o)
 	case orderflow.OpCancel:
 		return b.Cancel(id)
 	default:
@@ -90,18 +92,21 @@ func amend(b *orderbook.Book, rec orderflow.Record, id orderbook.OrderID) orderb
 	})
 }
 
-func newOrder(rec orderflow.Record, id orderbook.OrderID) orderbook.Order {
-	o := orderbook.Order{
-		ID: id, Account: orderbook.Account(rec.User()), Side: orderbook.Side(rec.Side()),
-		Type: orderbook.Limit, TIF: orderbook.GTC, Price: rec.Price(), Quantity: int64(rec.Qty()),
-	}
+// decodeOrder sets *o, which must be zero, to a NEW record's order, a
+// field at a time: see Book.SubmitOrder for why the order is not built as a
+// value and copied.
+func decodeOrder(o *orderbook.Order, rec orderflow.Record, id orderbook.OrderID) {
+	o.ID = id
+	o.Account = orderbook.Account(rec.User())
+	o.Side = orderbook.Side(rec.Side())
+	o.Price = rec.Price()
+	o.Quantity = int64(rec.Qty())
 	switch rec.Type() {
 	case orderflow.TypeIOC:
 		o.TIF = orderbook.IOC
 	case orderflow.TypeMarket:
 		o.Type, o.TIF = orderbook.Market, orderbook.IOC
 	}
-	return o
 }
 
 // ApplyRange applies records [from, to) of f.
