@@ -226,10 +226,7 @@ func (d dutyCycle) DoWork(nowNs int64) int {
 	if st := m.agent.Status(); st != *m.status.Load() {
 		m.status.Store(&st)
 	}
-	if m.agent.Err() != nil {
-		return work // the runner keeps cycling; Err reports it
-	}
-	return work
+	return work // after a fatal error the runner keeps cycling idle; Err reports it
 }
 
 func (d dutyCycle) OnClose() {
