@@ -261,7 +261,6 @@ func (m *Member) Err() error {
 // ErrClosed: the member has stopped (closed, aborted, or shut down).
 var ErrClosed = errors.New("member: closed")
 
-
 // do runs f on the member's goroutine, with the duty cycle's time, and
 // waits for it. It reports false if the member is closed.
 func (m *Member) do(f func(nowNs int64)) bool {
