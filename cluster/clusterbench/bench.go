@@ -83,18 +83,16 @@ type Result struct {
 // It has no state, so its snapshots are empty.
 type Echo struct{}
 
-type echo = Echo
-
-func (echo) OnStart(cluster.Cluster, io.Reader) error                         { return nil }
-func (echo) OnSessionOpen(cluster.ClientSession, int64)                       {}
-func (echo) OnSessionClose(cluster.ClientSession, int64, cluster.CloseReason) {}
-func (echo) OnSessionMessage(s cluster.ClientSession, _ int64, _ cluster.Position, p []byte) {
+func (Echo) OnStart(cluster.Cluster, io.Reader) error                         { return nil }
+func (Echo) OnSessionOpen(cluster.ClientSession, int64)                       {}
+func (Echo) OnSessionClose(cluster.ClientSession, int64, cluster.CloseReason) {}
+func (Echo) OnSessionMessage(s cluster.ClientSession, _ int64, _ cluster.Position, p []byte) {
 	s.Offer(p)
 }
-func (echo) OnTimerEvent(int64, int64)      {}
-func (echo) OnTakeSnapshot(io.Writer) error { return nil }
-func (echo) OnRoleChange(cluster.Role)      {}
-func (echo) OnTerminate(cluster.Cluster)    {}
+func (Echo) OnTimerEvent(int64, int64)      {}
+func (Echo) OnTakeSnapshot(io.Writer) error { return nil }
+func (Echo) OnRoleChange(cluster.Role)      {}
+func (Echo) OnTerminate(cluster.Cluster)    {}
 
 // Run starts the cluster, runs the load and stops the cluster.
 func Run(cfg Config) (Result, error) {
@@ -128,7 +126,7 @@ func Run(cfg Config) (Result, error) {
 		}
 	}()
 	for i := range cfg.Members {
-		n, err := member.Launch(cc, consensus.MemberID(i), echo{}, member.Options{})
+		n, err := member.Launch(cc, consensus.MemberID(i), Echo{}, member.Options{})
 		if err != nil {
 			return Result{}, err
 		}

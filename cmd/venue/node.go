@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"syscall"
 	"time"
@@ -233,7 +234,7 @@ func openMemberCounters(cc config.Cluster, id consensus.MemberID) (*transport.Co
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("member %d: %w", id, err)
 	}
-	return transport.CreateCountersFile(dir+"/"+transport.CountersFileName, memberCountersCapacity)
+	return transport.CreateCountersFile(filepath.Join(dir, transport.CountersFileName), memberCountersCapacity)
 }
 
 // memberCountersCapacity sizes a member's counters file.
