@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"runtime/pprof"
+	"runtime/trace"
 	"sort"
 	"strings"
 )
@@ -40,25 +41,41 @@ func main() {
 	os.Exit(profiled(func() int { return runMain(os.Args[1:], os.Stdout, os.Stderr) }))
 }
 
-// profiled runs f with a CPU profile written to $VENUE_CPUPROFILE, if set:
-// any command can be profiled without a flag of its own.
+// profiled runs f with a CPU profile written to $VENUE_CPUPROFILE and an
+// execution trace (scheduling, network wake-ups, GC) to $VENUE_TRACE, each
+// if set: any command can be profiled without a flag of its own.
 func profiled(f func() int) int {
-	path := os.Getenv("VENUE_CPUPROFILE")
-	if path == "" {
-		return f()
+	if path := os.Getenv("VENUE_CPUPROFILE"); path != "" {
+		stop, err := startProfile(path, pprof.StartCPUProfile, pprof.StopCPUProfile)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "venue: VENUE_CPUPROFILE: %v\n", err)
+			return 1
+		}
+		defer stop()
 	}
+	if path := os.Getenv("VENUE_TRACE"); path != "" {
+		stop, err := startProfile(path, trace.Start, trace.Stop)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "venue: VENUE_TRACE: %v\n", err)
+			return 1
+		}
+		defer stop()
+	}
+	return f()
+}
+
+// startProfile creates path and starts writing a profile into it; the
+// returned function stops the profile and closes the file.
+func startProfile(path string, start func(io.Writer) error, stop func()) (func(), error) {
 	out, err := os.Create(path)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "venue: VENUE_CPUPROFILE: %v\n", err)
-		return 1
+		return nil, err
 	}
-	defer out.Close()
-	if err := pprof.StartCPUProfile(out); err != nil {
-		fmt.Fprintf(os.Stderr, "venue: VENUE_CPUPROFILE: %v\n", err)
-		return 1
+	if err := start(out); err != nil {
+		out.Close()
+		return nil, err
 	}
-	defer pprof.StopCPUProfile()
-	return f()
+	return func() { stop(); out.Close() }, nil
 }
 
 func runMain(args []string, stdout, stderr io.Writer) int {
