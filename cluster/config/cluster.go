@@ -63,13 +63,13 @@ func (c Cluster) Peers() []peer.Member {
 }
 
 // PeerConfig returns member id's peer.Config on driver d: the members, the
-// secret, and AppendDataMax set to consensus's AppendLog batch so that the
-// consensus streams use small terms.
+// secret, the log multicast group (if any), and AppendDataMax set to
+// consensus's AppendLog batch so that the consensus streams use small terms.
 func (c Cluster) PeerConfig(d *transport.Driver, id consensus.MemberID) (peer.Config, error) {
 	secret, err := c.SecretBytes()
 	if err != nil {
 		return peer.Config{}, err
 	}
 	return peer.Config{Driver: d, Self: id, Members: c.Peers(), Secret: secret,
-		AppendDataMax: c.ConsensusConfig(id, nil).AppendBatchBytes}, nil
+		AppendDataMax: c.ConsensusConfig(id, nil).AppendBatchBytes, Multicast: c.Multicast()}, nil
 }

@@ -66,6 +66,15 @@ type Settings struct {
 	SnapshotKeep int `toml:"snapshot_keep"`
 	// SnapshotInterval is the time between scheduled snapshots; 0: none.
 	SnapshotInterval time.Duration `toml:"snapshot_interval"`
+	// LogMulticast is the "ipv4:port" multicast group the leader
+	// replicates the log on; empty: unicast to each follower (the
+	// default). Catch-up and lagging followers always use unicast.
+	LogMulticast string `toml:"log_multicast"`
+	// LogMulticastInterface is the interface to send and join the group
+	// on ("lo" for members on loopback); empty: the system default.
+	LogMulticastInterface string `toml:"log_multicast_interface"`
+	// LogMulticastTTL is the group's TTL in hops.
+	LogMulticastTTL int `toml:"log_multicast_ttl"`
 }
 
 // Member is one [[member]] table.
@@ -111,6 +120,7 @@ func DefaultSettings() Settings {
 		MaxMessageBytes:        consensus.PayloadLengthMax,
 		SessionIngressLimit:    1024,
 		SnapshotKeep:           3,
+		LogMulticastTTL:        1,
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"venue/cluster/consensus"
+	"venue/cluster/peer"
 )
 
 // exampleFile is the documented example with cmd/venue's tables beside ours.
@@ -174,6 +175,19 @@ func TestValidationErrors(t *testing.T) {
 			[]string{"id = 1: consensus", `is not on host "127.0.0.1"`}},
 		{"data dirs collide", loopbackWith(func(c *Cluster) { c.Members[1].DataDir = "data/member-0" }),
 			[]string{"id = 1: data directory", "also member 0's"}},
+		{"log_multicast not multicast", loopbackWith(func(c *Cluster) { c.LogMulticast = "10.0.0.1:40201" }),
+			[]string{"[cluster] log_multicast", "IPv4 multicast address", `or ""`}},
+		{"log_multicast no port", loopbackWith(func(c *Cluster) { c.LogMulticast = "239.255.20.1" }),
+			[]string{"[cluster] log_multicast", "ipv4:port"}},
+		{"log_multicast port 0", loopbackWith(func(c *Cluster) { c.LogMulticast = "239.255.20.1:0" }),
+			[]string{"[cluster] log_multicast", "non-zero port"}},
+		{"log_multicast_interface", loopbackWith(func(c *Cluster) {
+			c.LogMulticast, c.LogMulticastInterface = "239.255.20.1:40201", "lo|ttl=9"
+		}), []string{"[cluster] log_multicast", "not an interface name"}},
+		{"log_multicast_ttl zero", loopbackWith(func(c *Cluster) { c.LogMulticastTTL = 0 }),
+			[]string{"log_multicast_ttl = 0", "between 1 and 255"}},
+		{"log_multicast_ttl huge", loopbackWith(func(c *Cluster) { c.LogMulticast, c.LogMulticastTTL = "239.255.20.1:1", 256 }),
+			[]string{"log_multicast_ttl = 256"}},
 		{"two problems at once", loopbackWith(func(c *Cluster) { c.Fsync = "x"; c.MaxSessions = 0 }),
 			[]string{"fsync", "max_sessions"}},
 	}
@@ -267,6 +281,7 @@ func TestRoundTrip(t *testing.T) {
 		c.SessionTimeout = 90 * time.Minute / 2
 		c.SnapshotInterval = time.Hour + 30*time.Second
 		c.MaxSessions, c.MaxMessageBytes, c.SessionIngressLimit, c.SnapshotKeep = 7, 512, 3, 9
+		c.LogMulticast, c.LogMulticastInterface, c.LogMulticastTTL = "239.255.20.1:40201", "eth1", 4
 		c.Members[1].DataDir = "/srv/m1"
 	})
 	for _, c := range []Cluster{Loopback(1, 9010, "d"), Loopback(3, 9010, "./venue-data"), Loopback(7, 20000, "/x"), odd} {
@@ -370,6 +385,13 @@ func TestPeerConfig(t *testing.T) {
 	if pc.Self != 1 || len(pc.Members) != 3 || pc.Members[2].ConsensusEndpoint != "127.0.0.1:9022" ||
 		!bytes.Equal(pc.Secret, bytes.Repeat([]byte{0x0f}, 16)) || pc.AppendDataMax != 64<<10 {
 		t.Errorf("peer config %+v", pc)
+	}
+	if pc.Multicast.Enabled() {
+		t.Errorf("multicast on by default: %+v", pc.Multicast)
+	}
+	c.LogMulticast, c.LogMulticastInterface = "239.255.20.1:40201", "lo"
+	if pc, err = c.PeerConfig(nil, 1); err != nil || pc.Multicast != (peer.MulticastConfig{Group: "239.255.20.1:40201", Interface: "lo", TTL: 1}) {
+		t.Errorf("multicast peer config %+v, %v", pc.Multicast, err)
 	}
 	c.Secret = "hex:0"
 	if _, err := c.PeerConfig(nil, 1); !errors.Is(err, ErrInvalid) {

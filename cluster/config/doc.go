@@ -19,6 +19,9 @@
 //	session_ingress_limit = 1024     # per-session messages in flight (not yet committed)
 //	snapshot_keep = 3
 //	snapshot_interval = "0s"         # 0: no scheduled snapshots
+//	log_multicast = ""               # "239.255.20.1:40201": replicate the log on this group; "": unicast
+//	log_multicast_interface = ""     # "lo" for members on loopback; "": the system default
+//	log_multicast_ttl = 1
 //
 //	[[member]]
 //	id = 0

@@ -40,6 +40,9 @@ func Marshal(c Cluster) ([]byte, error) {
 	w.num("session_ingress_limit", s.SessionIngressLimit, "per-session messages accepted but not yet committed")
 	w.num("snapshot_keep", s.SnapshotKeep, "snapshots kept per member")
 	w.dur("snapshot_interval", s.SnapshotInterval, `"0s" = no scheduled snapshots`)
+	w.str("log_multicast", s.LogMulticast, `"group:port" to replicate the log by multicast; "" = unicast`)
+	w.str("log_multicast_interface", s.LogMulticastInterface, `e.g. "lo" on loopback; "" = system default`)
+	w.num("log_multicast_ttl", s.LogMulticastTTL, "multicast hops")
 	for i, m := range c.Members {
 		note := func(s string) string { return map[bool]string{true: s}[i == 0] } // comment the first only
 		w.raw("\n[[member]]\n")

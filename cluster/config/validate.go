@@ -116,6 +116,24 @@ func (s Settings) validate(add adder) {
 	intRange(add, "max_message_bytes", s.MaxMessageBytes, 1, consensus.PayloadLengthMax)
 	intRange(add, "session_ingress_limit", s.SessionIngressLimit, 1, sessionIngressLimitMax)
 	intRange(add, "snapshot_keep", s.SnapshotKeep, 1, snapshotKeepMax)
+	s.validateMulticast(add)
+}
+
+// validateMulticast checks the log multicast keys; the interface only
+// matters, and is checked, when log_multicast is set.
+func (s Settings) validateMulticast(add adder) {
+	intRange(add, "log_multicast_ttl", s.LogMulticastTTL, 1, peer.TTLMax)
+	if s.LogMulticast == "" || s.LogMulticastTTL < 1 || s.LogMulticastTTL > peer.TTLMax {
+		return
+	}
+	if err := s.Multicast().Validate(); err != nil {
+		add(`[cluster] log_multicast: %v (or "" to replicate by unicast)`, err)
+	}
+}
+
+// Multicast returns the log multicast settings as peer takes them.
+func (s Settings) Multicast() peer.MulticastConfig {
+	return peer.MulticastConfig{Group: s.LogMulticast, Interface: s.LogMulticastInterface, TTL: s.LogMulticastTTL}
 }
 
 // inRange checks a duration; the minimum may derive from other keys, so the

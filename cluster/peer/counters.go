@@ -31,6 +31,33 @@ type Counters struct {
 	// ImagesEvicted: an image lost its slot to a newer one before it
 	// delivered a valid message (many streams from members' hosts).
 	ImagesEvicted uint64
+
+	// Log multicast (all zero when it is off). On the leader:
+
+	// MulticastSent: AppendLogs offered to the group.
+	MulticastSent uint64
+	// MulticastSendFailed: the group refused an AppendLog (back pressure,
+	// not connected); the follower got it by unicast instead.
+	MulticastSendFailed uint64
+	// MulticastSkipped: AppendLogs to a follower not sent because the group
+	// already carried them to it (unicast copies saved).
+	MulticastSkipped uint64
+	// MulticastUnicast: AppendLogs that went by unicast with multicast on
+	// (catch-up, a lagging follower, a failed group offer; also counted in
+	// Sent when offered).
+	MulticastUnicast uint64
+
+	// On a follower:
+
+	// MulticastReceived: group messages delivered (also in Received).
+	MulticastReceived uint64
+	// MulticastAhead: group log dropped because it starts beyond the log
+	// this member was handed (it lags, or its unicast stream is still on
+	// its way); consensus heals the gap.
+	MulticastAhead uint64
+	// MulticastDropped: authenticated group messages that are not
+	// AppendLog (the group carries only the log).
+	MulticastDropped uint64
 }
 
 // counters are updated by Send and Poll and read from any goroutine.
@@ -38,6 +65,9 @@ type counters struct {
 	sent, sendBackPressured, sendNotConnected, sendRejected atomic.Uint64
 	received, wrongSource, badMAC, malformed                atomic.Uint64
 	unassembled, imagesEvicted                              atomic.Uint64
+	multicastSent, multicastSendFailed                      atomic.Uint64
+	multicastSkipped, multicastUnicast                      atomic.Uint64
+	multicastReceived, multicastAhead, multicastDropped     atomic.Uint64
 }
 
 // Counters returns a snapshot of the counters (safe from any goroutine).
@@ -49,5 +79,9 @@ func (t *Transport) Counters() Counters {
 		Received: c.received.Load(), WrongSource: c.wrongSource.Load(),
 		BadMAC: c.badMAC.Load(), Malformed: c.malformed.Load(),
 		Unassembled: c.unassembled.Load(), ImagesEvicted: c.imagesEvicted.Load(),
+		MulticastSent: c.multicastSent.Load(), MulticastSendFailed: c.multicastSendFailed.Load(),
+		MulticastSkipped: c.multicastSkipped.Load(), MulticastUnicast: c.multicastUnicast.Load(),
+		MulticastReceived: c.multicastReceived.Load(), MulticastAhead: c.multicastAhead.Load(),
+		MulticastDropped: c.multicastDropped.Load(),
 	}
 }

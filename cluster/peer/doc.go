@@ -44,6 +44,32 @@
 // off-host sender cannot learn a member's session id. Set a secret when
 // that matters.
 //
+// # Log multicast
+//
+// With Config.Multicast set, every member also joins the multicast group
+// and owns a publication to it (bound to its host, flow control fc=max: the
+// fastest follower paces it, as a quorum needs only that one). Send routes
+// each AppendLog the consensus core addresses to a follower (router):
+// log never sent before in the term goes once to the group; a follower in
+// step with the group is skipped for log the group already carried
+// (MulticastSkipped); a follower that is not (catch-up, lagging, or the
+// group failed it) gets its own copy by unicast, and joins the group again
+// at new log once its AppendPosition shows nothing sent to it by unicast is
+// still in flight. Every resend the leader makes goes by unicast. Only
+// AppendLog uses the group; every other message is unicast.
+//
+// On the receiving side a group message passes the same checks (source
+// host, MAC) with the MAC bound to a group destination id instead of this
+// member's id, must be an AppendLog, and is handed on as if addressed to
+// this member. Group log that starts beyond the log this member was handed
+// in the term is dropped (MulticastAhead): the node would reject it, and
+// its own stream is on the way. A member skips its own group stream,
+// which the network loops back to it.
+//
+// Consensus never depends on the group: a lost or dropped group message
+// leaves a gap the consensus core heals by its usual catch-up or
+// retransmit, by unicast.
+//
 // # Sizes
 //
 // The largest consensus message is an AppendLog with Config.AppendDataMax

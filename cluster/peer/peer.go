@@ -69,6 +69,10 @@ type Config struct {
 	// TermLength overrides the derived term length in bytes (a power of
 	// two whose MaxMessageLength holds the largest message); 0 derives it.
 	TermLength int
+	// Multicast, when its Group is set, replicates the log over that
+	// multicast group as well as unicast (see doc.go); every member must
+	// have the same setting.
+	Multicast MulticastConfig
 }
 
 // Errors returned by New.
@@ -99,6 +103,13 @@ type Transport struct {
 	counters counters
 	send     sender
 	recv     receiver
+	// group is the log multicast sender and grecv its receiver; nil and
+	// unused when multicast is off. rx follows the log handed to the node
+	// (both receivers run inside Poll).
+	group      *groupSender
+	grecv      receiver
+	rx         rxLog
+	groupFirst bool // Poll alternates which receiver goes first
 }
 
 // sender is Send's state: its own MAC so that Send and Poll may run on
@@ -141,8 +152,16 @@ func newTransport(cfg Config) (*Transport, error) {
 		}
 		t.send.mac = newMACer(cfg.Secret)
 		t.recv.mac = newMACer(cfg.Secret)
+		t.grecv.mac = newMACer(cfg.Secret)
 	}
-	t.recv.init(t)
+	if err := cfg.Multicast.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	t.recv.init(t, false)
+	if cfg.Multicast.Enabled() {
+		t.group = &groupSender{router: newRouter()}
+		t.grecv.init(t, true)
+	}
 	return t, nil
 }
 
@@ -261,6 +280,7 @@ func (t *Transport) open(cfg Config) error {
 		return fmt.Errorf("peer: member %d: subscribe to %s: %w", self, selfEP, err)
 	}
 	t.sub = sub
+	t.recv.sub = sub
 	for _, m := range cfg.Members {
 		if m.ID == self {
 			continue
@@ -276,6 +296,9 @@ func (t *Transport) open(cfg Config) error {
 		}
 		t.members[m.ID].pub = pub
 		t.pubs = append(t.pubs, pub)
+	}
+	if t.group != nil {
+		return t.openGroup(cfg, selfEP.Addr())
 	}
 	return nil
 }
@@ -293,6 +316,12 @@ func (t *Transport) Close() {
 	}
 	if t.sub != nil {
 		t.sub.Close()
+	}
+	if t.group != nil && t.group.pub != nil {
+		t.group.pub.Close()
+	}
+	if t.grecv.sub != nil {
+		t.grecv.sub.Close()
 	}
 }
 
@@ -316,12 +345,22 @@ func (t *Transport) Connected(to consensus.MemberID) bool {
 
 // Send offers msg (an encoded consensus message from Self) to member to. It
 // never blocks and never retries back pressure: false means not sent,
-// counted by reason. msg is not retained.
+// counted by reason. msg is not retained. With multicast on, an AppendLog
+// may go to the group instead, or not at all when the group already
+// carried it to member to (true, counted MulticastSkipped).
 func (t *Transport) Send(to consensus.MemberID, msg []byte) bool {
 	if t.closed || to < 0 || to >= MembersMax || t.members[to].pub == nil || len(msg) > t.msgMax {
 		t.counters.sendRejected.Add(1)
 		return false
 	}
+	if t.group != nil && isAppendLog(msg) {
+		return t.sendLog(to, msg)
+	}
+	return t.unicast(to, msg)
+}
+
+// unicast offers msg on member to's own stream (Send's checks done).
+func (t *Transport) unicast(to consensus.MemberID, msg []byte) bool {
 	pub := t.members[to].pub
 	s := &t.send
 	if s.mac != nil {

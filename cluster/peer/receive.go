@@ -30,13 +30,20 @@ type imageState struct {
 	active bool
 }
 
-// receiver is Poll's state.
+// receiver is Poll's state for one subscription: the member's consensus
+// endpoint, or (group) the log multicast group.
 type receiver struct {
-	t      *Transport
-	mac    *macer
-	images []*imageState // the tracked images, at most imagesMax
-	free   []*imageState // states of gone images, reused
-	stamps uint64
+	t     *Transport
+	sub   *transport.Subscription
+	group bool
+	mac   *macer
+	// ownSession is this member's own group publication (hasOwn), whose
+	// stream loops back to it and is skipped unread.
+	ownSession int32
+	hasOwn     bool
+	images     []*imageState // the tracked images, at most imagesMax
+	free       []*imageState // states of gone images, reused
+	stamps     uint64
 	// scratch is the state of an image without a slot, rebuilt per use.
 	scratch    imageState
 	rr         int // the image Poll starts with, for fairness
@@ -48,8 +55,8 @@ type receiver struct {
 	onFragment transport.FragmentHandler // bound once: polling does not allocate
 }
 
-func (r *receiver) init(t *Transport) {
-	r.t = t
+func (r *receiver) init(t *Transport, group bool) {
+	r.t, r.group = t, group
 	r.images = make([]*imageState, 0, imagesMax)
 	r.onFragment = r.fragment
 }
@@ -151,14 +158,39 @@ func (t *Transport) Poll(handler func(from consensus.MemberID, msg []byte), limi
 	if t.closed || limit <= 0 {
 		return 0
 	}
-	return t.recv.poll(handler, limit)
+	if t.group == nil {
+		return t.recv.poll(handler, limit)
+	}
+	// Alternate which subscription goes first, so that neither starves.
+	t.groupFirst = !t.groupFirst
+	first, second := &t.recv, &t.grecv
+	if t.groupFirst {
+		first, second = second, first
+	}
+	n := first.poll(handler, limit)
+	if n < limit {
+		n += second.poll(handler, limit-n)
+	}
+	return n
 }
 
+// skipBlock consumes a block unread.
+func skipBlock([]byte, transport.Position, int32, int32) {}
+
 func (r *receiver) poll(handler func(consensus.MemberID, []byte), limit int) int {
-	images := r.t.sub.Images()
+	images := r.sub.Images()
 	n := len(images)
 	if n == 0 {
 		return 0
+	}
+	if r.hasOwn {
+		// This member's own group stream: nothing in it is for us (the
+		// session id is ours; a forged stream reusing it is dropped too).
+		for _, img := range images {
+			if img.SessionID() == r.ownSession {
+				img.BlockPoll(skipBlock, ownDrainBytesMax)
+			}
+		}
 	}
 	r.handler, r.handed = handler, 0
 	if r.rr++; r.rr >= n {
@@ -170,6 +202,9 @@ func (r *receiver) poll(handler func(consensus.MemberID, []byte), limit int) int
 		progress := 0
 		for i := 0; i < n && r.handed < limit && fragments < pollFragmentsMax; i++ {
 			img := images[(r.rr+i)%n]
+			if r.hasOwn && img.SessionID() == r.ownSession {
+				continue
+			}
 			r.cur = r.stateOf(img)
 			got := img.Poll(r.onFragment, min(limit-r.handed, pollFragmentsMax-fragments))
 			fragments += got
@@ -253,17 +288,53 @@ func (r *receiver) deliver(st *imageState, wire []byte) {
 		return
 	}
 	from := r.msg.From
+	dataLen := consensus.Position(len(r.msg.Data))
 	r.msg.Data = nil // do not keep the receive buffer reachable
 	if from < 0 || from >= MembersMax || from == t.self || !t.members[from].known || t.members[from].host != st.host {
 		t.counters.wrongSource.Add(1)
 		return
 	}
-	if r.mac != nil && !r.mac.verify(body, wire[len(body):], from, t.self) {
+	to := t.self
+	if r.group {
+		to = groupDestination
+	}
+	if r.mac != nil && !r.mac.verify(body, wire[len(body):], from, to) {
 		t.counters.badMAC.Add(1)
 		return
 	}
 	st.proven = true
+	if !r.accept(from, dataLen) {
+		return
+	}
 	t.counters.received.Add(1)
 	r.handed++
 	r.handler(from, body)
+}
+
+// accept applies the log multicast rules to an authenticated message
+// (r.msg): the group carries only AppendLog, and group log beyond what
+// this member was handed is dropped (rxLog). It notes the log handed on
+// and, for the leader's router, the followers' acknowledged positions.
+func (r *receiver) accept(from consensus.MemberID, dataLen consensus.Position) bool {
+	t, m := r.t, &r.msg
+	if t.group == nil {
+		return true
+	}
+	switch {
+	case m.Type == consensus.MsgAppendLog:
+		if r.group && t.rx.ahead(m.Term, m.Position) {
+			t.counters.multicastAhead.Add(1)
+			return false
+		}
+		t.rx.note(m.Term, m.Position+dataLen)
+	case r.group:
+		t.counters.multicastDropped.Add(1) // the group carries the log only
+		return false
+	case m.Type == consensus.MsgAppendPosition:
+		t.group.onAck(from, m.Term, m.Position)
+	}
+	if r.group {
+		t.counters.multicastReceived.Add(1)
+	}
+	return true
 }
