@@ -93,6 +93,37 @@ const (
 
 	// AppendDataLengthMax bounds the log bytes in one AppendLog message.
 	AppendDataLengthMax = 1 << 20
+
+	installTermOffset     = 0
+	installPositionOffset = 8
+	installLogTermOffset  = 16
+	installTermBaseOffset = 24
+	installLeaderOffset   = 32
+	installFollowerOffset = 36
+	installBlockLength    = 40
+
+	chunkReqTermOffset     = 0
+	chunkReqPositionOffset = 8
+	chunkReqOffsetOffset   = 16
+	chunkReqMemberOffset   = 24
+	chunkReqBlockLength    = 32
+
+	chunkTermOffset       = 0
+	chunkPositionOffset   = 8
+	chunkOffsetOffset     = 16
+	chunkLengthOffset     = 24
+	chunkChecksumOffset   = 32
+	chunkMemberOffset     = 36
+	chunkDataLengthOffset = 40
+	chunkBlockLength      = 48
+
+	// SnapshotChunkBytesMax bounds the snapshot bytes in one SnapshotChunk
+	// message. It is below EntryLengthMax (which AppendBatchBytes, and so
+	// the peer transport's largest message, is never below), so a chunk
+	// always fits where an AppendLog batch fits.
+	SnapshotChunkBytesMax = 16 << 10
+	// SnapshotLengthMax bounds a transferred snapshot's whole length.
+	SnapshotLengthMax = 4 << 30
 )
 
 // Decode errors. Every one is counted by DecodeCounters and means "drop the
@@ -116,6 +147,10 @@ var blockLengths = [msgTypeCount]int{
 	MsgStopCatchup:       stopBlockLength,
 	MsgTermination:       posBlockLength,
 	MsgAppendLog:         appendBlockLength,
+	MsgInstallSnapshot:   installBlockLength,
+	// The chunk messages are the member layer's, on the same channel.
+	MsgSnapshotChunkRequest: chunkReqBlockLength,
+	MsgSnapshotChunk:        chunkBlockLength,
 }
 
 // EncodedLength returns the number of bytes AppendMessage adds for m.
@@ -209,6 +244,27 @@ func encodeBlock(b []byte, m *Message) {
 		put32(b, appendLeaderOffset, int32(m.From))
 		put32(b, appendDataLengthOffset, int32(len(m.Data)))
 		copy(b[appendBlockLength:], m.Data)
+	case MsgInstallSnapshot:
+		put64(b, installTermOffset, int64(m.Term))
+		put64(b, installPositionOffset, int64(m.Position))
+		put64(b, installLogTermOffset, int64(m.LogTerm))
+		put64(b, installTermBaseOffset, int64(m.TermBase))
+		put32(b, installLeaderOffset, int32(m.From))
+		put32(b, installFollowerOffset, int32(m.To))
+	case MsgSnapshotChunkRequest:
+		put64(b, chunkReqTermOffset, int64(m.Term))
+		put64(b, chunkReqPositionOffset, int64(m.Position))
+		put64(b, chunkReqOffsetOffset, m.Offset)
+		put32(b, chunkReqMemberOffset, int32(m.From))
+	case MsgSnapshotChunk:
+		put64(b, chunkTermOffset, int64(m.Term))
+		put64(b, chunkPositionOffset, int64(m.Position))
+		put64(b, chunkOffsetOffset, m.Offset)
+		put64(b, chunkLengthOffset, m.Length)
+		put32(b, chunkChecksumOffset, int32(m.Checksum))
+		put32(b, chunkMemberOffset, int32(m.From))
+		put32(b, chunkDataLengthOffset, int32(len(m.Data)))
+		copy(b[chunkBlockLength:], m.Data)
 	}
 }
 
@@ -240,17 +296,31 @@ func DecodeMessage(buf []byte, m *Message) error {
 	}
 	*m = Message{Type: template, To: m.To}
 	decodeBlock(body, m)
-	if template == MsgAppendLog {
-		n := int(get32(body, appendDataLengthOffset))
-		if n < 0 || n > AppendDataLengthMax {
-			return fmt.Errorf("%w: data length %d", ErrMalformed, n)
+	switch template {
+	case MsgAppendLog:
+		if err := decodeData(m, body, blockLength, appendDataLengthOffset, AppendDataLengthMax); err != nil {
+			return err
 		}
-		if len(body)-blockLength < n {
-			return fmt.Errorf("%w: data %d, have %d", ErrTruncated, n, len(body)-blockLength)
+	case MsgSnapshotChunk:
+		if err := decodeData(m, body, blockLength, chunkDataLengthOffset, SnapshotChunkBytesMax); err != nil {
+			return err
 		}
-		m.Data = body[blockLength : blockLength+n : blockLength+n]
 	}
 	return validate(m, body)
+}
+
+// decodeData sets m.Data to the variable-length data after the block, whose
+// length is at lengthOffset in the block and at most max bytes.
+func decodeData(m *Message, body []byte, blockLength, lengthOffset, max int) error {
+	n := int(get32(body, lengthOffset))
+	if n < 0 || n > max {
+		return fmt.Errorf("%w: %v data length %d", ErrMalformed, m.Type, n)
+	}
+	if len(body)-blockLength < n {
+		return fmt.Errorf("%w: %v data %d, have %d", ErrTruncated, m.Type, n, len(body)-blockLength)
+	}
+	m.Data = body[blockLength : blockLength+n : blockLength+n]
+	return nil
 }
 
 func decodeBlock(b []byte, m *Message) {
@@ -298,6 +368,25 @@ func decodeBlock(b []byte, m *Message) {
 		m.PrevLogTerm = TermID(get64(b, appendPrevTermOffset))
 		m.LogTerm = TermID(get64(b, appendLogTermOffset))
 		m.From = MemberID(get32(b, appendLeaderOffset))
+	case MsgInstallSnapshot:
+		m.Term = TermID(get64(b, installTermOffset))
+		m.Position = Position(get64(b, installPositionOffset))
+		m.LogTerm = TermID(get64(b, installLogTermOffset))
+		m.TermBase = Position(get64(b, installTermBaseOffset))
+		m.From = MemberID(get32(b, installLeaderOffset))
+		m.To = MemberID(get32(b, installFollowerOffset))
+	case MsgSnapshotChunkRequest:
+		m.Term = TermID(get64(b, chunkReqTermOffset))
+		m.Position = Position(get64(b, chunkReqPositionOffset))
+		m.Offset = get64(b, chunkReqOffsetOffset)
+		m.From = MemberID(get32(b, chunkReqMemberOffset))
+	case MsgSnapshotChunk:
+		m.Term = TermID(get64(b, chunkTermOffset))
+		m.Position = Position(get64(b, chunkPositionOffset))
+		m.Offset = get64(b, chunkOffsetOffset)
+		m.Length = get64(b, chunkLengthOffset)
+		m.Checksum = uint32(get32(b, chunkChecksumOffset))
+		m.From = MemberID(get32(b, chunkMemberOffset))
 	}
 }
 
@@ -313,6 +402,17 @@ func validate(m *Message, body []byte) error {
 	if m.Type == MsgAppendLog && (m.PrevLogTerm > m.LogTerm || m.LogTerm > m.Term || m.LogTerm == 0 ||
 		m.Position > m.Position+Position(len(m.Data))) {
 		bad = true
+	}
+	switch m.Type {
+	case MsgInstallSnapshot:
+		// A snapshot of an empty log is no snapshot; the byte before it
+		// was written in a term that started at or before it.
+		bad = bad || m.Position == 0 || m.LogTerm == 0 || m.LogTerm > m.Term || m.TermBase >= m.Position
+	case MsgSnapshotChunkRequest:
+		bad = bad || m.Offset < 0
+	case MsgSnapshotChunk:
+		bad = bad || m.Offset < 0 || m.Length < 0 || m.Length > SnapshotLengthMax ||
+			m.Offset > m.Length-int64(len(m.Data))
 	}
 	if bad {
 		return fmt.Errorf("%w: %v", ErrMalformed, m)

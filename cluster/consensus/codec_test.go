@@ -22,6 +22,41 @@ func sampleMessages() []Message {
 		{Type: MsgTermination, From: 2, Term: 5, Position: 9000},
 		{Type: MsgAppendLog, From: 2, Term: 5, Position: 4096, PrevLogTerm: 3, LogTerm: 5, Data: []byte("0123456789abcdef")},
 		{Type: MsgAppendLog, From: 2, Term: 5, Position: 4096, PrevLogTerm: 3, LogTerm: 5},
+		{Type: MsgInstallSnapshot, From: 2, To: 1, Term: 5, Position: 8192, LogTerm: 4, TermBase: 4096},
+		{Type: MsgSnapshotChunkRequest, From: 1, Term: 5, Position: 8192, Offset: 16384},
+		{Type: MsgSnapshotChunk, From: 2, Term: 5, Position: 8192, Offset: 16384, Length: 16400,
+			Checksum: 0xdeadbeef, Data: []byte("0123456789abcdef")},
+		{Type: MsgSnapshotChunk, From: 2, Term: 5, Position: 8192, Length: 0, Checksum: 0}, // an empty snapshot's one chunk
+	}
+}
+
+// TestSnapshotMessageRejects: snapshot transfer fields that no correct
+// member sends are malformed, never trusted.
+func TestSnapshotMessageRejects(t *testing.T) {
+	cases := []struct {
+		name string
+		m    Message
+	}{
+		{"install at 0", Message{Type: MsgInstallSnapshot, From: 2, Term: 5, LogTerm: 4}},
+		{"install of term 0", Message{Type: MsgInstallSnapshot, From: 2, Term: 5, Position: 64}},
+		{"install log term above term", Message{Type: MsgInstallSnapshot, From: 2, Term: 5, Position: 64, LogTerm: 6}},
+		{"install base at position", Message{Type: MsgInstallSnapshot, From: 2, Term: 5, Position: 64, LogTerm: 5, TermBase: 64}},
+		{"request negative offset", Message{Type: MsgSnapshotChunkRequest, From: 1, Term: 5, Position: 64, Offset: -1}},
+		{"chunk past length", Message{Type: MsgSnapshotChunk, From: 2, Term: 5, Position: 64, Offset: 10, Length: 12, Data: []byte("abc")}},
+		{"chunk length too big", Message{Type: MsgSnapshotChunk, From: 2, Term: 5, Position: 64, Length: SnapshotLengthMax + 1}},
+	}
+	for _, tc := range cases {
+		buf := AppendMessage(nil, &tc.m)
+		var m Message
+		if err := DecodeMessage(buf, &m); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%s: err %v, want ErrMalformed", tc.name, err)
+		}
+	}
+	big := Message{Type: MsgSnapshotChunk, From: 2, Term: 5, Position: 64, Length: 1 << 20,
+		Data: make([]byte, SnapshotChunkBytesMax+1)}
+	var m Message
+	if err := DecodeMessage(AppendMessage(nil, &big), &m); !errors.Is(err, ErrMalformed) {
+		t.Errorf("oversized chunk: err %v, want ErrMalformed", err)
 	}
 }
 
@@ -122,6 +157,7 @@ func FuzzDecodeMessage(f *testing.F) {
 	f.Add(AppendMessage(nil, &sampleMessages()[10])[:30]) // AppendLog cut inside the block
 	f.Add([]byte{0, 0, 99, 0, 0x43, 0x56, 1, 0})          // unknown template 99
 	f.Add([]byte{40, 0, 4, 0, 0, 0, 1, 0})                // foreign schema 0
+	f.Add(AppendMessage(nil, &sampleMessages()[14])[:60]) // SnapshotChunk cut inside its data
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var m Message
 		if err := DecodeMessage(data, &m); err != nil {

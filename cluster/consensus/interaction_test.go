@@ -32,6 +32,13 @@ var rewrite = flag.Bool("rewrite", false, "rewrite testdata/*.txt with the actua
 //	crash ID, restart ID   lose unsynced writes and the node; start it again
 //	nosync ID, sync ID stall member ID's fsync; resume it
 //	status, log ID, counters ID   print state, a member's log, its counters
+//	snapshot ID        member ID can serve a snapshot at its applied position
+//	purge ID           member ID's store drops the log below its snapshot
+//	wipe ID            member ID loses its node, log and hard state (a
+//	                   wiped data directory); restart ID starts it empty
+//
+// A member that takes a snapshot offer installs it at once: its store is
+// reset to start at the offer's position, and the install is printed.
 func TestInteraction(t *testing.T) {
 	files, _ := filepath.Glob("testdata/*.txt")
 	if len(files) == 0 {
@@ -91,6 +98,7 @@ type scriptHarness struct {
 	hard     []HardState
 	nosync   []bool
 	isolated []bool
+	snaps    []Position // the snapshot each member can serve
 	seed     uint64
 	nowNs    int64
 	queue    []Message
@@ -136,6 +144,19 @@ func (h *scriptHarness) run(line string) []string {
 		h.events = append(h.events, fmt.Sprintf("%d: %+v", m, h.nodes[m].Counters()))
 	case "log":
 		h.log(atoi(h.t, f[1]))
+	case "snapshot":
+		m := atoi(h.t, f[1])
+		p := h.nodes[m].Status().Applied
+		h.snaps[m] = p
+		h.nodes[m].SnapshotAvailable(p)
+		h.events = append(h.events, fmt.Sprintf("%d: snapshot at %d", m, p))
+	case "purge":
+		m := atoi(h.t, f[1])
+		err := h.stores[m].PurgeBefore(h.snaps[m])
+		h.events = append(h.events, fmt.Sprintf("%d: log starts at %d err=%v", m, h.stores[m].Start(), err))
+	case "wipe":
+		m := atoi(h.t, f[1])
+		h.stores[m], h.hard[m], h.nodes[m], h.snaps[m] = NewMemLogStore(), HardState{Vote: NoMember}, nil, 0
 	default:
 		h.t.Fatalf("unknown command %q", f[0])
 	}
@@ -154,6 +175,7 @@ func (h *scriptHarness) members(n int, seed uint64) {
 	h.seed = seed
 	h.nodes, h.stores = make([]*Node, n), make([]*MemLogStore, n)
 	h.hard, h.nosync, h.isolated = make([]HardState, n), make([]bool, n), make([]bool, n)
+	h.snaps = make([]Position, n)
 	for i := range n {
 		h.stores[i] = NewMemLogStore()
 		h.hard[i] = HardState{Vote: NoMember}
@@ -163,9 +185,12 @@ func (h *scriptHarness) members(n int, seed uint64) {
 
 func (h *scriptHarness) start(i int) {
 	cfg := DefaultConfig(MemberID(i), len(h.nodes), &seqRand{x: h.seed*31 + uint64(i)})
-	n, err := NewNode(cfg, h.stores[i], h.hard[i], 0, h.nowNs)
+	n, err := NewNode(cfg, h.stores[i], h.hard[i], h.snaps[i], h.nowNs)
 	if err != nil {
 		h.t.Fatal(err)
+	}
+	if h.snaps[i] > 0 {
+		n.SnapshotAvailable(h.snaps[i])
 	}
 	h.nodes[i] = n
 }
@@ -239,6 +264,24 @@ func (h *scriptHarness) ready(i int, n *Node) {
 			h.nowNs/1_000_000, i, st.State, st.Term, st.Leader))
 	}
 	n.Advance(rd)
+	if o := rd.SnapshotOffer; o.Position > 0 {
+		h.install(i, n, o)
+	}
+}
+
+// install does what a member does with a snapshot offer: it fetches the
+// leader's snapshot (here: nothing to fetch, the harness has no service),
+// resets its log to start at the offer's position, and tells the node.
+func (h *scriptHarness) install(i int, n *Node, o SnapshotOffer) {
+	err := h.stores[i].ResetTo(o.Position, TermRecord{Term: o.LogTerm, Base: o.TermBase})
+	if err == nil {
+		err = n.SnapshotInstalled(h.nowNs, o.Position, 0)
+	}
+	if err == nil {
+		h.snaps[i] = o.Position
+	}
+	h.events = append(h.events, fmt.Sprintf("%dms %d: install snapshot at %d from %d (term %d base %d) err=%v",
+		h.nowNs/1_000_000, i, o.Position, o.Leader, o.LogTerm, o.TermBase, err))
 }
 
 func (h *scriptHarness) propose(i int, text string) {
@@ -272,7 +315,10 @@ func (h *scriptHarness) status() {
 // log prints member i's log: each entry with its position and term.
 func (h *scriptHarness) log(i int) {
 	s := h.stores[i]
-	b, _ := s.Read(0, s.End(), nil)
+	b, _ := s.Read(s.Start(), s.End(), nil)
+	if s.Start() > 0 {
+		h.events = append(h.events, fmt.Sprintf("(log starts at %d)", s.Start()))
+	}
 	for p := 0; p < len(b); {
 		var e LogEntry
 		l, err := DecodeEntry(b[p:], &e)
@@ -284,7 +330,8 @@ func (h *scriptHarness) log(i int) {
 		if e.Type == EntryNewLeadershipTerm {
 			desc = fmt.Sprintf("leader=%d", e.LeaderID)
 		}
-		h.events = append(h.events, fmt.Sprintf("%d term=%d %v %s", p, h.nodes[0].termAtIn(s, Position(p)), e.Type, desc))
+		at := s.Start() + Position(p)
+		h.events = append(h.events, fmt.Sprintf("%d term=%d %v %s", at, h.nodes[0].termAtIn(s, at), e.Type, desc))
 		p += l
 	}
 }

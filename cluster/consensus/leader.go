@@ -247,10 +247,10 @@ func (n *Node) shipLog(f MemberID) {
 	end := n.store.End()
 	window := Position(n.cfg.AppendWindowBytes)
 	if st, ok := n.store.(logStart); ok && pr.next < end && pr.next < st.Start() {
-		// Retention purged the log this follower needs: only a snapshot
-		// could bring it back (not shipped yet). The leader carries on
-		// with the others rather than fail.
-		n.counters.Unservable++
+		// Retention purged the log this follower needs: offer it a
+		// snapshot instead (snapshot.go). The leader carries on with the
+		// others meanwhile.
+		n.offerSnapshot(f, st.Start())
 		return
 	}
 	for sent := 0; sent < appendMessagesPerFlushMax && pr.next < end && pr.next-pr.match < window; sent++ {

@@ -59,6 +59,8 @@ func termIndexAt(terms []TermRecord, p Position) int {
 // MemLogStore is an in-memory LogStore that models a disk: Append is
 // volatile until Sync, and Crash drops everything past the durable position.
 type MemLogStore struct {
+	// buf holds the log from start (retention may purge its beginning).
+	start   Position
 	buf     []byte
 	terms   []TermRecord
 	durable Position
@@ -71,7 +73,34 @@ type MemLogStore struct {
 func NewMemLogStore() *MemLogStore { return &MemLogStore{} }
 
 // End implements LogStore.
-func (s *MemLogStore) End() Position { return Position(len(s.buf)) }
+func (s *MemLogStore) End() Position { return s.start + Position(len(s.buf)) }
+
+// Start returns the first position the store still holds (0 unless
+// PurgeBefore or ResetTo moved it).
+func (s *MemLogStore) Start() Position { return s.start }
+
+// PurgeBefore drops the log below pos (at most the durable position), as
+// retention does after a snapshot at pos; End and Terms are unchanged.
+func (s *MemLogStore) PurgeBefore(pos Position) error {
+	if pos < s.start || pos > s.durable {
+		return fmt.Errorf("%w: purge before %d of [%d,%d) durable %d", ErrStore, pos, s.start, s.End(), s.durable)
+	}
+	s.buf = append([]byte(nil), s.buf[pos-s.start:]...)
+	s.start = pos
+	return nil
+}
+
+// ResetTo discards the whole log and starts an empty one at pos whose byte
+// before pos was written in rec.Term, from rec.Base (a snapshot at pos was
+// installed): Start == End == DurablePosition == pos, Terms == [rec].
+func (s *MemLogStore) ResetTo(pos Position, rec TermRecord) error {
+	if pos <= 0 || rec.Term <= 0 || rec.Base < 0 || rec.Base >= pos {
+		return fmt.Errorf("%w: reset to %d with term record %+v", ErrStore, pos, rec)
+	}
+	s.start, s.buf, s.durable, s.chunkEnds = pos, nil, pos, nil
+	s.terms = []TermRecord{rec}
+	return nil
+}
 
 // DurablePosition implements LogStore.
 func (s *MemLogStore) DurablePosition() Position { return s.durable }
@@ -94,10 +123,10 @@ func (s *MemLogStore) Append(term TermID, data []byte) error {
 // Truncate implements LogStore. It copies the kept prefix to a new buffer so
 // that slices returned by Read before the truncation never change.
 func (s *MemLogStore) Truncate(pos Position) error {
-	if pos < 0 || pos > s.End() {
-		return fmt.Errorf("%w: truncate to %d of %d", ErrStore, pos, s.End())
+	if pos < s.start || pos > s.End() {
+		return fmt.Errorf("%w: truncate to %d of [%d,%d)", ErrStore, pos, s.start, s.End())
 	}
-	s.buf = append([]byte(nil), s.buf[:pos]...)
+	s.buf = append([]byte(nil), s.buf[:pos-s.start]...)
 	i := termIndexAt(s.terms, pos-1)
 	s.terms = append([]TermRecord(nil), s.terms[:i+1]...)
 	s.durable = min(s.durable, pos)
@@ -118,10 +147,10 @@ func (s *MemLogStore) dropChunksAfter(pos Position) {
 
 // Read implements LogStore; the result aliases the store.
 func (s *MemLogStore) Read(from, to Position, _ []byte) ([]byte, error) {
-	if from < 0 || from > to || to > s.End() {
-		return nil, fmt.Errorf("%w: read [%d,%d) of %d", ErrStore, from, to, s.End())
+	if from < s.start || from > to || to > s.End() {
+		return nil, fmt.Errorf("%w: read [%d,%d) of [%d,%d)", ErrStore, from, to, s.start, s.End())
 	}
-	return s.buf[from:to:to], nil
+	return s.buf[from-s.start : to-s.start : to-s.start], nil
 }
 
 // Terms implements LogStore.

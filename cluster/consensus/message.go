@@ -40,6 +40,20 @@ const (
 	// LogTerm, preceded in the leader's log by a byte of PrevLogTerm. It models
 	// the log stream publication (live) and the archive replay (catch-up).
 	MsgAppendLog
+	// MsgInstallSnapshot: the leader tells a follower that the log it needs
+	// was purged here and that it should load the leader's snapshot of the
+	// state at Position instead. LogTerm is the term of the byte before
+	// Position and TermBase that term's base, so that the follower's log
+	// can start at Position as a suffix of the leader's.
+	MsgInstallSnapshot
+	// MsgSnapshotChunkRequest: a member fetching the snapshot at Position
+	// asks for its bytes from Offset (the member layer answers; the Node
+	// never sees it).
+	MsgSnapshotChunkRequest
+	// MsgSnapshotChunk carries the bytes [Offset, Offset+len(Data)) of the
+	// snapshot at Position, which is Length bytes long in all with CRC32C
+	// Checksum (member layer only, like MsgSnapshotChunkRequest).
+	MsgSnapshotChunk
 
 	msgTypeCount
 )
@@ -69,6 +83,12 @@ func (t MsgType) String() string {
 		return "Termination"
 	case MsgAppendLog:
 		return "AppendLog"
+	case MsgInstallSnapshot:
+		return "InstallSnapshot"
+	case MsgSnapshotChunkRequest:
+		return "SnapshotChunkRequest"
+	case MsgSnapshotChunk:
+		return "SnapshotChunk"
 	}
 	return fmt.Sprintf("MsgType(%d)", uint16(t))
 }
@@ -97,13 +117,31 @@ type Message struct {
 	Commit Position
 	// Granted is the vote (Vote only).
 	Granted bool
-	// Data is the log bytes (AppendLog only). After Decode it aliases the
-	// receive buffer.
+	// Offset is a byte offset within a snapshot (SnapshotChunkRequest,
+	// SnapshotChunk).
+	Offset int64
+	// Length is a snapshot's whole length in bytes (SnapshotChunk).
+	Length int64
+	// Checksum is the CRC32C (Castagnoli) of a whole snapshot
+	// (SnapshotChunk).
+	Checksum uint32
+	// Data is the log bytes (AppendLog) or snapshot bytes (SnapshotChunk).
+	// After Decode it aliases the receive buffer.
 	Data []byte
+}
+
+// IsSnapshotTransfer reports whether t is one of the snapshot transfer
+// messages that the member layer handles instead of the Node.
+func (t MsgType) IsSnapshotTransfer() bool {
+	return t == MsgSnapshotChunkRequest || t == MsgSnapshotChunk
 }
 
 // String formats the message on one line for traces and test output.
 func (m *Message) String() string {
+	if m.Type == MsgSnapshotChunkRequest || m.Type == MsgSnapshotChunk {
+		return fmt.Sprintf("%s %d->%d term=%d pos=%d off=%d length=%d crc=%#x len=%d",
+			m.Type, m.From, m.To, m.Term, m.Position, m.Offset, m.Length, m.Checksum, len(m.Data))
+	}
 	return fmt.Sprintf("%s %d->%d term=%d logTerm=%d prev=%d pos=%d base=%d commit=%d granted=%t len=%d",
 		m.Type, m.From, m.To, m.Term, m.LogTerm, m.PrevLogTerm, m.Position, m.TermBase, m.Commit,
 		m.Granted, len(m.Data))

@@ -42,8 +42,16 @@ type Counters struct {
 	// this counter to stay zero.
 	Invalid uint64
 	// Unservable counts log shipments skipped because a follower needs log
-	// that retention purged from this leader's store (it needs a snapshot).
+	// that retention purged from this leader's store and no snapshot the
+	// leader can serve reaches the log it still holds.
 	Unservable uint64
+	// SnapshotsOffered counts InstallSnapshot messages this leader sent.
+	SnapshotsOffered uint64
+	// SnapshotOffers counts offers this member took (handed out in Ready);
+	// StaleSnapshotOffers those it did not need (its log already agreed).
+	SnapshotOffers, StaleSnapshotOffers uint64
+	// SnapshotsInstalled counts snapshots this member installed from a peer.
+	SnapshotsInstalled uint64
 }
 
 // Errors returned by Node methods.
@@ -70,6 +78,8 @@ type progress struct {
 	lastAckNs      int64    // last message from the follower (check quorum)
 	lastProgressNs int64    // last time match advanced or next was reset
 	stopSent       bool     // StopCatchup sent in this term
+	installAt      Position // snapshot last offered (0: none)
+	installSentNs  int64    // when it was offered
 }
 
 // canvassRecord is what this member heard from another in the canvass.
@@ -126,6 +136,11 @@ type Node struct {
 	catchup         Message  // the pending CatchupPosition (conflated)
 	termination     Position // stop once applied here; -1: not asked
 	terminateByNs   int64    // leader: stop waiting for followers then
+
+	// Snapshots: the latest one the caller can serve, and an offer from a
+	// leader not yet handed out in a Ready.
+	snapshotAt Position
+	offer      SnapshotOffer
 
 	// Leader.
 	progress    [membersMax]progress
@@ -235,6 +250,8 @@ func (n *Node) Step(nowNs int64, m *Message) error {
 		n.onTermination(m)
 	case MsgAppendLog:
 		n.onAppendLog(m)
+	case MsgInstallSnapshot:
+		n.onInstallSnapshot(m)
 	default:
 		return fmt.Errorf("%w: %v", ErrUnknownTemplate, m.Type)
 	}

@@ -32,6 +32,11 @@ type Ready struct {
 	// or leader changed since the last Ready (a role-change notification).
 	Status        Status
 	StatusChanged bool
+	// SnapshotOffer is a leader's offer of a snapshot this member needs
+	// (Position 0: none). After Advance, the caller fetches and installs
+	// it and calls SnapshotInstalled, or ignores it (the leader offers it
+	// again).
+	SnapshotOffer SnapshotOffer
 }
 
 // applyBatchBytesMax bounds the committed bytes handed out in one Ready.
@@ -53,7 +58,8 @@ func (n *Node) HasReady() bool {
 	}
 	n.flush()
 	st := n.Status()
-	return n.hsDirty || n.appended || len(n.msgs) > 0 || n.applyLimit() > n.applied || statusChanged(st, n.prevStatus)
+	return n.hsDirty || n.appended || len(n.msgs) > 0 || n.applyLimit() > n.applied ||
+		statusChanged(st, n.prevStatus) || n.offer.Position > 0
 }
 
 func statusChanged(a, b Status) bool {
@@ -72,6 +78,7 @@ func (n *Node) Ready() Ready {
 		CommittedFrom:    n.applied,
 		CommittedTo:      n.applied,
 		Status:           n.Status(),
+		SnapshotOffer:    n.offer,
 	}
 	rd.StatusChanged = statusChanged(rd.Status, n.prevStatus)
 	n.checkInvariants()
@@ -130,6 +137,9 @@ func (n *Node) Advance(rd Ready) {
 	}
 	if rd.LogAppended {
 		n.appended = false
+	}
+	if rd.SnapshotOffer == n.offer {
+		n.offer = SnapshotOffer{}
 	}
 	assert(rd.CommittedTo >= n.applied || rd.CommittedTo == rd.CommittedFrom,
 		"advance applied back from %d to %d", n.applied, rd.CommittedTo)

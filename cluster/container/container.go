@@ -64,13 +64,21 @@ func New(member cluster.MemberID, service cluster.ClusteredService, egress Egres
 }
 
 // Start starts the service from snapshot (nil: empty) at log position from.
+// A role set before Start reaches the service just after OnStart (OnStart
+// comes first).
 func (c *Container) Start(snapshot io.Reader, from cluster.Position) error {
 	c.position, c.started = from, true
 	if err := c.service.OnStart(c, snapshot); err != nil {
 		return fmt.Errorf("container: service start: %w", err)
 	}
+	if c.role != consensus.RoleFollower {
+		c.service.OnRoleChange(c.role)
+	}
 	return nil
 }
+
+// Started reports whether Start has run.
+func (c *Container) Started() bool { return c.started }
 
 // Observe registers f to see every committed entry just before the service
 // does, with the log position after it (the consensus module's session
@@ -81,7 +89,9 @@ func (c *Container) Observe(f func(e *consensus.LogEntry, end cluster.Position))
 func (c *Container) SetRole(r cluster.Role) {
 	if r != c.role {
 		c.role = r
-		c.service.OnRoleChange(r)
+		if c.started { // else Start tells the service
+			c.service.OnRoleChange(r)
+		}
 	}
 }
 

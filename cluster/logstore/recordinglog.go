@@ -545,3 +545,16 @@ func snapshotSets(snaps []SnapshotRecord) [][]SnapshotRecord {
 	}
 	return sets
 }
+
+// resetTerms replaces every term record with rec (a log reset to start
+// after a snapshot installed from a peer), keeping the snapshot records:
+// the old terms go first, durably, then rec is appended. A crash in
+// between leaves no term record, which recovery reads as an empty log.
+func (l *RecordingLog) resetTerms(rec consensus.TermRecord, tsNs int64) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.compactLocked(func(r *logRecord) bool { return r.typ != recordTerm }); err != nil {
+		return err
+	}
+	return l.append(logRecord{typ: recordTerm, valid: true, term: rec.Term, position: rec.Base, timestampNs: tsNs})
+}

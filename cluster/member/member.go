@@ -101,6 +101,12 @@ type Member struct {
 	snapshotsSkipped     atomic.Int64
 	snapshotErrors       atomic.Int64
 	lastSnapshotPosition atomic.Int64
+
+	// Snapshot installation (install.go): what the service starts from,
+	// the snapshot this member serves to peers, and the transfers.
+	pending  pendingStart
+	served   servedSnapshot
+	transfer *transfer
 }
 
 // durability adapts the caller's stores to module.Durability.
@@ -117,7 +123,9 @@ func (d durability) LogAppended() {
 }
 
 // Start builds the member and starts its duty cycle. The service's state is
-// rebuilt by applying the committed log from the start (snapshots: later).
+// rebuilt from the newest snapshot (if any) and the committed log after it;
+// the service starts when the member first applies or leads, or from a
+// snapshot installed from a peer before that (install.go).
 func Start(cfg Config) (*Member, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = transport.MonotonicNanos
@@ -165,6 +173,14 @@ func Start(cfg Config) (*Member, error) {
 	}
 	m.agent = module.New(node, m.container, cfg.Peers, durability{cfg.Hard, cfg.OnLogAppended}, nil)
 	m.agent.AttachSessions(m.sessions)
+	m.agent.DeferStart(m.startService)
+	if m.snapshots != nil {
+		m.transfer = newTransfer(m)
+		m.agent.AttachSnapshotTransfer(m.transfer)
+		if m.served.blob != nil {
+			node.SnapshotAvailable(m.served.position)
+		}
+	}
 	st := node.Status()
 	m.status.Store(&st)
 	if cfg.Counters != nil {

@@ -21,6 +21,8 @@ type memPeers struct {
 	mu    sync.Mutex
 	inbox map[consensus.MemberID][][]byte
 	down  map[consensus.MemberID]bool
+	// drop, if set, drops the messages it returns true for (mu held).
+	drop func(from, to consensus.MemberID, msg []byte) bool
 }
 
 const memInboxMax = 4096
@@ -37,6 +39,9 @@ func (p *memPeer) Send(to consensus.MemberID, msg []byte) bool {
 	defer n.mu.Unlock()
 	if n.down[to] || n.down[p.id] || len(n.inbox[to]) >= memInboxMax {
 		return false
+	}
+	if n.drop != nil && n.drop(p.id, to, msg) {
+		return true // lost on the way
 	}
 	n.inbox[to] = append(n.inbox[to], append([]byte{byte(p.id)}, msg...))
 	return true
@@ -64,14 +69,17 @@ func (h *memHard) SaveHardState(hs consensus.HardState) error  { h.hs = hs; retu
 type echo struct {
 	applied  int
 	restored bool
+	starts   int
+	pad      int // zero bytes its snapshot carries after the count
 }
 
 func (e *echo) OnStart(_ cluster.Cluster, snap io.Reader) error {
+	e.starts++
 	if snap == nil {
 		return nil
 	}
 	b, err := io.ReadAll(snap)
-	if err != nil || len(b) != 8 {
+	if err != nil || len(b) != 8+e.pad {
 		return fmt.Errorf("echo snapshot of %d bytes: %v", len(b), err)
 	}
 	e.applied = int(binary.LittleEndian.Uint64(b))
@@ -86,7 +94,7 @@ func (e *echo) OnSessionMessage(s cluster.ClientSession, _ int64, _ cluster.Posi
 }
 func (e *echo) OnTimerEvent(int64, int64) {}
 func (e *echo) OnTakeSnapshot(w io.Writer) error {
-	_, err := w.Write(binary.LittleEndian.AppendUint64(nil, uint64(e.applied)))
+	_, err := w.Write(append(binary.LittleEndian.AppendUint64(nil, uint64(e.applied)), make([]byte, e.pad)...))
 	return err
 }
 func (e *echo) OnRoleChange(cluster.Role)   {}

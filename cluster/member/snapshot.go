@@ -150,6 +150,9 @@ func (m *Member) writeSnapshots() {
 		m.lastSnapshotPosition.Store(int64(job.position))
 		keep := m.cfg.SnapshotKeep
 		m.do(func(int64) { // retention purges log segments: the store's writer goroutine does it
+			// First: the node may offer this snapshot to a follower that
+			// needs log retention is about to purge.
+			m.serve(job.blob, job.position)
 			if err := m.snapshots.Retain(keep); err != nil {
 				m.snapshotErrors.Add(1)
 			}
@@ -157,19 +160,21 @@ func (m *Member) writeSnapshots() {
 	}
 }
 
-// recover loads the newest usable snapshot, if any: it returns the position
-// the log replays from and restores the session layer and container (the
-// service gets its snapshot through OnStart).
+// recover finds the newest usable snapshot, if any: it returns the position
+// the log replays from and keeps the snapshot for startService, which the
+// consensus module runs when the member first applies entries or leads
+// (module.Agent.DeferStart) — so that a snapshot installed from a peer
+// before then can take its place.
 func (m *Member) recover() (consensus.Position, error) {
 	if m.snapshots == nil {
-		return 0, m.container.Start(nil, 0)
+		return 0, nil
 	}
 	plan, err := m.snapshots.RecoveryPlan(snapshotServiceID)
 	if err != nil {
 		return 0, fmt.Errorf("recovery plan: %w", err)
 	}
 	if len(plan.Snapshots) == 0 {
-		return 0, m.container.Start(nil, 0)
+		return 0, nil
 	}
 	rec := plan.Snapshots[0]
 	r, err := m.snapshots.OpenSnapshot(rec)
@@ -185,18 +190,35 @@ func (m *Member) recover() (consensus.Position, error) {
 	if err != nil {
 		return 0, fmt.Errorf("snapshot at %d: %w", rec.Position, err)
 	}
-	pos := b.Position
-	if pos != rec.Position {
-		return 0, fmt.Errorf("%w: recorded at %d, says %d", ErrBadSnapshot, rec.Position, pos)
+	if b.Position != rec.Position {
+		return 0, fmt.Errorf("%w: recorded at %d, says %d", ErrBadSnapshot, rec.Position, b.Position)
 	}
-	if err := m.sessions.RestoreState(b.Sessions, m.cfg.Clock()); err != nil {
-		return 0, err
+	m.pending = pendingStart{snapshot: &b}
+	m.serve(blob, b.Position)
+	m.lastSnapshotPosition.Store(int64(b.Position))
+	return b.Position, nil
+}
+
+// pendingStart is what the service starts from: a snapshot, or (nil)
+// nothing, at log position 0.
+type pendingStart struct{ snapshot *SnapshotBlob }
+
+// startService restores the session layer and the container from the
+// pending snapshot and starts the service (OnStart). The consensus module
+// calls it once, on the member's goroutine (module.Agent.DeferStart).
+func (m *Member) startService(nowNs int64) error {
+	b := m.pending.snapshot
+	m.pending = pendingStart{}
+	if b == nil {
+		return m.container.Start(nil, 0)
 	}
-	if err := m.container.StartFrom(b.Container, bytes.NewReader(b.Service), pos); err != nil {
-		return 0, err
+	if err := m.sessions.RestoreState(b.Sessions, nowNs); err != nil {
+		return fmt.Errorf("member %d: snapshot at %d: %w", m.ID(), b.Position, err)
 	}
-	m.lastSnapshotPosition.Store(int64(pos))
-	return pos, nil
+	if err := m.container.StartFrom(b.Container, bytes.NewReader(b.Service), b.Position); err != nil {
+		return fmt.Errorf("member %d: snapshot at %d: %w", m.ID(), b.Position, err)
+	}
+	return nil
 }
 
 // SnapshotStats reports snapshots taken, skipped (writer busy), failed, and

@@ -21,6 +21,11 @@ type diskCluster struct {
 	dirs     []string
 	lstores  []*logstore.Store
 	services []*echo
+	// segmentLength (0: the default), snapshotKeep (0: the default) and
+	// snapshotPad (extra service snapshot bytes) shape the members.
+	segmentLength int64
+	snapshotKeep  int
+	snapshotPad   int
 }
 
 func startDiskCluster(t *testing.T, n int) *diskCluster {
@@ -42,7 +47,14 @@ func startDiskCluster(t *testing.T, n int) *diskCluster {
 
 func (dc *diskCluster) startAll(t *testing.T) {
 	for i := range dc.members {
-		st, err := logstore.Open(logstore.Config{Dir: dc.dirs[i], Fsync: archive.FsyncData})
+		dc.startOne(t, i)
+	}
+}
+
+func (dc *diskCluster) startOne(t *testing.T, i int) {
+	{
+		st, err := logstore.Open(logstore.Config{Dir: dc.dirs[i], Fsync: archive.FsyncData,
+			SegmentLength: dc.segmentLength})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -50,7 +62,7 @@ func (dc *diskCluster) startAll(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		dc.services[i] = &echo{}
+		dc.services[i] = &echo{pad: dc.snapshotPad}
 		m, err := Start(Config{
 			Consensus:       testConsensusConfig(consensus.MemberID(i), len(dc.members)),
 			Driver:          d,
@@ -62,6 +74,7 @@ func (dc *diskCluster) startAll(t *testing.T) {
 			IngressEndpoint: dc.ingress[i],
 			Service:         dc.services[i],
 			Snapshots:       st,
+			SnapshotKeep:    dc.snapshotKeep,
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -72,12 +85,16 @@ func (dc *diskCluster) startAll(t *testing.T) {
 
 func (dc *diskCluster) stopAll() {
 	for i := range dc.members {
-		if dc.members[i] != nil {
-			dc.members[i].Close()
-			dc.drivers[i].Close()
-			dc.lstores[i].Close()
-			dc.members[i] = nil
-		}
+		dc.stopOne(i)
+	}
+}
+
+func (dc *diskCluster) stopOne(i int) {
+	if dc.members[i] != nil {
+		dc.members[i].Close()
+		dc.drivers[i].Close()
+		dc.lstores[i].Close()
+		dc.members[i] = nil
 	}
 }
 

@@ -44,6 +44,18 @@ type Observer interface {
 	OnReady(rd *consensus.Ready)
 }
 
+// SnapshotTransfer moves snapshots between members for the agent: it takes
+// the node's snapshot offers (Ready.SnapshotOffer), handles the snapshot
+// transfer messages the node does not (chunk requests and chunks), and
+// does bounded periodic work (serving queued chunks, retransmitting
+// requests). It runs on the agent's goroutine and may call the node's
+// SnapshotInstalled from OnSnapshotMessage.
+type SnapshotTransfer interface {
+	OnSnapshotOffer(nowNs int64, o consensus.SnapshotOffer)
+	OnSnapshotMessage(nowNs int64, m *consensus.Message)
+	DoWork(nowNs int64) int
+}
+
 // ErrSource: a message whose claimed sender is not the transport's source.
 var ErrSource = errors.New("module: message sender does not match its source")
 
@@ -64,9 +76,13 @@ type Agent struct {
 	// below it was a previous run's, replayed, not a request to stop now.
 	startEnd   consensus.Position
 	shutdownAt consensus.Position // a shutdown action applied, to hand the node
-	nowNs      int64
-	enc        []byte
-	err        error
+	transfer   SnapshotTransfer
+	// start, if set, starts the service: it runs once, before the first
+	// Ready that applies entries or makes this member leader (DeferStart).
+	start func(nowNs int64) error
+	nowNs int64
+	enc   []byte
+	err   error
 	// Drops counts received messages dropped (decode errors in Decode,
 	// the rest here).
 	Decode                            consensus.DecodeCounters
@@ -99,6 +115,9 @@ func (a *Agent) DoWork(nowNs int64) int {
 		a.fail(err)
 	}
 	work += a.processReady()
+	if a.transfer != nil {
+		work += a.transfer.DoWork(nowNs)
+	}
 	work += a.proposeServiceWork()
 	if a.sessions != nil {
 		work += a.sessions.poll(nowNs)
@@ -119,6 +138,29 @@ func (a *Agent) AttachSessions(s *Sessions) {
 	a.container.Observe(s.onCommitted)
 }
 
+// AttachSnapshotTransfer makes t move snapshots for this member.
+func (a *Agent) AttachSnapshotTransfer(t SnapshotTransfer) { a.transfer = t }
+
+// DeferStart has the agent call start (once) just before it first applies
+// committed entries or applies a Ready in which this member leads, instead
+// of the caller starting the service up front: until then a snapshot
+// installed from a peer can still replace what the service would load.
+func (a *Agent) DeferStart(start func(nowNs int64) error) { a.start = start }
+
+// Started reports whether the deferred start has run (true if none).
+func (a *Agent) Started() bool { return a.start == nil }
+
+// Send encodes m and offers it to member m.To; false if the transport did
+// not take it (counted in SendFailed).
+func (a *Agent) Send(m *consensus.Message) bool {
+	a.enc = consensus.AppendMessage(a.enc[:0], m)
+	if !a.transport.Send(m.To, a.enc) {
+		a.SendFailed++
+		return false
+	}
+	return true
+}
+
 // Sessions returns the attached session layer (nil if none).
 func (a *Agent) Sessions() *Sessions { return a.sessions }
 
@@ -129,6 +171,14 @@ func (a *Agent) onMessage(from consensus.MemberID, b []byte) {
 	}
 	if m.From != from {
 		a.WrongSource++
+		return
+	}
+	if m.Type.IsSnapshotTransfer() {
+		if a.transfer == nil {
+			a.Rejected++
+			return
+		}
+		a.transfer.OnSnapshotMessage(a.nowNs, &m)
 		return
 	}
 	if err := a.node.Step(a.nowNs, &m); err != nil && !errors.Is(err, consensus.ErrClosed) {
@@ -144,6 +194,10 @@ func (a *Agent) Propose(nowNs int64, e *consensus.LogEntry) (consensus.Position,
 	a.nowNs = nowNs
 	return a.node.Propose(nowNs, e)
 }
+
+// Fail stops the agent with err (a fatal error found by a part the agent
+// drives, such as its SnapshotTransfer); Err reports it.
+func (a *Agent) Fail(err error) { a.fail(err) }
 
 func (a *Agent) fail(err error) {
 	if a.err == nil {
@@ -175,6 +229,9 @@ func (a *Agent) processReady() int {
 			a.observer.OnReady(&rd)
 		}
 		a.node.Advance(rd)
+		if rd.SnapshotOffer.Position > 0 && a.transfer != nil {
+			a.transfer.OnSnapshotOffer(a.nowNs, rd.SnapshotOffer)
+		}
 		// rd.Status was taken before its entries were applied; the applied
 		// position moved since, and nothing else may change to bring a new
 		// Ready (a quiet cluster): keep Status current.
@@ -190,14 +247,19 @@ func (a *Agent) processReady() int {
 
 func (a *Agent) send(msgs []consensus.Message) {
 	for i := range msgs {
-		a.enc = consensus.AppendMessage(a.enc[:0], &msgs[i])
-		if !a.transport.Send(msgs[i].To, a.enc) {
-			a.SendFailed++
-		}
+		a.Send(&msgs[i])
 	}
 }
 
 func (a *Agent) apply(rd *consensus.Ready) {
+	if a.start != nil && (rd.CommittedTo > rd.CommittedFrom || rd.Status.Role == consensus.RoleLeader) {
+		start := a.start
+		a.start = nil
+		if err := start(a.nowNs); err != nil {
+			a.fail(err)
+			return
+		}
+	}
 	if rd.Status.Term != a.status.Term {
 		clear(a.proposed) // a new term proposes due timers afresh
 	}
