@@ -52,7 +52,10 @@ type Config struct {
 	Fsync    config.Fsync
 	Window   int    // in-flight bound when Rate is 0
 	Dir      string // data directory ("" : a temporary one, removed after)
-	Progress io.Writer
+	// Multicast is a "group:port" the leader replicates the log on, over
+	// lo ("" : unicast to each follower).
+	Multicast string
+	Progress  io.Writer
 }
 
 // Result is what `venue bench cluster --json` prints.
@@ -77,6 +80,13 @@ type Result struct {
 	// leadership is not sent again, though the message is in the log.
 	Unanswered int64 `json:"unanswered"`
 	Unknown    int64 `json:"unknown_outcome"`
+	// Multicast is the log multicast group ("" : off). With it on, the
+	// members' peer counters summed: AppendLogs published on the group,
+	// unicast copies it saved, and AppendLogs that still went by unicast.
+	Multicast        string `json:"multicast,omitempty"`
+	MulticastSent    uint64 `json:"multicast_sent"`
+	MulticastSkipped uint64 `json:"multicast_skipped"`
+	MulticastUnicast uint64 `json:"multicast_unicast"`
 }
 
 // Echo is the benchmark's service: every message goes back to its sender.
@@ -119,6 +129,12 @@ func Run(cfg Config) (Result, error) {
 	cc := config.Loopback(cfg.Members, base, dir)
 	cc.Fsync = cfg.Fsync
 	cc.SessionIngressLimit = max(cc.SessionIngressLimit, cfg.Window)
+	if cfg.Multicast != "" {
+		cc.LogMulticast, cc.LogMulticastInterface = cfg.Multicast, "lo"
+		if err := cc.Validate(); err != nil {
+			return Result{}, fmt.Errorf("clusterbench: --multicast: %w", err)
+		}
+	}
 	nodes := make([]*member.Node, 0, cfg.Members)
 	defer func() {
 		for _, n := range nodes {
@@ -136,7 +152,17 @@ func Run(cfg Config) (Result, error) {
 	for i, m := range cc.Members {
 		ingress[i] = m.Ingress
 	}
-	return runLoad(cfg, ingress)
+	res, err := runLoad(cfg, ingress)
+	if cfg.Multicast != "" {
+		res.Multicast = cfg.Multicast
+		for _, n := range nodes {
+			c := n.PeerCounters()
+			res.MulticastSent += c.MulticastSent
+			res.MulticastSkipped += c.MulticastSkipped
+			res.MulticastUnicast += c.MulticastUnicast
+		}
+	}
+	return res, err
 }
 
 // FreeBasePort finds a base port whose loopback layout (config.Loopback)

@@ -105,6 +105,11 @@ func Launch(c config.Cluster, id consensus.MemberID, service cluster.ClusteredSe
 	return n, nil
 }
 
+// PeerCounters returns the counters of the node's consensus transport
+// (safe from any goroutine): drops, and with log multicast on, how the log
+// went out and came in.
+func (n *Node) PeerCounters() peer.Counters { return n.peers.Counters() }
+
 // Store returns the node's log store (read-only use from other goroutines:
 // positions, the recording log).
 func (n *Node) Store() *logstore.Store { return n.store }

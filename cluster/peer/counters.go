@@ -51,9 +51,13 @@ type Counters struct {
 
 	// MulticastReceived: group messages delivered (also in Received).
 	MulticastReceived uint64
+	// MulticastHeld: group log that arrived ahead of the log this member
+	// was handed (its own stream still on the way) and was held until the
+	// stream reached it (then delivered, MulticastReceived).
+	MulticastHeld uint64
 	// MulticastAhead: group log dropped because it starts beyond the log
-	// this member was handed (it lags, or its unicast stream is still on
-	// its way); consensus heals the gap.
+	// this member was handed and could not be held (it lags; the hold is
+	// full), or was held for a term that ended; consensus heals the gap.
 	MulticastAhead uint64
 	// MulticastDropped: authenticated group messages that are not
 	// AppendLog (the group carries only the log).
@@ -68,6 +72,7 @@ type counters struct {
 	multicastSent, multicastSendFailed                      atomic.Uint64
 	multicastSkipped, multicastUnicast                      atomic.Uint64
 	multicastReceived, multicastAhead, multicastDropped     atomic.Uint64
+	multicastHeld                                           atomic.Uint64
 }
 
 // Counters returns a snapshot of the counters (safe from any goroutine).
@@ -82,6 +87,6 @@ func (t *Transport) Counters() Counters {
 		MulticastSent: c.multicastSent.Load(), MulticastSendFailed: c.multicastSendFailed.Load(),
 		MulticastSkipped: c.multicastSkipped.Load(), MulticastUnicast: c.multicastUnicast.Load(),
 		MulticastReceived: c.multicastReceived.Load(), MulticastAhead: c.multicastAhead.Load(),
-		MulticastDropped: c.multicastDropped.Load(),
+		MulticastDropped: c.multicastDropped.Load(), MulticastHeld: c.multicastHeld.Load(),
 	}
 }

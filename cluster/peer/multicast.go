@@ -38,15 +38,20 @@ const (
 	// subscription on its host).
 	ownDrainBytesMax = 1 << 20
 	// strikesMax bounds the doubling of a follower's rejoin hold-off.
-	strikesMax = 6
+	strikesMax = 7
 	// rejoinHoldoffChunks is how many AppendLog messages a follower gets by
-	// unicast after the group failed it once before it may rejoin the
-	// group; it doubles with each further failure (strikes), up to
-	// rejoinHoldoffChunks<<strikesMax.
+	// unicast after the group failed it twice running before it may rejoin
+	// the group; it doubles with each further failure (strikes), up to
+	// rejoinHoldoffChunks<<(strikesMax-2) = 512.
 	rejoinHoldoffChunks = 16
 	// strikeDecayChunks: after this many AppendLog messages served by the
 	// group without a failure, a follower's strikes drop by one.
 	strikeDecayChunks = 1024
+	// heldWireMessages sizes the held group log in largest messages
+	// (heldLog: 4 x 64 KiB with consensus's default batch).
+	heldWireMessages = 4
+	// heldMessagesMax bounds the group messages held at once.
+	heldMessagesMax = 64
 )
 
 // MulticastConfig turns on log replication over a multicast group.
@@ -177,18 +182,21 @@ type follower struct {
 // follower in step with the group (grouped) is skipped for log the group
 // already carried to it. One that is not gets its own copy by unicast, and
 // joins the group at new log once its acknowledged position shows that
-// nothing it was sent by unicast is still in flight, so that group data
-// cannot overtake it. A follower the leader goes back for while grouped
+// little it was sent by unicast is still in flight: group log that
+// overtakes that is held by the receiver (heldLog) until it fits. A follower the leader goes back for while grouped
 // (it missed something) leaves the group for a hold-off that doubles with
 // repeated failures.
 type router struct {
+	// lagMax bounds, in bytes, the unicast log still in flight (sent but
+	// not acknowledged) to a follower that rejoins the group.
+	lagMax      consensus.Position
 	term        consensus.TermID
 	start, next consensus.Position // next < 0: the group carried nothing this term
 	fol         [MembersMax]follower
 }
 
-func newRouter() *router {
-	r := &router{}
+func newRouter(lagMax consensus.Position) *router {
+	r := &router{lagMax: lagMax}
 	r.reset(-1)
 	return r
 }
@@ -221,8 +229,10 @@ func (r *router) route(f consensus.MemberID, term consensus.TermID, pos, end, ac
 	switch {
 	case fresh && fs.grouped:
 		return routeGroup
-	case fresh && fs.holdoff == 0 && acked >= pos:
-		return routeGroup // rejoin: nothing sent by unicast is still in flight
+	case fresh && fs.holdoff == 0 && acked >= 0 && fs.expected-acked <= r.lagMax && pos >= fs.expected:
+		// Rejoin: little sent by unicast is still in flight, and the
+		// receiver holds group log that overtakes it (heldLog).
+		return routeGroup
 	case fresh:
 		return routeGroupAndUnicast
 	case fs.grouped && cont && pos >= r.start:
@@ -231,10 +241,17 @@ func (r *router) route(f consensus.MemberID, term consensus.TermID, pos, end, ac
 	return routeUnicast
 }
 
+// strike takes a follower off the group. A single go-back is common
+// without any loss (a term starts with duplicate catch-up requests; a slow
+// acknowledgement trips the retransmit timeout), so the first strike only
+// makes it rejoin the usual way; repeated ones hold it off, doubling.
 func (r *router) strike(fs *follower) {
 	fs.grouped = false
 	fs.strikes = min(fs.strikes+1, strikesMax)
-	fs.holdoff = rejoinHoldoffChunks << fs.strikes
+	fs.holdoff = 0
+	if fs.strikes > 1 {
+		fs.holdoff = rejoinHoldoffChunks << (fs.strikes - 2)
+	}
 	fs.served = 0
 }
 
@@ -386,11 +403,76 @@ func (t *Transport) GroupConnected() bool {
 	return t.group != nil && t.group.pub != nil && t.group.pub.IsConnected()
 }
 
+// heldLog keeps group log that arrived ahead of this member's own stream
+// (a follower rejoining the group: its last unicast log is still on the
+// way) until the stream reaches it, so that rejoining does not cost a
+// catch-up. It is bounded by bytes and messages; what does not fit is
+// dropped (MulticastAhead) and consensus heals the gap.
+type heldLog struct {
+	arena []byte // message bodies, appended until the log is empty again
+	msgs  []heldMsg
+	head  int // msgs[head:] are held
+}
+
+type heldMsg struct {
+	from     consensus.MemberID
+	term     consensus.TermID
+	pos, end consensus.Position
+	off, n   int // body in arena
+}
+
+func newHeldLog(wireMax int) heldLog {
+	return heldLog{arena: make([]byte, 0, heldWireMessages*wireMax), msgs: make([]heldMsg, 0, heldMessagesMax)}
+}
+
+func (h *heldLog) empty() bool { return h.head == len(h.msgs) }
+
+// hold keeps a copy of body (group log [pos, end) of term from from) if it
+// fits and continues what is held; false: dropped.
+func (h *heldLog) hold(from consensus.MemberID, term consensus.TermID, pos, end consensus.Position, body []byte) bool {
+	if h.empty() {
+		h.arena, h.msgs, h.head = h.arena[:0], h.msgs[:0], 0
+	} else if last := h.msgs[len(h.msgs)-1]; term != last.term || pos > last.end {
+		return false // not contiguous with what is held
+	}
+	if len(h.msgs) == cap(h.msgs) || len(h.arena)+len(body) > cap(h.arena) {
+		return false
+	}
+	h.msgs = append(h.msgs, heldMsg{from: from, term: term, pos: pos, end: end, off: len(h.arena), n: len(body)})
+	h.arena = append(h.arena, body...)
+	return true
+}
+
+// release hands held log that this member's stream has reached (rx) to
+// handler, at most limit messages, and returns how many it handed. Held
+// log of an older term is dropped.
+func (t *Transport) release(handler func(consensus.MemberID, []byte), limit int) int {
+	h, handed := &t.held, 0
+	for !h.empty() && handed < limit {
+		m := h.msgs[h.head]
+		if t.rx.known && m.term < t.rx.term {
+			t.counters.multicastAhead.Add(1) // a new term began: never needed
+			h.head++
+			continue
+		}
+		if t.rx.ahead(m.term, m.pos) {
+			break
+		}
+		h.head++
+		t.rx.note(m.term, m.end)
+		t.counters.received.Add(1)
+		t.counters.multicastReceived.Add(1)
+		handed++
+		handler(m.from, h.arena[m.off:m.off+m.n])
+	}
+	return handed
+}
+
 // rxLog tracks, on the receiving side, how far the AppendLogs handed to
 // the node reach in the newest term: group log beyond that would only be
 // rejected (a follower behind the group, or one the group overtook), and
-// is dropped here instead, so that the leader is not asked to catch up a
-// follower whose own stream is already on its way.
+// is held (heldLog) or dropped here instead, so that the leader is not
+// asked to catch up a follower whose own stream is already on its way.
 type rxLog struct {
 	known bool
 	term  consensus.TermID

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -135,25 +136,25 @@ func TestMulticastLossFallsBackToUnicast(t *testing.T) {
 		t.Fatalf("leader counters %+v", c)
 	}
 	// The leader goes back to message 1 (a retransmit): unicast, and the
-	// follower leaves the group for the hold-off, so 2 and 3 go unicast too.
+	// follower is off the group until it acknowledges what it was sent by
+	// unicast, so 2 and 3 go by unicast as well as on the group.
 	send(1)
 	send(2)
 	send(3)
-	in.pollUntil(ps[1], 5)
-	for i, want := range []int{0, 1, 1, 2, 3} {
-		if !sameMessage(in.got[i], logs[want]) {
-			t.Fatalf("message %d: got position %d, want %d", i, in.got[i].Position, logs[want].Position)
+	in.pollUntil(ps[1], 7)
+	count := map[consensus.Position]int{}
+	for _, m := range in.got {
+		count[m.Position]++
+	}
+	for i, want := range []int{1, 2, 2, 2} { // the group's copies of 2 and 3 are not ahead: handed on
+		if count[logs[i].Position] != want {
+			t.Errorf("message %d delivered %d times, want %d (%v)", i, count[logs[i].Position], want, count)
 		}
 	}
 	c := ps[0].Counters()
 	if c.MulticastUnicast != 3 || c.Sent != 3 || c.MulticastSent != 4 {
-		// 2 and 3 were new log: the group carried them as well.
 		t.Errorf("leader counters %+v: want 3 unicast (1 resent, 2, 3) and 4 group sends", c)
 	}
-	// The follower's copies of 2 and 3 from the group arrive too (it was
-	// handed up to 4 by then, so they are not ahead): the node would skip
-	// them as log it holds.
-	in.pollUntil(ps[1], 7)
 }
 
 // Group messages pass the same checks as unicast ones, with the MAC bound
@@ -251,7 +252,7 @@ func TestMulticastConfigValidate(t *testing.T) {
 
 // TestRouterScript: the router's decisions, step by step.
 func TestRouterScript(t *testing.T) {
-	r := newRouter()
+	r := newRouter(50)
 	type step struct {
 		f          consensus.MemberID
 		term       consensus.TermID
@@ -270,14 +271,18 @@ func TestRouterScript(t *testing.T) {
 		{"next chunk, follower 2 first", step{f: 2, term: 1, pos: 100, end: 200, acked: -1, groupOK: true, want: routeGroup}},
 		{"follower 1 in step", step{f: 1, term: 1, pos: 100, end: 200, acked: 100, want: routeSkip}},
 		{"follower 1 goes back (a retransmit): unicast", step{f: 1, term: 1, pos: 100, end: 200, acked: 100, want: routeUnicast}},
-		{"new log while 1 is held off: both", step{f: 1, term: 1, pos: 200, end: 300, acked: 200, groupOK: true, want: routeGroupAndUnicast}},
+		{"new log, 1 has not acknowledged its unicast: both", step{f: 1, term: 1, pos: 200, end: 300, acked: 100, groupOK: true, want: routeGroupAndUnicast}},
 		{"follower 2 still skipped", step{f: 2, term: 1, pos: 200, end: 300, acked: 200, want: routeSkip}},
-		{"group refuses: 2 falls back to unicast", step{f: 2, term: 1, pos: 300, end: 400, acked: 300, groupOK: false, want: routeGroup}},
-		{"2 is off the group now; new log tried on the group again", step{f: 2, term: 1, pos: 400, end: 500, acked: 300, groupOK: true, want: routeGroupAndUnicast}},
-		{"2 acknowledged all it was sent: rejoins at new log", step{f: 2, term: 1, pos: 500, end: 600, acked: 500, groupOK: true, want: routeGroup}},
-		{"new term: everyone in step again, held-off 1 excepted", step{f: 1, term: 2, pos: 600, end: 700, acked: -1, groupOK: true, want: routeGroupAndUnicast}},
-		{"2 in step in the new term", step{f: 2, term: 2, pos: 600, end: 700, acked: -1, want: routeSkip}},
-		{"2 needs log from before the group's start: unicast", step{f: 2, term: 2, pos: 500, end: 600, acked: -1, want: routeUnicast}},
+		{"1 acknowledged all it was sent: rejoins at new log", step{f: 1, term: 1, pos: 300, end: 400, acked: 300, groupOK: true, want: routeGroup}},
+		{"2 in step", step{f: 2, term: 1, pos: 300, end: 400, acked: 300, want: routeSkip}},
+		{"1 goes back a second time: unicast", step{f: 1, term: 1, pos: 300, end: 400, acked: 300, want: routeUnicast}},
+		{"1 is held off despite its acknowledgement", step{f: 1, term: 1, pos: 400, end: 500, acked: 400, groupOK: true, want: routeGroupAndUnicast}},
+		{"group refuses: 2 falls back to unicast", step{f: 2, term: 1, pos: 500, end: 600, acked: 500, groupOK: false, want: routeGroup}},
+		{"2 is off the group now; new log tried on the group again", step{f: 2, term: 1, pos: 600, end: 700, acked: 500, groupOK: true, want: routeGroupAndUnicast}},
+		{"2 acknowledged all it was sent: rejoins", step{f: 2, term: 1, pos: 700, end: 800, acked: 700, groupOK: true, want: routeGroup}},
+		{"new term: everyone in step again, held-off 1 excepted", step{f: 1, term: 2, pos: 800, end: 900, acked: -1, groupOK: true, want: routeGroupAndUnicast}},
+		{"2 in step in the new term", step{f: 2, term: 2, pos: 800, end: 900, acked: -1, want: routeSkip}},
+		{"2 needs log from before the group's start: unicast", step{f: 2, term: 2, pos: 700, end: 800, acked: -1, want: routeUnicast}},
 	}
 	for i, s := range steps {
 		got := r.route(s.f, s.term, s.pos, s.end, s.acked)
@@ -324,6 +329,8 @@ const (
 	modelLossPerThousand  = 50  // per message, when lossy
 	modelMessagesPerFlush = 4   // AppendLogs per follower per step
 	modelQueueMax         = 256 // messages in flight per stream
+	modelLagMax           = 4   // log units in flight to a follower that rejoins
+	modelHeldMax          = 4   // group messages a follower holds
 )
 
 type modelMsg struct {
@@ -335,6 +342,7 @@ type modelFollower struct {
 	lastProgress int
 	end          consensus.Position // the follower's log
 	uni, grp     []modelMsg
+	held         []modelMsg // group log ahead of rx (heldLog)
 	rx           rxLog
 	catchup      consensus.Position // -1: none pending
 	acked        consensus.Position // last AppendPosition the leader got
@@ -354,7 +362,7 @@ type routerModel struct {
 }
 
 func newRouterModel(seed uint64, members int, lossy, refusing bool) *routerModel {
-	m := &routerModel{rnd: rand.New(rand.NewPCG(seed, seed^0x5eed)), r: newRouter(), lossy: lossy,
+	m := &routerModel{rnd: rand.New(rand.NewPCG(seed, seed^0x5eed)), r: newRouter(modelLagMax), lossy: lossy,
 		refusing: refusing, seed: seed}
 	for range members {
 		m.fol = append(m.fol, &modelFollower{catchup: -1, acked: -1})
@@ -442,20 +450,33 @@ func (m *routerModel) deliver(f int) {
 		if group {
 			msg, fs.grp = fs.grp[0], fs.grp[1:]
 			if fs.rx.ahead(1, msg.pos) {
-				m.ahead++ // MulticastAhead
+				if n := len(fs.held); n < modelHeldMax && (n == 0 || msg.pos <= fs.held[n-1].end) {
+					fs.held = append(fs.held, msg)
+				} else {
+					m.ahead++ // MulticastAhead
+				}
 				continue
 			}
 		} else {
 			msg, fs.uni = fs.uni[0], fs.uni[1:]
 		}
-		fs.rx.note(1, msg.end)
-		if msg.pos > fs.end { // the node rejects it and asks to catch up
-			m.catchups++
-			fs.catchup = fs.end
-			continue
+		m.node(fs, msg)
+		for len(fs.held) > 0 && !fs.rx.ahead(1, fs.held[0].pos) {
+			msg, fs.held = fs.held[0], fs.held[1:]
+			m.node(fs, msg)
 		}
-		fs.end = max(fs.end, msg.end)
 	}
+}
+
+// node is the follower's consensus node receiving an AppendLog.
+func (m *routerModel) node(fs *modelFollower, msg modelMsg) {
+	fs.rx.note(1, msg.end)
+	if msg.pos > fs.end { // the node rejects it and asks to catch up
+		m.catchups++
+		fs.catchup = fs.end
+		return
+	}
+	fs.end = max(fs.end, msg.end)
 }
 
 // answer is the follower's flush (AppendPosition, CatchupPosition), lossy
@@ -474,5 +495,76 @@ func (m *routerModel) answer(f int) {
 			fs.match, fs.lastProgress = fs.end, m.step
 		}
 		fs.next = max(fs.next, fs.match)
+	}
+}
+
+// TestHeldGroupLog: group log that overtakes the member's own stream is
+// held until the stream reaches it, then handed on in order; what does not
+// continue the held log, or outlives its term, is dropped and counted.
+func TestHeldGroupLog(t *testing.T) {
+	p, err := newTransport(Config{Self: 0, AppendDataMax: 64 << 10, Members: []Member{
+		{0, "10.0.0.1:9020"}, {1, "10.0.0.2:9020"}, {2, "10.0.0.3:9020"}},
+		Multicast: MulticastConfig{Group: "239.255.20.1:40201"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &imageState{host: netip.MustParseAddr("10.0.0.2"), member: true}
+	var got []consensus.Position
+	h := func(from consensus.MemberID, b []byte) {
+		var m consensus.Message
+		if err := consensus.DecodeMessage(b, &m); err != nil || from != 1 {
+			t.Fatalf("handed %v from %d", err, from)
+		}
+		got = append(got, m.Position)
+	}
+	for _, r := range []*receiver{&p.recv, &p.grecv} {
+		r.handler, r.limit = h, 100
+	}
+	logs := appendLogs(8, 100)
+	wire := func(i int, term consensus.TermID) []byte {
+		m := logs[i]
+		m.From, m.Term = 1, term
+		return encode(&m)
+	}
+	steps := []struct {
+		group bool
+		i     int
+		term  consensus.TermID
+		want  []consensus.Position // handed so far
+		held  uint64
+		ahead uint64
+	}{
+		{false, 0, 1, []consensus.Position{0}, 0, 0},
+		{true, 2, 1, []consensus.Position{0}, 1, 0},                         // ahead of 100: held
+		{true, 3, 1, []consensus.Position{0}, 2, 0},                         // continues the held log
+		{true, 5, 1, []consensus.Position{0}, 2, 1},                         // a gap after the held log: dropped
+		{false, 1, 1, []consensus.Position{0, 100, 200, 300}, 2, 1},         // the stream reaches it: released
+		{true, 1, 1, []consensus.Position{0, 100, 200, 300, 100}, 2, 1},     // not ahead: handed (the node skips it)
+		{true, 6, 1, []consensus.Position{0, 100, 200, 300, 100}, 3, 1},     // held ...
+		{false, 0, 2, []consensus.Position{0, 100, 200, 300, 100, 0}, 3, 2}, // ... and dropped by a new term
+	}
+	for n, s := range steps {
+		r := &p.recv
+		if s.group {
+			r = &p.grecv
+		}
+		r.deliver(st, wire(s.i, s.term))
+		c := p.Counters()
+		if fmt.Sprint(got) != fmt.Sprint(s.want) || c.MulticastHeld != s.held || c.MulticastAhead != s.ahead {
+			t.Fatalf("step %d: handed %v held %d ahead %d; want %v, %d, %d", n, got, c.MulticastHeld, c.MulticastAhead,
+				s.want, s.held, s.ahead)
+		}
+	}
+	// release respects its limit.
+	got = nil
+	p.recv.deliver(st, wire(0, 3))
+	for i := 2; i <= 4; i++ {
+		p.grecv.deliver(st, wire(i, 3))
+	}
+	p.recv.limit = 2 // the next delivery may release one held message
+	p.recv.handed = 0
+	p.recv.deliver(st, wire(1, 3))
+	if n := p.release(h, 1); n != 1 || fmt.Sprint(got) != "[0 100 200 300]" {
+		t.Fatalf("limited release: %d, handed %v", n, got)
 	}
 }

@@ -109,6 +109,7 @@ type Transport struct {
 	group      *groupSender
 	grecv      receiver
 	rx         rxLog
+	held       heldLog
 	groupFirst bool // Poll alternates which receiver goes first
 }
 
@@ -159,7 +160,9 @@ func newTransport(cfg Config) (*Transport, error) {
 	}
 	t.recv.init(t, false)
 	if cfg.Multicast.Enabled() {
-		t.group = &groupSender{router: newRouter()}
+		t.held = newHeldLog(t.wireMax)
+		// A follower may rejoin with up to half the held bytes in flight.
+		t.group = &groupSender{router: newRouter(consensus.Position(cap(t.held.arena) / 2))}
 		t.grecv.init(t, true)
 	}
 	return t, nil

@@ -50,6 +50,7 @@ type receiver struct {
 	cur        *imageState
 	handler    func(consensus.MemberID, []byte)
 	handed     int
+	limit      int
 	msg        consensus.Message
 	decode     consensus.DecodeCounters
 	onFragment transport.FragmentHandler // bound once: polling does not allocate
@@ -161,13 +162,16 @@ func (t *Transport) Poll(handler func(from consensus.MemberID, msg []byte), limi
 	if t.group == nil {
 		return t.recv.poll(handler, limit)
 	}
+	n := t.release(handler, limit) // held group log the last Poll had no room for
 	// Alternate which subscription goes first, so that neither starves.
 	t.groupFirst = !t.groupFirst
 	first, second := &t.recv, &t.grecv
 	if t.groupFirst {
 		first, second = second, first
 	}
-	n := first.poll(handler, limit)
+	if n < limit {
+		n += first.poll(handler, limit-n)
+	}
 	if n < limit {
 		n += second.poll(handler, limit-n)
 	}
@@ -192,7 +196,7 @@ func (r *receiver) poll(handler func(consensus.MemberID, []byte), limit int) int
 			}
 		}
 	}
-	r.handler, r.handed = handler, 0
+	r.handler, r.handed, r.limit = handler, 0, limit
 	if r.rr++; r.rr >= n {
 		r.rr = 0
 	}
@@ -303,19 +307,22 @@ func (r *receiver) deliver(st *imageState, wire []byte) {
 		return
 	}
 	st.proven = true
-	if !r.accept(from, dataLen) {
+	if !r.accept(from, dataLen, body) {
 		return
 	}
 	t.counters.received.Add(1)
 	r.handed++
 	r.handler(from, body)
+	if t.group != nil && !t.held.empty() && r.handed < r.limit {
+		r.handed += t.release(r.handler, r.limit-r.handed) // this may have reached held log
+	}
 }
 
 // accept applies the log multicast rules to an authenticated message
-// (r.msg): the group carries only AppendLog, and group log beyond what
-// this member was handed is dropped (rxLog). It notes the log handed on
+// (r.msg, body): the group carries only AppendLog, and group log beyond
+// what this member was handed is held or dropped (rxLog, heldLog). It notes the log handed on
 // and, for the leader's router, the followers' acknowledged positions.
-func (r *receiver) accept(from consensus.MemberID, dataLen consensus.Position) bool {
+func (r *receiver) accept(from consensus.MemberID, dataLen consensus.Position, body []byte) bool {
 	t, m := r.t, &r.msg
 	if t.group == nil {
 		return true
@@ -323,7 +330,11 @@ func (r *receiver) accept(from consensus.MemberID, dataLen consensus.Position) b
 	switch {
 	case m.Type == consensus.MsgAppendLog:
 		if r.group && t.rx.ahead(m.Term, m.Position) {
-			t.counters.multicastAhead.Add(1)
+			if t.held.hold(from, m.Term, m.Position, m.Position+dataLen, body) {
+				t.counters.multicastHeld.Add(1)
+			} else {
+				t.counters.multicastAhead.Add(1)
+			}
 			return false
 		}
 		t.rx.note(m.Term, m.Position+dataLen)

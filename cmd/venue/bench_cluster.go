@@ -30,6 +30,7 @@ func runBenchCluster(args []string, stdout, stderr io.Writer) error {
 	window := fs.Int("window", 0, "messages in flight when --rate is 0 (0: the default)")
 	dir := fs.String("dir", "", "data directory (default: a temporary one, removed afterwards)")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of a summary")
+	multicast := fs.String("multicast", "", "replicate the log on this multicast GROUP:PORT over lo (default: unicast to each follower)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -38,7 +39,7 @@ func runBenchCluster(args []string, stdout, stderr io.Writer) error {
 	}
 	res, err := clusterbench.Run(clusterbench.Config{Members: *members, Size: *size, Burst: *burst, Rate: *rate,
 		Duration: *duration, Warmup: *warmup, Fsync: config.Fsync(*fsync), Window: *window, Dir: *dir,
-		Progress: stderr})
+		Multicast: *multicast, Progress: stderr})
 	if err != nil {
 		return err
 	}
@@ -50,6 +51,10 @@ func runBenchCluster(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "%.0f msgs/s echoed; p50 %.1f µs  p90 %.1f µs  p99 %.1f µs  p99.9 %.1f µs  max %.1f µs\n",
 		res.MsgsPerSec, us(res.P50), us(res.P90), us(res.P99), us(res.P999), us(res.Max))
 	fmt.Fprintf(stdout, "sent %d, echoed %d, unanswered %d, unknown outcome %d\n", res.Sent, res.Received, res.Unanswered, res.Unknown)
+	if res.Multicast != "" {
+		fmt.Fprintf(stdout, "log multicast on %s: %d AppendLogs on the group, %d unicast copies saved, %d still unicast\n",
+			res.Multicast, res.MulticastSent, res.MulticastSkipped, res.MulticastUnicast)
+	}
 	return nil
 }
 
