@@ -27,6 +27,7 @@ var rewrite = flag.Bool("rewrite", false, "rewrite testdata/*.txt with the actua
 //	tick Nms           advance time 1 ms at a time, delivering every message;
 //	                   prints each member's state changes as "Tms id: state"
 //	propose ID TEXT    propose a session message on member ID
+//	proposen ID N      propose N session messages on member ID, quietly
 //	terminate ID       orderly shutdown from member ID
 //	isolate ID, heal   cut member ID off from everyone; undo all cuts
 //	crash ID, restart ID   lose unsynced writes and the node; start it again
@@ -115,6 +116,8 @@ func (h *scriptHarness) run(line string) []string {
 		h.tick(f[1])
 	case "propose":
 		h.propose(atoi(h.t, f[1]), strings.Join(f[2:], " "))
+	case "proposen":
+		h.proposeN(atoi(h.t, f[1]), atoi(h.t, f[2]))
 	case "isolate":
 		h.isolated[atoi(h.t, f[1])] = true
 	case "heal":
@@ -298,6 +301,22 @@ func (h *scriptHarness) propose(i int, text string) {
 	}
 	h.events = append(h.events, fmt.Sprintf("%d: %q at [%d,%d)", i, text, start, end))
 	h.settle()
+}
+
+// proposeN proposes n messages on member i, settling after each batch the
+// leader's uncommitted bound allows; it prints only the log end.
+func (h *scriptHarness) proposeN(i, n int) {
+	for k := range n {
+		if _, err := h.nodes[i].ProposeMessage(h.nowNs, 1, int64(k), []byte("x")); err != nil {
+			h.settle()
+			if _, err := h.nodes[i].ProposeMessage(h.nowNs, 1, int64(k), []byte("x")); err != nil {
+				h.events = append(h.events, fmt.Sprintf("%d: %v", i, err))
+				return
+			}
+		}
+	}
+	h.settle()
+	h.events = append(h.events, fmt.Sprintf("%d: %d proposed, log end %d", i, n, h.stores[i].End()))
 }
 
 func (h *scriptHarness) status() {

@@ -109,8 +109,8 @@ func (n *Node) leaderHeartbeatFollower(f MemberID) {
 	switch {
 	case pr.probing:
 		n.sendProbe(f)
-	case pr.next > pr.match && n.nowNs-pr.lastProgressNs >= n.cfg.RetransmitTimeoutNs:
-		pr.next = pr.match // go back: resend from the last acknowledged position
+	case pr.next > pr.acked() && n.nowNs-pr.lastProgressNs >= n.cfg.RetransmitTimeoutNs:
+		pr.next = pr.acked() // go back: resend from what the follower is known to hold
 		pr.lastProgressNs = n.nowNs
 	}
 }
@@ -214,9 +214,13 @@ func (n *Node) boundaryAtOrBefore(p Position) Position {
 func (n *Node) replicateFrom(f MemberID, p Position) {
 	pr := &n.progress[f]
 	pr.probing = false
-	pr.next = p
+	pr.next, pr.floor = p, p
 	pr.lastProgressNs = n.nowNs
 }
+
+// acked is the position below which the follower is known to hold this
+// leader's log: acknowledged, or agreed when shipping started.
+func (pr *progress) acked() Position { return max(pr.match, pr.floor) }
 
 // flushLeader ships log to followers and advances and sends the commit
 // position.
@@ -253,7 +257,7 @@ func (n *Node) shipLog(f MemberID) {
 		n.offerSnapshot(f, st.Start())
 		return
 	}
-	for sent := 0; sent < appendMessagesPerFlushMax && pr.next < end && pr.next-pr.match < window; sent++ {
+	for sent := 0; sent < appendMessagesPerFlushMax && pr.next < end && pr.next-pr.acked() < window; sent++ {
 		terms := n.store.Terms()
 		i := termIndexAt(terms, pr.next)
 		to := min(end, n.termEnd(i), pr.next+Position(n.cfg.AppendBatchBytes))

@@ -71,8 +71,14 @@ var (
 
 // progress is the leader's view of one follower's replication.
 type progress struct {
-	match          Position // highest AppendPosition acknowledged in this term
-	next           Position // next position to send (valid when !probing)
+	match Position // highest AppendPosition acknowledged in this term
+	next  Position // next position to send (valid when !probing)
+	// floor: the follower's log agrees with ours below it (where shipping
+	// last started from an agreement). With match, it is where flow
+	// control counts bytes in flight from and where a resend goes back to
+	// — not match alone, which is 0 in a new term until the follower
+	// acknowledges, and would hold the window shut or resend the whole log.
+	floor          Position
 	probing        bool     // waiting for a CatchupPosition to know next
 	probeAt        Position // empty AppendLog probe position; -1: send NewLeadershipTerm
 	lastAckNs      int64    // last message from the follower (check quorum)
