@@ -289,6 +289,37 @@ func (t *Tool) Abort(ctx context.Context, w io.Writer, ids []consensus.MemberID)
 	return errors.Join(errs...)
 }
 
+// Purge asks the members in ids (every running member if empty) to apply
+// log retention now: each keeps its newest snapshots (the cluster file's
+// snapshot-keep) and purges its log below the oldest kept, as it does after
+// every snapshot. It prints where each member's log starts afterwards.
+func (t *Tool) Purge(ctx context.Context, w io.Writer, ids []consensus.MemberID) error {
+	if len(ids) == 0 {
+		ids = t.runningIDs(w)
+	} else if _, err := t.members(ids); err != nil {
+		return err
+	}
+	var failed []consensus.MemberID
+	var errs []error
+	for _, id := range ids {
+		a, err := t.Request(ctx, id, member.TogglePurge)
+		switch {
+		case err != nil:
+			errs = append(errs, err)
+		case a.Result == member.ToggleDone:
+			fmt.Fprintf(w, "member %d: log retention applied; the log starts at position %d\n", id, a.Position)
+		default:
+			s := t.Status(id)
+			fmt.Fprintf(w, "member %d: purge %s: %s\n", id, a.Result, lastError(&s))
+			failed = append(failed, id)
+		}
+	}
+	if len(failed) > 0 {
+		errs = append(errs, fmt.Errorf("%w: purge on members %v", ErrFailed, failed))
+	}
+	return errors.Join(errs...)
+}
+
 // Errors prints, for each member in ids (every member if empty), its error
 // count, its error records and every non-zero drop or rejection counter.
 func (t *Tool) Errors(w io.Writer, ids []consensus.MemberID) error {

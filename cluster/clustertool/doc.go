@@ -14,7 +14,7 @@
 //     a cancel when the member does not answer. The member's side and the
 //     values are documented in cluster/member (control.go).
 //   - The commands: describe, list-members, is-leader, snapshot, suspend,
-//     resume, shutdown, abort, errors (counters and the toggle), and
+//     resume, shutdown, abort, purge, errors (counters and the toggle), and
 //     recovery-plan, recording-log (each member's log store, opened
 //     read-only with cluster/logstore; they work on stopped members too).
 //

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -367,4 +368,42 @@ func FuzzCountersLayout(f *testing.F) {
 			t.Fatalf("accepted capacity %d for %d bytes", c, len(b))
 		}
 	})
+}
+
+// TestToolPurgeAsksEveryRunningMember: purge is each member's own request
+// (not a leader action): every running member gets it, a stopped one is
+// reported, and a member's failure fails the command.
+func TestToolPurgeAsksEveryRunningMember(t *testing.T) {
+	fc := newFakeCluster(t, 3)
+	fc.members[0].lead(1)
+	fc.members[1].follow(0, 1)
+	fc.members[2].follow(0, 1)
+	for i, fm := range fc.members {
+		start := consensus.Position(1000 * (i + 1))
+		fm.setAnswer(func(req member.ControlToggle) (member.ControlToggle, consensus.Position) {
+			if req != member.TogglePurge {
+				return member.ToggleUnknown, 0
+			}
+			return member.ToggleDone, start
+		})
+	}
+	var out bytes.Buffer
+	if err := fc.tool.Purge(ctxFor(t, 10*time.Second), &out, nil); err != nil {
+		t.Fatalf("purge: %v\n%s", err, &out)
+	}
+	for i := range fc.members {
+		want := fmt.Sprintf("member %d: log retention applied; the log starts at position %d", i, 1000*(i+1))
+		if !strings.Contains(out.String(), want) {
+			t.Fatalf("output lacks %q:\n%s", want, &out)
+		}
+	}
+	fc.members[2].setAnswer(func(member.ControlToggle) (member.ControlToggle, consensus.Position) {
+		return member.ToggleFailed, 0
+	})
+	out.Reset()
+	err := fc.tool.Purge(ctxFor(t, 10*time.Second), &out, []consensus.MemberID{1, 2})
+	if !errors.Is(err, ErrFailed) || !strings.Contains(out.String(), "member 2: purge failed") ||
+		strings.Contains(out.String(), "member 0") {
+		t.Fatalf("purge of members 1, 2 with 2 failing: %v\n%s", err, &out)
+	}
 }

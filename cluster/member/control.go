@@ -53,6 +53,10 @@ import (
 //     retries there.
 //   - A leader whose log is back-pressured puts the request back (takes
 //     the offset off) and tries again next cycle.
+//   - Purge is this member's own too: it applies log retention now (keep
+//     the newest SnapshotKeep snapshots, purge the log below the oldest
+//     kept), stores the log's new start in CounterControlPosition and
+//     writes ToggleDone (ToggleFailed for a member without snapshots).
 //   - Abort is this member's own: it writes ToggleDone and stops the member
 //     at once, without a snapshot (the other members see a failure and
 //     elect a leader if it led). The member's counters are freed when it
@@ -311,6 +315,7 @@ const (
 	ToggleResume   ControlToggle = 3
 	ToggleShutdown ControlToggle = 4
 	ToggleAbort    ControlToggle = 5
+	TogglePurge    ControlToggle = 6
 
 	// ToggleDone: the leader appended the action (position in
 	// CounterControlPosition), or an aborting member is stopping.
@@ -324,7 +329,7 @@ const (
 	// ToggleActingOffset is added to a request while the member acts on it.
 	ToggleActingOffset ControlToggle = 1000
 	// toggleActingMax bounds the values a claim can leave.
-	toggleActingMax = ToggleActingOffset + ToggleAbort
+	toggleActingMax = ToggleActingOffset + TogglePurge
 )
 
 // IsRequest reports whether v asks for an action.
@@ -353,6 +358,8 @@ func (v ControlToggle) String() string {
 		return "shutdown"
 	case ToggleAbort:
 		return "abort"
+	case TogglePurge:
+		return "purge"
 	case ToggleDone:
 		return "done"
 	case ToggleNotLeader:
@@ -753,6 +760,8 @@ func (c *control) act(nowNs int64, v ControlToggle) ControlToggle {
 		if _, err = c.propose(nowNs, consensus.ActionSnapshot); err == nil {
 			p, err = c.m.agent.Node().Terminate(nowNs)
 		}
+	case TogglePurge:
+		p, err = c.m.purge()
 	default:
 		return ToggleUnknown
 	}

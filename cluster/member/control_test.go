@@ -435,6 +435,8 @@ func TestControlToggleValues(t *testing.T) {
 		{ToggleNeutral, false, false, true, "neutral"},
 		{ToggleSnapshot, true, false, false, "snapshot"},
 		{ToggleAbort, true, false, false, "abort"},
+		{TogglePurge, true, false, false, "purge"},
+		{ToggleActingOffset + TogglePurge, false, true, false, "acting on purge"},
 		{ToggleDone, false, false, true, "done"},
 		{ToggleNotLeader, false, false, true, "not-leader"},
 		{ToggleFailed, false, false, true, "failed"},
@@ -443,7 +445,7 @@ func TestControlToggleValues(t *testing.T) {
 		{ToggleActingOffset, false, true, false, "acting on neutral"},
 		{77, true, false, false, "ControlToggle(77)"},
 		{-5, false, false, false, "ControlToggle(-5)"},
-		{toggleActingMax + 1, false, false, false, "ControlToggle(1006)"},
+		{toggleActingMax + 1, false, false, false, "ControlToggle(1007)"},
 	} {
 		if tc.v.IsRequest() != tc.request || tc.v.IsBusy() != tc.busy || tc.v.IsFree() != tc.free ||
 			tc.v.String() != tc.name {

@@ -176,3 +176,63 @@ func TestInstallAbortedMidTransferLeavesNoSnapshot(t *testing.T) {
 	sendSized(t, dc.testCluster, "c", 10, 100)
 	dc.awaitApplied(t, 310)
 }
+
+// TestPurgeAppliesRetentionNow: members that kept 3 snapshots restart
+// keeping 1; nothing is purged until a snapshot, or until Purge applies
+// the new retention at once.
+func TestPurgeAppliesRetentionNow(t *testing.T) {
+	dc := &diskCluster{testCluster: &testCluster{peers: &memPeers{inbox: map[consensus.MemberID][][]byte{},
+		down: map[consensus.MemberID]bool{}}}, segmentLength: 64 << 10, snapshotKeep: 3}
+	root := t.TempDir()
+	for i := range 3 {
+		dc.ingress = append(dc.ingress, freePort(t))
+		dc.dirs = append(dc.dirs, fmt.Sprintf("%s/member-%d", root, i))
+		dc.members, dc.drivers = append(dc.members, nil), append(dc.drivers, nil)
+		dc.lstores, dc.services = append(dc.lstores, nil), append(dc.services, nil)
+	}
+	dc.startAll(t)
+	t.Cleanup(dc.stopAll)
+	for _, tag := range []string{"a", "b", "c"} {
+		sendSized(t, dc.testCluster, tag, 100, 1000)
+		snapshotEverywhere(t, dc)
+	}
+	starts := func() []consensus.Position {
+		var out []consensus.Position
+		for i := range dc.members {
+			var s consensus.Position
+			dc.members[i].do(func(int64) { s = dc.lstores[i].Start() })
+			out = append(out, s)
+		}
+		return out
+	}
+	before := starts()
+	dc.stopAll()
+	dc.snapshotKeep = 1
+	dc.startAll(t)
+	dc.leader(t)
+	if got := starts(); fmt.Sprint(got) != fmt.Sprint(before) {
+		t.Fatalf("log starts moved from %v to %v without a purge", before, got)
+	}
+	for i := range dc.members {
+		p, err := dc.members[i].Purge()
+		if err != nil || p <= before[i] {
+			t.Fatalf("member %d: purge: log starts at %d (was %d): %v", i, p, before[i], err)
+		}
+		plan, err := dc.lstores[i].RecoveryPlan(snapshotServiceID)
+		if err != nil || plan.Position < p {
+			t.Fatalf("member %d: recovery plan %+v after purge to %d: %v", i, plan, p, err)
+		}
+	}
+	sendSized(t, dc.testCluster, "d", 10, 100)
+	dc.awaitApplied(t, 310)
+}
+
+// TestControlPurgeWithoutSnapshotsFails: a member that keeps no snapshots
+// answers a purge request with ToggleFailed.
+func TestControlPurgeWithoutSnapshotsFails(t *testing.T) {
+	cc := startControlCluster(t, 1)
+	cc.leader(t)
+	if got := cc.request(t, 0, TogglePurge); got != ToggleFailed {
+		t.Fatalf("purge without snapshots: %s", got)
+	}
+}

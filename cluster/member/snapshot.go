@@ -221,6 +221,37 @@ func (m *Member) startService(nowNs int64) error {
 	return nil
 }
 
+// ErrNoSnapshots: the member keeps no snapshots (Config.Snapshots is nil).
+var ErrNoSnapshots = errors.New("member: keeps no snapshots")
+
+// purge applies log retention now (on the member's goroutine): it keeps the
+// newest SnapshotKeep snapshots and purges the log below the oldest kept,
+// as happens after every snapshot, and returns where the log now starts.
+func (m *Member) purge() (consensus.Position, error) {
+	if m.snapshots == nil {
+		return 0, ErrNoSnapshots
+	}
+	if err := m.snapshots.Retain(m.cfg.SnapshotKeep); err != nil {
+		m.snapshotErrors.Add(1)
+		return 0, fmt.Errorf("member %d: retain %d snapshots: %w", m.ID(), m.cfg.SnapshotKeep, err)
+	}
+	if st, ok := m.cfg.Store.(interface{ Start() consensus.Position }); ok {
+		return st.Start(), nil
+	}
+	return 0, nil
+}
+
+// Purge applies log retention now (see the control toggle's TogglePurge)
+// and returns where the log starts afterwards.
+func (m *Member) Purge() (consensus.Position, error) {
+	var p consensus.Position
+	var err error
+	if !m.do(func(int64) { p, err = m.purge() }) {
+		return 0, ErrClosed
+	}
+	return p, err
+}
+
 // SnapshotStats reports snapshots taken, skipped (writer busy), failed, and
 // the position of the newest one (taken or recovered from).
 func (m *Member) SnapshotStats() (taken, skipped, failed int64, last consensus.Position) {

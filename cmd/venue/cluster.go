@@ -67,6 +67,10 @@ var clusterCommands = map[string]clusterCommand{
 		run: func(ctx context.Context, t *clustertool.Tool, ids []consensus.MemberID, w io.Writer) error {
 			return t.Abort(ctx, w, ids)
 		}},
+	"purge": {summary: "member --id (default: every running member) applies log retention now: keeps snapshot_keep snapshots, purges the log below",
+		run: func(ctx context.Context, t *clustertool.Tool, ids []consensus.MemberID, w io.Writer) error {
+			return t.Purge(ctx, w, ids)
+		}},
 	"errors": {summary: "each member's errors and non-zero drop counters (--id: one member)",
 		run: func(_ context.Context, t *clustertool.Tool, ids []consensus.MemberID, w io.Writer) error {
 			return t.Errors(w, ids)
@@ -84,7 +88,7 @@ var clusterCommands = map[string]clusterCommand{
 func runCluster(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("cluster", stderr)
 	path := fs.String("config", "", "the cluster file (TOML), as given to venue node; venue run writes <dir>/"+clusterFileName)
-	id := fs.Int("id", -1, "the member a command is about (is-leader: required; abort, errors, recovery-plan, recording-log: default every member)")
+	id := fs.Int("id", -1, "the member a command is about (is-leader: required; abort, purge, errors, recovery-plan, recording-log: default every member)")
 	timeout := fs.Duration("timeout", clusterTimeoutDefault, "how long a command waits for the cluster")
 	fs.Usage = func() { clusterUsage(fs) }
 	name, err := parseClusterArgs(fs, args)

@@ -107,6 +107,10 @@ func TestClusterCommandsAgainstRunningMembers(t *testing.T) {
 	if code != 0 || strings.Count(out, "written") != 3 {
 		t.Fatalf("snapshot: exit %d\n%s%s", code, out, errOut)
 	}
+	code, out, errOut = venueCluster("--config", path, "purge")
+	if code != 0 || strings.Count(out, "log retention applied") != 3 {
+		t.Fatalf("purge: exit %d\n%s%s", code, out, errOut)
+	}
 	code, out, errOut = venueCluster("--config", path, "--id", "2", "recording-log")
 	if code != 0 || !strings.Contains(out, "member 2") || !strings.Contains(out, "1 snapshots") {
 		t.Fatalf("recording-log: exit %d\n%s%s", code, out, errOut)
