@@ -62,9 +62,13 @@
 // host, MAC) with the MAC bound to a group destination id instead of this
 // member's id, must be an AppendLog, and is handed on as if addressed to
 // this member. Group log that starts beyond the log this member was handed
-// in the term is dropped (MulticastAhead): the node would reject it, and
-// its own stream is on the way. A member skips its own group stream,
-// which the network loops back to it.
+// in the term would only be rejected by the node: it is held, up to four
+// of the largest messages, until the member's own stream reaches it (a
+// follower rejoining the group), or else dropped (MulticastAhead). A member
+// skips its own group stream, which the network loops back to it; since
+// that stream keeps up, fc=max lets the group run as fast as the leader
+// offers, and a follower that falls a term behind loses its group image
+// and is served by unicast until it rejoins.
 //
 // Consensus never depends on the group: a lost or dropped group message
 // leaves a gap the consensus core heals by its usual catch-up or

@@ -568,3 +568,18 @@ func TestHeldGroupLog(t *testing.T) {
 		t.Fatalf("limited release: %d, handed %v", n, got)
 	}
 }
+
+func TestMulticastConstants(t *testing.T) {
+	if groupDestination < MembersMax || groupDestination < 0 {
+		t.Error("the group's MAC destination could be a member id")
+	}
+	if rejoinHoldoffChunks<<(strikesMax-2) >= strikeDecayChunks {
+		t.Error("a held-off follower cannot earn a strike back before its next hold-off ends")
+	}
+	if heldWireMessages < 2 || heldMessagesMax < heldWireMessages {
+		t.Error("the held log cannot hold a message while the next arrives")
+	}
+	if ownDrainBytesMax < 64<<10 {
+		t.Error("a Poll skips less of its own group stream than one batch")
+	}
+}
