@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -107,9 +108,10 @@ func awaitConverged(t *testing.T, members []*Member) {
 	}
 }
 
-// TestLaunchWithLogMulticast: three members launched from a cluster file
-// with log_multicast on lo replicate through the group.
-func TestLaunchWithLogMulticast(t *testing.T) {
+// launchGroupCluster launches three members from a loopback cluster file
+// with log_multicast on lo.
+func launchGroupCluster(t *testing.T) (config.Cluster, []*Node) {
+	t.Helper()
 	var cc config.Cluster
 	for attempt := 0; ; attempt++ {
 		cc = config.Loopback(3, 20000+rand.IntN(40000), t.TempDir())
@@ -126,7 +128,6 @@ func TestLaunchWithLogMulticast(t *testing.T) {
 		t.Fatal(err)
 	}
 	var nodes []*Node
-	var members []*Member
 	for i := range cc.Members {
 		n, err := Launch(cc, consensus.MemberID(i), &echo{}, Options{})
 		skipWithoutGroup(t, err)
@@ -134,26 +135,88 @@ func TestLaunchWithLogMulticast(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { n.Close() })
-		nodes, members = append(nodes, n), append(members, n.Member)
+		nodes = append(nodes, n)
 	}
+	return cc, nodes
+}
+
+func ingressOf(cc config.Cluster) []string {
 	ingress := make([]string, len(cc.Members))
 	for i, m := range cc.Members {
 		ingress[i] = m.Ingress
 	}
-	echoLoad(t, ingress, 2000)
-	awaitConverged(t, members)
-	var sum peer.Counters
+	return ingress
+}
+
+func membersOf(nodes []*Node) []*Member {
+	var ms []*Member
 	for _, n := range nodes {
+		ms = append(ms, n.Member)
+	}
+	return ms
+}
+
+// TestLaunchWithLogMulticast: three members launched from a cluster file
+// with log_multicast on lo replicate through the group.
+func TestLaunchWithLogMulticast(t *testing.T) {
+	cc, nodes := launchGroupCluster(t)
+	echoLoad(t, ingressOf(cc), 2000)
+	awaitConverged(t, membersOf(nodes))
+	var sum peer.Counters
+	for i, n := range nodes {
 		c := n.PeerCounters()
 		sum.MulticastSent += c.MulticastSent
 		sum.MulticastSkipped += c.MulticastSkipped
 		sum.MulticastReceived += c.MulticastReceived
+		t.Logf("member %d: %+v", i, c)
 	}
 	if sum.MulticastSent == 0 || sum.MulticastSkipped == 0 || sum.MulticastReceived == 0 {
 		t.Errorf("the group was not used: %+v", sum)
 	}
+}
+
+// TestLogMulticastAcrossLeaderChange: the leader stops; the new leader
+// publishes the log on the group in its own term, and the remaining
+// members converge.
+func TestLogMulticastAcrossLeaderChange(t *testing.T) {
+	cc, nodes := launchGroupCluster(t)
+	echoLoad(t, ingressOf(cc), 500)
+	awaitConverged(t, membersOf(nodes))
+	old := -1
 	for i, n := range nodes {
-		t.Logf("member %d: %+v", i, n.PeerCounters())
+		if n.Status().Role == consensus.RoleLeader {
+			old = i
+		}
+	}
+	if old < 0 {
+		t.Fatal("no leader after the load")
+	}
+	oldTerm := nodes[old].Status().Term
+	nodes[old].Close()
+	var rest []*Node
+	for i, n := range nodes {
+		if i != old {
+			rest = append(rest, n)
+		}
+	}
+	deadline := time.Now().Add(multicastWait)
+	var leader *Node
+	for leader == nil {
+		for _, n := range rest {
+			if s := n.Status(); s.Role == consensus.RoleLeader && s.Term > oldTerm {
+				leader = n
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no new leader")
+		}
+		time.Sleep(time.Millisecond) // poll interval
+	}
+	sentBefore := leader.PeerCounters().MulticastSent
+	echoLoad(t, ingressOf(cc), 500)
+	awaitConverged(t, membersOf(rest))
+	if c := leader.PeerCounters(); c.MulticastSent == sentBefore {
+		t.Errorf("the new leader did not use the group: %+v", c)
 	}
 }
 
@@ -179,7 +242,7 @@ type lossyGroup struct {
 	dropEvery int
 	seen      uint64 // MulticastReceived already looked at
 	n         int
-	dropped   int
+	dropped   atomic.Int64 // read by the test while the member runs
 }
 
 func (l *lossyGroup) Poll(h func(consensus.MemberID, []byte), limit int) int {
@@ -187,7 +250,7 @@ func (l *lossyGroup) Poll(h func(consensus.MemberID, []byte), limit int) int {
 		if c := l.Transport.Counters().MulticastReceived; c != l.seen {
 			l.seen = c
 			if l.n++; l.n%l.dropEvery == 0 {
-				l.dropped++
+				l.dropped.Add(1)
 				return
 			}
 		}
@@ -243,12 +306,12 @@ func TestLogMulticastLossHealed(t *testing.T) {
 	echoLoad(t, ingress, 2000)
 	awaitConverged(t, running)
 	var sum peer.Counters
-	dropped := 0
+	var dropped int64
 	for _, l := range lossy {
 		c := l.Counters()
 		sum.MulticastSent += c.MulticastSent
 		sum.MulticastUnicast += c.MulticastUnicast
-		dropped += l.dropped
+		dropped += l.dropped.Load()
 	}
 	if sum.MulticastSent == 0 || dropped == 0 || sum.MulticastUnicast == 0 {
 		t.Errorf("no loss healed: %d group sends, %d dropped, %d unicast", sum.MulticastSent, dropped, sum.MulticastUnicast)

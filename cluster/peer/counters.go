@@ -52,12 +52,14 @@ type Counters struct {
 	// MulticastReceived: group messages delivered (also in Received).
 	MulticastReceived uint64
 	// MulticastHeld: group log that arrived ahead of the log this member
-	// was handed (its own stream still on the way) and was held until the
-	// stream reached it (then delivered, MulticastReceived).
+	// was handed (its own stream still on the way) and was held for the
+	// stream to reach it: delivered then (MulticastReceived), or dropped
+	// if it never does (MulticastAhead).
 	MulticastHeld uint64
 	// MulticastAhead: group log dropped because it starts beyond the log
 	// this member was handed and could not be held (it lags; the hold is
-	// full), or was held for a term that ended; consensus heals the gap.
+	// full), or was held but newer log replaced it or its term ended;
+	// consensus heals the gap.
 	MulticastAhead uint64
 	// MulticastDropped: authenticated group messages that are not
 	// AppendLog (the group carries only the log).

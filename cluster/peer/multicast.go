@@ -181,14 +181,16 @@ type follower struct {
 // the leader had never sent before in this term goes to the group. A
 // follower in step with the group (grouped) is skipped for log the group
 // already carried to it. One that is not gets its own copy by unicast, and
-// joins the group at new log once its acknowledged position shows that
-// little it was sent by unicast is still in flight: group log that
-// overtakes that is held by the receiver (heldLog) until it fits. A follower the leader goes back for while grouped
+// joins the group at new log it is due next (whichever follower the log
+// was first shipped for) once its acknowledged position shows that little
+// it was sent by unicast is still in flight: group log that overtakes that
+// is held by the receiver (heldLog) until it fits. A follower the leader goes back for while grouped
 // (it missed something) leaves the group for a hold-off that doubles with
 // repeated failures.
 type router struct {
-	// lagMax bounds, in bytes, the unicast log still in flight (sent but
-	// not acknowledged) to a follower that rejoins the group.
+	// lagMax bounds, in bytes, the log from a follower's acknowledged
+	// position to the end of the group log it rejoins with: its receiver
+	// must be able to hold the group log while its unicast arrives.
 	lagMax      consensus.Position
 	term        consensus.TermID
 	start, next consensus.Position // next < 0: the group carried nothing this term
@@ -211,9 +213,13 @@ func (r *router) reset(term consensus.TermID) {
 	}
 }
 
+// acks are the followers' acknowledged (AppendPosition) positions in the
+// router's term, -1 where unknown.
+type acks [MembersMax]consensus.Position
+
 // route decides how an AppendLog of log [pos, end) in term reaches
-// follower f, given f's acknowledged position in term (-1: unknown).
-func (r *router) route(f consensus.MemberID, term consensus.TermID, pos, end, acked consensus.Position) route {
+// follower f.
+func (r *router) route(f consensus.MemberID, term consensus.TermID, pos, end consensus.Position, ack *acks) route {
 	if term != r.term {
 		r.reset(term)
 	}
@@ -229,9 +235,7 @@ func (r *router) route(f consensus.MemberID, term consensus.TermID, pos, end, ac
 	switch {
 	case fresh && fs.grouped:
 		return routeGroup
-	case fresh && fs.holdoff == 0 && acked >= 0 && fs.expected-acked <= r.lagMax && pos >= fs.expected:
-		// Rejoin: little sent by unicast is still in flight, and the
-		// receiver holds group log that overtakes it (heldLog).
+	case fresh && cont && r.canJoin(fs, ack[f], end):
 		return routeGroup
 	case fresh:
 		return routeGroupAndUnicast
@@ -239,6 +243,14 @@ func (r *router) route(f consensus.MemberID, term consensus.TermID, pos, end, ac
 		return routeSkip
 	}
 	return routeUnicast
+}
+
+// canJoin reports whether a follower off the group may take group log up
+// to end: it is not held off, and the unicast log it has not acknowledged
+// plus the group log up to end fit in what its receiver holds (heldLog)
+// while its own stream catches up.
+func (r *router) canJoin(fs *follower, acked, end consensus.Position) bool {
+	return fs.holdoff == 0 && acked >= 0 && end-acked <= r.lagMax
 }
 
 // strike takes a follower off the group. A single go-back is common
@@ -257,9 +269,12 @@ func (r *router) strike(fs *follower) {
 
 // sent records how an AppendLog routed rt went: groupOK says whether the
 // group took it, unicast whether Send also offered it to f's stream.
-func (r *router) sent(f consensus.MemberID, pos, end consensus.Position, rt route, groupOK, unicast bool) {
+func (r *router) sent(f consensus.MemberID, pos, end consensus.Position, rt route, groupOK, unicast bool, ack *acks) {
 	fs := &r.fol[f]
 	fs.expected = end
+	if groupOK && (r.next < 0 || end > r.next) {
+		r.joinOthers(f, pos, end, ack)
+	}
 	if groupOK {
 		if r.next < 0 || pos > r.next {
 			r.start = pos // the group's stream restarts: it cannot vouch for [next, pos)
@@ -279,6 +294,20 @@ func (r *router) sent(f consensus.MemberID, pos, end consensus.Position, rt rout
 	}
 }
 
+// joinOthers puts followers other than f that are off the group on it
+// when the group has just carried new log [pos, end) that each is due
+// next: the consensus core ships to followers in turn, so one that is in
+// step but off the group would never be first with new log, and would
+// never rejoin at its own.
+func (r *router) joinOthers(f consensus.MemberID, pos, end consensus.Position, ack *acks) {
+	for g := range r.fol {
+		gs := &r.fol[g]
+		if consensus.MemberID(g) != f && !gs.grouped && gs.expected == pos && r.canJoin(gs, ack[g], end) {
+			gs.grouped, gs.served = true, 0
+		}
+	}
+}
+
 // groupSender is the leader side of the group: the publication, the
 // router, and the followers' acknowledged positions the router needs.
 type groupSender struct {
@@ -286,6 +315,8 @@ type groupSender struct {
 	router *router
 	msg    consensus.Message
 	vec    [2][]byte
+	// ackSnap is acks as of one Send.
+	ackSnap acks
 	// acks are the followers' latest AppendPosition per term, written by
 	// Poll and read by Send (which may run on another goroutine).
 	acksMu sync.Mutex
@@ -305,13 +336,16 @@ func (g *groupSender) onAck(from consensus.MemberID, term consensus.TermID, pos 
 	g.acksMu.Unlock()
 }
 
-func (g *groupSender) acked(f consensus.MemberID, term consensus.TermID) consensus.Position {
+// acked fills out with the followers' acknowledged positions in term.
+func (g *groupSender) acked(term consensus.TermID, out *acks) {
 	g.acksMu.Lock()
 	defer g.acksMu.Unlock()
-	if a := g.acks[f]; a.term == term {
-		return a.pos
+	for i, a := range g.acks {
+		out[i] = -1
+		if a.term == term {
+			out[i] = a.pos
+		}
 	}
-	return -1
 }
 
 // isAppendLog reports whether msg's header names an AppendLog, without
@@ -334,7 +368,8 @@ func (t *Transport) sendLog(to consensus.MemberID, msg []byte) bool {
 	term, pos := g.msg.Term, g.msg.Position
 	end := pos + consensus.Position(len(g.msg.Data))
 	g.msg.Data = nil // do not retain the caller's buffer
-	rt := g.router.route(to, term, pos, end, g.acked(to, term))
+	g.acked(term, &g.ackSnap)
+	rt := g.router.route(to, term, pos, end, &g.ackSnap)
 	groupOK, unicast, ok := false, false, false
 	switch rt {
 	case routeSkip:
@@ -351,7 +386,7 @@ func (t *Transport) sendLog(to consensus.MemberID, msg []byte) bool {
 		t.counters.multicastUnicast.Add(1)
 		ok = t.unicast(to, msg) || ok
 	}
-	g.router.sent(to, pos, end, rt, groupOK, unicast)
+	g.router.sent(to, pos, end, rt, groupOK, unicast, &g.ackSnap)
 	return ok
 }
 
@@ -428,19 +463,27 @@ func newHeldLog(wireMax int) heldLog {
 func (h *heldLog) empty() bool { return h.head == len(h.msgs) }
 
 // hold keeps a copy of body (group log [pos, end) of term from from) if it
-// fits and continues what is held; false: dropped.
-func (h *heldLog) hold(from consensus.MemberID, term consensus.TermID, pos, end consensus.Position, body []byte) bool {
+// fits, and returns how many held messages it dropped (-1: body itself).
+// Log that does not continue what is held replaces it: the held log can
+// no longer be completed from the group, and the newest log is what a
+// follower rejoining the group needs.
+func (h *heldLog) hold(from consensus.MemberID, term consensus.TermID, pos, end consensus.Position, body []byte) int {
+	dropped := 0
+	if !h.empty() {
+		if last := h.msgs[len(h.msgs)-1]; term != last.term || pos > last.end {
+			dropped = len(h.msgs) - h.head
+			h.head = len(h.msgs)
+		}
+	}
 	if h.empty() {
 		h.arena, h.msgs, h.head = h.arena[:0], h.msgs[:0], 0
-	} else if last := h.msgs[len(h.msgs)-1]; term != last.term || pos > last.end {
-		return false // not contiguous with what is held
 	}
 	if len(h.msgs) == cap(h.msgs) || len(h.arena)+len(body) > cap(h.arena) {
-		return false
+		return -1
 	}
 	h.msgs = append(h.msgs, heldMsg{from: from, term: term, pos: pos, end: end, off: len(h.arena), n: len(body)})
 	h.arena = append(h.arena, body...)
-	return true
+	return dropped
 }
 
 // release hands held log that this member's stream has reached (rx) to

@@ -252,7 +252,11 @@ func TestMulticastConfigValidate(t *testing.T) {
 
 // TestRouterScript: the router's decisions, step by step.
 func TestRouterScript(t *testing.T) {
-	r := newRouter(50)
+	r := newRouter(150)
+	var ack acks
+	for i := range ack {
+		ack[i] = -1
+	}
 	type step struct {
 		f          consensus.MemberID
 		term       consensus.TermID
@@ -282,17 +286,50 @@ func TestRouterScript(t *testing.T) {
 		{"2 acknowledged all it was sent: rejoins", step{f: 2, term: 1, pos: 700, end: 800, acked: 700, groupOK: true, want: routeGroup}},
 		{"new term: everyone in step again, held-off 1 excepted", step{f: 1, term: 2, pos: 800, end: 900, acked: -1, groupOK: true, want: routeGroupAndUnicast}},
 		{"2 in step in the new term", step{f: 2, term: 2, pos: 800, end: 900, acked: -1, want: routeSkip}},
-		{"2 needs log from before the group's start: unicast", step{f: 2, term: 2, pos: 700, end: 800, acked: -1, want: routeUnicast}},
+		{"2 goes back: unicast", step{f: 2, term: 2, pos: 700, end: 800, acked: -1, want: routeUnicast}},
 	}
 	for i, s := range steps {
-		got := r.route(s.f, s.term, s.pos, s.end, s.acked)
+		if s.term != r.term {
+			for i := range ack {
+				ack[i] = -1
+			}
+		}
+		ack[s.f] = s.acked
+		got := r.route(s.f, s.term, s.pos, s.end, &ack)
 		if got != s.want {
 			t.Fatalf("step %d (%s): route %v, want %v", i, s.note, got, s.want)
 		}
 		groupOK := (got == routeGroup || got == routeGroupAndUnicast) && s.groupOK
 		unicast := got == routeUnicast || got == routeGroupAndUnicast || (got == routeGroup && !groupOK)
-		r.sent(s.f, s.pos, s.end, got, groupOK, unicast)
+		r.sent(s.f, s.pos, s.end, got, groupOK, unicast, &ack)
 	}
+}
+
+// A follower off the group that the consensus core ships to after
+// another rejoins when the group carries the log it is due next.
+func TestRouterJoinOthers(t *testing.T) {
+	r := newRouter(150)
+	ack := acks{-1, -1, -1, -1, -1, -1, -1, -1, -1}
+	step := func(f consensus.MemberID, pos, end consensus.Position, want route) {
+		t.Helper()
+		got := r.route(f, 1, pos, end, &ack)
+		if got != want {
+			t.Fatalf("follower %d [%d,%d): %v, want %v", f, pos, end, got, want)
+		}
+		groupOK := got == routeGroup || got == routeGroupAndUnicast
+		r.sent(f, pos, end, got, groupOK, got == routeUnicast || got == routeGroupAndUnicast, &ack)
+	}
+	step(1, 0, 100, routeGroup)
+	step(2, 0, 100, routeSkip)
+	step(2, 0, 100, routeUnicast) // 2 goes back: off the group
+	ack[1], ack[2] = 100, 40      // 2 has not acknowledged its resend yet
+	step(1, 100, 200, routeGroup) // 200-40 > 150: 2 may not join
+	step(2, 100, 200, routeUnicast)
+	ack[2] = 200
+	step(1, 200, 300, routeGroup) // 2 is due [200,300) and may join
+	step(2, 200, 300, routeSkip)
+	step(1, 300, 400, routeGroup)
+	step(2, 300, 400, routeSkip)
 }
 
 // TestRouterModel drives the router with a model of the consensus core
@@ -420,7 +457,14 @@ func (m *routerModel) ship() {
 
 func (m *routerModel) send(f int, msg modelMsg) {
 	fs := m.fol[f]
-	rt := m.r.route(consensus.MemberID(f), 1, msg.pos, msg.end, fs.acked)
+	var ack acks
+	for i := range ack {
+		ack[i] = -1
+	}
+	for g := 1; g < len(m.fol); g++ {
+		ack[g] = m.fol[g].acked
+	}
+	rt := m.r.route(consensus.MemberID(f), 1, msg.pos, msg.end, &ack)
 	groupOK := (rt == routeGroup || rt == routeGroupAndUnicast) && !(m.refusing && m.rnd.IntN(20) == 0)
 	unicast := rt == routeUnicast || rt == routeGroupAndUnicast || (rt == routeGroup && !groupOK)
 	if groupOK {
@@ -437,7 +481,7 @@ func (m *routerModel) send(f int, msg modelMsg) {
 	if unicast && !m.lose() && len(fs.uni) < modelQueueMax {
 		fs.uni = append(fs.uni, msg)
 	}
-	m.r.sent(consensus.MemberID(f), msg.pos, msg.end, rt, groupOK, unicast)
+	m.r.sent(consensus.MemberID(f), msg.pos, msg.end, rt, groupOK, unicast, &ack)
 }
 
 // deliver hands a random interleaving of follower f's two streams to its
@@ -537,11 +581,12 @@ func TestHeldGroupLog(t *testing.T) {
 		{false, 0, 1, []consensus.Position{0}, 0, 0},
 		{true, 2, 1, []consensus.Position{0}, 1, 0},                         // ahead of 100: held
 		{true, 3, 1, []consensus.Position{0}, 2, 0},                         // continues the held log
-		{true, 5, 1, []consensus.Position{0}, 2, 1},                         // a gap after the held log: dropped
-		{false, 1, 1, []consensus.Position{0, 100, 200, 300}, 2, 1},         // the stream reaches it: released
-		{true, 1, 1, []consensus.Position{0, 100, 200, 300, 100}, 2, 1},     // not ahead: handed (the node skips it)
-		{true, 6, 1, []consensus.Position{0, 100, 200, 300, 100}, 3, 1},     // held ...
-		{false, 0, 2, []consensus.Position{0, 100, 200, 300, 100, 0}, 3, 2}, // ... and dropped by a new term
+		{true, 5, 1, []consensus.Position{0}, 3, 2},                         // a gap: the newest replaces what was held
+		{false, 1, 1, []consensus.Position{0, 100}, 3, 2},                   // not there yet
+		{false, 4, 1, []consensus.Position{0, 100, 400, 500}, 3, 2},         // the stream reaches it: released
+		{true, 1, 1, []consensus.Position{0, 100, 400, 500, 100}, 3, 2},     // not ahead: handed (the node skips it)
+		{true, 7, 1, []consensus.Position{0, 100, 400, 500, 100}, 4, 2},     // held ...
+		{false, 0, 2, []consensus.Position{0, 100, 400, 500, 100, 0}, 4, 3}, // ... and dropped by a new term
 	}
 	for n, s := range steps {
 		r := &p.recv

@@ -330,10 +330,12 @@ func (r *receiver) accept(from consensus.MemberID, dataLen consensus.Position, b
 	switch {
 	case m.Type == consensus.MsgAppendLog:
 		if r.group && t.rx.ahead(m.Term, m.Position) {
-			if t.held.hold(from, m.Term, m.Position, m.Position+dataLen, body) {
-				t.counters.multicastHeld.Add(1)
-			} else {
+			switch dropped := t.held.hold(from, m.Term, m.Position, m.Position+dataLen, body); {
+			case dropped < 0:
 				t.counters.multicastAhead.Add(1)
+			default:
+				t.counters.multicastHeld.Add(1)
+				t.counters.multicastAhead.Add(uint64(dropped))
 			}
 			return false
 		}
