@@ -64,11 +64,12 @@
 // this member. Group log that starts beyond the log this member was handed
 // in the term would only be rejected by the node: it is held, up to four
 // of the largest messages, until the member's own stream reaches it (a
-// follower rejoining the group), or else dropped (MulticastAhead). A member
-// skips its own group stream, which the network loops back to it; since
-// that stream keeps up, fc=max lets the group run as fast as the leader
-// offers, and a follower that falls a term behind loses its group image
-// and is served by unicast until it rejoins.
+// follower rejoining the group), or else dropped (MulticastAhead). Where
+// other members run on its machine, a member's group stream loops back to
+// it too (otherwise the publication turns loopback off): it skips that
+// stream unread, and since it keeps up, fc=max lets the group run as fast
+// as the leader offers; a follower that falls a term behind loses its
+// group image and is served by unicast until it rejoins.
 //
 // Consensus never depends on the group: a lost or dropped group message
 // leaves a gap the consensus core heals by its usual catch-up or

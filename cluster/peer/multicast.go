@@ -3,7 +3,9 @@ package peer
 import (
 	"encoding/binary"
 	"fmt"
+	"net"
 	"net/netip"
+	"slices"
 	"sync"
 
 	"venue/cluster/consensus"
@@ -110,8 +112,9 @@ func ParseGroup(s string) (netip.AddrPort, error) {
 }
 
 // channels returns the group's publication channel (bound to host, so that
-// receivers' source check sees it) and subscription channel.
-func (c MulticastConfig) channels(host netip.Addr, termLength int) (pub, sub string) {
+// receivers' source check sees it) and subscription channel. loop keeps
+// the group looping back to this host, which only members sharing it need.
+func (c MulticastConfig) channels(host netip.Addr, termLength int, loop bool) (pub, sub string) {
 	g, _ := ParseGroup(c.Group)
 	opts := ""
 	if c.Interface != "" {
@@ -122,6 +125,9 @@ func (c MulticastConfig) channels(host netip.Addr, termLength int) (pub, sub str
 	// only it; a slower one falls behind and gets the log by unicast.
 	pub = fmt.Sprintf("udp?endpoint=%s|control=%s|term-length=%d|fc=max|ttl=%d%s",
 		g, netip.AddrPortFrom(host, 0), termLength, ttl, opts)
+	if !loop {
+		pub += "|loopback=false" // the leader need not read its own log back
+	}
 	sub = fmt.Sprintf("udp?endpoint=%s%s", g, opts)
 	return pub, sub
 }
@@ -416,7 +422,7 @@ func (t *Transport) offerGroup(msg []byte) bool {
 
 // openGroup adds the group publication and subscription.
 func (t *Transport) openGroup(cfg Config, host netip.Addr) error {
-	pubCh, subCh := cfg.Multicast.channels(host, t.termLen)
+	pubCh, subCh := cfg.Multicast.channels(host, t.termLen, t.othersOnThisMachine(localAddrs()))
 	sub, err := cfg.Driver.AddSubscription(subCh, t.streamID, transport.SubscriptionOptions{
 		OnAvailableImage: t.grecv.onAvailable, OnUnavailableImage: t.grecv.onUnavailable})
 	if err != nil {
@@ -430,6 +436,42 @@ func (t *Transport) openGroup(cfg Config, host netip.Addr) error {
 	t.group.pub = pub
 	t.grecv.ownSession, t.grecv.hasOwn = pub.SessionID(), true
 	return nil
+}
+
+// localAddrs returns this machine's interface addresses, or nil when they
+// cannot be listed.
+func localAddrs() []netip.Addr {
+	as, err := net.InterfaceAddrs()
+	if err != nil {
+		return nil
+	}
+	var out []netip.Addr
+	for _, a := range as {
+		if p, err := netip.ParsePrefix(a.String()); err == nil {
+			out = append(out, p.Addr().Unmap())
+		}
+	}
+	return out
+}
+
+// othersOnThisMachine reports whether another member's host is an address
+// of this machine (local, or any loopback address), so that the group must
+// loop back to it. Unknown local addresses (nil) count as yes: looping
+// back only costs the leader reading its own stream.
+func (t *Transport) othersOnThisMachine(local []netip.Addr) bool {
+	if local == nil {
+		return true
+	}
+	for id := range t.members {
+		m := &t.members[id]
+		if !m.known || consensus.MemberID(id) == t.self {
+			continue
+		}
+		if m.host.IsLoopback() || slices.Contains(local, m.host) {
+			return true
+		}
+	}
+	return false
 }
 
 // GroupConnected reports whether the log multicast publication has a

@@ -628,3 +628,77 @@ func TestMulticastConstants(t *testing.T) {
 		t.Error("a Poll skips less of its own group stream than one batch")
 	}
 }
+
+// The group loops back to this machine only when another member runs on it.
+func TestGroupLoopback(t *testing.T) {
+	p, err := newTransport(Config{Self: 0, Members: []Member{{0, "10.0.0.1:1"}, {1, "10.0.0.2:1"}, {2, "10.0.0.3:1"}},
+		Multicast: MulticastConfig{Group: "239.255.20.1:1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		local []string
+		want  bool
+	}{
+		{[]string{"10.0.0.1", "127.0.0.1"}, false}, // every other member elsewhere
+		{[]string{"10.0.0.1", "10.0.0.3"}, true},   // member 2 on this machine
+		{nil, true},                                // unknown: loop back to be safe
+	} {
+		var local []netip.Addr
+		for _, a := range tc.local {
+			local = append(local, netip.MustParseAddr(a))
+		}
+		if tc.local != nil && local == nil {
+			local = []netip.Addr{}
+		}
+		if got := p.othersOnThisMachine(local); got != tc.want {
+			t.Errorf("local %v: %t, want %t", tc.local, got, tc.want)
+		}
+	}
+	lo, err := newTransport(Config{Self: 0, Members: []Member{{0, "127.0.0.1:1"}, {1, "127.0.0.2:1"}},
+		Multicast: MulticastConfig{Group: "239.255.20.1:1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !lo.othersOnThisMachine([]netip.Addr{}) {
+		t.Error("a member on another loopback address does not count as this machine")
+	}
+	pub, _ := MulticastConfig{Group: "239.255.20.1:1", Interface: "lo"}.channels(netip.MustParseAddr("10.0.0.1"), 1<<20, false)
+	if !strings.Contains(pub, "loopback=false") || !strings.Contains(pub, "interface=lo") || !strings.Contains(pub, "fc=max") {
+		t.Errorf("publication channel %q", pub)
+	}
+}
+
+// Members on distinct loopback addresses of one machine still hear the
+// group (it loops back), and the source check tells them apart.
+func TestMulticastDistinctLoopbackHosts(t *testing.T) {
+	hosts := []string{"127.0.0.1", "127.0.0.2", "127.0.0.3"}
+	ms := loopMembers(t, hosts...)
+	mc := groupFor(t)
+	var ps []*Transport
+	for i := range ms {
+		p, err := New(Config{Driver: newDriver(t), Self: consensus.MemberID(i), Members: ms, AppendDataMax: 64 << 10, Multicast: mc})
+		if err != nil {
+			if strings.Contains(err.Error(), "join") || strings.Contains(err.Error(), "interface") {
+				t.Skipf("multicast on lo unavailable here: %v", err)
+			}
+			t.Fatal(err)
+		}
+		t.Cleanup(p.Close)
+		ps = append(ps, p)
+	}
+	waitConnected(t, ps...)
+	waitGroupJoined(t, ps[0], ps[1], ps[2])
+	logs := appendLogs(20, 100)
+	for i := range logs {
+		for f := consensus.MemberID(1); f <= 2; f++ {
+			ps[0].Send(f, encode(&logs[i]))
+		}
+	}
+	for f := 1; f <= 2; f++ {
+		newInbox(t).pollUntil(ps[f], len(logs))
+		if c := ps[f].Counters(); c.MulticastReceived != uint64(len(logs)) {
+			t.Errorf("follower %d: %+v", f, c)
+		}
+	}
+}
