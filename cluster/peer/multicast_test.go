@@ -702,3 +702,75 @@ func TestMulticastDistinctLoopbackHosts(t *testing.T) {
 		}
 	}
 }
+
+// Neither the leader's routing and group offer nor a follower's group
+// receive path, hold and release included, allocates.
+func TestMulticastNoAllocs(t *testing.T) {
+	ps := openGroupMembers(t, 3, groupFor(t), testSecret)
+	waitConnected(t, ps...)
+	waitGroupJoined(t, ps[0], ps[1], ps[2])
+	const runs = 50
+	logs := appendLogs(runs+1, 200)
+	wires := make([][]byte, len(logs))
+	for i := range logs {
+		wires[i] = encode(&logs[i])
+	}
+	i := 0
+	if a := testing.AllocsPerRun(runs, func() {
+		ps[0].Send(1, wires[i])
+		ps[0].Send(2, wires[i])
+		i++
+	}); a != 0 {
+		t.Errorf("Send with multicast allocates %.1f per AppendLog", a)
+	}
+	n := 0
+	h := func(consensus.MemberID, []byte) { n++ }
+	if a := testing.AllocsPerRun(runs, func() { ps[1].Poll(h, 16) }); a != 0 {
+		t.Errorf("Poll with multicast allocates %.1f", a)
+	}
+	p, err := newTransport(Config{Self: 0, Secret: testSecret, AppendDataMax: 64 << 10, Members: []Member{
+		{0, "10.0.0.1:9020"}, {1, "10.0.0.2:9020"}}, Multicast: MulticastConfig{Group: "239.255.20.1:40201"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &imageState{host: netip.MustParseAddr("10.0.0.2"), member: true}
+	p.recv.handler, p.grecv.handler = h, h
+	term := consensus.TermID(1)
+	var w0, w1, w2 []byte
+	held := func() { // a group message overtakes the stream, then the stream releases it
+		p.recv.limit, p.grecv.limit, p.recv.handed = 16, 16, 0
+		p.recv.deliver(st, w0)
+		p.grecv.deliver(st, w2)
+		p.recv.deliver(st, w1)
+	}
+	prepare := func() {
+		term++
+		m0, m1, m2 := logs[0], logs[1], logs[2]
+		m0.From, m0.Term, m1.From, m1.Term, m2.From, m2.Term = 1, term, 1, term, 1, term
+		w0, w1 = tagged(testSecret, encode(&m0), 1, 0), tagged(testSecret, encode(&m1), 1, 0)
+		w2 = tagged(testSecret, encode(&m2), 1, groupDestination)
+	}
+	prepare()
+	held()
+	if c := p.Counters(); c.MulticastHeld != 1 || c.Received != 3 {
+		t.Fatalf("hold and release: %+v", c)
+	}
+	// Each run is a new term (the messages are prepared outside the
+	// measured function, which AllocsPerRun runs runs+1 times).
+	prepared := make([][3][]byte, runs+1)
+	for k := range prepared {
+		prepare()
+		prepared[k] = [3][]byte{w0, w1, w2}
+	}
+	k := 0
+	if a := testing.AllocsPerRun(runs, func() {
+		w0, w1, w2 = prepared[k][0], prepared[k][1], prepared[k][2]
+		k++
+		held()
+	}); a != 0 {
+		t.Errorf("hold and release allocate %.1f", a)
+	}
+	if c := p.Counters(); c.MulticastHeld != runs+2 {
+		t.Errorf("held %d, want %d", c.MulticastHeld, runs+2)
+	}
+}
