@@ -117,6 +117,8 @@ func (n *Node) enterCandidateBallot() {
 	n.setState(StateCandidateBallot)
 	n.votes = [membersMax]bool{}
 	n.voteResponses = [membersMax]bool{}
+	n.rivals = [membersMax]canvassRecord{}
+	n.lostAtNs = 0
 	n.votes[n.id] = true
 	n.voteResponses[n.id] = true
 	n.sendVoteRequests()
@@ -134,7 +136,8 @@ func (n *Node) sendVoteRequests() {
 }
 
 func (n *Node) tickCandidateBallot() {
-	if n.nowNs-n.stateStartNs >= n.cfg.ElectionTimeoutNs {
+	if n.nowNs-n.stateStartNs >= n.cfg.ElectionTimeoutNs ||
+		n.lostAtNs > 0 && n.nowNs-n.lostAtNs >= n.cfg.HeartbeatIntervalNs {
 		n.enterCanvass()
 		return
 	}
@@ -175,6 +178,13 @@ func (n *Node) onRequestVote(m *Message) {
 	}
 	n.send(Message{Type: MsgVote, To: m.From, Term: n.term, Granted: grant,
 		LogTerm: n.lastLogTerm(), Position: n.store.End()})
+	if n.state == StateCandidateBallot && n.vote == n.id && m.Term == n.term {
+		// A rival candidate in our term: it voted for itself.
+		n.rivals[m.From] = canvassRecord{heard: true, logTerm: m.LogTerm, position: m.Position, term: m.Term}
+		n.voteResponses[m.From] = true
+		n.votes[m.From] = false
+		n.checkBallot()
+	}
 }
 
 func (n *Node) onVote(m *Message) {
@@ -189,6 +199,72 @@ func (n *Node) onVote(m *Message) {
 	n.voteResponses[m.From] = true
 	n.votes[m.From] = m.Granted
 	n.maybeWinBallot()
+	if n.state == StateCandidateBallot {
+		n.checkBallot()
+	}
+}
+
+// checkBallot resolves a ballot this candidate can no longer win from the
+// members it heard in the canvass (a member it did not hear, such as a
+// crashed leader, is not waited for), instead of waiting out the election
+// timeout. Raft's safety is untouched: this member still voted once in its
+// term, and standing again means a new term, persisted before any request.
+//
+//   - Lost only to rivals' own votes (a split): the strongest rival — the
+//     most complete log, then the lowest member id — stands again at once
+//     in a new term; the others go back to canvass, where they grant it.
+//   - Lost to a denial from a member that is not (yet) known as a rival:
+//     that member may have voted for a candidate that wins, so wait one
+//     heartbeat interval (a rival's request, sent before its denial, may
+//     still come) and then go back to canvass, where a new leader finds
+//     this member; no new term, so no disruption.
+func (n *Node) checkBallot() {
+	granted, open, otherDenials := 0, 0, 0
+	for i := range n.cfg.Members {
+		switch {
+		case n.votes[i]:
+			granted++
+		case !n.voteResponses[i]:
+			if n.canvass[i].heard {
+				open++
+			}
+		case !n.rivals[i].heard:
+			otherDenials++
+		}
+	}
+	if granted+open >= quorumSize(n.cfg.Members) {
+		return // it may still win
+	}
+	if otherDenials > 0 {
+		if n.lostAtNs == 0 {
+			n.lostAtNs = n.nowNs
+		}
+		return
+	}
+	n.counters.SplitBallots++
+	if n.strongestCandidate() {
+		n.enterNominate()
+		n.enterCandidateBallot() // at once: the rivals step aside
+		return
+	}
+	n.enterCanvass()
+}
+
+// strongestCandidate reports whether this member's log is at least as
+// complete as every rival's, ties going to the lowest member id.
+func (n *Node) strongestCandidate() bool {
+	myTerm, myEnd := n.lastLogTerm(), n.store.End()
+	for i := range n.cfg.Members {
+		r := n.rivals[i]
+		if !r.heard {
+			continue
+		}
+		if logLess(myTerm, myEnd, r.logTerm, r.position) ||
+			!logLess(r.logTerm, r.position, myTerm, myEnd) && MemberID(i) < n.id {
+			return false
+		}
+	}
+	return true
 }
 
 func (n *Node) maybeWinBallot() {

@@ -30,6 +30,7 @@ var rewrite = flag.Bool("rewrite", false, "rewrite testdata/*.txt with the actua
 //	proposen ID N      propose N session messages on member ID, quietly
 //	terminate ID       orderly shutdown from member ID
 //	isolate ID, heal   cut member ID off from everyone; undo all cuts
+//	hold, release      stop delivering messages (they queue); deliver them
 //	crash ID, restart ID   lose unsynced writes and the node; start it again
 //	nosync ID, sync ID stall member ID's fsync; resume it
 //	status, log ID, counters ID   print state, a member's log, its counters
@@ -100,6 +101,7 @@ type scriptHarness struct {
 	nosync   []bool
 	isolated []bool
 	snaps    []Position // the snapshot each member can serve
+	holding  bool       // messages queue undelivered
 	seed     uint64
 	nowNs    int64
 	queue    []Message
@@ -122,6 +124,11 @@ func (h *scriptHarness) run(line string) []string {
 		h.isolated[atoi(h.t, f[1])] = true
 	case "heal":
 		clear(h.isolated)
+	case "hold":
+		h.holding = true
+	case "release":
+		h.holding = false
+		h.settle()
 	case "crash":
 		m := atoi(h.t, f[1])
 		h.stores[m].Crash()
@@ -232,7 +239,7 @@ func (h *scriptHarness) settle() {
 				h.ready(i, n)
 			}
 		}
-		if len(h.queue) > 0 {
+		if len(h.queue) > 0 && !h.holding {
 			busy = true
 			q := h.queue
 			h.queue = nil

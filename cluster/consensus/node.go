@@ -41,6 +41,10 @@ type Counters struct {
 	// truncation of committed log). They are dropped; the simulator requires
 	// this counter to stay zero.
 	Invalid uint64
+	// SplitBallots counts ballots this candidate found split (lost to
+	// rival candidates' own votes) and resolved without waiting for the
+	// election timeout: standing again at once, or stepping aside.
+	SplitBallots uint64
 	// Unservable counts log shipments skipped because a follower needs log
 	// that retention purged from this leader's store and no snapshot the
 	// leader can serve reaches the log it still holds.
@@ -131,6 +135,11 @@ type Node struct {
 	canvass       [membersMax]canvassRecord
 	votes         [membersMax]bool
 	voteResponses [membersMax]bool
+	// rivals: members that asked for votes in this member's ballot term
+	// (each voted for itself), with their logs; lostAtNs: when the ballot
+	// was found lost to denials not all from rivals (0: not lost).
+	rivals   [membersMax]canvassRecord
+	lostAtNs int64
 
 	// Follower.
 	matched         Position // my log below it equals the leader's (this term)

@@ -78,11 +78,12 @@ func (s ElectionState) Role() Role {
 // follows returns the states a member may move to from each state. Every
 // state may move to StateClosed. Losing the leader or seeing a higher term
 // leads back to canvass; a granted vote leads to follower ballot; hearing a
-// leader of the current or a higher term leads to follower catch-up.
+// leader of the current or a higher term leads to follower catch-up; a
+// candidate whose ballot split stands again through nominate.
 var allowedTransitions = [electionStateCount][]ElectionState{
 	StateCanvass:         {StateCanvass, StateNominate, StateFollowerBallot, StateFollowerCatchup},
 	StateNominate:        {StateCanvass, StateCandidateBallot, StateFollowerBallot, StateFollowerCatchup},
-	StateCandidateBallot: {StateCanvass, StateLeaderReady, StateFollowerBallot, StateFollowerCatchup},
+	StateCandidateBallot: {StateCanvass, StateNominate, StateLeaderReady, StateFollowerBallot, StateFollowerCatchup},
 	StateFollowerBallot:  {StateCanvass, StateFollowerBallot, StateFollowerCatchup},
 	StateLeaderReady:     {StateCanvass, StateFollowerBallot, StateFollowerCatchup},
 	StateFollowerCatchup: {StateCanvass, StateFollowerBallot, StateFollowerCatchup, StateFollowerReady},
