@@ -37,6 +37,16 @@ type ClusterClient interface {
 	Close() error
 }
 
+// EgressNotifier is what a ClusterClient may also implement so that the
+// gateway's agent can park while idle instead of polling: the channel
+// receives (the client never blocks on it: a capacity of 1 and a
+// non-blocking send are enough) whenever Poll has a new event to deliver.
+// Without it the agent yields and then sleeps between polls (agentParkMax
+// at most), which costs CPU and a little egress latency.
+type EgressNotifier interface {
+	EgressReady() <-chan struct{}
+}
+
 // Credentials authenticate the gateway to the cluster.
 type Credentials struct {
 	Principal string // the gateway's principal (Gateway role)

@@ -25,6 +25,11 @@ func TestConstants(t *testing.T) {
 		// A slow client is dropped before the answers it holds up time out.
 		{"SlowConsumerTimeout < DefaultAnswerTimeout", SlowConsumerTimeout < DefaultAnswerTimeout},
 		{"sessionStatusesMax >= 2 (a logoff and the next logon)", sessionStatusesMax >= 2},
+		// Waiting for the writer sleeps several times before giving up, and
+		// gives up long before a slow client is dropped.
+		{"0 < wireSleep < wireWaitMax/4", 0 < wireSleep && wireSleep < wireWaitMax/4},
+		{"wireWaitMax < SlowConsumerTimeout/10", wireWaitMax < SlowConsumerTimeout/10},
+		{"wireYieldsMax > 0", wireYieldsMax > 0},
 		{"commandBufferBytes holds every command the gateway sends", commandBufferBytes >= max(engine.NewOrderLength,
 			engine.CancelOrderLength, engine.ReplaceOrderLength, engine.MassCancelLength, engine.OrderStatusRequestLength)},
 		{"fieldBytesMax holds a timestamp", fieldBytesMax >= len(fixTimestampMicros)},

@@ -2,7 +2,6 @@ package fixgateway
 
 import (
 	"bytes"
-	"runtime"
 	"time"
 
 	"github.com/quickfixgo/quickfix"
@@ -24,12 +23,10 @@ import (
 // unbounded: a client that does not read makes it grow.
 //
 // The session log's OnOutgoing is called on the session goroutine right
-// after each hand-off. The gateway's session logs yield there, so the
-// writer runs at once and is receiving again, most of the time, when the
-// session goroutine hands it the next message. (The session goroutine
-// still spins while a writer on another P is in its write system call:
-// only quickfixgo can fix that, with a blocking hand-off or a buffered
-// channel.)
+// after each hand-off. The gateway's session logs wait there until the
+// kernel has the bytes (wire.go), so the writer is receiving again when
+// the session goroutine hands it the next message. (Only quickfixgo can
+// fix the spin itself, with a blocking hand-off or a buffered channel.)
 //
 // The log also gives back the session's queue token (handoff): a session's
 // sender takes one before each quickfix.SendToTarget, so the gateway never
@@ -105,24 +102,24 @@ func (f logFactory) CreateSessionLog(id quickfix.SessionID) (quickfix.Log, error
 	if s == nil {
 		return l, nil
 	}
-	return &sessionLog{Log: l, h: s.handoff}, nil
+	return &sessionLog{Log: l, s: s}, nil
 }
 
 // sessionLog is a session log that gives a queue token back when an
-// application message reaches the writer, and yields to the writer after
-// every hand-off.
+// application message reaches the writer, and then waits for the writer
+// to have written it (see wire.go).
 type sessionLog struct {
 	quickfix.Log
-	h handoff
+	s *fixSession
 }
 
 // OnOutgoing implements quickfix.Log.
 func (l *sessionLog) OnOutgoing(msg []byte) {
 	l.Log.OnOutgoing(msg)
 	if isFreshAppMessage(msg) {
-		l.h.release()
+		l.s.handoff.release()
 	}
-	runtime.Gosched() // the writer, just handed msg, waits on this P: let it write
+	l.s.wire.Load().awaitWritten(len(msg))
 }
 
 // isFreshAppMessage reports whether msg is an application message sent

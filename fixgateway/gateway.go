@@ -92,6 +92,7 @@ type fixSession struct {
 
 	store   atomic.Pointer[seqStore] // set when quickfixgo creates the session
 	conn    atomic.Pointer[net.Conn] // the current connection, to drop a slow consumer
+	wire    atomic.Pointer[wire]     // the current connection's byte count (wire.go)
 	handoff handoff                  // the gateway's messages in quickfixgo's queue
 	// statuses holds a token per SessionStatus in the agent.
 	statuses chan struct{}
@@ -304,6 +305,7 @@ func (v compIDValidator) Validate(c net.Conn, id quickfix.SessionID) error {
 		return fmt.Errorf("fixgateway: no session %s->%s", id.TargetCompID, id.SenderCompID)
 	}
 	s.conn.Store(&c)
+	s.wire.Store(newWire(c))
 	return nil
 }
 

@@ -53,6 +53,9 @@ type gwSetup struct {
 	opts      fixgateway.Options
 	store     quickfix.MessageStoreFactory // wraps the file store when set
 	principal string
+	// pollOnly hides the client's EgressReady, as a client that cannot
+	// say when it has egress would: the agent polls on a timer.
+	pollOnly bool
 }
 
 type testGateway struct {
@@ -112,6 +115,9 @@ func startGateway(t *testing.T, s gwSetup) *testGateway {
 		opts := s.opts
 		cl := s.venue.NewClient()
 		opts.Client = cl
+		if s.pollOnly {
+			opts.Client = struct{ fixgateway.ClusterClient }{cl}
+		}
 		if s.store != nil {
 			opts.StoreFactory = s.store
 		}

@@ -18,11 +18,19 @@ func order(id string, qty int) []string {
 
 // TestPipelined: a session's orders are all in flight at once (the
 // gateway does not wait for one answer before taking the next message),
-// and their answers come back in order.
+// and their answers come back in order; with a cluster client that says
+// when it has egress (the agent parks) and with one that cannot (the
+// agent polls).
 func TestPipelined(t *testing.T) {
+	for _, pollOnly := range []bool{false, true} {
+		t.Run(fmt.Sprintf("pollOnly=%v", pollOnly), func(t *testing.T) { testPipelined(t, pollOnly) })
+	}
+}
+
+func testPipelined(t *testing.T, pollOnly bool) {
 	const n = 200
 	v := newVenue(t)
-	g := startGateway(t, gwSetup{venue: v, sessions: []string{"DEMO1"}})
+	g := startGateway(t, gwSetup{venue: v, sessions: []string{"DEMO1"}, pollOnly: pollOnly})
 	c := connect(t, g, "DEMO1")
 	v.Hold()
 	for i := 0; i < n; i++ {

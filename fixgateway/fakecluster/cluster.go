@@ -96,7 +96,7 @@ func (c *Cluster) Send(session int64, msg []byte) {
 		c.dropped++
 		return
 	}
-	cl.inbox = append(cl.inbox, event{kind: eventMessage, msg: bytes.Clone(msg)})
+	cl.push(event{kind: eventMessage, msg: bytes.Clone(msg)})
 }
 
 func (c *Cluster) now() int64 {
@@ -165,7 +165,7 @@ func (c *Cluster) Failover(committed bool) {
 			c.apply(h.c, h.msg, h.pos)
 			c.dropEgress = false
 		}
-		h.c.inbox = append(h.c.inbox, event{kind: eventUnknown, msg: h.msg, pos: h.pos})
+		h.c.push(event{kind: eventUnknown, msg: h.msg, pos: h.pos})
 		h.c.unknownPending++
 	}
 	c.held = nil
@@ -173,7 +173,7 @@ func (c *Cluster) Failover(committed bool) {
 	c.term++
 	for _, cl := range c.clients {
 		if !cl.closed {
-			cl.inbox = append(cl.inbox, event{kind: eventLeader, leader: c.leader, term: c.term})
+			cl.push(event{kind: eventLeader, leader: c.leader, term: c.term})
 		}
 	}
 }
@@ -199,6 +199,7 @@ type Client struct {
 	// unknownPending counts unknown outcomes in the inbox: Offer refuses
 	// while there are any (the ClusterClient ordering contract).
 	unknownPending int
+	ready          chan struct{} // signalled when the inbox gains an event
 }
 
 type eventKind uint8
@@ -217,10 +218,26 @@ type event struct {
 	term   int64
 }
 
-var _ fixgateway.ClusterClient = (*Client)(nil)
+var (
+	_ fixgateway.ClusterClient  = (*Client)(nil)
+	_ fixgateway.EgressNotifier = (*Client)(nil)
+)
 
 // NewClient returns an unconnected client.
-func (c *Cluster) NewClient() *Client { return &Client{c: c} }
+func (c *Cluster) NewClient() *Client { return &Client{c: c, ready: make(chan struct{}, 1)} }
+
+// push adds an event to the inbox (the cluster's lock is held) and wakes
+// whoever waits on EgressReady.
+func (cl *Client) push(e event) {
+	cl.inbox = append(cl.inbox, e)
+	select {
+	case cl.ready <- struct{}{}:
+	default: // a wake-up is already pending
+	}
+}
+
+// EgressReady implements fixgateway.EgressNotifier.
+func (cl *Client) EgressReady() <-chan struct{} { return cl.ready }
 
 // Connect opens the client's session as creds.Principal.
 func (cl *Client) Connect(_ context.Context, creds fixgateway.Credentials) error {

@@ -1,6 +1,6 @@
 // Package fixbench measures order entry through the FIX gateway: FIX
 // initiators → gateway → cluster → engine → ExecutionReport, open loop at a
-// target rate (one pacer, punctual below a millisecond) or closed loop with
+// target rate (one pacer, sending what is due every millisecond) or closed loop with
 // a window of orders in flight per session, with latency from each order's
 // intended send time to its ExecutionReport New (coordinated omission
 // corrected) in an HdrHistogram.
@@ -55,9 +55,10 @@ const (
 	logonTimeout = 20 * time.Second
 	// drainTimeout bounds waiting for the last reports.
 	drainTimeout = 10 * time.Second
-	// pacerSleepMin: the open-loop pacer sleeps only for waits longer than
-	// this (the runtime's timer resolution when idle) and spins below it.
-	pacerSleepMin = 2 * time.Millisecond
+	// pacerTick is the open loop's period: the pacer sends the orders due
+	// in bursts this far apart (about the runtime's timer resolution when
+	// the process is idle).
+	pacerTick = time.Millisecond
 )
 
 // Config is one run.
@@ -289,7 +290,7 @@ func (b *bench) run(ctx context.Context) (Result, error) {
 		c.closedLoop = b.cfg.Rate == 0
 	}
 	if b.cfg.Rate > 0 {
-		b.pace(sendCtx)
+		b.pace(ctx) // its schedule ends with the duration: the last tick is due then
 	} else {
 		for _, c := range b.clients {
 			wg.Add(1)
@@ -345,34 +346,31 @@ type client struct {
 }
 
 // pace sends orders open loop at the configured rate until the duration
-// passes, round robin over the sessions: order k is due at k/rate after
-// the start, and its latency runs from then (coordinated omission: an
-// order sent late is charged the delay). One goroutine paces all sessions
-// and spins (yielding) for waits below pacerSleepMin: the runtime's timers
-// sleep at least a millisecond when the process is idle, which would
-// charge every order up to that much.
+// passes, round robin over the sessions, in bursts: every pacerTick it
+// sends the orders the rate makes due by then (rate × pacerTick, a
+// fraction carried over), and each order's latency runs from its tick
+// (coordinated omission: an order sent late, because the pacer woke late
+// or a send was held up, is charged the delay). One goroutine paces all
+// sessions and sleeps between ticks: a pacer that spun between evenly
+// spaced orders (the runtime's timers sleep at least a millisecond when
+// the process is idle) held a whole core of the two the benchmark shares
+// with the gateway.
 func (b *bench) pace(ctx context.Context) {
-	interval := time.Second / time.Duration(b.cfg.Rate)
 	n := len(b.clients)
-	for k := 0; ; k++ {
-		c, i := b.clients[k%n], k/n
-		due := time.Duration(k) * interval
-		if ctx.Err() != nil || due >= b.cfg.Duration || i >= len(c.intended) {
-			return
+	k := 0 // orders sent so far
+	for tick := pacerTick; tick <= b.cfg.Duration; tick += pacerTick {
+		if wait := tick - time.Since(b.start); wait > 0 {
+			time.Sleep(wait)
 		}
-		for {
-			wait := due - time.Since(b.start)
-			if wait <= 0 {
-				break
+		due := int(int64(b.cfg.Rate) * int64(tick) / int64(time.Second))
+		for ; k < due; k++ {
+			c, i := b.clients[k%n], k/n
+			if ctx.Err() != nil || i >= len(c.intended) {
+				return
 			}
-			if wait > pacerSleepMin {
-				time.Sleep(wait - pacerSleepMin)
-				continue
+			if c.sendOrder(i, tick) != nil {
+				return
 			}
-			runtime.Gosched()
-		}
-		if c.sendOrder(i, due) != nil {
-			return
 		}
 	}
 }
