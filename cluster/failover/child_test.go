@@ -45,6 +45,11 @@ const (
 	// modeIgnoreTerm does the same but ignores SIGTERM.
 	modeIdle       = "idle"
 	modeIgnoreTerm = "ignore-term"
+	// modeSmallLog: a normal member whose log store rolls every
+	// smallLogSegmentLength bytes and which keeps one snapshot, so that
+	// retention purges its log soon after a snapshot.
+	modeSmallLog          = "small-log"
+	smallLogSegmentLength = 64 << 10
 )
 
 // childCountersCapacity sizes a test member's counters file (venue node's
@@ -110,9 +115,13 @@ func runChild(spec string) int {
 		return 1
 	}
 	var m childMember
-	if parts[2] == modeStallSnapshot {
+	switch parts[2] {
+	case modeStallSnapshot:
 		m, err = launchStalling(cc, mid, echo, cm)
-	} else {
+	case modeSmallLog:
+		cc.SnapshotKeep = 1
+		m, err = member.Launch(cc, mid, echo, member.Options{Counters: cm, LogSegmentLength: smallLogSegmentLength})
+	default:
 		m, err = member.Launch(cc, mid, echo, member.Options{Counters: cm})
 	}
 	if err != nil {

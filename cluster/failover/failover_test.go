@@ -1,6 +1,7 @@
 package failover
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -151,6 +152,80 @@ func TestWipedMemberRejoins(t *testing.T) {
 	tc.restartCaughtUp(l, f)
 	tc.run(l, testRunShort)
 	tc.finish(l)
+}
+
+// TestWipedMemberRejoinsAfterPurge: 3 members with small log segments that
+// keep one snapshot; after a snapshot every member's log starts past 0. A
+// follower whose data directory is wiped then rejoins by installing the
+// leader's snapshot and catching up from its position, to the same echo
+// state as the others. (The log audit needs a whole log, which no member
+// has any more: the members' states are compared instead.)
+func TestWipedMemberRejoinsAfterPurge(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts member processes")
+	}
+	tc := &testCluster{t: t, dir: t.TempDir(), modes: map[consensus.MemberID]string{}}
+	for i := range 3 {
+		tc.modes[consensus.MemberID(i)] = modeSmallLog
+	}
+	procs, err := StartCluster(ClusterConfig{Members: 3, Dir: tc.dir, Command: tc.command, Control: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc.procs = procs
+	t.Cleanup(func() {
+		procs.Close()
+		if t.Failed() {
+			tc.dumpLogs()
+		}
+	})
+	l := tc.load()
+	tc.until(l, "three log segments", func() bool {
+		v, ok := tc.procs.Leader()
+		return ok && v.Commit > 3*smallLogSegmentLength
+	})
+	snap := tc.snapshot(l)
+	for i := range tc.procs.Members() {
+		tc.until(l, fmt.Sprintf("member %d purges its log", i), func() bool {
+			return logStart(t, tc.procs.DataDir(consensus.MemberID(i))) > 0
+		})
+	}
+	tc.run(l, testRunShort)
+	f := tc.follower(l)
+	tc.kill(f)
+	if err := os.RemoveAll(tc.procs.DataDir(f)); err != nil {
+		t.Fatal(err)
+	}
+	tc.run(l, testRunShort)
+	tc.restartCaughtUp(l, f)
+	tc.run(l, testRunShort)
+	tc.same(l)
+	l.Close()
+	if err := tc.procs.StopAll(); err != nil {
+		t.Fatal(err)
+	}
+	st, err := logstore.OpenReadOnly(tc.procs.DataDir(f), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	snaps := st.RecordingLog().Snapshots()
+	if st.Start() < snap || len(snaps) == 0 || snaps[len(snaps)-1].Position < snap {
+		t.Fatalf("member %d: log starts at %d with snapshots %+v; want an installed snapshot at or past %d",
+			f, st.Start(), snaps, snap)
+	}
+}
+
+// logStart returns where the log in dir starts (read-only; the member may
+// run).
+func logStart(t *testing.T, dir string) consensus.Position {
+	t.Helper()
+	st, err := logstore.OpenReadOnly(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	return st.Start()
 }
 
 // TestFollowerSeveralTermsBehind: 3 members; a follower is down while the

@@ -33,6 +33,9 @@ type Options struct {
 	Authenticator module.Authenticator
 	// Counters is the process's counters file (nil: in memory).
 	Counters *transport.CountersManager
+	// LogSegmentLength overrides the log store's segment length (0: the
+	// default); tests use small segments so that retention purges soon.
+	LogSegmentLength int64
 }
 
 // DataDir returns member id's data directory under the cluster's settings.
@@ -56,7 +59,7 @@ func Launch(c config.Cluster, id consensus.MemberID, service cluster.ClusteredSe
 		fsync = archive.FsyncData
 	}
 	dir := DataDir(c, id)
-	store, err := logstore.Open(logstore.Config{Dir: dir, Fsync: fsync})
+	store, err := logstore.Open(logstore.Config{Dir: dir, Fsync: fsync, SegmentLength: opts.LogSegmentLength})
 	if err != nil {
 		return nil, fmt.Errorf("member %d: log store in %s: %w", id, dir, err)
 	}
