@@ -218,7 +218,8 @@ func TestPurgeAppliesRetentionNow(t *testing.T) {
 		if err != nil || p <= before[i] {
 			t.Fatalf("member %d: purge: log starts at %d (was %d): %v", i, p, before[i], err)
 		}
-		plan, err := dc.lstores[i].RecoveryPlan(snapshotServiceID)
+		var plan logstore.RecoveryPlan
+		dc.members[i].do(func(int64) { plan, err = dc.lstores[i].RecoveryPlan(snapshotServiceID) }) // the store's writer goroutine
 		if err != nil || plan.Position < p {
 			t.Fatalf("member %d: recovery plan %+v after purge to %d: %v", i, plan, p, err)
 		}
