@@ -70,4 +70,14 @@ func BenchmarkExecReportFIX(b *testing.B) {
 			}
 		}
 	})
+	b.Run("wire", func(b *testing.B) { // what the senders do: the body in one field
+		m := quickfix.NewMessage()
+		var w wireBody
+		b.ReportAllocs()
+		for b.Loop() {
+			if spellExecReportWire(m, engine.ExecutionReport(body), table, &w).String() == "" {
+				b.Fatal("empty")
+			}
+		}
+	})
 }

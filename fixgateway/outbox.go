@@ -82,8 +82,9 @@ func (g *Gateway) runSender(s *fixSession) {
 	wait := time.NewTimer(time.Hour)
 	wait.Stop()
 	m := quickfix.NewMessage() // reused: quickfixgo keeps the bytes, not the message
+	var body wireBody          // reused likewise
 	for b := range s.outbox {
-		g.sendBatch(s, b, m, wait)
+		g.sendBatch(s, b, m, &body, wait)
 		b.reset()
 		select {
 		case s.free <- b:
@@ -92,12 +93,12 @@ func (g *Gateway) runSender(s *fixSession) {
 	}
 }
 
-func (g *Gateway) sendBatch(s *fixSession, b *outBatch, reuse *quickfix.Message, wait *time.Timer) {
+func (g *Gateway) sendBatch(s *fixSession, b *outBatch, reuse *quickfix.Message, body *wireBody, wait *time.Timer) {
 	inst := g.instruments.Load()
 	st := s.store.Load()
 	for i := range b.items {
 		it := &b.items[i]
-		m := spell(reuse, it, b.buf, inst)
+		m := spell(reuse, body, it, b.buf, inst)
 		if m == nil {
 			if it.answers && st != nil {
 				st.end(it.slot) // nothing to say (cannot happen: the agent decoded it)
@@ -143,8 +144,9 @@ func (g *Gateway) send(s *fixSession, m *quickfix.Message, wait *time.Timer) err
 	return nil
 }
 
-// spell turns one item into its FIX message, in m.
-func spell(m *quickfix.Message, it *outItem, buf []byte, inst *instrumentTable) *quickfix.Message {
+// spell turns one item into its FIX message, in m (an ExecutionReport's
+// body in w: see wireBody).
+func spell(m *quickfix.Message, w *wireBody, it *outItem, buf []byte, inst *instrumentTable) *quickfix.Message {
 	if it.kind == outUnavailable {
 		resetMessage(m, msgTypeBusinessReject)
 		if mt := refMsgTypeOf(it.refKind); mt != "" {
@@ -163,7 +165,7 @@ func spell(m *quickfix.Message, it *outItem, buf []byte, inst *instrumentTable) 
 	}
 	switch t {
 	case engine.TemplateExecutionReport:
-		return spellExecReport(m, engine.ExecutionReport(body), inst)
+		return spellExecReportWire(m, engine.ExecutionReport(body), inst, w)
 	case engine.TemplateCancelReject:
 		return spellCancelReject(m, engine.CancelReject(body))
 	case engine.TemplateMassCancelReport:
