@@ -29,6 +29,18 @@
 // leader); the leader commits the quorum of those and its own durable
 // position once that covers a byte of its own term (Raft's figure-8 rule).
 //
+// A follower that needs log the leader's retention purged is offered the
+// leader's snapshot instead (snapshot.go, MsgInstallSnapshot): its caller
+// fetches it (MsgSnapshotChunkRequest / MsgSnapshotChunk, which the Node
+// does not handle), resets its LogStore to start at the snapshot's
+// position and calls SnapshotInstalled; it then catches up from there.
+//
+// A ballot that splits (candidates that each voted for themselves, none
+// able to win from the members heard in the canvass) is resolved at once:
+// the candidate with the most complete log (ties: lowest id) stands again
+// in the next term and the others step aside (election.go, checkBallot),
+// instead of every candidate waiting out the election timeout.
+//
 // # Integration seams (transport, archive)
 //
 //   - Positions here count log entry bytes only. The transport carries

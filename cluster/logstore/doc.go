@@ -132,6 +132,11 @@
 // not open the archive (it would take its lock and recover it), so it
 // cannot read snapshots.
 //
+// A member that installs a snapshot from a peer (its own log was wiped or
+// fell behind the peers' retention) writes it as a local snapshot and then
+// calls ResetTo(position, term record): the log starts over, empty, at the
+// snapshot's position (reset.go says why a crash at any step is safe).
+//
 // Retention: Retain(n) keeps the snapshots at the n newest snapshot
 // positions, drops older records and their recordings, and purges the log
 // segments wholly below the oldest kept position. Start then reports the

@@ -99,13 +99,17 @@ type transfer struct {
 	fetch *fetch
 	queue []consensus.Message // chunk requests to serve
 	stats TransferStats
+	// offsets is request's reused list of offsets to ask for.
+	offsets []int64
 }
 
 func newTransfer(m *Member) *transfer {
 	return &transfer{m: m, queue: make([]consensus.Message, 0, snapshotServeQueueMax)}
 }
 
-// fetch is one snapshot being fetched from source.
+// fetch is one snapshot being fetched from its offer's leader: the chunks
+// received so far and the request window. It does no I/O (transfer sends
+// what due returns), so it is tested and fuzzed on its own.
 type fetch struct {
 	offer      consensus.SnapshotOffer
 	length     int64 // -1 until the first chunk says
@@ -118,6 +122,70 @@ type fetch struct {
 	requestNs  int64  // when requests were last sent
 }
 
+func newFetch(o consensus.SnapshotOffer, nowNs int64) *fetch {
+	return &fetch{offer: o, length: -1, progressNs: nowNs}
+}
+
+// takeResult is what fetch.take made of a chunk.
+type takeResult uint8
+
+const (
+	takeIgnored takeResult = iota // another fetch's (late, or another leader's)
+	takeBad                       // claims this fetch but does not fit it
+	takeAbandon                   // announces a length out of bounds: give up
+	takeMore                      // taken (or a duplicate); chunks still missing
+	takeDone                      // taken; the snapshot is whole
+)
+
+// take copies a chunk into the fetch. The first chunk fixes the length and
+// checksum every later chunk must repeat; a chunk must start on a chunk
+// boundary and be exactly as long as that chunk is.
+func (f *fetch) take(msg *consensus.Message, nowNs int64) takeResult {
+	if msg.Type != consensus.MsgSnapshotChunk || msg.From != f.offer.Leader || msg.Position != f.offer.Position {
+		return takeIgnored
+	}
+	if f.length < 0 {
+		if msg.Length > installBytesMax || msg.Length < snapshotHeaderLength {
+			return takeAbandon
+		}
+		f.length, f.checksum = msg.Length, msg.Checksum
+		f.buf = make([]byte, f.length)
+		f.have = make([]bool, (f.length+snapshotChunkBytes-1)/snapshotChunkBytes)
+	}
+	if msg.Length != f.length || msg.Checksum != f.checksum || msg.Offset < 0 || msg.Offset >= f.length ||
+		msg.Offset%snapshotChunkBytes != 0 || int64(len(msg.Data)) != min(snapshotChunkBytes, f.length-msg.Offset) {
+		return takeBad
+	}
+	if i := int(msg.Offset / snapshotChunkBytes); !f.have[i] {
+		copy(f.buf[msg.Offset:], msg.Data)
+		f.have[i] = true
+		f.progressNs = nowNs
+	}
+	for f.low < len(f.have) && f.have[f.low] {
+		f.low++
+	}
+	if f.low < len(f.have) {
+		return takeMore
+	}
+	return takeDone
+}
+
+// due appends to dst the offsets to request now — the in-flight window's
+// chunks not yet asked for (before the length is known: offset 0) — and
+// marks them asked.
+func (f *fetch) due(dst []int64, nowNs int64) []int64 {
+	f.requestNs = nowNs
+	if f.length < 0 { // the first chunk tells the length
+		return append(dst, 0)
+	}
+	for ; f.sentUpTo < min(len(f.have), f.low+snapshotChunksInFlight); f.sentUpTo++ {
+		if !f.have[f.sentUpTo] {
+			dst = append(dst, int64(f.sentUpTo)*snapshotChunkBytes)
+		}
+	}
+	return dst
+}
+
 // OnSnapshotOffer starts fetching an offered snapshot unless that fetch
 // is already under way.
 func (t *transfer) OnSnapshotOffer(nowNs int64, o consensus.SnapshotOffer) {
@@ -125,24 +193,17 @@ func (t *transfer) OnSnapshotOffer(nowNs int64, o consensus.SnapshotOffer) {
 		return
 	}
 	t.stats.Fetches++
-	t.fetch = &fetch{offer: o, length: -1, progressNs: nowNs}
+	t.fetch = newFetch(o, nowNs)
 	t.request(nowNs)
 }
 
-// request asks for the chunks of the in-flight window not yet asked for.
+// request sends the fetch's due chunk requests.
 func (t *transfer) request(nowNs int64) {
 	f := t.fetch
-	f.requestNs = nowNs
-	if f.length < 0 { // the first chunk tells the length
-		t.m.agent.Send(&consensus.Message{Type: consensus.MsgSnapshotChunkRequest, From: t.m.ID(), To: f.offer.Leader,
-			Term: f.offer.Term, Position: f.offer.Position})
-		return
-	}
-	for ; f.sentUpTo < min(len(f.have), f.low+snapshotChunksInFlight); f.sentUpTo++ {
-		if !f.have[f.sentUpTo] {
-			t.m.agent.Send(&consensus.Message{Type: consensus.MsgSnapshotChunkRequest, From: t.m.ID(), To: f.offer.Leader,
-				Term: f.offer.Term, Position: f.offer.Position, Offset: int64(f.sentUpTo) * snapshotChunkBytes})
-		}
+	t.offsets = f.due(t.offsets[:0], nowNs)
+	for _, off := range t.offsets {
+		t.m.agent.Send(&consensus.Message{Type: consensus.MsgSnapshotChunkRequest, From: t.m.ID(),
+			To: f.offer.Leader, Term: f.offer.Term, Position: f.offer.Position, Offset: off})
 	}
 }
 
@@ -160,37 +221,23 @@ func (t *transfer) OnSnapshotMessage(nowNs int64, msg *consensus.Message) {
 	}
 }
 
-// onChunk copies a chunk into the fetch it belongs to and, once the
-// snapshot is whole, installs it.
+// onChunk gives a chunk to the fetch and, once the snapshot is whole,
+// installs it.
 func (t *transfer) onChunk(nowNs int64, msg *consensus.Message) {
 	f := t.fetch
-	if f == nil || msg.From != f.offer.Leader || msg.Position != f.offer.Position {
+	if f == nil {
 		return // a late chunk of a fetch that ended
 	}
-	if f.length < 0 {
-		if msg.Length > installBytesMax || msg.Length < snapshotHeaderLength {
-			t.abandon()
-			return
-		}
-		f.length, f.checksum = msg.Length, msg.Checksum
-		f.buf = make([]byte, f.length)
-		f.have = make([]bool, (f.length+snapshotChunkBytes-1)/snapshotChunkBytes)
-	}
-	i := int(msg.Offset / snapshotChunkBytes)
-	if msg.Length != f.length || msg.Checksum != f.checksum || msg.Offset%snapshotChunkBytes != 0 ||
-		i >= len(f.have) || int64(len(msg.Data)) != min(snapshotChunkBytes, f.length-msg.Offset) {
+	switch f.take(msg, nowNs) {
+	case takeIgnored:
+		return
+	case takeBad:
 		t.stats.BadChunks++
 		return
-	}
-	if !f.have[i] {
-		copy(f.buf[msg.Offset:], msg.Data)
-		f.have[i] = true
-		f.progressNs = nowNs
-	}
-	for f.low < len(f.have) && f.have[f.low] {
-		f.low++
-	}
-	if f.low < len(f.have) {
+	case takeAbandon:
+		t.abandon()
+		return
+	case takeMore:
 		t.request(nowNs)
 		return
 	}
