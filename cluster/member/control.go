@@ -141,9 +141,14 @@ const (
 	CounterSnapshotsSkipped     CounterType = transport.CounterTypeClusterBase + 51
 	CounterSnapshotsFailed      CounterType = transport.CounterTypeClusterBase + 52
 	CounterLastSnapshotPosition CounterType = transport.CounterTypeClusterBase + 53
+	// CounterSnapshotsInstalled counts snapshots installed from a peer
+	// (this member needed log the others had purged).
+	CounterSnapshotsInstalled CounterType = transport.CounterTypeClusterBase + 54
+	// CounterSnapshotChunksServed counts snapshot chunks sent to peers.
+	CounterSnapshotChunksServed CounterType = transport.CounterTypeClusterBase + 55
 
 	snapshotCounterFirst = CounterSnapshotsTaken
-	snapshotCounterLast  = CounterLastSnapshotPosition
+	snapshotCounterLast  = CounterSnapshotChunksServed
 )
 
 // Control and health counters.
@@ -179,6 +184,7 @@ var catalogue = [...]CounterType{
 	CounterLeaderTerms,
 	CounterControlToggle, CounterControlPosition, CounterHeartbeat, CounterErrors,
 	CounterSnapshotsTaken, CounterSnapshotsSkipped, CounterSnapshotsFailed, CounterLastSnapshotPosition,
+	CounterSnapshotsInstalled, CounterSnapshotChunksServed,
 	CounterSessionsOpen, CounterSessionsOpened, CounterSessionsClosed, CounterSessionsTimedOut,
 	CounterConnectsRedirected, CounterConnectsAuthRejected, CounterConnectsOverLimit,
 	CounterIngressLimited, CounterIngressTooLarge, CounterIngressSuspended, CounterSlowConsumers,
@@ -241,6 +247,8 @@ var counterNames = map[CounterType]string{
 	CounterSnapshotsSkipped:        "snapshots skipped (writer busy)",
 	CounterSnapshotsFailed:         "snapshots failed",
 	CounterLastSnapshotPosition:    "last snapshot position",
+	CounterSnapshotsInstalled:      "snapshots installed from a peer",
+	CounterSnapshotChunksServed:    "snapshot chunks served to peers",
 	CounterErrors:                  "errors",
 	CounterControlToggle:           "cluster control toggle",
 	CounterControlPosition:         "cluster control action position",
@@ -552,6 +560,11 @@ func (c *control) value(t CounterType, st *consensus.Status, cc *consensus.Count
 	case CounterSnapshotsTaken, CounterSnapshotsSkipped, CounterSnapshotsFailed, CounterLastSnapshotPosition:
 		taken, skipped, failed, last := c.m.SnapshotStats()
 		return [...]int64{taken, skipped, failed, int64(last)}[t-CounterSnapshotsTaken]
+	case CounterSnapshotsInstalled, CounterSnapshotChunksServed:
+		if c.m.transfer == nil {
+			return 0
+		}
+		return [...]int64{c.m.transfer.stats.Installed, c.m.transfer.stats.ChunksServed}[t-CounterSnapshotsInstalled]
 	}
 	if t >= CounterConsensusMalformed && t <= CounterPeerNotConnected {
 		return c.consensusValue(t, cc, pc)
