@@ -94,7 +94,7 @@ func TestConstantRelationships(t *testing.T) {
 		ok   bool
 		what string
 	}{
-		{maxDatagramLengthDefault >= MTULengthDefault, "the default receive buffer holds a default-MTU datagram"},
+		{MaxDatagramLengthDefault >= MTULengthDefault, "the default receive buffer holds a default-MTU datagram"},
 		{MTULengthDefault%FrameAlignment == 0 && CheckMTU(MTULengthDefault) == nil, "default MTU is valid"},
 		{TermLengthMin >= MTULengthMax, "a max-size frame fits a term"},
 		{MaxMessageLength(TermLengthMax) == MessageLengthMax, "messages are capped at 16 MiB"},

@@ -119,7 +119,7 @@ func (c *DriverConfig) applyDefaults() {
 	orInt(&c.MTU, MTULengthDefault)
 	orInt(&c.PublicationWindow, publicationWindowDefault)
 	orInt(&c.ReceiverWindow, receiverWindowDefault)
-	orInt(&c.MaxDatagramLength, max(maxDatagramLengthDefault, c.MTU))
+	orInt(&c.MaxDatagramLength, max(MaxDatagramLengthDefault, c.MTU))
 	orDur(&c.HeartbeatInterval, heartbeatIntervalDefault)
 	orDur(&c.StatusMessageInterval, statusMessageIntervalDefault)
 	orDur(&c.SetupInterval, setupIntervalDefault)

@@ -10,10 +10,11 @@ import (
 const (
 	// receiveBatchMax bounds the datagrams read per endpoint per cycle.
 	receiveBatchMax = 32
-	// maxDatagramLengthDefault is the default receive buffer per datagram
-	// in bytes: senders' MTUs must not exceed it. A longer datagram arrives
+	// MaxDatagramLengthDefault is the default receive buffer per datagram
+	// in bytes: senders' MTUs must not exceed it unless the receiving
+	// driver sets a larger MaxDatagramLength. A longer datagram arrives
 	// truncated (MSG_TRUNC), is counted invalid and dropped.
-	maxDatagramLengthDefault = 8192
+	MaxDatagramLengthDefault = 8192
 	// controlOutMax bounds the status messages and NAKs queued per cycle.
 	controlOutMax = 64
 	// gapScanLengthMax bounds how far one loss scan looks past a gap start in bytes.

@@ -55,7 +55,10 @@ type Config struct {
 	// Multicast is a "group:port" the leader replicates the log on, over
 	// lo ("" : unicast to each follower).
 	Multicast string
-	Progress  io.Writer
+	// MTU is the cluster's and the client's datagram size in bytes (0: the
+	// cluster's automatic choice, config.LoopbackMTU on loopback).
+	MTU      int
+	Progress io.Writer
 }
 
 // Result is what `venue bench cluster --json` prints.
@@ -65,6 +68,7 @@ type Result struct {
 	Burst      int     `json:"burst"`
 	Rate       float64 `json:"rate"`
 	Fsync      string  `json:"fsync"`
+	MTU        int     `json:"mtu"`
 	MsgsPerSec float64 `json:"msgs_per_sec"`
 	P50        int64   `json:"p50_ns"`
 	P90        int64   `json:"p90_ns"`
@@ -129,6 +133,10 @@ func Run(cfg Config) (Result, error) {
 	cc := config.Loopback(cfg.Members, base, dir)
 	cc.Fsync = cfg.Fsync
 	cc.SessionIngressLimit = max(cc.SessionIngressLimit, cfg.Window)
+	cc.MTU = cfg.MTU
+	if err := cc.Validate(); err != nil {
+		return Result{}, fmt.Errorf("clusterbench: %w", err)
+	}
 	if cfg.Multicast != "" {
 		cc.LogMulticast, cc.LogMulticastInterface = cfg.Multicast, "lo"
 		if err := cc.Validate(); err != nil {
@@ -152,7 +160,7 @@ func Run(cfg Config) (Result, error) {
 	for i, m := range cc.Members {
 		ingress[i] = m.Ingress
 	}
-	res, err := runLoad(cfg, ingress)
+	res, err := runLoad(cfg, ingress, cc.TransportMTU())
 	if cfg.Multicast != "" {
 		res.Multicast = cfg.Multicast
 		for _, n := range nodes {
@@ -231,8 +239,8 @@ func (l *load) OnUnknownOutcome(int64, []byte, string) {
 	l.inflight--
 }
 
-func runLoad(cfg Config, ingress []string) (Result, error) {
-	d, err := transport.NewDriver(transport.DriverConfig{Threading: transport.ThreadingInvoker})
+func runLoad(cfg Config, ingress []string, mtu int) (Result, error) {
+	d, err := transport.NewDriver(transport.DriverConfig{Threading: transport.ThreadingInvoker, MTU: mtu})
 	if err != nil {
 		return Result{}, fmt.Errorf("clusterbench: client transport: %w", err)
 	}
@@ -317,7 +325,7 @@ func runLoad(cfg Config, ingress []string) (Result, error) {
 		idle.Idle(c.Poll(l, 256))
 	}
 	unanswered := max(l.inflight, 0)
-	res := Result{Members: cfg.Members, Size: cfg.Size, Burst: cfg.Burst, Rate: cfg.Rate, Fsync: string(cfg.Fsync),
+	res := Result{Members: cfg.Members, Size: cfg.Size, Burst: cfg.Burst, Rate: cfg.Rate, Fsync: string(cfg.Fsync), MTU: mtu,
 		MsgsPerSec: float64(l.measured) / cfg.Duration.Seconds(),
 		P50:        l.hist.ValueAtQuantile(50), P90: l.hist.ValueAtQuantile(90), P99: l.hist.ValueAtQuantile(99),
 		P999: l.hist.ValueAtQuantile(99.9), P9999: l.hist.ValueAtQuantile(99.99), Max: l.hist.Max(),

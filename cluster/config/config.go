@@ -75,6 +75,11 @@ type Settings struct {
 	LogMulticastInterface string `toml:"log_multicast_interface"`
 	// LogMulticastTTL is the group's TTL in hops.
 	LogMulticastTTL int `toml:"log_multicast_ttl"`
+	// MTU is the largest datagram the members send, in bytes: log,
+	// consensus messages and egress to clients. 0: LoopbackMTU when every
+	// member is on a loopback address, else transport.MTULengthDefault
+	// (fits an Ethernet frame). See Cluster.TransportMTU.
+	MTU int `toml:"mtu"`
 }
 
 // Member is one [[member]] table.

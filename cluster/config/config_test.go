@@ -15,6 +15,7 @@ import (
 
 	"venue/cluster/consensus"
 	"venue/cluster/peer"
+	"venue/transport"
 )
 
 // exampleFile is the documented example with cmd/venue's tables beside ours.
@@ -188,6 +189,9 @@ func TestValidationErrors(t *testing.T) {
 			[]string{"log_multicast_ttl = 0", "between 1 and 255"}},
 		{"log_multicast_ttl huge", loopbackWith(func(c *Cluster) { c.LogMulticast, c.LogMulticastTTL = "239.255.20.1:1", 256 }),
 			[]string{"log_multicast_ttl = 256"}},
+		{"mtu too small", loopbackWith(func(c *Cluster) { c.MTU = 32 }), []string{"[cluster] mtu = 32", "multiple of 32"}},
+		{"mtu unaligned", loopbackWith(func(c *Cluster) { c.MTU = 1400 }), []string{"[cluster] mtu = 1400"}},
+		{"mtu above clients' buffers", loopbackWith(func(c *Cluster) { c.MTU = 16384 }), []string{"[cluster] mtu = 16384", "8192]"}},
 		{"two problems at once", loopbackWith(func(c *Cluster) { c.Fsync = "x"; c.MaxSessions = 0 }),
 			[]string{"fsync", "max_sessions"}},
 	}
@@ -282,6 +286,7 @@ func TestRoundTrip(t *testing.T) {
 		c.SnapshotInterval = time.Hour + 30*time.Second
 		c.MaxSessions, c.MaxMessageBytes, c.SessionIngressLimit, c.SnapshotKeep = 7, 512, 3, 9
 		c.LogMulticast, c.LogMulticastInterface, c.LogMulticastTTL = "239.255.20.1:40201", "eth1", 4
+		c.MTU = 4096
 		c.Members[1].DataDir = "/srv/m1"
 	})
 	for _, c := range []Cluster{Loopback(1, 9010, "d"), Loopback(3, 9010, "./venue-data"), Loopback(7, 20000, "/x"), odd} {
@@ -396,6 +401,29 @@ func TestPeerConfig(t *testing.T) {
 	c.Secret = "hex:0"
 	if _, err := c.PeerConfig(nil, 1); !errors.Is(err, ErrInvalid) {
 		t.Errorf("bad secret: %v", err)
+	}
+}
+
+func TestTransportMTU(t *testing.T) {
+	cases := []struct {
+		name string
+		c    Cluster
+		want int
+	}{
+		{"loopback: automatic", Loopback(3, 9010, "d"), LoopbackMTU},
+		{"loopback: set", loopbackWith(func(c *Cluster) { c.MTU = 1408 }), 1408},
+		{"one member off loopback", loopbackWith(func(c *Cluster) { c.Members[2].Host = "10.0.0.3" }), transport.MTULengthDefault},
+		{"other loopback addresses", loopbackWith(func(c *Cluster) { c.Members[1].Host = "127.0.0.2" }), LoopbackMTU},
+		{"LAN: set", loopbackWith(func(c *Cluster) { c.Members[0].Host, c.MTU = "10.0.0.1", 8192 }), 8192},
+		{"no members", Cluster{Settings: DefaultSettings()}, transport.MTULengthDefault},
+	}
+	for _, tc := range cases {
+		if got := tc.c.TransportMTU(); got != tc.want {
+			t.Errorf("%s: TransportMTU() = %d, want %d", tc.name, got, tc.want)
+		}
+	}
+	if err := transport.CheckMTU(LoopbackMTU); err != nil || LoopbackMTU > MTUMax {
+		t.Errorf("LoopbackMTU %d: %v (max %d)", LoopbackMTU, err, MTUMax)
 	}
 }
 

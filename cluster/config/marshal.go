@@ -43,6 +43,7 @@ func Marshal(c Cluster) ([]byte, error) {
 	w.str("log_multicast", s.LogMulticast, `"group:port" to replicate the log by multicast; "" = unicast`)
 	w.str("log_multicast_interface", s.LogMulticastInterface, `e.g. "lo" on loopback; "" = system default`)
 	w.num("log_multicast_ttl", s.LogMulticastTTL, "multicast hops")
+	w.num("mtu", s.MTU, "largest datagram in bytes; 0 = 8192 on loopback, else 1408")
 	for i, m := range c.Members {
 		note := func(s string) string { return map[bool]string{true: s}[i == 0] } // comment the first only
 		w.raw("\n[[member]]\n")

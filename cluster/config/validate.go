@@ -11,6 +11,7 @@ import (
 
 	"venue/cluster/consensus"
 	"venue/cluster/peer"
+	"venue/transport"
 )
 
 // Bounds checked by Validate.
@@ -43,6 +44,10 @@ const (
 	secretLengthMax = 1024
 	// secretHexPrefix marks a secret written as hex digits.
 	secretHexPrefix = "hex:"
+	// MTUMax bounds mtu in bytes: members answer clients with datagrams
+	// of the cluster's MTU, and a client's transport receives datagrams up
+	// to transport.MaxDatagramLengthDefault unless configured otherwise.
+	MTUMax = transport.MaxDatagramLengthDefault
 )
 
 // SecretBytes returns the member-to-member MAC key: the secret's bytes, or
@@ -116,6 +121,10 @@ func (s Settings) validate(add adder) {
 	intRange(add, "max_message_bytes", s.MaxMessageBytes, 1, consensus.PayloadLengthMax)
 	intRange(add, "session_ingress_limit", s.SessionIngressLimit, 1, sessionIngressLimitMax)
 	intRange(add, "snapshot_keep", s.SnapshotKeep, 1, snapshotKeepMax)
+	if s.MTU != 0 && (s.MTU < transport.MTULengthMin || s.MTU > MTUMax || s.MTU%transport.FrameAlignment != 0) {
+		add("[cluster] mtu = %d: want 0 (automatic) or a multiple of %d in [%d, %d]",
+			s.MTU, transport.FrameAlignment, transport.MTULengthMin, MTUMax)
+	}
 	s.validateMulticast(add)
 }
 

@@ -65,7 +65,7 @@ func Launch(c config.Cluster, id consensus.MemberID, service cluster.ClusteredSe
 	}
 	n := &Node{store: store}
 	driver, err := transport.NewDriver(transport.DriverConfig{Threading: transport.ThreadingInvoker,
-		Counters: opts.Counters})
+		Counters: opts.Counters, MTU: c.TransportMTU()})
 	if err != nil {
 		n.close()
 		return nil, fmt.Errorf("member %d: transport: %w", id, err)

@@ -30,6 +30,7 @@ func runBenchCluster(args []string, stdout, stderr io.Writer) error {
 	window := fs.Int("window", 0, "messages in flight when --rate is 0 (0: the default)")
 	dir := fs.String("dir", "", "data directory (default: a temporary one, removed afterwards)")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of a summary")
+	mtu := fs.Int("mtu", 0, "datagram size in bytes for members and client (0: automatic, 8192 on loopback)")
 	multicast := fs.String("multicast", "", "replicate the log on this multicast GROUP:PORT over lo (default: unicast to each follower)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -39,7 +40,7 @@ func runBenchCluster(args []string, stdout, stderr io.Writer) error {
 	}
 	res, err := clusterbench.Run(clusterbench.Config{Members: *members, Size: *size, Burst: *burst, Rate: *rate,
 		Duration: *duration, Warmup: *warmup, Fsync: config.Fsync(*fsync), Window: *window, Dir: *dir,
-		Multicast: *multicast, Progress: stderr})
+		Multicast: *multicast, MTU: *mtu, Progress: stderr})
 	if err != nil {
 		return err
 	}
