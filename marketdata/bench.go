@@ -9,8 +9,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/HdrHistogram/hdrhistogram-go"
-
 	"venue/engine"
 	"venue/transport"
 )
@@ -63,6 +61,9 @@ const (
 	// benchChangesPerCommand is the level changes per OnApplied, a typical
 	// order's aggregate changes.
 	benchChangesPerCommand = 2
+	// benchPositionStep is how far each bench command moves the log
+	// position, so that a book's position names the command it shows.
+	benchPositionStep = 64
 )
 
 // BenchResult is `venue bench md --json`.
@@ -94,7 +95,13 @@ type BenchResult struct {
 	// MalformedDropped counts packets the subscriber could not parse.
 	MalformedDropped int64 `json:"malformed_dropped"`
 	PacedPerSec      int   `json:"paced_changes_per_sec"`
-	LatencySamples   int64 `json:"latency_samples"`
+	// LatencyCommands is how many commands the latency phase handed to the
+	// sink, and LatencySamples how many of them the subscriber saw applied
+	// (each command is one sample, including those a conflated update
+	// folded into a later one); the rest are LatencyUndelivered.
+	LatencyCommands    int64 `json:"latency_commands"`
+	LatencySamples     int64 `json:"latency_samples"`
+	LatencyUndelivered int64 `json:"latency_undelivered"`
 	// LatencyPacketsLost counts losses during the latency phase: each one
 	// delays the instruments it carried until the next snapshot.
 	LatencyPacketsLost int64 `json:"latency_packets_lost"`
@@ -103,6 +110,19 @@ type BenchResult struct {
 	P99Ns              int64 `json:"p99_ns"`
 	P999Ns             int64 `json:"p999_ns"`
 	MaxNs              int64 `json:"max_ns"`
+	// PickupP99Ns is the p99 of a command's hand-off to the start of the
+	// publisher duty cycle that sent it (the agent's wake-up and queueing),
+	// and WireP99Ns that of the duty cycle's start to the subscriber
+	// applying it (encoding, sendmmsg, the kernel, the subscriber's
+	// wake-up): where the tail comes from.
+	PickupP99Ns int64 `json:"pickup_p99_ns"`
+	WireP99Ns   int64 `json:"wire_p99_ns"`
+	// CPUMs is the CPU time the process used during the latency phase, and
+	// RunDelayMs the time its threads were runnable but waited for a CPU
+	// (Linux schedstat; -1 elsewhere): on a shared host the second explains
+	// most of the tail.
+	CPUMs      int64 `json:"latency_phase_cpu_ms"`
+	RunDelayMs int64 `json:"latency_phase_run_delay_ms"`
 	// LoadAverage is the host's 1-minute load average when the run ended:
 	// on a shared machine it explains most of the variance between runs.
 	LoadAverage float64 `json:"load_average_1m"`
@@ -160,13 +180,14 @@ func idleStrategy(name string, p *Publisher) (transport.IdleStrategy, error) {
 
 // benchRig is the publisher, subscriber and their goroutines.
 type benchRig struct {
-	pub     *Publisher
-	sub     *Subscriber
-	runner  *transport.AgentRunner
-	stop    chan struct{}
-	done    chan error
-	measure atomic.Bool
-	hist    *hdrhistogram.Histogram // subscriber goroutine only, until done
+	pub    *Publisher
+	sub    *Subscriber
+	runner *transport.AgentRunner
+	stop   chan struct{}
+	done   chan error
+	// lat is the latency phase's record while it runs and drains; the
+	// subscriber goroutine owns its histograms until done.
+	lat atomic.Pointer[benchLatency]
 }
 
 // RunBench measures the publisher and subscriber over UDP on one host, in
@@ -176,9 +197,11 @@ type benchRig struct {
 //     (changes absorbed per second, and what the subscriber gets meanwhile);
 //  2. deliver: changes paced at DeliveryChangesPerSec (updates delivered per
 //     second, packets, losses);
-//  3. latency: changes paced at PacedChangesPerSec; each command's cluster
-//     time carries the producer's clock, and the subscriber records the time
-//     from a command's OnApplied to applying the update that shows it.
+//  3. latency: changes paced at PacedChangesPerSec; every command's hand-off
+//     to the sink is stamped, and the subscriber records, for each command,
+//     the time from that hand-off to applying the first update that
+//     includes it (see benchLatency), draining the feed after the phase so
+//     that the commands in flight when it ends are counted too.
 //
 // A warm-up precedes phase 1, and between phases the feed is drained and any
 // loss healed.
@@ -195,24 +218,25 @@ func RunBench(cfg BenchConfig) (BenchResult, error) {
 		PacedPerSec: c.PacedChangesPerSec, DeliveryChangesPerSec: c.DeliveryChangesPerSec}
 	feed := newBenchFeed(c.Instruments)
 	feed.define(rig.pub)
-	rig.paced(feed, c.DeliveryChangesPerSec, benchWarmup) // grow books and buffers to steady size
+	rig.paced(feed, c.DeliveryChangesPerSec, benchWarmup, nil) // grow books and buffers to steady size
 	rig.quiesce()
 	rig.absorb(c, feed, &res)
 	rig.quiesce()
 	rig.deliver(c, feed, &res)
 	rig.quiesce()
-	lost0 := rig.sub.Stats().PacketsLost
-	rig.measure.Store(true)
-	rig.paced(feed, c.PacedChangesPerSec, c.Duration)
-	rig.measure.Store(false)
-	res.LatencyPacketsLost = rig.sub.Stats().PacketsLost - lost0
-	if err := rig.close(); err != nil {
+	lat, err := rig.latency(c, feed, &res)
+	if cerr := rig.close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return res, err
 	}
-	res.LatencySamples = rig.hist.TotalCount()
-	res.P50Ns, res.P90Ns = rig.hist.ValueAtQuantile(50), rig.hist.ValueAtQuantile(90)
-	res.P99Ns, res.P999Ns = rig.hist.ValueAtQuantile(99), rig.hist.ValueAtQuantile(99.9)
-	res.MaxNs = rig.hist.Max()
+	res.LatencySamples = lat.hist.TotalCount()
+	res.LatencyUndelivered = res.LatencyCommands - res.LatencySamples
+	res.P50Ns, res.P90Ns = lat.hist.ValueAtQuantile(50), lat.hist.ValueAtQuantile(90)
+	res.P99Ns, res.P999Ns = lat.hist.ValueAtQuantile(99), lat.hist.ValueAtQuantile(99.9)
+	res.MaxNs = lat.hist.Max()
+	res.PickupP99Ns, res.WireP99Ns = lat.pickup.ValueAtQuantile(99), lat.wire.ValueAtQuantile(99)
 	res.LoadAverage = loadAverage()
 	res.SendErrors, res.BackPressured = rig.pub.Stats().SendErrors, rig.pub.Stats().BackPressured
 	res.LateOrDuplicate = rig.sub.Stats().LateOrDuplicate
@@ -241,8 +265,7 @@ func startBenchRig(c BenchConfig) (*benchRig, error) {
 		rx.Close()
 		return nil, err
 	}
-	r := &benchRig{stop: make(chan struct{}), done: make(chan error, 1),
-		hist: hdrhistogram.New(1, benchLatencyMaxNs, 3)}
+	r := &benchRig{stop: make(chan struct{}), done: make(chan error, 1)}
 	r.pub, err = NewPublisher(PublisherConfig{Conn: tx, Depth: c.Depth, MTU: c.MTU, InstrumentsMax: c.Instruments})
 	if err == nil {
 		r.sub, err = NewSubscriber(SubscriberConfig{OnUpdate: r.onUpdate, InstrumentsMax: c.Instruments})
@@ -266,9 +289,33 @@ func startBenchRig(c BenchConfig) (*benchRig, error) {
 }
 
 func (r *benchRig) onUpdate(b *Book) {
-	if r.measure.Load() {
-		r.hist.RecordValue(max(1, transport.MonotonicNanos()-b.ClusterTime))
+	if l := r.lat.Load(); l != nil {
+		l.applied(b, transport.MonotonicNanos())
 	}
+}
+
+// latency runs phase 3: changes at the paced rate, each command's hand-off
+// stamped, then the feed drained so that every command still in flight when
+// the phase ends is counted too (or reported undelivered).
+func (r *benchRig) latency(c BenchConfig, feed *benchFeed, res *BenchResult) (*benchLatency, error) {
+	lat, err := newBenchLatency(feed, int(int64(c.PacedChangesPerSec)*int64(c.Duration)/int64(time.Second))/benchChangesPerCommand+1)
+	if err != nil {
+		return nil, err
+	}
+	lost0 := r.sub.Stats().PacketsLost
+	cpu0, wait0, ok := schedStats()
+	r.lat.Store(lat)
+	r.paced(feed, c.PacedChangesPerSec, c.Duration, lat)
+	cpu1, wait1, ok1 := schedStats()
+	res.CPUMs, res.RunDelayMs = (cpu1-cpu0)/int64(time.Millisecond), (wait1-wait0)/int64(time.Millisecond)
+	if !ok || !ok1 {
+		res.CPUMs, res.RunDelayMs = -1, -1
+	}
+	r.quiesce()
+	r.lat.Store(nil)
+	res.LatencyCommands = lat.issued.Load()
+	res.LatencyPacketsLost = r.sub.Stats().PacketsLost - lost0
+	return lat, nil
 }
 
 func (r *benchRig) close() error {
@@ -307,7 +354,7 @@ func (r *benchRig) deliver(c BenchConfig, feed *benchFeed, res *BenchResult) {
 	sent0, applied0, pkts0 := r.pub.c.updates.Get(), r.sub.Stats().UpdatesApplied, r.pub.c.packets.Get()
 	lost0 := r.sub.Stats().PacketsLost
 	start := time.Now()
-	r.paced(feed, c.DeliveryChangesPerSec, c.Duration)
+	r.paced(feed, c.DeliveryChangesPerSec, c.Duration, nil)
 	elapsed := time.Since(start).Seconds()
 	res.UpdatesSent = r.pub.c.updates.Get() - sent0
 	res.UpdatesApplied = r.sub.Stats().UpdatesApplied - applied0
@@ -336,7 +383,10 @@ func (r *benchRig) quiesce() {
 
 // paced applies changes at rate per second for d: it sleeps a slice, then
 // applies the changes due by then, so a late wake-up is made up at once.
-func (r *benchRig) paced(feed *benchFeed, rate int, d time.Duration) {
+// With lat, each command's hand-off is stamped first; a command is stamped
+// when it is handed over, not when it was due, because what is measured is
+// the publisher's latency, not the pacing's.
+func (r *benchRig) paced(feed *benchFeed, rate int, d time.Duration, lat *benchLatency) {
 	start := time.Now()
 	done := int64(0)
 	for {
@@ -346,7 +396,11 @@ func (r *benchRig) paced(feed *benchFeed, rate int, d time.Duration) {
 		}
 		due := int64(rate) * int64(elapsed) / int64(time.Second) / benchChangesPerCommand
 		for ; done < due; done++ {
-			feed.command(r.pub, transport.MonotonicNanos())
+			now := transport.MonotonicNanos()
+			if lat != nil && !lat.stamp(now) {
+				return
+			}
+			feed.command(r.pub, now)
 		}
 		time.Sleep(time.Duration(benchPaceSliceNs))
 	}
@@ -381,13 +435,18 @@ func (f *benchFeed) define(s engine.MarketDataSink) {
 	}
 }
 
+// instrumentAt returns the instrument the i-th command changes.
+func (f *benchFeed) instrumentAt(i int) uint32 {
+	return uint32(f.choices[i&(benchChoices-1)] % uint64(f.instruments))
+}
+
 // command applies one command's changes and its OnApplied, stamped with nowNs
 // as cluster time.
 func (f *benchFeed) command(s engine.MarketDataSink, nowNs int64) {
-	f.pos += 64
+	f.pos += benchPositionStep
 	x := f.choices[f.i&(benchChoices-1)]
+	id := f.instrumentAt(f.i)
 	f.i++
-	id := uint32(x % uint64(f.instruments))
 	x /= uint64(f.instruments)
 	for range benchChangesPerCommand {
 		side, price := engine.SideBuy, int64(10_000-1-int(x%benchPriceLevels))

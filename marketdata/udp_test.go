@@ -346,4 +346,12 @@ func TestRunBenchSmoke(t *testing.T) {
 	if res.MalformedDropped != 0 || res.SendErrors != 0 {
 		t.Fatalf("malformed %d, send errors %d", res.MalformedDropped, res.SendErrors)
 	}
+	// Every command of the latency phase is one sample once the feed has
+	// drained, conflated or not.
+	if res.LatencyCommands == 0 || res.LatencyUndelivered != 0 || res.LatencySamples != res.LatencyCommands {
+		t.Fatalf("latency phase: %d commands, %d samples, %d undelivered", res.LatencyCommands, res.LatencySamples, res.LatencyUndelivered)
+	}
+	if res.PickupP99Ns <= 0 || res.WireP99Ns <= 0 || res.PickupP99Ns > res.MaxNs || res.WireP99Ns > res.MaxNs {
+		t.Fatalf("stage p99s pickup %d, wire %d, total max %d", res.PickupP99Ns, res.WireP99Ns, res.MaxNs)
+	}
 }

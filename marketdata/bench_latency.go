@@ -1,0 +1,118 @@
+package marketdata
+
+import (
+	"fmt"
+	"os"
+	"sync/atomic"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// benchLatencyCommandsMax bounds the commands one latency phase may issue
+// (rate × duration / benchChangesPerCommand): each costs a hand-off stamp
+// and a link, 12 bytes, so the bound keeps the phase's record under 50 MB.
+const benchLatencyCommandsMax = 1 << 22
+
+// benchLatency measures the latency phase: for every command the producer
+// hands to the sink, the time from that hand-off to the subscriber applying
+// a state that includes it. An update carries only its newest command's
+// cluster time, so timing updates alone would drop the older commands a
+// conflated update folded in, which are the slowest ones; instead each
+// command's hand-off time is kept here, and an update for an instrument
+// completes every earlier command on that instrument not yet delivered.
+//
+// The producer writes handoff; the subscriber goroutine owns everything else
+// until the rig is closed. prev is computed before the phase from the feed's
+// precomputed choices, so it is read-only while the phase runs.
+type benchLatency struct {
+	pos0      int64          // feed position before the phase's first command
+	handoff   []atomic.Int64 // per phase command: clock when handed to the sink, 0 until then
+	prev      []int32        // per phase command: the previous one on the same instrument, -1 if none
+	delivered []int32        // per instrument: the newest phase command applied, -1 if none
+	issued    atomic.Int64   // commands handed over so far
+
+	hist   *hdrhistogram.Histogram // hand-off to applied
+	pickup *hdrhistogram.Histogram // hand-off to the publisher duty cycle that sent it
+	wire   *hdrhistogram.Histogram // that duty cycle to applied: encode, send, kernel, wake-up, apply
+}
+
+// newBenchLatency prepares the record of a phase of up to commands commands
+// that starts at the feed's current position.
+func newBenchLatency(feed *benchFeed, commands int) (*benchLatency, error) {
+	if commands > benchLatencyCommandsMax {
+		return nil, fmt.Errorf("marketdata: bench: latency phase of %d commands exceeds %d: lower the paced rate or the duration",
+			commands, benchLatencyCommandsMax)
+	}
+	l := &benchLatency{pos0: feed.pos, handoff: make([]atomic.Int64, commands), prev: make([]int32, commands),
+		delivered: make([]int32, feed.instruments),
+		hist:      hdrhistogram.New(1, benchLatencyMaxNs, 3),
+		pickup:    hdrhistogram.New(1, benchLatencyMaxNs, 3),
+		wire:      hdrhistogram.New(1, benchLatencyMaxNs, 3)}
+	for i := range l.delivered {
+		l.delivered[i] = -1
+	}
+	last := make([]int32, feed.instruments)
+	for i := range last {
+		last[i] = -1
+	}
+	for j := range commands {
+		id := feed.instrumentAt(feed.i + j)
+		l.prev[j], last[id] = last[id], int32(j)
+	}
+	return l, nil
+}
+
+// stamp records the hand-off of the phase's next command; false when the
+// phase's record is full.
+func (l *benchLatency) stamp(nowNs int64) bool {
+	j := l.issued.Load()
+	if j >= int64(len(l.handoff)) {
+		return false
+	}
+	l.handoff[j].Store(nowNs)
+	l.issued.Store(j + 1)
+	return true
+}
+
+// applied records every phase command that b's state completes.
+func (l *benchLatency) applied(b *Book, nowNs int64) {
+	j := (b.LogPosition-l.pos0)/benchPositionStep - 1
+	if j < 0 || j >= int64(len(l.handoff)) || int(b.InstrumentID) >= len(l.delivered) {
+		return
+	}
+	done := l.delivered[b.InstrumentID]
+	for k := int32(j); k > done; k = l.prev[k] {
+		t := l.handoff[k].Load()
+		if t == 0 {
+			continue // not handed over: a state the bench never made
+		}
+		l.hist.RecordValue(max(1, nowNs-t))
+		l.pickup.RecordValue(max(1, b.SendTimeNs-t))
+		l.wire.RecordValue(max(1, nowNs-b.SendTimeNs))
+	}
+	l.delivered[b.InstrumentID] = max(done, int32(j))
+}
+
+// schedStats sums, over the process's threads, the CPU time used and the
+// time spent runnable but waiting for a CPU (Linux schedstat): on a shared
+// 2-core host the waiting explains most of a latency tail. ok is false where
+// /proc does not have them.
+func schedStats() (cpuNs, waitNs int64, ok bool) {
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		return 0, 0, false
+	}
+	for _, t := range tasks {
+		b, err := os.ReadFile("/proc/self/task/" + t.Name() + "/schedstat")
+		if err != nil {
+			continue // the thread exited
+		}
+		var c, w int64
+		if _, err := fmt.Sscan(string(b), &c, &w); err != nil {
+			return 0, 0, false
+		}
+		cpuNs += c
+		waitNs += w
+	}
+	return cpuNs, waitNs, true
+}

@@ -1,0 +1,120 @@
+package marketdata
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"venue/engine"
+)
+
+// TestBenchLatencyCountsEveryCommand checks the latency record against a
+// naive model: every command is one sample, timed to the first applied
+// update of its instrument at or after its position, including the
+// commands a conflated update folded in and none twice. Updates arrive per
+// instrument in position order, possibly skipping commands (conflation),
+// as the subscriber delivers them.
+func TestBenchLatencyCountsEveryCommand(t *testing.T) {
+	for seed := range uint64(50) {
+		rng := rand.New(rand.NewPCG(seed, 7))
+		instruments := 1 + rng.IntN(5)
+		commands := 1 + rng.IntN(200)
+		feed := newBenchFeed(instruments)
+		feed.define(&nopSink{})
+		for range rng.IntN(100) { // the phase starts mid-feed
+			feed.command(&nopSink{}, 0)
+		}
+		lat, err := newBenchLatency(feed, commands)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pos0, i0 := feed.pos, feed.i
+		handoff := make([]int64, commands)
+		for j := range commands {
+			handoff[j] = int64(1000 + 10*j)
+			if !lat.stamp(handoff[j]) {
+				t.Fatalf("seed %d: stamp %d refused", seed, j)
+			}
+		}
+		if lat.stamp(0) {
+			t.Fatalf("seed %d: stamp past the phase accepted", seed)
+		}
+		// Deliver a random subset of commands as updates, in order, then
+		// the last command of every instrument so that all are delivered.
+		want := make([]int64, commands) // naive: latency per command
+		pending := map[uint32][]int{}
+		now := int64(1_000_000)
+		apply := func(j int) {
+			id := feed.instrumentAt(i0 + j)
+			now += 7
+			b := &Book{View: View{InstrumentID: id, LogPosition: pos0 + int64(j+1)*benchPositionStep}, SendTimeNs: now - 3}
+			lat.applied(b, now)
+			for _, k := range pending[id] {
+				want[k] = now - handoff[k]
+			}
+			pending[id] = nil
+		}
+		last := map[uint32]int{}
+		for j := range commands {
+			id := feed.instrumentAt(i0 + j)
+			pending[id] = append(pending[id], j)
+			last[id] = j
+			if rng.IntN(3) == 0 {
+				apply(j)
+			}
+		}
+		for id := range uint32(instruments) {
+			if j, ok := last[id]; ok && len(pending[id]) > 0 {
+				apply(j)
+			}
+		}
+		naive := hdrhistogram.New(1, benchLatencyMaxNs, 3)
+		for _, w := range want {
+			naive.RecordValue(max(1, w))
+		}
+		if !lat.hist.Equals(naive) {
+			t.Fatalf("seed %d: %d samples (max %d), want %d (max %d)", seed,
+				lat.hist.TotalCount(), lat.hist.Max(), naive.TotalCount(), naive.Max())
+		}
+		// A repeated or older update completes nothing more.
+		lat.applied(&Book{View: View{InstrumentID: feed.instrumentAt(i0), LogPosition: pos0 + benchPositionStep}}, now)
+		if got := lat.hist.TotalCount(); got != int64(commands) {
+			t.Fatalf("seed %d: %d samples after a repeat, want %d", seed, got, commands)
+		}
+	}
+}
+
+// TestBenchLatencyIgnoresOtherPhases: states from before the phase (or past
+// its record) are not timed.
+func TestBenchLatencyIgnoresOtherPhases(t *testing.T) {
+	feed := newBenchFeed(2)
+	feed.define(&nopSink{})
+	feed.command(&nopSink{}, 0)
+	lat, err := newBenchLatency(feed, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lat.stamp(5)
+	for _, pos := range []int64{feed.pos, feed.pos - benchPositionStep, feed.pos + 5*benchPositionStep} {
+		lat.applied(&Book{View: View{InstrumentID: 0, LogPosition: pos}}, 100)
+		lat.applied(&Book{View: View{InstrumentID: 1, LogPosition: pos}}, 100)
+	}
+	lat.applied(&Book{View: View{InstrumentID: 7, LogPosition: feed.pos + benchPositionStep}}, 100) // not an instrument of the feed
+	if n := lat.hist.TotalCount(); n != 0 {
+		t.Fatalf("%d samples from outside the phase", n)
+	}
+	if _, err := newBenchLatency(feed, benchLatencyCommandsMax+1); err == nil {
+		t.Fatal("a phase past benchLatencyCommandsMax was accepted")
+	}
+}
+
+// nopSink is a market-data sink that ignores everything, for driving the
+// bench feed without a publisher.
+type nopSink struct{}
+
+func (*nopSink) OnInstrument(engine.InstrumentInfo, int64, int64)                {}
+func (*nopSink) OnLevel(uint32, engine.Side, int64, int64, int32, int64, int64)  {}
+func (*nopSink) OnTrade(uint32, uint64, int64, int64, engine.Side, int64, int64) {}
+func (*nopSink) OnTradingState(uint32, engine.TradingState, int64, int64)        {}
+func (*nopSink) OnApplied(int64, int64)                                          {}
