@@ -68,6 +68,7 @@ func (m *member) crash() {
 	c := m.node.Counters()
 	m.counters.LeaderTerms += c.LeaderTerms
 	m.counters.Truncations += c.Truncations
+	m.counters.SplitBallots += c.SplitBallots
 	m.up, m.node, m.agent, m.syncAt, m.held, m.inbox = false, nil, nil, -1, nil, nil
 	keep := 0
 	if n := m.store.UnsyncedAppends(); n > 0 && m.sim.rng.Intn(2) == 0 {

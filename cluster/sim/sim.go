@@ -71,8 +71,11 @@ func (s *Simulator) trace(format string, args ...any) {
 type Stats struct {
 	Crashes, Partitions, Pauses uint64
 	LeaderTerms, Truncations    uint64
-	Acked, Unknown              uint64
-	Sent, Dropped, Duplicated   uint64
+	// SplitBallots: ballots found split and resolved without the
+	// election timeout (consensus Counters.SplitBallots).
+	SplitBallots              uint64
+	Acked, Unknown            uint64
+	Sent, Dropped, Duplicated uint64
 	// Committed entries by kind, from the final log.
 	Timers, ServiceMessages, SessionOpens uint64
 }
@@ -84,6 +87,7 @@ func (s *Stats) Add(o Stats) {
 	s.Pauses += o.Pauses
 	s.LeaderTerms += o.LeaderTerms
 	s.Truncations += o.Truncations
+	s.SplitBallots += o.SplitBallots
 	s.Acked += o.Acked
 	s.Unknown += o.Unknown
 	s.Sent += o.Sent
@@ -100,10 +104,12 @@ func (s *Simulator) Stats() Stats {
 	for _, m := range s.members {
 		st.LeaderTerms += m.counters.LeaderTerms
 		st.Truncations += m.counters.Truncations
+		st.SplitBallots += m.counters.SplitBallots
 		if m.node != nil {
 			c := m.node.Counters()
 			st.LeaderTerms += c.LeaderTerms
 			st.Truncations += c.Truncations
+			st.SplitBallots += c.SplitBallots
 		}
 	}
 	st.Acked, st.Unknown = uint64(len(s.client.acked)), uint64(s.client.unknown)
