@@ -129,7 +129,7 @@ func TestRawDispatch(t *testing.T) {
 		t.Fatalf("no heartbeat answering the test request in %q", r.out)
 	}
 
-	c := &client{window: make(chan struct{}, 2), closedLoop: true, intended: make([]int64, 10)}
+	c := &client{window: make(chan struct{}, 2), closedLoop: true, sentAt: make([]int64, 10)}
 	c.window <- struct{}{}
 	c.window <- struct{}{}
 	c.onExecutionReport('8', []byte("1"))
