@@ -90,6 +90,12 @@ func (t *idTable) insert(key uint64, ref orderRef) {
 
 func (t *idTable) grow() { t.resize(len(t.slots) * 2) }
 
+// clear removes every key, keeping the room.
+func (t *idTable) clear() {
+	clear(t.slots)
+	t.count = 0
+}
+
 // reserve grows the table, if need be, so that keys entries fit without
 // growing again.
 func (t *idTable) reserve(keys int) {

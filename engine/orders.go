@@ -13,8 +13,7 @@ type order struct {
 	cum         int64 // quantity filled
 	cumNotional int64 // sum of fill price x quantity, for the average price
 	// finishSeq is the order's place in the sequence of finished orders
-	// (1 for the first), 0 while it is live; it tells a remembered order
-	// from a forgotten one. Derived, not snapshotted.
+	// (1 for the first), 0 while it is live. Derived, not snapshotted.
 	finishSeq  uint64
 	instrument uint32
 	account    int32
@@ -30,10 +29,10 @@ type order struct {
 	_          [orderPadBytes]byte
 }
 
-// orderPadBytes pads an order to orderBytes, two cache lines: the table and
-// the spill slab are large allocations (page aligned), so every record then
-// sits on exactly two lines, and a random access to one (a maker, a cancel)
-// costs two misses at most. The ClOrdID an order was replaced from is not
+// orderPadBytes pads an order to orderBytes, two cache lines: the slab is
+// a large allocation (page aligned), so every record then sits on exactly
+// two lines, and a random access to one (a maker, a cancel) costs two
+// misses at most. The ClOrdID an order was replaced from is not
 // kept, for the same reason: the Replaced report (and the command's other
 // reports on that order) carry it, from the context.
 const (
@@ -70,37 +69,38 @@ type clRef struct {
 	id  uint64
 }
 
-// orderRef says where an order's record is: a slot of the direct table,
-// a slot of the spill slab, or (in the ClOrdID index only) an entry of the
-// superseded ring. The kind is in the low bits; 0 is no reference.
+// orderRef says where an order's record is: a slot of the record slab, or
+// (in the ClOrdID index only) an entry of the superseded ring. The kind is
+// in the low bits; 0 is no reference. A record never moves while it is
+// held, so a reference to it stays valid until the order is forgotten.
 type orderRef int32
 
 const (
-	refHome       = 1
-	refSpill      = 2
+	refRecord     = 1
 	refSuperseded = 3
 	refKindBits   = 2
 	refKindMask   = 1<<refKindBits - 1
 )
 
-func homeRef(i uint64) orderRef       { return orderRef(int32(i)<<refKindBits | refHome) }
-func spillRef(i int32) orderRef       { return orderRef(i<<refKindBits | refSpill) }
+func recordRef(i int32) orderRef      { return orderRef(i<<refKindBits | refRecord) }
 func supersededRef(i int) orderRef    { return orderRef(int32(i)<<refKindBits | refSuperseded) }
 func (r orderRef) kind() int32        { return int32(r) & refKindMask }
 func (r orderRef) index() int32       { return int32(r) >> refKindBits }
 func (r orderRef) isSuperseded() bool { return r.kind() == refSuperseded }
 
-// Bounds of the direct table, in orders (records of orderBytes).
+// Bounds of the id index's direct table, in entries.
 const (
-	// OrderSlotsMin is the table's initial size.
+	// OrderSlotsMin is the direct table's initial size.
 	OrderSlotsMin = 1 << 8
-	// OrderSlotsMax caps the table (512 MiB of records); past it, orders
-	// whose slot is taken go to the spill slab, which is only slower.
+	// OrderSlotsMax caps the direct table (16 MiB of entries); past it,
+	// ids whose entry is taken go to the spill index, which is only slower.
 	OrderSlotsMax = 1 << 22
-	// orderLoadDen: the table grows when the orders it holds would pass
-	// 1/orderLoadDen of its slots, so that an order has usually been
-	// finished and forgotten before the id that shares its slot arrives.
+	// orderLoadDen: the direct table grows when the orders held would pass
+	// 1/orderLoadDen of its entries, so that an order has usually been
+	// finished and forgotten before the id that shares its entry arrives.
 	orderLoadDen = 4
+	// recordSlotsMin is the record slab's first allocation, in orders.
+	recordSlotsMin = 1 << 8
 )
 
 // The table bounds in use: the constants, lowered by tests that exercise
@@ -113,24 +113,33 @@ var (
 // orderStore holds every order the engine knows, live or remembered, and
 // indexes them by id and by (account, ClOrdID).
 //
-// Order ids are assigned in sequence, so the record of order id lives in
-// the direct table at slot id&mask: a lookup by id is one access, new
-// orders are written in sequence, and nothing is moved or re-indexed when
-// an order finishes. A slot still held when the id that maps to it
-// arrives (a long-lived order, about 1% of them at the default load) has
-// its order moved to the spill slab, indexed by id.
+// Records live in a slab with a free list (a stack): an order keeps its
+// slot from alloc until it is forgotten, and a new order takes the slot
+// freed last. The slab holds only what is held, live and remembered orders,
+// densely, so the records that commands touch at random (a cancel's
+// target, a maker) sit in as few pages and lines as possible, and a new
+// order writes into a slot that was in use a moment ago rather than into
+// cold memory.
 //
-// The most recent finished orders are remembered (their ids in the
-// finished ring, oldest first); forgetting one drops its ClOrdID from the
-// index and, if it spilled, its spill slot. A forgotten order's table slot
-// is not touched: its finishSeq says it is forgotten, and the next id that
-// maps there overwrites it. Superseded ClOrdIDs are remembered likewise.
-// What is remembered and forgotten depends only on the log; where records
-// sit never influences output.
+// The id index is a direct table of slab slots: order ids are assigned in
+// sequence, so id's entry is at id&mask, 4 bytes, written in sequence. An
+// entry still held when the id that maps to it arrives (a long-lived order,
+// about 1% of them at the default load) moves to the spill index, a hash
+// table by id. A lookup confirms the id in the record, which the caller
+// reads next anyway.
+//
+// The most recent finished orders are remembered (the finished ring,
+// oldest first); forgetting one drops its ClOrdID from the index, its id
+// from the id index, and frees its slot. Superseded ClOrdIDs are
+// remembered likewise. What is remembered and forgotten depends only on
+// the log; where records sit never influences output.
 type orderStore struct {
-	slots     []order // the direct table; len is a power of two
-	mask      uint64
-	spill     spillStore
+	records []order // the slab; id 0 marks a free slot
+	free    []int32 // free slots of records, the last freed on top
+	direct  []int32 // id&mask -> slab slot+1; 0 is none
+	mask    uint64
+	// spill indexes the held orders whose direct entry a newer id took.
+	spill     idTable
 	byClOrdID clIndex
 	live      int
 
@@ -143,14 +152,17 @@ type orderStore struct {
 // without reading its record.
 type finishedRecord struct {
 	id   uint64
-	hash uint32 // its clHash
+	hash uint32   // its clHash
+	ref  orderRef // its record
 }
 
 // init empties the store, with room for about keysHint orders.
 func (s *orderStore) init(keysHint int) {
-	s.slots = make([]order, tableSlots(keysHint))
-	s.mask = uint64(len(s.slots) - 1)
-	s.spill.init()
+	s.direct = make([]int32, tableSlots(keysHint))
+	s.mask = uint64(len(s.direct) - 1)
+	s.records = make([]order, 0, max(len(s.direct)/orderLoadDen, recordSlotsMin))
+	s.free = make([]int32, 0, cap(s.records))
+	s.spill.init(0)
 	s.byClOrdID.init(keysHint)
 	s.live = 0
 	s.finishes = 0
@@ -158,7 +170,7 @@ func (s *orderStore) init(keysHint int) {
 	s.superseded.init(supersededClOrdIDsMax)
 }
 
-// tableSlots returns the table size for n orders.
+// tableSlots returns the direct table size for n orders.
 func tableSlots(n int) int {
 	slots := orderSlotsMin
 	for slots < orderSlotsMax && n*orderLoadDen > slots {
@@ -167,60 +179,69 @@ func tableSlots(n int) int {
 	return slots
 }
 
-// held reports whether a table record is a known order: live, or finished
-// and still remembered (not an empty slot or a forgotten order).
-func (s *orderStore) held(o *order) bool {
-	return o.id != 0 && (o.finishSeq == 0 || s.finishes-o.finishSeq < uint64(s.finished.max))
-}
-
 // count returns how many orders the store holds.
 func (s *orderStore) count() int { return s.live + s.finished.len() }
 
 // alloc stores a new live order id, zeroed, and returns where it is.
 func (s *orderStore) alloc(id uint64) orderRef {
-	if (s.count()+1)*orderLoadDen > len(s.slots) && len(s.slots) < orderSlotsMax {
+	if (s.count()+1)*orderLoadDen > len(s.direct) && len(s.direct) < orderSlotsMax {
 		s.grow()
 	}
-	i := id & s.mask
-	if o := &s.slots[i]; s.held(o) {
-		if o.id == id {
-			panic("engine: assertion failed: alloc of an order id that exists")
-		}
-		s.displace(i)
+	j := s.takeSlot()
+	s.records[j] = order{id: id}
+	h := id & s.mask
+	if e := s.direct[h]; e != 0 {
+		// A held order has the entry: its id moves to the spill index.
+		o := &s.records[e-1]
+		assert(o.id != id, "alloc of an order id that exists")
+		s.spill.put(o.id, recordRef(e-1))
 	}
-	s.slots[i] = order{id: id}
+	s.direct[h] = j + 1
 	s.live++
-	return homeRef(i)
+	return recordRef(j)
 }
 
-// displace moves the order in table slot i to the spill slab.
-func (s *orderStore) displace(i uint64) {
-	o := &s.slots[i]
-	j := s.spill.put(o)
-	s.clRepointRef(o.clHash, homeRef(i), spillRef(j))
-}
-
-// at returns the record a table or spill reference names.
-func (s *orderStore) at(r orderRef) *order {
-	switch r.kind() {
-	case refHome:
-		return &s.slots[r.index()]
-	case refSpill:
-		return &s.spill.slab[r.index()]
+// takeSlot returns a free slot of the slab, the one freed last if any.
+func (s *orderStore) takeSlot() int32 {
+	if n := len(s.free); n > 0 {
+		j := s.free[n-1]
+		s.free = s.free[:n-1]
+		return j
 	}
-	panic("engine: assertion failed: orderStore.at of a superseded or empty reference")
+	if len(s.records) == cap(s.records) {
+		s.growRecords(0)
+	}
+	s.records = s.records[:len(s.records)+1]
+	return int32(len(s.records) - 1)
+}
+
+// growRecords makes room for more records: doubling, or to n if more.
+// The direct table calls it as it grows, with the most orders it holds
+// before growing again, so that the slab grows with it (during the
+// ramp-up) rather than on its own later.
+func (s *orderStore) growRecords(n int) {
+	n = max(n, 2*cap(s.records), recordSlotsMin)
+	records := make([]order, len(s.records), n)
+	copy(records, s.records)
+	s.records = records
+	s.free = append(make([]int32, 0, n), s.free...)
+}
+
+// at returns the record a reference names.
+func (s *orderStore) at(r orderRef) *order {
+	assert(r.kind() == refRecord, "orderStore.at of a superseded or empty reference")
+	return &s.records[r.index()]
 }
 
 // get returns where order id is, live or remembered.
 func (s *orderStore) get(id uint64) (orderRef, bool) {
-	i := id & s.mask
-	if o := &s.slots[i]; o.id == id && s.held(o) {
-		return homeRef(i), true
+	if e := s.direct[id&s.mask]; e != 0 && s.records[e-1].id == id {
+		return recordRef(e - 1), true
 	}
-	if j, ok := s.spill.lookup(id); ok {
-		return spillRef(j), true
+	if s.spill.count == 0 || id == 0 {
+		return 0, false
 	}
-	return 0, false
+	return s.spill.get(id)
 }
 
 // liveOrder returns the record of live order id.
@@ -237,11 +258,9 @@ func (s *orderStore) liveOrder(id uint64) (orderRef, *order) {
 // differs after a restore).
 func (s *orderStore) appendLiveIDs(dst []uint64, match func(*order) bool) []uint64 {
 	start := len(dst)
-	for _, slab := range [2][]order{s.slots, s.spill.slab} {
-		for i := range slab {
-			if o := &slab[i]; o.id != 0 && o.finishSeq == 0 && (match == nil || match(o)) {
-				dst = append(dst, o.id)
-			}
+	for i := range s.records {
+		if o := &s.records[i]; o.id != 0 && o.finishSeq == 0 && (match == nil || match(o)) {
+			dst = append(dst, o.id)
 		}
 	}
 	slices.Sort(dst[start:])
@@ -251,16 +270,9 @@ func (s *orderStore) appendLiveIDs(dst []uint64, match func(*order) bool) []uint
 // eachHeld calls f with every order the store holds (live or remembered),
 // in no particular order, stopping at the first error.
 func (s *orderStore) eachHeld(f func(orderRef, *order) error) error {
-	for i := range s.slots {
-		if o := &s.slots[i]; s.held(o) {
-			if err := f(homeRef(uint64(i)), o); err != nil {
-				return err
-			}
-		}
-	}
-	for j := range s.spill.slab {
-		if o := &s.spill.slab[j]; o.id != 0 {
-			if err := f(spillRef(int32(j)), o); err != nil {
+	for i := range s.records {
+		if o := &s.records[i]; o.id != 0 {
+			if err := f(recordRef(int32(i)), o); err != nil {
 				return err
 			}
 		}
@@ -313,20 +325,23 @@ func (s *orderStore) finish(r orderRef) {
 	}
 	s.finishes++
 	o.finishSeq = s.finishes
-	s.finished.push(finishedRecord{id: o.id, hash: o.clHash})
+	s.finished.push(finishedRecord{id: o.id, hash: o.clHash, ref: r})
 	s.live--
 }
 
 // forget drops the oldest remembered order f: the ClOrdID that names it,
-// and its spill slot if it spilled. Its table slot, if any, is left as is
-// (finishSeq marks it forgotten once the ring moves on).
+// its id index entry, and its record, whose slot is free again. Only the
+// record's id is cleared: the next alloc of the slot writes it whole.
 func (s *orderStore) forget(f finishedRecord) {
-	if j, ok := s.spill.lookup(f.id); ok {
-		s.clDelRef(f.hash, spillRef(j))
-		s.spill.del(f.id, j)
-		return
+	s.clDelRef(f.hash, f.ref)
+	if h := f.id & s.mask; s.direct[h] == f.ref.index()+1 {
+		s.direct[h] = 0
+	} else {
+		ok := s.spill.del(f.id)
+		assert(ok, "forget: order missing from the id index")
 	}
-	s.clDelRef(f.hash, homeRef(f.id&s.mask))
+	s.records[f.ref.index()].id = 0
+	s.free = append(s.free, f.ref.index())
 }
 
 // supersede moves the ClOrdID k of live order r into the superseded
@@ -344,124 +359,40 @@ func (s *orderStore) supersede(r orderRef, k clKey) {
 	s.clRepointRef(o.clHash, r, supersededRef(i))
 }
 
-// grow doubles the table: every held order moves to its slot in the new
-// table (spilled ones too, where the slot is free), and the ClOrdID index
-// follows.
+// grow doubles the direct table and indexes every held order again: at
+// its entry if free, else in the spill index. Records do not move, so the
+// ClOrdID index is untouched.
 func (s *orderStore) grow() {
-	old := s.slots
-	s.slots = make([]order, 2*len(old))
-	s.mask = uint64(len(s.slots) - 1)
-	for i := range old {
-		if o := &old[i]; s.held(o) {
-			s.slots[o.id&s.mask] = *o // distinct in the old table, so in the new
+	s.direct = make([]int32, 2*len(s.direct))
+	s.mask = uint64(len(s.direct) - 1)
+	s.spill.clear()
+	for i := range s.records {
+		o := &s.records[i]
+		if o.id == 0 {
+			continue
 		}
-	}
-	var moved []int32 // spill slots whose order went home
-	for j := range s.spill.slab {
-		o := &s.spill.slab[j]
-		if o.id != 0 && !s.held(&s.slots[o.id&s.mask]) {
-			s.slots[o.id&s.mask] = *o
-			moved = append(moved, int32(j))
+		if h := o.id & s.mask; s.direct[h] == 0 {
+			s.direct[h] = int32(i) + 1
+		} else {
+			s.spill.put(o.id, recordRef(int32(i)))
 		}
-	}
-	t := &s.byClOrdID
-	for i := range t.slots {
-		sl := &t.slots[i]
-		switch sl.ref.kind() {
-		case refHome:
-			sl.ref = homeRef(old[sl.ref.index()].id & s.mask)
-		case refSpill:
-			if id := s.spill.slab[sl.ref.index()].id; s.slots[id&s.mask].id == id {
-				sl.ref = homeRef(id & s.mask)
-			}
-		}
-	}
-	for _, j := range moved {
-		s.spill.del(s.spill.slab[j].id, j)
 	}
 	// An engine whose table grows is trading: give the remembered rings
-	// their whole bound and the spill slab room for the orders a table of
+	// their whole bound and the spill index room for the orders a table of
 	// this size spills (about 1% of the quarter it holds), now, with this
 	// growth, rather than a few allocations at a time later.
 	s.finished.reserve()
 	s.superseded.reserve()
-	s.spill.reserve(len(s.slots) / spillReserveDen)
-}
-
-// spillStore holds the orders displaced from the direct table: a slab with
-// a free list, indexed by id.
-type spillStore struct {
-	slab []order
-	free []int32
-	byID idTable // order id -> slab index
-}
-
-func (p *spillStore) init() {
-	p.slab = p.slab[:0]
-	p.free = p.free[:0]
-	p.byID.init(0)
-}
-
-// put copies o into a free slot and returns its index.
-func (p *spillStore) put(o *order) int32 {
-	var j int32
-	if n := len(p.free); n > 0 {
-		j = p.free[n-1]
-		p.free = p.free[:n-1]
-	} else {
-		if len(p.slab) == cap(p.slab) {
-			p.grow()
-		}
-		p.slab = append(p.slab, order{})
-		j = int32(len(p.slab) - 1)
+	s.spill.reserve(len(s.direct) / spillReserveDen)
+	if n := len(s.direct) / orderLoadDen; n > cap(s.records) {
+		s.growRecords(n)
 	}
-	p.slab[j] = *o
-	p.byID.put(o.id, orderRef(j+1))
-	return j
 }
 
-// spillReserveDen: a table of n slots reserves n/spillReserveDen spill
-// slots when it grows, a few times what it spills at orderLoadDen.
+// spillReserveDen: a direct table of n entries reserves room for
+// n/spillReserveDen spilled ids when it grows, a few times what it spills
+// at orderLoadDen.
 const spillReserveDen = 128
-
-// spillSlotsMin is the spill slab's first allocation, in orders: the
-// table spills about 1% of orders, so a busy engine spills often; growing
-// from one slot at a time would allocate on the hot path again and again.
-const spillSlotsMin = 1 << 10
-
-// grow doubles the slab (to spillSlotsMin at first).
-func (p *spillStore) grow() { p.reserve(max(spillSlotsMin, 2*cap(p.slab))) }
-
-// reserve makes room for n orders in the slab, the free list and the id
-// index, if there is less.
-func (p *spillStore) reserve(n int) {
-	if n <= cap(p.slab) {
-		return
-	}
-	p.slab = append(make([]order, 0, n), p.slab...)
-	p.free = append(make([]int32, 0, n), p.free...)
-	if len(p.byID.slots)>>1 < n {
-		p.byID.reserve(n)
-	}
-}
-
-// del frees slot j, which holds order id.
-func (p *spillStore) del(id uint64, j int32) {
-	ok := p.byID.del(id)
-	assert(ok, "spill: order missing from the id index")
-	p.slab[j] = order{}
-	p.free = append(p.free, j)
-}
-
-// lookup returns the slot of order id. The id index stores slot+1, since
-// a reference of 0 means none.
-func (p *spillStore) lookup(id uint64) (int32, bool) {
-	if p.byID.count == 0 {
-		return 0, false
-	}
-	r, ok := p.byID.get(id)
-	return int32(r) - 1, ok
-}
 
 // ring is a bounded FIFO that overwrites its oldest element when full. It
 // grows up to its bound, then wraps without allocating.

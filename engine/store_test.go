@@ -12,7 +12,7 @@ func smallTable(t *testing.T, min, max int) {
 	t.Cleanup(func() { orderSlotsMin, orderSlotsMax = OrderSlotsMin, OrderSlotsMax })
 }
 
-// Where orders sit (their table slot, the spill slab, how often the table
+// Where orders sit (their slab slot, the spill index, how often the table
 // grew) must never show in the output: the recorded log replayed on tiny
 // tables, where most orders spill or the table grows all the time, gives
 // the same bytes and digest, with the invariants holding throughout and
@@ -80,7 +80,8 @@ func TestOrderTableLayoutDoesNotChangeOutput(t *testing.T) {
 	}
 }
 
-// A long-lived order whose slot is needed again moves to the spill slab
+// A long-lived order whose id index entry is needed again moves to the
+// spill index
 // and keeps working: cancel by ClOrdID and by id, status, a fill.
 func TestSpilledOrderKeepsWorking(t *testing.T) {
 	smallTable(t, 4, 4)
@@ -91,7 +92,7 @@ func TestSpilledOrderKeepsWorking(t *testing.T) {
 		h.send(sT1, newOrderCmd(no{px: 90, qty: 1, acct: "A1", cl: cl}))
 		h.send(sT1, cancelCmd(cx{acct: "A1", cl: "c" + cl, orig: cl}))
 	}
-	if h.e.orders.spill.byID.count == 0 {
+	if h.e.orders.spill.count == 0 {
 		t.Fatal("nothing spilled")
 	}
 	h.expect(h.send(sT1, statusCmd(1, "A1", "")),
@@ -114,7 +115,7 @@ func TestSpilledOrderGoesHomeWhenTheTableGrows(t *testing.T) {
 	smallRings(t, 1, 1)
 	h := newHarness(t)
 	h.send(sT1, newOrderCmd(no{px: 100, qty: 5, acct: "A1", cl: "old"}))
-	for i := 0; h.e.orders.spill.byID.count == 0; i++ {
+	for i := 0; h.e.orders.spill.count == 0; i++ {
 		if i == 100 {
 			t.Fatal("order 1 never spilled")
 		}
@@ -122,11 +123,11 @@ func TestSpilledOrderGoesHomeWhenTheTableGrows(t *testing.T) {
 		h.send(sT1, newOrderCmd(no{px: 90, qty: 1, acct: "A1", cl: cl}))
 		h.send(sT1, cancelCmd(cx{acct: "A1", cl: "c" + cl, orig: cl}))
 	}
-	slots := len(h.e.orders.slots)
-	for i := 0; len(h.e.orders.slots) == slots; i++ {
+	slots := len(h.e.orders.direct)
+	for i := 0; len(h.e.orders.direct) == slots; i++ {
 		h.send(sT1, newOrderCmd(no{px: 80, qty: 1, acct: "A1", cl: fmt.Sprintf("r%d", i)}))
 	}
-	if h.e.orders.spill.byID.count != 0 {
+	if h.e.orders.spill.count != 0 {
 		t.Fatal("order 1 is still spilled")
 	}
 	if err := h.e.Check(); err != nil {
