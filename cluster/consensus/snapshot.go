@@ -115,7 +115,7 @@ func (n *Node) SnapshotInstalled(nowNs int64, p Position, timestampNs int64) err
 	if n.state == StateLeaderReady {
 		return fmt.Errorf("%w: a leader installs no snapshot", ErrSnapshot)
 	}
-	if p < n.commit || n.store.End() != p || n.termAt(p-1) == 0 {
+	if p < n.commit || n.store.End() != p || n.termAt(p-1) == 0 || n.termAt(p-1) > n.term {
 		return fmt.Errorf("%w: at %d with commit %d, log end %d, term before it %d",
 			ErrSnapshot, p, n.commit, n.store.End(), n.termAt(p-1))
 	}
