@@ -173,3 +173,19 @@ func FuzzFetchTake(f *testing.F) {
 		}
 	})
 }
+
+// TestTransferConstants pins the relations between the transfer's bounds.
+func TestTransferConstants(t *testing.T) {
+	switch {
+	case snapshotChunkBytes > consensus.SnapshotChunkBytesMax:
+		t.Error("a chunk larger than the consensus codec takes")
+	case snapshotChunkRetryNs >= snapshotFetchTimeoutNs:
+		t.Error("a fetch would time out before it asks again")
+	case snapshotServeQueueMax < snapshotChunksInFlight:
+		t.Error("the serving queue cannot hold one fetcher's window")
+	case snapshotChunksPerCycle > snapshotServeQueueMax:
+		t.Error("a cycle serves more than the queue holds")
+	case installBytesMax < snapshotHeaderLength:
+		t.Error("no snapshot fits the install bound")
+	}
+}

@@ -25,6 +25,11 @@ import (
 // does not use (logstore.RecoveryPlan); the member starts as before and
 // the leader offers the snapshot again.
 //
+// The installing member stores the snapshot and resets its log on its own
+// duty cycle: it serves no one yet, so only its own progress waits for the
+// write (if that outlasts the leader heartbeat timeout it canvasses once and
+// the leader takes it back); the rest of the cluster does not wait.
+//
 // Every member serves the snapshot it holds in memory (the latest it took,
 // recovered or installed) to whoever asks, from its duty cycle:
 // snapshotChunksPerCycle chunks per cycle from a bounded request queue.
