@@ -49,7 +49,10 @@ const (
 // wire is one connection's count of the bytes handed to quickfixgo's
 // writer, against what the kernel has accepted. Owned by the session's
 // quickfixgo goroutine (OnOutgoing); set up by the connection validator
-// before the session goroutine sees the connection.
+// before the session goroutine sees the connection. A second connection
+// for a session that is still connected replaces it, and quickfixgo then
+// refuses and closes that connection: its socket can no longer be read,
+// so the waits end at once (as a nil wire's) until the next reconnect.
 type wire struct {
 	sock   tcpSocket
 	handed uint64 // bytes handed to the writer on this connection
