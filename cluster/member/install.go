@@ -286,7 +286,7 @@ func (t *transfer) DoWork(nowNs int64) int {
 func (t *transfer) serveChunk(req *consensus.Message) {
 	s := &t.m.served
 	length := int64(len(s.blob))
-	if req.Position != s.position || req.Offset > length || req.Offset%snapshotChunkBytes != 0 {
+	if req.Position != s.position || req.Offset >= length || req.Offset%snapshotChunkBytes != 0 {
 		t.stats.RequestsDropped++
 		return
 	}
