@@ -31,6 +31,7 @@ const (
 	CounterSlowConsumers   = transport.CounterTypeVenueBase + 69 // connections dropped for not reading what they are sent
 	CounterStatuses        = transport.CounterTypeVenueBase + 70 // SessionStatus (logon, logoff) commands queued
 	CounterStatusAcks      = transport.CounterTypeVenueBase + 71 // SessionStatus commands the engine acknowledged
+	CounterWireWaitsCut    = transport.CounterTypeVenueBase + 72 // waits for quickfixgo's writer given up after wireWaitMax
 )
 
 // counters is the gateway's catalogue.
@@ -40,6 +41,7 @@ type counters struct {
 	unavailable, leaderChanges, undeliverable, malformedEgress         *transport.Counter
 	answerTimeouts, sendFailures, queueFull, sessionStatusRefused      *transport.Counter
 	storeFailures, slowConsumers, statuses, statusAcks                 *transport.Counter
+	wireWaitsCut                                                       *transport.Counter
 }
 
 // newCounters allocates the catalogue in m, labelled with the gateway's
@@ -77,6 +79,7 @@ func newCounters(m *transport.CountersManager, name string) (*counters, error) {
 		{&c.slowConsumers, CounterSlowConsumers, "slow consumers dropped"},
 		{&c.statuses, CounterStatuses, "session statuses"},
 		{&c.statusAcks, CounterStatusAcks, "session status acks"},
+		{&c.wireWaitsCut, CounterWireWaitsCut, "writer waits cut short"},
 	} {
 		ctr, err := m.Allocate(d.id, "fixgateway "+name+": "+d.label)
 		if err != nil {
@@ -94,6 +97,7 @@ type Stats struct {
 	Unavailable, LeaderChanges, Undeliverable, MalformedEgress         int64
 	AnswerTimeouts, SendFailures, QueueFull, SessionStatusRefused      int64
 	StoreFailures, SlowConsumers, SessionStatuses, SessionStatusAcks   int64
+	WireWaitsCut                                                       int64
 }
 
 // Stats returns the gateway's counters now.
@@ -108,5 +112,6 @@ func (g *Gateway) Stats() Stats {
 		AnswerTimeouts: c.answerTimeouts.Get(), SendFailures: c.sendFailures.Get(), QueueFull: c.queueFull.Get(),
 		SessionStatusRefused: c.sessionStatusRefused.Get(), StoreFailures: c.storeFailures.Get(),
 		SlowConsumers: c.slowConsumers.Get(), SessionStatuses: c.statuses.Get(), SessionStatusAcks: c.statusAcks.Get(),
+		WireWaitsCut: c.wireWaitsCut.Get(),
 	}
 }

@@ -305,7 +305,7 @@ func (v compIDValidator) Validate(c net.Conn, id quickfix.SessionID) error {
 		return fmt.Errorf("fixgateway: no session %s->%s", id.TargetCompID, id.SenderCompID)
 	}
 	s.conn.Store(&c)
-	s.wire.Store(newWire(c))
+	s.wire.Store(newWire(c, v.g.ctr.wireWaitsCut))
 	return nil
 }
 

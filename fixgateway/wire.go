@@ -4,6 +4,8 @@ import (
 	"net"
 	"runtime"
 	"time"
+
+	"venue/transport"
 )
 
 // Waiting for quickfixgo's writer (see fixlog.go for why).
@@ -55,13 +57,14 @@ const (
 // so the waits end at once (as a nil wire's) until the next reconnect.
 type wire struct {
 	sock   tcpSocket
-	handed uint64 // bytes handed to the writer on this connection
-	off    bool   // the kernel does not count: only yield
+	handed uint64             // bytes handed to the writer on this connection
+	off    bool               // the kernel does not count: only yield
+	cut    *transport.Counter // waits given up after wireWaitMax
 }
 
-// newWire returns the watcher for c, or nil where the socket's count
-// cannot be read.
-func newWire(c net.Conn) *wire {
+// newWire returns the watcher for c, counting waits cut short in cut, or
+// nil where the socket's count cannot be read.
+func newWire(c net.Conn, cut *transport.Counter) *wire {
 	tc, ok := c.(*net.TCPConn)
 	if !ok {
 		return nil // TLS, a proxied connection: the kernel's count is not the messages'
@@ -70,7 +73,7 @@ func newWire(c net.Conn) *wire {
 	if !ok {
 		return nil
 	}
-	return &wire{sock: sock}
+	return &wire{sock: sock, cut: cut}
 }
 
 // awaitWritten is called after n more bytes were handed to the writer: it
@@ -96,6 +99,7 @@ func (w *wire) awaitWritten(n int) {
 		if start.IsZero() {
 			start = now
 		} else if now.Sub(start) > wireWaitMax {
+			w.cut.Increment()
 			w.handed = written
 			w.off = written == 0 // a kernel without the count (before Linux 4.19)
 			return

@@ -5,6 +5,8 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"venue/transport"
 )
 
 // tcpPair returns the two ends of a loopback TCP connection; the far end
@@ -38,11 +40,22 @@ func tcpPair(t *testing.T) (near *net.TCPConn) {
 	return c.(*net.TCPConn)
 }
 
+// newCut returns a counter for waits cut short.
+func newCut(t *testing.T) *transport.Counter {
+	t.Helper()
+	c, err := transport.NewCountersManager(1).Allocate(CounterWireWaitsCut, "writer waits cut short")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // TestWireAwaitWritten: once the bytes handed to the writer are in the
 // kernel, the wait returns at once, and the count follows every message.
 func TestWireAwaitWritten(t *testing.T) {
 	c := tcpPair(t)
-	w := newWire(c)
+	cut := newCut(t)
+	w := newWire(c, cut)
 	if w == nil {
 		t.Skip("the kernel's byte count is not readable here")
 	}
@@ -59,6 +72,9 @@ func TestWireAwaitWritten(t *testing.T) {
 			t.Fatalf("after %d bytes: kernel %d (%v), handed %d", n, written, ok, w.handed)
 		}
 	}
+	if n := w.cut.Get(); n != 0 {
+		t.Fatalf("%d waits cut short", n)
+	}
 }
 
 // TestWireWaitBounded: bytes that never reach the kernel (a writer stuck
@@ -67,7 +83,8 @@ func TestWireAwaitWritten(t *testing.T) {
 // right again.
 func TestWireWaitBounded(t *testing.T) {
 	c := tcpPair(t)
-	w := newWire(c)
+	cut := newCut(t)
+	w := newWire(c, cut)
 	if w == nil {
 		t.Skip("the kernel's byte count is not readable here")
 	}
@@ -79,8 +96,8 @@ func TestWireWaitBounded(t *testing.T) {
 	if took := time.Since(start); took < wireWaitMax {
 		t.Fatalf("gave up after %v, before the bound %v", took, wireWaitMax)
 	}
-	if w.handed != 10 || w.off {
-		t.Fatalf("after the bound: handed %d (want the kernel's 10), off %v", w.handed, w.off)
+	if w.handed != 10 || w.off || w.cut.Get() != 1 {
+		t.Fatalf("after the bound: handed %d (want the kernel's 10), off %v, cut %d (want 1)", w.handed, w.off, w.cut.Get())
 	}
 	if _, err := c.Write(make([]byte, 7)); err != nil {
 		t.Fatal(err)
@@ -95,7 +112,8 @@ func TestWireWaitBounded(t *testing.T) {
 // TestWireClosed: a closed connection ends the wait at once.
 func TestWireClosed(t *testing.T) {
 	c := tcpPair(t)
-	w := newWire(c)
+	cut := newCut(t)
+	w := newWire(c, cut)
 	if w == nil {
 		t.Skip("the kernel's byte count is not readable here")
 	}
@@ -114,7 +132,7 @@ func TestWireUnreadable(t *testing.T) {
 	a, b := net.Pipe()
 	defer a.Close()
 	defer b.Close()
-	if w := newWire(a); w != nil {
+	if w := newWire(a, nil); w != nil {
 		t.Fatalf("a pipe got a wire %+v", w)
 	}
 	var w *wire

@@ -98,6 +98,10 @@ type Result struct {
 	PacerLateP50Ns int64 `json:"pacer_late_p50_ns"`
 	PacerLateP99Ns int64 `json:"pacer_late_p99_ns"`
 	PacerLateMaxNs int64 `json:"pacer_late_max_ns"`
+	// WireWaitsCut counts the gateway's waits for quickfixgo's writers
+	// that gave up (fixgateway.CounterWireWaitsCut): a writer not done
+	// within the bound, on a host too busy to run it.
+	WireWaitsCut int64 `json:"wire_waits_cut"`
 }
 
 // Run runs the benchmark.
@@ -325,6 +329,7 @@ func (b *bench) run(ctx context.Context) (Result, error) {
 	res.OrdersPerSec = float64(res.Acked) / elapsed.Seconds()
 	res.P50Ns, res.P90Ns, res.P99Ns = h.ValueAtQuantile(50), h.ValueAtQuantile(90), h.ValueAtQuantile(99)
 	res.P999Ns, res.P9999Ns, res.MaxNs = h.ValueAtQuantile(99.9), h.ValueAtQuantile(99.99), h.Max()
+	res.WireWaitsCut = b.gw.Stats().WireWaitsCut
 	if b.late.TotalCount() > 0 {
 		res.PacerLateP50Ns, res.PacerLateP99Ns, res.PacerLateMaxNs = b.late.ValueAtQuantile(50), b.late.ValueAtQuantile(99), b.late.Max()
 	}
