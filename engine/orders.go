@@ -134,7 +134,7 @@ var (
 // remembered likewise. What is remembered and forgotten depends only on
 // the log; where records sit never influences output.
 type orderStore struct {
-	records []order // the slab; id 0 marks a free slot
+	records []order // the slab; see held for which records are in use
 	free    []int32 // free slots of records, the last freed on top
 	direct  []int32 // id&mask -> slab slot+1; 0 is none
 	mask    uint64
@@ -177,6 +177,14 @@ func tableSlots(n int) int {
 		slots <<= 1
 	}
 	return slots
+}
+
+// held reports whether a record is a known order: live, or finished and
+// still remembered (not a slot never used or one whose order was
+// forgotten). A forgotten order's record stays as it was until its slot
+// is taken again: marking it free would write a cold line for nothing.
+func (s *orderStore) held(o *order) bool {
+	return o.id != 0 && (o.finishSeq == 0 || s.finishes-o.finishSeq < uint64(s.finished.max))
 }
 
 // count returns how many orders the store holds.
@@ -271,7 +279,7 @@ func (s *orderStore) appendLiveIDs(dst []uint64, match func(*order) bool) []uint
 // in no particular order, stopping at the first error.
 func (s *orderStore) eachHeld(f func(orderRef, *order) error) error {
 	for i := range s.records {
-		if o := &s.records[i]; o.id != 0 {
+		if o := &s.records[i]; s.held(o) {
 			if err := f(recordRef(int32(i)), o); err != nil {
 				return err
 			}
@@ -330,8 +338,8 @@ func (s *orderStore) finish(r orderRef) {
 }
 
 // forget drops the oldest remembered order f: the ClOrdID that names it,
-// its id index entry, and its record, whose slot is free again. Only the
-// record's id is cleared: the next alloc of the slot writes it whole.
+// its id index entry, and its record, whose slot is free again (see held;
+// the next alloc of the slot writes it whole).
 func (s *orderStore) forget(f finishedRecord) {
 	s.clDelRef(f.hash, f.ref)
 	if h := f.id & s.mask; s.direct[h] == f.ref.index()+1 {
@@ -340,7 +348,6 @@ func (s *orderStore) forget(f finishedRecord) {
 		ok := s.spill.del(f.id)
 		assert(ok, "forget: order missing from the id index")
 	}
-	s.records[f.ref.index()].id = 0
 	s.free = append(s.free, f.ref.index())
 }
 
@@ -368,7 +375,7 @@ func (s *orderStore) grow() {
 	s.spill.clear()
 	for i := range s.records {
 		o := &s.records[i]
-		if o.id == 0 {
+		if !s.held(o) {
 			continue
 		}
 		if h := o.id & s.mask; s.direct[h] == 0 {
