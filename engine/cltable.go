@@ -43,6 +43,10 @@ const (
 	clIndexSlotsMin = 64
 	clHashMul0      = 0x9E3779B97F4A7C15
 	clHashMul1      = 0xBF58476D1CE4E5B9
+	clHashMul2      = 0x94D049BB133111EB
+	clHashMul3      = 0xD6E8FEB86659FD93
+	clHashMul4      = 0xFF51AFD7ED558CCD
+	clHashMul5      = 0xC4CEB9FE1A85EC53
 )
 
 func (t *clIndex) init(keysHint int) {
@@ -56,16 +60,21 @@ func (t *clIndex) init(keysHint int) {
 	t.count = 0
 }
 
-// hashClKey mixes the account and the four words of the id. It is fixed
-// (no per-process seed), so the layout is the same on every member; the
-// layout never affects output either way.
+// hashClKey mixes the account and the four words of the id. Each word is
+// multiplied by its own constant and the products summed, so that the
+// multiplies run side by side rather than one after another (every new
+// order, cancel and replace waits for this hash before its first probe);
+// a final xor-shift and multiply spreads the sum into the top bits, which
+// pick the home slot. It is fixed (no per-process seed), so the layout is
+// the same on every member; the layout never affects output either way.
 func hashClKey(k *clKey) uint32 {
-	h := uint64(uint32(k.account)) * clHashMul0
-	for i := 0; i < clOrdIDBytes; i += 8 {
-		h = (h ^ binary.LittleEndian.Uint64(k.id[i:])) * clHashMul1
-		h ^= h >> 31
-	}
-	return uint32((h * clHashMul0) >> 32)
+	h := uint64(uint32(k.account))*clHashMul0 +
+		binary.LittleEndian.Uint64(k.id[0:8])*clHashMul1 +
+		binary.LittleEndian.Uint64(k.id[8:16])*clHashMul2 +
+		binary.LittleEndian.Uint64(k.id[16:24])*clHashMul3 +
+		binary.LittleEndian.Uint64(k.id[24:32])*clHashMul4
+	h ^= h >> 29
+	return uint32((h * clHashMul5) >> 32)
 }
 
 func (t *clIndex) home(h uint32) uint32 { return h >> t.shift }
