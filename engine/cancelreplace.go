@@ -2,9 +2,11 @@ package engine
 
 // targetRef is how a cancel, replace or status request names an order.
 type targetRef struct {
-	orderID    uint64 // 0: by origClOrdID
-	account    [accountNameBytes]byte
-	origClOrd  [clOrdIDBytes]byte
+	orderID uint64 // 0: by origClOrdID
+	account [accountNameBytes]byte
+	// orig.id is the OrigClOrdID; lookupOrder sets orig.account, so that
+	// the key is probed where it lies instead of being copied once more.
+	orig       clKey
 	instrument uint32
 	side       Side
 }
@@ -28,7 +30,7 @@ func (e *Engine) findTarget(p int32, t *targetRef) (orderRef, Reason) {
 	}
 	oi, stale, ok := e.lookupOrder(a, t)
 	if !ok {
-		return 0, e.lookupFailed(t.orderID != 0 || validClOrdID(t.origClOrd), ReasonUnknownOrder)
+		return 0, e.lookupFailed(t.orderID != 0 || validClOrdID(t.orig.id), ReasonUnknownOrder)
 	}
 	o := e.orders.at(oi)
 	switch {
@@ -61,10 +63,10 @@ func (e *Engine) lookupOrder(a int32, t *targetRef) (r orderRef, stale, ok bool)
 			return 0, false, false
 		}
 		o := e.orders.at(r)
-		return r, t.origClOrd != ([clOrdIDBytes]byte{}) && t.origClOrd != o.clOrdID, true
+		return r, t.orig.id != ([clOrdIDBytes]byte{}) && t.orig.id != o.clOrdID, true
 	}
-	k := clKey{account: a, id: t.origClOrd}
-	i, found := e.orders.clFind(&k, hashClKey(&k))
+	t.orig.account = a
+	i, found := e.orders.clFind(&t.orig, hashClKey(&t.orig))
 	if !found {
 		return 0, false, false
 	}
@@ -75,7 +77,7 @@ func (e *Engine) lookupOrder(a int32, t *targetRef) (r orderRef, stale, ok bool)
 	if !ok {
 		return 0, false, false
 	}
-	return r, !sameClOrdID(&e.orders.at(r).clOrdID, &t.origClOrd), true
+	return r, !sameClOrdID(&e.orders.at(r).clOrdID, &t.orig.id), true
 }
 
 // onCancelOrder applies a CancelOrder.
@@ -94,7 +96,7 @@ func (e *Engine) onCancelOrder(s *session, m CancelOrder) {
 		e.refuseCancelOrder(m, 0, r)
 		return
 	}
-	t := targetRef{orderID: m.OrderID(), account: m.AccountKey(), origClOrd: m.OrigClOrdIDKey(), instrument: m.Instrument(), side: m.Side()}
+	t := targetRef{orderID: m.OrderID(), account: m.AccountKey(), orig: clKey{id: m.OrigClOrdIDKey()}, instrument: m.Instrument(), side: m.Side()}
 	if e.duplicate(p, m.SenderSeq()) {
 		e.answerDuplicateTarget(TemplateCancelOrder, p, &t, m.Principal(), m.ClOrdID())
 		return
@@ -169,7 +171,7 @@ func (e *Engine) onReplaceOrder(s *session, m ReplaceOrder) {
 		e.refuseCancel(&f, 0, r)
 		return
 	}
-	t := targetRef{orderID: m.OrderID(), account: m.AccountKey(), origClOrd: m.OrigClOrdIDKey(), instrument: m.Instrument(), side: m.Side()}
+	t := targetRef{orderID: m.OrderID(), account: m.AccountKey(), orig: clKey{id: m.OrigClOrdIDKey()}, instrument: m.Instrument(), side: m.Side()}
 	if e.duplicate(p, m.SenderSeq()) {
 		e.answerDuplicateTarget(TemplateReplaceOrder, p, &t, m.Principal(), m.ClOrdID())
 		return

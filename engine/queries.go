@@ -136,7 +136,7 @@ func (e *Engine) onOrderStatusRequest(s *session, m OrderStatusRequest) {
 		e.unknownStatus(m, ReasonNotAuthorized)
 		return
 	}
-	oi, _, ok := e.lookupOrder(a, &targetRef{orderID: m.OrderID(), origClOrd: m.ClOrdIDKey()})
+	oi, _, ok := e.lookupOrder(a, &targetRef{orderID: m.OrderID(), orig: clKey{id: m.ClOrdIDKey()}})
 	if !ok {
 		e.unknownStatus(m, ReasonUnknownOrder)
 		return
