@@ -155,11 +155,23 @@ type Handler interface {
 	OnUnknownOutcome(correlationID int64, payload []byte, reason string)
 }
 
+// AdminHandler is implemented by a Handler that makes admin requests
+// (RequestSnapshot): it gets their answers. A Handler without it has them
+// counted (Counters.AdminResponses) and dropped.
+type AdminHandler interface {
+	// OnAdminResponse answers the admin request correlationID: code
+	// protocol.EventOK when its action is in the leader's log at position
+	// (every member acts on it there once committed), else why not
+	// (protocol.EventAuthRejected: this session's principal may not).
+	OnAdminResponse(correlationID int64, code protocol.EventCode, position int64, detail string)
+}
+
 // Counters count client events.
 type Counters struct {
 	Offered, Acknowledged, Unknown, Redirects, NewLeaders, Probes, KeepAlives uint64
 	Decode                                                                    protocol.DecodeCounters
 	Foreign                                                                   uint64 // egress for another session
+	AdminRequests, AdminResponses                                             uint64
 }
 
 // inflight is one offered message awaiting acknowledgement.
@@ -181,6 +193,7 @@ type Client struct {
 	leader      int32
 	term        int64
 	nextCorr    int64
+	nextAdmin   int64 // the next admin request's correlation id: a sequence of its own
 	resync      int64 // > 0: the next id, to tell the leader before new messages (a resynchronization)
 	closed      bool
 	closeReason string
@@ -209,7 +222,7 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 	if err := cfg.applyDefaults(); err != nil {
 		return nil, err
 	}
-	c := &Client{cfg: cfg, leader: protocol.NoLeader, nextCorr: 1, window: make([]inflight, cfg.WindowMax)}
+	c := &Client{cfg: cfg, leader: protocol.NoLeader, nextCorr: 1, nextAdmin: 1, window: make([]inflight, cfg.WindowMax)}
 	if err := c.open(); err != nil {
 		c.release()
 		return nil, err
@@ -451,7 +464,35 @@ func (c *Client) dispatch(m *protocol.Message) {
 		c.onNewLeader(m)
 	case protocol.SessionEvent:
 		c.onEvent(m)
+	case protocol.AdminResponse:
+		c.Counters.AdminResponses++
+		if h, ok := c.handler.(AdminHandler); ok {
+			h.OnAdminResponse(m.CorrelationID, m.Code, m.Position, string(m.Detail))
+		}
 	}
+}
+
+// RequestSnapshot asks the leader to have every member take a snapshot
+// (through the log, so all at the same position), if this session's
+// principal may make admin requests. It returns the request's correlation
+// id; the answer goes to the Poll handler's OnAdminResponse (AdminHandler).
+// It is not retried across a leader change: no answer means ask again.
+func (c *Client) RequestSnapshot() (int64, error) {
+	switch {
+	case c.closed:
+		return 0, fmt.Errorf("%w: %s", ErrClosed, c.closeReason)
+	case c.leader < 0:
+		return 0, ErrNotConnected
+	}
+	m := protocol.Message{Type: protocol.AdminRequest, SessionID: c.sessionID, CorrelationID: c.nextAdmin,
+		Request: protocol.AdminSnapshot}
+	c.enc, _ = protocol.Append(c.enc[:0], &m)
+	if !c.offerTo(c.leader, c.enc) {
+		return 0, ErrBackPressured
+	}
+	c.nextAdmin++
+	c.Counters.AdminRequests++
+	return m.CorrelationID, nil
 }
 
 func (c *Client) acknowledge(corr int64) {

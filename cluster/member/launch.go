@@ -31,6 +31,9 @@ type Node struct {
 type Options struct {
 	// Authenticator checks client credentials (nil: accept everyone).
 	Authenticator module.Authenticator
+	// AdminPrincipals may ask for a snapshot from their client sessions
+	// (client.RequestSnapshot); nobody else may.
+	AdminPrincipals []string
 	// Counters is the process's counters file (nil: in memory).
 	Counters *transport.CountersManager
 	// LogSegmentLength overrides the log store's segment length (0: the
@@ -93,7 +96,8 @@ func Launch(c config.Cluster, id consensus.MemberID, service cluster.ClusteredSe
 		OnLogAppended:   store.LogAppended,
 		IngressEndpoint: c.Members[id].Ingress,
 		Sessions: module.SessionConfig{SessionsMax: c.MaxSessions, SessionTimeoutNs: int64(c.SessionTimeout),
-			IngressLimit: c.SessionIngressLimit, Authenticator: opts.Authenticator},
+			IngressLimit: c.SessionIngressLimit, Authenticator: opts.Authenticator,
+			AdminPrincipals: opts.AdminPrincipals},
 		Service:            service,
 		Counters:           opts.Counters,
 		Snapshots:          store,

@@ -11,6 +11,7 @@ import (
 	"venue/cluster/consensus"
 	"venue/cluster/logstore"
 	"venue/cluster/module"
+	"venue/cluster/protocol"
 	"venue/transport"
 )
 
@@ -26,10 +27,12 @@ type diskCluster struct {
 	segmentLength int64
 	snapshotKeep  int
 	snapshotPad   int
+	// admins may make admin requests (the test client is "tester").
+	admins []string
 }
 
-func startDiskCluster(t *testing.T, n int) *diskCluster {
-	dc := &diskCluster{testCluster: &testCluster{peers: &memPeers{inbox: map[consensus.MemberID][][]byte{},
+func startDiskCluster(t *testing.T, n int, admins ...string) *diskCluster {
+	dc := &diskCluster{admins: admins, testCluster: &testCluster{peers: &memPeers{inbox: map[consensus.MemberID][][]byte{},
 		down: map[consensus.MemberID]bool{}}}}
 	root := t.TempDir()
 	for i := range n {
@@ -72,6 +75,7 @@ func (dc *diskCluster) startOne(t *testing.T, i int) {
 			Hard:            st,
 			OnLogAppended:   st.LogAppended,
 			IngressEndpoint: dc.ingress[i],
+			Sessions:        module.SessionConfig{AdminPrincipals: dc.admins},
 			Service:         dc.services[i],
 			Snapshots:       st,
 			SnapshotKeep:    dc.snapshotKeep,
@@ -173,6 +177,60 @@ func TestSnapshotThenWholeClusterRestart(t *testing.T) {
 		}
 		if _, _, _, last := dc.members[i].SnapshotStats(); last != p {
 			t.Fatalf("member %d recovered from %d, want %d", i, last, p)
+		}
+	}
+}
+
+// adminRecorder is a recorder that also takes admin responses.
+type adminRecorder struct {
+	recorder
+	codes     []protocol.EventCode
+	positions []int64
+}
+
+func (r *adminRecorder) OnAdminResponse(_ int64, code protocol.EventCode, position int64, _ string) {
+	r.codes, r.positions = append(r.codes, code), append(r.positions, position)
+}
+
+// TestSnapshotByClientAdminRequest: a client whose principal may make admin
+// requests asks for a snapshot; every member takes it at the position the
+// leader answered with.
+func TestSnapshotByClientAdminRequest(t *testing.T) {
+	dc := startDiskCluster(t, 3, "tester")
+	sendEchoes(t, dc.testCluster, 10)
+	c, _ := newClient(t, dc.testCluster)
+	r := &adminRecorder{}
+	var p int64
+	var asked time.Time
+	pollUntil(t, c, &r.recorder, "the snapshot request is in the log", func() bool {
+		c.Poll(r, 0)
+		if n := len(r.codes); n > 0 && r.codes[n-1] == protocol.EventOK {
+			p = r.positions[n-1]
+			return true
+		}
+		// Ask, and again after a refusal (a leader change) or an answer
+		// lost with one.
+		if uint64(len(r.codes)) == c.Counters.AdminRequests || time.Since(asked) > time.Second {
+			if _, err := c.RequestSnapshot(); err == nil {
+				asked = time.Now()
+			}
+		}
+		return false
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for i := range dc.members {
+		for {
+			taken, _, failed, last := dc.members[i].SnapshotStats()
+			if failed != 0 {
+				t.Fatalf("member %d: %d snapshots failed", i, failed)
+			}
+			if taken == 1 && int64(last) == p {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("member %d: snapshot at %d not taken (taken %d last %d)", i, p, taken, last)
+			}
+			time.Sleep(time.Millisecond) // poll interval
 		}
 	}
 }

@@ -138,6 +138,9 @@ type SessionConfig struct {
 	IngressLimit int
 	// Authenticator checks credentials (nil: AllowAll).
 	Authenticator Authenticator
+	// AdminPrincipals may make admin requests (protocol.AdminRequest: a
+	// snapshot through the log) from their sessions; nobody else may.
+	AdminPrincipals []string
 }
 
 func (c *SessionConfig) applyDefaults() error {
@@ -167,16 +170,18 @@ type SessionCounters struct {
 	ResponseFailed, ChallengeExpired, NewLeaderEvents, Acks uint64
 	Decode                                                  protocol.DecodeCounters
 	NotIngress, SlowConsumer, Suspended, RefusedInOrder     uint64
+	AdminRequests, AdminRejected                            uint64
 }
 
 // session is an open session as the consensus module sees it. The fields
 // above the line come from the committed log and are the same on every
 // member; the rest is the leader's own bookkeeping.
 type session struct {
-	id       cluster.SessionID
-	channel  string
-	stream   int32
-	lastCorr int64 // last committed message correlation id
+	id        cluster.SessionID
+	channel   string
+	stream    int32
+	principal string // as authenticated; decides admin requests
+	lastCorr  int64  // last committed message correlation id
 
 	proposedCorr int64 // last proposed correlation id (leader)
 	inflight     int   // proposed, not yet committed (leader)
@@ -288,6 +293,8 @@ func (s *Sessions) onIngress(b []byte) {
 		s.onKeepAlive(m)
 	case protocol.CloseSession:
 		s.onClose(m)
+	case protocol.AdminRequest:
+		s.onAdminRequest(m)
 	}
 }
 
@@ -496,6 +503,52 @@ func (s *Sessions) onKeepAlive(m *protocol.Message) {
 	}
 }
 
+// onAdminRequest carries out an admin request of a session whose principal
+// may make them: its action goes into the log like any other, so every
+// member acts on it at the same position. The answer says whether it is in
+// the leader's log, not that it was done (a snapshot is taken once the
+// action is committed and applied).
+func (s *Sessions) onAdminRequest(m *protocol.Message) {
+	ss := s.sessions[cluster.SessionID(m.SessionID)]
+	if ss == nil {
+		s.Counters.UnknownSession++
+		return
+	}
+	if !s.ready || ss.resp == nil {
+		s.Counters.Redirected++
+		s.respondOnce([]byte(ss.channel), ss.stream, s.adminResponse(m, 0, protocol.EventRedirect, "not the leader"))
+		return
+	}
+	ss.lastActiveNs = s.nowNs
+	var pos consensus.Position
+	code, detail := protocol.EventOK, ""
+	switch {
+	case !slices.Contains(s.cfg.AdminPrincipals, ss.principal):
+		s.Counters.AdminRejected++
+		code, detail = protocol.EventAuthRejected, "this principal may not make admin requests"
+	case m.Request != protocol.AdminSnapshot:
+		s.Counters.AdminRejected++
+		code, detail = protocol.EventError, "unknown admin request"
+	default:
+		s.entry = consensus.LogEntry{Type: consensus.EntryClusterAction, Action: consensus.ActionSnapshot}
+		p, err := s.node.Propose(s.nowNs, &s.entry)
+		if err != nil {
+			s.Counters.BackPressured++
+			code, detail = protocol.EventBackPressure, "log full, retry"
+			break
+		}
+		s.Counters.AdminRequests++
+		pos = p
+	}
+	s.send(ss.resp, s.adminResponse(m, pos, code, detail))
+}
+
+func (s *Sessions) adminResponse(req *protocol.Message, pos consensus.Position, code protocol.EventCode, detail string) *protocol.Message {
+	s.msg = protocol.Message{Type: protocol.AdminResponse, SessionID: req.SessionID, CorrelationID: req.CorrelationID,
+		Position: int64(pos), Request: req.Request, Code: code, Detail: []byte(detail)}
+	return &s.msg
+}
+
 func (s *Sessions) onClose(m *protocol.Message) {
 	if ss := s.known(m); ss != nil {
 		s.proposeClose(ss, consensus.CloseClient)
@@ -601,7 +654,7 @@ func (s *Sessions) onOpenCommitted(e *consensus.LogEntry) {
 	var open consensus.SessionOpen
 	_ = consensus.DecodeSessionOpen(e.Payload, &open) // a bad payload leaves no response channel
 	ss := &session{id: e.SessionID, channel: string(open.ResponseChannel), stream: open.ResponseStreamID,
-		lastActiveNs: s.nowNs}
+		principal: string(open.Principal), lastActiveNs: s.nowNs}
 	s.sessions[ss.id] = ss
 	i, _ := slices.BinarySearch(s.order, ss.id)
 	s.order = slices.Insert(s.order, i, ss.id)

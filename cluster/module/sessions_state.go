@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"slices"
 
 	"venue/cluster"
 	"venue/cluster/consensus"
@@ -13,10 +12,15 @@ import (
 // ErrBadState: a session state in a snapshot did not decode.
 var ErrBadState = errors.New("module: bad session state")
 
-const sessionStateVersion = 1
+// Session state versions: 2 adds each session's principal; 1 (without it)
+// is still read, its sessions taken as having none.
+const (
+	sessionStateVersion   = 2
+	sessionStateVersionV1 = 1
+)
 
 // AppendState appends the replicated part of the session layer — every open
-// session with its response channel and last committed message, the highest
+// session with its response channel, principal and last committed message, the highest
 // session id, whether the cluster is suspended — to dst, in id order.
 func (s *Sessions) AppendState(dst []byte) []byte {
 	dst = binary.AppendUvarint(dst, sessionStateVersion)
@@ -34,6 +38,8 @@ func (s *Sessions) AppendState(dst []byte) []byte {
 		dst = binary.AppendVarint(dst, ss.lastCorr)
 		dst = binary.AppendUvarint(dst, uint64(len(ss.channel)))
 		dst = append(dst, ss.channel...)
+		dst = binary.AppendUvarint(dst, uint64(len(ss.principal)))
+		dst = append(dst, ss.principal...)
 	}
 	return dst
 }
@@ -57,13 +63,14 @@ func (s *Sessions) RestoreState(b []byte, nowNs int64) error {
 		b = b[n:]
 		return v, true
 	}
-	if v, ok := uv(); !ok || v != sessionStateVersion {
+	version, ok := uv()
+	if !ok || version != sessionStateVersion && version != sessionStateVersionV1 {
 		return fail("version")
 	}
 	maxID, ok1 := sv()
 	susp, ok2 := uv()
 	n, ok3 := uv()
-	if !ok1 || !ok2 || !ok3 || n > SessionsMaxLimit {
+	if !ok1 || !ok2 || !ok3 || susp > 1 || n > SessionsMaxLimit {
 		return fail("header")
 	}
 	s.maxID, s.suspended = cluster.SessionID(maxID), susp == 1
@@ -78,11 +85,22 @@ func (s *Sessions) RestoreState(b []byte, nowNs int64) error {
 		ss := &session{id: cluster.SessionID(id), stream: int32(stream), lastCorr: last,
 			channel: string(b[:cl]), lastActiveNs: nowNs}
 		b = b[cl:]
+		if len(s.order) > 0 && ss.id <= s.order[len(s.order)-1] {
+			return fail("sessions not in increasing id order")
+		}
+		if version >= sessionStateVersion {
+			pl, ok := uv()
+			if !ok || pl > consensus.PayloadLengthMax || pl > uint64(len(b)) {
+				return fail("session principal")
+			}
+			ss.principal = string(b[:pl])
+			b = b[pl:]
+		}
 		s.sessions[ss.id] = ss
 		s.order = append(s.order, ss.id)
 	}
-	if len(b) != 0 || !slices.IsSorted(s.order) {
-		return fail("trailing bytes or unordered sessions")
+	if len(b) != 0 {
+		return fail("trailing bytes")
 	}
 	s.nextID = max(s.nextID, s.maxID+1)
 	return nil

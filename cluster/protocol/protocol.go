@@ -1,7 +1,8 @@
 // Package protocol is the wire format between cluster clients and members:
 // ingress (client to member: connect, session messages, keepalives, close,
-// challenge responses) and egress (member to client: session events, new
-// leader events, service egress, challenges and commit acknowledgements).
+// challenge responses, admin requests) and egress (member to client: session
+// events, new leader events, service egress, challenges, commit
+// acknowledgements and admin responses).
 //
 // Every message is a fixed-layout little-endian block after an 8-byte header
 // (block length, template id, schema id, version), as in the consensus codec
@@ -62,6 +63,11 @@ const (
 	CloseSession
 	// ChallengeResponse answers a Challenge with Credentials.
 	ChallengeResponse
+	// AdminRequest asks the leader, for an open session whose principal
+	// may, to carry out Request through the log (a snapshot). It is
+	// answered with an AdminResponse of the same CorrelationID, which
+	// counts on its own: admin requests are not session messages.
+	AdminRequest
 	ingressEnd
 )
 
@@ -79,6 +85,10 @@ const (
 	Challenge
 	// Ack says the log committed the session's messages up to CorrelationID.
 	Ack
+	// AdminResponse answers the AdminRequest CorrelationID: Code is
+	// EventOK when the request's action is in the leader's log (at
+	// Position), else why not (Detail).
+	AdminResponse
 	egressEnd
 )
 
@@ -95,6 +105,8 @@ func (t Template) String() string {
 		return "CloseSession"
 	case ChallengeResponse:
 		return "ChallengeResponse"
+	case AdminRequest:
+		return "AdminRequest"
 	case SessionEvent:
 		return "SessionEvent"
 	case NewLeader:
@@ -105,6 +117,8 @@ func (t Template) String() string {
 		return "Challenge"
 	case Ack:
 		return "Ack"
+	case AdminResponse:
+		return "AdminResponse"
 	}
 	return fmt.Sprintf("Template(%d)", uint16(t))
 }
@@ -168,6 +182,24 @@ func (c EventCode) String() string {
 	return fmt.Sprintf("EventCode(%d)", int32(c))
 }
 
+// AdminRequestType names what an AdminRequest asks for.
+type AdminRequestType int32
+
+// Admin requests.
+const (
+	// AdminSnapshot: every member snapshots at the position of a snapshot
+	// action the leader appends to the log.
+	AdminSnapshot AdminRequestType = iota + 1
+)
+
+// String returns the request's name.
+func (r AdminRequestType) String() string {
+	if r == AdminSnapshot {
+		return "snapshot"
+	}
+	return fmt.Sprintf("AdminRequestType(%d)", int32(r))
+}
+
 // Default stream ids.
 const (
 	// IngressStreamID is the stream clients send to on a member's ingress
@@ -194,14 +226,18 @@ type Message struct {
 	Position int64
 	// Leader is a member id (SessionEvent, NewLeader).
 	Leader int32
-	Code   EventCode
+	// Code is an outcome (SessionEvent, AdminResponse).
+	Code EventCode
+	// Request is what an AdminRequest asks for (and its AdminResponse
+	// answers).
+	Request AdminRequestType
 	// StreamID is the response stream (Connect).
 	StreamID int32
 	// Channel is the response channel (Connect).
 	Channel []byte
 	// Credentials: Connect, ChallengeResponse and Challenge (the challenge).
 	Credentials []byte
-	// Detail is a SessionEvent's human-readable reason.
+	// Detail is a SessionEvent's or AdminResponse's human-readable reason.
 	Detail []byte
 	// Payload: SessionMessage and Egress.
 	Payload []byte
@@ -245,6 +281,18 @@ const (
 	ackCorrelationOffset = 8
 	ackPositionOffset    = 16
 	ackBlockLength       = 24
+
+	arSessionOffset     = 0
+	arCorrelationOffset = 8
+	arRequestOffset     = 16
+	arBlockLength       = 24
+
+	aresSessionOffset     = 0
+	aresCorrelationOffset = 8
+	aresPositionOffset    = 16
+	aresRequestOffset     = 24
+	aresCodeOffset        = 28
+	aresBlockLength       = 32 // + detail
 )
 
 func blockLength(t Template) int {
@@ -265,6 +313,10 @@ func blockLength(t Template) int {
 		return egBlockLength
 	case Ack:
 		return ackBlockLength
+	case AdminRequest:
+		return arBlockLength
+	case AdminResponse:
+		return aresBlockLength
 	}
 	return -1
 }
@@ -288,7 +340,7 @@ func Length(m *Message) int {
 		n += 4 + len(m.Channel) + len(m.Credentials)
 	case ChallengeResponse, Challenge:
 		n += 2 + len(m.Credentials)
-	case SessionEvent:
+	case SessionEvent, AdminResponse:
 		n += 2 + len(m.Detail)
 	case SessionMessage, Egress:
 		n += len(m.Payload)
@@ -346,6 +398,17 @@ func Append(dst []byte, m *Message) ([]byte, error) {
 		put64(ackSessionOffset, m.SessionID)
 		put64(ackCorrelationOffset, m.CorrelationID)
 		put64(ackPositionOffset, m.Position)
+	case AdminRequest:
+		put64(arSessionOffset, m.SessionID)
+		put64(arCorrelationOffset, m.CorrelationID)
+		put32(arRequestOffset, int32(m.Request))
+	case AdminResponse:
+		put64(aresSessionOffset, m.SessionID)
+		put64(aresCorrelationOffset, m.CorrelationID)
+		put64(aresPositionOffset, m.Position)
+		put32(aresRequestOffset, int32(m.Request))
+		put32(aresCodeOffset, int32(m.Code))
+		dst = appendVar(dst, m.Detail)
 	}
 	return dst, nil
 }
@@ -457,6 +520,17 @@ func Decode(buf []byte, m *Message) error {
 		m.SessionID = get64(ackSessionOffset)
 		m.CorrelationID = get64(ackCorrelationOffset)
 		m.Position = get64(ackPositionOffset)
+	case AdminRequest:
+		m.SessionID = get64(arSessionOffset)
+		m.CorrelationID = get64(arCorrelationOffset)
+		m.Request = AdminRequestType(get32(arRequestOffset))
+	case AdminResponse:
+		m.SessionID = get64(aresSessionOffset)
+		m.CorrelationID = get64(aresCorrelationOffset)
+		m.Position = get64(aresPositionOffset)
+		m.Request = AdminRequestType(get32(aresRequestOffset))
+		m.Code = EventCode(get32(aresCodeOffset))
+		m.Detail, rest, err = readVar(rest, DetailLengthMax)
 	}
 	if err != nil {
 		return fmt.Errorf("%v: %w", t, err)

@@ -21,6 +21,10 @@ func roundTripCases() []Message {
 		{Type: NewLeader, SessionID: 3, Term: 4, CorrelationID: 98, Leader: 1},
 		{Type: Egress, SessionID: 3, TimestampNs: 123456789, Position: 4096, Payload: []byte("report")},
 		{Type: Ack, SessionID: 3, CorrelationID: 98, Position: 8192},
+		{Type: AdminRequest, SessionID: 3, CorrelationID: 1, Request: AdminSnapshot},
+		{Type: AdminResponse, SessionID: 3, CorrelationID: 1, Position: 12288, Request: AdminSnapshot, Code: EventOK},
+		{Type: AdminResponse, SessionID: 3, CorrelationID: 2, Request: AdminSnapshot, Code: EventAuthRejected,
+			Detail: []byte("principal may not")},
 	}
 }
 

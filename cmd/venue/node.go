@@ -44,7 +44,9 @@ type venueFile struct {
 }
 
 type venueSettings struct {
-	// Admin is the bootstrap admin principal (default ADMIN).
+	// Admin is the bootstrap admin principal (default ADMIN): the engine's
+	// first administrator, and the one principal whose client sessions may
+	// ask the cluster for a snapshot (an admin request).
 	Admin string `toml:"admin"`
 	// Passwords maps principal to password for client sessions
 	// ("principal:password" credentials). Empty: every client is accepted
@@ -151,7 +153,8 @@ func startVenueMember(cc config.Cluster, vf venueFile, id consensus.MemberID, ct
 		return nil, fmt.Errorf("member %d: engine: %w", id, err)
 	}
 	vm.service = &roleService{Service: svc, id: id, publisher: vm.publisher}
-	n, err := member.Launch(cc, id, vm.service, member.Options{Counters: ctrs, Authenticator: vf.Venue.authenticator()})
+	n, err := member.Launch(cc, id, vm.service, member.Options{Counters: ctrs, Authenticator: vf.Venue.authenticator(),
+		AdminPrincipals: []string{vf.Venue.Admin}})
 	if err != nil {
 		vm.close()
 		return nil, err
