@@ -2,12 +2,20 @@
 // implements fixgateway.ClusterClient with the cluster's Go client library
 // (cluster/client), which follows leader changes by itself and hands back
 // every message whose outcome it cannot vouch for.
+//
+// It also implements fixgateway.EgressNotifier, so that the gateway's agent
+// parks until egress arrives instead of polling on a timer: the link runs
+// its transport driver's duty cycle on a goroutine of its own (the driver
+// in invoker mode, parked in the network poller when idle, as the driver's
+// own goroutine would be) and signals the agent whenever a cycle received
+// datagrams, after they are in the response subscription's image.
 package clusterlink
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"venue/cluster/client"
 	"venue/fixgateway"
@@ -19,25 +27,93 @@ import (
 type Link struct {
 	members []string
 	driver  *transport.Driver
+	runner  *transport.AgentRunner // runs driverAgent
+	egress  chan struct{}          // capacity 1: EgressReady
 	c       *client.Client
 	h       handler
 }
 
-var _ fixgateway.ClusterClient = (*Link)(nil)
+var (
+	_ fixgateway.ClusterClient  = (*Link)(nil)
+	_ fixgateway.EgressNotifier = (*Link)(nil)
+)
+
+// driverWaitMax bounds one park of the driver's goroutine, so that the
+// driver's timers (heartbeats, status messages, NAK retries) run on time;
+// the transport's own blocking idle strategy uses the same bound.
+const driverWaitMax = time.Millisecond
+
+// Config configures a Link.
+type Config struct {
+	// Members are the members' client ingress endpoints ("host:port"), in
+	// member id order.
+	Members []string
+	// MTU is the client transport's datagram size in bytes (0: the
+	// transport's default); config.Cluster.TransportMTU is the members'.
+	MTU int
+}
 
 // New returns a link to the cluster whose members' ingress endpoints
-// ("host:port") are members, in member id order. It owns a transport
-// driver with its own goroutine (parked in the poller when idle).
+// ("host:port") are members, in member id order, with the transport's
+// default MTU (see NewWithConfig).
 func New(members []string) (*Link, error) {
-	if len(members) == 0 {
+	return NewWithConfig(Config{Members: members})
+}
+
+// NewWithConfig returns a link configured by cfg. It owns a transport
+// driver with its own goroutine (parked in the poller when idle).
+func NewWithConfig(cfg Config) (*Link, error) {
+	if len(cfg.Members) == 0 {
 		return nil, errors.New("clusterlink: no cluster members")
 	}
-	d, err := transport.NewDriver(transport.DriverConfig{})
+	d, err := transport.NewDriver(transport.DriverConfig{Threading: transport.ThreadingInvoker, MTU: cfg.MTU})
 	if err != nil {
 		return nil, fmt.Errorf("clusterlink: transport: %w", err)
 	}
-	return &Link{members: members, driver: d}, nil
+	l := &Link{members: cfg.Members, driver: d, egress: make(chan struct{}, 1)}
+	idle := transport.NewBlockingIdleStrategy(d)
+	idle.Timeout = driverWaitMax
+	l.runner = transport.NewAgentRunner(&driverAgent{d: d, received: d.SystemCounters().DatagramsReceived,
+		egress: l.egress}, idle, nil)
+	l.runner.Start()
+	return l, nil
 }
+
+// EgressReady implements fixgateway.EgressNotifier: it receives after the
+// driver took in datagrams (egress, leader events, acknowledgements), so a
+// Poll after it has them to deliver. A signal may find nothing new (a
+// heartbeat, or what an earlier Poll already took): the agent just polls.
+func (l *Link) EgressReady() <-chan struct{} { return l.egress }
+
+// driverAgent is the driver's duty cycle on the link's goroutine, which
+// tells the gateway's agent when the receiver took in datagrams.
+type driverAgent struct {
+	d        *transport.Driver
+	received *transport.Counter // the driver's DatagramsReceived
+	egress   chan<- struct{}
+}
+
+// DoWork implements transport.Agent: the driver's conductor, sender and
+// receiver, as transport's shared threading runs them, and a signal (never
+// blocking: one pending signal is enough) when datagrams came in. The
+// receiver has written them into the images before the counter moves.
+func (a *driverAgent) DoWork(nowNs int64) int {
+	before := a.received.Get()
+	n := a.d.DoWork(nowNs)
+	if a.received.Get() != before {
+		select {
+		case a.egress <- struct{}{}:
+		default:
+		}
+	}
+	return n
+}
+
+// OnClose implements transport.Agent.
+func (a *driverAgent) OnClose() {}
+
+// RoleName implements transport.Agent.
+func (a *driverAgent) RoleName() string { return "clusterlink-driver" }
 
 // Connect implements fixgateway.ClusterClient: the gateway's principal is
 // its cluster credential (the cluster's authenticator maps it to a
@@ -86,11 +162,21 @@ func (l *Link) Poll(h fixgateway.ClusterHandler, limit int) int {
 }
 
 // Close implements fixgateway.ClusterClient.
+// The session's close request is sent by the driver's goroutine if it
+// runs before the goroutine stops; if not, the cluster times the session
+// out (as before the link had a goroutine of its own).
 func (l *Link) Close() error {
 	if l.c != nil {
 		l.c.Close()
 	}
-	return l.driver.Close()
+	rerr := l.runner.Close()
+	if err := l.driver.Close(); err != nil {
+		return fmt.Errorf("clusterlink: close: %w", err)
+	}
+	if rerr != nil {
+		return fmt.Errorf("clusterlink: close: %w", rerr)
+	}
+	return nil
 }
 
 // handler adapts client.Handler to fixgateway.ClusterHandler.
