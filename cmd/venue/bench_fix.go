@@ -7,13 +7,14 @@ import (
 	"io"
 	"time"
 
+	"venue/cluster/config"
 	"venue/fixgateway/fixbench"
 )
 
 func init() {
 	registerBench(benchTarget{
 		name:    "fix",
-		summary: "orders through FIX -> gateway -> (in-process fake) cluster -> ExecutionReport",
+		summary: "orders through FIX -> gateway -> cluster (embedded 3 members, or in-process) -> ExecutionReport",
 		run:     runBenchFix,
 	})
 }
@@ -26,6 +27,8 @@ func runBenchFix(args []string, stdout, stderr io.Writer) error {
 	duration := fs.Duration("duration", 10*time.Second, "how long to send")
 	store := fs.String("store", "memory", "gateway FIX store: memory, or file (quickfixgo's, fsync on every write)")
 	client := fs.String("client", fixbench.ClientRaw, "FIX clients: raw (a lean initiator, cheap next to the gateway on the same cores) or quickfixgo")
+	clusterKind := fs.String("cluster", fixbench.ClusterEmbedded, "embedded (3 members on loopback UDP in this process, replicated, each running the engine: what `venue run` runs) or in-process (fakecluster: one log, no replication; isolates the gateway)")
+	fsync := fs.String("fsync", string(config.DefaultSettings().Fsync), "embedded cluster's log durability: data or none")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -33,15 +36,26 @@ func runBenchFix(args []string, stdout, stderr io.Writer) error {
 	if *store != "file" && *store != "memory" {
 		return fmt.Errorf("%w: --store file|memory", errUsage)
 	}
-	res, err := fixbench.Run(context.Background(), fixbench.Config{Sessions: *sessions, Rate: *rate, Window: *window, Duration: *duration, Store: *store, Client: *client})
+	if *clusterKind != fixbench.ClusterEmbedded && *clusterKind != fixbench.ClusterInProcess {
+		return fmt.Errorf("%w: --cluster %s|%s", errUsage, fixbench.ClusterEmbedded, fixbench.ClusterInProcess)
+	}
+	if f := config.Fsync(*fsync); f != config.FsyncData && f != config.FsyncNone {
+		return fmt.Errorf("%w: --fsync %s|%s", errUsage, config.FsyncData, config.FsyncNone)
+	}
+	res, err := fixbench.Run(context.Background(), fixbench.Config{Sessions: *sessions, Rate: *rate, Window: *window, Duration: *duration, Store: *store, Client: *client,
+		Cluster: *clusterKind, Fsync: config.Fsync(*fsync)})
 	if err != nil {
 		return err
 	}
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(res)
 	}
+	cluster := res.Cluster
+	if res.Members > 0 {
+		cluster = fmt.Sprintf("%s, %d members on loopback UDP, fsync %s", res.Cluster, res.Members, res.Fsync)
+	}
 	fmt.Fprintf(stdout, "cluster: %s (engine: %s), FIX store %s, %s clients, %d sessions, target %d orders/s\n",
-		res.Cluster, res.Engine, res.FIXStore, res.FIXClient, res.Sessions, res.Rate)
+		cluster, res.Engine, res.FIXStore, res.FIXClient, res.Sessions, res.Rate)
 	fmt.Fprintf(stdout, "%d sent, %d acked, %d refused in %.2f s = %.0f orders/s\n", res.Sent, res.Acked, res.Refused, res.DurationSec, res.OrdersPerSec)
 	fmt.Fprintf(stdout, "order -> ExecutionReport New, ns: p50 %d  p90 %d  p99 %d  p99.9 %d  max %d\n",
 		res.P50Ns, res.P90Ns, res.P99Ns, res.P999Ns, res.MaxNs)

@@ -11,9 +11,14 @@
 // (rawclient.go), so that the numbers are mostly the gateway's; quickfixgo's
 // initiators (Config.Client) cost about as much as the gateway itself.
 //
-// The cluster is fakecluster's in-process stand-in (Result.Cluster says
-// so): the numbers measure the gateway, quickfixgo, the FIX store (memory
-// unless Config.Store says file) and the engine, not replication.
+// The cluster (Config.Cluster, and Result.Cluster says which ran) is by
+// default an embedded replicated one: three members on loopback UDP in
+// this process, each with its log store (fsync as Config.Fsync says) and
+// the engine, provisioned through the log, the gateway a client of it
+// through clusterlink — what `venue run` runs. The in-process alternative
+// is fakecluster's stand-in, one log in the process with the engine and no
+// consensus: its numbers measure the gateway, quickfixgo, the FIX store
+// (memory unless Config.Store says file) and the engine, not replication.
 package fixbench
 
 import (
@@ -22,6 +27,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -32,6 +38,7 @@ import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/quickfixgo/quickfix"
 
+	"venue/cluster/config"
 	"venue/fixgateway"
 	"venue/fixgateway/fakecluster"
 )
@@ -70,13 +77,22 @@ type Config struct {
 	Duration time.Duration // sending time
 	Store    string        // the gateway's FIX store: "memory" (default) or "file"
 	Client   string        // the FIX clients: "raw" (default: a lean initiator) or "quickfixgo"
-	Dir      string        // for the file store; a temporary directory when empty
+	Dir      string        // for the file store and the embedded cluster's data; a temporary directory when empty
+	// Cluster is ClusterEmbedded (the default when empty) or
+	// ClusterInProcess.
+	Cluster string
+	// Fsync is the embedded cluster's log durability (empty: the embedded
+	// default's, config.FsyncData).
+	Fsync config.Fsync
 }
 
 // Result is what a run measured.
 type Result struct {
-	Cluster      string  `json:"cluster"`
-	Engine       string  `json:"engine"`
+	Cluster string `json:"cluster"` // ClusterEmbedded or ClusterInProcess
+	Engine  string `json:"engine"`
+	// Members and Fsync describe the embedded cluster (absent in process).
+	Members      int     `json:"members,omitempty"`
+	Fsync        string  `json:"fsync,omitempty"`
 	FIXStore     string  `json:"fix_store"`
 	FIXClient    string  `json:"fix_client"`
 	Sessions     int     `json:"sessions"`
@@ -119,6 +135,20 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	default:
 		return Result{}, fmt.Errorf("fixbench: store %q: want memory or file", cfg.Store)
 	}
+	switch cfg.Cluster {
+	case "":
+		cfg.Cluster = ClusterEmbedded
+	case ClusterEmbedded, ClusterInProcess:
+	default:
+		return Result{}, fmt.Errorf("fixbench: cluster %q: want %s or %s", cfg.Cluster, ClusterEmbedded, ClusterInProcess)
+	}
+	switch cfg.Fsync {
+	case "":
+		cfg.Fsync = config.DefaultSettings().Fsync
+	case config.FsyncData, config.FsyncNone:
+	default:
+		return Result{}, fmt.Errorf("fixbench: fsync %q: want %s or %s", cfg.Fsync, config.FsyncData, config.FsyncNone)
+	}
 	switch cfg.Client {
 	case "":
 		cfg.Client = ClientRaw
@@ -148,6 +178,7 @@ type bench struct {
 	late    *hdrhistogram.Histogram // the pacer's lateness per tick
 	gw      *fixgateway.Gateway
 	init    *quickfix.Initiator
+	cluster *embedded // nil in process
 	clients []*client
 	start   time.Time
 }
@@ -177,21 +208,23 @@ func newBench(ctx context.Context, cfg Config, dir string) (*bench, error) {
 		fmt.Fprintf(&acc, "\n[SESSION]\nBeginString=FIX.4.4\nSenderCompID=VENUE\nTargetCompID=%s\nVenuePassword=bench\n", id)
 		fmt.Fprintf(&ini, "\n[SESSION]\nBeginString=FIX.4.4\nSenderCompID=%s\nTargetCompID=VENUE\n", id)
 	}
-	venue, err := fakecluster.NewVenue(spec)
+	gcfg, err := fixgateway.ParseConfig(strings.NewReader(acc.String()))
 	if err != nil {
 		return nil, err
 	}
-	gcfg, err := fixgateway.ParseConfig(strings.NewReader(acc.String()))
+	cl, err := b.startCluster(ctx, dir, spec)
 	if err != nil {
 		return nil, err
 	}
 	// No StoreFactory: the gateway takes the file store when the settings
 	// have FileStorePath, the memory store otherwise; its logs are null.
-	opts := fixgateway.Options{Client: venue.NewClient()}
-	if b.gw, err = fixgateway.New(gcfg, opts); err != nil {
+	if b.gw, err = fixgateway.New(gcfg, fixgateway.Options{Client: cl}); err != nil {
+		cl.Close()
+		b.close()
 		return nil, err
 	}
 	if err := b.gw.Start(ctx); err != nil {
+		b.close()
 		return nil, err
 	}
 	start := b.startClients
@@ -203,6 +236,29 @@ func newBench(ctx context.Context, cfg Config, dir string) (*bench, error) {
 		return nil, err
 	}
 	return b, nil
+}
+
+// startCluster starts the cluster Config.Cluster names, provisioned with
+// spec, and returns the gateway's client of it.
+func (b *bench) startCluster(ctx context.Context, dir string, spec fakecluster.Spec) (fixgateway.ClusterClient, error) {
+	if b.cfg.Cluster == ClusterInProcess {
+		venue, err := fakecluster.NewVenue(spec)
+		if err != nil {
+			return nil, err
+		}
+		return venue.NewClient(), nil
+	}
+	e, err := startEmbedded(ctx, filepath.Join(dir, "cluster"), b.cfg.Fsync, spec)
+	if err != nil {
+		return nil, err
+	}
+	b.cluster = e
+	cl, err := e.link()
+	if err != nil {
+		b.close()
+		return nil, err
+	}
+	return cl, nil
 }
 
 func freePort() (int, error) {
@@ -287,7 +343,11 @@ func (b *bench) close() {
 		}
 	}
 	if b.gw != nil {
-		b.gw.Stop()
+		b.gw.Stop() // closes its cluster session through the log
+	}
+	if b.cluster != nil {
+		b.cluster.close()
+		b.cluster = nil
 	}
 }
 
@@ -315,8 +375,12 @@ func (b *bench) run(ctx context.Context) (Result, error) {
 		time.Sleep(time.Millisecond)
 	}
 	elapsed := time.Since(b.start)
-	res := Result{Cluster: "in-process", Engine: "engine (in-process)", FIXStore: b.cfg.Store, FIXClient: b.cfg.Client,
+	res := Result{Cluster: b.cfg.Cluster, Engine: "engine (in-process)", FIXStore: b.cfg.Store, FIXClient: b.cfg.Client,
 		Sessions: b.cfg.Sessions, Rate: b.cfg.Rate, DurationSec: elapsed.Seconds()}
+	if b.cluster != nil {
+		res.Engine = "engine (on every member)"
+		res.Members, res.Fsync = len(b.cluster.cc.Members), string(b.cluster.cc.Fsync)
+	}
 	h := hdrhistogram.New(latencyLowestNs, latencyHighestNs, latencySigFigs)
 	for _, c := range b.clients {
 		c.mu.Lock()

@@ -9,7 +9,7 @@ import (
 // TestRun: a short run acknowledges every order it sends and labels the
 // cluster as the in-process fake.
 func TestRun(t *testing.T) {
-	r, err := Run(context.Background(), Config{Sessions: 1, Rate: 0, Duration: 300 * time.Millisecond, Dir: t.TempDir()})
+	r, err := Run(context.Background(), Config{Sessions: 1, Rate: 0, Duration: 300 * time.Millisecond, Dir: t.TempDir(), Cluster: ClusterInProcess})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,6 +26,8 @@ func TestConfigRefused(t *testing.T) {
 		{Sessions: 1, Duration: time.Second, Store: "disk"},
 		{Sessions: 1, Rate: -1, Duration: time.Second},
 		{Sessions: 1, Duration: time.Second, Client: "telnet"},
+		{Sessions: 1, Duration: time.Second, Cluster: "remote"},
+		{Sessions: 1, Duration: time.Second, Fsync: "sometimes"},
 	} {
 		if _, err := Run(context.Background(), c); err == nil {
 			t.Fatalf("%+v accepted", c)
@@ -37,7 +39,7 @@ func TestConfigRefused(t *testing.T) {
 // round robin over the sessions, and every one is acknowledged.
 func TestRunOpenLoop(t *testing.T) {
 	const rate, d = 2000, 300 * time.Millisecond
-	r, err := Run(context.Background(), Config{Sessions: 2, Rate: rate, Duration: d, Dir: t.TempDir()})
+	r, err := Run(context.Background(), Config{Sessions: 2, Rate: rate, Duration: d, Dir: t.TempDir(), Cluster: ClusterInProcess})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +53,7 @@ func TestRunOpenLoop(t *testing.T) {
 
 // TestRunFileStore: the gateway on quickfixgo's file store.
 func TestRunFileStore(t *testing.T) {
-	r, err := Run(context.Background(), Config{Sessions: 1, Rate: 0, Window: 4, Duration: 200 * time.Millisecond, Store: "file", Dir: t.TempDir()})
+	r, err := Run(context.Background(), Config{Sessions: 1, Rate: 0, Window: 4, Duration: 200 * time.Millisecond, Store: "file", Dir: t.TempDir(), Cluster: ClusterInProcess})
 	if err != nil {
 		t.Fatal(err)
 	}

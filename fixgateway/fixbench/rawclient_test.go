@@ -82,7 +82,7 @@ func FuzzReadRawMessage(f *testing.F) {
 
 // TestRunQuickfixgoClient: the benchmark with quickfixgo's initiators.
 func TestRunQuickfixgoClient(t *testing.T) {
-	r, err := Run(t.Context(), Config{Sessions: 2, Rate: 0, Window: 8, Duration: 200 * time.Millisecond, Client: ClientQuickfixgo, Dir: t.TempDir()})
+	r, err := Run(t.Context(), Config{Sessions: 2, Rate: 0, Window: 8, Duration: 200 * time.Millisecond, Client: ClientQuickfixgo, Dir: t.TempDir(), Cluster: ClusterInProcess})
 	if err != nil {
 		t.Fatal(err)
 	}
