@@ -237,3 +237,69 @@ func TestControlPurgeWithoutSnapshotsFails(t *testing.T) {
 		t.Fatalf("purge without snapshots: %s", got)
 	}
 }
+
+// TestRunningFollowerLeftBehindRestartsToInstall: a follower whose service
+// is running is cut off while the others snapshot and purge the log it
+// would need. Healed, it installs the leader's snapshot, which its running
+// service cannot load in place: it stops with ErrRestartToInstall (venue
+// node then starts it again), and the restart reaches the others' state
+// from the installed snapshot.
+func TestRunningFollowerLeftBehindRestartsToInstall(t *testing.T) {
+	dc := &diskCluster{testCluster: &testCluster{peers: &memPeers{inbox: map[consensus.MemberID][][]byte{},
+		down: map[consensus.MemberID]bool{}}}, segmentLength: 64 << 10, snapshotKeep: 1}
+	root := t.TempDir()
+	for i := range 3 {
+		dc.ingress = append(dc.ingress, freePort(t))
+		dc.dirs = append(dc.dirs, fmt.Sprintf("%s/member-%d", root, i))
+		dc.members, dc.drivers = append(dc.members, nil), append(dc.drivers, nil)
+		dc.lstores, dc.services = append(dc.lstores, nil), append(dc.services, nil)
+	}
+	dc.startAll(t)
+	t.Cleanup(dc.stopAll)
+	sendSized(t, dc.testCluster, "a", 10, 100)
+	dc.awaitApplied(t, 10) // every service has started
+	f := (dc.leader(t) + 1) % 3
+	setDown := func(down bool) {
+		dc.peers.mu.Lock()
+		dc.peers.down[consensus.MemberID(f)] = down
+		dc.peers.mu.Unlock()
+	}
+	setDown(true)
+	others := []int{(f + 1) % 3, (f + 2) % 3}
+	for round := range 2 {
+		sendSized(t, dc.testCluster, fmt.Sprintf("b%d", round), 100, 1000)
+		var p consensus.Position
+		for {
+			var err error
+			if p, err = dc.members[dc.leader(t)].Snapshot(); err == nil {
+				break
+			} else if !errors.Is(err, ErrNotLeader) {
+				t.Fatal(err)
+			}
+		}
+		for _, i := range others {
+			await(t, fmt.Sprintf("member %d snapshot at %d", i, p), func() bool {
+				_, _, _, last := dc.members[i].SnapshotStats()
+				return last >= p
+			})
+		}
+	}
+	for _, i := range others {
+		await(t, fmt.Sprintf("member %d purges its log", i), func() bool {
+			var start consensus.Position
+			dc.members[i].do(func(int64) { start = dc.lstores[i].Start() })
+			return start > 0
+		})
+	}
+	setDown(false)
+	await(t, "the follower stops to load the installed snapshot", func() bool {
+		return errors.Is(dc.members[f].Err(), ErrRestartToInstall)
+	})
+	dc.stopOne(f)
+	dc.startOne(t, f)
+	sendSized(t, dc.testCluster, "c", 5, 100)
+	dc.awaitApplied(t, 215)
+	if !dc.services[f].restored {
+		t.Fatal("the restarted follower did not start from the installed snapshot")
+	}
+}

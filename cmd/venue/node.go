@@ -105,6 +105,10 @@ type venueMember struct {
 	service   *roleService
 	publisher *marketdata.Publisher
 	mdRunner  *transport.AgentRunner
+	// relaunch starts the member afresh with a new service: after it
+	// installed a snapshot from a peer while its service was running
+	// (member.ErrRestartToInstall), which only a fresh start loads.
+	relaunch func() (*venueMember, error)
 }
 
 // roleService is the engine's clustered service plus the role hook that
@@ -160,6 +164,7 @@ func startVenueMember(cc config.Cluster, vf venueFile, id consensus.MemberID, ct
 		return nil, err
 	}
 	vm.node = n
+	vm.relaunch = func() (*venueMember, error) { return startVenueMember(cc, vf, id, ctrs) }
 	return vm, nil
 }
 
@@ -209,22 +214,27 @@ func runNode(args []string, stdout, stderr io.Writer) error {
 	case "engine":
 		vm, err = startVenueMember(cc, vf, id, ctrs)
 	case "echo":
-		vm = &venueMember{}
-		vm.node, err = member.Launch(cc, id, clusterbench.Echo{}, member.Options{Counters: ctrs,
-			Authenticator: vf.Venue.authenticator()})
+		launch := func() (*venueMember, error) {
+			n, err := member.Launch(cc, id, clusterbench.Echo{}, member.Options{Counters: ctrs,
+				Authenticator: vf.Venue.authenticator(), AdminPrincipals: []string{vf.Venue.Admin}})
+			return &venueMember{node: n}, err
+		}
+		vm, err = launch()
+		vm.relaunch = launch
 	default:
 		return fmt.Errorf("%w: --service must be engine or echo, not %q", errUsage, *service)
 	}
 	if err != nil {
 		return err
 	}
-	defer vm.close()
+	vms := []*venueMember{vm}
+	defer func() { vms[0].close() }() // the member running at the end: superviseMembers may relaunch it
 	m := cc.Members[id]
 	fmt.Fprintf(stdout, "member %d of %d: clients connect to %s (ingress), consensus on %s, data in %s\n",
 		id, len(cc.Members), m.Ingress, m.Consensus, member.DataDir(cc, id))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := superviseMembers(ctx, stdout, []*venueMember{vm}); err != nil && !errors.Is(err, errAllStopped) {
+	if err := superviseMembers(ctx, stdout, vms); err != nil && !errors.Is(err, errAllStopped) {
 		return err
 	}
 	return nil
@@ -248,7 +258,9 @@ const statusInterval = 100 * time.Millisecond
 
 // superviseMembers reports role changes until ctx ends or every member has
 // stopped (an orderly shutdown through the log, `venue cluster shutdown` or
-// `abort`). It returns an error only if a member died of one.
+// `abort`). It returns an error only if a member died of one. A member that
+// installed a peer's snapshot under a running service (its peers had purged
+// the log it needed) is started again, in its slot of vms, to load it.
 func superviseMembers(ctx context.Context, stdout io.Writer, vms []*venueMember) error {
 	last := make([]consensus.Status, len(vms))
 	stopped := make([]bool, len(vms))
@@ -278,6 +290,19 @@ func superviseMembers(ctx context.Context, stdout io.Writer, vms []*venueMember)
 			case err == nil || errors.Is(err, member.ErrClosed):
 				stopped[i] = true
 				fmt.Fprintf(stdout, "member %d stopped (%s at log position %d)\n", st.ID, st.State, st.Applied)
+			case errors.Is(err, member.ErrRestartToInstall) && vm.relaunch != nil:
+				// Its log now starts at a peer's snapshot that its running
+				// service cannot load in place: start it again from there.
+				fmt.Fprintf(stdout, "member %d: %v; restarting it\n", st.ID, err)
+				if cerr := vm.close(); cerr != nil {
+					fmt.Fprintf(stdout, "member %d: stopping it: %v\n", st.ID, cerr)
+				}
+				nvm, rerr := vm.relaunch()
+				if rerr != nil {
+					return fmt.Errorf("member %d: restart after installing a snapshot: %w", st.ID, rerr)
+				}
+				vms[i], last[i] = nvm, consensus.Status{}
+				running++
 			default:
 				return fmt.Errorf("member %d failed: %w", st.ID, err)
 			}
