@@ -59,6 +59,10 @@ func runBenchFix(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "%d sent, %d acked, %d refused in %.2f s = %.0f orders/s\n", res.Sent, res.Acked, res.Refused, res.DurationSec, res.OrdersPerSec)
 	fmt.Fprintf(stdout, "order -> ExecutionReport New, ns: p50 %d  p90 %d  p99 %d  p99.9 %d  max %d\n",
 		res.P50Ns, res.P90Ns, res.P99Ns, res.P999Ns, res.MaxNs)
+	if res.Refused > 0 || res.LeaderChanges > 0 || res.UnknownOutcomes > 0 {
+		fmt.Fprintf(stdout, "gateway saw: %d leader changes, %d unknown outcomes, %d refused as unavailable, %d refused with a full queue\n",
+			res.LeaderChanges, res.UnknownOutcomes, res.Unavailable, res.QueueFull)
+	}
 	if res.Rate > 0 {
 		fmt.Fprintf(stdout, "pacer woke late for its 1 ms ticks (not in the latencies above), ns: p50 %d  p99 %d  max %d\n",
 			res.PacerLateP50Ns, res.PacerLateP99Ns, res.PacerLateMaxNs)

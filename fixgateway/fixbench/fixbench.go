@@ -118,6 +118,14 @@ type Result struct {
 	// that gave up (fixgateway.CounterWireWaitsCut): a writer not done
 	// within the bound, on a host too busy to run it.
 	WireWaitsCut int64 `json:"wire_waits_cut"`
+	// What the gateway saw of the cluster (fixgateway.Stats), which
+	// explains refused orders: leader changes, messages whose outcome the
+	// cluster client could not vouch for, commands refused because the
+	// cluster was unavailable or a session's queue was full.
+	LeaderChanges   int64 `json:"leader_changes"`
+	UnknownOutcomes int64 `json:"unknown_outcomes"`
+	Unavailable     int64 `json:"unavailable"`
+	QueueFull       int64 `json:"queue_full"`
 }
 
 // Run runs the benchmark.
@@ -393,7 +401,9 @@ func (b *bench) run(ctx context.Context) (Result, error) {
 	res.OrdersPerSec = float64(res.Acked) / elapsed.Seconds()
 	res.P50Ns, res.P90Ns, res.P99Ns = h.ValueAtQuantile(50), h.ValueAtQuantile(90), h.ValueAtQuantile(99)
 	res.P999Ns, res.P9999Ns, res.MaxNs = h.ValueAtQuantile(99.9), h.ValueAtQuantile(99.99), h.Max()
-	res.WireWaitsCut = b.gw.Stats().WireWaitsCut
+	st := b.gw.Stats()
+	res.WireWaitsCut, res.LeaderChanges, res.UnknownOutcomes = st.WireWaitsCut, st.LeaderChanges, st.UnknownOutcomes
+	res.Unavailable, res.QueueFull = st.Unavailable, st.QueueFull
 	if b.late.TotalCount() > 0 {
 		res.PacerLateP50Ns, res.PacerLateP99Ns, res.PacerLateMaxNs = b.late.ValueAtQuantile(50), b.late.ValueAtQuantile(99), b.late.Max()
 	}
