@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"venue/cluster/client"
+	"venue/cluster/config"
 	"venue/fixgateway"
 	"venue/transport"
 )
@@ -26,6 +27,7 @@ import (
 // are called from the gateway's agent goroutine (Close from any).
 type Link struct {
 	members []string
+	window  int
 	driver  *transport.Driver
 	runner  *transport.AgentRunner // runs driverAgent
 	egress  chan struct{}          // capacity 1: EgressReady
@@ -51,6 +53,14 @@ type Config struct {
 	// MTU is the client transport's datagram size in bytes (0: the
 	// transport's default); config.Cluster.TransportMTU is the members'.
 	MTU int
+	// WindowMax bounds the gateway's messages offered and not yet
+	// acknowledged (committed); beyond it Offer says back pressured. Keep
+	// it at most the cluster's session_ingress_limit: the leader refuses
+	// a session's messages beyond that limit, and each refused one comes
+	// back as an unknown outcome that the gateway must resolve through the
+	// log, while back pressure just slows reading FIX. 0: the limit of the
+	// cluster file's defaults (config.DefaultSettings).
+	WindowMax int
 }
 
 // New returns a link to the cluster whose members' ingress endpoints
@@ -66,11 +76,17 @@ func NewWithConfig(cfg Config) (*Link, error) {
 	if len(cfg.Members) == 0 {
 		return nil, errors.New("clusterlink: no cluster members")
 	}
+	if cfg.WindowMax < 0 || cfg.WindowMax > client.WindowMaxLimit {
+		return nil, fmt.Errorf("clusterlink: window %d not in [0,%d]", cfg.WindowMax, client.WindowMaxLimit)
+	}
 	d, err := transport.NewDriver(transport.DriverConfig{Threading: transport.ThreadingInvoker, MTU: cfg.MTU})
 	if err != nil {
 		return nil, fmt.Errorf("clusterlink: transport: %w", err)
 	}
-	l := &Link{members: cfg.Members, driver: d, egress: make(chan struct{}, 1)}
+	if cfg.WindowMax == 0 {
+		cfg.WindowMax = config.DefaultSettings().SessionIngressLimit
+	}
+	l := &Link{members: cfg.Members, window: cfg.WindowMax, driver: d, egress: make(chan struct{}, 1)}
 	idle := transport.NewBlockingIdleStrategy(d)
 	idle.Timeout = driverWaitMax
 	l.runner = transport.NewAgentRunner(&driverAgent{d: d, received: d.SystemCounters().DatagramsReceived,
@@ -123,7 +139,8 @@ func (l *Link) Connect(ctx context.Context, creds fixgateway.Credentials) error 
 	if creds.Secret != "" {
 		cred += ":" + creds.Secret
 	}
-	c, err := client.Connect(ctx, client.Config{Driver: l.driver, Members: l.members, Credentials: []byte(cred)})
+	c, err := client.Connect(ctx, client.Config{Driver: l.driver, Members: l.members, Credentials: []byte(cred),
+		WindowMax: l.window})
 	if err != nil {
 		return fmt.Errorf("clusterlink: %w", err)
 	}

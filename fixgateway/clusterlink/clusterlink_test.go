@@ -92,9 +92,27 @@ func TestEgressReadyWakesForEachEcho(t *testing.T) {
 	}
 }
 
-// TestNewNeedsMembers: a link needs at least one member.
-func TestNewNeedsMembers(t *testing.T) {
+// TestNewRefuses: a link needs at least one member and a window the
+// client library can hold.
+func TestNewRefuses(t *testing.T) {
 	if _, err := New(nil); err == nil {
 		t.Fatal("a link without members was made")
+	}
+	if _, err := NewWithConfig(Config{Members: []string{"127.0.0.1:1"}, WindowMax: -1}); err == nil {
+		t.Fatal("a negative window was taken")
+	}
+}
+
+// TestDefaultWindowWithinIngressLimit: by default the link never has more
+// messages awaiting commit than the default cluster lets one session have
+// (beyond it the leader refuses them, and each must be resolved).
+func TestDefaultWindowWithinIngressLimit(t *testing.T) {
+	l, err := New([]string{"127.0.0.1:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if limit := config.DefaultSettings().SessionIngressLimit; l.window < 1 || l.window > limit {
+		t.Fatalf("window %d, want 1..%d", l.window, limit)
 	}
 }

@@ -102,7 +102,8 @@ func (e *embedded) ingress() []string {
 
 // link returns a cluster client for the gateway.
 func (e *embedded) link() (fixgateway.ClusterClient, error) {
-	return clusterlink.NewWithConfig(clusterlink.Config{Members: e.ingress(), MTU: e.cc.TransportMTU()})
+	return clusterlink.NewWithConfig(clusterlink.Config{Members: e.ingress(), MTU: e.cc.TransportMTU(),
+		WindowMax: e.cc.SessionIngressLimit})
 }
 
 func (e *embedded) awaitLeader(ctx context.Context) error {
