@@ -45,6 +45,10 @@ var (
 // the transport's own blocking idle strategy uses the same bound.
 const driverWaitMax = time.Millisecond
 
+// closeFlush is how long Close lets the driver run after the session's
+// close request, as the client library does for a driver it invokes.
+const closeFlush = 20 * time.Millisecond
+
 // Config configures a Link.
 type Config struct {
 	// Members are the members' client ingress endpoints ("host:port"), in
@@ -179,12 +183,13 @@ func (l *Link) Poll(h fixgateway.ClusterHandler, limit int) int {
 }
 
 // Close implements fixgateway.ClusterClient.
-// The session's close request is sent by the driver's goroutine if it
-// runs before the goroutine stops; if not, the cluster times the session
-// out (as before the link had a goroutine of its own).
+// The driver's goroutine keeps running for closeFlush after the client
+// offered its close request, so that the request leaves and the cluster
+// closes the session through the log now rather than timing it out.
 func (l *Link) Close() error {
 	if l.c != nil {
 		l.c.Close()
+		time.Sleep(closeFlush)
 	}
 	rerr := l.runner.Close()
 	if err := l.driver.Close(); err != nil {

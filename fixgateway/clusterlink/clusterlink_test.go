@@ -2,9 +2,11 @@ package clusterlink
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"venue/cluster"
 	"venue/cluster/clusterbench"
 	"venue/cluster/config"
 	"venue/cluster/consensus"
@@ -26,8 +28,14 @@ func (e *echoes) OnNewLeader(int32, int64)       {}
 func (e *echoes) OnUnknownOutcome(int64, []byte) { e.unknown++ }
 
 // startEcho starts a one-member loopback cluster running the echo service
-// and returns its ingress endpoints and MTU.
+// and returns its configuration.
 func startEcho(t *testing.T) config.Cluster {
+	t.Helper()
+	return startService(t, clusterbench.Echo{})
+}
+
+// startService starts a one-member loopback cluster running svc.
+func startService(t *testing.T, svc cluster.ClusteredService) config.Cluster {
 	t.Helper()
 	base, err := clusterbench.FreeBasePort(1)
 	if err != nil {
@@ -35,7 +43,7 @@ func startEcho(t *testing.T) config.Cluster {
 	}
 	cc := config.Loopback(1, base, t.TempDir())
 	cc.Fsync = config.FsyncNone
-	n, err := member.Launch(cc, 0, clusterbench.Echo{}, member.Options{})
+	n, err := member.Launch(cc, 0, svc, member.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,5 +122,41 @@ func TestDefaultWindowWithinIngressLimit(t *testing.T) {
 	defer l.Close()
 	if limit := config.DefaultSettings().SessionIngressLimit; l.window < 1 || l.window > limit {
 		t.Fatalf("window %d, want 1..%d", l.window, limit)
+	}
+}
+
+// closeCounter is the echo service counting sessions closed.
+type closeCounter struct {
+	clusterbench.Echo
+	closed atomic.Int32
+}
+
+func (c *closeCounter) OnSessionClose(cluster.ClientSession, int64, cluster.CloseReason) {
+	c.closed.Add(1)
+}
+
+// TestCloseClosesTheSession: Close's request reaches the cluster, which
+// closes the session through the log well before it would time it out.
+func TestCloseClosesTheSession(t *testing.T) {
+	svc := &closeCounter{}
+	cc := startService(t, svc)
+	l, err := NewWithConfig(Config{Members: []string{cc.Members[0].Ingress}, MTU: cc.TransportMTU()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), testWait)
+	defer cancel()
+	if err := l.Connect(ctx, fixgateway.Credentials{Principal: "GATEWAY"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(cc.SessionTimeout / 2)
+	for svc.closed.Load() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("session not closed within %v (the session timeout is %v)", cc.SessionTimeout/2, cc.SessionTimeout)
+		}
+		time.Sleep(time.Millisecond) // poll interval of a deadline-bounded wait
 	}
 }
