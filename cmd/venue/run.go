@@ -18,6 +18,7 @@ import (
 	"venue/cluster/config"
 	"venue/cluster/consensus"
 	"venue/fixgateway"
+	"venue/fixgateway/clusterlink"
 	"venue/fixgateway/fakecluster"
 	"venue/marketdata"
 	"venue/transport"
@@ -125,7 +126,8 @@ func runVenue(ctx context.Context, o runOptions, stdout io.Writer) error {
 		}
 	}
 	if o.fixPort > 0 {
-		gw, err := startRunGateway(ctx, o.dir, o.fixPort, ingress, stdout)
+		gw, err := startRunGateway(ctx, o.dir, o.fixPort, clusterlink.Config{Members: ingress, MTU: cc.TransportMTU(),
+			WindowMax: cc.SessionIngressLimit}, stdout)
 		if err != nil {
 			return err
 		}

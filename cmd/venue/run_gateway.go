@@ -19,8 +19,9 @@ type runGatewayHandle struct {
 }
 
 // startRunGateway starts the demo FIX gateway (DEMO1..DEMO4 on port) as a
-// client of the cluster whose members' ingress endpoints are ingress.
-func startRunGateway(ctx context.Context, dataDir string, port int, ingress []string, stdout io.Writer) (*runGatewayHandle, error) {
+// client of the cluster (its members, MTU and the session window cluster
+// names).
+func startRunGateway(ctx context.Context, dataDir string, port int, cluster clusterlink.Config, stdout io.Writer) (*runGatewayHandle, error) {
 	cfg, err := gatewayConfig("", true, port, dataDir, stdout)
 	if err != nil {
 		return nil, err
@@ -33,7 +34,7 @@ func startRunGateway(ctx context.Context, dataDir string, port int, ingress []st
 	if err != nil {
 		return nil, err
 	}
-	link, err := clusterlink.New(ingress)
+	link, err := clusterlink.NewWithConfig(cluster)
 	if err != nil {
 		ctrs.Close()
 		return nil, err
