@@ -37,6 +37,17 @@ func sendSized(t *testing.T, tc *testCluster, tag string, n, size int) {
 // running member has taken it.
 func snapshotEverywhere(t *testing.T, dc *diskCluster) consensus.Position {
 	t.Helper()
+	all := make([]int, len(dc.members))
+	for i := range all {
+		all[i] = i
+	}
+	return snapshotOn(t, dc, all)
+}
+
+// snapshotOn asks the leader for a snapshot and waits until members have
+// taken it.
+func snapshotOn(t *testing.T, dc *diskCluster, members []int) consensus.Position {
+	t.Helper()
 	var p consensus.Position
 	for {
 		var err error
@@ -46,7 +57,7 @@ func snapshotEverywhere(t *testing.T, dc *diskCluster) consensus.Position {
 			t.Fatal(err)
 		}
 	}
-	for i := range dc.members {
+	for _, i := range members {
 		await(t, fmt.Sprintf("member %d snapshot at %d", i, p), func() bool {
 			_, _, failed, last := dc.members[i].SnapshotStats()
 			if failed != 0 {
@@ -62,6 +73,19 @@ func snapshotEverywhere(t *testing.T, dc *diskCluster) consensus.Position {
 // snapshot each, after enough load and two snapshots that every member's
 // log starts past 0; it returns the cluster and the snapshot position.
 func purgedCluster(t *testing.T, pad int) (*diskCluster, consensus.Position) {
+	dc := startSmallLogCluster(t, pad)
+	sendSized(t, dc.testCluster, "a", 200, 1000)
+	snapshotEverywhere(t, dc)
+	sendSized(t, dc.testCluster, "b", 100, 1000)
+	p := snapshotEverywhere(t, dc)
+	dc.awaitPurged(t, 0, 1, 2)
+	return dc, p
+}
+
+// startSmallLogCluster starts 3 members with small log segments that keep
+// one snapshot each (so that a snapshot soon purges log), the service
+// snapshots padded by pad bytes.
+func startSmallLogCluster(t *testing.T, pad int) *diskCluster {
 	dc := &diskCluster{testCluster: &testCluster{peers: &memPeers{inbox: map[consensus.MemberID][][]byte{},
 		down: map[consensus.MemberID]bool{}}}, segmentLength: 64 << 10, snapshotKeep: 1, snapshotPad: pad}
 	root := t.TempDir()
@@ -73,18 +97,18 @@ func purgedCluster(t *testing.T, pad int) (*diskCluster, consensus.Position) {
 	}
 	dc.startAll(t)
 	t.Cleanup(dc.stopAll)
-	sendSized(t, dc.testCluster, "a", 200, 1000)
-	snapshotEverywhere(t, dc)
-	sendSized(t, dc.testCluster, "b", 100, 1000)
-	p := snapshotEverywhere(t, dc)
-	for i := range dc.members {
+	return dc
+}
+
+// awaitPurged waits until members' logs start past 0.
+func (dc *diskCluster) awaitPurged(t *testing.T, members ...int) {
+	for _, i := range members {
 		await(t, fmt.Sprintf("member %d purges its log", i), func() bool {
 			var start consensus.Position
 			dc.members[i].do(func(int64) { start = dc.lstores[i].Start() })
 			return start > 0
 		})
 	}
-	return dc, p
 }
 
 // wipe stops member i and deletes its data directory.
@@ -245,17 +269,7 @@ func TestControlPurgeWithoutSnapshotsFails(t *testing.T) {
 // node then starts it again), and the restart reaches the others' state
 // from the installed snapshot.
 func TestRunningFollowerLeftBehindRestartsToInstall(t *testing.T) {
-	dc := &diskCluster{testCluster: &testCluster{peers: &memPeers{inbox: map[consensus.MemberID][][]byte{},
-		down: map[consensus.MemberID]bool{}}}, segmentLength: 64 << 10, snapshotKeep: 1}
-	root := t.TempDir()
-	for i := range 3 {
-		dc.ingress = append(dc.ingress, freePort(t))
-		dc.dirs = append(dc.dirs, fmt.Sprintf("%s/member-%d", root, i))
-		dc.members, dc.drivers = append(dc.members, nil), append(dc.drivers, nil)
-		dc.lstores, dc.services = append(dc.lstores, nil), append(dc.services, nil)
-	}
-	dc.startAll(t)
-	t.Cleanup(dc.stopAll)
+	dc := startSmallLogCluster(t, 0)
 	sendSized(t, dc.testCluster, "a", 10, 100)
 	dc.awaitApplied(t, 10) // every service has started
 	f := (dc.leader(t) + 1) % 3
@@ -268,29 +282,9 @@ func TestRunningFollowerLeftBehindRestartsToInstall(t *testing.T) {
 	others := []int{(f + 1) % 3, (f + 2) % 3}
 	for round := range 2 {
 		sendSized(t, dc.testCluster, fmt.Sprintf("b%d", round), 100, 1000)
-		var p consensus.Position
-		for {
-			var err error
-			if p, err = dc.members[dc.leader(t)].Snapshot(); err == nil {
-				break
-			} else if !errors.Is(err, ErrNotLeader) {
-				t.Fatal(err)
-			}
-		}
-		for _, i := range others {
-			await(t, fmt.Sprintf("member %d snapshot at %d", i, p), func() bool {
-				_, _, _, last := dc.members[i].SnapshotStats()
-				return last >= p
-			})
-		}
+		snapshotOn(t, dc, others)
 	}
-	for _, i := range others {
-		await(t, fmt.Sprintf("member %d purges its log", i), func() bool {
-			var start consensus.Position
-			dc.members[i].do(func(int64) { start = dc.lstores[i].Start() })
-			return start > 0
-		})
-	}
+	dc.awaitPurged(t, others...)
 	setDown(false)
 	await(t, "the follower stops to load the installed snapshot", func() bool {
 		return errors.Is(dc.members[f].Err(), ErrRestartToInstall)
