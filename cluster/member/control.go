@@ -114,6 +114,11 @@ const (
 	CounterIngressIgnored       CounterType = transport.CounterTypeClusterBase + 22
 	CounterResponsesDropped     CounterType = transport.CounterTypeClusterBase + 23
 	CounterResponsesRefused     CounterType = transport.CounterTypeClusterBase + 24
+	// CounterAdminRequests counts admin requests carried out (their action
+	// appended to the log); CounterAdminRejected those refused (principal
+	// not allowed, unknown request).
+	CounterAdminRequests CounterType = transport.CounterTypeClusterBase + 25
+	CounterAdminRejected CounterType = transport.CounterTypeClusterBase + 26
 )
 
 // Consensus drop counters.
@@ -189,6 +194,7 @@ var catalogue = [...]CounterType{
 	CounterConnectsRedirected, CounterConnectsAuthRejected, CounterConnectsOverLimit,
 	CounterIngressLimited, CounterIngressTooLarge, CounterIngressSuspended, CounterSlowConsumers,
 	CounterIngressMalformed, CounterIngressIgnored, CounterResponsesDropped, CounterResponsesRefused,
+	CounterAdminRequests, CounterAdminRejected,
 	CounterConsensusMalformed, CounterConsensusWrongSource, CounterConsensusBadSender,
 	CounterConsensusStaleTerm, CounterConsensusBadAppend, CounterConsensusAppendRejected,
 	CounterConsensusInvalid, CounterConsensusRejected, CounterConsensusSendFailed, CounterLogTruncations,
@@ -228,6 +234,8 @@ var counterNames = map[CounterType]string{
 	CounterIngressIgnored:          "ingress ignored: duplicate/unknown",
 	CounterResponsesDropped:        "responses dropped",
 	CounterResponsesRefused:        "response channels refused",
+	CounterAdminRequests:           "admin requests carried out",
+	CounterAdminRejected:           "admin requests refused",
 	CounterConsensusMalformed:      "consensus dropped: malformed",
 	CounterConsensusWrongSource:    "consensus dropped: wrong source",
 	CounterConsensusBadSender:      "consensus dropped: bad sender",
@@ -655,6 +663,10 @@ func (c *control) sessionValue(t CounterType) int64 {
 		v = r.dropped
 	case CounterResponsesRefused:
 		v = r.refused
+	case CounterAdminRequests:
+		v = sc.AdminRequests
+	case CounterAdminRejected:
+		v = sc.AdminRejected
 	}
 	return int64(v)
 }
