@@ -140,6 +140,22 @@ const (
 	CounterPeerNotConnected        CounterType = transport.CounterTypeClusterBase + 44
 )
 
+// Log multicast counters (cluster/peer's, all zero when log_multicast is
+// off): on the leader, AppendLogs sent to the group, refused by it, unicast
+// copies the group saved, and AppendLogs still sent by unicast; on a
+// follower, group log delivered, held for its own stream, dropped ahead of
+// it, and group messages that were not log.
+const (
+	CounterMulticastSent       CounterType = transport.CounterTypeClusterBase + 65
+	CounterMulticastSendFailed CounterType = transport.CounterTypeClusterBase + 66
+	CounterMulticastSkipped    CounterType = transport.CounterTypeClusterBase + 67
+	CounterMulticastUnicast    CounterType = transport.CounterTypeClusterBase + 68
+	CounterMulticastReceived   CounterType = transport.CounterTypeClusterBase + 69
+	CounterMulticastHeld       CounterType = transport.CounterTypeClusterBase + 70
+	CounterMulticastAhead      CounterType = transport.CounterTypeClusterBase + 71
+	CounterMulticastDropped    CounterType = transport.CounterTypeClusterBase + 72
+)
+
 // Snapshot counters (only for a member that keeps snapshots).
 const (
 	CounterSnapshotsTaken       CounterType = transport.CounterTypeClusterBase + 50
@@ -200,6 +216,8 @@ var catalogue = [...]CounterType{
 	CounterConsensusInvalid, CounterConsensusRejected, CounterConsensusSendFailed, CounterLogTruncations,
 	CounterPeerWrongSource, CounterPeerBadMAC, CounterPeerMalformed, CounterPeerBackPressured,
 	CounterPeerNotConnected,
+	CounterMulticastSent, CounterMulticastSendFailed, CounterMulticastSkipped, CounterMulticastUnicast,
+	CounterMulticastReceived, CounterMulticastHeld, CounterMulticastAhead, CounterMulticastDropped,
 }
 
 // Catalogue returns the fixed counters a member publishes, in order (the
@@ -236,6 +254,14 @@ var counterNames = map[CounterType]string{
 	CounterResponsesRefused:        "response channels refused",
 	CounterAdminRequests:           "admin requests carried out",
 	CounterAdminRejected:           "admin requests refused",
+	CounterMulticastSent:           "log multicast: sent to the group",
+	CounterMulticastSendFailed:     "log multicast: refused by the group",
+	CounterMulticastSkipped:        "log multicast: unicast copies saved",
+	CounterMulticastUnicast:        "log multicast: still unicast",
+	CounterMulticastReceived:       "log multicast: received",
+	CounterMulticastHeld:           "log multicast: held for own stream",
+	CounterMulticastAhead:          "log multicast: dropped ahead",
+	CounterMulticastDropped:        "log multicast: not log, dropped",
 	CounterConsensusMalformed:      "consensus dropped: malformed",
 	CounterConsensusWrongSource:    "consensus dropped: wrong source",
 	CounterConsensusBadSender:      "consensus dropped: bad sender",
@@ -576,6 +602,10 @@ func (c *control) value(t CounterType, st *consensus.Status, cc *consensus.Count
 	}
 	if t >= CounterConsensusMalformed && t <= CounterPeerNotConnected {
 		return c.consensusValue(t, cc, pc)
+	}
+	if t >= CounterMulticastSent && t <= CounterMulticastDropped {
+		return int64([...]uint64{pc.MulticastSent, pc.MulticastSendFailed, pc.MulticastSkipped, pc.MulticastUnicast,
+			pc.MulticastReceived, pc.MulticastHeld, pc.MulticastAhead, pc.MulticastDropped}[t-CounterMulticastSent])
 	}
 	return c.sessionValue(t)
 }
