@@ -161,24 +161,7 @@ func TestWipedMemberRejoins(t *testing.T) {
 // state as the others. (The log audit needs a whole log, which no member
 // has any more: the members' states are compared instead.)
 func TestWipedMemberRejoinsAfterPurge(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts member processes")
-	}
-	tc := &testCluster{t: t, dir: t.TempDir(), modes: map[consensus.MemberID]string{}}
-	for i := range 3 {
-		tc.modes[consensus.MemberID(i)] = modeSmallLog
-	}
-	procs, err := StartCluster(ClusterConfig{Members: 3, Dir: tc.dir, Command: tc.command, Control: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tc.procs = procs
-	t.Cleanup(func() {
-		procs.Close()
-		if t.Failed() {
-			tc.dumpLogs()
-		}
-	})
+	tc := startTestClusterIn(t, 3, modeSmallLog)
 	l := tc.load()
 	tc.until(l, "three log segments", func() bool {
 		v, ok := tc.procs.Leader()

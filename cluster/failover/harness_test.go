@@ -33,10 +33,20 @@ type testCluster struct {
 // startTestCluster starts members test members and waits for a leader.
 func startTestCluster(t *testing.T, members int) *testCluster {
 	t.Helper()
+	return startTestClusterIn(t, members, modeNormal)
+}
+
+// startTestClusterIn is startTestCluster with every member started in
+// mode.
+func startTestClusterIn(t *testing.T, members int, mode string) *testCluster {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("starts member processes")
 	}
 	tc := &testCluster{t: t, dir: t.TempDir(), modes: map[consensus.MemberID]string{}}
+	for i := range members {
+		tc.modes[consensus.MemberID(i)] = mode
+	}
 	procs, err := StartCluster(ClusterConfig{Members: members, Dir: tc.dir, Command: tc.command, Control: true})
 	if err != nil {
 		t.Fatal(err)

@@ -96,7 +96,7 @@ func waitDurable(t *testing.T, s *Store, pos consensus.Position) {
 			t.Fatalf("durable %d, want %d: the syncer did not catch up (err %v)", s.DurablePosition(), pos, s.Err())
 		}
 		s.Notify()
-		time.Sleep(time.Millisecond)
+		time.Sleep(time.Millisecond) // poll interval
 	}
 }
 
