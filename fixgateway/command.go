@@ -80,8 +80,9 @@ type command struct {
 	hasSlot  bool
 	position int64 // where the cluster client took it (Offer's result)
 
-	queuedAt  time.Time // when it (last) entered the offer queue
-	offeredAt time.Time // when the cluster client (last) took it
+	submittedAt time.Time // when FromApp queued it for the agent (FIX messages)
+	queuedAt    time.Time // when it (last) entered the offer queue
+	offeredAt   time.Time // when the cluster client (last) took it
 }
 
 // barrier reports whether c, while in flight, holds back its session's

@@ -100,6 +100,8 @@ type fixSession struct {
 	// returns them.
 	outbox chan *outBatch
 	free   chan *outBatch
+	// egressStage is Stages.Egress for this session's sender.
+	egressStage *stageHist
 
 	// Owned by the agent goroutine:
 	pipe pipe
@@ -126,6 +128,8 @@ type Gateway struct {
 	agentDone chan struct{}
 	agent     agent
 	senders   sync.WaitGroup
+	// ingressStage and clusterStage are Stages.Ingress and .Cluster.
+	ingressStage, clusterStage *stageHist
 
 	acceptor *quickfix.Acceptor
 	stopOnce sync.Once
@@ -150,13 +154,17 @@ func New(cfg *Config, opts Options) (*Gateway, error) {
 		sessions:    map[quickfix.SessionID]*fixSession{},
 		byPrincipal: map[string]*fixSession{},
 		ingress:     make(chan *command, IngressQueueCapacity),
-		stopping:    make(chan struct{}),
-		abandon:     make(chan struct{}),
-		agentDone:   make(chan struct{}),
+		// The agent records both.
+		ingressStage: newStageHist(),
+		clusterStage: newStageHist(),
+		stopping:     make(chan struct{}),
+		abandon:      make(chan struct{}),
+		agentDone:    make(chan struct{}),
 	}
 	for _, sc := range cfg.Sessions {
 		s := &fixSession{cfg: sc, statuses: make(chan struct{}, sessionStatusesMax), handoff: newHandoff(),
-			outbox: make(chan *outBatch, OutboxBatchesMax), free: make(chan *outBatch, OutboxBatchesMax)}
+			outbox: make(chan *outBatch, OutboxBatchesMax), free: make(chan *outBatch, OutboxBatchesMax),
+			egressStage: newStageHist()}
 		g.sessions[sc.ID] = s
 		g.byPrincipal[sc.Principal] = s
 	}
@@ -495,7 +503,7 @@ func (g *Gateway) submit(s *fixSession, req request, seq int, m *quickfix.Messag
 	if !ok {
 		return g.queueFull(s, req.clOrdID, strconv.Itoa(g.opts.SessionInFlight)+" messages unanswered on this session")
 	}
-	c := &command{sess: s, req: req, phase: phaseQueued, slot: slot, hasSlot: true}
+	c := &command{sess: s, req: req, phase: phaseQueued, slot: slot, hasSlot: true, submittedAt: time.Now()}
 	if req.kind == requestCancel || req.kind == requestReplace {
 		c.origClOrdID, _ = m.Body.GetString(tagOrigClOrdID)
 	}

@@ -42,6 +42,9 @@ type outItem struct {
 	slot    seqSlot
 	refID   string      // outUnavailable: the ClOrdID
 	refKind requestKind // outUnavailable: what was refused
+	// answeredAt is when the agent polled the engine's answer to a FIX
+	// message (zero for the rest), for Stages.Egress.
+	answeredAt time.Time
 }
 
 // outBatch is what the agent hands a session's sender in one go.
@@ -56,12 +59,13 @@ func (b *outBatch) reset() {
 	b.items = b.items[:0]
 }
 
-// report appends an engine report, answering c when c is not nil.
-func (b *outBatch) report(msg []byte, c *command) {
+// report appends an engine report, answering c when c is not nil; now is
+// the agent's duty cycle that polled it.
+func (b *outBatch) report(msg []byte, c *command, now time.Time) {
 	it := outItem{kind: outReport, off: len(b.buf), n: len(msg)}
 	b.buf = append(b.buf, msg...)
 	if c != nil && c.hasSlot {
-		it.answers, it.slot = true, c.slot
+		it.answers, it.slot, it.answeredAt = true, c.slot, now
 	}
 	b.items = append(b.items, it)
 }
@@ -112,6 +116,9 @@ func (g *Gateway) sendBatch(s *fixSession, b *outBatch, reuse *quickfix.Message,
 			continue
 		}
 		g.ctr.reportsOut.Increment()
+		if !it.answeredAt.IsZero() {
+			s.egressStage.record(time.Since(it.answeredAt))
+		}
 		if it.answers && st != nil {
 			st.end(it.slot)
 		}

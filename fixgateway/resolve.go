@@ -2,6 +2,7 @@ package fixgateway
 
 import (
 	"bytes"
+	"time"
 
 	"venue/engine"
 )
@@ -90,7 +91,7 @@ func (a *agent) onProbeAnswer(s *fixSession, msg []byte, r engine.ExecutionRepor
 		a.setPhase(s, h, phaseReoffer)
 		return
 	}
-	a.out(s).report(msg, h)
+	a.out(s).report(msg, h, time.Time{}) // not a round trip: no Stages
 	a.complete(s, 0)
 }
 

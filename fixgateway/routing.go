@@ -43,10 +43,15 @@ func (a *agent) OnNewLeader(int32, int64) {
 // deliver forwards msg to s, completing inflight[i] when i >= 0.
 func (a *agent) deliver(s *fixSession, msg []byte, i int) {
 	if i < 0 {
-		a.out(s).report(msg, nil)
+		a.out(s).report(msg, nil, a.now)
 		return
 	}
-	a.out(s).report(msg, s.pipe.inflight[i])
+	c := s.pipe.inflight[i]
+	if c.hasSlot {
+		a.g.ingressStage.record(c.offeredAt.Sub(c.submittedAt))
+		a.g.clusterStage.record(a.now.Sub(c.offeredAt))
+	}
+	a.out(s).report(msg, c, a.now)
 	a.complete(s, i)
 }
 

@@ -27,7 +27,7 @@ func runBenchFix(args []string, stdout, stderr io.Writer) error {
 	duration := fs.Duration("duration", 10*time.Second, "how long to send")
 	store := fs.String("store", "memory", "gateway FIX store: memory, or file (quickfixgo's, fsync on every write)")
 	client := fs.String("client", fixbench.ClientRaw, "FIX clients: raw (a lean initiator, cheap next to the gateway on the same cores) or quickfixgo")
-	clusterKind := fs.String("cluster", fixbench.ClusterEmbedded, "embedded (3 members on loopback UDP in this process, replicated, each running the engine: what `venue run` runs) or in-process (fakecluster: one log, no replication; isolates the gateway)")
+	clusterKind := fs.String("cluster", fixbench.ClusterEmbedded, "embedded (3 members on loopback UDP in this process, replicated, each running the engine: what 'venue run' runs) or in-process (fakecluster: one log, no replication; isolates the gateway)")
 	fsync := fs.String("fsync", string(config.DefaultSettings().Fsync), "embedded cluster's log durability: data or none")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	if err := parseFlags(fs, args); err != nil {
@@ -59,6 +59,8 @@ func runBenchFix(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "%d sent, %d acked, %d refused in %.2f s = %.0f orders/s\n", res.Sent, res.Acked, res.Refused, res.DurationSec, res.OrdersPerSec)
 	fmt.Fprintf(stdout, "order -> ExecutionReport New, ns: p50 %d  p90 %d  p99 %d  p99.9 %d  max %d\n",
 		res.P50Ns, res.P90Ns, res.P99Ns, res.P999Ns, res.MaxNs)
+	fmt.Fprintf(stdout, "of which (as the gateway timed them), ns: gateway in p50 %d p99 %d; cluster p50 %d p99 %d; gateway out p50 %d p99 %d\n",
+		res.GatewayInP50Ns, res.GatewayInP99Ns, res.ClusterP50Ns, res.ClusterP99Ns, res.GatewayOutP50Ns, res.GatewayOutP99Ns)
 	if res.Refused > 0 || res.LeaderChanges > 0 || res.UnknownOutcomes > 0 {
 		fmt.Fprintf(stdout, "gateway saw: %d leader changes, %d unknown outcomes, %d refused as unavailable, %d refused with a full queue\n",
 			res.LeaderChanges, res.UnknownOutcomes, res.Unavailable, res.QueueFull)

@@ -126,6 +126,22 @@ type Result struct {
 	UnknownOutcomes int64 `json:"unknown_outcomes"`
 	Unavailable     int64 `json:"unavailable"`
 	QueueFull       int64 `json:"queue_full"`
+	// Where the orders' round trips went, as the gateway timed them
+	// (fixgateway.Stages): its way in (FromApp to the cluster client
+	// taking the command), the cluster (offer to the engine's answer
+	// polled: replication, commit, the engine, egress), and its way out
+	// (to the ExecutionReport in quickfixgo's hands). The rest of the
+	// latencies above is the FIX connection both ways, quickfixgo's
+	// session and writer goroutines and the client.
+	GatewayInP50Ns  int64 `json:"gateway_in_p50_ns"`
+	GatewayInP99Ns  int64 `json:"gateway_in_p99_ns"`
+	GatewayInMaxNs  int64 `json:"gateway_in_max_ns"`
+	ClusterP50Ns    int64 `json:"cluster_p50_ns"`
+	ClusterP99Ns    int64 `json:"cluster_p99_ns"`
+	ClusterMaxNs    int64 `json:"cluster_max_ns"`
+	GatewayOutP50Ns int64 `json:"gateway_out_p50_ns"`
+	GatewayOutP99Ns int64 `json:"gateway_out_p99_ns"`
+	GatewayOutMaxNs int64 `json:"gateway_out_max_ns"`
 }
 
 // Run runs the benchmark.
@@ -404,6 +420,10 @@ func (b *bench) run(ctx context.Context) (Result, error) {
 	st := b.gw.Stats()
 	res.WireWaitsCut, res.LeaderChanges, res.UnknownOutcomes = st.WireWaitsCut, st.LeaderChanges, st.UnknownOutcomes
 	res.Unavailable, res.QueueFull = st.Unavailable, st.QueueFull
+	sg := b.gw.Stages()
+	res.GatewayInP50Ns, res.GatewayInP99Ns, res.GatewayInMaxNs = sg.Ingress.P50, sg.Ingress.P99, sg.Ingress.Max
+	res.ClusterP50Ns, res.ClusterP99Ns, res.ClusterMaxNs = sg.Cluster.P50, sg.Cluster.P99, sg.Cluster.Max
+	res.GatewayOutP50Ns, res.GatewayOutP99Ns, res.GatewayOutMaxNs = sg.Egress.P50, sg.Egress.P99, sg.Egress.Max
 	if b.late.TotalCount() > 0 {
 		res.PacerLateP50Ns, res.PacerLateP99Ns, res.PacerLateMaxNs = b.late.ValueAtQuantile(50), b.late.ValueAtQuantile(99), b.late.Max()
 	}

@@ -1,0 +1,102 @@
+package fixgateway
+
+import (
+	"sync"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// Stage histogram bounds: what one stage of one FIX message can take, in
+// nanoseconds, at two significant figures (a histogram is then about 30 KB:
+// one per session and two for the agent).
+const (
+	stageLowestNs  = 1_000
+	stageHighestNs = int64(60 * time.Second)
+	stageSigFigs   = 2
+)
+
+// StageLatency is one stage's latency quantiles, in nanoseconds, over the
+// FIX messages that went through it (Count).
+type StageLatency struct {
+	Count         int64
+	P50, P99, Max int64
+}
+
+// Stages says where the gateway's answered FIX messages spent their time,
+// stage by stage, so that a slow round trip can be put down to the
+// gateway, the cluster or what is outside both (the FIX connection, the
+// client). A message answered by a status query after its outcome was
+// unknown is not a round trip and does not count; one offered again after
+// that counts, its ingress then including the time to resolve it.
+//
+// The offer and the answer are timed at the start of the agent's duty
+// cycle that saw them (the clock the agent reads anyway), so the boundary
+// between Ingress and Cluster, and between Cluster and Egress, is known
+// to within one duty cycle: microseconds, unless the host starves the
+// agent.
+type Stages struct {
+	// Ingress runs from the FIX message's command being queued for the
+	// agent (FromApp) to the cluster client taking it: the hop to the
+	// agent, its queue, and back pressure from the cluster.
+	Ingress StageLatency
+	// Cluster runs from the cluster client taking the command to the
+	// agent polling the engine's answer: the link to the leader,
+	// replication and commit (fsync), the engine, and egress back.
+	Cluster StageLatency
+	// Egress runs from the agent polling the answer to its report being
+	// in quickfixgo's hands (stored, queued for the session's writer): the
+	// hop to the session's sender, FIX spelling and the FIX store. The
+	// write to the socket and the client's read come after.
+	Egress StageLatency
+}
+
+// stageHist is one stage's histogram, recorded by one goroutine and read
+// by Stages from any.
+type stageHist struct {
+	mu sync.Mutex
+	h  *hdrhistogram.Histogram
+}
+
+func newStageHist() *stageHist {
+	return &stageHist{h: hdrhistogram.New(stageLowestNs, stageHighestNs, stageSigFigs)}
+}
+
+// record adds one message's time in the stage (clamped to the bounds: a
+// clock step must not make it fail).
+func (s *stageHist) record(d time.Duration) {
+	v := min(max(int64(d), stageLowestNs), stageHighestNs)
+	s.mu.Lock()
+	_ = s.h.RecordValue(v)
+	s.mu.Unlock()
+}
+
+// mergeInto adds s's counts to h.
+func (s *stageHist) mergeInto(h *hdrhistogram.Histogram) {
+	s.mu.Lock()
+	h.Merge(s.h)
+	s.mu.Unlock()
+}
+
+func stageLatency(h *hdrhistogram.Histogram) StageLatency {
+	if h.TotalCount() == 0 {
+		return StageLatency{}
+	}
+	return StageLatency{Count: h.TotalCount(), P50: h.ValueAtQuantile(50), P99: h.ValueAtQuantile(99), Max: h.Max()}
+}
+
+// Stages returns where answered FIX messages spent their time so far.
+func (g *Gateway) Stages() Stages {
+	one := func(parts ...*stageHist) StageLatency {
+		h := hdrhistogram.New(stageLowestNs, stageHighestNs, stageSigFigs)
+		for _, p := range parts {
+			p.mergeInto(h)
+		}
+		return stageLatency(h)
+	}
+	egress := make([]*stageHist, 0, len(g.sessions))
+	for _, s := range g.sessions {
+		egress = append(egress, s.egressStage)
+	}
+	return Stages{Ingress: one(g.ingressStage), Cluster: one(g.clusterStage), Egress: one(egress...)}
+}
