@@ -682,7 +682,9 @@ func (d *Driver) watch(c DatagramConn, w *socketWaiter) {
 	}
 	if err := w.add(fc.sysfd()); err != nil {
 		d.sys.Errors.Increment()
+		return
 	}
+	fc.gate(w)
 }
 
 func (d *Driver) unwatch(c DatagramConn, w *socketWaiter) {

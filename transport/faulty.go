@@ -90,3 +90,10 @@ func (c *faultyConn) sysfd() int {
 	}
 	return -1
 }
+
+// gate binds the wrapped socket's reads to the waiter's readiness.
+func (c *faultyConn) gate(w *socketWaiter) {
+	if fc, ok := c.DatagramConn.(fdConn); ok {
+		fc.gate(w)
+	}
+}

@@ -38,6 +38,17 @@ type socketWaiter struct {
 	probeFn func(uintptr) bool
 	drain   [8]byte
 
+	// Readiness of the duty cycle (refresh): the sockets one non-blocking
+	// epoll_wait found readable, so that a cycle reads only those instead
+	// of calling recvmmsg on every socket (on a VM an empty recvmmsg costs
+	// microseconds, and a member polls tens of sockets per cycle). readyAll
+	// is set when the probe filled its event array: some readable socket
+	// may be missing from the list, so every socket is read that cycle.
+	readyFds [pollEventsMax]int32
+	readyN   int
+	readyAll bool
+	cycle    [pollEventsMax]unix.EpollEvent
+
 	// parked counts goroutines inside a wait, which publications (new data
 	// to send) and network images (consumption that may open the receiver
 	// window) wake through the eventfd.
@@ -139,6 +150,40 @@ func (w *socketWaiter) probe(fd uintptr) bool {
 	return w.ready
 }
 
+// refresh records which registered sockets are readable now, for the
+// duty cycle that follows (mayRead). It runs on the goroutine that reads
+// the sockets, once per cycle; the epoll set is level-triggered, so a
+// socket left unread (or filled after the probe) shows up again at the
+// next refresh, and a park (probe) returns at once while one is readable.
+func (w *socketWaiter) refresh() {
+	n, err := unix.EpollWait(w.epfd, w.cycle[:], 0)
+	if err != nil {
+		w.readyN, w.readyAll = 0, true // unknown: read everything
+		return
+	}
+	w.readyAll = n == len(w.cycle)
+	w.readyN = 0
+	for i := 0; i < n; i++ {
+		if fd := w.cycle[i].Fd; int(fd) != w.efd {
+			w.readyFds[w.readyN] = fd
+			w.readyN++
+		}
+	}
+}
+
+// mayRead reports whether the last refresh found fd readable.
+func (w *socketWaiter) mayRead(fd int32) bool {
+	if w.readyAll {
+		return true
+	}
+	for _, r := range w.readyFds[:w.readyN] {
+		if r == fd {
+			return true
+		}
+	}
+	return false
+}
+
 func (w *socketWaiter) close() error {
 	unix.Close(w.efd)
 	return w.file.Close()
@@ -179,6 +224,14 @@ func (a *agentWaiter) WaitReadable(timeout time.Duration) bool {
 // fdConn is implemented by DatagramConns backed by a socket.
 type fdConn interface {
 	sysfd() int
+	// gate makes ReadBatch skip the recvmmsg unless w's last refresh
+	// found the socket readable (w registered it; nil: always read).
+	gate(w *socketWaiter)
+}
+
+// gate binds the conn's reads to w's per-cycle readiness.
+func (u *udpConn) gate(w *socketWaiter) {
+	u.gateW, u.fd = w, int32(u.sysfd())
 }
 
 func (u *udpConn) sysfd() int {

@@ -84,6 +84,11 @@ func (r *Receiver) OnClose() {}
 
 // DoWork reads every endpoint and services every image.
 func (r *Receiver) DoWork(nowNs int64) int {
+	// Sharing the sender's waiter means running after the sender on the
+	// same goroutine (invoker and shared threading): its refresh serves.
+	if r.d.recvWaiter != r.d.sendWaiter {
+		r.d.recvWaiter.refresh()
+	}
 	work := 0
 	for _, ep := range *r.eps.Load() {
 		work += ep.poll(nowNs)

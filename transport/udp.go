@@ -47,6 +47,10 @@ type udpConn struct {
 	addrs map[netip.AddrPort]*net.UDPAddr
 	peek  [1]byte
 	ready bool
+	// gateW, when set, is the waiter whose per-cycle readiness says
+	// whether a read is worth a syscall (fd is this socket's).
+	gateW *socketWaiter
+	fd    int32
 
 	// Raw-read callbacks bound once (a closure per call would allocate).
 	recvFn  func(uintptr) bool
@@ -168,7 +172,7 @@ func (n UDPNetwork) ListenMulticast(group netip.AddrPort, opts MulticastOptions)
 // here the source address is decoded into a netip.AddrPort in place.
 func (u *udpConn) ReadBatch(ds []Datagram) (int, error) {
 	n := min(len(ds), udpBatchMax)
-	if n == 0 {
+	if n == 0 || (u.gateW != nil && !u.gateW.mayRead(u.fd)) {
 		return 0, nil
 	}
 	for i := 0; i < n; i++ {
