@@ -183,8 +183,11 @@ type bookSide struct {
 	best      int32
 	active    int32 // non-empty levels
 	empty     int32 // empty levels kept for reuse
-	prices    table // price -> level index
-	tree      *btree.BTreeG[levelKey]
+	// pending counts the levels created since the tree was last settled,
+	// whose keys are in Book.pendingKeys; see pendingLevelsMax.
+	pending int32
+	prices  table // price -> level index
+	tree    *btree.BTreeG[levelKey]
 }
 
 // sideKey maps a price to its btree key on side s.
@@ -217,6 +220,9 @@ type Book struct {
 	sides        [2]bookSide
 
 	treeFree *btree.FreeListG[levelKey]
+	// pendingKeys holds each side's levels not yet in its tree. It is
+	// allocated apart, so that the book's hot fields stay few lines.
+	pendingKeys *[2][pendingLevelsMax]levelKey
 
 	// Reused by the iterating operations so that they do not allocate.
 	scratch    []int32
@@ -305,6 +311,7 @@ func (b *Book) reset() {
 	b.freeLevel = nilIndex
 	b.scratch = make([]int32, 0, levels)
 	b.treeFree = btree.NewFreeListG[levelKey](btreeFreeListNodes)
+	b.pendingKeys = new([2][pendingLevelsMax]levelKey)
 	trees := newLevelTrees(b.treeFree, levels)
 	for s := range b.sides {
 		// Either side may hold all the levels, as far as its tree allows.
@@ -418,6 +425,7 @@ func (b *Book) indexAt(oi int32) uint64 {
 // AppendDepth appends up to levelsMax levels of side s, best first, to dst.
 // It allocates only if dst must grow.
 func (b *Book) AppendDepth(dst []Level, s Side, levelsMax int) []Level {
+	b.settleTree(s & 1)
 	b.depth = depthState{dst: dst, left: levelsMax}
 	b.sides[s&1].tree.Ascend(b.depthFn)
 	dst = b.depth.dst

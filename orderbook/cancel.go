@@ -136,6 +136,7 @@ func (b *Book) sweep(kind sweepKind, a Account) int {
 	}
 	removed := 0
 	for s := range b.sides {
+		b.settleTree(Side(s))
 		b.scratch = b.scratch[:0]
 		b.sides[s].tree.Ascend(b.collectFn)
 		for _, li := range b.scratch {

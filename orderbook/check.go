@@ -9,8 +9,8 @@ import (
 var ErrInvariant = errors.New("orderbook: invariant violated")
 
 // Check walks the whole book and verifies its invariants: the book is not
-// crossed; each side's btree, price table, level counters and cached best
-// (the first non-empty level) agree; every level's total and count equal
+// crossed; each side's btree with its pending levels, price table, level
+// counters and cached best (the first non-empty level) agree; every level's total and count equal
 // the sum over its queue, whose links are consistent; every queued order is
 // in the id index at its slot and every indexed order is queued. It is O(n)
 // and meant for tests and debug checks.
@@ -64,6 +64,28 @@ func (b *Book) checkSide(s Side) (int, error) {
 	if bs.tree.Len() != levels+treeSentinels || last != (levelKey{key: sentinelKeyMin + treeSentinels - 1, level: nilIndex}) {
 		return 0, fmt.Errorf("%w: %v tree has %d keys and ends with %+v, for %d levels and %d sentinels",
 			ErrInvariant, s, bs.tree.Len(), last, levels, treeSentinels)
+	}
+	// Levels not yet in the tree: each is one of the side's levels, absent
+	// from the tree, and may be the best.
+	if bs.pending < 0 || bs.pending > pendingLevelsMax {
+		return 0, fmt.Errorf("%w: %v has %d levels pending, more than %d", ErrInvariant, s, bs.pending, pendingLevelsMax)
+	}
+	for _, k := range b.pendingKeys[s][:bs.pending] {
+		if k.isSentinel() || bs.tree.Has(k) {
+			return 0, fmt.Errorf("%w: %v pending level %+v is a sentinel or already in the tree", ErrInvariant, s, k)
+		}
+		n, err := b.checkLevel(s, k)
+		if err != nil {
+			return 0, err
+		}
+		levels++
+		if n > 0 {
+			active++
+			if best == nilIndex || k.key < sideKey(s, b.levels[best].price) {
+				best = k.level
+			}
+		}
+		queued += n
 	}
 	if levels != int(bs.prices.count) || levels != int(bs.active+bs.empty) {
 		return 0, fmt.Errorf("%w: %v tree has %d levels, price table %d, counters %d active %d empty",

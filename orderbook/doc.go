@@ -18,10 +18,12 @@
 // of 8-byte slots map order id to slab index and, per side, price to level
 // (the prices near the top of the book share cache lines). The price levels
 // of each side are ordered in a google/btree BTreeG, but the btree is only
-// touched when a level is created or purged or the best level empties:
-// adding to an existing level is a hash lookup, the best level of each side
-// is cached, and a level that empties stays in place for a while, because
-// prices near the top of the book empty and refill all the time. A book
+// touched when levels are purged, when the next best level is far from
+// the emptied best, and when new levels enter it, a batch at a time: adding
+// to an existing level is a hash lookup, the best level of each side is
+// cached, a new level waits in a small array until the tree is needed in
+// price order, and a level that empties stays in place for a while,
+// because prices near the top of the book empty and refill all the time. A book
 // makes room for Config.OrdersHint orders when it is made, btree nodes
 // included, and one that stays within it (and within about 480 levels a
 // side) never allocates.

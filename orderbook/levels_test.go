@@ -105,3 +105,106 @@ func TestTreePrimeKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestPendingLevels creates more levels than wait for the btree at once,
+// far enough apart that finding the next best walks the tree, with the
+// nearest created last so that they are still pending when the best
+// empties: the walk must find them, and depth must list every level in
+// order, on both sides.
+func TestPendingLevels(t *testing.T) {
+	const levels = 2*pendingLevelsMax + 3
+	gap := int64(3 * nextBestProbes)
+	for _, side := range []Side{Buy, Sell} {
+		t.Run(side.String(), func(t *testing.T) {
+			away := gap
+			if side == Buy {
+				away = -gap
+			}
+			best := int64(100_000)
+			build := func() *Book {
+				b := New(Config{}, nil)
+				// The best first, then from the farthest level in.
+				b.Submit(Order{ID: 1, Side: side, Price: best, Quantity: 1})
+				for i := int64(levels - 1); i >= 1; i-- {
+					b.Submit(Order{ID: OrderID(1 + i), Side: side, Price: best + i*away, Quantity: 1})
+					if err := b.Check(); err != nil {
+						t.Fatalf("level %d: %v", i, err)
+					}
+				}
+				if b.sides[side].pending == 0 {
+					t.Fatal("no level pending: the test does not reach the walk over pending levels")
+				}
+				return b
+			}
+			depth := build().AppendDepth(nil, side, levels+1)
+			for i, lv := range depth {
+				if lv.Price != best+int64(i)*away || lv.Count != 1 {
+					t.Fatalf("depth %d: %+v", i, lv)
+				}
+			}
+			if len(depth) != levels {
+				t.Fatalf("depth has %d levels, want %d", len(depth), levels)
+			}
+			b := build()
+			for i := int64(0); i < levels; i++ {
+				if lv, ok := b.Best(side); !ok || lv.Price != best+i*away {
+					t.Fatalf("after %d cancels: best %+v %v, want price %d", i, lv, ok, best+i*away)
+				}
+				b.Cancel(OrderID(1 + i))
+				if err := b.Check(); err != nil {
+					t.Fatalf("after %d cancels: %v", i+1, err)
+				}
+			}
+			if _, ok := b.Best(side); ok || b.Len() != 0 {
+				t.Fatalf("%d orders left", b.Len())
+			}
+		})
+	}
+}
+
+// TestPurgeDropsPendingLevels makes a purge due while some of the empty
+// levels, and a non-empty one, still wait for the tree: the purge drops
+// every empty level, pending or not, and keeps the others.
+func TestPurgeDropsPendingLevels(t *testing.T) {
+	b := New(Config{}, nil)
+	id := OrderID(1)
+	submit := func(price int64) OrderID {
+		b.Submit(Order{ID: id, Side: Buy, Price: price, Quantity: 1})
+		id++
+		return id - 1
+	}
+	submit(1000)
+	// As many empty levels as do not make a purge due yet, then a level
+	// that stays, then two more empty levels: the purge is due.
+	for i := range int64(emptyLevelsSlack + 1) {
+		b.Cancel(submit(998 - 2*i))
+	}
+	submit(999)
+	b.Cancel(submit(1))
+	if b.purgeDue {
+		t.Fatal("purge due a level early")
+	}
+	b.Cancel(submit(3))
+	var empty, full int
+	for _, k := range b.pendingKeys[Buy][:b.sides[Buy].pending] {
+		if b.levels[k.level].count == 0 {
+			empty++
+		} else {
+			full++
+		}
+	}
+	if !b.purgeDue || empty == 0 || full == 0 {
+		t.Fatalf("purge due %v with %d empty and %d non-empty levels pending", b.purgeDue, empty, full)
+	}
+	if err := b.Check(); err != nil {
+		t.Fatal(err)
+	}
+	b.Cancel(id) // unknown: rejected, after the purge that every command starts with
+	if err := b.Check(); err != nil {
+		t.Fatal(err)
+	}
+	depth := b.AppendDepth(nil, Buy, 10)
+	if b.purgeDue || b.sides[Buy].empty != 0 || len(depth) != 2 || depth[0].Price != 1000 || depth[1].Price != 999 {
+		t.Fatalf("after the purge: due %v, %d empty levels, depth %+v", b.purgeDue, b.sides[Buy].empty, depth)
+	}
+}

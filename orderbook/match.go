@@ -91,6 +91,7 @@ type fokState struct {
 // canFill reports whether FOK order o could fill in full now, taking
 // self-trade prevention into account exactly as match would.
 func (b *Book) canFill(o *Order) bool {
+	b.settleTree(o.Side.opposite())
 	b.fok = fokState{taker: *o, need: o.Quantity}
 	b.sides[o.Side.opposite()].tree.Ascend(b.fokVisitFn)
 	ok := b.fok.need <= 0 && !b.fok.blocked

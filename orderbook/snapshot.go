@@ -83,6 +83,7 @@ func (b *Book) AppendSnapshot(dst []byte) []byte {
 	dst = binary.LittleEndian.AppendUint32(dst, flags)
 	dst = binary.LittleEndian.AppendUint32(dst, uint32(b.live))
 	for s := range b.sides {
+		b.settleTree(Side(s))
 		b.scratch = b.scratch[:0]
 		b.sides[s].tree.Ascend(b.collectFn)
 		for _, li := range b.scratch {
