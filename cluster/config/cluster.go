@@ -70,7 +70,8 @@ func (c Cluster) TransportMTU() int {
 // ConsensusConfig returns member id's consensus.Config: consensus's LAN
 // defaults with this file's timeouts. The retransmit timeout is two
 // heartbeat intervals and the nomination delay 40% of the election timeout
-// (the defaults' ratios, so the defaults map onto themselves).
+// (the defaults' ratios, so the defaults map onto themselves), and the commit
+// broadcast interval at most half a heartbeat interval.
 func (c Cluster) ConsensusConfig(id consensus.MemberID, rand consensus.RandomSource) consensus.Config {
 	cfg := consensus.DefaultConfig(id, len(c.Members), rand)
 	cfg.HeartbeatIntervalNs = int64(c.HeartbeatInterval)
@@ -78,6 +79,7 @@ func (c Cluster) ConsensusConfig(id consensus.MemberID, rand consensus.RandomSou
 	cfg.ElectionTimeoutNs = int64(c.ElectionTimeout)
 	cfg.RetransmitTimeoutNs = 2 * int64(c.HeartbeatInterval)
 	cfg.NominationDelayMaxNs = max(1, int64(c.ElectionTimeout)*2/5)
+	cfg.CommitBroadcastIntervalNs = min(cfg.CommitBroadcastIntervalNs, int64(c.HeartbeatInterval)/2)
 	return cfg
 }
 

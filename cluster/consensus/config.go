@@ -20,6 +20,11 @@ const (
 	defaultAppendWindowBytes        = 256 << 10
 	defaultAppendBatchBytes         = 64 << 10
 	defaultUncommittedBytesMax      = 8 << 20
+	// defaultCommitBroadcastIntervalNs: under load the followers' services
+	// apply up to this much later, and in return the leader spends about a
+	// quarter fewer sends per client round trip (`venue bench cluster
+	// --rate 100000` counted 8.4 sends per burst, 2 of them commits).
+	defaultCommitBroadcastIntervalNs = 500_000
 )
 
 // RandomSource is the Node's only source of randomness (election delays). The
@@ -57,6 +62,15 @@ type Config struct {
 	// UncommittedBytesMax: Propose back-pressures when the leader's log is
 	// this far ahead of its commit position.
 	UncommittedBytesMax int
+	// CommitBroadcastIntervalNs is the least time between two
+	// CommitPosition messages that only advance the commit position (0:
+	// one per advance). A follower's service applies only what it knows is
+	// committed, so the interval delays the followers' services by at most
+	// this much; the leader's own service, and so the clients, are not
+	// delayed. Under load it saves the leader a send per follower and each
+	// follower a receive and a wake-up per commit advance. Heartbeats still
+	// go every HeartbeatIntervalNs.
+	CommitBroadcastIntervalNs int64
 	// Rand is the injected random source.
 	Rand RandomSource
 }
@@ -64,17 +78,18 @@ type Config struct {
 // DefaultConfig returns a Config with LAN defaults.
 func DefaultConfig(id MemberID, members int, rand RandomSource) Config {
 	return Config{
-		ID:                       id,
-		Members:                  members,
-		HeartbeatIntervalNs:      defaultHeartbeatIntervalNs,
-		LeaderHeartbeatTimeoutNs: defaultLeaderHeartbeatTimeoutNs,
-		ElectionTimeoutNs:        defaultElectionTimeoutNs,
-		NominationDelayMaxNs:     defaultNominationDelayMaxNs,
-		RetransmitTimeoutNs:      defaultRetransmitTimeoutNs,
-		AppendWindowBytes:        defaultAppendWindowBytes,
-		AppendBatchBytes:         defaultAppendBatchBytes,
-		UncommittedBytesMax:      defaultUncommittedBytesMax,
-		Rand:                     rand,
+		ID:                        id,
+		Members:                   members,
+		HeartbeatIntervalNs:       defaultHeartbeatIntervalNs,
+		LeaderHeartbeatTimeoutNs:  defaultLeaderHeartbeatTimeoutNs,
+		ElectionTimeoutNs:         defaultElectionTimeoutNs,
+		NominationDelayMaxNs:      defaultNominationDelayMaxNs,
+		RetransmitTimeoutNs:       defaultRetransmitTimeoutNs,
+		AppendWindowBytes:         defaultAppendWindowBytes,
+		AppendBatchBytes:          defaultAppendBatchBytes,
+		UncommittedBytesMax:       defaultUncommittedBytesMax,
+		CommitBroadcastIntervalNs: defaultCommitBroadcastIntervalNs,
+		Rand:                      rand,
 	}
 }
 
@@ -101,6 +116,9 @@ func (c *Config) Validate() error {
 		c.AppendWindowBytes < c.AppendBatchBytes:
 		return fmt.Errorf("%w: need EntryLengthMax <= batch %d <= min(window %d, %d)",
 			ErrConfig, c.AppendBatchBytes, c.AppendWindowBytes, AppendDataLengthMax)
+	case c.CommitBroadcastIntervalNs < 0 || c.CommitBroadcastIntervalNs >= c.HeartbeatIntervalNs:
+		return fmt.Errorf("%w: commit broadcast interval %d not in [0, heartbeat interval %d)",
+			ErrConfig, c.CommitBroadcastIntervalNs, c.HeartbeatIntervalNs)
 	case c.UncommittedBytesMax < c.AppendWindowBytes:
 		return fmt.Errorf("%w: uncommitted max %d < window", ErrConfig, c.UncommittedBytesMax)
 	case c.Rand == nil:

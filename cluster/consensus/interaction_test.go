@@ -104,6 +104,8 @@ type scriptHarness struct {
 	holding  bool       // messages queue undelivered
 	seed     uint64
 	nowNs    int64
+	// commitIntervalNs is the members' CommitBroadcastIntervalNs.
+	commitIntervalNs int64
 	queue    []Message
 	events   []string
 }
@@ -114,6 +116,12 @@ func (h *scriptHarness) run(line string) []string {
 	switch f[0] {
 	case "members":
 		h.members(atoi(h.t, f[1]), uint64(atoi(h.t, f[2])))
+	case "commit-interval": // for the members started after it
+		d, err := parseMs(f[1])
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		h.commitIntervalNs = d
 	case "tick":
 		h.tick(f[1])
 	case "propose":
@@ -195,6 +203,9 @@ func (h *scriptHarness) members(n int, seed uint64) {
 
 func (h *scriptHarness) start(i int) {
 	cfg := DefaultConfig(MemberID(i), len(h.nodes), &seqRand{x: h.seed*31 + uint64(i)})
+	// Scripts show the protocol one commit advance at a time unless they
+	// set an interval (commit-interval).
+	cfg.CommitBroadcastIntervalNs = h.commitIntervalNs
 	n, err := NewNode(cfg, h.stores[i], h.hard[i], h.snaps[i], h.nowNs)
 	if err != nil {
 		h.t.Fatal(err)

@@ -231,8 +231,12 @@ func (n *Node) flushLeader() {
 		}
 	}
 	n.advanceCommit()
-	if n.commit != n.commitSent {
-		n.commitSent = n.commit
+	// commitSent < 0 forces a send (the heartbeat, a new term), and so
+	// does a termination (followers close at its position once they know
+	// it committed); otherwise an advance waits out the broadcast interval.
+	if n.commit != n.commitSent && (n.commitSent < 0 || n.termination >= 0 ||
+		n.nowNs-n.commitSentNs >= n.cfg.CommitBroadcastIntervalNs) {
+		n.commitSent, n.commitSentNs = n.commit, n.nowNs
 		n.broadcast(Message{Type: MsgCommitPosition, Term: n.term, Position: n.commit})
 	}
 	for i := range n.cfg.Members {

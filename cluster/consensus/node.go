@@ -158,9 +158,11 @@ type Node struct {
 	offer      SnapshotOffer
 
 	// Leader.
-	progress    [membersMax]progress
-	commitSent  Position
-	heartbeatNs int64
+	progress   [membersMax]progress
+	commitSent Position
+	// commitSentNs is when commitSent went out (CommitBroadcastIntervalNs).
+	commitSentNs int64
+	heartbeatNs  int64
 
 	// Output.
 	msgs       []Message
