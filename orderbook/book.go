@@ -145,9 +145,12 @@ type incoming struct {
 	typ      OrderType
 	terms    terms
 	keptSlot int32 // nilIndex for a new order
-	price    int64
-	qty      int64
-	filled   int64
+	// restLevel1 is the level at price on side plus one, if the caller
+	// looked it up already, or 0: rest looks it up then.
+	restLevel1 int32
+	price      int64
+	qty        int64
+	filled     int64
 }
 
 func (in *incoming) open() int64 { return in.qty - in.filled }

@@ -93,9 +93,16 @@ func (b *Book) amendInPlace(oi int32, qty int64) {
 // its new level otherwise. It keeps its slot and id index entry meanwhile.
 func (b *Book) amendRequeue(oi int32, price, qty int64) {
 	o := &b.orders[oi]
+	side := b.levels[o.level].side
+	// The level at the new price, looked up first: its cache misses then
+	// overlap those of taking the order out of its queue, instead of
+	// following them. No level comes or goes on this side before the order
+	// rests (matching touches the other side, purges wait for the next
+	// command), so the lookup holds until then.
+	restLevel, _ := b.lookupLevel(side, price) // nilIndex if there is none
 	in := incoming{
-		id: o.id, account: o.account, side: b.levels[o.level].side, typ: Limit,
-		terms: o.terms, keptSlot: oi, price: price, qty: qty, filled: int64(o.filled),
+		id: o.id, account: o.account, side: side, typ: Limit, terms: o.terms,
+		keptSlot: oi, restLevel1: restLevel + 1, price: price, qty: qty, filled: int64(o.filled),
 	}
 	li := b.unlinkOrder(oi)
 	b.live--

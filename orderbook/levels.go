@@ -296,7 +296,10 @@ func (b *Book) levelChanged(li int32) {
 // rest puts incoming order in on its side of the book at the back of its
 // price.
 func (b *Book) rest(in *incoming) {
-	li := b.levelAt(in.side, in.price)
+	li := in.restLevel1 - 1
+	if li == nilIndex {
+		li = b.levelAt(in.side, in.price)
+	}
 	oi := in.keptSlot
 	if oi == nilIndex {
 		oi = b.allocOrder(in)
