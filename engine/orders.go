@@ -1,6 +1,9 @@
 package engine
 
-import "slices"
+import (
+	"slices"
+	"unsafe"
+)
 
 // order is what the engine remembers of one order: enough to report on it
 // (cumulative quantity and notional for the average price, leaves, the
@@ -335,6 +338,18 @@ func (s *orderStore) finish(r orderRef) {
 	o.finishSeq = s.finishes
 	s.finished.push(finishedRecord{id: o.id, hash: o.clHash, ref: r})
 	s.live--
+	if s.finished.full() {
+		s.prefetchForget(&s.finished.buf[s.finished.next()])
+	}
+}
+
+// prefetchForget starts fetching what forgetting f will touch (its
+// ClOrdID index entry and its id index entry), a finish ahead: both sit at
+// random places in tables too large to stay in cache, and the finish that
+// forgets f may be commands away.
+func (s *orderStore) prefetchForget(f *finishedRecord) {
+	prefetch(unsafe.Pointer(&s.byClOrdID.slots[s.byClOrdID.home(f.hash)]))
+	prefetch(unsafe.Pointer(&s.direct[f.id&s.mask]))
 }
 
 // forget drops the oldest remembered order f: the ClOrdID that names it,
@@ -349,6 +364,13 @@ func (s *orderStore) forget(f finishedRecord) {
 		assert(ok, "forget: order missing from the id index")
 	}
 	s.free = append(s.free, f.ref.index())
+	// The next alloc writes this record whole. It was last touched when
+	// its order finished, long ago: a store into a line that is not in the
+	// cache holds up every store after it until the line arrives, so the
+	// new order would stall its command. Fetch both lines now.
+	o := &s.records[f.ref.index()]
+	prefetch(unsafe.Pointer(o))
+	prefetch(unsafe.Add(unsafe.Pointer(o), orderBytes/2))
 }
 
 // supersede moves the ClOrdID k of live order r into the superseded
