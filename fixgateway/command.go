@@ -80,6 +80,7 @@ type command struct {
 	hasSlot  bool
 	position int64 // where the cluster client took it (Offer's result)
 
+	receivedAt  time.Time // when quickfixgo read its FIX message off the socket (zero: not known)
 	submittedAt time.Time // when FromApp queued it for the agent (FIX messages)
 	queuedAt    time.Time // when it (last) entered the offer queue
 	offeredAt   time.Time // when the cluster client (last) took it

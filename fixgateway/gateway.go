@@ -128,8 +128,9 @@ type Gateway struct {
 	agentDone chan struct{}
 	agent     agent
 	senders   sync.WaitGroup
-	// ingressStage and clusterStage are Stages.Ingress and .Cluster.
-	ingressStage, clusterStage *stageHist
+	// fixInStage, ingressStage and clusterStage are Stages.FIXIn,
+	// .Ingress and .Cluster.
+	fixInStage, ingressStage, clusterStage *stageHist
 
 	acceptor *quickfix.Acceptor
 	stopOnce sync.Once
@@ -154,7 +155,8 @@ func New(cfg *Config, opts Options) (*Gateway, error) {
 		sessions:    map[quickfix.SessionID]*fixSession{},
 		byPrincipal: map[string]*fixSession{},
 		ingress:     make(chan *command, IngressQueueCapacity),
-		// The agent records both.
+		// The agent records these.
+		fixInStage:   newStageHist(),
 		ingressStage: newStageHist(),
 		clusterStage: newStageHist(),
 		stopping:     make(chan struct{}),
@@ -503,7 +505,8 @@ func (g *Gateway) submit(s *fixSession, req request, seq int, m *quickfix.Messag
 	if !ok {
 		return g.queueFull(s, req.clOrdID, strconv.Itoa(g.opts.SessionInFlight)+" messages unanswered on this session")
 	}
-	c := &command{sess: s, req: req, phase: phaseQueued, slot: slot, hasSlot: true, submittedAt: time.Now()}
+	c := &command{sess: s, req: req, phase: phaseQueued, slot: slot, hasSlot: true, receivedAt: m.ReceiveTime,
+		submittedAt: time.Now()}
 	if req.kind == requestCancel || req.kind == requestReplace {
 		c.origClOrdID, _ = m.Body.GetString(tagOrigClOrdID)
 	}

@@ -48,6 +48,9 @@ func (a *agent) deliver(s *fixSession, msg []byte, i int) {
 	}
 	c := s.pipe.inflight[i]
 	if c.hasSlot {
+		if !c.receivedAt.IsZero() {
+			a.g.fixInStage.record(c.submittedAt.Sub(c.receivedAt))
+		}
 		a.g.ingressStage.record(c.offeredAt.Sub(c.submittedAt))
 		a.g.clusterStage.record(a.now.Sub(c.offeredAt))
 	}

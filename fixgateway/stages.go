@@ -26,7 +26,7 @@ type StageLatency struct {
 // Stages says where the gateway's answered FIX messages spent their time,
 // stage by stage, so that a slow round trip can be put down to the
 // gateway, the cluster or what is outside both (the FIX connection, the
-// client). A message answered by a status query after its outcome was
+// client, the writes of reports to the socket). A message answered by a status query after its outcome was
 // unknown is not a round trip and does not count; one offered again after
 // that counts, its ingress then including the time to resolve it.
 //
@@ -36,6 +36,14 @@ type StageLatency struct {
 // to within one duty cycle: microseconds, unless the host starves the
 // agent.
 type Stages struct {
+	// FIXIn runs from quickfixgo reading the FIX message off the socket
+	// (quickfix.Message.ReceiveTime: the read that brought its last bytes
+	// in) to FromApp queuing its command for the agent: quickfixgo's
+	// parsing and checks, and the session goroutine's backlog. That
+	// goroutine also hands every outbound message to the connection's
+	// writer and waits for it to be written (wire.go), so a burst of
+	// reports holds the next orders back here.
+	FIXIn StageLatency
 	// Ingress runs from the FIX message's command being queued for the
 	// agent (FromApp) to the cluster client taking it: the hop to the
 	// agent, its queue, and back pressure from the cluster.
@@ -98,5 +106,5 @@ func (g *Gateway) Stages() Stages {
 	for _, s := range g.sessions {
 		egress = append(egress, s.egressStage)
 	}
-	return Stages{Ingress: one(g.ingressStage), Cluster: one(g.clusterStage), Egress: one(egress...)}
+	return Stages{FIXIn: one(g.fixInStage), Ingress: one(g.ingressStage), Cluster: one(g.clusterStage), Egress: one(egress...)}
 }

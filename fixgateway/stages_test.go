@@ -10,7 +10,7 @@ import (
 func TestStages(t *testing.T) {
 	v := newVenue(t)
 	g := startGateway(t, gwSetup{venue: v})
-	if s := g.Stages(); s.Ingress.Count != 0 || s.Cluster.Count != 0 || s.Egress.Count != 0 {
+	if s := g.Stages(); s.FIXIn.Count != 0 || s.Ingress.Count != 0 || s.Cluster.Count != 0 || s.Egress.Count != 0 {
 		t.Fatalf("stages before any order: %+v", s)
 	}
 	c := map[string]*fixClient{"DEMO1": connect(t, g, "DEMO1")}
@@ -29,6 +29,7 @@ DEMO1 < 8 11=c1 41=a1 150=4 39=4
 	eventually(t, "egress timed", func() bool { return g.Stages().Egress.Count == 3 })
 	s := g.Stages()
 	for name, l := range map[string]struct{ count, p50, p99, max int64 }{
+		"fix in":  {s.FIXIn.Count, s.FIXIn.P50, s.FIXIn.P99, s.FIXIn.Max},
 		"ingress": {s.Ingress.Count, s.Ingress.P50, s.Ingress.P99, s.Ingress.Max},
 		"cluster": {s.Cluster.Count, s.Cluster.P50, s.Cluster.P99, s.Cluster.Max},
 		"egress":  {s.Egress.Count, s.Egress.P50, s.Egress.P99, s.Egress.Max},

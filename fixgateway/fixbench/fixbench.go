@@ -127,12 +127,18 @@ type Result struct {
 	Unavailable     int64 `json:"unavailable"`
 	QueueFull       int64 `json:"queue_full"`
 	// Where the orders' round trips went, as the gateway timed them
-	// (fixgateway.Stages): its way in (FromApp to the cluster client
+	// (fixgateway.Stages): quickfixgo from reading the order off the
+	// socket to the gateway's FromApp (its session goroutine's backlog),
+	// the gateway's way in (FromApp to the cluster client
 	// taking the command), the cluster (offer to the engine's answer
 	// polled: replication, commit, the engine, egress), and its way out
 	// (to the ExecutionReport in quickfixgo's hands). The rest of the
-	// latencies above is the FIX connection both ways, quickfixgo's
-	// session and writer goroutines and the client.
+	// latencies above is the FIX connection both ways (the order waiting
+	// in the socket before quickfixgo reads it, the report in quickfixgo's
+	// queue and writer) and the client.
+	FIXInP50Ns      int64 `json:"fix_in_p50_ns"`
+	FIXInP99Ns      int64 `json:"fix_in_p99_ns"`
+	FIXInMaxNs      int64 `json:"fix_in_max_ns"`
 	GatewayInP50Ns  int64 `json:"gateway_in_p50_ns"`
 	GatewayInP99Ns  int64 `json:"gateway_in_p99_ns"`
 	GatewayInMaxNs  int64 `json:"gateway_in_max_ns"`
@@ -421,6 +427,7 @@ func (b *bench) run(ctx context.Context) (Result, error) {
 	res.WireWaitsCut, res.LeaderChanges, res.UnknownOutcomes = st.WireWaitsCut, st.LeaderChanges, st.UnknownOutcomes
 	res.Unavailable, res.QueueFull = st.Unavailable, st.QueueFull
 	sg := b.gw.Stages()
+	res.FIXInP50Ns, res.FIXInP99Ns, res.FIXInMaxNs = sg.FIXIn.P50, sg.FIXIn.P99, sg.FIXIn.Max
 	res.GatewayInP50Ns, res.GatewayInP99Ns, res.GatewayInMaxNs = sg.Ingress.P50, sg.Ingress.P99, sg.Ingress.Max
 	res.ClusterP50Ns, res.ClusterP99Ns, res.ClusterMaxNs = sg.Cluster.P50, sg.Cluster.P99, sg.Cluster.Max
 	res.GatewayOutP50Ns, res.GatewayOutP99Ns, res.GatewayOutMaxNs = sg.Egress.P50, sg.Egress.P99, sg.Egress.Max

@@ -17,7 +17,7 @@ func TestRun(t *testing.T) {
 		t.Fatalf("result %+v", r)
 	}
 	// The gateway's stages are each part of the round trip.
-	for _, st := range [][3]int64{{r.GatewayInP50Ns, r.GatewayInP99Ns, r.GatewayInMaxNs},
+	for _, st := range [][3]int64{{r.FIXInP50Ns, r.FIXInP99Ns, r.FIXInMaxNs}, {r.GatewayInP50Ns, r.GatewayInP99Ns, r.GatewayInMaxNs},
 		{r.ClusterP50Ns, r.ClusterP99Ns, r.ClusterMaxNs}, {r.GatewayOutP50Ns, r.GatewayOutP99Ns, r.GatewayOutMaxNs}} {
 		if st[0] <= 0 || st[1] < st[0] || st[2] < st[1] || st[0] > r.MaxNs {
 			t.Fatalf("stage p50/p99/max %v in result %+v", st, r)
