@@ -84,6 +84,9 @@ type Result struct {
 	// leadership is not sent again, though the message is in the log.
 	Unanswered int64 `json:"unanswered"`
 	Unknown    int64 `json:"unknown_outcome"`
+	// LeaderChanges counts new-leader events the client saw after it
+	// connected: a run with any measured a failover too.
+	LeaderChanges int64 `json:"leader_changes"`
 	// Multicast is the log multicast group ("" : off). With it on, the
 	// members' peer counters summed: AppendLogs published on the group,
 	// unicast copies it saved, and AppendLogs that still went by unicast.
@@ -215,6 +218,7 @@ type load struct {
 	received int64
 	measured int64 // received echoes sent in the measured window
 	unknown  int64
+	leaders  int64
 	inflight int64
 	payload  []byte
 }
@@ -232,7 +236,7 @@ func (l *load) OnMessage(_, _ int64, p []byte) {
 	}
 }
 
-func (l *load) OnNewLeader(int32, int64) {}
+func (l *load) OnNewLeader(int32, int64) { l.leaders++ }
 
 func (l *load) OnUnknownOutcome(int64, []byte, string) {
 	l.unknown++
@@ -329,6 +333,7 @@ func runLoad(cfg Config, ingress []string, mtu int) (Result, error) {
 		MsgsPerSec: float64(l.measured) / cfg.Duration.Seconds(),
 		P50:        l.hist.ValueAtQuantile(50), P90: l.hist.ValueAtQuantile(90), P99: l.hist.ValueAtQuantile(99),
 		P999: l.hist.ValueAtQuantile(99.9), P9999: l.hist.ValueAtQuantile(99.99), Max: l.hist.Max(),
-		Sent: l.sent, Received: l.received, Unanswered: unanswered, Unknown: l.unknown}
+		Sent: l.sent, Received: l.received, Unanswered: unanswered, Unknown: l.unknown,
+		LeaderChanges: l.leaders}
 	return res, nil
 }

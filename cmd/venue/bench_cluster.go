@@ -51,7 +51,8 @@ func runBenchCluster(args []string, stdout, stderr io.Writer) error {
 		res.Members, res.Size, res.Burst, res.Rate, res.Fsync)
 	fmt.Fprintf(stdout, "%.0f msgs/s echoed; p50 %.1f µs  p90 %.1f µs  p99 %.1f µs  p99.9 %.1f µs  max %.1f µs\n",
 		res.MsgsPerSec, us(res.P50), us(res.P90), us(res.P99), us(res.P999), us(res.Max))
-	fmt.Fprintf(stdout, "sent %d, echoed %d, unanswered %d, unknown outcome %d\n", res.Sent, res.Received, res.Unanswered, res.Unknown)
+	fmt.Fprintf(stdout, "sent %d, echoed %d, unanswered %d, unknown outcome %d, leader changes %d\n",
+		res.Sent, res.Received, res.Unanswered, res.Unknown, res.LeaderChanges)
 	if res.Multicast != "" {
 		fmt.Fprintf(stdout, "log multicast on %s: %d AppendLogs on the group, %d unicast copies saved, %d still unicast\n",
 			res.Multicast, res.MulticastSent, res.MulticastSkipped, res.MulticastUnicast)
