@@ -227,6 +227,11 @@ type Book struct {
 	// allocated apart, so that the book's hot fields stay few lines.
 	pendingKeys *[2][pendingLevelsMax]levelKey
 
+	// filledMakers are makers filled and out of their queue whose index
+	// entries and slots wait for retireFilled.
+	filledMakers [filledMakersMax]int32
+	filledCount  int32
+
 	// Reused by the iterating operations so that they do not allocate.
 	scratch    []int32
 	collectFn  func(levelKey) bool

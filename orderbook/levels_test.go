@@ -208,3 +208,48 @@ func TestPurgeDropsPendingLevels(t *testing.T) {
 		t.Fatalf("after the purge: due %v, %d empty levels, depth %+v", b.purgeDue, b.sides[Buy].empty, depth)
 	}
 }
+
+// TestMatchRetiresManyMakers fills more makers in one level than
+// retireFilled takes at once, and some on the next level: afterwards the
+// filled makers' ids are free again, the rest are still found, and the
+// book checks out.
+func TestMatchRetiresManyMakers(t *testing.T) {
+	const makers = 2*filledMakersMax + 5
+	b := New(Config{}, nil)
+	for i := range OrderID(makers) {
+		b.Submit(Order{ID: 1 + i, Side: Sell, Price: 100, Quantity: 1})
+		b.Submit(Order{ID: 1001 + i, Side: Sell, Price: 101, Quantity: 1})
+	}
+	filled := int64(makers + 3) // every maker at 100 and three at 101
+	if r := b.Submit(Order{ID: 5000, Side: Buy, Type: Market, Quantity: filled}); r != RejectNone {
+		t.Fatalf("market order rejected: %v", r)
+	}
+	if err := b.Check(); err != nil {
+		t.Fatal(err)
+	}
+	if b.Len() != makers-3 {
+		t.Fatalf("%d orders left, want %d", b.Len(), makers-3)
+	}
+	for i := range OrderID(makers) {
+		if _, ok := b.Order(1 + i); ok {
+			t.Fatalf("filled maker %d still live", 1+i)
+		}
+		if _, ok := b.Order(1001 + i); ok != (i >= 3) {
+			t.Fatalf("maker %d live %v", 1001+i, ok)
+		}
+	}
+	// The filled makers' ids may come back, and the others still cancel.
+	for i := range OrderID(makers) {
+		if r := b.Submit(Order{ID: 1 + i, Side: Buy, Price: 90, Quantity: 1}); r != RejectNone {
+			t.Fatalf("id %d again: %v", 1+i, r)
+		}
+	}
+	for i := OrderID(3); i < makers; i++ {
+		if r := b.Cancel(1001 + i); r != RejectNone {
+			t.Fatalf("cancel %d: %v", 1001+i, r)
+		}
+	}
+	if err := b.Check(); err != nil {
+		t.Fatal(err)
+	}
+}
