@@ -98,6 +98,41 @@ func TestTruncatedPacketsAreRejected(t *testing.T) {
 	}
 }
 
+// TestZeroPaddingAfterAPacket: a datagram may carry zero bytes after its
+// packet (a GSO segment padded to the send's segment size); the header that
+// ParsePacket returns spans the packet only. A non-zero byte after the packet,
+// or a length field shorter than a header, is malformed.
+func TestZeroPaddingAfterAPacket(t *testing.T) {
+	for i, pk := range samplePackets() {
+		for _, c := range []struct {
+			name string
+			pad  []byte
+			want error
+		}{
+			{"no padding", nil, nil},
+			{"one zero", []byte{0}, nil},
+			{"to the MTU", make([]byte, MTUDefault-len(pk)), nil},
+			{"a non-zero byte", []byte{0, 0, 7}, ErrBadLength},
+			{"a non-zero last byte", append(make([]byte, 100), 1), ErrBadLength},
+		} {
+			d := append(bytes.Clone(pk), c.pad...)
+			h, err := ParsePacket(d)
+			if !errors.Is(err, c.want) || (err == nil) != (c.want == nil) {
+				t.Errorf("packet %d, %s: %v, want %v", i, c.name, err, c.want)
+				continue
+			}
+			if err == nil && !bytes.Equal(h, pk) {
+				t.Errorf("packet %d, %s: header spans %d bytes, want the packet's %d", i, c.name, len(h), len(pk))
+			}
+		}
+	}
+	short := append(bytes.Clone(samplePackets()[2]), make([]byte, 8)...)
+	le.PutUint16(short[packetLengthOffset:], packetHeaderLength-1)
+	if _, err := ParsePacket(short); !errors.Is(err, ErrBadLength) {
+		t.Fatalf("length field shorter than a header over zero bytes: %v, want ErrBadLength", err)
+	}
+}
+
 // TestMessageTypesMustMatchPacketType: a trade in an update packet, a
 // snapshot marker outside a snapshot packet are malformed.
 func TestMessageTypesMustMatchPacketType(t *testing.T) {
@@ -130,14 +165,16 @@ func TestEnumStrings(t *testing.T) {
 // whatever it accepts can be walked and applied by a subscriber.
 func FuzzParsePacket(f *testing.F) {
 	pk := samplePackets()
-	f.Add(pk[0])                          // update packet, two updates
-	f.Add(pk[1])                          // snapshot packet: begin, a full-depth entry, end
-	f.Add(pk[2])                          // heartbeat
-	f.Add(pk[3])                          // trade packet
-	f.Add(pk[0][:packetHeaderLength])     // header only, count says 2: truncated
-	f.Add(pk[1][:len(pk[1])-levelLength]) // snapshot missing its last level
-	f.Add([]byte{})                       // empty datagram
-	f.Add([]byte{0x4D, 0x44, 1})          // magic and version, nothing else
+	f.Add(pk[0])                                           // update packet, two updates
+	f.Add(pk[1])                                           // snapshot packet: begin, a full-depth entry, end
+	f.Add(pk[2])                                           // heartbeat
+	f.Add(pk[3])                                           // trade packet
+	f.Add(pk[0][:packetHeaderLength])                      // header only, count says 2: truncated
+	f.Add(pk[1][:len(pk[1])-levelLength])                  // snapshot missing its last level
+	f.Add([]byte{})                                        // empty datagram
+	f.Add([]byte{0x4D, 0x44, 1})                           // magic and version, nothing else
+	f.Add(append(bytes.Clone(pk[0]), make([]byte, 40)...)) // update packet zero-padded as a GSO segment
+	f.Add(append(bytes.Clone(pk[2]), 0, 0, 9))             // heartbeat followed by a non-zero byte
 	for _, bad := range malformedVariants(pk[0]) {
 		f.Add(bad) // each way TestMalformedPacketsAreDroppedAndCounted breaks a packet
 	}

@@ -54,6 +54,7 @@ func (m *mmsgState) call(trap uintptr, fd uintptr) {
 }
 
 func (c *UDPConn) initBatch() {
+	c.initGSO()
 	c.sendM.fn = func(fd uintptr) bool {
 		c.sendM.call(unix.SYS_SENDMMSG, fd)
 		return true // never wait for room: drop instead
@@ -64,8 +65,16 @@ func (c *UDPConn) initBatch() {
 	}
 }
 
-// SendBatch implements BatchConn.
+// SendBatch implements BatchConn: by UDP GSO where the conn allows it (see
+// sendBatchGSO), else by sendmmsg.
 func (c *UDPConn) SendBatch(pkts [][]byte) (int, error) {
+	if c.gso.enabled {
+		return c.sendBatchGSO(pkts)
+	}
+	return c.sendBatchMmsg(pkts)
+}
+
+func (c *UDPConn) sendBatchMmsg(pkts [][]byte) (int, error) {
 	sent := 0
 	for sent < len(pkts) {
 		c.sendM.load(pkts[sent:])

@@ -7,6 +7,12 @@ import "time"
 // mmsgState is empty where sendmmsg and recvmmsg are not available.
 type mmsgState struct{}
 
+// gsoSupported says that SendBatch may use UDP GSO on this platform.
+const gsoSupported = false
+
+// gsoState is empty where UDP GSO is not available.
+type gsoState struct{ enabled bool }
+
 func (c *UDPConn) initBatch() {}
 
 // SendBatch implements BatchConn one datagram per system call.

@@ -40,6 +40,11 @@ type UDPConfig struct {
 	// NoLoopback disables delivery of multicast to receivers on the sending
 	// host; by default it is enabled, for same-host subscribers.
 	NoLoopback bool
+	// NoGSO makes the sender use one datagram per packet in the kernel too
+	// (sendmmsg) instead of UDP GSO sends of zero-padded packets (Linux; see
+	// UDPConn.SendBatch). GSO also turns itself off where the kernel or the
+	// route refuses it.
+	NoGSO bool
 }
 
 // DefaultUDPConfig returns the `venue run` channel: GroupDefault:PortDefault on lo.
@@ -80,6 +85,7 @@ type UDPConn struct {
 	waitRecvFn       func(fd uintptr) bool
 
 	sendM, recvM mmsgState
+	gso          gsoState
 }
 
 func newUDPConn(pc net.PacketConn) (*UDPConn, error) {
@@ -161,6 +167,7 @@ func DialUDP(cfg UDPConfig) (*UDPConn, error) {
 		pc.Close()
 		return nil, err
 	}
+	c.gso.enabled = !cfg.NoGSO && gsoSupported
 	return c, nil
 }
 

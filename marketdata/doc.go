@@ -31,7 +31,9 @@
 //     log position, so books stay monotonic across a leader failover (a new
 //     publisher session whose sequence restarts);
 //   - a small datagram Conn interface (conn.go) with a UDP implementation on
-//     golang.org/x/net/ipv4 (conn_udp.go; sendmmsg/recvmmsg batches on Linux)
+//     golang.org/x/net/ipv4 (conn_udp.go; on Linux a batch is sent as UDP GSO
+//     sends of zero-padded packets, conn_gso_linux.go, or by sendmmsg, and
+//     received by recvmmsg)
 //     and a seeded in-memory FakeNetwork that loses, reorders and duplicates
 //     datagrams (conn_fake.go). It may later move onto transport's datagram
 //     layer without the publisher or subscriber changing;

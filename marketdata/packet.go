@@ -3,9 +3,13 @@ package marketdata
 import "venue/engine"
 
 // ParsePacket validates a whole datagram — header, every message's length and
-// type, every enum — and returns its header. Callers apply a packet only
-// after it parsed, so a malformed packet is dropped whole and never half
-// applied. It never allocates.
+// type, every enum — and returns its header, which spans the packet only.
+// Callers apply a packet only after it parsed, so a malformed packet is
+// dropped whole and never half applied. It never allocates.
+//
+// The datagram may carry zero bytes after the packet: the publisher pads the
+// packets of one UDP GSO send to one segment size (see UDPConn.SendBatch).
+// Any other byte after the header's length makes the datagram malformed.
 func ParsePacket(p []byte) (PacketHeader, error) {
 	if len(p) < packetHeaderLength {
 		return nil, ErrTruncated
@@ -17,16 +21,29 @@ func ParsePacket(p []byte) (PacketHeader, error) {
 	if p[packetVersionOffset] != PacketVersion {
 		return nil, ErrBadVersion
 	}
-	if h.Length() != len(p) {
-		if h.Length() > len(p) {
+	if n := h.Length(); n != len(p) {
+		if n > len(p) {
 			return nil, ErrTruncated
 		}
-		return nil, ErrBadLength
+		if n < packetHeaderLength || !allZero(p[n:]) {
+			return nil, ErrBadLength
+		}
+		h = h[:n]
 	}
 	if err := validateMessages(h); err != nil {
 		return nil, err
 	}
 	return h, nil
+}
+
+// allZero reports whether b is padding: zero bytes only.
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func validateMessages(h PacketHeader) error {

@@ -158,7 +158,7 @@ func malformedVariants(good []byte) [][]byte {
 		mut(func(p []byte) []byte { p[packetMagicOffset] ^= 0xFF; return p }),
 		mut(func(p []byte) []byte { p[packetVersionOffset] = PacketVersion + 1; return p }),
 		mut(func(p []byte) []byte { p[packetTypeOffset] = 99; return p }),
-		mut(func(p []byte) []byte { return append(p, 0) }),
+		mut(func(p []byte) []byte { return append(p, 0, 0, 1) }), // a non-zero byte after the packet is not padding
 		mut(func(p []byte) []byte { le.PutUint16(p[packetCountOffset:], 9); return p }),
 		mut(func(p []byte) []byte { le.PutUint16(p[packetHeaderLength+messageLengthOffset:], 2); return p }),
 		mut(func(p []byte) []byte { p[packetHeaderLength+messageTypeOffset] = uint8(MessageTrade); return p }),

@@ -1,6 +1,7 @@
 package marketdata
 
 import (
+	"bytes"
 	"fmt"
 	"net"
 	"sync"
@@ -353,5 +354,63 @@ func TestRunBenchSmoke(t *testing.T) {
 	}
 	if res.PickupP99Ns <= 0 || res.WireP99Ns <= 0 || res.PickupP99Ns > res.MaxNs || res.WireP99Ns > res.MaxNs {
 		t.Fatalf("stage p99s pickup %d, wire %d, total max %d", res.PickupP99Ns, res.WireP99Ns, res.MaxNs)
+	}
+}
+
+// TestSendBatchDeliversEachPacket: a batch of packets of different lengths,
+// more than one GSO send holds, arrives as one datagram per packet, in order,
+// each parsing to the packet sent (GSO pads all but the last of a send with
+// zeros) — with GSO and without.
+func TestSendBatchDeliversEachPacket(t *testing.T) {
+	for _, noGSO := range []bool{false, true} {
+		cfg := loopbackChannel(t, "239.255.10.208")
+		cfg.NoGSO = noGSO
+		tx, err := DialUDP(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rx, err := ListenUDP(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := NewPacketWriter(MTUDefault)
+		var pkts [][]byte
+		for i := range sendBatchMax + 9 { // 73 packets: two GSO sends
+			w.Begin(PacketUpdate, 1)
+			for range 1 + i%3 {
+				w.AppendUpdate(sampleView(i%5, i%7))
+			}
+			pkts = append(pkts, bytes.Clone(w.Finish(uint64(i+1), 0)))
+		}
+		if n, err := tx.SendBatch(pkts); n != len(pkts) || err != nil {
+			t.Fatalf("gso %v: SendBatch sent %d of %d: %v", !noGSO, n, len(pkts), err)
+		}
+		if tx.gso.enabled != (!noGSO && gsoSupported) {
+			t.Fatalf("gso %v: the conn's GSO is %v after the batch", !noGSO, tx.gso.enabled)
+		}
+		bufs, sizes := make([][]byte, receiveBatchMax), make([]int, receiveBatchMax)
+		for i := range bufs {
+			bufs[i] = make([]byte, receiveBufferLength)
+		}
+		got := 0
+		deadline := time.Now().Add(5 * time.Second)
+		for got < len(pkts) && time.Now().Before(deadline) {
+			n, err := rx.ReceiveBatch(bufs, sizes, 100*time.Millisecond)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range n {
+				h, err := ParsePacket(bufs[i][:sizes[i]])
+				if err != nil || !bytes.Equal(h, pkts[got]) {
+					t.Fatalf("gso %v: datagram %d (%d bytes): %v, or not the packet sent (%d bytes)", !noGSO, got, sizes[i], err, len(pkts[got]))
+				}
+				got++
+			}
+		}
+		if got != len(pkts) {
+			t.Fatalf("gso %v: received %d of %d datagrams", !noGSO, got, len(pkts))
+		}
+		tx.Close()
+		rx.Close()
 	}
 }
