@@ -20,7 +20,7 @@ func TestBenchFixEmbedded(t *testing.T) {
 		t.Skip("starts a 3-member cluster")
 	}
 	var out bytes.Buffer
-	args := []string{"--cluster", "embedded", "--sessions", "2", "--rate", "400", "--duration", "500ms", "--json"}
+	args := []string{"--cluster", "embedded", "--store", "memory", "--sessions", "2", "--rate", "400", "--duration", "500ms", "--json"}
 	if err := runBenchFix(args, &out, io.Discard); err != nil {
 		t.Fatal(err)
 	}
@@ -44,14 +44,15 @@ func TestBenchFixEmbedded(t *testing.T) {
 	}
 }
 
-// TestBenchFixText: the text report names the cluster that ran.
+// TestBenchFixText: the text report names the cluster that ran and the
+// FIX store, by default `venue run`'s file store.
 func TestBenchFixText(t *testing.T) {
 	var out bytes.Buffer
 	args := []string{"--cluster", "in-process", "--sessions", "1", "--rate", "200", "--duration", "200ms"}
 	if err := runBenchFix(args, &out, io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.HasPrefix(out.Bytes(), []byte("cluster: in-process ")) {
+	if !bytes.HasPrefix(out.Bytes(), []byte("cluster: in-process ")) || !bytes.Contains(out.Bytes(), []byte("FIX store file")) {
 		t.Fatalf("output:\n%s", out.Bytes())
 	}
 }

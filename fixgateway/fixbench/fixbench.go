@@ -18,7 +18,13 @@
 // through clusterlink — what `venue run` runs. The in-process alternative
 // is fakecluster's stand-in, one log in the process with the engine and no
 // consensus: its numbers measure the gateway, quickfixgo, the FIX store
-// (memory unless Config.Store says file) and the engine, not replication.
+// and the engine, not replication.
+//
+// The gateway's FIX store (Config.Store) is by default quickfixgo's file
+// store with its default FileStoreSync=Y, as `venue run` has it: every
+// outbound message and every sequence number it persists is fsynced before
+// quickfixgo sends the message, one after the other on each session. The
+// memory alternative keeps nothing across a crash; it measures the rest.
 package fixbench
 
 import (
@@ -75,7 +81,7 @@ type Config struct {
 	Rate     int           // orders per second over all sessions; 0 = as fast as a window allows
 	Window   int           // rate 0: orders in flight per session (DefaultWindow when 0), at most fixgateway.SessionInFlightMax
 	Duration time.Duration // sending time
-	Store    string        // the gateway's FIX store: "memory" (default) or "file"
+	Store    string        // the gateway's FIX store: "file" (default: `venue run`'s) or "memory"
 	Client   string        // the FIX clients: "raw" (default: a lean initiator) or "quickfixgo"
 	Dir      string        // for the file store and the embedded cluster's data; a temporary directory when empty
 	// Cluster is ClusterEmbedded (the default when empty) or
@@ -160,7 +166,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	switch cfg.Store {
 	case "":
-		cfg.Store = "memory"
+		cfg.Store = "file"
 	case "memory", "file":
 	default:
 		return Result{}, fmt.Errorf("fixbench: store %q: want memory or file", cfg.Store)

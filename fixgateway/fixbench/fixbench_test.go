@@ -7,13 +7,14 @@ import (
 )
 
 // TestRun: a short run acknowledges every order it sends and labels the
-// cluster as the in-process fake.
+// cluster as the in-process fake and the FIX store as the default, the
+// file store.
 func TestRun(t *testing.T) {
 	r, err := Run(context.Background(), Config{Sessions: 1, Rate: 0, Duration: 300 * time.Millisecond, Dir: t.TempDir(), Cluster: ClusterInProcess})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Sent == 0 || r.Acked != r.Sent || r.Cluster != "in-process" || r.P50Ns <= 0 || r.MaxNs < r.P50Ns {
+	if r.Sent == 0 || r.Acked != r.Sent || r.Cluster != "in-process" || r.FIXStore != "file" || r.P50Ns <= 0 || r.MaxNs < r.P50Ns {
 		t.Fatalf("result %+v", r)
 	}
 	// The gateway's stages are each part of the round trip.
@@ -46,7 +47,7 @@ func TestConfigRefused(t *testing.T) {
 // round robin over the sessions, and every one is acknowledged.
 func TestRunOpenLoop(t *testing.T) {
 	const rate, d = 2000, 300 * time.Millisecond
-	r, err := Run(context.Background(), Config{Sessions: 2, Rate: rate, Duration: d, Dir: t.TempDir(), Cluster: ClusterInProcess})
+	r, err := Run(context.Background(), Config{Sessions: 2, Rate: rate, Duration: d, Store: "memory", Dir: t.TempDir(), Cluster: ClusterInProcess})
 	if err != nil {
 		t.Fatal(err)
 	}
