@@ -52,7 +52,8 @@ func (b *Book) matchLevel(in *incoming, li int32) (stopped bool) {
 }
 
 // fill trades the largest possible quantity between incoming order in and
-// maker m (slab slot mi, on level lv), and removes the maker if it is filled.
+// maker m (slab slot mi, on level lv). A filled maker leaves its queue at
+// once and the id index and slab with the next retireFilled.
 func (b *Book) fill(in *incoming, m *order, mi int32, lv *level) {
 	q := min(in.open(), m.open())
 	in.filled += q
