@@ -126,6 +126,10 @@ type BenchResult struct {
 	// LoadAverage is the host's 1-minute load average when the run ended:
 	// on a shared machine it explains most of the variance between runs.
 	LoadAverage float64 `json:"load_average_1m"`
+	// GSO says whether the publisher's batches still went as UDP GSO sends
+	// when the run ended (UDPConfig.NoGSO turns them off; a kernel that
+	// refuses them turns them off itself).
+	GSO bool `json:"gso"`
 }
 
 func (c *BenchConfig) withDefaults() (BenchConfig, error) {
@@ -180,6 +184,7 @@ func idleStrategy(name string, p *Publisher) (transport.IdleStrategy, error) {
 
 // benchRig is the publisher, subscriber and their goroutines.
 type benchRig struct {
+	tx     *UDPConn
 	pub    *Publisher
 	sub    *Subscriber
 	runner *transport.AgentRunner
@@ -238,6 +243,7 @@ func RunBench(cfg BenchConfig) (BenchResult, error) {
 	res.MaxNs = lat.hist.Max()
 	res.PickupP99Ns, res.WireP99Ns = lat.pickup.ValueAtQuantile(99), lat.wire.ValueAtQuantile(99)
 	res.LoadAverage = loadAverage()
+	res.GSO = rig.tx.gso.enabled // the agent has stopped: no race
 	res.SendErrors, res.BackPressured = rig.pub.Stats().SendErrors, rig.pub.Stats().BackPressured
 	res.LateOrDuplicate = rig.sub.Stats().LateOrDuplicate
 	res.MalformedDropped = rig.sub.Stats().MalformedDropped
@@ -265,7 +271,7 @@ func startBenchRig(c BenchConfig) (*benchRig, error) {
 		rx.Close()
 		return nil, err
 	}
-	r := &benchRig{stop: make(chan struct{}), done: make(chan error, 1)}
+	r := &benchRig{tx: tx, stop: make(chan struct{}), done: make(chan error, 1)}
 	r.pub, err = NewPublisher(PublisherConfig{Conn: tx, Depth: c.Depth, MTU: c.MTU, InstrumentsMax: c.Instruments})
 	if err == nil {
 		r.sub, err = NewSubscriber(SubscriberConfig{OnUpdate: r.onUpdate, InstrumentsMax: c.Instruments})

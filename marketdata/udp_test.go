@@ -347,6 +347,9 @@ func TestRunBenchSmoke(t *testing.T) {
 	if res.MalformedDropped != 0 || res.SendErrors != 0 {
 		t.Fatalf("malformed %d, send errors %d", res.MalformedDropped, res.SendErrors)
 	}
+	if res.GSO != gsoSupported {
+		t.Fatalf("GSO %v at the end of the run, want %v", res.GSO, gsoSupported)
+	}
 	// Every command of the latency phase is one sample once the feed has
 	// drained, conflated or not.
 	if res.LatencyCommands == 0 || res.LatencyUndelivered != 0 || res.LatencySamples != res.LatencyCommands {

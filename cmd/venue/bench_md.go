@@ -28,6 +28,7 @@ func runBenchMD(args []string, stdout, stderr io.Writer) error {
 	group := fs.String("group", "239.255.10.250", "multicast group (or unicast address) to run over")
 	port := fs.Int("port", 0, "UDP port (0: a free one)")
 	iface := fs.String("interface", marketdata.InterfaceDefault, "interface to send and join on")
+	noGSO := fs.Bool("no-gso", false, "send each batch by sendmmsg instead of UDP GSO sends (Linux)")
 	idle := fs.String("idle", "wake", "publisher idle strategy: wake (sleep until the sink hands over work), yield, backoff or spin")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of a summary")
 	if err := parseFlags(fs, args); err != nil {
@@ -36,7 +37,8 @@ func runBenchMD(args []string, stdout, stderr io.Writer) error {
 	res, err := marketdata.RunBench(marketdata.BenchConfig{
 		Instruments: *instruments, Duration: *duration, Depth: *depth, MTU: *mtu, PacedChangesPerSec: *paced, Idle: *idle,
 		DeliveryChangesPerSec: *delivery,
-		UDP:                   marketdata.UDPConfig{Group: *group, Port: *port, Interface: *iface, TTL: marketdata.TTLDefault},
+		UDP: marketdata.UDPConfig{Group: *group, Port: *port, Interface: *iface, TTL: marketdata.TTLDefault,
+			NoGSO: *noGSO},
 	})
 	if err != nil {
 		return err
@@ -44,8 +46,8 @@ func runBenchMD(args []string, stdout, stderr io.Writer) error {
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(res)
 	}
-	fmt.Fprintf(stdout, "md over %s, %d instruments, depth %d, MTU %d, idle %s, %.1f s per phase (host load %.1f)\n",
-		*group, res.Instruments, res.Depth, res.MTU, res.Idle, res.PhaseSeconds, res.LoadAverage)
+	fmt.Fprintf(stdout, "md over %s, %d instruments, depth %d, MTU %d, idle %s, GSO %v, %.1f s per phase (host load %.1f)\n",
+		*group, res.Instruments, res.Depth, res.MTU, res.Idle, res.GSO, res.PhaseSeconds, res.LoadAverage)
 	fmt.Fprintf(stdout, "absorbed:  %.2f M changes/s flat out (%.4f allocs/change; subscriber meanwhile %.0f updates/s)\n",
 		res.ChangesPerSec/1e6, res.AllocsPerChange, res.SaturatedUpdatesPerSec)
 	fmt.Fprintf(stdout, "delivered: %.0f updates/s in %.0f packets/s at %d changes/s (%d packets lost)\n",
