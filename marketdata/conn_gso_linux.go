@@ -61,8 +61,9 @@ func (c *UDPConn) initGSO() {
 // wake-ups and context switches of both sides; a GSO send queues all its
 // datagrams at once and wakes the receiver once.
 //
-// A kernel or route that refuses GSO (no UDP_SEGMENT, a segment larger than
-// the route's MTU) turns it off for this conn, and the rest goes by sendmmsg.
+// A kernel, device or route that refuses GSO (no UDP_SEGMENT, no checksum
+// offload, a segment larger than the route's MTU) turns it off for this
+// conn, and the rest goes by sendmmsg (which the kernel may fragment).
 func (c *UDPConn) sendBatchGSO(pkts [][]byte) (int, error) {
 	sent := 0
 	for sent < len(pkts) && c.gso.enabled {
@@ -71,7 +72,7 @@ func (c *UDPConn) sendBatchGSO(pkts [][]byte) (int, error) {
 		switch {
 		case err == nil:
 		case errors.Is(err, unix.EINVAL), errors.Is(err, unix.EIO), errors.Is(err, unix.ENOPROTOOPT),
-			errors.Is(err, unix.EOPNOTSUPP):
+			errors.Is(err, unix.EOPNOTSUPP), errors.Is(err, unix.EMSGSIZE):
 			c.gso.enabled = false
 		default:
 			return sent, err
