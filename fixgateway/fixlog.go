@@ -48,9 +48,15 @@ const (
 
 // handoff is one session's queue tokens: one per message of the gateway's
 // in quickfixgo's queue, not yet handed to the writer.
-type handoff struct{ queued chan struct{} }
+type handoff struct {
+	queued chan struct{}
+	// sent holds when quickfixgo took each of them (Stages.FIXOut).
+	sent *sendTimes
+}
 
-func newHandoff() handoff { return handoff{queued: make(chan struct{}, SessionQueuedMax)} }
+func newHandoff() handoff {
+	return handoff{queued: make(chan struct{}, SessionQueuedMax), sent: &sendTimes{}}
+}
 
 // take takes a token if there is room.
 func (h handoff) take() bool {
@@ -73,6 +79,7 @@ func (h handoff) release() {
 // reset gives every token back (quickfixgo dropped its queue: a logon or
 // logoff).
 func (h handoff) reset() {
+	h.sent.reset()
 	for {
 		select {
 		case <-h.queued:
@@ -118,6 +125,9 @@ func (l *sessionLog) OnOutgoing(msg []byte) {
 	l.Log.OnOutgoing(msg)
 	if isFreshAppMessage(msg) {
 		l.s.handoff.release()
+		if at, ok := l.s.handoff.sent.pop(); ok {
+			l.s.fixOutStage.record(time.Since(at))
+		}
 	}
 	l.s.wire.Load().awaitWritten(len(msg))
 }

@@ -100,8 +100,9 @@ type fixSession struct {
 	// returns them.
 	outbox chan *outBatch
 	free   chan *outBatch
-	// egressStage is Stages.Egress for this session's sender.
-	egressStage *stageHist
+	// egressStage is Stages.Egress for this session's sender; fixOutStage
+	// is Stages.FIXOut, recorded by its quickfixgo goroutine.
+	egressStage, fixOutStage *stageHist
 
 	// Owned by the agent goroutine:
 	pipe pipe
@@ -166,7 +167,7 @@ func New(cfg *Config, opts Options) (*Gateway, error) {
 	for _, sc := range cfg.Sessions {
 		s := &fixSession{cfg: sc, statuses: make(chan struct{}, sessionStatusesMax), handoff: newHandoff(),
 			outbox: make(chan *outBatch, OutboxBatchesMax), free: make(chan *outBatch, OutboxBatchesMax),
-			egressStage: newStageHist()}
+			egressStage: newStageHist(), fixOutStage: newStageHist()}
 		g.sessions[sc.ID] = s
 		g.byPrincipal[sc.Principal] = s
 	}

@@ -109,7 +109,8 @@ func (g *Gateway) sendBatch(s *fixSession, b *outBatch, reuse *quickfix.Message,
 			}
 			continue
 		}
-		if err := g.send(s, m, wait); err != nil {
+		at, err := g.send(s, m, wait)
+		if err != nil {
 			// Not stored: the message stays unanswered, so a restart
 			// asks the client for it again.
 			g.ctr.sendFailures.Increment()
@@ -117,7 +118,7 @@ func (g *Gateway) sendBatch(s *fixSession, b *outBatch, reuse *quickfix.Message,
 		}
 		g.ctr.reportsOut.Increment()
 		if !it.answeredAt.IsZero() {
-			s.egressStage.record(time.Since(it.answeredAt))
+			s.egressStage.record(at.Sub(it.answeredAt))
 		}
 		if it.answers && st != nil {
 			st.end(it.slot)
@@ -134,7 +135,10 @@ func (g *Gateway) sendBatch(s *fixSession, b *outBatch, reuse *quickfix.Message,
 // session (see handoff). A session that is not logged on needs none:
 // quickfixgo stores the message for the resend after the next logon and
 // queues nothing.
-func (g *Gateway) send(s *fixSession, m *quickfix.Message, wait *time.Timer) error {
+//
+// It returns when it called quickfix.SendToTarget (Stages.Egress ends and
+// Stages.FIXOut starts there).
+func (g *Gateway) send(s *fixSession, m *quickfix.Message, wait *time.Timer) (time.Time, error) {
 	if s.loggedOn.Load() && !s.handoff.take() {
 		wait.Reset(SlowConsumerTimeout)
 		select {
@@ -144,11 +148,21 @@ func (g *Gateway) send(s *fixSession, m *quickfix.Message, wait *time.Timer) err
 		}
 		wait.Stop()
 	}
-	if err := quickfix.SendToTarget(m, s.cfg.ID); err != nil {
-		s.handoff.release()
-		return err
+	// Timed before: quickfixgo may hand the message to the writer before
+	// SendToTarget returns.
+	at := time.Now()
+	timed := s.loggedOn.Load()
+	if timed {
+		s.handoff.sent.push(at)
 	}
-	return nil
+	if err := quickfix.SendToTarget(m, s.cfg.ID); err != nil {
+		if timed {
+			s.handoff.sent.unpush()
+		}
+		s.handoff.release()
+		return at, err
+	}
+	return at, nil
 }
 
 // spell turns one item into its FIX message, in m (an ExecutionReport's

@@ -52,11 +52,71 @@ type Stages struct {
 	// agent polling the engine's answer: the link to the leader,
 	// replication and commit (fsync), the engine, and egress back.
 	Cluster StageLatency
-	// Egress runs from the agent polling the answer to its report being
-	// in quickfixgo's hands (stored, queued for the session's writer): the
-	// hop to the session's sender, FIX spelling and the FIX store. The
-	// write to the socket and the client's read come after.
+	// Egress runs from the agent polling the answer to the session's
+	// sender handing its report to quickfixgo (quickfix.SendToTarget):
+	// the hop to the sender, its queue, FIX spelling, and waiting for room
+	// in quickfixgo's queue (handoff).
 	Egress StageLatency
+	// FIXOut runs from the sender handing a report to quickfixgo
+	// (SendToTarget) to the session goroutine handing it to the
+	// connection's writer: quickfixgo building it and storing it in the
+	// FIX store (with the file store, fsyncs), and its wait in quickfixgo's
+	// queue behind the reports before it, which that goroutine hands over
+	// one at a time, waiting for each to be written (wire.go). The write
+	// to the socket and the client's read come after. Reports are matched
+	// to hand-offs in order, as the queue tokens are (handoff): a gateway
+	// reject sent from FromApp in between shifts the match by one message
+	// until the queue next empties or the session logs on again.
+	FIXOut StageLatency
+}
+
+// sendTimes is when quickfixgo took each of a session's reports still in
+// its queue, oldest first: the session's sender pushes, its quickfixgo
+// goroutine pops. At most SessionQueuedMax, as the queue tokens bound
+// them; beyond that (a mismatch) the oldest is dropped.
+type sendTimes struct {
+	mu   sync.Mutex
+	ring [SessionQueuedMax]time.Time
+	head int // index of the oldest
+	n    int
+}
+
+func (t *sendTimes) push(at time.Time) {
+	t.mu.Lock()
+	if t.n == len(t.ring) {
+		t.head = (t.head + 1) % len(t.ring)
+		t.n--
+	}
+	t.ring[(t.head+t.n)%len(t.ring)] = at
+	t.n++
+	t.mu.Unlock()
+}
+
+// unpush drops the newest (its message was not queued after all).
+func (t *sendTimes) unpush() {
+	t.mu.Lock()
+	if t.n > 0 {
+		t.n--
+	}
+	t.mu.Unlock()
+}
+
+func (t *sendTimes) pop() (time.Time, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.n == 0 {
+		return time.Time{}, false
+	}
+	at := t.ring[t.head]
+	t.head = (t.head + 1) % len(t.ring)
+	t.n--
+	return at, true
+}
+
+func (t *sendTimes) reset() {
+	t.mu.Lock()
+	t.head, t.n = 0, 0
+	t.mu.Unlock()
 }
 
 // stageHist is one stage's histogram, recorded by one goroutine and read
@@ -103,8 +163,11 @@ func (g *Gateway) Stages() Stages {
 		return stageLatency(h)
 	}
 	egress := make([]*stageHist, 0, len(g.sessions))
+	out := make([]*stageHist, 0, len(g.sessions))
 	for _, s := range g.sessions {
 		egress = append(egress, s.egressStage)
+		out = append(out, s.fixOutStage)
 	}
-	return Stages{FIXIn: one(g.fixInStage), Ingress: one(g.ingressStage), Cluster: one(g.clusterStage), Egress: one(egress...)}
+	return Stages{FIXIn: one(g.fixInStage), Ingress: one(g.ingressStage), Cluster: one(g.clusterStage),
+		Egress: one(egress...), FIXOut: one(out...)}
 }

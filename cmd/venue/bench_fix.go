@@ -59,8 +59,9 @@ func runBenchFix(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "%d sent, %d acked, %d refused in %.2f s = %.0f orders/s\n", res.Sent, res.Acked, res.Refused, res.DurationSec, res.OrdersPerSec)
 	fmt.Fprintf(stdout, "order -> ExecutionReport New, ns: p50 %d  p90 %d  p99 %d  p99.9 %d  max %d\n",
 		res.P50Ns, res.P90Ns, res.P99Ns, res.P999Ns, res.MaxNs)
-	fmt.Fprintf(stdout, "of which (as the gateway timed them), ns: quickfixgo in p50 %d p99 %d; gateway in p50 %d p99 %d; cluster p50 %d p99 %d; gateway out p50 %d p99 %d\n",
-		res.FIXInP50Ns, res.FIXInP99Ns, res.GatewayInP50Ns, res.GatewayInP99Ns, res.ClusterP50Ns, res.ClusterP99Ns, res.GatewayOutP50Ns, res.GatewayOutP99Ns)
+	fmt.Fprintf(stdout, "of which (as the gateway timed them), ns: quickfixgo in p50 %d p99 %d; gateway in p50 %d p99 %d; cluster p50 %d p99 %d; gateway out p50 %d p99 %d; quickfixgo out p50 %d p99 %d\n",
+		res.FIXInP50Ns, res.FIXInP99Ns, res.GatewayInP50Ns, res.GatewayInP99Ns, res.ClusterP50Ns, res.ClusterP99Ns, res.GatewayOutP50Ns, res.GatewayOutP99Ns,
+		res.FIXOutP50Ns, res.FIXOutP99Ns)
 	if res.Refused > 0 || res.LeaderChanges > 0 || res.UnknownOutcomes > 0 {
 		fmt.Fprintf(stdout, "gateway saw: %d leader changes, %d unknown outcomes, %d refused as unavailable, %d refused with a full queue\n",
 			res.LeaderChanges, res.UnknownOutcomes, res.Unavailable, res.QueueFull)

@@ -138,10 +138,11 @@ type Result struct {
 	// the gateway's way in (FromApp to the cluster client
 	// taking the command), the cluster (offer to the engine's answer
 	// polled: replication, commit, the engine, egress), and its way out
-	// (to the ExecutionReport in quickfixgo's hands). The rest of the
-	// latencies above is the FIX connection both ways (the order waiting
-	// in the socket before quickfixgo reads it, the report in quickfixgo's
-	// queue and writer) and the client.
+	// (to the ExecutionReport in quickfixgo's hands), and quickfixgo's
+	// queue until its session goroutine hands the report to the writer.
+	// The rest of the latencies above is the FIX connection both ways (the
+	// order waiting in the socket before quickfixgo reads it, the write of
+	// the report) and the client.
 	FIXInP50Ns      int64 `json:"fix_in_p50_ns"`
 	FIXInP99Ns      int64 `json:"fix_in_p99_ns"`
 	FIXInMaxNs      int64 `json:"fix_in_max_ns"`
@@ -154,6 +155,9 @@ type Result struct {
 	GatewayOutP50Ns int64 `json:"gateway_out_p50_ns"`
 	GatewayOutP99Ns int64 `json:"gateway_out_p99_ns"`
 	GatewayOutMaxNs int64 `json:"gateway_out_max_ns"`
+	FIXOutP50Ns     int64 `json:"fix_out_p50_ns"`
+	FIXOutP99Ns     int64 `json:"fix_out_p99_ns"`
+	FIXOutMaxNs     int64 `json:"fix_out_max_ns"`
 }
 
 // Run runs the benchmark.
@@ -437,6 +441,7 @@ func (b *bench) run(ctx context.Context) (Result, error) {
 	res.GatewayInP50Ns, res.GatewayInP99Ns, res.GatewayInMaxNs = sg.Ingress.P50, sg.Ingress.P99, sg.Ingress.Max
 	res.ClusterP50Ns, res.ClusterP99Ns, res.ClusterMaxNs = sg.Cluster.P50, sg.Cluster.P99, sg.Cluster.Max
 	res.GatewayOutP50Ns, res.GatewayOutP99Ns, res.GatewayOutMaxNs = sg.Egress.P50, sg.Egress.P99, sg.Egress.Max
+	res.FIXOutP50Ns, res.FIXOutP99Ns, res.FIXOutMaxNs = sg.FIXOut.P50, sg.FIXOut.P99, sg.FIXOut.Max
 	if b.late.TotalCount() > 0 {
 		res.PacerLateP50Ns, res.PacerLateP99Ns, res.PacerLateMaxNs = b.late.ValueAtQuantile(50), b.late.ValueAtQuantile(99), b.late.Max()
 	}

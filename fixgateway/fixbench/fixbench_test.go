@@ -19,7 +19,8 @@ func TestRun(t *testing.T) {
 	}
 	// The gateway's stages are each part of the round trip.
 	for _, st := range [][3]int64{{r.FIXInP50Ns, r.FIXInP99Ns, r.FIXInMaxNs}, {r.GatewayInP50Ns, r.GatewayInP99Ns, r.GatewayInMaxNs},
-		{r.ClusterP50Ns, r.ClusterP99Ns, r.ClusterMaxNs}, {r.GatewayOutP50Ns, r.GatewayOutP99Ns, r.GatewayOutMaxNs}} {
+		{r.ClusterP50Ns, r.ClusterP99Ns, r.ClusterMaxNs}, {r.GatewayOutP50Ns, r.GatewayOutP99Ns, r.GatewayOutMaxNs},
+		{r.FIXOutP50Ns, r.FIXOutP99Ns, r.FIXOutMaxNs}} {
 		if st[0] <= 0 || st[1] < st[0] || st[2] < st[1] || st[0] > r.MaxNs {
 			t.Fatalf("stage p50/p99/max %v in result %+v", st, r)
 		}
