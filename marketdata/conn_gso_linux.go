@@ -18,6 +18,12 @@ const (
 	// gsoPayloadMax bounds the bytes of one GSO send, padding included: the
 	// largest UDP payload of one IPv4 datagram.
 	gsoPayloadMax = mtuMax
+	// gsoPaddingDivisor bounds the padding of one GSO send to 1/8 of its
+	// packets' bytes: packets of full-depth books are all of one length and
+	// go as one send, but books of uneven depth make packets of uneven length,
+	// and padding them all to the longest would cost up to 45% more bytes on
+	// the wire (seen at --depth 20); such a batch goes as several sends.
+	gsoPaddingDivisor = 8
 )
 
 // gsoSupported says that SendBatch may use UDP GSO on this platform.
@@ -85,18 +91,33 @@ func (c *UDPConn) sendBatchGSO(pkts [][]byte) (int, error) {
 	return sent, nil
 }
 
+// gsoGroup returns how many of the first packets of pkts (at least one) go
+// as one GSO send, and its segment size, the longest of them: at most
+// gsoSegmentsMax packets and gsoPayloadMax bytes, and padding (every packet
+// but the last padded to the segment size) at most 1/gsoPaddingDivisor of
+// the packets' bytes.
+func gsoGroup(pkts [][]byte) (n, segment int) {
+	sum := 0
+	for n < min(len(pkts), gsoSegmentsMax) {
+		l := len(pkts[n])
+		seg := max(segment, l)
+		padding := seg*n - sum // the n packets before this one, padded to seg
+		if n > 0 && (seg*n+l > gsoPayloadMax || padding*gsoPaddingDivisor > sum+l) {
+			break
+		}
+		n, segment, sum = n+1, seg, sum+l
+	}
+	return n, segment
+}
+
 // sendGSO sends the first packets of pkts as one GSO send and returns how
 // many went: all of them or none.
 func (c *UDPConn) sendGSO(pkts [][]byte) (int, error) {
 	g := &c.gso
-	segment := 0
-	for _, p := range pkts[:min(len(pkts), gsoSegmentsMax)] {
-		segment = max(segment, len(p))
-	}
+	n, segment := gsoGroup(pkts)
 	if segment == 0 {
 		return 0, fmt.Errorf("marketdata: send batch: empty datagram")
 	}
-	n := min(len(pkts), gsoSegmentsMax, gsoPayloadMax/segment)
 	iov := 0
 	for i, p := range pkts[:n] {
 		g.iovs[iov].Base = unsafe.SliceData(p)
