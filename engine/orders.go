@@ -386,6 +386,13 @@ func (s *orderStore) supersede(r orderRef, k clKey) {
 	o := s.at(r)
 	s.superseded.push(clRef{key: k, id: o.id})
 	s.clRepointRef(o.clHash, r, supersededRef(i))
+	if s.superseded.full() {
+		// The next supersede drops this entry's key from the ClOrdID
+		// index, at a random slot: start fetching it a replace ahead, as
+		// prefetchForget does for finished orders.
+		next := &s.superseded.buf[s.superseded.next()].key
+		prefetch(unsafe.Pointer(&s.byClOrdID.slots[s.byClOrdID.home(hashClKey(next))]))
+	}
 }
 
 // grow doubles the direct table and indexes every held order again: at
