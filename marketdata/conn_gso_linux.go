@@ -62,10 +62,14 @@ func (c *UDPConn) initGSO() {
 // last padded with zeros to the largest one's size, and the kernel cuts it
 // into one datagram per packet. Why: over loopback the kernel delivers each
 // datagram of a sendmmsg to the receiving socket inside the send, and the
-// receiver it wakes (placed on the sender's CPU by the sync wake-up) runs
-// between two datagrams of the batch, so a batch of n packets costs n
-// wake-ups and context switches of both sides; a GSO send queues all its
-// datagrams at once and wakes the receiver once.
+// receiver it wakes ran between two datagrams of the batch: in venue bench
+// md on 2 busy cores the kernel receive times of a batch's datagrams were
+// 20-25 µs apart, each after the subscriber had read the one before (sendmmsg
+// of 5-6 packets took 100-120 µs; without the ping-pong 3-4 µs a packet),
+// most likely because the sync wake-up puts the receiver on the sender's CPU,
+// where it preempts the send at its next cond_resched. A GSO send queues all
+// its datagrams at once and wakes the receiver once: they arrive together
+// 5 µs (p50) after the send starts.
 //
 // A kernel, device or route that refuses GSO (no UDP_SEGMENT, no checksum
 // offload, a segment larger than the route's MTU) turns it off for this
