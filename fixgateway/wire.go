@@ -23,18 +23,35 @@ import (
 // The gateway cannot see the writer, but it can see the socket: TCP_INFO
 // says how many bytes the kernel has accepted on the connection. After
 // each hand-off (the session log's OnOutgoing, on the session goroutine)
-// the gateway yields, so that the writer runs, and then waits, yielding
-// and then sleeping, until the kernel holds every byte handed to the
-// writer so far. The writer is then back at its receive, so the next
+// the gateway steps aside for the writer (see wireHandoffSleep), and then
+// waits, yielding and then sleeping, until the kernel holds every byte
+// handed to the writer so far. The writer is then back at its receive, so the next
 // hand-off succeeds at once instead of spinning. The session goroutine
 // holds quickfixgo's send lock meanwhile, so the senders calling
 // SendToTarget park on it rather than queue more for a busy writer.
 //
 // Where the socket cannot be read (not Linux, TLS, a proxied listener) it
-// only yields once, as before.
+// only steps aside once.
 
 // Wire-wait bounds.
 const (
+	// wireHandoffSleep is how the session goroutine steps aside after a
+	// hand-off: a sleep this short rather than runtime.Gosched. The hand-off
+	// made the writer this P's next goroutine, so either way the writer
+	// runs first. A yielded goroutine then waits at the back of the global
+	// run queue, behind every goroutine the process has runnable (the
+	// cluster members', the agent, the other sessions'), while a timer
+	// that expired during the writer's write makes the session goroutine
+	// this P's next one again: on 2 cores it came back in a fraction of
+	// the time. venue bench fix --store memory, 4 sessions, interleaved
+	// runs on a loaded host: the report's wait in quickfixgo (fix_out p50)
+	// 0.88-0.99 -> 0.37 ms in process at rate 0, 1.8-3.1 -> 0.39-0.43 ms
+	// embedded at rate 0 (fsync data), 0.06-0.15 -> 0.03 ms embedded at
+	// 10 k/s (fsync none), p99 there 1.6-35 -> 0.4-9.8 ms. It must stay well below a write
+	// system call (several microseconds), or the timer could still be
+	// pending when the P runs out of work and the runtime's poller rounds
+	// the wait up to a millisecond.
+	wireHandoffSleep = time.Microsecond
 	// wireYieldsMax is how many times the session goroutine yields to the
 	// writer before it starts sleeping between checks.
 	wireYieldsMax = 8
@@ -78,9 +95,9 @@ func newWire(c net.Conn, cut *transport.Counter) *wire {
 
 // awaitWritten is called after n more bytes were handed to the writer: it
 // returns once the kernel has accepted them all, or the wait is bounded
-// out. A nil wire only yields.
+// out. A nil wire only steps aside.
 func (w *wire) awaitWritten(n int) {
-	runtime.Gosched() // the writer, just handed the bytes, is runnable on this P
+	time.Sleep(wireHandoffSleep) // the writer, just handed the bytes, runs first
 	if w == nil || w.off {
 		return
 	}
