@@ -26,7 +26,10 @@ const (
 	// "spin" the bench's wire-stage p99 is sysmon's 10 ms. Sleeping sooner
 	// raised p50 from 73-110 µs to 210-310 µs on a host at load 6-11 and
 	// showed no better p99 there (all in milliseconds), so the bound stays
-	// until the choice can be measured on an idle host.
+	// until the choice can be measured on an idle host. Re-checked once
+	// batches went as GSO sends (bounds patched, load 5-7): sleeping at once
+	// gave p50 145-315 µs in 6 runs, against 31-55 µs with these bounds;
+	// waking the agent's goroutine costs that much on this 2-vCPU host.
 	idleSpinsMax  = 20
 	idleYieldsMax = 2000
 	// idleSleepMaxNs bounds one sleep, so heartbeats and snapshots stay on
