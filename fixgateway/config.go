@@ -293,11 +293,18 @@ func DemoCompIDs() []string {
 // DemoAcceptorSettings returns the gateway configuration of the demo: FIX
 // 4.4 on port, TargetCompID VENUE, DEMO1..DEMO4 with password "demo", each
 // trading its own account, cancel-on-disconnect off, the file store under
-// storeDir.
+// storeDir without an fsync per message (FileStoreSync=N, QuickFIX/J's
+// default too).
 func DemoAcceptorSettings(port int, storeDir string) string {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# venue demo gateway: FIX 4.4, TargetCompID %s, password %q (tag 554)\n", DemoTargetCompID, DemoPassword)
 	fmt.Fprintf(&b, "[DEFAULT]\nConnectionType=acceptor\nSocketAcceptPort=%d\nFileStorePath=%s\n", port, storeDir)
+	// The store's writes reach the page cache before each message goes out
+	// and survive a gateway crash; an fsync per message (Y) would also
+	// survive a host crash, at ~1-2 k orders/s here. Orders themselves are
+	// durable and deduplicated in the cluster either way.
+	fmt.Fprintf(&b, "# Y fsyncs every stored message: survives a host crash, at a small fraction of the speed\n")
+	fmt.Fprintf(&b, "FileStoreSync=N\n")
 	fmt.Fprintf(&b, "%s=GATEWAY\n", KeyGatewayPrincipal)
 	for _, id := range DemoCompIDs() {
 		fmt.Fprintf(&b, "\n[SESSION]\nBeginString=FIX.4.4\nSenderCompID=%s\nTargetCompID=%s\n", DemoTargetCompID, id)

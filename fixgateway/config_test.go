@@ -11,7 +11,8 @@ import (
 )
 
 // TestDemoConfig: the embedded default is FIX.4.4 on 9878, TargetCompID
-// VENUE, DEMO1..DEMO4 with password demo, each trading its own account.
+// VENUE, DEMO1..DEMO4 with password demo, each trading its own account,
+// over the file store without an fsync per message.
 func TestDemoConfig(t *testing.T) {
 	cfg, err := ParseConfig(strings.NewReader(DemoAcceptorSettings(DemoPort, t.TempDir())))
 	if err != nil {
@@ -30,6 +31,10 @@ func TestDemoConfig(t *testing.T) {
 	}
 	if p, _ := cfg.Settings.GlobalSettings().Setting("SocketAcceptPort"); p != "9878" {
 		t.Fatalf("port %s", p)
+	}
+	// The file store, without an fsync per message (see DemoAcceptorSettings).
+	if v, _ := cfg.Settings.GlobalSettings().Setting("FileStoreSync"); v != "N" {
+		t.Fatalf("FileStoreSync %q, want N", v)
 	}
 
 	path, err := WriteDemoInitiatorSettings(t.TempDir(), DemoPort)

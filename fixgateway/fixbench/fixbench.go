@@ -21,8 +21,10 @@
 // and the engine, not replication.
 //
 // The gateway's FIX store (Config.Store) is by default quickfixgo's file
-// store with its default FileStoreSync=Y, as `venue run` has it: every
-// outbound message and every sequence number it persists is fsynced before
+// store as `venue run` has it, FileStoreSync=N: each message is written
+// before it goes out and survives a gateway crash, not a host crash.
+// "file-sync" is the file store with FileStoreSync=Y: every outbound
+// message and every sequence number it persists is fsynced before
 // quickfixgo sends the message, one after the other on each session. The
 // memory alternative keeps nothing across a crash; it measures the rest.
 package fixbench
@@ -81,7 +83,7 @@ type Config struct {
 	Rate     int           // orders per second over all sessions; 0 = as fast as a window allows
 	Window   int           // rate 0: orders in flight per session (DefaultWindow when 0), at most fixgateway.SessionInFlightMax
 	Duration time.Duration // sending time
-	Store    string        // the gateway's FIX store: "file" (default: `venue run`'s) or "memory"
+	Store    string        // the gateway's FIX store: "file" (default: `venue run`'s), "file-sync" or "memory"
 	Client   string        // the FIX clients: "raw" (default: a lean initiator) or "quickfixgo"
 	Dir      string        // for the file store and the embedded cluster's data; a temporary directory when empty
 	// Cluster is ClusterEmbedded (the default when empty) or
@@ -171,9 +173,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	switch cfg.Store {
 	case "":
 		cfg.Store = "file"
-	case "memory", "file":
+	case "memory", "file", "file-sync":
 	default:
-		return Result{}, fmt.Errorf("fixbench: store %q: want memory or file", cfg.Store)
+		return Result{}, fmt.Errorf("fixbench: store %q: want memory, file or file-sync", cfg.Store)
 	}
 	switch cfg.Cluster {
 	case "":
@@ -235,8 +237,12 @@ func newBench(ctx context.Context, cfg Config, dir string) (*bench, error) {
 		return nil, err
 	}
 	fmt.Fprintf(&acc, "[DEFAULT]\nConnectionType=acceptor\nSocketAcceptHost=127.0.0.1\nSocketAcceptPort=%d\n", port)
-	if cfg.Store == "file" {
-		fmt.Fprintf(&acc, "FileStorePath=%s/gateway\n", dir)
+	if cfg.Store != "memory" {
+		sync := "N"
+		if cfg.Store == "file-sync" {
+			sync = "Y"
+		}
+		fmt.Fprintf(&acc, "FileStorePath=%s/gateway\nFileStoreSync=%s\n", dir, sync)
 	}
 	// The initiators stand in for the FIX clients: they keep no copies of
 	// what they send (PersistMessages=N), which a real client would on its
