@@ -31,6 +31,7 @@
 //	node, err := consensus.NewNode(cfg, s, hs, plan.Position, now)
 //	// the module: SaveHardState before sending, LogAppended after appends
 //	// (s is a module.Durability); the node reads s.DurablePosition().
+//	s.SetDurableHook(wakeTheModule)             // FsyncData: wake it when that advances
 //	w, err := s.CreateSnapshot(logstore.SnapshotMeta{ServiceID: 0, Term: t, Position: p, TimestampNs: ts})
 //	err = service.OnTakeSnapshot(w); rec, err := w.Commit()
 //	err = s.Retain(3)                           // keep 3 snapshot positions, purge older log
@@ -46,7 +47,9 @@
 // syncer goroutine (woken by Notify/LogAppended, or Sync called directly)
 // writes everything published since its last round with one pwrite for the
 // bytes and one for their index slots, fdatasyncs the file, and only then
-// advances DurablePosition to the end it covered (group commit). A process
+// advances DurablePosition to the end it covered (group commit), then calls
+// the hook SetDurableHook installed, so that the consensus goroutine, parked
+// waiting for the network, wakes and reads the new position. A process
 // crash loses what the syncer had not written yet, which was not durable
 // either. Published ends are the ends of whole-entry batches, so
 // DurablePosition is always an entry boundary <= End. Truncate holds the

@@ -59,7 +59,8 @@ type Store struct {
 	failure  error
 	failed   atomic.Bool
 
-	durable atomic.Int64
+	durable   atomic.Int64
+	onDurable atomic.Pointer[func()] // SetDurableHook
 
 	rl   *RecordingLog
 	hs   *hardStateFile
