@@ -661,6 +661,12 @@ func (d *Driver) WaitReadable(timeout time.Duration) bool {
 	return d.appWaiter.WaitReadable(timeout)
 }
 
+// Wake returns a goroutine parked in WaitReadable at once (safe from any
+// goroutine, allocation-free, no system call when none is parked): for work
+// that reaches an invoker loop by other means than the driver's sockets and
+// publications, such as a log store's durable position advancing.
+func (d *Driver) Wake() { signal(d.appWaiter.w) }
+
 // WaitReadablePrecise is WaitReadable with a nanosecond-resolution timeout
 // for a loop that must act at a precise time (an open-loop load
 // generator's next send): see socketWaiter.WaitReadablePrecise.

@@ -95,3 +95,36 @@ func TestReadinessGate(t *testing.T) {
 		t.Fatalf("read %d of %d datagrams through the gate", got, len(many))
 	}
 }
+
+// TestDriverWakeEndsAWait: Wake returns a goroutine parked in WaitReadable
+// long before its timeout.
+func TestDriverWakeEndsAWait(t *testing.T) {
+	d, err := NewDriver(DriverConfig{Threading: ThreadingInvoker})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	const timeout = 10 * time.Second
+	done := make(chan time.Duration, 1)
+	go func() {
+		start := time.Now()
+		d.WaitReadable(timeout)
+		done <- time.Since(start)
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for d.appWaiter.w.parked.Load() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the waiter never parked")
+		}
+		time.Sleep(time.Millisecond) // poll interval
+	}
+	d.Wake()
+	select {
+	case waited := <-done:
+		if waited >= timeout {
+			t.Fatalf("woke after %v: the timeout, not Wake", waited)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Wake did not end the wait")
+	}
+}
