@@ -65,6 +65,7 @@ const (
 const (
 	segmentPrefix         = "log-"
 	segmentSuffix         = ".seg"
+	preparedName          = "log-prepared.tmp" // the next segment, zero-filled (prepare.go)
 	recordingLogName      = "recording.log"
 	recordingLogTempName  = "recording.log.tmp"
 	hardStateName         = "hard-state"
@@ -121,6 +122,11 @@ type Config struct {
 	// snapshot recordings (tests keep them small); zero means the default.
 	snapshotSegmentLength int32
 	snapshotTermLength    int32
+	// prepareInline makes segment preparation (prepare.go) run on the
+	// writer's goroutine when asked for, so that a seeded crash test sees
+	// its file operations in a reproducible order; prepareOff disables it.
+	prepareInline bool
+	prepareOff    bool
 }
 
 func (c Config) withDefaults() (Config, error) {

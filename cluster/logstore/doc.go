@@ -20,8 +20,9 @@
 //     WriteSnapshot, OpenSnapshot, RecoveryPlan, Retain, PurgeBefore.
 //
 // It does not decide what is committed, apply entries, or replicate; it
-// owns one goroutine (the syncer, FsyncData only) and no clock: times are
-// passed in (a term record's timestamp is its NewLeadershipTerm entry's).
+// owns two goroutines (the syncer and the segment preparer, FsyncData only)
+// and no clock: times are passed in (a term record's timestamp is its
+// NewLeadershipTerm entry's).
 //
 // # Using it
 //
@@ -58,7 +59,10 @@
 // Append never waits for an fsync except when it rolls to a new segment
 // (once per SegmentLength: the old tail is written and synced first, so
 // every segment but the tail is complete on disk) and when it starts a new
-// term (the term record is synced before the term's bytes). Truncate, the recording
+// term (the term record is synced before the term's bytes). New segments
+// are zero-filled ahead of need by a preparer goroutine (FsyncData; see
+// prepare.go), so that syncing an append into one writes no extent
+// metadata, as an append into a fallocated segment would. Truncate, the recording
 // log, the hard state, segment creation and removal, and snapshots always
 // sync, whatever the policy.
 //

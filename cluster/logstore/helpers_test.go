@@ -14,10 +14,11 @@ import (
 const testSegmentLength = segmentLengthMin
 
 // testConfig is a store on a simulated disk with small segments and small
-// snapshot recordings.
+// snapshot recordings, preparing segments on the writer's goroutine (so
+// that a seed replays the same file operations).
 func testConfig(fsys archive.FS, fsync archive.FsyncPolicy) Config {
 	return Config{Dir: "/member", FS: fsys, Fsync: fsync, SegmentLength: testSegmentLength,
-		snapshotSegmentLength: 64 << 10, snapshotTermLength: 64 << 10}
+		snapshotSegmentLength: 64 << 10, snapshotTermLength: 64 << 10, prepareInline: true}
 }
 
 func mustOpen(t testing.TB, cfg Config) *Store {

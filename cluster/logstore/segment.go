@@ -174,6 +174,9 @@ type segment struct {
 	segHeader
 	path string
 	file archive.File // nil while closed (older segments, see openSegmentsMax)
+	// prepared: made from a zero-filled spare (prepare.go), so syncs of
+	// its appends write no metadata. False when unknown (recovered).
+	prepared bool
 }
 
 func (s *Store) segmentPath(base consensus.Position) string {
@@ -182,8 +185,14 @@ func (s *Store) segmentPath(base consensus.Position) string {
 
 // createSegment makes a new, preallocated segment file at base, with its
 // header synced before the directory entry is, so that a segment whose name
-// survives a crash has a readable header (or recovery drops it).
+// survives a crash has a readable header (or recovery drops it). It uses
+// the prepared spare when one is ready (prepare.go), else fallocates.
 func (s *Store) createSegment(base consensus.Position) (*segment, error) {
+	if s.preparing() {
+		if f := s.takeSpare(); f != nil {
+			return s.installSpare(f, base)
+		}
+	}
 	h := newSegHeader(base, s.cfg.SegmentLength)
 	path := s.segmentPath(base)
 	f, err := s.cfg.FS.OpenFile(path, true)

@@ -70,6 +70,12 @@ type Store struct {
 	closing  chan struct{}
 	syncDone chan struct{}
 	closed   bool
+
+	// The preparer's spare segment (prepare.go); prepWake and prepDone
+	// exist while the preparer goroutine runs.
+	prep     spareState
+	prepWake chan struct{}
+	prepDone chan struct{}
 }
 
 var _ consensus.LogStore = (*Store)(nil)
@@ -77,7 +83,8 @@ var _ consensus.LogStore = (*Store)(nil)
 // Open opens (or creates) the store in cfg.Dir and recovers it (see the
 // package doc): torn batches are cut, files past the log's end removed, and
 // what survives is synced, so DurablePosition == End on return. Under
-// FsyncData it starts the store's syncer goroutine, which Close stops. On
+// FsyncData it starts the store's syncer and segment preparer goroutines,
+// which Close stops. On
 // the real file system a second Open of the same directory, in this
 // process or another, fails with archive.ErrLocked (the snapshot archive's
 // lock), before anything is written.
@@ -99,6 +106,11 @@ func Open(cfg Config) (*Store, error) {
 		s.closing = make(chan struct{})
 		s.syncDone = make(chan struct{})
 		go s.syncLoop()
+	}
+	if s.preparing() && !s.cfg.prepareInline {
+		s.prepWake = make(chan struct{}, 1)
+		s.prepDone = make(chan struct{})
+		go s.prepareLoop()
 	}
 	return s, nil
 }
@@ -145,6 +157,9 @@ func (s *Store) open() error {
 	s.durable.Store(int64(s.end))
 	if s.readOnly {
 		return nil
+	}
+	if err := s.adoptSpare(); err != nil {
+		return err
 	}
 	return s.deleteOrphanSnapshots()
 }
@@ -242,6 +257,7 @@ func (s *Store) Append(term consensus.TermID, data []byte) error {
 		}
 		data = data[n:]
 	}
+	s.maybePrepare()
 	if s.cfg.Fsync == archive.FsyncNone {
 		if err := s.flushNow(); err != nil {
 			return storeError(s.fail(err))
@@ -270,6 +286,13 @@ func (s *Store) validateEntries(data []byte) (int64, error) {
 // appendChunk appends the longest prefix of data (whole entries) that fits
 // the tail, rolling first when nothing fits, and returns its length.
 func (s *Store) appendChunk(data []byte) (int, error) {
+	if t := s.tail; t != nil && !t.prepared && s.end > t.base && s.preparing() && s.spareReady() {
+		// Leave a fallocated tail for a prepared segment (see prepare.go):
+		// one roll now instead of a metadata write in every later sync.
+		if err := s.roll(); err != nil {
+			return 0, err
+		}
+	}
 	n := 0
 	if s.tail != nil && s.slots < s.tail.slots {
 		n = fit(data, s.tail.dataLen-int64(s.end-s.tail.base))
@@ -503,6 +526,9 @@ func (s *Store) Close() error {
 	if s.closing != nil {
 		close(s.closing)
 		<-s.syncDone
+		if s.prepDone != nil {
+			<-s.prepDone
+		}
 		errs = append(errs, s.Sync())
 	}
 	s.closed = true
@@ -520,6 +546,7 @@ func (s *Store) closeFiles() error {
 		}
 	}
 	s.ioMu.Unlock()
+	errs = append(errs, s.closeSpare())
 	if s.rl != nil {
 		errs = append(errs, s.rl.close())
 	}

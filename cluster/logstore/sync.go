@@ -95,7 +95,13 @@ func (s *Store) Sync() error {
 // store; a wake-up (an eventfd write) is what it is for. Under FsyncNone
 // Append advances DurablePosition on the writer's own goroutine and fn is
 // never called.
+//
+// When SetDurableHook returns, the previous hook is not running and will
+// not be called again (it waits for a sync in flight), so a member can
+// remove its hook and then close what the hook wakes.
 func (s *Store) SetDurableHook(fn func()) {
+	s.ioMu.Lock() // Sync calls the hook with ioMu held
+	defer s.ioMu.Unlock()
 	if fn == nil {
 		s.onDurable.Store(nil)
 		return

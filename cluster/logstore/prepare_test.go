@@ -1,0 +1,225 @@
+package logstore
+
+import (
+	"errors"
+	"io/fs"
+	"testing"
+	"time"
+
+	"venue/archive"
+	"venue/cluster/consensus"
+)
+
+// prepareBatchPayloadMax keeps the prepare tests' batches a few KB, so that
+// a 64 KiB test segment takes tens of them.
+const prepareBatchPayloadMax = 1500
+
+// appendSynced appends one batch of term 1 (opening the term on an empty
+// model) and syncs it. The model takes the batch first: a crash inside
+// Append may leave any whole-entry part of it on disk.
+func appendSynced(s *Store, m *model, gen *entryGen) error {
+	lead := consensus.TermID(0)
+	if m.lastTerm() != 1 {
+		lead = 1
+	}
+	b := gen.batch(4, prepareBatchPayloadMax, lead)
+	m.append(1, b)
+	if err := s.Append(1, b); err != nil {
+		return err
+	}
+	return s.Sync()
+}
+
+// spareOnDisk reports whether the store's directory holds a complete spare.
+func spareOnDisk(t *testing.T, fsys archive.FS, cfg Config) bool {
+	t.Helper()
+	f, err := fsys.OpenFile(cfg.Dir+"/"+preparedName, false)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	h := newSegHeader(0, cfg.SegmentLength)
+	return spareComplete(f, h.fileLength())
+}
+
+// TestPreparedSegments walks the preparer's life: a fresh store's first
+// segment is fallocated; once it holds half a segment a spare is
+// prepared, and the next append leaves the first segment early for it; the
+// prepared tail asks for the next spare, which the roll at its end
+// renames into place. A spare survives Close for the next Open; a partial
+// one is removed; FsyncNone never prepares. The log reads back whole
+// after every reopen.
+func TestPreparedSegments(t *testing.T) {
+	fsys := archive.NewSimFS(7)
+	cfg := testConfig(fsys, archive.FsyncData)
+	s := mustOpen(t, cfg)
+	m, gen := newModel(), newEntryGen(7)
+	appendUntil := func(what string, cond func() bool) {
+		t.Helper()
+		for i := 0; !cond(); i++ {
+			if i == 200 { // several segments' worth
+				t.Fatalf("%s: not after %d appends (spare error %v)", what, i, s.prep.err)
+			}
+			if err := appendSynced(s, m, gen); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	appendUntil("a spare", s.spareReady)
+	if len(s.segs) != 1 || s.tail.prepared {
+		t.Fatalf("before the spare: %d segments, tail prepared %t; want the fallocated first", len(s.segs), s.tail.prepared)
+	}
+	if !spareOnDisk(t, fsys, cfg) {
+		t.Fatal("spare ready but not complete on disk")
+	}
+	end := s.End()
+	appendUntil("an early roll", func() bool { return len(s.segs) == 2 })
+	if !s.tail.prepared || s.tail.base != end || s.spareReady() {
+		t.Fatalf("early roll: tail at %d prepared %t (want %d, true), spare still ready %t",
+			s.tail.base, s.tail.prepared, end, s.spareReady())
+	}
+	appendUntil("a full roll", func() bool { return len(s.segs) == 3 })
+	if !s.tail.prepared || s.segs[2].base-s.segs[1].base < testSegmentLength/2 {
+		t.Fatalf("roll at %d after %d: tail prepared %t", s.segs[2].base, s.segs[1].base, s.tail.prepared)
+	}
+	appendUntil("another spare", s.spareReady)
+	checkAgainst(t, "prepared", s, m)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !spareOnDisk(t, fsys, cfg) {
+		t.Fatal("Close dropped the spare")
+	}
+
+	s = mustOpen(t, cfg)
+	checkAgainst(t, "reopened", s, m)
+	if !s.spareReady() {
+		t.Fatal("a complete spare was not adopted")
+	}
+	s.Close()
+
+	f, err := fsys.OpenFile(cfg.Dir+"/"+preparedName, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteAt(make([]byte, preparedRecordLength), 0) // as if preparation was cut short
+	f.SyncData()
+	f.Close()
+	s = mustOpen(t, cfg)
+	if s.spareReady() || spareOnDisk(t, fsys, cfg) {
+		t.Fatal("a partial spare was adopted")
+	}
+	if _, err := fsys.OpenFile(cfg.Dir+"/"+preparedName, false); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("partial spare not removed: %v", err)
+	}
+	checkAgainst(t, "reopened after a partial spare", s, m)
+	s.Close()
+
+	nfs := archive.NewSimFS(8)
+	ncfg := testConfig(nfs, archive.FsyncNone)
+	n := mustOpen(t, ncfg)
+	nm, ngen := newModel(), newEntryGen(8)
+	for range 60 {
+		if err := appendSynced(n, nm, ngen); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n.spareReady() || spareOnDisk(t, nfs, ncfg) {
+		t.Fatal("FsyncNone prepared a segment")
+	}
+	n.Close()
+}
+
+// TestPreparerGoroutine: with the preparer on its own goroutine (as in
+// production) a spare appears without the writer's help and the next
+// append moves to it; Close stops the preparer. Run with -race.
+func TestPreparerGoroutine(t *testing.T) {
+	fsys := archive.NewSimFS(9)
+	cfg := testConfig(fsys, archive.FsyncData)
+	cfg.prepareInline = false
+	s := mustOpen(t, cfg)
+	m, gen := newModel(), newEntryGen(9)
+	for int64(s.End()) < testSegmentLength/2 {
+		if err := appendSynced(s, m, gen); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !s.spareReady() {
+		if time.Now().After(deadline) {
+			t.Fatalf("no spare (error %v)", s.prep.err)
+		}
+		time.Sleep(time.Millisecond) // poll interval
+	}
+	if err := appendSynced(s, m, gen); err != nil {
+		t.Fatal(err)
+	}
+	if !s.tail.prepared {
+		t.Fatal("the append after the spare did not move to it")
+	}
+	checkAgainst(t, "goroutine", s, m)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-s.prepDone:
+	default:
+		t.Fatal("preparer still running after Close")
+	}
+}
+
+// TestCrashAroundPreparedSegments cuts the power at every file operation
+// of a workload that prepares spares, leaves a fallocated segment early for
+// one and rolls into another (FsyncData, a sync after each append): the
+// recovered log must be a prefix of what was appended, at least as long as
+// the last DurablePosition, decode, and take appends again; a spare left
+// behind is either complete or gone after the reopen.
+func TestCrashAroundPreparedSegments(t *testing.T) {
+	const appends = 130 // over two 64 KiB segments
+	for k := 1; ; k++ {
+		fsys := archive.NewSimFS(uint64(k))
+		cfg := testConfig(fsys, archive.FsyncData)
+		s := mustOpen(t, cfg)
+		m, gen := newModel(), newEntryGen(11)
+		fsys.CrashAfter(k)
+		var durable consensus.Position
+		crashed := false
+		for range appends {
+			if err := appendSynced(s, m, gen); err != nil {
+				crashed = true
+				break
+			}
+			durable = s.DurablePosition()
+		}
+		fsys.CrashAfter(0)
+		if !crashed {
+			if len(s.segs) < 3 {
+				t.Fatalf("the workload made %d segments, want 3 (a fallocated one and two prepared); end %d, tail %d prepared %t, spare err %v", len(s.segs), s.End(), s.tail.base, s.tail.prepared, s.prep.err)
+			}
+			s.Close()
+			return // every operation had its crash
+		}
+		_ = s.Close() // its files died with the power
+		r, err := Open(cfg)
+		if err != nil {
+			t.Fatalf("crash at op %d: reopen: %v", k, err)
+		}
+		got := readAll(t, r, 0)
+		if !isPrefix(got, m.buf) || consensus.Position(len(got)) < durable {
+			t.Fatalf("crash at op %d: recovered %d bytes (prefix %t), durable was %d", k, len(got), isPrefix(got, m.buf), durable)
+		}
+		checkDecodes(t, got)
+		if _, err := fsys.OpenFile(cfg.Dir+"/"+preparedName, false); err == nil && !r.spareReady() {
+			t.Fatalf("crash at op %d: a spare left on disk but not adopted", k)
+		}
+		rm := newModel()
+		rm.buf, rm.terms = got, termsBelow(m.terms, consensus.Position(len(got)))
+		if err := appendSynced(r, rm, gen); err != nil {
+			t.Fatalf("crash at op %d: append after recovery: %v", k, err)
+		}
+		r.Close()
+	}
+}
