@@ -74,6 +74,10 @@ func Launch(c config.Cluster, id consensus.MemberID, service cluster.ClusteredSe
 		return nil, fmt.Errorf("member %d: transport: %w", id, err)
 	}
 	n.driver = driver
+	// The syncer (FsyncData) wakes the member when the durable position
+	// advances: a follower acknowledges, and a leader counts itself in the
+	// quorum, without waiting for the next datagram or the poll timeout.
+	store.SetDurableHook(driver.Wake)
 	pc, err := c.PeerConfig(driver, id)
 	if err != nil {
 		n.close()
@@ -137,6 +141,9 @@ func (n *Node) close() error {
 	var err error
 	if n.peers != nil {
 		n.peers.Close()
+	}
+	if n.store != nil {
+		n.store.SetDurableHook(nil) // before the driver it wakes goes
 	}
 	if n.driver != nil {
 		err = n.driver.Close()
