@@ -102,13 +102,31 @@ func spareComplete(f archive.File, length int64) bool {
 	if _, err := f.ReadAt(b[:], 0); err != nil {
 		return false
 	}
-	if string(b[:len(preparedMagic)]) != preparedMagic ||
-		int64(le.Uint64(b[preparedLengthOffset:])) != length ||
-		le.Uint32(b[preparedChecksumOffset:]) != crc32.Checksum(b[:preparedChecksumOffset], castagnoli) {
+	if got, ok := decodePreparedRecord(b[:]); !ok || got != length {
 		return false
 	}
 	size, err := f.Size()
 	return err == nil && size == length
+}
+
+// encodePreparedRecord writes the completion record of a spare of length
+// bytes into b (preparedRecordLength bytes).
+func encodePreparedRecord(b []byte, length int64) {
+	b = b[:preparedRecordLength]
+	copy(b, preparedMagic)
+	le.PutUint64(b[preparedLengthOffset:], uint64(length))
+	le.PutUint32(b[preparedChecksumOffset:], crc32.Checksum(b[:preparedChecksumOffset], castagnoli))
+}
+
+// decodePreparedRecord returns the spare length a completion record
+// states, and whether b holds a well-formed one. It never panics.
+func decodePreparedRecord(b []byte) (int64, bool) {
+	if len(b) < preparedRecordLength || string(b[:len(preparedMagic)]) != preparedMagic ||
+		le.Uint32(b[preparedChecksumOffset:]) != crc32.Checksum(b[:preparedChecksumOffset], castagnoli) {
+		return 0, false
+	}
+	length := int64(le.Uint64(b[preparedLengthOffset:]))
+	return length, length > 0
 }
 
 // maybePrepare asks for a spare when the tail has grown past the start
@@ -206,9 +224,7 @@ func (s *Store) prepareSpare() (archive.File, error) {
 		}
 	}
 	var rec [preparedRecordLength]byte
-	copy(rec[:], preparedMagic)
-	le.PutUint64(rec[preparedLengthOffset:], uint64(length))
-	le.PutUint32(rec[preparedChecksumOffset:], crc32.Checksum(rec[:preparedChecksumOffset], castagnoli))
+	encodePreparedRecord(rec[:], length)
 	if _, err := f.WriteAt(rec[:], 0); err != nil {
 		return fail(err)
 	}
