@@ -45,7 +45,8 @@ type Config struct {
 	HeartbeatIntervalNs int64
 	// LeaderHeartbeatTimeoutNs: a follower that hears nothing from its leader
 	// for this long starts an election; a leader that hears from no quorum for
-	// this long steps down.
+	// this long steps down. Time this member itself stalled (was not
+	// driven for over a heartbeat interval) does not count (stall.go).
 	LeaderHeartbeatTimeoutNs int64
 	// ElectionTimeoutNs bounds the canvass wait for a quorum and a ballot.
 	ElectionTimeoutNs int64

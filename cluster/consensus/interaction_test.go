@@ -30,6 +30,10 @@ var rewrite = flag.Bool("rewrite", false, "rewrite testdata/*.txt with the actua
 //	proposen ID N      propose N session messages on member ID, quietly
 //	terminate ID       orderly shutdown from member ID
 //	isolate ID, heal   cut member ID off from everyone; undo all cuts
+//	freeze ID...       stop driving members (a stalled process): no ticks,
+//	                   messages to them wait in their socket
+//	thaw ID...         drive them again: each first reads what waited, as
+//	                   a duty cycle polls before it ticks
 //	hold, release      stop delivering messages (they queue); deliver them
 //	crash ID, restart ID   lose unsynced writes and the node; start it again
 //	nosync ID, sync ID stall member ID's fsync; resume it
@@ -100,14 +104,16 @@ type scriptHarness struct {
 	hard     []HardState
 	nosync   []bool
 	isolated []bool
+	frozen   []bool
+	held     []Message  // messages waiting for a frozen member
 	snaps    []Position // the snapshot each member can serve
 	holding  bool       // messages queue undelivered
 	seed     uint64
 	nowNs    int64
 	// commitIntervalNs is the members' CommitBroadcastIntervalNs.
 	commitIntervalNs int64
-	queue    []Message
-	events   []string
+	queue            []Message
+	events           []string
 }
 
 func (h *scriptHarness) run(line string) []string {
@@ -132,6 +138,12 @@ func (h *scriptHarness) run(line string) []string {
 		h.isolated[atoi(h.t, f[1])] = true
 	case "heal":
 		clear(h.isolated)
+	case "freeze":
+		for _, id := range f[1:] {
+			h.frozen[atoi(h.t, id)] = true
+		}
+	case "thaw":
+		h.thaw(f[1:])
 	case "hold":
 		h.holding = true
 	case "release":
@@ -193,6 +205,7 @@ func (h *scriptHarness) members(n int, seed uint64) {
 	h.seed = seed
 	h.nodes, h.stores = make([]*Node, n), make([]*MemLogStore, n)
 	h.hard, h.nosync, h.isolated = make([]HardState, n), make([]bool, n), make([]bool, n)
+	h.frozen = make([]bool, n)
 	h.snaps = make([]Position, n)
 	for i := range n {
 		h.stores[i] = NewMemLogStore()
@@ -225,13 +238,32 @@ func (h *scriptHarness) tick(d string) {
 	}
 	for end := h.nowNs + dur; h.nowNs < end; {
 		h.nowNs += 1_000_000
-		for _, n := range h.nodes {
-			if n != nil {
+		for i, n := range h.nodes {
+			if n != nil && !h.frozen[i] {
 				_ = n.Tick(h.nowNs)
 			}
 		}
 		h.settle()
 	}
+}
+
+// thaw drives the given frozen members again: each steps the messages that
+// waited for it, at the current time, before anything else happens.
+func (h *scriptHarness) thaw(ids []string) {
+	for _, id := range ids {
+		h.frozen[atoi(h.t, id)] = false
+	}
+	held := h.held
+	h.held = nil
+	for _, m := range held {
+		switch n := h.nodes[m.To]; {
+		case h.frozen[m.To]:
+			h.held = append(h.held, m)
+		case n != nil:
+			_ = n.Step(h.nowNs, &m)
+		}
+	}
+	h.settle()
 }
 
 func parseMs(s string) (int64, error) {
@@ -255,7 +287,11 @@ func (h *scriptHarness) settle() {
 			q := h.queue
 			h.queue = nil
 			for _, m := range q {
-				if n := h.nodes[m.To]; n != nil && !h.isolated[m.To] && !h.isolated[m.From] {
+				switch n := h.nodes[m.To]; {
+				case n == nil || h.isolated[m.To] || h.isolated[m.From]:
+				case h.frozen[m.To]:
+					h.held = append(h.held, m)
+				default:
 					_ = n.Step(h.nowNs, &m)
 				}
 			}

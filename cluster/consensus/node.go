@@ -56,6 +56,10 @@ type Counters struct {
 	SnapshotOffers, StaleSnapshotOffers uint64
 	// SnapshotsInstalled counts snapshots this member installed from a peer.
 	SnapshotsInstalled uint64
+	// Stalls counts gaps longer than a heartbeat interval between two
+	// calls into the Node (its caller was not running); they do not count
+	// as the peers' silence (stall.go).
+	Stalls uint64
 }
 
 // Errors returned by Node methods.
@@ -104,7 +108,7 @@ type canvassRecord struct {
 // deterministic state machine without goroutines, sockets, clock or files.
 // The caller drives it from one goroutine:
 //
-//	n.Tick(nowNs)           // periodically (every few ms)
+//	n.Tick(nowNs)           // periodically (every few ms; a gap beyond a heartbeat interval is a stall)
 //	n.Step(nowNs, &msg)     // for each consensus message received
 //	n.Propose(nowNs, &e)    // for each ingress entry (leader only)
 //	if n.HasReady() { rd := n.Ready(); ...obligations...; n.Advance(rd) }
@@ -199,7 +203,10 @@ func NewNode(cfg Config, store LogStore, hs HardState, applied Position, nowNs i
 	return n, n.err
 }
 
-// Tick advances the Node's timers to nowNs, which must not go backwards.
+// Tick advances the Node's timers to nowNs, which must not go backwards. Call
+// it at least every heartbeat interval: a longer gap since the last call is
+// taken for a stall of this member, which its peers' timeouts do not count
+// (stall.go).
 func (n *Node) Tick(nowNs int64) error {
 	if err := n.begin(nowNs); err != nil {
 		return err
@@ -230,6 +237,7 @@ func (n *Node) begin(nowNs int64) error {
 		return ErrClosed
 	}
 	assert(nowNs >= n.nowNs, "time went back from %d to %d", n.nowNs, nowNs)
+	n.creditStall(nowNs)
 	n.nowNs = nowNs
 	return nil
 }

@@ -119,6 +119,11 @@ const (
 	// not allowed, unknown request).
 	CounterAdminRequests CounterType = transport.CounterTypeClusterBase + 25
 	CounterAdminRejected CounterType = transport.CounterTypeClusterBase + 26
+	// CounterStalls counts times the member's duty cycle came back after
+	// more than a consensus heartbeat interval (descheduled, or blocked in
+	// a disk call): time its peers' timeouts do not count
+	// (consensus.Counters.Stalls).
+	CounterStalls CounterType = transport.CounterTypeClusterBase + 27
 )
 
 // Consensus drop counters.
@@ -202,7 +207,7 @@ const (
 var catalogue = [...]CounterType{
 	CounterRole, CounterTerm, CounterElectionState, CounterElections, CounterLeader,
 	CounterCommitPosition, CounterLogEndPosition, CounterDurablePosition, CounterAppliedPosition,
-	CounterLeaderTerms,
+	CounterLeaderTerms, CounterStalls,
 	CounterControlToggle, CounterControlPosition, CounterHeartbeat, CounterErrors,
 	CounterSnapshotsTaken, CounterSnapshotsSkipped, CounterSnapshotsFailed, CounterLastSnapshotPosition,
 	CounterSnapshotsInstalled, CounterSnapshotChunksServed,
@@ -237,6 +242,7 @@ var counterNames = map[CounterType]string{
 	CounterDurablePosition:         "durable (append) position",
 	CounterAppliedPosition:         "applied position",
 	CounterLeaderTerms:             "terms led",
+	CounterStalls:                  "duty cycle stalls past a heartbeat",
 	CounterSessionsOpen:            "sessions open",
 	CounterSessionsOpened:          "sessions opened",
 	CounterSessionsClosed:          "sessions closed",
@@ -588,6 +594,8 @@ func (c *control) value(t CounterType, st *consensus.Status, cc *consensus.Count
 		return int64(st.Applied)
 	case CounterLeaderTerms:
 		return int64(cc.LeaderTerms)
+	case CounterStalls:
+		return int64(cc.Stalls)
 	case CounterErrors:
 		_, _, failed, _ := c.m.SnapshotStats()
 		return c.errorEvents + failed

@@ -127,6 +127,39 @@ func TestScenario3MembersOneWayPartitionLeaderToFollowerDoesNotDeposeLeader(t *t
 	s.finish(t)
 }
 
+// Every member's process stops for longer than the leader heartbeat timeout
+// and resumes (a loaded host descheduled them; or each blocked in a disk
+// call at the same log position): nothing failed, so no member may count
+// its own stall as its peers' silence and depose the leader.
+func TestScenario3MembersEveryMemberPausedPastTimeoutKeepsItsLeader(t *testing.T) {
+	const seeds = 10
+	const pauseNs = 400e6 // twice the leader heartbeat timeout
+	for seed := uint64(1); seed <= seeds; seed++ {
+		s := New(quietOptions(3, seed))
+		s.runUntil(t, 1e9, "first leader", func() bool { return s.leaderCommitted(0) })
+		s.runFor(t, 100e6)
+		l := s.Leader()
+		term := s.status(l).Term
+		for _, m := range s.members {
+			m.setPaused(true)
+		}
+		s.runFor(t, pauseNs)
+		for _, m := range s.members {
+			m.setPaused(false)
+		}
+		acked := len(s.client.acked)
+		s.runFor(t, 500e6)
+		if s.Leader() != l || s.status(l).Term != term {
+			t.Fatalf("seed %d: leader %d term %d deposed after a stall of every member: %s",
+				seed, l, term, s.describe())
+		}
+		if len(s.client.acked) <= acked {
+			t.Fatalf("seed %d: nothing committed after the stall", seed)
+		}
+		s.finish(t)
+	}
+}
+
 func TestScenario3MembersAllCrashAndRestartCommittedLogSurvives(t *testing.T) {
 	s := New(quietOptions(3, 11))
 	s.runUntil(t, 1e9, "first leader", func() bool { return s.leaderCommitted(0) })
