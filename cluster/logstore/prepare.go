@@ -34,18 +34,19 @@ import (
 // the segment header over the record, so a segment whose name survives a
 // crash has a readable header, as createSegment guarantees) and falls back
 // to a fallocated segment when no spare is ready. The preparer starts once
-// the tail holds prepareStartLength bytes (never for a store that stays
-// small, such as most tests'), and while the tail is a fallocated segment a
-// ready spare ends it early: a fresh member runs on prepared segments after
-// its first few hundred milliseconds. A spare left by a clean Close is
+// a fallocated tail holds prepareStartLength bytes (never for a store that
+// stays small, such as most tests'), or a prepared one is half full, and a
+// ready spare ends a fallocated tail early: a fresh member runs on prepared
+// segments after its first few hundred milliseconds. A spare left by a clean Close is
 // kept for the next Open; a partial one is removed.
 const (
 	// prepareChunkLength is the zeros the preparer writes per fdatasync.
 	// Each chunk holds the device ~0.4 ms (at ~700 MB/s), which bounds
 	// what a commit's sync can queue behind.
 	prepareChunkLength = 256 << 10
-	// prepareStartLength is how full the tail must be (capped at half a
-	// segment) before the preparer makes the next segment.
+	// prepareStartLength is how full a fallocated tail must be (capped at
+	// half a segment) before the preparer makes the segment that replaces
+	// it.
 	prepareStartLength = 1 << 20
 
 	preparedMagic          = "VNLOGPRE"
@@ -129,11 +130,20 @@ func decodePreparedRecord(b []byte) (int64, bool) {
 	return length, length > 0
 }
 
-// maybePrepare asks for a spare when the tail has grown past the start
-// length and none is ready or coming. Called by the writer after appends.
+// maybePrepare asks for a spare when none is ready or coming and the tail
+// has grown past prepareStartLength (a fallocated tail, to be left early)
+// or half its length (a prepared one: the spare is for its roll, and
+// zeroing it sooner would only put its disk traffic beside the first
+// one's). Called by the writer after appends.
 func (s *Store) maybePrepare() {
-	if !s.preparing() || s.tail == nil ||
-		int64(s.end-s.tail.base) < min(prepareStartLength, s.tail.dataLen/2) {
+	if !s.preparing() || s.tail == nil {
+		return
+	}
+	threshold := s.tail.dataLen / 2
+	if !s.tail.prepared {
+		threshold = min(threshold, prepareStartLength)
+	}
+	if int64(s.end-s.tail.base) < threshold {
 		return
 	}
 	s.prep.mu.Lock()
