@@ -162,6 +162,10 @@ type Driver struct {
 	recvWaiter *socketWaiter
 	appWaiter  agentWaiter // Driver.WaitReadable (invoker loops)
 	stopping   atomic.Bool // set by Close: waits return at once
+	// woken is set by Wake and consumed by the next (or current)
+	// WaitReadable, so that a Wake made while the loop is not yet parked
+	// is not lost (see agentWaiter.WaitReadable).
+	woken atomic.Bool
 }
 
 // NewDriver builds a driver and, unless the threading mode is invoker,
@@ -207,7 +211,7 @@ func (d *Driver) newWaiters() error {
 			return err
 		}
 	}
-	d.appWaiter = agentWaiter{d: d, w: w, sends: true}
+	d.appWaiter = agentWaiter{d: d, w: w, sends: true, woken: &d.woken}
 	return nil
 }
 
@@ -664,8 +668,13 @@ func (d *Driver) WaitReadable(timeout time.Duration) bool {
 // Wake returns a goroutine parked in WaitReadable at once (safe from any
 // goroutine, allocation-free, no system call when none is parked): for work
 // that reaches an invoker loop by other means than the driver's sockets and
-// publications, such as a log store's durable position advancing.
-func (d *Driver) Wake() { signal(d.appWaiter.w) }
+// publications, such as a log store's durable position advancing. A Wake
+// while no goroutine is parked makes the next WaitReadable return at once:
+// the loop may have looked for the work just before it arrived.
+func (d *Driver) Wake() {
+	d.woken.Store(true) // before signal loads parked: see agentWaiter
+	signal(d.appWaiter.w)
+}
 
 // WaitReadablePrecise is WaitReadable with a nanosecond-resolution timeout
 // for a loop that must act at a precise time (an open-loop load

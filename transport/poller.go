@@ -197,10 +197,15 @@ func (w *socketWaiter) close() error {
 // stores the frame then loads parked; the waiter stores parked then loads
 // the frame; with sequentially consistent atomics one of them sees the
 // other).
+//
+// woken (Driver.Wake's flag, set on the application's waiter only) closes
+// the same race for a Wake: Wake stores the flag then loads parked, the
+// waiter stores parked then takes the flag.
 type agentWaiter struct {
 	d     *Driver
 	w     *socketWaiter
 	sends bool
+	woken *atomic.Bool
 }
 
 // WaitReadable waits for a datagram, new data to send, or the timeout.
@@ -215,10 +220,20 @@ func (a *agentWaiter) WaitReadable(timeout time.Duration) bool {
 	}
 	a.w.parked.Add(1)
 	defer a.w.parked.Add(-1)
+	if a.woken != nil && a.woken.Swap(false) {
+		return true
+	}
 	if a.sends && a.d.sendPending() {
 		return true
 	}
-	return a.w.WaitReadable(timeout)
+	ready := a.w.WaitReadable(timeout)
+	if a.woken != nil {
+		// A Wake during the wait is answered by the cycle that follows
+		// it, which runs after this return: drop its flag so that the
+		// next park does not return at once for it.
+		a.woken.Store(false)
+	}
+	return ready
 }
 
 // fdConn is implemented by DatagramConns backed by a socket.

@@ -128,3 +128,27 @@ func TestDriverWakeEndsAWait(t *testing.T) {
 		t.Fatal("Wake did not end the wait")
 	}
 }
+
+// TestDriverWakeBeforeWaitIsKept: a Wake that comes while nobody is parked
+// (the loop is between its duty cycle, which missed the work, and its
+// park) still ends the next WaitReadable at once, instead of being lost
+// until the wait's timeout.
+func TestDriverWakeBeforeWaitIsKept(t *testing.T) {
+	d, err := NewDriver(DriverConfig{Threading: ThreadingInvoker})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	const timeout = 2 * time.Second
+	d.Wake()
+	start := time.Now()
+	ok := d.WaitReadable(timeout)
+	if waited := time.Since(start); !ok || waited >= timeout/2 {
+		t.Fatalf("WaitReadable after a Wake returned %v after %v: the wake-up was lost", ok, waited)
+	}
+	// The wake-up is consumed: the next wait runs to its timeout.
+	start = time.Now()
+	if d.WaitReadable(20 * time.Millisecond); time.Since(start) < 10*time.Millisecond {
+		t.Fatal("one Wake ended two waits")
+	}
+}
