@@ -253,3 +253,122 @@ func TestMatchRetiresManyMakers(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestAgainstReferenceWideBook is TestAgainstReference on books hundreds of
+// levels wide, where more than pendingLevelsMax new levels come between two
+// walks of the tree and the best is often far from the next: the events
+// must agree with the reference book, depth must list its levels, and a
+// snapshot must restore to a book that goes on exactly as the original
+// (same events, same digest), pending levels or not.
+func TestAgainstReferenceWideBook(t *testing.T) {
+	// Each snapshot period opens with a burst of new levels (farLevels),
+	// which the depth and snapshot at its end then walk.
+	const seeds, commands, snapshotEvery = 40, 1200, 211
+	fullSeen := false
+	for seed := uint64(0); seed < seeds; seed++ {
+		g := newGenerator(seed)
+		g.spread = 4 * pendingLevelsMax
+		var rec, refRec, restoredRec recorder
+		b := New(g.cfg, &rec)
+		ref := newRefBook(g.cfg, &refRec)
+		var restored *Book
+		var burst []command
+		for i := range commands {
+			if i%snapshotEvery == 0 {
+				burst = farLevels(g, i/snapshotEvery)
+			}
+			var c command
+			if len(burst) > 0 {
+				c, burst = burst[0], burst[1:]
+			} else {
+				c = g.next()
+			}
+			c.apply(b)
+			c.apply(ref)
+			at := fmt.Sprintf("seed %d command %d (%v)", seed, i, c)
+			got := rec.take()
+			if d := diffRecorded(got, refRec.take()); d != "" {
+				t.Fatalf("%s: %s", at, d)
+			}
+			if err := b.Check(); err != nil {
+				t.Fatalf("%s: %v", at, err)
+			}
+			for s := range b.sides {
+				fullSeen = fullSeen || b.sides[s].pending == pendingLevelsMax
+			}
+			if restored != nil {
+				c.apply(restored)
+				if d := diffRecorded(restoredRec.take(), got); d != "" {
+					t.Fatalf("%s: restored book: %s", at, d)
+				}
+			}
+			if i%snapshotEvery != snapshotEvery-1 {
+				continue
+			}
+			for _, s := range []Side{Buy, Sell} {
+				if got, want := b.AppendDepth(nil, s, 4*g.spread), refDepth(ref, s); !equalLevels(got, want) {
+					t.Fatalf("%s: %v depth\n got %+v\nwant %+v", at, s, got, want)
+				}
+			}
+			if restored != nil && restored.Digest() != b.Digest() {
+				t.Fatalf("%s: a book restored %d commands ago no longer agrees", at, snapshotEvery)
+			}
+			restored = New(g.cfg, &restoredRec)
+			if err := restored.Restore(b.AppendSnapshot(nil)); err != nil {
+				t.Fatalf("%s: restore: %v", at, err)
+			}
+			if err := restored.Check(); err != nil {
+				t.Fatalf("%s: restored: %v", at, err)
+			}
+		}
+	}
+	if !fullSeen {
+		t.Fatal("no side ever held pendingLevelsMax pending levels: the test misses the settle of a full array")
+	}
+}
+
+// farLevels returns orders that make 2*pendingLevelsMax+1 new levels on
+// one side, beyond the prices the generator uses and beyond those of the
+// bursts before (n counts them), so that they wait for the tree in a full
+// array and more.
+func farLevels(g *generator, n int) []command {
+	side := Side(n % 2)
+	away := g.cfg.TickSize
+	if side == Buy {
+		away = -away
+	}
+	var cmds []command
+	for j := range int64(2*pendingLevelsMax + 1) {
+		off := int64(g.spread) + 101 + int64(n)*(2*pendingLevelsMax+1) + j
+		cmds = append(cmds, command{kind: cmdSubmit, order: Order{ID: g.nextID, Account: 1, Side: side,
+			Price: g.mid + off*away, Quantity: g.cfg.LotSize}})
+		g.nextID++
+	}
+	return cmds
+}
+
+// refDepth is the reference book's depth of side s, best first.
+func refDepth(r *refBook, s Side) []Level {
+	var out []Level
+	for _, o := range r.side(s) {
+		if n := len(out); n > 0 && out[n-1].Price == o.price {
+			out[n-1].Quantity += o.open()
+			out[n-1].Count++
+			continue
+		}
+		out = append(out, Level{Side: s, Price: o.price, Quantity: o.open(), Count: 1})
+	}
+	return out
+}
+
+func equalLevels(a, b []Level) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
