@@ -115,7 +115,9 @@ type Config struct {
 	// SegmentLength is the data capacity of new segment files: a power of
 	// two in [64 KiB, 1 GiB]; zero means SegmentLengthDefault. The tail
 	// segment is mirrored in memory (two buffers that alternate at rolls),
-	// so twice this is the store's memory.
+	// so twice this is the store's memory. Under FsyncData the next
+	// segment, zero-filled ahead of need (log-prepared.tmp), holds one
+	// more segment's disk.
 	SegmentLength int64
 
 	// snapshotSegmentLength and snapshotTermLength override the shape of
