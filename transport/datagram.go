@@ -20,7 +20,9 @@ type Datagram struct {
 // test or the simulator can drive the transport deterministically.
 type DatagramConn interface {
 	// ReadBatch receives up to len(ds) datagrams without blocking and
-	// returns how many it filled (0 when none are waiting).
+	// returns how many it filled (0 when none are waiting, or, for a UDP
+	// socket the driver watches, when none were at its duty cycle's
+	// readiness refresh: see udpConn.ReadBatch).
 	ReadBatch(ds []Datagram) (int, error)
 	// WriteBatch sends ds and returns how many were sent.
 	WriteBatch(ds []Datagram) (int, error)

@@ -170,6 +170,10 @@ func (n UDPNetwork) ListenMulticast(group netip.AddrPort, opts MulticastOptions)
 // callers' buffers. It is written against the raw syscall rather than
 // x/net's ReadBatch because that allocates a *net.UDPAddr per datagram;
 // here the source address is decoded into a netip.AddrPort in place.
+//
+// A socket the driver watches (gate) is read only if its waiter's last
+// refresh found it readable; otherwise ReadBatch returns 0 without a
+// system call, and what arrived since the refresh is read after the next.
 func (u *udpConn) ReadBatch(ds []Datagram) (int, error) {
 	n := min(len(ds), udpBatchMax)
 	if n == 0 || (u.gateW != nil && !u.gateW.mayRead(u.fd)) {
