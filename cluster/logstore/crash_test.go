@@ -382,6 +382,36 @@ func TestCrashDuringTruncate(t *testing.T) {
 	}
 }
 
+// TestFsyncNoneRollsWithoutSyncing: under FsyncNone appends that roll to
+// new segments make no sync at all (every sync would fail here), because a
+// sync on the writer's goroutine waits for the disk's whole write cache.
+func TestFsyncNoneRollsWithoutSyncing(t *testing.T) {
+	fsys := archive.NewSimFS(7)
+	s := mustOpen(t, testConfig(fsys, archive.FsyncNone))
+	defer s.Close()
+	gen := newEntryGen(7)
+	m := newModel()
+	for m.end() < 3*testSegmentLength {
+		lead := consensus.TermID(0)
+		if m.end() == 0 {
+			lead = 1
+		}
+		b := gen.batch(10, 900, lead)
+		if err := s.Append(1, b); err != nil {
+			t.Fatalf("append at %d: %v", m.end(), err)
+		}
+		m.append(1, b)
+		if lead != 0 {
+			// The term's record is synced whatever the policy; nothing after.
+			fsys.FailSyncs(1<<30, errors.New("no sync expected"))
+		}
+	}
+	if len(s.segs) < 3 {
+		t.Fatalf("%d segments: the test did not roll", len(s.segs))
+	}
+	checkAgainst(t, "after rolling without syncs", s, m)
+}
+
 // TestProcessCrashThenPowerLoss: after a process crash the page cache still
 // holds writes that were never synced (FsyncNone); recovery accepts them
 // and must make them durable, so a power loss after the restart takes

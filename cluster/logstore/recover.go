@@ -208,8 +208,8 @@ func (s *Store) dropSegments(bases []consensus.Position) error {
 
 // settle zeroes the tail's index slots past its valid ones where they are
 // not already zero (a torn or stale slot there could otherwise be taken for
-// a later batch's), then syncs every segment: bytes that were only in the
-// page cache are durable from here on.
+// a later batch's), then syncs every segment and the directory: bytes and
+// segments that were only in the page cache are durable from here on.
 func (s *Store) settle(t *segment, sc *segScan) error {
 	for off := sc.slots * slotLength; off < len(sc.idx); {
 		n := min(zeroChunkLength, len(sc.idx)-off)
@@ -225,6 +225,10 @@ func (s *Store) settle(t *segment, sc *segScan) error {
 		if err := seg.file.SyncData(); err != nil {
 			return fmt.Errorf("logstore: sync segment %d: %w", seg.base, err)
 		}
+	}
+	// And their names: under FsyncNone segment creation syncs nothing.
+	if err := s.cfg.FS.SyncDir(s.cfg.Dir); err != nil {
+		return fmt.Errorf("logstore: sync %s: %w", s.cfg.Dir, err)
 	}
 	return nil
 }
