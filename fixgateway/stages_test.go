@@ -4,13 +4,13 @@ import (
 	"testing"
 )
 
-// TestStages: every answered order is timed through the three stages,
+// TestStages: every answered order is timed through all five stages,
 // quantiles in order; a gateway reject (answered by the gateway itself,
 // never offered) is not.
 func TestStages(t *testing.T) {
 	v := newVenue(t)
 	g := startGateway(t, gwSetup{venue: v})
-	if s := g.Stages(); s.FIXIn.Count != 0 || s.Ingress.Count != 0 || s.Cluster.Count != 0 || s.Egress.Count != 0 {
+	if s := g.Stages(); s.FIXIn.Count != 0 || s.Ingress.Count != 0 || s.Cluster.Count != 0 || s.Egress.Count != 0 || s.FIXOut.Count != 0 {
 		t.Fatalf("stages before any order: %+v", s)
 	}
 	c := map[string]*fixClient{"DEMO1": connect(t, g, "DEMO1")}
