@@ -3,8 +3,12 @@
 package marketdata
 
 import (
+	"bytes"
 	"math/rand/v2"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func lengths(ls ...int) [][]byte {
@@ -78,5 +82,65 @@ func TestGSOGroupBounds(t *testing.T) {
 		if n < len(pkts) && fits(n+1) {
 			t.Fatalf("group of %d stopped before packet %d, which fits", n, n+1)
 		}
+	}
+}
+
+// TestGSORefusedFallsBackToSendmmsg: a socket the kernel refuses GSO
+// sends on (here one without UDP checksums, SO_NO_CHECK, which
+// udp_send_skb refuses with EINVAL) turns GSO off at the first refusal and
+// still delivers the whole batch, by sendmmsg, each packet unpadded.
+func TestGSORefusedFallsBackToSendmmsg(t *testing.T) {
+	cfg := loopbackChannel(t, "239.255.10.209")
+	tx, err := DialUDP(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Close()
+	rx, err := ListenUDP(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rx.Close()
+	var serr error
+	if err := tx.raw.Control(func(fd uintptr) {
+		serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_NO_CHECK, 1)
+	}); err != nil || serr != nil {
+		t.Skipf("SO_NO_CHECK: %v %v", err, serr)
+	}
+	w := NewPacketWriter(MTUDefault)
+	var pkts [][]byte
+	for i := range 5 {
+		w.Begin(PacketUpdate, 1)
+		for range 1 + i%2 { // uneven lengths: a GSO send would pad
+			w.AppendUpdate(sampleView(i, i))
+		}
+		pkts = append(pkts, bytes.Clone(w.Finish(uint64(i+1), 0)))
+	}
+	if n, err := tx.SendBatch(pkts); n != len(pkts) || err != nil {
+		t.Fatalf("SendBatch sent %d of %d: %v", n, len(pkts), err)
+	}
+	if tx.gso.enabled {
+		t.Fatal("GSO still on after the kernel refused it")
+	}
+	bufs, sizes := make([][]byte, receiveBatchMax), make([]int, receiveBatchMax)
+	for i := range bufs {
+		bufs[i] = make([]byte, receiveBufferLength)
+	}
+	got := 0
+	deadline := time.Now().Add(5 * time.Second)
+	for got < len(pkts) && time.Now().Before(deadline) {
+		n, err := rx.ReceiveBatch(bufs, sizes, 100*time.Millisecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range n {
+			if !bytes.Equal(bufs[i][:sizes[i]], pkts[got]) {
+				t.Fatalf("datagram %d: %d bytes, not the %d-byte packet sent", got, sizes[i], len(pkts[got]))
+			}
+			got++
+		}
+	}
+	if got != len(pkts) {
+		t.Fatalf("received %d of %d datagrams", got, len(pkts))
 	}
 }
