@@ -391,20 +391,10 @@ func TestFsyncNoneRollsWithoutSyncing(t *testing.T) {
 	defer s.Close()
 	gen := newEntryGen(7)
 	m := newModel()
+	appendNext(t, s, gen, m) // the term's record is synced whatever the policy
+	fsys.FailSyncs(1<<30, errors.New("no sync expected"))
 	for m.end() < 3*testSegmentLength {
-		lead := consensus.TermID(0)
-		if m.end() == 0 {
-			lead = 1
-		}
-		b := gen.batch(10, 900, lead)
-		if err := s.Append(1, b); err != nil {
-			t.Fatalf("append at %d: %v", m.end(), err)
-		}
-		m.append(1, b)
-		if lead != 0 {
-			// The term's record is synced whatever the policy; nothing after.
-			fsys.FailSyncs(1<<30, errors.New("no sync expected"))
-		}
+		appendNext(t, s, gen, m)
 	}
 	if len(s.segs) < 3 {
 		t.Fatalf("%d segments: the test did not roll", len(s.segs))
@@ -424,15 +414,7 @@ func TestProcessCrashThenPowerLoss(t *testing.T) {
 		gen := newEntryGen(seed)
 		m := newModel()
 		for m.end() < 3*testSegmentLength {
-			lead := consensus.TermID(0)
-			if m.end() == 0 {
-				lead = 1
-			}
-			b := gen.batch(10, 900, lead)
-			if err := s.Append(1, b); err != nil {
-				t.Fatal(err)
-			}
-			m.append(1, b)
+			appendNext(t, s, gen, m)
 		}
 		// The process dies: s is abandoned, not closed.
 		r := mustOpen(t, cfg)
@@ -443,4 +425,19 @@ func TestProcessCrashThenPowerLoss(t *testing.T) {
 		checkAgainst(t, fmt.Sprintf("seed %d: after a power loss following recovery", seed), r, m)
 		r.Close()
 	}
+}
+
+// appendNext appends the generator's next batch to s and to m, the first
+// one starting term 1.
+func appendNext(t *testing.T, s *Store, gen *entryGen, m *model) {
+	t.Helper()
+	lead := consensus.TermID(0)
+	if m.end() == 0 {
+		lead = 1
+	}
+	b := gen.batch(10, 900, lead)
+	if err := s.Append(1, b); err != nil {
+		t.Fatalf("append at %d: %v", m.end(), err)
+	}
+	m.append(1, b)
 }
