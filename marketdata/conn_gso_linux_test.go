@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"math/rand/v2"
 	"testing"
-	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -122,25 +121,9 @@ func TestGSORefusedFallsBackToSendmmsg(t *testing.T) {
 	if tx.gso.enabled {
 		t.Fatal("GSO still on after the kernel refused it")
 	}
-	bufs, sizes := make([][]byte, receiveBatchMax), make([]int, receiveBatchMax)
-	for i := range bufs {
-		bufs[i] = make([]byte, receiveBufferLength)
-	}
-	got := 0
-	deadline := time.Now().Add(5 * time.Second)
-	for got < len(pkts) && time.Now().Before(deadline) {
-		n, err := rx.ReceiveBatch(bufs, sizes, 100*time.Millisecond)
-		if err != nil {
-			t.Fatal(err)
+	for i, d := range receiveN(t, rx, len(pkts)) {
+		if !bytes.Equal(d, pkts[i]) {
+			t.Fatalf("datagram %d: %d bytes, not the %d-byte packet sent", i, len(d), len(pkts[i]))
 		}
-		for i := range n {
-			if !bytes.Equal(bufs[i][:sizes[i]], pkts[got]) {
-				t.Fatalf("datagram %d: %d bytes, not the %d-byte packet sent", got, sizes[i], len(pkts[got]))
-			}
-			got++
-		}
-	}
-	if got != len(pkts) {
-		t.Fatalf("received %d of %d datagrams", got, len(pkts))
 	}
 }

@@ -391,29 +391,38 @@ func TestSendBatchDeliversEachPacket(t *testing.T) {
 		if tx.gso.enabled != (!noGSO && gsoSupported) {
 			t.Fatalf("gso %v: the conn's GSO is %v after the batch", !noGSO, tx.gso.enabled)
 		}
-		bufs, sizes := make([][]byte, receiveBatchMax), make([]int, receiveBatchMax)
-		for i := range bufs {
-			bufs[i] = make([]byte, receiveBufferLength)
-		}
-		got := 0
-		deadline := time.Now().Add(5 * time.Second)
-		for got < len(pkts) && time.Now().Before(deadline) {
-			n, err := rx.ReceiveBatch(bufs, sizes, 100*time.Millisecond)
-			if err != nil {
-				t.Fatal(err)
+		for i, d := range receiveN(t, rx, len(pkts)) {
+			h, err := ParsePacket(d)
+			if err != nil || !bytes.Equal(h, pkts[i]) {
+				t.Fatalf("gso %v: datagram %d (%d bytes): %v, or not the packet sent (%d bytes)", !noGSO, i, len(d), err, len(pkts[i]))
 			}
-			for i := range n {
-				h, err := ParsePacket(bufs[i][:sizes[i]])
-				if err != nil || !bytes.Equal(h, pkts[got]) {
-					t.Fatalf("gso %v: datagram %d (%d bytes): %v, or not the packet sent (%d bytes)", !noGSO, got, sizes[i], err, len(pkts[got]))
-				}
-				got++
-			}
-		}
-		if got != len(pkts) {
-			t.Fatalf("gso %v: received %d of %d datagrams", !noGSO, got, len(pkts))
 		}
 		tx.Close()
 		rx.Close()
 	}
+}
+
+// receiveN receives n datagrams from rx (copies, in arrival order), failing
+// the test if they do not all come within 5 s.
+func receiveN(t *testing.T, rx *UDPConn, n int) [][]byte {
+	t.Helper()
+	bufs, sizes := make([][]byte, receiveBatchMax), make([]int, receiveBatchMax)
+	for i := range bufs {
+		bufs[i] = make([]byte, receiveBufferLength)
+	}
+	var got [][]byte
+	deadline := time.Now().Add(5 * time.Second)
+	for len(got) < n && time.Now().Before(deadline) {
+		k, err := rx.ReceiveBatch(bufs, sizes, 100*time.Millisecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range k {
+			got = append(got, bytes.Clone(bufs[i][:sizes[i]]))
+		}
+	}
+	if len(got) < n {
+		t.Fatalf("received %d of %d datagrams", len(got), n)
+	}
+	return got
 }
