@@ -295,3 +295,27 @@ func TestOpenLocked(t *testing.T) {
 	s = mustOpen(t, cfg)
 	s.Close()
 }
+
+// TestRollsUnderTrafficFindTheirMirror: the mirror a roll takes is
+// allocated when the store opens (and at a fresh store's first roll), never
+// by a roll under traffic, whether the store is fresh or recovered.
+func TestRollsUnderTrafficFindTheirMirror(t *testing.T) {
+	fsys := archive.NewSimFS(11)
+	cfg := testConfig(fsys, archive.FsyncNone)
+	gen, m := newEntryGen(11), newModel()
+	for _, phase := range []string{"fresh", "recovered"} {
+		s := mustOpen(t, cfg)
+		if int64(len(s.spare)) != s.cfg.SegmentLength {
+			t.Fatalf("%s: opened with a %d-byte spare mirror, want %d", phase, len(s.spare), s.cfg.SegmentLength)
+		}
+		for n := len(s.segs); len(s.segs) < n+2; {
+			appendNext(t, s, gen, m)
+			if int64(len(s.spare)) != s.cfg.SegmentLength {
+				t.Fatalf("%s: after a roll to segment %d no spare mirror is ready", phase, len(s.segs))
+			}
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
