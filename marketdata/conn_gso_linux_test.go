@@ -90,16 +90,7 @@ func TestGSOGroupBounds(t *testing.T) {
 // still delivers the whole batch, by sendmmsg, each packet unpadded.
 func TestGSORefusedFallsBackToSendmmsg(t *testing.T) {
 	cfg := loopbackChannel(t, "239.255.10.209")
-	tx, err := DialUDP(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Close()
-	rx, err := ListenUDP(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rx.Close()
+	tx, rx := udpPair(t, cfg)
 	var serr error
 	if err := tx.raw.Control(func(fd uintptr) {
 		serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_NO_CHECK, 1)

@@ -34,6 +34,22 @@ func loopbackChannel(t *testing.T, group string) UDPConfig {
 	return cfg
 }
 
+// udpPair dials a sender and joins a receiver on cfg's channel, both
+// closed when the test ends.
+func udpPair(t *testing.T, cfg UDPConfig) (tx, rx *UDPConn) {
+	t.Helper()
+	tx, err := DialUDP(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tx.Close() })
+	if rx, err = ListenUDP(cfg); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rx.Close() })
+	return tx, rx
+}
+
 // udpRun is a publisher agent and subscribers on real sockets.
 type udpRun struct {
 	t       *testing.T
@@ -295,16 +311,7 @@ func TestMulticastLossAndGarbageHealed(t *testing.T) {
 // TryReceive returns at once, Receive times out with no error, and both
 // deliver what Send sent; a closed conn says ErrClosed.
 func TestUDPConnSingleDatagramCalls(t *testing.T) {
-	cfg := loopbackChannel(t, "239.255.10.207")
-	tx, err := DialUDP(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Close()
-	rx, err := ListenUDP(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tx, rx := udpPair(t, loopbackChannel(t, "239.255.10.207"))
 	buf := make([]byte, receiveBufferLength)
 	if n, err := rx.TryReceive(buf); n != 0 || err != nil {
 		t.Fatalf("TryReceive on an empty socket: %d, %v", n, err)
@@ -368,14 +375,7 @@ func TestSendBatchDeliversEachPacket(t *testing.T) {
 	for _, noGSO := range []bool{false, true} {
 		cfg := loopbackChannel(t, "239.255.10.208")
 		cfg.NoGSO = noGSO
-		tx, err := DialUDP(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rx, err := ListenUDP(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
+		tx, rx := udpPair(t, cfg)
 		w := NewPacketWriter(MTUDefault)
 		var pkts [][]byte
 		for i := range sendBatchMax + 9 { // 73 packets: two GSO sends
@@ -397,8 +397,6 @@ func TestSendBatchDeliversEachPacket(t *testing.T) {
 				t.Fatalf("gso %v: datagram %d (%d bytes): %v, or not the packet sent (%d bytes)", !noGSO, i, len(d), err, len(pkts[i]))
 			}
 		}
-		tx.Close()
-		rx.Close()
 	}
 }
 
