@@ -4,9 +4,12 @@ import (
 	"fmt"
 	"math/rand"
 	"net"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // freeUDPPort returns a port that was free a moment ago on 127.0.0.1.
@@ -403,9 +406,19 @@ func TestWaitReadablePrecise(t *testing.T) {
 			break
 		}
 	}
+	// The wait sets its thread's timer slack to the least: Linux's default
+	// 50 µs would be added to every deadline.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if err := unix.Prctl(unix.PR_SET_TIMERSLACK, 0, 0, 0, 0); err != nil { // 0: back to the default
+		t.Fatal(err)
+	}
 	start := time.Now()
 	if d.WaitReadablePrecise(200 * time.Microsecond) {
 		t.Fatal("readable with nothing sent")
+	}
+	if slack, err := unix.PrctlRetInt(unix.PR_GET_TIMERSLACK, 0, 0, 0, 0); err != nil || slack != preciseTimerSlackNs {
+		t.Fatalf("timer slack after a precise wait: %d ns (%v), want %d", slack, err, preciseTimerSlackNs)
 	}
 	if el := time.Since(start); el < 200*time.Microsecond {
 		t.Fatalf("returned after %v, before its deadline", el)
