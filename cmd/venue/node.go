@@ -98,10 +98,19 @@ func loadVenueFile(path string) (venueFile, error) {
 	return v, nil
 }
 
+// memberNode is what the venue commands use of a running member: a
+// *member.Node, faked in the supervisor's tests.
+type memberNode interface {
+	Status() consensus.Status
+	Err() error
+	Shutdown() (consensus.Position, error)
+	Close() error
+}
+
 // venueMember is one member running the engine, with the market data
 // publisher that sends while it leads.
 type venueMember struct {
-	node      *member.Node
+	node      memberNode
 	service   *roleService
 	publisher *marketdata.Publisher
 	mdRunner  *transport.AgentRunner
@@ -217,10 +226,14 @@ func runNode(args []string, stdout, stderr io.Writer) error {
 		launch := func() (*venueMember, error) {
 			n, err := member.Launch(cc, id, clusterbench.Echo{}, member.Options{Counters: ctrs,
 				Authenticator: vf.Venue.authenticator(), AdminPrincipals: []string{vf.Venue.Admin}})
-			return &venueMember{node: n}, err
+			if err != nil {
+				return nil, err // not a venueMember holding a nil *member.Node
+			}
+			return &venueMember{node: n}, nil
 		}
-		vm, err = launch()
-		vm.relaunch = launch
+		if vm, err = launch(); err == nil {
+			vm.relaunch = launch
+		}
 	default:
 		return fmt.Errorf("%w: --service must be engine or echo, not %q", errUsage, *service)
 	}
