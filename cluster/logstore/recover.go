@@ -84,7 +84,8 @@ func wholeEntries(b []byte, e *consensus.LogEntry) bool {
 // base (the writer synced it before leaving it); those are scanned in full.
 // The log ends at the first torn slot, or at a segment that does not start
 // where the log so far ends (left by an interrupted Truncate) or whose
-// header is torn (an interrupted roll, last segment only). Unless
+// header is torn (an interrupted roll: the last segment only, or any under
+// FsyncNone, where rolls do not sync). Unless
 // read-only, segments past the end are removed, the tail's stale index
 // slots zeroed, and every kept segment synced: what survives is durable.
 func (s *Store) recoverSegments() error {
@@ -161,7 +162,11 @@ func (s *Store) recoverSegment(bases []consensus.Position, i int, validate bool,
 	}
 	h, err := readSegHeader(f, base)
 	switch {
-	case err != nil && i == len(bases)-1: // created, crashed before its header was durable
+	case err != nil && (i == len(bases)-1 || s.cfg.Fsync == archive.FsyncNone && !s.readOnly):
+		// Created, crashed before its header was durable: the last
+		// segment, or under FsyncNone any (no roll synced its segment, so
+		// a power loss may take an older header and keep a newer one; the
+		// log is cut there, as at any other lost write).
 		f.Close()
 		return nil, segScan{}, false, nil
 	case err != nil:
