@@ -223,3 +223,114 @@ func TestCrashAroundPreparedSegments(t *testing.T) {
 		r.Close()
 	}
 }
+
+// TestPrepareSpare: a spare PrepareSpare wrote is adopted by the next Open
+// and installed by the first roll, so a fresh store's first segment is a
+// prepared one; a second call leaves a complete spare alone; a wrong-length
+// file by that name is replaced; FsyncNone writes nothing.
+func TestPrepareSpare(t *testing.T) {
+	fsys := archive.NewSimFS(21)
+	cfg := testConfig(fsys, archive.FsyncData)
+	if err := PrepareSpare(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if !spareOnDisk(t, fsys, cfg) {
+		t.Fatal("no complete spare after PrepareSpare")
+	}
+	fsys.CrashAfter(1) // the check reads; a write or sync would fail
+	if err := PrepareSpare(cfg); err != nil {
+		t.Fatalf("a second PrepareSpare did not leave the complete spare alone: %v", err)
+	}
+	fsys.CrashAfter(0)
+	s := mustOpen(t, cfg)
+	m, gen := newModel(), newEntryGen(21)
+	if err := appendSynced(s, m, gen); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.segs) != 1 || !s.tail.prepared {
+		t.Fatalf("first segment: %d segments, prepared %t; want one prepared", len(s.segs), s.tail.prepared)
+	}
+	checkAgainst(t, "on a prepared first segment", s, m)
+	s.Close()
+
+	wrong := testConfig(fsys, archive.FsyncData)
+	wrong.Dir = "/other"
+	wrong.SegmentLength = 2 * testSegmentLength
+	if err := PrepareSpare(wrong); err != nil { // a spare for another length...
+		t.Fatal(err)
+	}
+	wrong.SegmentLength = testSegmentLength
+	if spareOnDisk(t, fsys, wrong) {
+		t.Fatal("a spare of twice the length counts as complete")
+	}
+	if err := PrepareSpare(wrong); err != nil { // ...is replaced
+		t.Fatal(err)
+	}
+	if !spareOnDisk(t, fsys, wrong) {
+		t.Fatal("a wrong-length spare was not replaced")
+	}
+
+	none := testConfig(fsys, archive.FsyncNone)
+	none.Dir = "/none"
+	if err := PrepareSpare(none); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fsys.OpenFile(none.Dir+"/"+preparedName, false); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("FsyncNone: PrepareSpare left a file (%v)", err)
+	}
+}
+
+// TestCrashDuringPrepareSpare cuts the power at every file operation of
+// PrepareSpare (into a directory where a partial spare of an earlier try
+// lies, so that removing it is cut too): the store then opens, adopts the
+// spare only if it is complete on disk and removes it otherwise, runs on
+// a prepared first segment exactly when it adopted one, and reads back
+// what it was given.
+func TestCrashDuringPrepareSpare(t *testing.T) {
+	for k := 1; ; k++ {
+		fsys := archive.NewSimFS(uint64(100 + k))
+		cfg := testConfig(fsys, archive.FsyncData)
+		if err := fsys.MkdirAll(cfg.Dir); err != nil {
+			t.Fatal(err)
+		}
+		f, err := fsys.OpenFile(cfg.Dir+"/"+preparedName, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.WriteAt(make([]byte, 4096), 0) // an earlier try's partial spare
+		f.SyncData()
+		f.Close()
+		fsys.SyncDir(cfg.Dir)
+		fsys.CrashAfter(k)
+		crashed := PrepareSpare(cfg) != nil
+		fsys.CrashAfter(0)
+		complete := spareOnDisk(t, fsys, cfg)
+		if !crashed && !complete {
+			t.Fatalf("crash at op %d: PrepareSpare succeeded without a complete spare", k)
+		}
+		s, err := Open(cfg)
+		if err != nil {
+			t.Fatalf("crash at op %d: open: %v", k, err)
+		}
+		if s.spareReady() != complete {
+			t.Fatalf("crash at op %d: spare complete on disk %t, adopted %t", k, complete, s.spareReady())
+		}
+		if _, err := fsys.OpenFile(cfg.Dir+"/"+preparedName, false); !complete && !errors.Is(err, fs.ErrNotExist) {
+			t.Fatalf("crash at op %d: a partial spare was not removed (%v)", k, err)
+		}
+		m, gen := newModel(), newEntryGen(uint64(k))
+		for range 3 {
+			if err := appendSynced(s, m, gen); err != nil {
+				t.Fatalf("crash at op %d: append: %v", k, err)
+			}
+		}
+		if s.tail.prepared != complete {
+			t.Fatalf("crash at op %d: first segment prepared %t, spare was complete %t", k, s.tail.prepared, complete)
+		}
+		checkAgainst(t, "after a crash in PrepareSpare", s, m)
+		s.Close()
+		if !crashed {
+			return // every operation had its crash
+		}
+	}
+}
