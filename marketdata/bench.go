@@ -117,6 +117,14 @@ type BenchResult struct {
 	// wake-up): where the tail comes from.
 	PickupP99Ns int64 `json:"pickup_p99_ns"`
 	WireP99Ns   int64 `json:"wire_p99_ns"`
+	// SendP99Ns and WakeP99Ns split the wire stage where the send system
+	// call returns (over loopback the datagrams are then queued at the
+	// subscriber's socket): encoding and sending, then the subscriber's
+	// wake-up, receive and apply. WireSplitSamples is how many samples the
+	// split covers (those whose send was still in the bench's log).
+	SendP99Ns        int64 `json:"send_p99_ns"`
+	WakeP99Ns        int64 `json:"wake_p99_ns"`
+	WireSplitSamples int64 `json:"wire_split_samples"`
 	// CPUMs is the CPU time the process used during the latency phase, and
 	// RunDelayMs the time its threads were runnable but waited for a CPU
 	// (Linux schedstat; -1 elsewhere): on a shared host the second explains
@@ -185,6 +193,7 @@ func idleStrategy(name string, p *Publisher) (transport.IdleStrategy, error) {
 // benchRig is the publisher, subscriber and their goroutines.
 type benchRig struct {
 	tx     *UDPConn
+	sends  benchSendLog // the publisher's sends, for the latency phase's wire split
 	pub    *Publisher
 	sub    *Subscriber
 	runner *transport.AgentRunner
@@ -242,6 +251,8 @@ func RunBench(cfg BenchConfig) (BenchResult, error) {
 	res.P99Ns, res.P999Ns = lat.hist.ValueAtQuantile(99), lat.hist.ValueAtQuantile(99.9)
 	res.MaxNs = lat.hist.Max()
 	res.PickupP99Ns, res.WireP99Ns = lat.pickup.ValueAtQuantile(99), lat.wire.ValueAtQuantile(99)
+	res.SendP99Ns, res.WakeP99Ns = lat.send.ValueAtQuantile(99), lat.wake.ValueAtQuantile(99)
+	res.WireSplitSamples = lat.send.TotalCount()
 	res.LoadAverage = loadAverage()
 	res.GSO = rig.tx.gso.enabled // the agent has stopped: no race
 	res.SendErrors, res.BackPressured = rig.pub.Stats().SendErrors, rig.pub.Stats().BackPressured
@@ -272,7 +283,7 @@ func startBenchRig(c BenchConfig) (*benchRig, error) {
 		return nil, err
 	}
 	r := &benchRig{tx: tx, stop: make(chan struct{}), done: make(chan error, 1)}
-	r.pub, err = NewPublisher(PublisherConfig{Conn: tx, Depth: c.Depth, MTU: c.MTU, InstrumentsMax: c.Instruments})
+	r.pub, err = NewPublisher(PublisherConfig{Conn: benchConn{UDPConn: tx, log: &r.sends}, Depth: c.Depth, MTU: c.MTU, InstrumentsMax: c.Instruments})
 	if err == nil {
 		r.sub, err = NewSubscriber(SubscriberConfig{OnUpdate: r.onUpdate, InstrumentsMax: c.Instruments})
 	}
@@ -308,6 +319,7 @@ func (r *benchRig) latency(c BenchConfig, feed *benchFeed, res *BenchResult) (*b
 	if err != nil {
 		return nil, err
 	}
+	lat.sends = &r.sends
 	// The record just allocated (megabytes) would start a GC cycle inside
 	// the phase, whose mark worker takes one of the two Ps for milliseconds;
 	// run it now: the publisher and subscriber allocate nothing per change.

@@ -6,6 +6,8 @@ import (
 	"sync/atomic"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"venue/transport"
 )
 
 // benchLatencyCommandsMax bounds the commands one latency phase may issue
@@ -34,6 +36,13 @@ type benchLatency struct {
 	hist   *hdrhistogram.Histogram // hand-off to applied
 	pickup *hdrhistogram.Histogram // hand-off to the publisher duty cycle that sent it
 	wire   *hdrhistogram.Histogram // that duty cycle to applied: encode, send, kernel, wake-up, apply
+	// wire split at the return of the send that carried the update (when
+	// sends names it): send is encoding and the system call, which over
+	// loopback queues the datagrams at the receiving socket; wake is the
+	// subscriber's wake-up, receive and apply after that.
+	sends *benchSendLog
+	send  *hdrhistogram.Histogram
+	wake  *hdrhistogram.Histogram
 }
 
 // newBenchLatency prepares the record of a phase of up to commands commands
@@ -47,7 +56,9 @@ func newBenchLatency(feed *benchFeed, commands int) (*benchLatency, error) {
 		delivered: make([]int32, feed.instruments),
 		hist:      hdrhistogram.New(1, benchLatencyMaxNs, 3),
 		pickup:    hdrhistogram.New(1, benchLatencyMaxNs, 3),
-		wire:      hdrhistogram.New(1, benchLatencyMaxNs, 3)}
+		wire:      hdrhistogram.New(1, benchLatencyMaxNs, 3),
+		send:      hdrhistogram.New(1, benchLatencyMaxNs, 3),
+		wake:      hdrhistogram.New(1, benchLatencyMaxNs, 3)}
 	for i := range l.delivered {
 		l.delivered[i] = -1
 	}
@@ -81,6 +92,7 @@ func (l *benchLatency) applied(b *Book, nowNs int64) {
 		return
 	}
 	done := l.delivered[b.InstrumentID]
+	sentNs, sentOK := l.sends.sentAt(b.SendTimeNs)
 	for k := int32(j); k > done; k = l.prev[k] {
 		t := l.handoff[k].Load()
 		if t == 0 {
@@ -89,6 +101,10 @@ func (l *benchLatency) applied(b *Book, nowNs int64) {
 		l.hist.RecordValue(max(1, nowNs-t))
 		l.pickup.RecordValue(max(1, b.SendTimeNs-t))
 		l.wire.RecordValue(max(1, nowNs-b.SendTimeNs))
+		if sentOK {
+			l.send.RecordValue(max(1, sentNs-b.SendTimeNs))
+			l.wake.RecordValue(max(1, nowNs-sentNs))
+		}
 	}
 	l.delivered[b.InstrumentID] = max(done, int32(j))
 }
@@ -115,4 +131,71 @@ func schedStats() (cpuNs, waitNs int64, ok bool) {
 		waitNs += w
 	}
 	return cpuNs, waitNs, true
+}
+
+// benchSendLogLength is how many of the latest sends benchSendLog keeps (a
+// power of two): at the latency phase's few thousand sends a second, far
+// more than the subscriber can lag behind the newest.
+const benchSendLogLength = 1 << 12
+
+// benchSendLog records, for the latest sends of the bench's publisher, the
+// duty-cycle time its packets carry and the clock when the send returned.
+// The publisher's goroutine writes it, the subscriber's reads it: each field
+// is atomic, and a reader re-checks the duty-cycle time after reading the
+// return time, so a slot overwritten meanwhile is not taken.
+type benchSendLog struct {
+	next  atomic.Int64 // sends recorded so far
+	slots [benchSendLogLength]struct{ dutyNs, sentNs atomic.Int64 }
+}
+
+// record notes that a send of packets stamped dutyNs returned at sentNs.
+func (s *benchSendLog) record(dutyNs, sentNs int64) {
+	i := s.next.Load()
+	slot := &s.slots[i&(benchSendLogLength-1)]
+	slot.dutyNs.Store(0) // invalid while the pair is rewritten
+	slot.sentNs.Store(sentNs)
+	slot.dutyNs.Store(dutyNs)
+	s.next.Store(i + 1)
+}
+
+// sentAt returns when the newest send of packets stamped dutyNs returned;
+// false when s is nil or the send is no longer (or not yet) recorded. A
+// duty cycle whose batch filled sends more than once: the newest is the
+// bound for every packet of it.
+func (s *benchSendLog) sentAt(dutyNs int64) (int64, bool) {
+	if s == nil {
+		return 0, false
+	}
+	n := s.next.Load()
+	for i := n - 1; i >= max(0, n-benchSendLogLength); i-- {
+		slot := &s.slots[i&(benchSendLogLength-1)]
+		d := slot.dutyNs.Load()
+		if d < dutyNs {
+			return 0, false // older than the one looked for: it was not recorded
+		}
+		if d == dutyNs {
+			t := slot.sentNs.Load()
+			if slot.dutyNs.Load() != dutyNs {
+				return 0, false // overwritten while read
+			}
+			return t, true
+		}
+	}
+	return 0, false
+}
+
+// benchConn is the bench's sending Conn: a UDPConn whose batch sends are
+// recorded in a benchSendLog, to split the wire stage at the send.
+type benchConn struct {
+	*UDPConn
+	log *benchSendLog
+}
+
+// SendBatch implements BatchConn.
+func (c benchConn) SendBatch(pkts [][]byte) (int, error) {
+	n, err := c.UDPConn.SendBatch(pkts)
+	if n > 0 {
+		c.log.record(PacketHeader(pkts[0]).SendTimeNs(), transport.MonotonicNanos())
+	}
+	return n, err
 }

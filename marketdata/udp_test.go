@@ -365,6 +365,12 @@ func TestRunBenchSmoke(t *testing.T) {
 	if res.PickupP99Ns <= 0 || res.WireP99Ns <= 0 || res.PickupP99Ns > res.MaxNs || res.WireP99Ns > res.MaxNs {
 		t.Fatalf("stage p99s pickup %d, wire %d, total max %d", res.PickupP99Ns, res.WireP99Ns, res.MaxNs)
 	}
+	// The wire stage's split at the send covers samples, each part no
+	// longer than the whole.
+	if res.WireSplitSamples <= 0 || res.WireSplitSamples > res.LatencySamples || res.SendP99Ns <= 0 || res.WakeP99Ns <= 0 ||
+		res.SendP99Ns > res.MaxNs || res.WakeP99Ns > res.MaxNs {
+		t.Fatalf("wire split: %d samples, send p99 %d, wake p99 %d, total max %d", res.WireSplitSamples, res.SendP99Ns, res.WakeP99Ns, res.MaxNs)
+	}
 }
 
 // TestSendBatchDeliversEachPacket: a batch of packets of different lengths,
