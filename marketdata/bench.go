@@ -117,13 +117,14 @@ type BenchResult struct {
 	// wake-up): where the tail comes from.
 	PickupP99Ns int64 `json:"pickup_p99_ns"`
 	WireP99Ns   int64 `json:"wire_p99_ns"`
-	// SendP99Ns and WakeP99Ns split the wire stage where the send system
-	// call returns (over loopback the datagrams are then queued at the
-	// subscriber's socket): encoding and sending, then the subscriber's
-	// wake-up, receive and apply. WireSplitSamples is how many samples the
-	// split covers (those whose send was still in the bench's log).
-	SendP99Ns        int64 `json:"send_p99_ns"`
-	WakeP99Ns        int64 `json:"wake_p99_ns"`
+	// EncodeP99Ns and DeliverP99Ns split the wire stage where the send
+	// system call begins: the duty cycle's encoding up to it, then the
+	// send (which over loopback queues the datagrams at the subscriber's
+	// socket and wakes it), the subscriber's wake-up, receive and apply.
+	// WireSplitSamples is how many samples the split covers (those whose
+	// send was still in the bench's log).
+	EncodeP99Ns      int64 `json:"encode_p99_ns"`
+	DeliverP99Ns     int64 `json:"deliver_p99_ns"`
 	WireSplitSamples int64 `json:"wire_split_samples"`
 	// CPUMs is the CPU time the process used during the latency phase, and
 	// RunDelayMs the time its threads were runnable but waited for a CPU
@@ -251,8 +252,8 @@ func RunBench(cfg BenchConfig) (BenchResult, error) {
 	res.P99Ns, res.P999Ns = lat.hist.ValueAtQuantile(99), lat.hist.ValueAtQuantile(99.9)
 	res.MaxNs = lat.hist.Max()
 	res.PickupP99Ns, res.WireP99Ns = lat.pickup.ValueAtQuantile(99), lat.wire.ValueAtQuantile(99)
-	res.SendP99Ns, res.WakeP99Ns = lat.send.ValueAtQuantile(99), lat.wake.ValueAtQuantile(99)
-	res.WireSplitSamples = lat.send.TotalCount()
+	res.EncodeP99Ns, res.DeliverP99Ns = lat.encode.ValueAtQuantile(99), lat.deliver.ValueAtQuantile(99)
+	res.WireSplitSamples = lat.encode.TotalCount()
 	res.LoadAverage = loadAverage()
 	res.GSO = rig.tx.gso.enabled // the agent has stopped: no race
 	res.SendErrors, res.BackPressured = rig.pub.Stats().SendErrors, rig.pub.Stats().BackPressured

@@ -36,13 +36,14 @@ type benchLatency struct {
 	hist   *hdrhistogram.Histogram // hand-off to applied
 	pickup *hdrhistogram.Histogram // hand-off to the publisher duty cycle that sent it
 	wire   *hdrhistogram.Histogram // that duty cycle to applied: encode, send, kernel, wake-up, apply
-	// wire split at the return of the send that carried the update (when
-	// sends names it): send is encoding and the system call, which over
-	// loopback queues the datagrams at the receiving socket; wake is the
-	// subscriber's wake-up, receive and apply after that.
-	sends *benchSendLog
-	send  *hdrhistogram.Histogram
-	wake  *hdrhistogram.Histogram
+	// wire split where the send that carried the update began (when sends
+	// names it): encode is the duty cycle up to the send; deliver is the
+	// system call (over loopback it queues the datagrams at the receiving
+	// socket and wakes the subscriber), the subscriber's wake-up, receive
+	// and apply.
+	sends   *benchSendLog
+	encode  *hdrhistogram.Histogram
+	deliver *hdrhistogram.Histogram
 }
 
 // newBenchLatency prepares the record of a phase of up to commands commands
@@ -57,8 +58,8 @@ func newBenchLatency(feed *benchFeed, commands int) (*benchLatency, error) {
 		hist:      hdrhistogram.New(1, benchLatencyMaxNs, 3),
 		pickup:    hdrhistogram.New(1, benchLatencyMaxNs, 3),
 		wire:      hdrhistogram.New(1, benchLatencyMaxNs, 3),
-		send:      hdrhistogram.New(1, benchLatencyMaxNs, 3),
-		wake:      hdrhistogram.New(1, benchLatencyMaxNs, 3)}
+		encode:    hdrhistogram.New(1, benchLatencyMaxNs, 3),
+		deliver:   hdrhistogram.New(1, benchLatencyMaxNs, 3)}
 	for i := range l.delivered {
 		l.delivered[i] = -1
 	}
@@ -92,7 +93,7 @@ func (l *benchLatency) applied(b *Book, nowNs int64) {
 		return
 	}
 	done := l.delivered[b.InstrumentID]
-	sentNs, sentOK := l.sends.sentAt(b.SendTimeNs)
+	sendNs, sendOK := l.sends.sendAt(b.SendTimeNs)
 	for k := int32(j); k > done; k = l.prev[k] {
 		t := l.handoff[k].Load()
 		if t == 0 {
@@ -101,9 +102,9 @@ func (l *benchLatency) applied(b *Book, nowNs int64) {
 		l.hist.RecordValue(max(1, nowNs-t))
 		l.pickup.RecordValue(max(1, b.SendTimeNs-t))
 		l.wire.RecordValue(max(1, nowNs-b.SendTimeNs))
-		if sentOK {
-			l.send.RecordValue(max(1, sentNs-b.SendTimeNs))
-			l.wake.RecordValue(max(1, nowNs-sentNs))
+		if sendOK {
+			l.encode.RecordValue(max(1, sendNs-b.SendTimeNs))
+			l.deliver.RecordValue(max(1, nowNs-sendNs))
 		}
 	}
 	l.delivered[b.InstrumentID] = max(done, int32(j))
@@ -139,30 +140,34 @@ func schedStats() (cpuNs, waitNs int64, ok bool) {
 const benchSendLogLength = 1 << 12
 
 // benchSendLog records, for the latest sends of the bench's publisher, the
-// duty-cycle time its packets carry and the clock when the send returned.
+// duty-cycle time its packets carry and the clock when the send began. It is
+// written before the system call, so it is there for every packet the
+// subscriber gets (a log of the send's return would miss the packets the
+// subscriber applies before the sender is back, the fastest ones, and bias
+// the split to the slow).
 // The publisher's goroutine writes it, the subscriber's reads it: each field
 // is atomic, and a reader re-checks the duty-cycle time after reading the
 // return time, so a slot overwritten meanwhile is not taken.
 type benchSendLog struct {
 	next  atomic.Int64 // sends recorded so far
-	slots [benchSendLogLength]struct{ dutyNs, sentNs atomic.Int64 }
+	slots [benchSendLogLength]struct{ dutyNs, sendNs atomic.Int64 }
 }
 
-// record notes that a send of packets stamped dutyNs returned at sentNs.
-func (s *benchSendLog) record(dutyNs, sentNs int64) {
+// record notes that a send of packets stamped dutyNs begins at sendNs.
+func (s *benchSendLog) record(dutyNs, sendNs int64) {
 	i := s.next.Load()
 	slot := &s.slots[i&(benchSendLogLength-1)]
 	slot.dutyNs.Store(0) // invalid while the pair is rewritten
-	slot.sentNs.Store(sentNs)
+	slot.sendNs.Store(sendNs)
 	slot.dutyNs.Store(dutyNs)
 	s.next.Store(i + 1)
 }
 
-// sentAt returns when the newest send of packets stamped dutyNs returned;
+// sendAt returns when the newest send of packets stamped dutyNs began;
 // false when s is nil or the send is no longer (or not yet) recorded. A
-// duty cycle whose batch filled sends more than once: the newest is the
-// bound for every packet of it.
-func (s *benchSendLog) sentAt(dutyNs int64) (int64, bool) {
+// duty cycle whose batch filled sends more than once; the newest is taken
+// for every packet of it.
+func (s *benchSendLog) sendAt(dutyNs int64) (int64, bool) {
 	if s == nil {
 		return 0, false
 	}
@@ -174,7 +179,7 @@ func (s *benchSendLog) sentAt(dutyNs int64) (int64, bool) {
 			return 0, false // older than the one looked for: it was not recorded
 		}
 		if d == dutyNs {
-			t := slot.sentNs.Load()
+			t := slot.sendNs.Load()
 			if slot.dutyNs.Load() != dutyNs {
 				return 0, false // overwritten while read
 			}
@@ -185,7 +190,7 @@ func (s *benchSendLog) sentAt(dutyNs int64) (int64, bool) {
 }
 
 // benchConn is the bench's sending Conn: a UDPConn whose batch sends are
-// recorded in a benchSendLog, to split the wire stage at the send.
+// recorded in a benchSendLog, to split the wire stage where the send begins.
 type benchConn struct {
 	*UDPConn
 	log *benchSendLog
@@ -193,9 +198,8 @@ type benchConn struct {
 
 // SendBatch implements BatchConn.
 func (c benchConn) SendBatch(pkts [][]byte) (int, error) {
-	n, err := c.UDPConn.SendBatch(pkts)
-	if n > 0 {
+	if len(pkts) > 0 {
 		c.log.record(PacketHeader(pkts[0]).SendTimeNs(), transport.MonotonicNanos())
 	}
-	return n, err
+	return c.UDPConn.SendBatch(pkts)
 }

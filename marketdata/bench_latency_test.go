@@ -120,32 +120,32 @@ func (*nopSink) OnTradingState(uint32, engine.TradingState, int64, int64)       
 func (*nopSink) OnApplied(int64, int64)                                          {}
 
 // TestBenchSendLogFindsNewestSend checks the send log against a naive model
-// (a map from duty-cycle time to the newest return time): a duty cycle's
+// (a map from duty-cycle time to the newest send time): a duty cycle's
 // newest send is found while it is among the last benchSendLogLength sends,
 // and nothing is found for one never recorded or pushed out.
 func TestBenchSendLogFindsNewestSend(t *testing.T) {
 	var log benchSendLog
-	if _, ok := log.sentAt(1); ok {
+	if _, ok := log.sendAt(1); ok {
 		t.Fatal("found a send in an empty log")
 	}
-	if _, ok := (*benchSendLog)(nil).sentAt(1); ok {
+	if _, ok := (*benchSendLog)(nil).sendAt(1); ok {
 		t.Fatal("found a send in a nil log")
 	}
 	rng := rand.New(rand.NewPCG(3, 4))
-	type rec struct{ duty, sent int64 }
+	type rec struct{ duty, send int64 }
 	var recs []rec
 	duty := int64(100)
 	for range 3 * benchSendLogLength {
 		duty += int64(rng.IntN(3)) * 10 // 0: a duty cycle that sent twice
 		recs = append(recs, rec{duty, duty + 1 + int64(rng.IntN(50))})
-		log.record(recs[len(recs)-1].duty, recs[len(recs)-1].sent)
+		log.record(recs[len(recs)-1].duty, recs[len(recs)-1].send)
 		if rng.IntN(64) != 0 {
 			continue
 		}
 		kept := recs[max(0, len(recs)-benchSendLogLength):]
 		newest := map[int64]int64{}
 		for _, r := range kept {
-			newest[r.duty] = r.sent
+			newest[r.duty] = r.send
 		}
 		// The oldest kept, any kept, the newest, one not yet sent, one
 		// never sent, the newest pushed out (found only if the duty cycle
@@ -156,9 +156,9 @@ func TestBenchSendLogFindsNewestSend(t *testing.T) {
 		}
 		for _, probe := range probes {
 			want, wantOK := newest[probe]
-			got, ok := log.sentAt(probe)
+			got, ok := log.sendAt(probe)
 			if ok != wantOK || got != want {
-				t.Fatalf("after %d sends: sentAt(%d) = %d, %v; want %d, %v", len(recs), probe, got, ok, want, wantOK)
+				t.Fatalf("after %d sends: sendAt(%d) = %d, %v; want %d, %v", len(recs), probe, got, ok, want, wantOK)
 			}
 		}
 	}

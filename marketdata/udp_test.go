@@ -367,9 +367,9 @@ func TestRunBenchSmoke(t *testing.T) {
 	}
 	// The wire stage's split at the send covers samples, each part no
 	// longer than the whole.
-	if res.WireSplitSamples <= 0 || res.WireSplitSamples > res.LatencySamples || res.SendP99Ns <= 0 || res.WakeP99Ns <= 0 ||
-		res.SendP99Ns > res.MaxNs || res.WakeP99Ns > res.MaxNs {
-		t.Fatalf("wire split: %d samples, send p99 %d, wake p99 %d, total max %d", res.WireSplitSamples, res.SendP99Ns, res.WakeP99Ns, res.MaxNs)
+	if res.WireSplitSamples <= 0 || res.WireSplitSamples > res.LatencySamples || res.EncodeP99Ns <= 0 || res.DeliverP99Ns <= 0 ||
+		res.EncodeP99Ns > res.MaxNs || res.DeliverP99Ns > res.MaxNs {
+		t.Fatalf("wire split: %d samples, encode p99 %d, deliver p99 %d, total max %d", res.WireSplitSamples, res.EncodeP99Ns, res.DeliverP99Ns, res.MaxNs)
 	}
 }
 

@@ -55,7 +55,7 @@ func runBenchMD(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "latency at %d changes/s, change to subscriber: p50 %d ns  p99 %d ns  p99.9 %d ns  max %d ns (%d of %d commands)\n",
 		res.PacedPerSec, res.P50Ns, res.P99Ns, res.P999Ns, res.MaxNs, res.LatencySamples, res.LatencyCommands)
 	fmt.Fprintf(stdout, "  p99 by stage: hand-off to the sending duty cycle %d ns, duty cycle to applied %d ns "+
-		"(duty cycle to the send's return %d ns, then to applied %d ns); process CPU %d ms, waiting for a CPU %d ms\n",
-		res.PickupP99Ns, res.WireP99Ns, res.SendP99Ns, res.WakeP99Ns, res.CPUMs, res.RunDelayMs)
+		"(encoding to the send %d ns, the send to applied %d ns); process CPU %d ms, waiting for a CPU %d ms\n",
+		res.PickupP99Ns, res.WireP99Ns, res.EncodeP99Ns, res.DeliverP99Ns, res.CPUMs, res.RunDelayMs)
 	return nil
 }
