@@ -129,6 +129,10 @@ type Config struct {
 	// its file operations in a reproducible order; prepareOff disables it.
 	prepareInline bool
 	prepareOff    bool
+	// prepareChunk is the zeros a preparation writes per fdatasync: zero
+	// means prepareChunkLength; tests make it small so that a paced
+	// preparation interleaves with their appends.
+	prepareChunk int64
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -137,6 +141,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.SegmentLength == 0 {
 		c.SegmentLength = SegmentLengthDefault
+	}
+	if c.prepareChunk <= 0 || c.prepareChunk > prepareChunkLength {
+		c.prepareChunk = prepareChunkLength
 	}
 	if c.snapshotSegmentLength == 0 {
 		c.snapshotSegmentLength = snapshotSegmentLengthDefault

@@ -61,8 +61,10 @@
 // every segment but the tail is complete on disk) and when it starts a new
 // term (the term record is synced before the term's bytes). New segments
 // are zero-filled ahead of need by a preparer goroutine (FsyncData; see
-// prepare.go), so that syncing an append into one writes no extent
-// metadata, as an append into a fallocated segment would. Truncate, the
+// prepare.go; paced by the appends, so that its writes do not crowd the
+// syncs), so that syncing an append into one writes no extent metadata, as
+// an append into a fallocated segment would; PrepareSpare makes a fresh
+// store's first one before it opens. Truncate, the
 // recording log, the hard state, segment removal and snapshots always sync,
 // whatever the policy; segment creation syncs under FsyncData only (under
 // FsyncNone an fdatasync on the writer's goroutine waited for the disk's

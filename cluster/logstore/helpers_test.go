@@ -13,12 +13,17 @@ import (
 // testSegmentLength keeps segments small so tests roll often.
 const testSegmentLength = segmentLengthMin
 
+// testPrepareChunk makes a test segment's spare about ten chunks, so that
+// a paced preparation interleaves with the appends of a crash test.
+const testPrepareChunk = 8 << 10
+
 // testConfig is a store on a simulated disk with small segments and small
 // snapshot recordings, preparing segments on the writer's goroutine (so
 // that a seed replays the same file operations).
 func testConfig(fsys archive.FS, fsync archive.FsyncPolicy) Config {
 	return Config{Dir: "/member", FS: fsys, Fsync: fsync, SegmentLength: testSegmentLength,
-		snapshotSegmentLength: 64 << 10, snapshotTermLength: 64 << 10, prepareInline: true}
+		snapshotSegmentLength: 64 << 10, snapshotTermLength: 64 << 10, prepareInline: true,
+		prepareChunk: testPrepareChunk}
 }
 
 func mustOpen(t testing.TB, cfg Config) *Store {

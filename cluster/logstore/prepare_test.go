@@ -334,3 +334,141 @@ func TestCrashDuringPrepareSpare(t *testing.T) {
 		}
 	}
 }
+
+// TestPreparePaced: a spare for a prepared tail is written no faster than
+// the tail's appends allow (one chunk at once, then in proportion), and is
+// complete before half the room the tail had left is used, without a roll
+// to a fallocated segment; a spare for a fallocated tail is written at
+// once.
+func TestPreparePaced(t *testing.T) {
+	fsys := archive.NewSimFS(31)
+	cfg := testConfig(fsys, archive.FsyncData)
+	s := mustOpen(t, cfg)
+	defer s.Close()
+	m, gen := newModel(), newEntryGen(31)
+	appendOne := func() {
+		t.Helper()
+		if err := appendSynced(s, m, gen); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for appendOne(); !s.prep.busy && !s.spareReady(); {
+		appendOne()
+	}
+	if !s.spareReady() {
+		t.Fatalf("the spare for a fallocated tail was paced: %d of %d bytes written", s.prep.written, s.spareLength())
+	}
+	for !s.tail.prepared {
+		appendOne()
+	}
+	for !s.prep.busy {
+		appendOne()
+	}
+	if s.prep.written > cfg.prepareChunk {
+		t.Fatalf("paced spare: %d bytes written at once, want at most one chunk of %d", s.prep.written, cfg.prepareChunk)
+	}
+	segs, from, span := len(s.segs), s.prep.paceFrom, s.prep.paceSpan
+	steps := 0
+	for s.prep.busy {
+		if s.prep.written > s.prep.allow {
+			t.Fatalf("paced spare ran ahead: %d bytes written, %d allowed", s.prep.written, s.prep.allow)
+		}
+		appendOne()
+		steps++
+	}
+	if !s.spareReady() || len(s.segs) != segs {
+		t.Fatalf("paced spare: ready %t, segments %d -> %d (error %v)", s.spareReady(), segs, len(s.segs), s.prep.err)
+	}
+	if fill := int64(s.end - s.tail.base); fill > from+span+prepareBatchPayloadMax*4+1024 || steps < 2 {
+		t.Fatalf("paced spare complete at tail fill %d after %d appends; asked for at %d, to be done by %d", fill, steps, from, from+span)
+	}
+	checkAgainst(t, "paced", s, m)
+}
+
+// TestPreparerGoroutinePaced: on its goroutine a paced preparation parks
+// when it has written what the appends allow, resumes with more appends
+// and completes; Close stops one that is parked, and the next Open removes
+// the partial spare it left.
+func TestPreparerGoroutinePaced(t *testing.T) {
+	fsys := archive.NewSimFS(33)
+	cfg := testConfig(fsys, archive.FsyncData)
+	cfg.prepareInline = false
+	s := mustOpen(t, cfg)
+	m, gen := newModel(), newEntryGen(33)
+	appendOne := func() {
+		t.Helper()
+		if err := appendSynced(s, m, gen); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not within 10 s (spare error %v)", what, s.prep.err)
+			}
+			time.Sleep(time.Millisecond) // poll interval
+		}
+	}
+	prep := func(read func(p *spareState) bool) func() bool {
+		return func() bool {
+			s.prep.mu.Lock()
+			defer s.prep.mu.Unlock()
+			return read(&s.prep)
+		}
+	}
+	// To the first prepared tail, then past its half: a paced request.
+	for s.tail == nil || !s.tail.prepared {
+		appendOne()
+		if s.spareReady() {
+			continue
+		}
+		if prep(func(p *spareState) bool { return p.busy })() {
+			waitFor("the spare for the fallocated tail", s.spareReady)
+		}
+	}
+	for !prep(func(p *spareState) bool { return p.busy })() {
+		appendOne()
+	}
+	waitFor("the paced preparation parks", prep(func(p *spareState) bool { return p.parked }))
+	if w := prep(func(p *spareState) bool { return p.written < s.spareLength() && p.written <= p.allow })(); !w {
+		t.Fatalf("parked preparation: written %d, allowed %d, length %d", s.prep.written, s.prep.allow, s.spareLength())
+	}
+	// More appends let it finish.
+	for i := 0; !s.spareReady(); i++ {
+		if i == 200 {
+			t.Fatal("the paced preparation did not finish within 200 appends")
+		}
+		appendOne()
+		if prep(func(p *spareState) bool { return p.busy && !p.parked })() {
+			waitFor("the preparation parks or finishes", prep(func(p *spareState) bool { return !p.busy || p.parked }))
+		}
+	}
+	checkAgainst(t, "paced on its goroutine", s, m)
+	// Roll into the spare and ask for the next, then close while parked.
+	for segs := len(s.segs); len(s.segs) == segs || !prep(func(p *spareState) bool { return p.busy })(); {
+		appendOne()
+	}
+	waitFor("the next preparation parks", prep(func(p *spareState) bool { return p.parked }))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-s.prepDone:
+	default:
+		t.Fatal("preparer still running after Close")
+	}
+	if spareOnDisk(t, fsys, cfg) {
+		t.Fatal("a parked preparation left a complete spare")
+	}
+	r := mustOpen(t, cfg)
+	defer r.Close()
+	if r.spareReady() {
+		t.Fatal("a partial spare was adopted")
+	}
+	if _, err := fsys.OpenFile(cfg.Dir+"/"+preparedName, false); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("the partial spare was not removed: %v", err)
+	}
+	checkAgainst(t, "reopened after Close stopped a paced preparation", r, m)
+}

@@ -76,6 +76,7 @@ type Store struct {
 	prep     spareState
 	prepWake chan struct{}
 	prepDone chan struct{}
+	prepJob  *spareJob // the preparation under way (prepareInline only)
 }
 
 var _ consensus.LogStore = (*Store)(nil)
