@@ -26,5 +26,7 @@
 // because prices near the top of the book empty and refill all the time. A book
 // makes room for Config.OrdersHint orders when it is made, btree nodes
 // included, and one that stays within it (and within about 480 levels a
-// side) never allocates.
+// side) never allocates. A caller that holds a queue of commands can hint
+// a book about a command before applying it (Book.Prefetch), so that the
+// command's cache misses overlap the work before it.
 package orderbook

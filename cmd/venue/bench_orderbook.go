@@ -21,6 +21,8 @@ func runBenchOrderbook(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("bench orderbook", stderr)
 	input := fs.String("input", "", "OBSTRM01 order-flow file to replay (required)")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of a summary")
+	lookahead := fs.Bool("lookahead", true,
+		"hint the books about the next few records while applying one (orderbook.Prefetch), as the engine can with a batch; false times each record alone")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -31,14 +33,15 @@ func runBenchOrderbook(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	res, err := replay.Measure(f)
+	res, err := replay.Measure(f, replay.Options{Lookahead: *lookahead})
 	if err != nil {
 		return err
 	}
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(res)
 	}
-	fmt.Fprintf(stdout, "%s: %d records (%d warm-up), %d instruments\n", *input, res.Records, res.Warmup, res.Instruments)
+	fmt.Fprintf(stdout, "%s: %d records (%d warm-up), %d instruments, lookahead %v\n",
+		*input, res.Records, res.Warmup, res.Instruments, res.Lookahead)
 	fmt.Fprintf(stdout, "throughput: %d ops in %.3f s = %.2f M ops/s (%.2f M ops/s by CPU time), %.6f allocs/op\n",
 		res.Ops, res.Seconds, res.OpsPerSec/1e6, res.CPUOpsPerSec/1e6, res.AllocsPerOp)
 	fmt.Fprintf(stdout, "latency ns: p50 %d  p90 %d  p99 %d  p99.9 %d  max %d  (clock overhead %d ns taken off each)\n",

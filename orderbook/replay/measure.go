@@ -42,11 +42,24 @@ type Result struct {
 	// ClockOverheadNs is the median interval the latency clock reports
 	// around nothing; it has been taken off every latency sample above, so
 	// the percentiles are the book's and not the clock's.
-	ClockOverheadNs int64   `json:"clock_overhead_ns"`
-	AllocsPerOp     float64 `json:"allocs_per_op"`
-	Trades          uint64  `json:"trades"`
-	Volume          uint64  `json:"volume"`
-	Rejects         uint64  `json:"rejects"`
+	ClockOverheadNs int64 `json:"clock_overhead_ns"`
+	// Lookahead says whether records were applied with hints ahead (see
+	// Options.Lookahead).
+	Lookahead   bool    `json:"lookahead"`
+	AllocsPerOp float64 `json:"allocs_per_op"`
+	Trades      uint64  `json:"trades"`
+	Volume      uint64  `json:"volume"`
+	Rejects     uint64  `json:"rejects"`
+}
+
+// Options are the benchmark's settings.
+type Options struct {
+	// Lookahead applies each record with Replayer.ApplyAhead, hinting the
+	// books about the next few records, as a caller holding a queue of
+	// commands (the engine with a batch of committed entries) can. Both
+	// passes do it, and the hints for later records are issued inside each
+	// command's timed interval, so their cost is counted where it is paid.
+	Lookahead bool
 }
 
 // Measure benchmarks f on the calling goroutine: warm-up records untimed,
@@ -54,14 +67,15 @@ type Result struct {
 // warm-up again and a pass timing each command into an HdrHistogram.
 //
 // Each latency sample is the interval a cheap monotonic clock (see
-// latencyClock) reports around one Replayer.Apply, less the clock's own
-// overhead: the median interval it reports around nothing, measured just
-// before the pass and reported as ClockOverheadNs. The clock costs about as
-// much as a command that hits the cache, so without that correction the
-// percentiles would mostly measure the clock.
-func Measure(f *orderflow.File) (Result, error) {
+// latencyClock) reports around one Replayer.Apply (ApplyAhead with
+// Options.Lookahead), less the clock's own overhead: the median interval it
+// reports around nothing, measured just before the pass and reported as
+// ClockOverheadNs. The clock costs about as much as a command that hits the
+// cache, so without that correction the percentiles would mostly measure
+// the clock.
+func Measure(f *orderflow.File, opts Options) (Result, error) {
 	n, warm := f.Len(), int(f.Header.Warmup)
-	res := Result{Records: n, Warmup: warm, Instruments: int(f.Header.Instruments), Ops: n - warm}
+	res := Result{Records: n, Warmup: warm, Instruments: int(f.Header.Instruments), Ops: n - warm, Lookahead: opts.Lookahead}
 
 	r := New(f.Header, nil)
 	r.ApplyRange(f, 0, warm)
@@ -70,7 +84,11 @@ func Measure(f *orderflow.File) (Result, error) {
 	runtime.ReadMemStats(&before)
 	cpuStart := processCPUNs()
 	start := time.Now()
-	r.ApplyRange(f, warm, n)
+	if opts.Lookahead {
+		r.ApplyRangeAhead(f, warm, n)
+	} else {
+		r.ApplyRange(f, warm, n)
+	}
 	elapsed := time.Since(start)
 	cpuNs := processCPUNs() - cpuStart
 	runtime.ReadMemStats(&after)
@@ -86,13 +104,13 @@ func Measure(f *orderflow.File) (Result, error) {
 		}
 		res.AllocsPerOp = float64(after.Mallocs-before.Mallocs) / float64(res.Ops)
 	}
-	if err := measureLatency(f, &res); err != nil {
+	if err := measureLatency(f, opts, &res); err != nil {
 		return Result{}, err
 	}
 	return res, nil
 }
 
-func measureLatency(f *orderflow.File, res *Result) error {
+func measureLatency(f *orderflow.File, opts Options, res *Result) error {
 	n, warm := f.Len(), int(f.Header.Warmup)
 	h := hdrhistogram.New(latencyLowestNs, latencyHighestNs, latencySigFigs)
 	r := New(f.Header, nil)
@@ -101,10 +119,17 @@ func measureLatency(f *orderflow.File, res *Result) error {
 	clock := newLatencyClock()
 	overhead := clock.overheadNs()
 	for i := warm; i < n; i++ {
-		rec := f.Record(i)
-		start := clock.nowNs()
-		r.Apply(rec)
-		ns := clock.nowNs() - start - overhead
+		var ns int64
+		if opts.Lookahead {
+			start := clock.nowNs()
+			r.ApplyAhead(f, i, n)
+			ns = clock.nowNs() - start - overhead
+		} else {
+			rec := f.Record(i)
+			start := clock.nowNs()
+			r.Apply(rec)
+			ns = clock.nowNs() - start - overhead
+		}
 		if err := h.RecordValue(max(ns, latencyLowestNs)); err != nil {
 			return fmt.Errorf("replay: recording latency %d ns: %w", ns, err)
 		}

@@ -1,0 +1,208 @@
+package orderbook
+
+import "unsafe"
+
+// A caller that holds a queue of commands (a batch of committed log
+// entries, a replay file) can tell a book about a command a few commands
+// before applying it, so that the cache misses the command will take are
+// under way while the commands before it run. With one book per instrument a
+// book is mostly out of cache when its next command comes, and each command
+// follows a chain of dependent loads (the id index slot, then the order,
+// then its level; or the best level, then its first maker), each a miss
+// that the processor cannot start before the previous one is back. Prefetch
+// walks the first two links of that chain, one per stage: the caller hints
+// a command with PrefetchFar a few commands ahead and with PrefetchNear a
+// command or two later; the second stage reads what the first prefetched
+// (by then in cache) and prefetches what it points at.
+//
+// A third stage, one command ahead, reaching for the cancelled order's
+// level and queue neighbours, a taker's second maker and the last order of
+// the level an order joins, was measured on the 100-instrument flow and
+// left out: the work of issuing it raised the median command by 30-40 ns
+// and took the 99th percentile no lower.
+//
+// Prefetch only reads the book and changes nothing, so it does not touch
+// determinism: a book given any hints, or none, or hints for commands that
+// never come, produces the same events. Hints can be stale (the commands in
+// between change the book); a stale hint only prefetches a line in vain.
+
+// Prefetch stages, in the order a caller uses them for one command.
+const (
+	// PrefetchFar prefetches what the book's own fields locate: the id
+	// index slot, the price table slot, the best levels, the free slab slot.
+	PrefetchFar = 0
+	// PrefetchNear reads those and prefetches what they point at: the
+	// order and the level, the opposite best level's first maker and, for a
+	// taker of the whole best level, the price table slots behind it.
+	PrefetchNear = 1
+	// PrefetchStages is the number of stages.
+	PrefetchStages = 2
+)
+
+// Upcoming describes a command for Prefetch: Op and ID always; for
+// OpSubmit also Side, Type, Price and Quantity; for OpAmend also Side (the
+// live order's), Price (the new price) and Quantity. A hint that does not
+// match the command that comes is harmless.
+type Upcoming struct {
+	Op    Op
+	Side  Side
+	Type  OrderType
+	ID    OrderID
+	Price int64
+	// Quantity is the order's quantity (OpSubmit) or new open quantity
+	// (OpAmend): one that takes the whole opposite best level makes the
+	// hint reach for the levels behind it too.
+	Quantity int64
+}
+
+// Prefetch starts loading the memory that command u will read, one stage
+// of the chain at a time (see PrefetchFar). It reads the book, never
+// changes it, and returns without waiting for memory beyond what the
+// earlier stage fetched; an unknown stage does nothing.
+func (b *Book) Prefetch(u *Upcoming, stage int) {
+	switch u.Op {
+	case OpCancel:
+		b.prefetchOrder(u.ID, stage)
+	case OpAmend:
+		b.prefetchOrder(u.ID, stage)
+		b.prefetchOpposite(u, stage)
+		b.prefetchRest(u.Side&1, u.Price, stage)
+	case OpSubmit:
+		b.prefetchOpposite(u, stage)
+		if u.Type == Limit {
+			b.prefetchRest(u.Side&1, u.Price, stage)
+			if stage == PrefetchFar {
+				b.prefetchNewOrder(u.ID)
+			}
+		}
+	}
+}
+
+// prefetchOrder walks the chain a cancel or amend of id follows: the id
+// index slot, then the order and its link.
+func (b *Book) prefetchOrder(id OrderID, stage int) {
+	t := &b.index
+	tag := hashTag(uint64(id))
+	i := t.home(tag)
+	switch stage {
+	case PrefetchFar:
+		prefetch(unsafe.Pointer(&t.slots[i]))
+	case PrefetchNear:
+		// The first slot with the tag, without confirming the id against
+		// the order, which is what this stage fetches.
+		for range prefetchProbesMax {
+			s := t.slots[i]
+			if s.val1 == 0 {
+				return
+			}
+			if s.tag == tag {
+				prefetch(unsafe.Pointer(&b.orders[s.val1-1]))
+				prefetch(unsafe.Pointer(&b.links[s.val1-1]))
+				return
+			}
+			i = t.next(i)
+		}
+	}
+}
+
+// prefetchProbesMax bounds the slots PrefetchNear reads in a table; a
+// longer probe run is left to the command itself.
+const prefetchProbesMax = 8
+
+// prefetchOpposite walks the chain matching u on the opposite side
+// follows: its best level, then the level's first maker and, for an order
+// that takes the whole level, the price table slots behind it, which the
+// next best level comes from.
+func (b *Book) prefetchOpposite(u *Upcoming, stage int) {
+	opp := &b.sides[(u.Side & 1).opposite()]
+	li := opp.best
+	if li == nilIndex {
+		return
+	}
+	in := incoming{side: u.Side & 1, typ: u.Type, price: u.Price}
+	if !in.crosses(opp.bestPrice) {
+		return
+	}
+	switch stage {
+	case PrefetchFar:
+		prefetch(unsafe.Pointer(&b.levels[li]))
+	case PrefetchNear:
+		lv := &b.levels[li]
+		if h := lv.head; h != nilIndex {
+			prefetch(unsafe.Pointer(&b.orders[h]))
+			prefetch(unsafe.Pointer(&b.links[h]))
+		}
+		if u.Quantity >= lv.total {
+			b.prefetchBehind(lv.side, lv.price)
+		}
+	}
+}
+
+// prefetchBehind prefetches the price table lines of the prices just
+// behind price on side s, where findBest looks for the next best level
+// when the level at price empties.
+func (b *Book) prefetchBehind(s Side, price int64) {
+	step := b.cfg.TickSize
+	if s == Buy {
+		step = -step
+	}
+	t := &b.sides[s].prices
+	for k := range int64(prefetchBehindPrices) {
+		p := price + (k+1)*step // at most PriceMax + prefetchBehindPrices*PriceMax: no overflow
+		i := t.home(groupTag(uint64(p)))
+		if k == 0 || i&tableGroupMask == 0 { // one line per group
+			prefetch(unsafe.Pointer(&t.slots[i]))
+		}
+	}
+}
+
+// prefetchBehindPrices is how many prices behind an emptied best level
+// prefetchBehind reaches for: the next best is nearly always within a few
+// ticks (see nextBestProbes).
+const prefetchBehindPrices = 4
+
+// prefetchRest walks the chain resting at price on side s follows: the
+// price table slot (or the best level, if price is the best), then the
+// level.
+func (b *Book) prefetchRest(s Side, price int64, stage int) {
+	bs := &b.sides[s]
+	if bs.best != nilIndex && bs.bestPrice == price {
+		if stage == PrefetchFar {
+			prefetch(unsafe.Pointer(&b.levels[bs.best]))
+		}
+		return
+	}
+	if price > PriceMax || price < -PriceMax {
+		return
+	}
+	t := &bs.prices
+	tag := groupTag(uint64(price))
+	i := t.home(tag)
+	switch stage {
+	case PrefetchFar:
+		prefetch(unsafe.Pointer(&t.slots[i]))
+	case PrefetchNear:
+		for range prefetchProbesMax {
+			sl := t.slots[i]
+			if sl.val1 == 0 {
+				return
+			}
+			if sl.tag == tag {
+				prefetch(unsafe.Pointer(&b.levels[sl.val1-1]))
+				return
+			}
+			i = t.next(i)
+		}
+	}
+}
+
+// prefetchNewOrder prefetches what resting a new order id takes: the id
+// index slot it goes into and the free slab slot with its link.
+func (b *Book) prefetchNewOrder(id OrderID) {
+	t := &b.index
+	prefetch(unsafe.Pointer(&t.slots[t.home(hashTag(uint64(id)))]))
+	if oi := b.freeOrder; oi != nilIndex {
+		prefetch(unsafe.Pointer(&b.orders[oi]))
+		prefetch(unsafe.Pointer(&b.links[oi]))
+	}
+}

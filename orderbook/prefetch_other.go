@@ -1,0 +1,8 @@
+//go:build !amd64
+
+package orderbook
+
+import "unsafe"
+
+// prefetch is a no-op where no prefetch instruction is wired up.
+func prefetch(unsafe.Pointer) {}
