@@ -133,6 +133,9 @@ const (
 // over [from, to) produces exactly what ApplyRange does.
 func (r *Replayer) ApplyAhead(f *orderflow.File, i, to int) orderbook.RejectReason {
 	rec := f.Record(i)
+	if len(r.books) == 1 {
+		return r.Apply(rec) // every record is for the book in hand
+	}
 	inst := rec.Instrument()
 	if j := i + lookaheadNear; j < to {
 		r.hint(f.Record(j), inst, orderbook.PrefetchNear)
