@@ -1,6 +1,9 @@
 package orderbook
 
-import "testing"
+import (
+	"math/rand/v2"
+	"testing"
+)
 
 // Benchmarks of the hot paths. Each reports allocations; in steady state
 // every one must show 0 allocs/op.
@@ -126,5 +129,80 @@ func BenchmarkDigest(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		bk.Digest()
+	}
+}
+
+// Many books out of cache: manyBooksCount books of deepBook's size (over
+// 100 MB of orders, levels and tables together) take a stream of passive
+// orders and cancels, each at a random book, so that nearly every command
+// finds its book out of cache, as on the 100-instrument order flow.
+const (
+	manyBooksCount = 256
+	// manyBooksStream is the length of the command stream, which repeats;
+	// manyBooksLive is how many commands after its submit an order is
+	// cancelled (wrapping around, so the stream is a cycle in steady state).
+	manyBooksStream = 1 << 16
+	manyBooksLive   = 1 << 10
+)
+
+type bookCommand struct {
+	book int
+	c    command
+}
+
+func manyBooks(b *testing.B) ([]*Book, []bookCommand) {
+	books := make([]*Book, manyBooksCount)
+	for i := range books {
+		books[i], _ = deepBook(b)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	cmds := make([]bookCommand, 0, 2*manyBooksStream)
+	where := make([]int, manyBooksStream)
+	for k := range manyBooksStream {
+		where[k] = rng.IntN(manyBooksCount)
+		side := Side(rng.IntN(2))
+		price := benchMid - 1 - int64(rng.IntN(benchDepth))
+		if side == Sell {
+			price = 2*benchMid - price
+		}
+		id := OrderID(1<<40 + k)
+		cmds = append(cmds, bookCommand{where[k], command{kind: cmdSubmit, order: Order{ID: id, Side: side, Price: price, Quantity: 5, Account: 3}}})
+		old := (k - manyBooksLive + manyBooksStream) % manyBooksStream
+		cmds = append(cmds, bookCommand{where[old], command{kind: cmdCancel, id: OrderID(1<<40 + old)}})
+	}
+	for _, c := range cmds { // reach the steady state
+		c.c.apply(books[c.book])
+	}
+	return books, cmds
+}
+
+// BenchmarkManyBooks applies one command per op to a book out of cache.
+func BenchmarkManyBooks(b *testing.B) {
+	books, cmds := manyBooks(b)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		c := &cmds[i%len(cmds)]
+		c.c.apply(books[c.book])
+	}
+}
+
+// BenchmarkManyBooksHinted is BenchmarkManyBooks with each command hinted
+// (Book.Prefetch) 4 and 2 commands ahead, as the replay does.
+func BenchmarkManyBooksHinted(b *testing.B) {
+	books, cmds := manyBooks(b)
+	hints := make([]Upcoming, len(cmds))
+	for i := range cmds {
+		hints[i] = upcomingOf(cmds[i].c)
+	}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if j := (i + 2) % len(cmds); cmds[j].book != cmds[i%len(cmds)].book {
+			books[cmds[j].book].Prefetch(&hints[j], PrefetchNear)
+		}
+		if j := (i + 4) % len(cmds); cmds[j].book != cmds[i%len(cmds)].book {
+			books[cmds[j].book].Prefetch(&hints[j], PrefetchFar)
+		}
+		c := &cmds[i%len(cmds)]
+		c.c.apply(books[c.book])
 	}
 }
