@@ -23,6 +23,11 @@ func TestLimitsFitInt64(t *testing.T) {
 	if PriceMax > math.MaxInt64/(nextBestProbes+1) {
 		t.Error("findBest's probes could overflow int64")
 	}
+	// prefetchBehind steps up to prefetchBehindPrices ticks past a price,
+	// and fetches the lines of the first and the last price only.
+	if PriceMax > math.MaxInt64/(prefetchBehindPrices+1) || prefetchBehindPrices > 1<<tableGroupBits {
+		t.Error("prefetchBehind's prices could overflow int64 or span more than two lines")
+	}
 	if ordersMaxLimit > math.MaxInt32-1 || OrdersMaxDefault > ordersMaxLimit {
 		t.Error("slab indexes must fit int32 with room for nilIndex")
 	}

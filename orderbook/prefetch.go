@@ -29,7 +29,7 @@ import "unsafe"
 // Prefetch stages, in the order a caller uses them for one command.
 const (
 	// PrefetchFar prefetches what the book's own fields locate: the id
-	// index slot, the price table slot, the best levels, the free slab slot.
+	// index slot, the price table slot, the best levels.
 	PrefetchFar = 0
 	// PrefetchNear reads those and prefetches what they point at: the
 	// order and the level, the opposite best level's first maker and, for a
@@ -44,9 +44,12 @@ const (
 // live order's), Price (the new price) and Quantity. A hint that does not
 // match the command that comes is harmless.
 type Upcoming struct {
-	Op    Op
-	Side  Side
-	Type  OrderType
+	Op   Op
+	Side Side
+	Type OrderType
+	// TIF is a new order's time in force: one that may not rest (IOC,
+	// FOK) is not hinted for resting.
+	TIF   TimeInForce
 	ID    OrderID
 	Price int64
 	// Quantity is the order's quantity (OpSubmit) or new open quantity
@@ -69,7 +72,7 @@ func (b *Book) Prefetch(u *Upcoming, stage int) {
 		b.prefetchRest(u.Side&1, u.Price, stage)
 	case OpSubmit:
 		b.prefetchOpposite(u, stage)
-		if u.Type == Limit {
+		if u.Type == Limit && u.TIF.rests() {
 			b.prefetchRest(u.Side&1, u.Price, stage)
 			if stage == PrefetchFar {
 				b.prefetchNewOrder(u.ID)
@@ -96,8 +99,7 @@ func (b *Book) prefetchOrder(id OrderID, stage int) {
 				return
 			}
 			if s.tag == tag {
-				prefetch(unsafe.Pointer(&b.orders[s.val1-1]))
-				prefetch(unsafe.Pointer(&b.links[s.val1-1]))
+				prefetch2(unsafe.Pointer(&b.orders[s.val1-1]), unsafe.Pointer(&b.links[s.val1-1]))
 				return
 			}
 			i = t.next(i)
@@ -129,8 +131,7 @@ func (b *Book) prefetchOpposite(u *Upcoming, stage int) {
 	case PrefetchNear:
 		lv := &b.levels[li]
 		if h := lv.head; h != nilIndex {
-			prefetch(unsafe.Pointer(&b.orders[h]))
-			prefetch(unsafe.Pointer(&b.links[h]))
+			prefetch2(unsafe.Pointer(&b.orders[h]), unsafe.Pointer(&b.links[h]))
 		}
 		if u.Quantity >= lv.total {
 			b.prefetchBehind(lv.side, lv.price)
@@ -146,19 +147,19 @@ func (b *Book) prefetchBehind(s Side, price int64) {
 	if s == Buy {
 		step = -step
 	}
+	// The prices of a group share a line, so the first and the last of
+	// the prices fetch them all. At most PriceMax + prefetchBehindPrices *
+	// PriceMax: no overflow.
 	t := &b.sides[s].prices
-	for k := range int64(prefetchBehindPrices) {
-		p := price + (k+1)*step // at most PriceMax + prefetchBehindPrices*PriceMax: no overflow
-		i := t.home(groupTag(uint64(p)))
-		if k == 0 || i&tableGroupMask == 0 { // one line per group
-			prefetch(unsafe.Pointer(&t.slots[i]))
-		}
-	}
+	first := t.home(groupTag(uint64(price + step)))
+	last := t.home(groupTag(uint64(price + prefetchBehindPrices*step)))
+	prefetch2(unsafe.Pointer(&t.slots[first]), unsafe.Pointer(&t.slots[last]))
 }
 
 // prefetchBehindPrices is how many prices behind an emptied best level
 // prefetchBehind reaches for: the next best is nearly always within a few
-// ticks (see nextBestProbes).
+// ticks (see nextBestProbes). At most a group apart, so that they span two
+// lines at most.
 const prefetchBehindPrices = 4
 
 // prefetchRest walks the chain resting at price on side s follows: the
@@ -196,13 +197,10 @@ func (b *Book) prefetchRest(s Side, price int64, stage int) {
 	}
 }
 
-// prefetchNewOrder prefetches what resting a new order id takes: the id
-// index slot it goes into and the free slab slot with its link.
+// prefetchNewOrder prefetches the id index slot a new order id goes into
+// if it rests. (Not the free slab slot it takes: the free list hands out
+// the slot freed last, which is mostly still in cache.)
 func (b *Book) prefetchNewOrder(id OrderID) {
 	t := &b.index
 	prefetch(unsafe.Pointer(&t.slots[t.home(hashTag(uint64(id)))]))
-	if oi := b.freeOrder; oi != nilIndex {
-		prefetch(unsafe.Pointer(&b.orders[oi]))
-		prefetch(unsafe.Pointer(&b.links[oi]))
-	}
 }

@@ -7,3 +7,9 @@ import "unsafe"
 //
 //go:noescape
 func prefetch(p unsafe.Pointer)
+
+// prefetch2 is prefetch of p and q in one call: a call costs about as much
+// as the prefetch.
+//
+//go:noescape
+func prefetch2(p, q unsafe.Pointer)

@@ -10,7 +10,7 @@ func upcomingOf(c command) Upcoming {
 	switch c.kind {
 	case cmdSubmit:
 		o := c.order
-		return Upcoming{Op: OpSubmit, Side: o.Side, Type: o.Type, ID: o.ID, Price: o.Price, Quantity: o.Quantity}
+		return Upcoming{Op: OpSubmit, Side: o.Side, Type: o.Type, TIF: o.TIF, ID: o.ID, Price: o.Price, Quantity: o.Quantity}
 	case cmdCancel:
 		return Upcoming{Op: OpCancel, ID: c.id}
 	case cmdAmend:
@@ -35,7 +35,7 @@ func hintAhead(b *Book, cmds []command, i int) {
 func junkHint(rng *rand.Rand) (Upcoming, int) {
 	prices := [...]int64{0, 1, -1, PriceMax, -PriceMax, PriceMax + 1, -PriceMax - 1, 1 << 62, -1 << 63, 1<<63 - 1}
 	u := Upcoming{
-		Op: Op(rng.IntN(5)), Side: Side(rng.IntN(3)), Type: OrderType(rng.IntN(3)),
+		Op: Op(rng.IntN(5)), Side: Side(rng.IntN(3)), Type: OrderType(rng.IntN(3)), TIF: TimeInForce(rng.IntN(5)),
 		ID: OrderID(rng.Uint64N(64)), Price: 990 + int64(rng.IntN(21)), Quantity: int64(rng.IntN(40)) - 2,
 	}
 	if rng.IntN(4) == 0 {

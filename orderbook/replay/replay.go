@@ -167,8 +167,11 @@ func (r *Replayer) hint(rec orderflow.Record, current uint32, stage int) {
 	switch rec.Op() {
 	case orderflow.OpNew:
 		u.Op = orderbook.OpSubmit
-		if rec.Type() == orderflow.TypeMarket {
-			u.Type = orderbook.Market
+		switch rec.Type() {
+		case orderflow.TypeIOC:
+			u.TIF = orderbook.IOC
+		case orderflow.TypeMarket:
+			u.Type, u.TIF = orderbook.Market, orderbook.IOC
 		}
 	case orderflow.OpCancel:
 		u.Op = orderbook.OpCancel
