@@ -136,12 +136,18 @@ func TestReplayTinyEvents(t *testing.T) {
 }
 
 func TestMeasureTiny(t *testing.T) {
+	for _, ahead := range []bool{false, true} {
+		t.Run(fmt.Sprintf("lookahead=%v", ahead), func(t *testing.T) { measureTiny(t, ahead) })
+	}
+}
+
+func measureTiny(t *testing.T, ahead bool) {
 	f := readFlow(t, "tiny.bin")
-	res, err := Measure(f, Options{})
+	res, err := Measure(f, Options{Lookahead: ahead})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Records != 25 || res.Warmup != 5 || res.Ops != 20 || res.Instruments != 1 {
+	if res.Records != 25 || res.Warmup != 5 || res.Ops != 20 || res.Instruments != 1 || res.Lookahead != ahead {
 		t.Fatalf("result %+v", res)
 	}
 	if res.OpsPerSec <= 0 || res.P50Ns <= 0 || res.MaxNs < res.P999Ns || res.P999Ns < res.P99Ns || res.P99Ns < res.P50Ns {
