@@ -54,6 +54,13 @@ func TestReplayMatchesReadme(t *testing.T) {
 	}
 }
 
+// allocsOthersMax is how many allocations a replay pass may count that are
+// not its own: MemStats counts the whole process, and under -race the
+// testing package's goroutine that reports the previous subtest was seen to
+// allocate a few objects during the pass. A replay that allocated per
+// record would count about a million.
+const allocsOthersMax = 16
+
 func replayReadme(t *testing.T, file string, ahead bool, want Counts) {
 	f := readFlow(t, file)
 	r := New(f.Header, nil)
@@ -67,7 +74,7 @@ func replayReadme(t *testing.T, file string, ahead bool, want Counts) {
 		r.ApplyRange(f, warm, f.Len())
 	}
 	runtime.ReadMemStats(&after)
-	if n := after.Mallocs - before.Mallocs; n != 0 {
+	if n := after.Mallocs - before.Mallocs; n > allocsOthersMax {
 		t.Errorf("%d allocations after the warm-up", n)
 	}
 	if got := r.Counts(); got != want {
