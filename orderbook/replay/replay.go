@@ -148,6 +148,10 @@ func (r *Replayer) ApplyAhead(f *orderflow.File, i, to int) orderbook.RejectReas
 
 // ApplyRangeAhead applies records [from, to) of f with ApplyAhead.
 func (r *Replayer) ApplyRangeAhead(f *orderflow.File, from, to int) {
+	if len(r.books) == 1 {
+		r.ApplyRange(f, from, to) // no hints to give: see ApplyAhead
+		return
+	}
 	for i := from; i < to; i++ {
 		r.ApplyAhead(f, i, to)
 	}
