@@ -91,18 +91,10 @@ func (b *Book) prefetchOrder(id OrderID, stage int) {
 	case PrefetchFar:
 		prefetch(unsafe.Pointer(&t.slots[i]))
 	case PrefetchNear:
-		// The first slot with the tag, without confirming the id against
-		// the order, which is what this stage fetches.
-		for range prefetchProbesMax {
-			s := t.slots[i]
-			if s.val1 == 0 {
-				return
-			}
-			if s.tag == tag {
-				prefetch2(unsafe.Pointer(&b.orders[s.val1-1]), unsafe.Pointer(&b.links[s.val1-1]))
-				return
-			}
-			i = t.next(i)
+		// Without confirming the id against the order, which is what this
+		// stage fetches.
+		if v, ok := t.firstTagged(tag, i); ok {
+			prefetch2(unsafe.Pointer(&b.orders[v]), unsafe.Pointer(&b.links[v]))
 		}
 	}
 }
@@ -110,6 +102,23 @@ func (b *Book) prefetchOrder(id OrderID, stage int) {
 // prefetchProbesMax bounds the slots PrefetchNear reads in a table; a
 // longer probe run is left to the command itself.
 const prefetchProbesMax = 8
+
+// firstTagged returns the value (val1-1) of the first slot with tag in the
+// probe run from home i, reading at most prefetchProbesMax slots; a tag
+// match is a likely hit, good enough for a hint.
+func (t *table) firstTagged(tag uint32, i uint64) (int32, bool) {
+	for range prefetchProbesMax {
+		s := t.slots[i]
+		if s.val1 == 0 {
+			return 0, false
+		}
+		if s.tag == tag {
+			return s.val1 - 1, true
+		}
+		i = t.next(i)
+	}
+	return 0, false
+}
 
 // prefetchOpposite walks the chain matching u on the opposite side
 // follows: its best level, then the level's first maker and, for an order
@@ -183,16 +192,8 @@ func (b *Book) prefetchRest(s Side, price int64, stage int) {
 	case PrefetchFar:
 		prefetch(unsafe.Pointer(&t.slots[i]))
 	case PrefetchNear:
-		for range prefetchProbesMax {
-			sl := t.slots[i]
-			if sl.val1 == 0 {
-				return
-			}
-			if sl.tag == tag {
-				prefetch(unsafe.Pointer(&b.levels[sl.val1-1]))
-				return
-			}
-			i = t.next(i)
+		if v, ok := t.firstTagged(tag, i); ok {
+			prefetch(unsafe.Pointer(&b.levels[v]))
 		}
 	}
 }

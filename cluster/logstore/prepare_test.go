@@ -161,14 +161,7 @@ func TestPreparerGoroutine(t *testing.T) {
 		t.Fatal("the append after the spare did not move to it")
 	}
 	checkAgainst(t, "goroutine", s, m)
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-s.prepDone:
-	default:
-		t.Fatal("preparer still running after Close")
-	}
+	closeStopsPreparer(t, s)
 }
 
 // TestCrashAroundPreparedSegments cuts the power at every file operation
@@ -451,14 +444,7 @@ func TestPreparerGoroutinePaced(t *testing.T) {
 		appendOne()
 	}
 	waitFor("the next preparation parks", prep(func(p *spareState) bool { return p.parked }))
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-s.prepDone:
-	default:
-		t.Fatal("preparer still running after Close")
-	}
+	closeStopsPreparer(t, s)
 	if spareOnDisk(t, fsys, cfg) {
 		t.Fatal("a parked preparation left a complete spare")
 	}
@@ -471,4 +457,18 @@ func TestPreparerGoroutinePaced(t *testing.T) {
 		t.Fatalf("the partial spare was not removed: %v", err)
 	}
 	checkAgainst(t, "reopened after Close stopped a paced preparation", r, m)
+}
+
+// closeStopsPreparer closes s and checks that its preparer goroutine has
+// ended by the time Close returns.
+func closeStopsPreparer(t *testing.T, s *Store) {
+	t.Helper()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-s.prepDone:
+	default:
+		t.Fatal("preparer still running after Close")
+	}
 }
