@@ -40,6 +40,20 @@ type command struct {
 	account Account
 }
 
+// applyBoth applies c to b and to ref and returns how they part: a
+// difference in their events, or an invariant b breaks ("" when neither).
+func applyBoth(c command, b *Book, ref *refBook, rec, refRec *recorder) string {
+	c.apply(b)
+	c.apply(ref)
+	if d := diffRecorded(rec.take(), refRec.take()); d != "" {
+		return d
+	}
+	if err := b.Check(); err != nil {
+		return err.Error()
+	}
+	return ""
+}
+
 func (c command) apply(b booker) {
 	switch c.kind {
 	case cmdSubmit:

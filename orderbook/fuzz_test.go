@@ -77,12 +77,7 @@ func FuzzCommands(f *testing.F) {
 		b := New(cfg, &rec)
 		ref := newRefBook(cfg, &refRec)
 		for i, c := range commandsFromBytes(data) {
-			c.apply(b)
-			c.apply(ref)
-			if err := b.Check(); err != nil {
-				t.Fatalf("command %d (%v): %v", i, c, err)
-			}
-			if d := diffRecorded(rec.take(), refRec.take()); d != "" {
+			if d := applyBoth(c, b, ref, &rec, &refRec); d != "" {
 				t.Fatalf("command %d (%v): %s", i, c, d)
 			}
 		}

@@ -3,6 +3,7 @@ package orderbook
 import (
 	"fmt"
 	"runtime"
+	"slices"
 	"testing"
 )
 
@@ -306,7 +307,7 @@ func TestAgainstReferenceWideBook(t *testing.T) {
 				continue
 			}
 			for _, s := range []Side{Buy, Sell} {
-				if got, want := b.AppendDepth(nil, s, 4*g.spread), refDepth(ref, s); !equalLevels(got, want) {
+				if got, want := b.AppendDepth(nil, s, 4*g.spread), refDepth(ref, s); !slices.Equal(got, want) {
 					t.Fatalf("%s: %v depth\n got %+v\nwant %+v", at, s, got, want)
 				}
 			}
@@ -359,16 +360,4 @@ func refDepth(r *refBook, s Side) []Level {
 		out = append(out, Level{Side: s, Price: o.price, Quantity: o.open(), Count: 1})
 	}
 	return out
-}
-
-func equalLevels(a, b []Level) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

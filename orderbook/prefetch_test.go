@@ -72,13 +72,8 @@ func TestPrefetchChangesNothing(t *testing.T) {
 				u, stage := junkHint(rng)
 				b.Prefetch(&u, stage)
 			}
-			c.apply(b)
-			c.apply(ref)
-			if d := diffRecorded(rec.take(), refRec.take()); d != "" {
+			if d := applyBoth(c, b, ref, &rec, &refRec); d != "" {
 				t.Fatalf("seed %d command %d (%v): %s", seed, i, c, d)
-			}
-			if err := b.Check(); err != nil {
-				t.Fatalf("seed %d command %d (%v): %v", seed, i, c, err)
 			}
 		}
 	}
@@ -107,13 +102,8 @@ func TestPrefetchDeepQueues(t *testing.T) {
 	ref := newRefBook(Config{}, &refRec)
 	for i, c := range cmds {
 		hintAhead(b, cmds, i)
-		c.apply(b)
-		c.apply(ref)
-		if d := diffRecorded(rec.take(), refRec.take()); d != "" {
+		if d := applyBoth(c, b, ref, &rec, &refRec); d != "" {
 			t.Fatalf("command %d (%v): %s", i, c, d)
-		}
-		if err := b.Check(); err != nil {
-			t.Fatalf("command %d (%v): %v", i, c, err)
 		}
 	}
 }
@@ -164,12 +154,7 @@ func FuzzPrefetch(f *testing.F) {
 			hintAhead(b, cmds, i)
 			u, stage := junkHint(rng)
 			b.Prefetch(&u, stage)
-			c.apply(b)
-			c.apply(ref)
-			if err := b.Check(); err != nil {
-				t.Fatalf("command %d (%v): %v", i, c, err)
-			}
-			if d := diffRecorded(rec.take(), refRec.take()); d != "" {
+			if d := applyBoth(c, b, ref, &rec, &refRec); d != "" {
 				t.Fatalf("command %d (%v): %s", i, c, d)
 			}
 		}

@@ -147,13 +147,7 @@ func TestPreparerGoroutine(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for !s.spareReady() {
-		if time.Now().After(deadline) {
-			t.Fatalf("no spare (error %v)", s.prep.err)
-		}
-		time.Sleep(time.Millisecond) // poll interval
-	}
+	awaitPrep(t, s, "a spare", s.spareReady)
 	if err := appendSynced(s, m, gen); err != nil {
 		t.Fatal(err)
 	}
@@ -394,16 +388,7 @@ func TestPreparerGoroutinePaced(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor := func(what string, cond func() bool) {
-		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for !cond() {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: not within 10 s (spare error %v)", what, s.prep.err)
-			}
-			time.Sleep(time.Millisecond) // poll interval
-		}
-	}
+	waitFor := func(what string, cond func() bool) { t.Helper(); awaitPrep(t, s, what, cond) }
 	prep := func(read func(p *spareState) bool) func() bool {
 		return func() bool {
 			s.prep.mu.Lock()
@@ -470,5 +455,18 @@ func closeStopsPreparer(t *testing.T, s *Store) {
 	case <-s.prepDone:
 	default:
 		t.Fatal("preparer still running after Close")
+	}
+}
+
+// awaitPrep polls cond until it holds, failing the test after 10 s with
+// the preparer's error.
+func awaitPrep(t *testing.T, s *Store, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within 10 s (spare error %v)", what, s.prep.err)
+		}
+		time.Sleep(time.Millisecond) // poll interval
 	}
 }
