@@ -117,6 +117,8 @@ type Engine struct {
 	// almost everything); it is not state, and is dropped whenever the
 	// session table changes.
 	lastSession *session
+	// hints is the prefetch pipeline Hint drives; not state.
+	hints hintPipe
 	// scratchIDs is reused by the rare operations that collect orders.
 	scratchIDs []uint64
 	// widened holds a command written before its last fields were

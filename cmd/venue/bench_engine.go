@@ -22,6 +22,8 @@ func runBenchEngine(args []string, stdout, stderr io.Writer) error {
 	input := fs.String("input", "", "OBSTRM01 order-flow file to replay (required)")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of a summary")
 	passes := fs.Int("passes", flowbench.DefaultPasses, "timed passes of each path; the fastest is reported")
+	lookahead := fs.Bool("lookahead", false,
+		"hint each command ahead of applying it, on both paths: the engine with Engine.Hint, the book with Book.Prefetch")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -35,7 +37,7 @@ func runBenchEngine(args []string, stdout, stderr io.Writer) error {
 	if *passes < 1 {
 		return fmt.Errorf("%w: --passes must be at least 1", errUsage)
 	}
-	res, err := flowbench.Measure(f, *passes)
+	res, err := flowbench.Measure(f, flowbench.Options{Passes: *passes, Lookahead: *lookahead})
 	if err != nil {
 		return err
 	}
@@ -43,8 +45,8 @@ func runBenchEngine(args []string, stdout, stderr io.Writer) error {
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(res)
 	}
-	fmt.Fprintf(stdout, "%s: %d records (%d warm-up), %d instruments, %d users, %d commands timed\n",
-		*input, res.Records, res.Warmup, res.Instruments, res.Users, res.Commands)
+	fmt.Fprintf(stdout, "%s: %d records (%d warm-up), %d instruments, %d users, %d commands timed, lookahead %v\n",
+		*input, res.Records, res.Warmup, res.Instruments, res.Users, res.Commands, res.Lookahead)
 	fmt.Fprintf(stdout, "engine: %.2f M ops/s, %.4f allocs/op, latency ns p50 %d p90 %d p99 %d p99.9 %d max %d\n",
 		res.EngineOpsPerSec/1e6, res.AllocsPerOp, res.P50Ns, res.P90Ns, res.P99Ns, res.P999Ns, res.MaxNs)
 	fmt.Fprintf(stdout, "book:   %.2f M ops/s (engine/book %.0f%%), p50 %d p99 %d\n",

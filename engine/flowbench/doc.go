@@ -39,6 +39,11 @@
 //     records and 1,004,383 engine commands, and one op is one record on
 //     both paths.
 //
+// With Options.Lookahead both paths hint each command ahead of applying
+// it, inside the timed loop: the engine through Engine.Hint
+// (engine.HintAhead commands ahead), the bare book through
+// replay.Replayer.ApplyAhead. Without it neither does.
+//
 // What the engine does beyond the book is the point of the comparison:
 // decoding and validating each command, the session and principal, the
 // account and its owner, exactly-once, the ClOrdID index and the order

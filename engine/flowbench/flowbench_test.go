@@ -28,25 +28,30 @@ func TestEngineMatchesReadme(t *testing.T) {
 		t.Skip("replays a million records (skipped in -short and -race)")
 	}
 	f := readFlow(t, "s100.bin")
-	res, err := Measure(f, 1)
-	if err != nil {
-		t.Fatal(err)
+	for _, lookahead := range []bool{false, true} {
+		res, err := Measure(f, Options{Passes: 1, Lookahead: lookahead})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Trades != 184226 || res.Volume != 1934363 || res.BookTrades != res.Trades || res.BookVolume != res.Volume ||
+			res.Lookahead != lookahead || res.Rejects != 0 {
+			t.Fatalf("%+v", res)
+		}
+		t.Logf("%+v", res)
 	}
-	if res.Trades != 184226 || res.Volume != 1934363 || res.BookTrades != res.Trades || res.BookVolume != res.Volume {
-		t.Fatalf("%+v", res)
-	}
-	t.Logf("%+v", res)
 }
 
 // A tiny flow runs everywhere, race detector included: the encoding and
 // the engine path agree with the bare book on it.
 func TestTinyFlow(t *testing.T) {
 	f := readFlow(t, "tiny.bin")
-	res, err := Measure(f, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Trades != res.BookTrades || res.Volume != res.BookVolume || res.Reports == 0 || res.Rejects != 0 {
-		t.Fatalf("%+v", res)
+	for _, lookahead := range []bool{false, true} {
+		res, err := Measure(f, Options{Passes: 1, Lookahead: lookahead})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Trades != res.BookTrades || res.Volume != res.BookVolume || res.Reports == 0 || res.Rejects != 0 {
+			t.Fatalf("lookahead %v: %+v", lookahead, res)
+		}
 	}
 }

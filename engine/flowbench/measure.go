@@ -43,6 +43,7 @@ type Result struct {
 	Ops                int     `json:"ops"`
 	Commands           int     `json:"commands"`
 	Passes             int     `json:"passes"`
+	Lookahead          bool    `json:"lookahead"`
 	EngineSeconds      float64 `json:"engine_seconds"`
 	EngineOpsPerSec    float64 `json:"engine_ops_per_sec"`
 	BookOpsPerSec      float64 `json:"book_ops_per_sec"`
@@ -86,9 +87,12 @@ type runner struct {
 	e   *engine.Engine
 	c   *counter
 	pos int64
+	// hint says whether apply hints each command engine.HintAhead
+	// commands before applying it (Options.Lookahead).
+	hint bool
 }
 
-func newRunner(flow *Flow, h orderflow.Header) (*runner, error) {
+func newRunner(flow *Flow, h orderflow.Header, hint bool) (*runner, error) {
 	c := &counter{}
 	e, err := engine.New(engine.Config{
 		BootstrapAdmin: adminName, Egress: c, MarketData: c,
@@ -97,7 +101,7 @@ func newRunner(flow *Flow, h orderflow.Header) (*runner, error) {
 	if err != nil {
 		return nil, fmt.Errorf("flowbench: %w", err)
 	}
-	r := &runner{e: e, c: c}
+	r := &runner{e: e, c: c, hint: hint}
 	r.e.OnSessionOpen(adminSession, []byte(adminName), r.next(), 0)
 	r.e.OnSessionOpen(gatewaySession, []byte(gatewayName), r.next(), 0)
 	r.e.OnSessionMessage(adminSession, r.next(), 0, principalMsg(gatewayName, engine.RoleGateway))
@@ -133,8 +137,35 @@ func (r *runner) next() int64 {
 // apply applies the commands of records [from, to). The cluster time is
 // the log position: any growing value will do, and reading a clock here
 // would cost what is being measured.
+//
+// With hints, each command is hinted engine.HintAhead commands before it
+// is applied, as a service holding a batch of committed entries can: the
+// hints run on across calls (up to the flow's last command), so a range
+// applied after another finds its first commands hinted already.
 func (r *runner) apply(flow *Flow, from, to int) {
+	if r.hint {
+		r.applyHinted(flow, from, to)
+		return
+	}
 	for j := flow.First[from]; j < flow.First[to]; j++ {
+		r.pos += logEntryBytes
+		r.e.OnSessionMessage(gatewaySession, r.pos, r.pos, flow.Command(int(j)))
+	}
+}
+
+func (r *runner) applyHinted(flow *Flow, from, to int) {
+	n := int32(flow.Len())
+	if from == 0 {
+		// Prime the pipeline: the first commands are hinted before any
+		// is applied.
+		for k := int32(0); k < min(engine.HintAhead, n); k++ {
+			r.e.Hint(flow.Command(int(k)))
+		}
+	}
+	for j := flow.First[from]; j < flow.First[to]; j++ {
+		if k := j + engine.HintAhead; k < n {
+			r.e.Hint(flow.Command(int(k)))
+		}
 		r.pos += logEntryBytes
 		r.e.OnSessionMessage(gatewaySession, r.pos, r.pos, flow.Command(int(j)))
 	}
@@ -143,17 +174,30 @@ func (r *runner) apply(flow *Flow, from, to int) {
 // DefaultPasses is how many timed passes Measure makes of each path.
 const DefaultPasses = 3
 
+// Options configures Measure.
+type Options struct {
+	// Passes is how many timed passes of each path to make (at least 1).
+	Passes int
+	// Lookahead hints each command ahead of applying it, on both paths
+	// alike: the engine through Engine.Hint (engine.HintAhead commands
+	// ahead), the bare book through replay.Replayer.ApplyAhead (its
+	// orderbook.Prefetch hints). Both are what a caller holding a batch of
+	// commands can do; the hinting is timed with the command.
+	Lookahead bool
+}
+
 // Measure runs the flow through the engine and through the bare book,
-// passes times each (at least once).
-func Measure(f *orderflow.File, passes int) (Result, error) {
+// opts.Passes times each.
+func Measure(f *orderflow.File, opts Options) (Result, error) {
 	flow, err := Encode(f)
 	if err != nil {
 		return Result{}, err
 	}
-	passes = max(passes, 1)
+	passes := max(opts.Passes, 1)
 	n, warm := f.Len(), int(f.Header.Warmup)
 	res := Result{Records: n, Warmup: warm, Instruments: int(f.Header.Instruments), Users: flow.Users,
-		Ops: n - warm, Commands: int(flow.First[n] - flow.First[warm]), Passes: passes}
+		Ops: n - warm, Commands: int(flow.First[n] - flow.First[warm]), Passes: passes,
+		Lookahead: opts.Lookahead}
 	var engine, book pass
 	for range passes {
 		p, err := enginePass(flow, f.Header, &res)
@@ -228,7 +272,7 @@ func timed(f func()) pass {
 }
 
 func enginePass(flow *Flow, h orderflow.Header, res *Result) (pass, error) {
-	r, err := newRunner(flow, h)
+	r, err := newRunner(flow, h, res.Lookahead)
 	if err != nil {
 		return pass{}, err
 	}
@@ -245,15 +289,19 @@ func enginePass(flow *Flow, h orderflow.Header, res *Result) (pass, error) {
 
 func bookPass(f *orderflow.File, res *Result) pass {
 	r := replay.New(f.Header, nil)
-	r.ApplyRange(f, 0, res.Warmup)
-	p := timed(func() { r.ApplyRange(f, res.Warmup, res.Records) })
+	apply := r.ApplyRange
+	if res.Lookahead {
+		apply = r.ApplyRangeAhead
+	}
+	apply(f, 0, res.Warmup)
+	p := timed(func() { apply(f, res.Warmup, res.Records) })
 	c := r.Counts()
 	res.BookTrades, res.BookVolume = c.Trades, c.Volume
 	return p
 }
 
 func measureLatency(flow *Flow, hd orderflow.Header, res *Result) error {
-	r, err := newRunner(flow, hd)
+	r, err := newRunner(flow, hd, res.Lookahead)
 	if err != nil {
 		return err
 	}
@@ -281,12 +329,20 @@ func measureLatency(flow *Flow, hd orderflow.Header, res *Result) error {
 func measureBookLatency(f *orderflow.File, res *Result) error {
 	h := hdrhistogram.New(latencyLowestNs, latencyHighestNs, latencySigFigs)
 	r := replay.New(f.Header, nil)
-	r.ApplyRange(f, 0, res.Warmup)
+	if res.Lookahead {
+		r.ApplyRangeAhead(f, 0, res.Warmup)
+	} else {
+		r.ApplyRange(f, 0, res.Warmup)
+	}
 	runtime.GC()
 	for i := res.Warmup; i < res.Records; i++ {
 		rec := f.Record(i)
 		start := time.Now()
-		r.Apply(rec)
+		if res.Lookahead {
+			r.ApplyAhead(f, i, res.Records)
+		} else {
+			r.Apply(rec)
+		}
 		if err := record(h, time.Since(start)); err != nil {
 			return err
 		}
