@@ -55,6 +55,24 @@ type ClusteredService interface {
 	OnTerminate(c Cluster)
 }
 
+// MessageHinter is an optional interface of a ClusteredService that can
+// prepare for session messages it will be handed soon, for instance by
+// starting the cache misses they will take while it applies the messages
+// before them. When a committed batch holds it, the container hands each
+// session message's payload to HintSessionMessage HintDistance() session
+// messages before it hands the same payload to OnSessionMessage; the first
+// messages of a batch are hinted at closer range, and hints stop at the
+// batch's end. A hint must not change anything the service does: a hinted
+// message may come later than promised, or never (the member stops).
+type MessageHinter interface {
+	// HintDistance is how many session messages ahead the service wants
+	// its hints; it is read once, when the service starts.
+	HintDistance() int
+	// HintSessionMessage is a session message's payload, valid only
+	// during the call.
+	HintSessionMessage(payload []byte)
+}
+
 // Cluster is the handle a service uses to act on the cluster. Everything it
 // changes goes through the log, so its effects are deterministic too.
 type Cluster interface {

@@ -16,6 +16,8 @@ const (
 	outboxMax = 4096
 	// timersMax bounds pending timers.
 	timersMax = 1 << 20
+	// hintDistanceMax bounds how far ahead a MessageHinter is hinted.
+	hintDistanceMax = 64
 )
 
 // Errors.
@@ -47,6 +49,10 @@ type Container struct {
 	due      []Timer // DueTimers' reused result
 	outbox   []consensus.LogEntry
 	started  bool
+	// hinter is the service as a MessageHinter (nil if it is not one),
+	// hinted hintDistance session messages ahead.
+	hinter       cluster.MessageHinter
+	hintDistance int
 	observe  func(e *consensus.LogEntry, end cluster.Position)
 	snapshot func(position cluster.Position, timeNs int64)
 	// shutdownAt is the position after the last shutdown action applied.
@@ -68,6 +74,11 @@ func New(member cluster.MemberID, service cluster.ClusteredService, egress Egres
 // comes first).
 func (c *Container) Start(snapshot io.Reader, from cluster.Position) error {
 	c.position, c.started = from, true
+	if h, ok := c.service.(cluster.MessageHinter); ok {
+		if d := min(h.HintDistance(), hintDistanceMax); d > 0 {
+			c.hinter, c.hintDistance = h, d
+		}
+	}
 	if err := c.service.OnStart(c, snapshot); err != nil {
 		return fmt.Errorf("container: service start: %w", err)
 	}
@@ -102,6 +113,13 @@ func (c *Container) Apply(from cluster.Position, b []byte) error {
 		return fmt.Errorf("%w: at %d, given %d", ErrNotContiguous, c.position, from)
 	}
 	var e consensus.LogEntry
+	var h hintCursor
+	if c.hinter != nil {
+		h = hintCursor{hinter: c.hinter, rest: b}
+		for range c.hintDistance {
+			h.next()
+		}
+	}
 	for len(b) > 0 {
 		l, err := consensus.DecodeEntry(b, &e)
 		if err != nil {
@@ -112,10 +130,39 @@ func (c *Container) Apply(from cluster.Position, b []byte) error {
 		if c.observe != nil {
 			c.observe(&e, c.position)
 		}
+		if h.hinter != nil && e.Type == consensus.EntrySessionMessage {
+			h.next()
+		}
 		c.dispatch(&e)
 		b = b[l:]
 	}
 	return nil
+}
+
+// hintCursor walks a committed batch ahead of Apply, handing each session
+// message to the service's MessageHinter (see cluster.MessageHinter).
+type hintCursor struct {
+	hinter cluster.MessageHinter
+	rest   []byte // the batch after the last message hinted
+	e      consensus.LogEntry
+}
+
+// next hints the next session message in the batch, if there is one. An
+// entry that does not decode ends the hints; Apply reports it when it
+// gets there.
+func (h *hintCursor) next() {
+	for len(h.rest) > 0 {
+		l, err := consensus.DecodeEntry(h.rest, &h.e)
+		if err != nil {
+			h.rest = nil
+			return
+		}
+		h.rest = h.rest[l:]
+		if h.e.Type == consensus.EntrySessionMessage {
+			h.hinter.HintSessionMessage(h.e.Payload)
+			return
+		}
+	}
 }
 
 func (c *Container) dispatch(e *consensus.LogEntry) {

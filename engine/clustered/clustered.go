@@ -27,7 +27,10 @@ type Service struct {
 	c cluster.Cluster
 }
 
-var _ cluster.ClusteredService = (*Service)(nil)
+var (
+	_ cluster.ClusteredService = (*Service)(nil)
+	_ cluster.MessageHinter    = (*Service)(nil)
+)
 
 // New returns a service around a new engine configured by cfg; its Egress
 // and Timers are replaced by the cluster's (cfg.MarketData is kept).
@@ -94,6 +97,15 @@ func (s *Service) OnSessionMessage(cs cluster.ClientSession, timestampNs int64, 
 	}
 	s.e.OnSessionMessage(id, int64(position), timestampNs, payload)
 }
+
+// HintDistance asks the container for hints engine.HintAhead commands
+// ahead, the depth of the engine's hint pipeline.
+func (s *Service) HintDistance() int { return engine.HintAhead }
+
+// HintSessionMessage passes a coming command to the engine's hint
+// pipeline (engine.Engine.Hint), which prefetches what it will touch and
+// changes nothing the engine does.
+func (s *Service) HintSessionMessage(payload []byte) { s.e.Hint(payload) }
 
 // OnTimerEvent applies a scheduled trading-state change.
 func (s *Service) OnTimerEvent(correlationID int64, timestampNs int64) {
