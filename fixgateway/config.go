@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/quickfixgo/quickfix"
+	"github.com/quickfixgo/quickfix/config"
 
 	"venue/engine"
 )
@@ -45,6 +46,24 @@ const (
 	// KeyCancelOnDisconnect ([SESSION], Y/N) asks the engine to cancel the
 	// session's resting DAY orders when it logs off or disconnects.
 	KeyCancelOnDisconnect = "VenueCancelOnDisconnect"
+	// KeyFIXStore ([DEFAULT]) chooses the FIX message store: FIXStoreJournal,
+	// FIXStoreFile or FIXStoreMemory. When absent: quickfixgo's file store
+	// if FileStorePath is set (what such a file meant before the key
+	// existed), its memory store otherwise.
+	KeyFIXStore = "VenueFIXStore"
+)
+
+// FIX message stores (KeyFIXStore).
+const (
+	// FIXStoreJournal is the gateway's journal (NewJournalStoreFactory):
+	// one append-only file per session in FileStorePath, one write per
+	// outbound message, fsynced unless FileStoreSync=N.
+	FIXStoreJournal = "journal"
+	// FIXStoreFile is quickfixgo's file store in FileStorePath (six system
+	// calls per outbound message), fsynced unless FileStoreSync=N.
+	FIXStoreFile = "file"
+	// FIXStoreMemory keeps nothing across a restart.
+	FIXStoreMemory = "memory"
 )
 
 // Protocol versions the gateway accepts. Its messages are FIX 4.4's, which
@@ -90,6 +109,9 @@ type Config struct {
 	// Sessions are the FIX sessions the gateway accepts, one per
 	// [SESSION] section.
 	Sessions []SessionConfig
+	// FIXStore is the FIX message store (KeyFIXStore), resolved: one of
+	// FIXStoreJournal, FIXStoreFile, FIXStoreMemory.
+	FIXStore string
 }
 
 // SessionConfig is one FIX session's venue-side configuration.
@@ -153,6 +175,10 @@ func NewConfig(settings *quickfix.Settings) (*Config, error) {
 	if err := checkIdentifier("gateway principal", c.GatewayPrincipal, principalBytesMax); err != nil {
 		return nil, err
 	}
+	var err error
+	if c.FIXStore, err = fixStoreOf(settings); err != nil {
+		return nil, err
+	}
 	if ct := optional(g, "ConnectionType", "acceptor"); ct != "acceptor" {
 		return nil, fmt.Errorf("%w: ConnectionType=%s, the gateway is an acceptor", ErrConfig, ct)
 	}
@@ -174,6 +200,27 @@ func NewConfig(settings *quickfix.Settings) (*Config, error) {
 	}
 	sort.Slice(c.Sessions, func(i, j int) bool { return c.Sessions[i].ID.String() < c.Sessions[j].ID.String() })
 	return c, nil
+}
+
+// fixStoreOf resolves KeyFIXStore; a store on disk needs FileStorePath.
+func fixStoreOf(settings *quickfix.Settings) (string, error) {
+	hasPath := settings.GlobalSettings().HasSetting(config.FileStorePath) || anySessionHas(settings, config.FileStorePath)
+	switch v := optional(settings.GlobalSettings(), KeyFIXStore, ""); v {
+	case "":
+		if hasPath {
+			return FIXStoreFile, nil
+		}
+		return FIXStoreMemory, nil
+	case FIXStoreMemory:
+		return v, nil
+	case FIXStoreJournal, FIXStoreFile:
+		if !hasPath {
+			return "", fmt.Errorf("%w: %s=%s needs %s", ErrConfig, KeyFIXStore, v, config.FileStorePath)
+		}
+		return v, nil
+	default:
+		return "", fmt.Errorf("%w: %s=%s: want %s, %s or %s", ErrConfig, KeyFIXStore, v, FIXStoreJournal, FIXStoreFile, FIXStoreMemory)
+	}
 }
 
 // checkVersion accepts FIX 4.4, and FIXT 1.1 with FIX 5.0 SP2 as the
@@ -292,13 +339,19 @@ func DemoCompIDs() []string {
 
 // DemoAcceptorSettings returns the gateway configuration of the demo: FIX
 // 4.4 on port, TargetCompID VENUE, DEMO1..DEMO4 with password "demo", each
-// trading its own account, cancel-on-disconnect off, the file store under
-// storeDir without an fsync per message (FileStoreSync=N, QuickFIX/J's
-// default too).
+// trading its own account, cancel-on-disconnect off, the journal
+// (FIXStoreJournal) under storeDir without an fsync per message
+// (FileStoreSync=N, QuickFIX/J's default too).
 func DemoAcceptorSettings(port int, storeDir string) string {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# venue demo gateway: FIX 4.4, TargetCompID %s, password %q (tag 554)\n", DemoTargetCompID, DemoPassword)
 	fmt.Fprintf(&b, "[DEFAULT]\nConnectionType=acceptor\nSocketAcceptPort=%d\nFileStorePath=%s\n", port, storeDir)
+	// The journal writes each outbound message in one system call where
+	// quickfixgo's file store takes six; both keep sequence numbers and
+	// messages for resends in FileStorePath.
+	fmt.Fprintf(&b, "# FIX store: journal (the gateway's: one append-only file per session, one write per message),\n")
+	fmt.Fprintf(&b, "# file (quickfixgo's file store, same durability, about six system calls per message) or memory.\n")
+	fmt.Fprintf(&b, "%s=%s\n", KeyFIXStore, FIXStoreJournal)
 	// The store's writes reach the page cache before each message goes out
 	// and survive a gateway crash; an fsync per message (Y) would also
 	// survive a host crash, at ~1-2 k orders/s here. Orders themselves are

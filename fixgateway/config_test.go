@@ -32,9 +32,12 @@ func TestDemoConfig(t *testing.T) {
 	if p, _ := cfg.Settings.GlobalSettings().Setting("SocketAcceptPort"); p != "9878" {
 		t.Fatalf("port %s", p)
 	}
-	// The file store, without an fsync per message (see DemoAcceptorSettings).
+	// The journal, without an fsync per message (see DemoAcceptorSettings).
 	if v, _ := cfg.Settings.GlobalSettings().Setting("FileStoreSync"); v != "N" {
 		t.Fatalf("FileStoreSync %q, want N", v)
+	}
+	if cfg.FIXStore != FIXStoreJournal {
+		t.Fatalf("FIX store %q, want %s", cfg.FIXStore, FIXStoreJournal)
 	}
 
 	path, err := WriteDemoInitiatorSettings(t.TempDir(), DemoPort)
@@ -93,9 +96,35 @@ func TestConfigErrors(t *testing.T) {
 		"FIX 4.2":          "[DEFAULT]\nSocketAcceptPort=1\nVenuePassword=x\n[SESSION]\nBeginString=FIX.4.2\nSenderCompID=VENUE\nTargetCompID=A\n",
 		"FIXT, no ApplVer": "[DEFAULT]\nSocketAcceptPort=1\nVenuePassword=x\n[SESSION]\nBeginString=FIXT.1.1\nSenderCompID=VENUE\nTargetCompID=A\n",
 		"FIXT, FIX 5.0":    "[DEFAULT]\nSocketAcceptPort=1\nVenuePassword=x\n[SESSION]\nBeginString=FIXT.1.1\nDefaultApplVerID=FIX.5.0\nSenderCompID=VENUE\nTargetCompID=A\n",
+		"unknown store":    "[DEFAULT]\nSocketAcceptPort=1\nVenuePassword=x\nVenueFIXStore=disk\nFileStorePath=/tmp\n" + session,
+		"journal, no path": "[DEFAULT]\nSocketAcceptPort=1\nVenuePassword=x\nVenueFIXStore=journal\n" + session,
+		"file, no path":    "[DEFAULT]\nSocketAcceptPort=1\nVenuePassword=x\nVenueFIXStore=file\n" + session,
 	} {
 		if _, err := ParseConfig(strings.NewReader(text)); !errors.Is(err, ErrConfig) {
 			t.Errorf("%s: err %v, want ErrConfig", name, err)
+		}
+	}
+}
+
+// TestConfigFIXStore: VenueFIXStore names the store; without it a
+// FileStorePath means quickfixgo's file store (as before the key), and no
+// path its memory store.
+func TestConfigFIXStore(t *testing.T) {
+	session := "\n[SESSION]\nBeginString=FIX.4.4\nSenderCompID=VENUE\nTargetCompID=A\nVenuePassword=x\n"
+	for _, tc := range []struct{ global, want string }{
+		{"", FIXStoreMemory},
+		{"FileStorePath=/tmp/x\n", FIXStoreFile},
+		{"FileStorePath=/tmp/x\nVenueFIXStore=journal\n", FIXStoreJournal},
+		{"FileStorePath=/tmp/x\nVenueFIXStore=file\n", FIXStoreFile},
+		{"FileStorePath=/tmp/x\nVenueFIXStore=memory\n", FIXStoreMemory},
+		{"VenueFIXStore=memory\n", FIXStoreMemory},
+	} {
+		cfg, err := ParseConfig(strings.NewReader("[DEFAULT]\nSocketAcceptPort=1\n" + tc.global + session))
+		if err != nil {
+			t.Fatalf("%q: %v", tc.global, err)
+		}
+		if cfg.FIXStore != tc.want {
+			t.Errorf("%q: store %s, want %s", tc.global, cfg.FIXStore, tc.want)
 		}
 	}
 }

@@ -4,8 +4,9 @@
 //
 // It owns:
 //   - the FIX sessions: quickfixgo's settings file (ports, TLS, heartbeats,
-//     the FIX store: quickfixgo's durable file store when FileStorePath is
-//     set, its memory store otherwise) extended with Venue* keys that map
+//     the FIX store: VenueFIXStore names the gateway's journal, one
+//     append-only file per session and one write per message (journal.go),
+//     quickfixgo's file store or its memory store) extended with Venue* keys that map
 //     each SenderCompID to a principal, its accounts, its logon password
 //     (tag 554) and cancel-on-disconnect (see Config);
 //   - logon authentication, with unknown CompIDs and bad passwords refused

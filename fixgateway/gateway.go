@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/quickfixgo/quickfix"
-	"github.com/quickfixgo/quickfix/config"
 	"github.com/quickfixgo/quickfix/store/file"
 
 	"venue/engine"
@@ -65,9 +64,8 @@ type Options struct {
 	// Name labels the counters; "gateway" when empty.
 	Name string
 	// StoreFactory stores FIX sequence numbers and messages. When nil:
-	// quickfixgo's file store if the settings have FileStorePath (durable:
-	// what survives a gateway crash; FileStoreSync=N trades that for
-	// speed), its memory store otherwise. Either way the gateway wraps it
+	// the store the settings name (Config.FIXStore: the journal,
+	// quickfixgo's file store, or its memory store). Either way the gateway wraps it
 	// so that the persisted inbound sequence number never passes an
 	// unanswered message (see seqStore).
 	StoreFactory quickfix.MessageStoreFactory
@@ -236,10 +234,7 @@ func (g *Gateway) Start(ctx context.Context) error {
 func (g *Gateway) startAcceptor() error {
 	store := g.opts.StoreFactory
 	if store == nil {
-		store = quickfix.NewMemoryStoreFactory()
-		if g.cfg.Settings.GlobalSettings().HasSetting(config.FileStorePath) || anySessionHas(g.cfg.Settings, config.FileStorePath) {
-			store = file.NewStoreFactory(g.cfg.Settings)
-		}
+		store = storeFactoryFor(g.cfg)
 	}
 	logs := logFactory{inner: g.opts.LogFactory, g: g}
 	a, err := quickfix.NewAcceptor(g, seqStoreFactory{inner: store, g: g}, g.cfg.Settings, logs)
@@ -253,6 +248,22 @@ func (g *Gateway) startAcceptor() error {
 	}
 	g.acceptor = a
 	return nil
+}
+
+// storeFactoryFor returns the FIX message store the configuration names
+// (Config.FIXStore).
+func storeFactoryFor(cfg *Config) quickfix.MessageStoreFactory {
+	kind := cfg.FIXStore
+	if kind == "" { // a Config built by hand
+		kind, _ = fixStoreOf(cfg.Settings)
+	}
+	switch kind {
+	case FIXStoreJournal:
+		return NewJournalStoreFactory(cfg.Settings)
+	case FIXStoreFile:
+		return file.NewStoreFactory(cfg.Settings)
+	}
+	return quickfix.NewMemoryStoreFactory()
 }
 
 func anySessionHas(s *quickfix.Settings, key string) bool {

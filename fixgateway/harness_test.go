@@ -515,6 +515,15 @@ func fileStoreFactory(t *testing.T, dir string) quickfix.MessageStoreFactory {
 	return file.NewStoreFactory(s)
 }
 
+func journalStoreFactory(t *testing.T, dir string) quickfix.MessageStoreFactory {
+	t.Helper()
+	s, err := quickfix.ParseSettings(strings.NewReader("[DEFAULT]\nFileStorePath=" + dir + "\n[SESSION]\nBeginString=FIX.4.4\nSenderCompID=VENUE\nTargetCompID=DEMO1\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fixgateway.NewJournalStoreFactory(s)
+}
+
 // proxy forwards TCP connections to a target port; cut drops every
 // connection at once, as a crashed host would.
 type proxy struct {

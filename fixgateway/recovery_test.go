@@ -13,12 +13,24 @@ import (
 // new gateway on the same FIX store asks the client to resend, the engine
 // recognises the SenderSeq, and the client gets the order's status — one
 // order, not two.
+// It runs on each FIX store that survives a crash.
 func TestGatewayCrashRestart(t *testing.T) {
+	for _, store := range []string{fixgateway.FIXStoreFile, fixgateway.FIXStoreJournal} {
+		t.Run(store, func(t *testing.T) { testGatewayCrashRestart(t, store) })
+	}
+}
+
+func testGatewayCrashRestart(t *testing.T, store string) {
 	v := newVenue(t)
 	dir := t.TempDir()
-	crash := &crashStoreFactory{inner: fileStoreFactory(t, dir)}
+	inner := fileStoreFactory(t, dir)
+	if store == fixgateway.FIXStoreJournal {
+		inner = journalStoreFactory(t, dir)
+	}
+	extra := fixgateway.KeyFIXStore + "=" + store + "\n"
+	crash := &crashStoreFactory{inner: inner}
 	port := freePort(t)
-	g1 := startGateway(t, gwSetup{venue: v, port: port, storeDir: dir, sessions: []string{"DEMO1"}, store: crash,
+	g1 := startGateway(t, gwSetup{venue: v, port: port, storeDir: dir, sessions: []string{"DEMO1"}, store: crash, extra: extra,
 		opts: fixgateway.Options{StopDrain: 50 * time.Millisecond}})
 	px := newProxy(t, port)
 	c := newClient(t, clientSetup{compID: "DEMO1", port: px.port()})
@@ -38,7 +50,7 @@ DEMO1 < 8 11=k1 150=0 39=0
 	v.Release() // k2 commits after its gateway died
 	eventually(t, "client notices", func() bool { return !c.loggedOn.Load() })
 
-	g2 := startGateway(t, gwSetup{venue: v, port: port, storeDir: dir, sessions: []string{"DEMO1"}})
+	g2 := startGateway(t, gwSetup{venue: v, port: port, storeDir: dir, sessions: []string{"DEMO1"}, extra: extra})
 	eventually(t, "logon to the new gateway", c.loggedOn.Load)
 	script(t, clients, nil, `
 # The resent k2 (PossDupFlag=Y) is answered with its status: it exists once.

@@ -25,7 +25,7 @@ func runBenchFix(args []string, stdout, stderr io.Writer) error {
 	rate := fs.Int("rate", 10000, "orders per second over all sessions (0: as fast as possible, a closed loop with --window orders in flight per session)")
 	window := fs.Int("window", fixbench.DefaultWindow, "with --rate 0: orders in flight per session")
 	duration := fs.Duration("duration", 10*time.Second, "how long to send")
-	store := fs.String("store", "file", "gateway FIX store: file (quickfixgo's, no fsync per message: what 'venue run' uses), file-sync (an fsync per stored message) or memory (nothing survives a crash)")
+	store := fs.String("store", fixbench.StoreJournal, "gateway FIX store: journal (the gateway's, no fsync per message: what 'venue run' uses), file (quickfixgo's, likewise), journal-sync or file-sync (an fsync per stored message) or memory (nothing survives a crash)")
 	client := fs.String("client", fixbench.ClientRaw, "FIX clients: raw (a lean initiator, cheap next to the gateway on the same cores) or quickfixgo")
 	clusterKind := fs.String("cluster", fixbench.ClusterEmbedded, "embedded (3 members on loopback UDP in this process, replicated, each running the engine: what 'venue run' runs) or in-process (fakecluster: one log, no replication; isolates the gateway)")
 	fsync := fs.String("fsync", string(config.DefaultSettings().Fsync), "embedded cluster's log durability: data or none")
@@ -33,8 +33,11 @@ func runBenchFix(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *store != "file" && *store != "file-sync" && *store != "memory" {
-		return fmt.Errorf("%w: --store file|file-sync|memory", errUsage)
+	switch *store {
+	case fixbench.StoreJournal, fixbench.StoreJournalSync, fixbench.StoreFile, fixbench.StoreFileSync, fixbench.StoreMemory:
+	default:
+		return fmt.Errorf("%w: --store %s|%s|%s|%s|%s", errUsage, fixbench.StoreJournal, fixbench.StoreJournalSync,
+			fixbench.StoreFile, fixbench.StoreFileSync, fixbench.StoreMemory)
 	}
 	if *clusterKind != fixbench.ClusterEmbedded && *clusterKind != fixbench.ClusterInProcess {
 		return fmt.Errorf("%w: --cluster %s|%s", errUsage, fixbench.ClusterEmbedded, fixbench.ClusterInProcess)

@@ -45,21 +45,22 @@ func TestBenchFixEmbedded(t *testing.T) {
 }
 
 // TestBenchFixText: the text report names the cluster that ran and the
-// FIX store, by default `venue run`'s file store.
+// FIX store, by default `venue run`'s journal.
 func TestBenchFixText(t *testing.T) {
 	var out bytes.Buffer
 	args := []string{"--cluster", "in-process", "--sessions", "1", "--rate", "200", "--duration", "200ms"}
 	if err := runBenchFix(args, &out, io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.HasPrefix(out.Bytes(), []byte("cluster: in-process ")) || !bytes.Contains(out.Bytes(), []byte("FIX store file")) {
+	if !bytes.HasPrefix(out.Bytes(), []byte("cluster: in-process ")) || !bytes.Contains(out.Bytes(), []byte("FIX store journal")) {
 		t.Fatalf("output:\n%s", out.Bytes())
 	}
 }
 
-// TestBenchFixFlagsRefused: an unknown cluster or fsync is a usage error.
+// TestBenchFixFlagsRefused: an unknown cluster, fsync or store is a usage
+// error.
 func TestBenchFixFlagsRefused(t *testing.T) {
-	for _, args := range [][]string{{"--cluster", "remote"}, {"--fsync", "sometimes"}} {
+	for _, args := range [][]string{{"--cluster", "remote"}, {"--fsync", "sometimes"}, {"--store", "disk"}} {
 		if err := runBenchFix(args, io.Discard, io.Discard); !errors.Is(err, errUsage) {
 			t.Fatalf("%v: %v, want a usage error", args, err)
 		}

@@ -20,13 +20,14 @@
 // consensus: its numbers measure the gateway, quickfixgo, the FIX store
 // and the engine, not replication.
 //
-// The gateway's FIX store (Config.Store) is by default quickfixgo's file
-// store as `venue run` has it, FileStoreSync=N: each message is written
+// The gateway's FIX store (Config.Store) is by default the gateway's
+// journal as `venue run` has it, FileStoreSync=N: each message is written
 // before it goes out and survives a gateway crash, not a host crash.
-// "file-sync" is the file store with FileStoreSync=Y: every outbound
-// message and every sequence number it persists is fsynced before
-// quickfixgo sends the message, one after the other on each session. The
-// memory alternative keeps nothing across a crash; it measures the rest.
+// "file" is quickfixgo's file store, the same way; the "-sync" variants
+// have FileStoreSync=Y: every outbound message and every sequence number
+// persisted is fsynced before quickfixgo sends the message, one after the
+// other on each session. The memory alternative keeps nothing across a
+// crash; it measures the rest.
 package fixbench
 
 import (
@@ -60,6 +61,16 @@ const (
 	ordersMax = 50_000_000
 	// sessionOrdersMax bounds one session's orders.
 	sessionOrdersMax = 4_000_000
+	// StoreJournal, StoreFile and StoreMemory name the gateway's FIX
+	// stores (fixgateway.KeyFIXStore) as `venue run` has them, without an
+	// fsync per message (FileStoreSync=N); StoreJournalSync and
+	// StoreFileSync are the journal and the file store with one.
+	StoreJournal     = fixgateway.FIXStoreJournal
+	StoreJournalSync = fixgateway.FIXStoreJournal + syncSuffix
+	StoreFile        = fixgateway.FIXStoreFile
+	StoreFileSync    = fixgateway.FIXStoreFile + syncSuffix
+	StoreMemory      = fixgateway.FIXStoreMemory
+	syncSuffix       = "-sync"
 	// ClientRaw and ClientQuickfixgo name the benchmark's FIX clients: a
 	// lean initiator of its own (rawclient.go), or quickfixgo's.
 	ClientRaw        = "raw"
@@ -83,7 +94,7 @@ type Config struct {
 	Rate     int           // orders per second over all sessions; 0 = as fast as a window allows
 	Window   int           // rate 0: orders in flight per session (DefaultWindow when 0), at most fixgateway.SessionInFlightMax
 	Duration time.Duration // sending time
-	Store    string        // the gateway's FIX store: "file" (default: `venue run`'s), "file-sync" or "memory"
+	Store    string        // the gateway's FIX store: StoreJournal (default: `venue run`'s), StoreJournalSync, StoreFile, StoreFileSync or StoreMemory
 	Client   string        // the FIX clients: "raw" (default: a lean initiator) or "quickfixgo"
 	Dir      string        // for the file store and the embedded cluster's data; a temporary directory when empty
 	// Cluster is ClusterEmbedded (the default when empty) or
@@ -172,10 +183,11 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	switch cfg.Store {
 	case "":
-		cfg.Store = "file"
-	case "memory", "file", "file-sync":
+		cfg.Store = StoreJournal
+	case StoreJournal, StoreJournalSync, StoreFile, StoreFileSync, StoreMemory:
 	default:
-		return Result{}, fmt.Errorf("fixbench: store %q: want memory, file or file-sync", cfg.Store)
+		return Result{}, fmt.Errorf("fixbench: store %q: want %s, %s, %s, %s or %s", cfg.Store,
+			StoreJournal, StoreJournalSync, StoreFile, StoreFileSync, StoreMemory)
 	}
 	switch cfg.Cluster {
 	case "":
@@ -237,9 +249,10 @@ func newBench(ctx context.Context, cfg Config, dir string) (*bench, error) {
 		return nil, err
 	}
 	fmt.Fprintf(&acc, "[DEFAULT]\nConnectionType=acceptor\nSocketAcceptHost=127.0.0.1\nSocketAcceptPort=%d\n", port)
-	if cfg.Store != "memory" {
+	fmt.Fprintf(&acc, "%s=%s\n", fixgateway.KeyFIXStore, strings.TrimSuffix(cfg.Store, syncSuffix))
+	if cfg.Store != StoreMemory {
 		sync := "N"
-		if cfg.Store == "file-sync" {
+		if strings.HasSuffix(cfg.Store, syncSuffix) {
 			sync = "Y"
 		}
 		fmt.Fprintf(&acc, "FileStorePath=%s/gateway\nFileStoreSync=%s\n", dir, sync)
@@ -262,8 +275,8 @@ func newBench(ctx context.Context, cfg Config, dir string) (*bench, error) {
 	if err != nil {
 		return nil, err
 	}
-	// No StoreFactory: the gateway takes the file store when the settings
-	// have FileStorePath, the memory store otherwise; its logs are null.
+	// No StoreFactory: the gateway takes the store the settings name; its
+	// logs are null.
 	if b.gw, err = fixgateway.New(gcfg, fixgateway.Options{Client: cl}); err != nil {
 		cl.Close()
 		b.close()

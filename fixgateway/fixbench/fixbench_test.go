@@ -8,13 +8,13 @@ import (
 
 // TestRun: a short run acknowledges every order it sends and labels the
 // cluster as the in-process fake and the FIX store as the default, the
-// file store.
+// journal.
 func TestRun(t *testing.T) {
 	r, err := Run(context.Background(), Config{Sessions: 1, Rate: 0, Duration: 300 * time.Millisecond, Dir: t.TempDir(), Cluster: ClusterInProcess})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Sent == 0 || r.Acked != r.Sent || r.Cluster != "in-process" || r.FIXStore != "file" || r.P50Ns <= 0 || r.MaxNs < r.P50Ns {
+	if r.Sent == 0 || r.Acked != r.Sent || r.Cluster != "in-process" || r.FIXStore != StoreJournal || r.P50Ns <= 0 || r.MaxNs < r.P50Ns {
 		t.Fatalf("result %+v", r)
 	}
 	// The gateway's stages are each part of the round trip.
@@ -60,13 +60,16 @@ func TestRunOpenLoop(t *testing.T) {
 	}
 }
 
-// TestRunFileStore: the gateway on quickfixgo's file store.
-func TestRunFileStore(t *testing.T) {
-	r, err := Run(context.Background(), Config{Sessions: 1, Rate: 0, Window: 4, Duration: 200 * time.Millisecond, Store: "file", Dir: t.TempDir(), Cluster: ClusterInProcess})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r.Sent == 0 || r.Acked != r.Sent || r.FIXStore != "file" {
-		t.Fatalf("result %+v", r)
+// TestRunStores: the gateway on quickfixgo's file store and on the journal
+// with an fsync per message.
+func TestRunStores(t *testing.T) {
+	for _, store := range []string{StoreFile, StoreJournalSync} {
+		r, err := Run(context.Background(), Config{Sessions: 1, Rate: 0, Window: 4, Duration: 200 * time.Millisecond, Store: store, Dir: t.TempDir(), Cluster: ClusterInProcess})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Sent == 0 || r.Acked != r.Sent || r.FIXStore != store {
+			t.Fatalf("result %+v", r)
+		}
 	}
 }
