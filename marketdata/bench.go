@@ -46,7 +46,7 @@ const (
 	// benchPriceLevels is how many price points each side of a bench book
 	// uses, so most books have a full DepthDefault.
 	benchPriceLevels = 16
-	// benchPaceSliceNs is the latency phase's pacing slice: it sleeps, then
+	// benchPaceSliceNs is the paced phases' slice: the feed waits, then
 	// applies the changes due in the slice.
 	benchPaceSliceNs = int64(200 * time.Microsecond)
 	// benchLatencyMaxNs is the largest latency the histogram records.
@@ -126,6 +126,18 @@ type BenchResult struct {
 	EncodeP99Ns      int64 `json:"encode_p99_ns"`
 	DeliverP99Ns     int64 `json:"deliver_p99_ns"`
 	WireSplitSamples int64 `json:"wire_split_samples"`
+	// WakeP99Ns and ApplyP99Ns split the deliver stage where the
+	// subscriber's receive call returns: the send, the kernel, the
+	// subscriber's wake-up and receive; then parsing and applying the
+	// datagrams of its batch up to the update.
+	WakeP99Ns  int64 `json:"wake_p99_ns"`
+	ApplyP99Ns int64 `json:"apply_p99_ns"`
+	// The medians of the same stages: where a typical command's time goes.
+	PickupP50Ns  int64 `json:"pickup_p50_ns"`
+	EncodeP50Ns  int64 `json:"encode_p50_ns"`
+	DeliverP50Ns int64 `json:"deliver_p50_ns"`
+	WakeP50Ns    int64 `json:"wake_p50_ns"`
+	ApplyP50Ns   int64 `json:"apply_p50_ns"`
 	// CPUMs is the CPU time the process used during the latency phase, and
 	// RunDelayMs the time its threads were runnable but waited for a CPU
 	// (Linux schedstat; -1 elsewhere): on a shared host the second explains
@@ -194,6 +206,7 @@ func idleStrategy(name string, p *Publisher) (transport.IdleStrategy, error) {
 // benchRig is the publisher, subscriber and their goroutines.
 type benchRig struct {
 	tx     *UDPConn
+	rx     *benchRxConn // the subscriber's goroutine's
 	sends  benchSendLog // the publisher's sends, for the latency phase's wire split
 	pub    *Publisher
 	sub    *Subscriber
@@ -233,13 +246,7 @@ func RunBench(cfg BenchConfig) (BenchResult, error) {
 		PacedPerSec: c.PacedChangesPerSec, DeliveryChangesPerSec: c.DeliveryChangesPerSec}
 	feed := newBenchFeed(c.Instruments)
 	feed.define(rig.pub)
-	rig.paced(feed, c.DeliveryChangesPerSec, benchWarmup, nil) // grow books and buffers to steady size
-	rig.quiesce()
-	rig.absorb(c, feed, &res)
-	rig.quiesce()
-	rig.deliver(c, feed, &res)
-	rig.quiesce()
-	lat, err := rig.latency(c, feed, &res)
+	lat, err := rig.phases(c, feed, &res)
 	if cerr := rig.close(); err == nil {
 		err = cerr
 	}
@@ -254,12 +261,33 @@ func RunBench(cfg BenchConfig) (BenchResult, error) {
 	res.PickupP99Ns, res.WireP99Ns = lat.pickup.ValueAtQuantile(99), lat.wire.ValueAtQuantile(99)
 	res.EncodeP99Ns, res.DeliverP99Ns = lat.encode.ValueAtQuantile(99), lat.deliver.ValueAtQuantile(99)
 	res.WireSplitSamples = lat.encode.TotalCount()
+	res.PickupP50Ns, res.EncodeP50Ns = lat.pickup.ValueAtQuantile(50), lat.encode.ValueAtQuantile(50)
+	res.DeliverP50Ns = lat.deliver.ValueAtQuantile(50)
+	res.WakeP50Ns, res.WakeP99Ns = lat.wake.ValueAtQuantile(50), lat.wake.ValueAtQuantile(99)
+	res.ApplyP50Ns, res.ApplyP99Ns = lat.apply.ValueAtQuantile(50), lat.apply.ValueAtQuantile(99)
 	res.LoadAverage = loadAverage()
 	res.GSO = rig.tx.gso.enabled // the agent has stopped: no race
 	res.SendErrors, res.BackPressured = rig.pub.Stats().SendErrors, rig.pub.Stats().BackPressured
 	res.LateOrDuplicate = rig.sub.Stats().LateOrDuplicate
 	res.MalformedDropped = rig.sub.Stats().MalformedDropped
 	return res, nil
+}
+
+// phases runs the warm-up and the three phases, each after the feed has
+// drained.
+func (r *benchRig) phases(c BenchConfig, feed *benchFeed, res *BenchResult) (*benchLatency, error) {
+	// Grow books and buffers to steady size.
+	if err := r.paced(feed, c.DeliveryChangesPerSec, benchWarmup, nil); err != nil {
+		return nil, err
+	}
+	r.quiesce()
+	r.absorb(c, feed, res)
+	r.quiesce()
+	if err := r.deliver(c, feed, res); err != nil {
+		return nil, err
+	}
+	r.quiesce()
+	return r.latency(c, feed, res)
 }
 
 // loadAverage reads the 1-minute load average (0 where /proc is missing).
@@ -299,7 +327,8 @@ func startBenchRig(c BenchConfig) (*benchRig, error) {
 		tx.Close()
 		return nil, err
 	}
-	go func() { r.done <- r.sub.Run(rx, r.stop); rx.Close() }()
+	r.rx = &benchRxConn{UDPConn: rx}
+	go func() { r.done <- r.sub.Run(r.rx, r.stop); rx.Close() }()
 	r.pub.SetLeader(true, 1)
 	r.runner = transport.NewAgentRunner(r.pub, idle, nil)
 	r.runner.Start()
@@ -308,7 +337,7 @@ func startBenchRig(c BenchConfig) (*benchRig, error) {
 
 func (r *benchRig) onUpdate(b *Book) {
 	if l := r.lat.Load(); l != nil {
-		l.applied(b, transport.MonotonicNanos())
+		l.applied(b, r.rx.receivedNs, transport.MonotonicNanos())
 	}
 }
 
@@ -328,7 +357,10 @@ func (r *benchRig) latency(c BenchConfig, feed *benchFeed, res *BenchResult) (*b
 	lost0 := r.sub.Stats().PacketsLost
 	cpu0, wait0, ok := schedStats()
 	r.lat.Store(lat)
-	r.paced(feed, c.PacedChangesPerSec, c.Duration, lat)
+	if err := r.paced(feed, c.PacedChangesPerSec, c.Duration, lat); err != nil {
+		r.lat.Store(nil)
+		return nil, err
+	}
 	cpu1, wait1, ok1 := schedStats()
 	res.CPUMs, res.RunDelayMs = (cpu1-cpu0)/int64(time.Millisecond), (wait1-wait0)/int64(time.Millisecond)
 	if !ok || !ok1 {
@@ -373,11 +405,13 @@ func (r *benchRig) absorb(c BenchConfig, feed *benchFeed, res *BenchResult) {
 }
 
 // deliver runs phase 2: changes at the delivery rate, updates counted.
-func (r *benchRig) deliver(c BenchConfig, feed *benchFeed, res *BenchResult) {
+func (r *benchRig) deliver(c BenchConfig, feed *benchFeed, res *BenchResult) error {
 	sent0, applied0, pkts0 := r.pub.c.updates.Get(), r.sub.Stats().UpdatesApplied, r.pub.c.packets.Get()
 	lost0 := r.sub.Stats().PacketsLost
 	start := time.Now()
-	r.paced(feed, c.DeliveryChangesPerSec, c.Duration, nil)
+	if err := r.paced(feed, c.DeliveryChangesPerSec, c.Duration, nil); err != nil {
+		return err
+	}
 	elapsed := time.Since(start).Seconds()
 	res.UpdatesSent = r.pub.c.updates.Get() - sent0
 	res.UpdatesApplied = r.sub.Stats().UpdatesApplied - applied0
@@ -385,6 +419,7 @@ func (r *benchRig) deliver(c BenchConfig, feed *benchFeed, res *BenchResult) {
 	res.PacketsSent = r.pub.c.packets.Get() - pkts0
 	res.PacketsPerSec = float64(res.PacketsSent) / elapsed
 	res.PacketsLost = r.sub.Stats().PacketsLost - lost0
+	return nil
 }
 
 // quiesce waits until the publisher has nothing pending, the subscriber has
@@ -404,28 +439,49 @@ func (r *benchRig) quiesce() {
 	}
 }
 
-// paced applies changes at rate per second for d: it sleeps a slice, then
-// applies the changes due by then, so a late wake-up is made up at once.
-// With lat, each command's hand-off is stamped first; a command is stamped
-// when it is handed over, not when it was due, because what is measured is
-// the publisher's latency, not the pacing's.
-func (r *benchRig) paced(feed *benchFeed, rate int, d time.Duration, lat *benchLatency) {
-	start := time.Now()
+// paced applies changes at rate per second for d: it waits for the end of
+// the next slice of benchPaceSliceNs, then applies the changes due by then,
+// so a late wake-up is made up at once. With lat, each command's hand-off is
+// stamped first; a command is stamped when it is handed over, not when it
+// was due, because what is measured is the publisher's latency, not the
+// pacing's.
+//
+// The wait is a benchPacer's, not time.Sleep: a sleep under a millisecond
+// ends when a Go processor next looks at its timers, and with nothing else
+// runnable the runtime waits for the network poller with a timeout rounded up
+// to a whole millisecond; the slices then ran 1-1.1 ms apart (seen in an
+// execution trace) unless some other goroutine kept a processor busy (the
+// publisher's yields did), so the offered load depended on the publisher's
+// idle strategy.
+func (r *benchRig) paced(feed *benchFeed, rate int, d time.Duration, lat *benchLatency) error {
+	pacer, err := newBenchPacer()
+	if err != nil {
+		return err
+	}
+	defer pacer.close()
+	start := transport.MonotonicNanos()
 	done := int64(0)
-	for {
-		elapsed := time.Since(start)
-		if elapsed >= d {
-			return
+	for slice := int64(1); ; slice++ {
+		elapsed := transport.MonotonicNanos() - start
+		if elapsed >= int64(d) {
+			return nil
 		}
-		due := int64(rate) * int64(elapsed) / int64(time.Second) / benchChangesPerCommand
+		due := int64(rate) * elapsed / int64(time.Second) / benchChangesPerCommand
 		for ; done < due; done++ {
 			now := transport.MonotonicNanos()
 			if lat != nil && !lat.stamp(now) {
-				return
+				return nil
 			}
 			feed.command(r.pub, now)
 		}
-		time.Sleep(time.Duration(benchPaceSliceNs))
+		next := start + slice*benchPaceSliceNs
+		if now := transport.MonotonicNanos(); next <= now {
+			slice = (now - start) / benchPaceSliceNs // late: skip the slices missed
+			continue
+		}
+		if err := pacer.waitUntil(next); err != nil {
+			return err
+		}
 	}
 }
 

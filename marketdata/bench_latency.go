@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"sync/atomic"
+	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 
@@ -44,6 +45,12 @@ type benchLatency struct {
 	sends   *benchSendLog
 	encode  *hdrhistogram.Histogram
 	deliver *hdrhistogram.Histogram
+	// deliver split where the subscriber's receive call returned the
+	// datagrams (when the caller of applied names it): wake is the send
+	// system call, the kernel and the subscriber's wake-up and receive; apply
+	// is parsing and applying the batch up to this update.
+	wake  *hdrhistogram.Histogram
+	apply *hdrhistogram.Histogram
 }
 
 // newBenchLatency prepares the record of a phase of up to commands commands
@@ -59,7 +66,9 @@ func newBenchLatency(feed *benchFeed, commands int) (*benchLatency, error) {
 		pickup:    hdrhistogram.New(1, benchLatencyMaxNs, 3),
 		wire:      hdrhistogram.New(1, benchLatencyMaxNs, 3),
 		encode:    hdrhistogram.New(1, benchLatencyMaxNs, 3),
-		deliver:   hdrhistogram.New(1, benchLatencyMaxNs, 3)}
+		deliver:   hdrhistogram.New(1, benchLatencyMaxNs, 3),
+		wake:      hdrhistogram.New(1, benchLatencyMaxNs, 3),
+		apply:     hdrhistogram.New(1, benchLatencyMaxNs, 3)}
 	for i := range l.delivered {
 		l.delivered[i] = -1
 	}
@@ -86,8 +95,10 @@ func (l *benchLatency) stamp(nowNs int64) bool {
 	return true
 }
 
-// applied records every phase command that b's state completes.
-func (l *benchLatency) applied(b *Book, nowNs int64) {
+// applied records every phase command that b's state completes, applied at
+// nowNs from datagrams whose receive call returned at receivedNs (0 when not
+// known).
+func (l *benchLatency) applied(b *Book, receivedNs, nowNs int64) {
 	j := (b.LogPosition-l.pos0)/benchPositionStep - 1
 	if j < 0 || j >= int64(len(l.handoff)) || int(b.InstrumentID) >= len(l.delivered) {
 		return
@@ -105,6 +116,10 @@ func (l *benchLatency) applied(b *Book, nowNs int64) {
 		if sendOK {
 			l.encode.RecordValue(max(1, sendNs-b.SendTimeNs))
 			l.deliver.RecordValue(max(1, nowNs-sendNs))
+			if receivedNs >= sendNs {
+				l.wake.RecordValue(max(1, receivedNs-sendNs))
+				l.apply.RecordValue(max(1, nowNs-receivedNs))
+			}
 		}
 	}
 	l.delivered[b.InstrumentID] = max(done, int32(j))
@@ -202,4 +217,21 @@ func (c benchConn) SendBatch(pkts [][]byte) (int, error) {
 		c.log.record(PacketHeader(pkts[0]).SendTimeNs(), transport.MonotonicNanos())
 	}
 	return c.UDPConn.SendBatch(pkts)
+}
+
+// benchRxConn is the bench's receiving Conn: a UDPConn that notes when each
+// batch receive returned, to split the deliver stage there. Only the
+// subscriber's goroutine uses it.
+type benchRxConn struct {
+	*UDPConn
+	receivedNs int64 // when the latest ReceiveBatch returned datagrams
+}
+
+// ReceiveBatch implements BatchConn.
+func (c *benchRxConn) ReceiveBatch(bufs [][]byte, sizes []int, timeout time.Duration) (int, error) {
+	n, err := c.UDPConn.ReceiveBatch(bufs, sizes, timeout)
+	if n > 0 {
+		c.receivedNs = transport.MonotonicNanos()
+	}
+	return n, err
 }

@@ -49,7 +49,7 @@ func TestBenchLatencyCountsEveryCommand(t *testing.T) {
 			id := feed.instrumentAt(i0 + j)
 			now += 7
 			b := &Book{View: View{InstrumentID: id, LogPosition: pos0 + int64(j+1)*benchPositionStep}, SendTimeNs: now - 3}
-			lat.applied(b, now)
+			lat.applied(b, 0, now)
 			for _, k := range pending[id] {
 				want[k] = now - handoff[k]
 			}
@@ -78,7 +78,7 @@ func TestBenchLatencyCountsEveryCommand(t *testing.T) {
 				lat.hist.TotalCount(), lat.hist.Max(), naive.TotalCount(), naive.Max())
 		}
 		// A repeated or older update completes nothing more.
-		lat.applied(&Book{View: View{InstrumentID: feed.instrumentAt(i0), LogPosition: pos0 + benchPositionStep}}, now)
+		lat.applied(&Book{View: View{InstrumentID: feed.instrumentAt(i0), LogPosition: pos0 + benchPositionStep}}, 0, now)
 		if got := lat.hist.TotalCount(); got != int64(commands) {
 			t.Fatalf("seed %d: %d samples after a repeat, want %d", seed, got, commands)
 		}
@@ -97,10 +97,10 @@ func TestBenchLatencyIgnoresOtherPhases(t *testing.T) {
 	}
 	lat.stamp(5)
 	for _, pos := range []int64{feed.pos, feed.pos - benchPositionStep, feed.pos + 5*benchPositionStep} {
-		lat.applied(&Book{View: View{InstrumentID: 0, LogPosition: pos}}, 100)
-		lat.applied(&Book{View: View{InstrumentID: 1, LogPosition: pos}}, 100)
+		lat.applied(&Book{View: View{InstrumentID: 0, LogPosition: pos}}, 0, 100)
+		lat.applied(&Book{View: View{InstrumentID: 1, LogPosition: pos}}, 0, 100)
 	}
-	lat.applied(&Book{View: View{InstrumentID: 7, LogPosition: feed.pos + benchPositionStep}}, 100) // not an instrument of the feed
+	lat.applied(&Book{View: View{InstrumentID: 7, LogPosition: feed.pos + benchPositionStep}}, 0, 100) // not an instrument of the feed
 	if n := lat.hist.TotalCount(); n != 0 {
 		t.Fatalf("%d samples from outside the phase", n)
 	}

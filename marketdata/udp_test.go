@@ -371,6 +371,22 @@ func TestRunBenchSmoke(t *testing.T) {
 		res.EncodeP99Ns > res.MaxNs || res.DeliverP99Ns > res.MaxNs {
 		t.Fatalf("wire split: %d samples, encode p99 %d, deliver p99 %d, total max %d", res.WireSplitSamples, res.EncodeP99Ns, res.DeliverP99Ns, res.MaxNs)
 	}
+	// The deliver stage's split at the receive, and every stage's median
+	// no more than its p99.
+	if res.WakeP99Ns <= 0 || res.ApplyP99Ns <= 0 || res.WakeP99Ns > res.MaxNs || res.ApplyP99Ns > res.MaxNs {
+		t.Fatalf("deliver split: wake p99 %d, apply p99 %d, total max %d", res.WakeP99Ns, res.ApplyP99Ns, res.MaxNs)
+	}
+	for _, s := range [][2]int64{{res.PickupP50Ns, res.PickupP99Ns}, {res.EncodeP50Ns, res.EncodeP99Ns},
+		{res.DeliverP50Ns, res.DeliverP99Ns}, {res.WakeP50Ns, res.WakeP99Ns}, {res.ApplyP50Ns, res.ApplyP99Ns}} {
+		if s[0] <= 0 || s[0] > s[1] {
+			t.Fatalf("a stage's p50 %d outside (0, p99 %d]: %+v", s[0], s[1], res)
+		}
+	}
+	// The pacer offers the configured load: 20 k changes/s for 100 ms is
+	// 1000 commands (half of it is a bound a loaded test host still meets).
+	if want := int64(20_000/benchChangesPerCommand) / 10; res.LatencyCommands < want/2 || res.LatencyCommands > want+1 {
+		t.Fatalf("latency phase issued %d commands, want about %d", res.LatencyCommands, want)
+	}
 }
 
 // TestSendBatchDeliversEachPacket: a batch of packets of different lengths,

@@ -57,5 +57,9 @@ func runBenchMD(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "  p99 by stage: hand-off to the sending duty cycle %d ns, duty cycle to applied %d ns "+
 		"(encoding to the send %d ns, the send to applied %d ns); process CPU %d ms, waiting for a CPU %d ms\n",
 		res.PickupP99Ns, res.WireP99Ns, res.EncodeP99Ns, res.DeliverP99Ns, res.CPUMs, res.RunDelayMs)
+	fmt.Fprintf(stdout, "  the send to applied, p99: to the subscriber's receive %d ns, then applying %d ns\n", res.WakeP99Ns, res.ApplyP99Ns)
+	fmt.Fprintf(stdout, "  p50 by stage: hand-off to the duty cycle %d ns, encoding to the send %d ns, the send to applied %d ns "+
+		"(to the receive %d ns, applying %d ns)\n",
+		res.PickupP50Ns, res.EncodeP50Ns, res.DeliverP50Ns, res.WakeP50Ns, res.ApplyP50Ns)
 	return nil
 }
