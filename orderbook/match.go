@@ -1,5 +1,7 @@
 package orderbook
 
+import "unsafe"
+
 // match trades incoming order in against the opposite side, best level
 // first, until it is filled, the book no longer crosses its price, or
 // self-trade prevention stops it (then it returns true).
@@ -22,10 +24,21 @@ func (b *Book) match(in *incoming) (stopped bool) {
 // slab does not grow while matching, so the pointers stay valid.
 func (b *Book) matchLevel(in *incoming, li int32) (stopped bool) {
 	lv := &b.levels[li]
+	if in.open() >= lv.total {
+		// The level will empty (unless self-trade prevention stops the
+		// taker first), and findBest then probes the prices behind it:
+		// their lines load while the makers are filled.
+		b.prefetchBehind(lv.side, lv.price)
+	}
 	touched := false
 	for mi := lv.head; mi != nilIndex && in.open() > 0; {
 		m := &b.orders[mi]
 		next := b.links[mi].next
+		if next != nilIndex {
+			// The next maker's lines load while this one's trade is
+			// reported.
+			prefetch2(unsafe.Pointer(&b.orders[next]), unsafe.Pointer(&b.links[next]))
+		}
 		if in.terms.stp != STPOff && m.account == in.account {
 			if in.terms.stp != STPCancelIncoming {
 				b.cancelResting(mi, b.indexAt(mi), CancelSelfTrade)
@@ -64,6 +77,9 @@ func (b *Book) fill(in *incoming, m *order, mi int32, lv *level) {
 		MakerRemaining: makerLeft, TakerRemaining: in.open(),
 	})
 	if makerLeft == 0 {
+		// retireFilled takes the maker's id index entry out: its line
+		// loads while the walk goes on.
+		prefetch(unsafe.Pointer(&b.index.slots[b.index.home(hashTag(uint64(m.id)))]))
 		b.unlinkOrder(mi) // takes its open quantity, q, off the level
 		b.live--
 		if b.filledCount == filledMakersMax {

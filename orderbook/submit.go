@@ -1,5 +1,7 @@
 package orderbook
 
+import "unsafe"
+
 // Submit validates a new order and, if it is valid, matches it and rests
 // or cancels what is left according to its type and time in force. It
 // returns RejectNone or the reason it was rejected; a rejected order changes
@@ -16,6 +18,9 @@ func (b *Book) Submit(o Order) RejectReason { return b.SubmitOrder(&o) }
 func (b *Book) SubmitOrder(o *Order) RejectReason {
 	if b.purgeDue {
 		b.purgeEmptyLevels()
+	}
+	if o.Type == Limit && o.TIF.rests() {
+		b.prefetchResting(o.ID)
 	}
 	if r := b.validateNew(o); r != RejectNone {
 		b.listener.OnRejected(Rejected{ID: o.ID, Op: OpSubmit, Reason: r})
@@ -144,4 +149,13 @@ func (b *Book) isLive(id OrderID) bool {
 	}
 	_, _, ok := b.lookupOrder(id)
 	return ok
+}
+
+// prefetchResting starts loading the id index line that order id takes
+// if it rests. Resting puts the order into the index last, after the chain
+// of loads that finds its level and the level's last order; prefetched
+// first, the index line's miss overlaps that chain instead of following it.
+func (b *Book) prefetchResting(id OrderID) {
+	t := &b.index
+	prefetch(unsafe.Pointer(&t.slots[t.home(hashTag(uint64(id)))]))
 }
