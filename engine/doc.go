@@ -30,6 +30,13 @@
 // every report first, including those Egress never gets (a principal with
 // no session): the feed an offline replay or surveillance should read.
 //
+// A caller that holds a queue of commands (committed entries, a recorded
+// log) may also call Hint with the command HintAhead entries ahead of the
+// one it applies next: the engine then fetches that command's ClOrdID
+// index slot, order record and book lines while the commands before it
+// run (hint.go). Hints change nothing the engine does; they only make the
+// memory a command needs arrive earlier.
+//
 // # Who may do what
 //
 // A session authenticates as a principal (cluster credentials). Traders act
