@@ -10,28 +10,24 @@ import (
 // Wake-on-hand-off idle strategy bounds.
 const (
 	// idleSpinsMax is how many empty duty cycles a leader's agent spins
-	// through, then idleYieldsMax how many it yields the processor after,
-	// before it sleeps: under a steady feed the next command comes within
-	// them, and waking a sleeping goroutine costs tens of microseconds on a
-	// busy machine.
+	// through before it sleeps until the sink hands over work: a few
+	// microseconds, in which the rest of a burst of commands usually comes.
 	//
-	// The cost, measured with `venue bench md` on 2 cores: 2000 yields
-	// outlast the gaps of a 100 k changes/s feed, so the agent never sleeps
-	// and uses about a core (1.6-2.0 s of CPU per 2 s latency phase, against
-	// 0.54-0.80 s when it sleeps after 100 yields); and while it yields, its P
-	// never polls the network (the scheduler hands a yielding goroutine
-	// straight back before it polls), so goroutines of the same process
-	// parked in the netpoller (the bench's subscriber, transport agents) are
-	// woken only when the other P goes idle, or by sysmon every 10 ms. With
-	// "spin" the bench's wire-stage p99 is sysmon's 10 ms. Sleeping sooner
-	// raised p50 from 73-110 µs to 210-310 µs on a host at load 6-11 and
-	// showed no better p99 there (all in milliseconds), so the bound stays
-	// until the choice can be measured on an idle host. Re-checked once
-	// batches went as GSO sends (bounds patched, load 5-7): sleeping at once
-	// gave p50 145-315 µs in 6 runs, against 31-55 µs with these bounds;
-	// waking the agent's goroutine costs that much on this 2-vCPU host.
-	idleSpinsMax  = 20
-	idleYieldsMax = 2000
+	// It used to yield the processor 2000 times more before sleeping, and
+	// never slept under a steady feed: at 100 k changes/s (`venue bench md`,
+	// 2 cores) the latency phase used 2.3-2.5 s of CPU in 2 s, its threads
+	// waited 0.8-0.9 s for a CPU, and every yield woke a second thread to
+	// look for work (runtime.Gosched calls wakep). Most of the median it
+	// bought was the bench pacing's: the feed's sub-millisecond sleeps ended
+	// on time only while the yields kept a processor busy, so sleeping agents
+	// measured p50 145-315 µs; the rest is the agent's wake-up (10-30 µs on
+	// this VM). With the feed paced by a timerfd, interleaved runs: sleeping after the spins (14 runs) p50 47-59 µs,
+	// p99 101-876 µs (median 225), 1.3-1.7 s of CPU, 0.45-0.72 s waiting;
+	// yielding first (13 runs) p50 36-50 µs, p99 141-1397 µs (median 330),
+	// 2.2-2.5 s of CPU, 0.87-1.3 s waiting. 10 or 50 yields before sleeping
+	// were worse than either (p50 55-68 µs): they pay for the wake-up and for
+	// the yields.
+	idleSpinsMax = 20
 	// idleSleepMaxNs bounds one sleep, so heartbeats and snapshots stay on
 	// time (both intervals are much longer).
 	idleSleepMaxNs = int64(time.Millisecond)
@@ -58,12 +54,11 @@ func (w *wakeup) notify() {
 }
 
 // IdleStrategy returns the idle strategy for this publisher's agent. As
-// leader it spins a little, then yields the processor, then sleeps until the
-// sink hands over an update or a trade (or idleSleepMaxNs passes); as
-// follower, with nothing to send, it sleeps at once until it becomes leader.
-// So a steady feed sees spinning latency and an idle one, or a follower,
-// costs no core: three members and a client fit on two cores. Use it only
-// with this publisher's agent.
+// leader it spins a few duty cycles, then sleeps until the sink hands over an
+// update or a trade (or idleSleepMaxNs passes); as follower, with nothing to
+// send, it sleeps at once until it becomes leader. So the agent uses a core
+// only while there is something to send: three members and a client fit on
+// two cores. Use it only with this publisher's agent.
 func (p *Publisher) IdleStrategy() transport.IdleStrategy {
 	return &publisherIdle{p: p, timer: time.NewTimer(time.Hour)}
 }
@@ -80,10 +75,7 @@ func (s *publisherIdle) Idle(workCount int) {
 		s.spins = 0
 		return
 	}
-	if s.p.leader && s.spins < idleSpinsMax+idleYieldsMax {
-		if s.spins >= idleSpinsMax {
-			transport.YieldIdleStrategy{}.Idle(0)
-		}
+	if s.p.leader && s.spins < idleSpinsMax {
 		s.spins++
 		return
 	}

@@ -64,3 +64,47 @@ func TestFollowerAgentSleeps(t *testing.T) {
 		}
 	})
 }
+
+// TestLeaderIdleSleepsAfterSpins: a leader's agent with nothing to send
+// returns from idleSpinsMax empty duty cycles at once, then sleeps (in virtual
+// time) until the sink hands over work, which wakes it at once, or until
+// idleSleepMaxNs passes; work resets the spins.
+func TestLeaderIdleSleepsAfterSpins(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := mustPublisher(t, PublisherConfig{Conn: &captureConn{}, SnapshotInterval: time.Hour, HeartbeatInterval: time.Hour})
+		p.SetLeader(true, 1)
+		p.DoWork(0) // take the role change (and send the first snapshot)
+		idle := p.IdleStrategy()
+		start := time.Now()
+		for range 2 {
+			for range idleSpinsMax {
+				idle.Idle(0)
+			}
+			if time.Since(start) != 0 {
+				t.Fatalf("spinning took %v of virtual time", time.Since(start))
+			}
+			idle.Idle(1) // work resets the spins
+		}
+		for range idleSpinsMax {
+			idle.Idle(0)
+		}
+		idle.Idle(0) // nothing pending: sleeps its bound
+		if slept := time.Since(start); slept != time.Duration(idleSleepMaxNs) {
+			t.Fatalf("slept %v, want the bound %v", slept, time.Duration(idleSleepMaxNs))
+		}
+		woke := make(chan struct{})
+		go func() { idle.Idle(0); close(woke) }()
+		synctest.Wait() // asleep again
+		select {
+		case <-woke:
+			t.Fatal("idle returned with nothing to do")
+		default:
+		}
+		start = time.Now()
+		define(p, 1, 32) // a hand-off
+		<-woke
+		if waited := time.Since(start); waited != 0 {
+			t.Fatalf("woke %v after the hand-off", waited)
+		}
+	})
+}
