@@ -9,6 +9,8 @@ type targetRef struct {
 	orig       clKey
 	instrument uint32
 	side       Side
+	// early is orig's hash if the command computed it at its start.
+	early earlyKey
 }
 
 // findTarget resolves and authorizes the order a cancel or replace names.
@@ -66,7 +68,7 @@ func (e *Engine) lookupOrder(a int32, t *targetRef) (r orderRef, stale, ok bool)
 		return r, t.orig.id != ([clOrdIDBytes]byte{}) && t.orig.id != o.clOrdID, true
 	}
 	t.orig.account = a
-	i, found := e.orders.clFind(&t.orig, hashClKey(&t.orig))
+	i, found := e.orders.clFind(&t.orig, t.early.hashFor(&t.orig))
 	if !found {
 		return 0, false, false
 	}
@@ -83,6 +85,10 @@ func (e *Engine) lookupOrder(a int32, t *targetRef) (r orderRef, stale, ok bool)
 // onCancelOrder applies a CancelOrder.
 func (e *Engine) onCancelOrder(s *session, m CancelOrder) {
 	_ = m[CancelOrderBlockLength-1] // Decode guarantees it; one check for all the accessors
+	t := targetRef{orderID: m.OrderID(), account: m.AccountKey(), orig: clKey{id: m.OrigClOrdIDKey()}, instrument: m.Instrument(), side: m.Side()}
+	if t.orderID == 0 {
+		t.early = e.prefetchKey(&t.account, &t.orig.id)
+	}
 	// Account and OrigClOrdID are checked where a lookup fails (only valid
 	// names are ever indexed): see findTarget.
 	if !validClOrdID(m.ClOrdIDKey()) {
@@ -96,7 +102,6 @@ func (e *Engine) onCancelOrder(s *session, m CancelOrder) {
 		e.refuseCancelOrder(m, 0, r)
 		return
 	}
-	t := targetRef{orderID: m.OrderID(), account: m.AccountKey(), orig: clKey{id: m.OrigClOrdIDKey()}, instrument: m.Instrument(), side: m.Side()}
 	if e.duplicate(p, m.SenderSeq()) {
 		e.answerDuplicateTarget(TemplateCancelOrder, p, &t, m.Principal(), m.ClOrdID())
 		return

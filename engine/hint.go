@@ -86,6 +86,9 @@ type hint struct {
 type hintPipe struct {
 	h    [hintStages]hint
 	next int
+	// used says Hint has been called: the caller hints ahead, so a
+	// command need not start its own fetches early (see prefetchKey).
+	used bool
 }
 
 // Hint tells the engine about a command (payload, as OnSessionMessage
@@ -94,6 +97,7 @@ type hintPipe struct {
 // does: see the Hints section above.
 func (e *Engine) Hint(payload []byte) {
 	p := &e.hints
+	p.used = true
 	// The oldest entry finished its last stage on the previous call; the
 	// new command takes its place. Pending new orders (those hinted and
 	// not yet applied, the oldest included: it is applied right after this
@@ -290,4 +294,44 @@ func (e *Engine) hintOrigin(h *hint, op hintOp, instrument uint32, acct [account
 	h.clHash = hashClKey(&k)
 	h.op, h.book = op, in.book
 	prefetch(unsafe.Pointer(&e.orders.byClOrdID.slots[e.orders.byClOrdID.home(h.clHash)]))
+}
+
+// earlyKey is a ClOrdID key a command resolved at its start, so that the
+// index slot it will probe is on its way while the command checks its
+// sender: see prefetchKey.
+type earlyKey struct {
+	ok      bool
+	account int32
+	hash    uint32
+}
+
+// hashFor returns the hash of c, reusing k's if k was computed for c's
+// account (the id is the same by construction: both come from the
+// command).
+func (k earlyKey) hashFor(c *clKey) uint32 {
+	if k.ok && k.account == c.account {
+		return k.hash
+	}
+	return hashClKey(c)
+}
+
+// prefetchKey starts fetching the ClOrdID index slot of (the account
+// named acct, id) when a command starts, before its sender and account are
+// authorized, so that the miss overlaps those checks instead of following
+// them; a caller that hints ahead has fetched it already, and then nothing
+// is done. It only resolves a name and hashes, both pure: the command
+// authorizes the account as before and recomputes the hash if its account
+// differs.
+func (e *Engine) prefetchKey(acct *[accountNameBytes]byte, id *[clOrdIDBytes]byte) earlyKey {
+	if e.hints.used {
+		return earlyKey{}
+	}
+	a, ok := e.accountIdx.get(*acct)
+	if !ok {
+		return earlyKey{}
+	}
+	k := clKey{account: a, id: *id}
+	h := hashClKey(&k)
+	prefetch(unsafe.Pointer(&e.orders.byClOrdID.slots[e.orders.byClOrdID.home(h)]))
+	return earlyKey{ok: true, account: a, hash: h}
 }

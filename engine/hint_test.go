@@ -198,3 +198,35 @@ func FuzzHint(f *testing.F) {
 		}
 	})
 }
+
+// An early key's hash is reused only for the account it was computed for;
+// any other account, or no early key, is hashed afresh.
+func TestEarlyKeyHashFor(t *testing.T) {
+	c := clKey{account: 4, id: clOrdIDKey("o1")}
+	want := hashClKey(&c)
+	for _, tc := range []struct {
+		name string
+		k    earlyKey
+		want uint32
+	}{
+		{"same account", earlyKey{ok: true, account: 4, hash: 12345}, 12345},
+		{"other account", earlyKey{ok: true, account: 3, hash: 12345}, want},
+		{"none", earlyKey{account: 4, hash: 12345}, want},
+	} {
+		if got := tc.k.hashFor(&c); got != tc.want {
+			t.Errorf("%s: %d, want %d", tc.name, got, tc.want)
+		}
+	}
+	// A real early key is the key's own hash.
+	h := newHarness(t)
+	acct, id := [accountNameBytes]byte{'A', '1'}, clOrdIDKey("o1")
+	k := h.e.prefetchKey(&acct, &id)
+	c0 := clKey{account: 0, id: id}
+	if !k.ok || k.account != 0 || k.hash != hashClKey(&c0) {
+		t.Fatalf("prefetchKey: %+v", k)
+	}
+	h.e.Hint(nil)
+	if k := h.e.prefetchKey(&acct, &id); k.ok {
+		t.Fatal("prefetchKey works for a caller that hints")
+	}
+}

@@ -7,6 +7,8 @@ import "venue/orderbook"
 // Rejects before the order exists carry OrderID 0 and are not remembered.
 func (e *Engine) onNewOrder(s *session, m NewOrder) {
 	_ = m[NewOrderBlockLength-1] // Decode guarantees it; one check for all the accessors
+	acct, id := m.AccountKey(), m.ClOrdIDKey()
+	early := e.prefetchKey(&acct, &id)
 	if m.Flags()&^flagsKnown != 0 || !validClOrdID(m.ClOrdIDKey()) {
 		e.counters.Malformed++
 		e.rejectNewOrder(m, ReasonMalformed)
@@ -27,8 +29,8 @@ func (e *Engine) onNewOrder(s *session, m NewOrder) {
 		e.rejectNewOrder(m, r)
 		return
 	}
-	k := clKey{account: a, id: m.ClOrdIDKey()}
-	h := hashClKey(&k)
+	k := clKey{account: a, id: id}
+	h := early.hashFor(&k)
 	cl, found := e.orders.clFind(&k, h)
 	if found {
 		oi, current, ok := e.orders.resolve(e.orders.byClOrdID.slots[cl].ref)
