@@ -54,7 +54,8 @@
 //     (SessionQueuedMax; a client that leaves it full for
 //     SlowConsumerTimeout is disconnected), each counted when full;
 //   - the workaround for quickfixgo v0.9.10's spinning, unbounded send
-//     path (see handoff, and wire for the wait after each hand-off).
+//     path (see handoff, and wire for the wait after each hand-off), and
+//     the coalescing of a batch's writes on the connection (cork.go).
 //
 // It does not match orders, decide whether an order is acceptable beyond its
 // form (price bands, ticks, lots, trading states, ClOrdID uniqueness,

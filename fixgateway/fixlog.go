@@ -2,6 +2,7 @@ package fixgateway
 
 import (
 	"bytes"
+	"sync/atomic"
 	"time"
 
 	"github.com/quickfixgo/quickfix"
@@ -50,28 +51,40 @@ const (
 // in quickfixgo's queue, not yet handed to the writer.
 type handoff struct {
 	queued chan struct{}
+	// n counts the tokens taken, for cork.go (which must read it in order
+	// with its own atomics).
+	n *atomic.Int64
 	// sent holds when quickfixgo took each of them (Stages.FIXOut).
 	sent *sendTimes
 }
 
 func newHandoff() handoff {
-	return handoff{queued: make(chan struct{}, SessionQueuedMax), sent: &sendTimes{}}
+	return handoff{queued: make(chan struct{}, SessionQueuedMax), n: &atomic.Int64{}, sent: &sendTimes{}}
 }
 
 // take takes a token if there is room.
 func (h handoff) take() bool {
 	select {
 	case h.queued <- struct{}{}:
+		h.n.Add(1)
 		return true
 	default:
 		return false
 	}
 }
 
+// took counts a token the caller put into queued itself.
+func (h handoff) took() { h.n.Add(1) }
+
+// queuedNow is how many of the gateway's messages are in quickfixgo's
+// queue.
+func (h handoff) queuedNow() int64 { return h.n.Load() }
+
 // release gives a token back (quickfixgo handed a message to the writer).
 func (h handoff) release() {
 	select {
 	case <-h.queued:
+		h.n.Add(-1)
 	default:
 	}
 }
@@ -83,6 +96,7 @@ func (h handoff) reset() {
 	for {
 		select {
 		case <-h.queued:
+			h.n.Add(-1)
 		default:
 			return
 		}
@@ -129,7 +143,9 @@ func (l *sessionLog) OnOutgoing(msg []byte) {
 			l.s.fixOutStage.record(time.Since(at))
 		}
 	}
-	l.s.wire.Load().awaitWritten(len(msg))
+	w := l.s.wire.Load()
+	w.awaitWritten(len(msg))
+	w.handedOver(l.s.handoff)
 }
 
 // isFreshAppMessage reports whether msg is an application message sent

@@ -358,6 +358,7 @@ func (g *Gateway) OnLogout(id quickfix.SessionID) {
 		return
 	}
 	s.handoff.reset() // quickfixgo drops what is queued
+	s.wire.Load().uncork()
 	g.sessionStatus(s, engine.SessionStateLoggedOff, false)
 }
 

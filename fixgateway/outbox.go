@@ -100,6 +100,9 @@ func (g *Gateway) runSender(s *fixSession) {
 func (g *Gateway) sendBatch(s *fixSession, b *outBatch, reuse *quickfix.Message, body *wireBody, wait *time.Timer) {
 	inst := g.instruments.Load()
 	st := s.store.Load()
+	// Several messages go out together (cork.go); a lone one at once.
+	w := s.wire.Load()
+	corked := s.loggedOn.Load() && w.beginBatch(len(b.items))
 	for i := range b.items {
 		it := &b.items[i]
 		m := spell(reuse, body, it, b.buf, inst)
@@ -124,6 +127,9 @@ func (g *Gateway) sendBatch(s *fixSession, b *outBatch, reuse *quickfix.Message,
 			st.end(it.slot)
 		}
 	}
+	if corked {
+		w.endBatch(s.handoff)
+	}
 	if st != nil {
 		if err := st.flush(); err != nil {
 			g.ctr.storeFailures.Increment()
@@ -143,6 +149,7 @@ func (g *Gateway) send(s *fixSession, m *quickfix.Message, wait *time.Timer) (ti
 		wait.Reset(SlowConsumerTimeout)
 		select {
 		case s.handoff.queued <- struct{}{}:
+			s.handoff.took()
 		case <-wait.C:
 			g.disconnectSlow(s)
 		}

@@ -3,6 +3,8 @@ package fixgateway
 import (
 	"net"
 	"runtime"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"venue/transport"
@@ -73,6 +75,12 @@ const (
 // refuses and closes that connection: its socket can no longer be read,
 // so the waits end at once (as a nil wire's) until the next reconnect.
 type wire struct {
+	// batch (the sender's) and corked (either's, under corkMu) coalesce a
+	// batch's writes: see cork.go.
+	batch  atomic.Bool
+	corkMu sync.Mutex
+	corked bool
+
 	sock   tcpSocket
 	handed uint64             // bytes handed to the writer on this connection
 	off    bool               // the kernel does not count: only yield

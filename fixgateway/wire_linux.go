@@ -35,3 +35,17 @@ func (s tcpSocket) written() (uint64, bool) {
 	}
 	return info.Bytes_sent - info.Bytes_retrans + uint64(info.Notsent_bytes), true
 }
+
+// setCork sets or clears TCP_CORK: while set, the kernel holds what is
+// written and sends it in full segments; clearing it sends what it holds.
+func (s tcpSocket) setCork(on bool) bool {
+	v := 0
+	if on {
+		v = 1
+	}
+	var serr error
+	err := s.rc.Control(func(fd uintptr) {
+		serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_CORK, v)
+	})
+	return err == nil && serr == nil
+}

@@ -10,3 +10,5 @@ type tcpSocket struct{}
 func newTCPSocket(*net.TCPConn) (tcpSocket, bool) { return tcpSocket{}, false }
 
 func (tcpSocket) written() (uint64, bool) { return 0, false }
+
+func (tcpSocket) setCork(bool) bool { return false }
