@@ -28,9 +28,13 @@ const (
 	// were worse than either (p50 55-68 µs): they pay for the wake-up and for
 	// the yields.
 	idleSpinsMax = 20
-	// idleSleepMaxNs bounds one sleep, so heartbeats and snapshots stay on
-	// time (both intervals are much longer).
+	// idleSleepMaxNs bounds a sleep while packets wait for room in the
+	// socket's send buffer: the socket does not signal room, so the agent
+	// retries at this pace.
 	idleSleepMaxNs = int64(time.Millisecond)
+	// followerSleepMaxNs bounds a follower's sleep: becoming leader wakes it
+	// at once, so this is only a safety net.
+	followerSleepMaxNs = int64(100 * time.Millisecond)
 )
 
 // wakeup lets the agent sleep until the sink hands it work, without the
@@ -55,18 +59,27 @@ func (w *wakeup) notify() {
 
 // IdleStrategy returns the idle strategy for this publisher's agent. As
 // leader it spins a few duty cycles, then sleeps until the sink hands over an
-// update or a trade (or idleSleepMaxNs passes); as follower, with nothing to
-// send, it sleeps at once until it becomes leader. So the agent uses a core
+// update or a trade, or a heartbeat or snapshot is due (or, while the socket
+// is full, idleSleepMaxNs passes); as follower, with nothing to send, it
+// sleeps at once until it becomes leader. So the agent uses a core
 // only while there is something to send: three members and a client fit on
 // two cores. Use it only with this publisher's agent.
 func (p *Publisher) IdleStrategy() transport.IdleStrategy {
 	return &publisherIdle{p: p, timer: time.NewTimer(time.Hour)}
 }
 
+// publisherIdle's timer stays armed across sleeps and is re-armed only once
+// it fired or when a sleep must end sooner: arming a Go timer that is the
+// process's earliest wakes the thread waiting in the network poller (or
+// starts one) so that it can re-compute its timeout, and re-arming a
+// millisecond timer at every sleep did that thousands of times a second,
+// each a thread wake-up on the path of the subscriber's.
 type publisherIdle struct {
-	p     *Publisher
-	spins int
-	timer *time.Timer
+	p          *Publisher
+	spins      int
+	timer      *time.Timer
+	armed      bool  // the timer runs and its fire has not been taken
+	armedDueNs int64 // when it fires, on the agent's clock
 }
 
 // Idle implements transport.IdleStrategy.
@@ -84,14 +97,31 @@ func (s *publisherIdle) Idle(workCount int) {
 	// Re-check after announcing the sleep: a hand-off that happened before
 	// the announcement did not signal.
 	if !s.p.hasWork() {
-		s.timer.Reset(time.Duration(idleSleepMaxNs))
+		if due := s.p.wakeDueNs(); !s.armed || due < s.armedDueNs {
+			s.timer.Reset(time.Duration(max(0, due-s.p.dutyNs)))
+			s.armed, s.armedDueNs = true, due
+		}
 		select {
 		case <-w.ch:
 		case <-s.timer.C:
+			s.armed = false
 		}
-		s.timer.Stop()
 	}
 	w.sleeping.Store(false)
+}
+
+// wakeDueNs returns, on the agent goroutine, when the next duty cycle must
+// run even if nothing is handed over: when a heartbeat or a snapshot is due,
+// soon while packets wait for room in the socket, and only as a safety net
+// for a follower.
+func (p *Publisher) wakeDueNs() int64 {
+	switch {
+	case !p.leader:
+		return p.dutyNs + followerSleepMaxNs
+	case len(p.out) > 0: // back-pressured: the rest was not sent
+		return p.dutyNs + idleSleepMaxNs
+	}
+	return min(p.lastSendNs+p.heartbeatNs, p.nextSnapshotNs)
 }
 
 // Reset implements transport.IdleStrategy.

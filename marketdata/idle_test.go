@@ -67,13 +67,14 @@ func TestFollowerAgentSleeps(t *testing.T) {
 
 // TestLeaderIdleSleepsAfterSpins: a leader's agent with nothing to send
 // returns from idleSpinsMax empty duty cycles at once, then sleeps (in virtual
-// time) until the sink hands over work, which wakes it at once, or until
-// idleSleepMaxNs passes; work resets the spins.
+// time) until the sink hands over work, which wakes it at once, or until a
+// heartbeat is due; work resets the spins.
 func TestLeaderIdleSleepsAfterSpins(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		p := mustPublisher(t, PublisherConfig{Conn: &captureConn{}, SnapshotInterval: time.Hour, HeartbeatInterval: time.Hour})
+		const heartbeat = 50 * time.Millisecond
+		p := mustPublisher(t, PublisherConfig{Conn: &captureConn{}, SnapshotInterval: time.Hour, HeartbeatInterval: heartbeat})
 		p.SetLeader(true, 1)
-		p.DoWork(0) // take the role change (and send the first snapshot)
+		p.DoWork(0) // take the role change and send the first snapshot at 0
 		idle := p.IdleStrategy()
 		start := time.Now()
 		for range 2 {
@@ -88,10 +89,11 @@ func TestLeaderIdleSleepsAfterSpins(t *testing.T) {
 		for range idleSpinsMax {
 			idle.Idle(0)
 		}
-		idle.Idle(0) // nothing pending: sleeps its bound
-		if slept := time.Since(start); slept != time.Duration(idleSleepMaxNs) {
-			t.Fatalf("slept %v, want the bound %v", slept, time.Duration(idleSleepMaxNs))
+		idle.Idle(0) // nothing pending: sleeps until the heartbeat is due
+		if slept := time.Since(start); slept != heartbeat {
+			t.Fatalf("slept %v, want until the heartbeat is due, %v", slept, heartbeat)
 		}
+		p.DoWork(int64(heartbeat)) // sends the heartbeat
 		woke := make(chan struct{})
 		go func() { idle.Idle(0); close(woke) }()
 		synctest.Wait() // asleep again
@@ -107,4 +109,26 @@ func TestLeaderIdleSleepsAfterSpins(t *testing.T) {
 			t.Fatalf("woke %v after the hand-off", waited)
 		}
 	})
+}
+
+// TestWakeDue: how long an idle agent may sleep without a hand-off, by role
+// and state.
+func TestWakeDue(t *testing.T) {
+	p := mustPublisher(t, PublisherConfig{Conn: &captureConn{}, SnapshotInterval: time.Second, HeartbeatInterval: 100 * time.Millisecond})
+	p.dutyNs = 5_000_000_000
+	if got, want := p.wakeDueNs(), p.dutyNs+followerSleepMaxNs; got != want {
+		t.Fatalf("follower: due %d, want %d", got, want)
+	}
+	p.leader, p.lastSendNs, p.nextSnapshotNs = true, 4_950_000_000, 5_600_000_000
+	if got, want := p.wakeDueNs(), int64(5_050_000_000); got != want {
+		t.Fatalf("leader: due %d, want the heartbeat's %d", got, want)
+	}
+	p.nextSnapshotNs = 5_010_000_000
+	if got, want := p.wakeDueNs(), p.nextSnapshotNs; got != want {
+		t.Fatalf("leader: due %d, want the snapshot's %d", got, want)
+	}
+	p.out = append(p.out, []byte{1})
+	if got, want := p.wakeDueNs(), p.dutyNs+idleSleepMaxNs; got != want {
+		t.Fatalf("back-pressured leader: due %d, want %d", got, want)
+	}
 }

@@ -20,6 +20,7 @@ type agentState struct {
 	tpw           *PacketWriter
 	tradeSequence uint64
 
+	dutyNs         int64 // the clock at the latest duty cycle
 	lastSendNs     int64
 	heartbeatNs    int64
 	snapshotNs     int64
@@ -65,6 +66,7 @@ func (p *Publisher) OnClose() {
 // DoWork implements transport.Agent: one bounded duty cycle of sending
 // conflated updates, snapshot entries, trades and, when idle, a heartbeat.
 func (p *Publisher) DoWork(nowNs int64) int {
+	p.dutyNs = nowNs
 	if !p.checkRole(nowNs) {
 		return p.discardTrades()
 	}
