@@ -94,17 +94,14 @@ func (c *UDPConn) sendBatchMmsg(pkts [][]byte) (int, error) {
 	return sent, nil
 }
 
-// ReceiveBatch implements BatchConn.
+// ReceiveBatch implements BatchConn. It may return on timeout after half of
+// timeout (see armReadDeadline).
 func (c *UDPConn) ReceiveBatch(bufs [][]byte, sizes []int, timeout time.Duration) (int, error) {
 	c.recvM.load(bufs)
-	if err := c.pc.SetReadDeadline(time.Now().Add(timeout)); err != nil {
+	if err := c.armReadDeadline(timeout); err != nil {
 		return 0, c.wrapReadErr(err)
 	}
-	err := c.raw.Read(c.recvM.fn)
-	if derr := c.pc.SetReadDeadline(time.Time{}); derr != nil && err == nil {
-		err = derr
-	}
-	if err != nil {
+	if err := c.raw.Read(c.recvM.fn); err != nil {
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			return 0, nil
 		}

@@ -86,6 +86,10 @@ type UDPConn struct {
 
 	sendM, recvM mmsgState
 	gso          gsoState
+
+	// readDeadline is the read deadline set on the socket (zero: none); the
+	// receiving goroutine owns it (see armReadDeadline).
+	readDeadline time.Time
 }
 
 func newUDPConn(pc net.PacketConn) (*UDPConn, error) {
@@ -252,7 +256,15 @@ func (c *UDPConn) Send(p []byte) error {
 // TryReceive implements Conn.
 func (c *UDPConn) TryReceive(buf []byte) (int, error) {
 	c.recvBuf = buf
-	if err := c.raw.Read(c.tryRecvFn); err != nil {
+	err := c.raw.Read(c.tryRecvFn)
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		// A deadline a timed receive left has passed: it must not fail a
+		// receive that does not wait.
+		if err = c.clearReadDeadline(); err == nil {
+			err = c.raw.Read(c.tryRecvFn)
+		}
+	}
+	if err != nil {
 		return 0, c.wrapReadErr(err)
 	}
 	if c.err == unix.EAGAIN {
@@ -261,24 +273,47 @@ func (c *UDPConn) TryReceive(buf []byte) (int, error) {
 	return c.result()
 }
 
-// Receive implements Conn.
+// Receive implements Conn. It may return on timeout after half of timeout
+// (see armReadDeadline).
 func (c *UDPConn) Receive(buf []byte, timeout time.Duration) (int, error) {
 	c.recvBuf = buf
-	if err := c.pc.SetReadDeadline(time.Now().Add(timeout)); err != nil {
+	if err := c.armReadDeadline(timeout); err != nil {
 		return 0, c.wrapReadErr(err)
 	}
-	err := c.raw.Read(c.waitRecvFn)
-	// Clear the deadline, or TryReceive would fail once it passes.
-	if derr := c.pc.SetReadDeadline(time.Time{}); derr != nil && err == nil {
-		err = derr
-	}
-	if err != nil {
+	if err := c.raw.Read(c.waitRecvFn); err != nil {
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			return 0, nil
 		}
 		return 0, c.wrapReadErr(err)
 	}
 	return c.result()
+}
+
+// armReadDeadline makes sure that the socket's read deadline ends a wait
+// starting now after between timeout/2 and timeout, setting it only when
+// the one set does not: the deadline is a runtime timer, and arming the
+// process's earliest timer wakes the thread waiting in the network poller (or
+// starts one), so setting a deadline and clearing it around every receive,
+// as the timed receives did, cost a thread wake-up per receive on the
+// subscriber's path. The deadline stays set between receives; TryReceive
+// clears one that has passed.
+func (c *UDPConn) armReadDeadline(timeout time.Duration) error {
+	now := time.Now()
+	if left := c.readDeadline.Sub(now); !c.readDeadline.IsZero() && left >= timeout/2 && left <= timeout {
+		return nil
+	}
+	c.readDeadline = now.Add(timeout)
+	if err := c.pc.SetReadDeadline(c.readDeadline); err != nil {
+		c.readDeadline = time.Time{}
+		return err
+	}
+	return nil
+}
+
+// clearReadDeadline removes the socket's read deadline.
+func (c *UDPConn) clearReadDeadline() error {
+	c.readDeadline = time.Time{}
+	return c.pc.SetReadDeadline(time.Time{})
 }
 
 func (c *UDPConn) result() (int, error) {

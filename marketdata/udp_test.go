@@ -309,7 +309,8 @@ func TestMulticastLossAndGarbageHealed(t *testing.T) {
 
 // TestUDPConnSingleDatagramCalls: the one-datagram calls of UDPConn —
 // TryReceive returns at once, Receive times out with no error, and both
-// deliver what Send sent; a closed conn says ErrClosed.
+// deliver what Send sent, whatever read deadline an earlier timed receive
+// left set; a closed conn says ErrClosed.
 func TestUDPConnSingleDatagramCalls(t *testing.T) {
 	tx, rx := udpPair(t, loopbackChannel(t, "239.255.10.207"))
 	buf := make([]byte, receiveBufferLength)
@@ -333,6 +334,33 @@ func TestUDPConnSingleDatagramCalls(t *testing.T) {
 	}
 	if err != nil || string(buf[:n]) != "second" {
 		t.Fatalf("TryReceive: %q, %v", buf[:n], err)
+	}
+	// The 5 s deadline left set must not stretch a shorter wait, and one
+	// that has passed must not fail the calls after it.
+	start := time.Now()
+	if n, err := rx.Receive(buf, time.Millisecond); n != 0 || err != nil || time.Since(start) > time.Second {
+		t.Fatalf("Receive timeout after a longer one: %d, %v after %v", n, err, time.Since(start))
+	}
+	if n, err := rx.TryReceive(buf); n != 0 || err != nil {
+		t.Fatalf("TryReceive after a timeout: %d, %v", n, err)
+	}
+	bufs, sizes := [][]byte{buf}, []int{0}
+	if n, err := rx.ReceiveBatch(bufs, sizes, time.Millisecond); n != 0 || err != nil {
+		t.Fatalf("ReceiveBatch timeout: %d, %v", n, err)
+	}
+	if err := tx.Send([]byte("third")); err != nil {
+		t.Fatal(err)
+	}
+	for n, err = rx.TryReceive(buf); n == 0 && err == nil && time.Now().Before(deadline); n, err = rx.TryReceive(buf) {
+	}
+	if err != nil || string(buf[:n]) != "third" {
+		t.Fatalf("TryReceive after a batch timeout: %q, %v", buf[:n], err)
+	}
+	if err := tx.Send([]byte("fourth")); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := rx.ReceiveBatch(bufs, sizes, 5*time.Second); n != 1 || err != nil || string(buf[:sizes[0]]) != "fourth" {
+		t.Fatalf("ReceiveBatch: %d, %v", n, err)
 	}
 	rx.Close()
 	if _, err := rx.TryReceive(buf); err != ErrClosed {
