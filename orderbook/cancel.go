@@ -1,7 +1,5 @@
 package orderbook
 
-import "unsafe"
-
 // Cancel removes a live order. It returns RejectUnknownOrder if no live
 // order has the id.
 func (b *Book) Cancel(id OrderID) RejectReason {
@@ -13,7 +11,6 @@ func (b *Book) Cancel(id OrderID) RejectReason {
 		b.listener.OnRejected(Rejected{ID: id, Op: OpCancel, Reason: RejectUnknownOrder})
 		return RejectUnknownOrder
 	}
-	b.prefetchIfBest(b.orders[oi].level)
 	b.levelChanged(b.cancelResting(oi, at, CancelRequested))
 	return RejectNone
 }
@@ -103,12 +100,6 @@ func (b *Book) amendRequeue(oi int32, price, qty int64) {
 	// rests (matching touches the other side, purges wait for the next
 	// command), so the lookup holds until then.
 	restLevel, _ := b.lookupLevel(side, price) // nilIndex if there is none
-	if restLevel != nilIndex {
-		if t := b.levels[restLevel].tail; t != nilIndex {
-			prefetch(unsafe.Pointer(&b.links[t])) // see rest
-		}
-	}
-	b.prefetchIfBest(o.level)
 	in := incoming{
 		id: o.id, account: o.account, side: side, typ: Limit, terms: o.terms,
 		keptSlot: oi, restLevel1: restLevel + 1, price: price, qty: qty, filled: int64(o.filled),
@@ -192,15 +183,4 @@ func (b *Book) sweepLevel(li int32, kind sweepKind, a Account) int {
 		b.levelChanged(li)
 	}
 	return removed
-}
-
-// prefetchIfBest prefetches the prices behind level li, which an order is
-// leaving, if it is its side's best: should it empty, findBest probes them
-// next. The check needs only the book's own fields, not the level's line.
-func (b *Book) prefetchIfBest(li int32) {
-	for s := range b.sides {
-		if bs := &b.sides[s]; bs.best == li {
-			b.prefetchBehind(Side(s), bs.bestPrice)
-		}
-	}
 }

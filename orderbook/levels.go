@@ -1,7 +1,5 @@
 package orderbook
 
-import "unsafe"
-
 // Levels are created on first use and, when they empty, stay in the btree
 // and price table as empty levels for a while: prices near the top of the
 // book empty and refill all the time, and reusing the level then costs a
@@ -301,11 +299,6 @@ func (b *Book) rest(in *incoming) {
 	li := in.restLevel1 - 1
 	if li == nilIndex {
 		li = b.levelAt(in.side, in.price)
-	}
-	if t := b.levels[li].tail; t != nilIndex {
-		// appendOrder links the order behind the level's last one: that
-		// link's line loads while the slot and the id index are seen to.
-		prefetch(unsafe.Pointer(&b.links[t]))
 	}
 	oi := in.keptSlot
 	if oi == nilIndex {
