@@ -11,7 +11,14 @@ import (
 // working set that stays in cache: a resting order entered and cancelled
 // by ClOrdID, over and over, with a gateway carrying the trader. One op is
 // one command. Compare BenchmarkBookNewCancel, the bare book doing the same.
-func BenchmarkNewCancel(b *testing.B) {
+func BenchmarkNewCancel(b *testing.B) { benchmarkNewCancel(b, false) }
+
+// BenchmarkNewCancelHinted is BenchmarkNewCancel with each command hinted
+// HintAhead commands ahead: with everything in cache, what it adds is the
+// cost of hinting.
+func BenchmarkNewCancelHinted(b *testing.B) { benchmarkNewCancel(b, true) }
+
+func benchmarkNewCancel(b *testing.B, hint bool) {
 	h := newHarness(b)
 	h.send(sGW, sessionStatusCmd("G1", SessionStateLoggedOn, false, false))
 	const distinct = 1024
@@ -28,8 +35,17 @@ func BenchmarkNewCancel(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i += 2 {
+		if hint {
+			// HintAhead commands on in the alternating stream: i counts
+			// commands, so that is the new order of i+HintAhead (HintAhead
+			// is even).
+			e.Hint(news[(i+HintAhead)%distinct])
+		}
 		pos += 128
 		e.OnSessionMessage(sGW, pos, pos, news[i%distinct])
+		if hint {
+			e.Hint(cancels[(i+HintAhead)%distinct])
+		}
 		pos += 128
 		e.OnSessionMessage(sGW, pos, pos, cancels[i%distinct])
 	}

@@ -210,20 +210,17 @@ func (e *Engine) hintLocate(h *hint, payload []byte, pendingNew uint64) {
 	case newOrderHeader:
 		if len(payload) >= NewOrderLength {
 			m := NewOrder(payload[HeaderLength:NewOrderLength])
-			e.hintPrincipal(m.PrincipalKey())
 			e.hintNewOrder(h, m, pendingNew)
 		}
 	case cancelOrderHeader:
 		if len(payload) >= CancelOrderLength {
 			m := CancelOrder(payload[HeaderLength:CancelOrderLength])
-			e.hintPrincipal(m.PrincipalKey())
 			h.up.Op = orderbook.OpCancel
 			e.hintOrigin(h, hintCancel, m.Instrument(), m.AccountKey(), m.OrigClOrdIDKey(), m.OrderID())
 		}
 	case replaceOrderHeader:
 		if len(payload) >= ReplaceOrderLength {
 			m := ReplaceOrder(payload[HeaderLength:ReplaceOrderLength])
-			e.hintPrincipal(m.PrincipalKey())
 			h.up.Op = orderbook.OpAmend
 			h.up.Price, h.newQty = m.Price(), m.Quantity()
 			e.hintOrigin(h, hintReplace, m.Instrument(), m.AccountKey(), m.OrigClOrdIDKey(), m.OrderID())
@@ -233,23 +230,6 @@ func (e *Engine) hintLocate(h *hint, payload []byte, pendingNew uint64) {
 				prefetch(unsafe.Pointer(&e.orders.byClOrdID.slots[e.orders.byClOrdID.home(hashClKey(&k))]))
 			}
 		}
-	}
-}
-
-// hintPrincipal prefetches the record of the principal a gateway's
-// command acts for (its role, SenderSeq and first account are read
-// first thing): with a thousand principals behind one gateway the
-// records do not all stay in cache. A command that names none acts for
-// its session's own, which every command of the session reads.
-func (e *Engine) hintPrincipal(name [principalNameBytes]byte) {
-	if name == ([principalNameBytes]byte{}) {
-		return
-	}
-	if p, ok := e.principalIdx.get(name); ok {
-		// A record spans two lines when it straddles a boundary.
-		pr := &e.principals[p]
-		prefetch(unsafe.Pointer(pr))
-		prefetch(unsafe.Add(unsafe.Pointer(pr), unsafe.Sizeof(*pr)-1))
 	}
 }
 
