@@ -25,6 +25,8 @@ func runBenchOrderbook(args []string, stdout, stderr io.Writer) error {
 	// each record alone is what the venue's own path does.
 	lookahead := fs.Bool("lookahead", false,
 		"hint the books about the next few records while applying one (orderbook.Prefetch), as a caller holding a batch can; the default times each record alone")
+	tail := fs.Bool("tail", false,
+		"report where the slowest 1% of the latency pass go, by command kind, trades and levels emptied")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -35,7 +37,7 @@ func runBenchOrderbook(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	res, err := replay.Measure(f, replay.Options{Lookahead: *lookahead})
+	res, err := replay.Measure(f, replay.Options{Lookahead: *lookahead, TailClasses: *tail})
 	if err != nil {
 		return err
 	}
@@ -49,5 +51,12 @@ func runBenchOrderbook(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "latency ns: p50 %d  p90 %d  p99 %d  p99.9 %d  max %d  (clock overhead %d ns taken off each)\n",
 		res.P50Ns, res.P90Ns, res.P99Ns, res.P999Ns, res.MaxNs, res.ClockOverheadNs)
 	fmt.Fprintf(stdout, "trades %d  volume %d  rejects %d\n", res.Trades, res.Volume, res.Rejects)
+	if len(res.Tail) > 0 {
+		fmt.Fprintf(stdout, "slowest 1%% by class (latency with the clock's overhead taken off):\n")
+		fmt.Fprintf(stdout, "  %-36s %8s %6s %7s\n", "class", "count", "slow", "mean_ns")
+		for _, c := range res.Tail {
+			fmt.Fprintf(stdout, "  %-36s %8d %6d %7d\n", c.Class, c.Count, c.Slow, c.MeanNs)
+		}
+	}
 	return nil
 }

@@ -50,6 +50,9 @@ type Result struct {
 	Trades      uint64  `json:"trades"`
 	Volume      uint64  `json:"volume"`
 	Rejects     uint64  `json:"rejects"`
+	// Tail is where the slowest 1% of timed commands go, with
+	// Options.TailClasses; classes with the most slow commands first.
+	Tail []TailClass `json:"tail,omitempty"`
 }
 
 // Options are the benchmark's settings.
@@ -60,6 +63,11 @@ type Options struct {
 	// passes do it, and the hints for later records are issued inside each
 	// command's timed interval, so their cost is counted where it is paid.
 	Lookahead bool
+	// TailClasses keeps each command's latency in the latency pass and
+	// reports in Result.Tail where the slowest 1% go, by what the commands
+	// did (see TailClass). It costs a slice of the latencies and one more
+	// replay, both outside the timed passes.
+	TailClasses bool
 }
 
 // Measure benchmarks f on the calling goroutine: warm-up records untimed,
@@ -116,6 +124,10 @@ func measureLatency(f *orderflow.File, opts Options, res *Result) error {
 	r := New(f.Header, nil)
 	r.ApplyRange(f, 0, warm)
 	runtime.GC()
+	var kept []int64 // each timed command's latency, with TailClasses
+	if opts.TailClasses {
+		kept = make([]int64, 0, n-warm)
+	}
 	clock := newLatencyClock()
 	overhead := clock.overheadNs()
 	for i := warm; i < n; i++ {
@@ -133,6 +145,9 @@ func measureLatency(f *orderflow.File, opts Options, res *Result) error {
 		if err := h.RecordValue(max(ns, latencyLowestNs)); err != nil {
 			return fmt.Errorf("replay: recording latency %d ns: %w", ns, err)
 		}
+		if opts.TailClasses {
+			kept = append(kept, ns)
+		}
 	}
 	if r.Counts() != (Counts{Trades: res.Trades, Volume: res.Volume, Rejects: res.Rejects}) {
 		return fmt.Errorf("replay: latency pass produced %+v, throughput pass %d trades %d volume %d rejects",
@@ -145,5 +160,8 @@ func measureLatency(f *orderflow.File, opts Options, res *Result) error {
 	res.MaxNs = h.Max()
 	res.MeanNs = h.Mean()
 	res.ClockOverheadNs = overhead
+	if opts.TailClasses {
+		res.Tail = tailClasses(f, kept)
+	}
 	return nil
 }

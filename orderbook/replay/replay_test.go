@@ -2,8 +2,10 @@ package replay
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"runtime"
+	"strings"
 	"testing"
 
 	"venue/orderbook"
@@ -162,5 +164,63 @@ func measureTiny(t *testing.T, ahead bool) {
 	}
 	if res.Trades != 0 || res.Volume != 0 || res.Rejects != 0 {
 		t.Fatalf("counts %+v", res)
+	}
+}
+
+// TestMeasureTailClasses checks that the classes of Options.TailClasses
+// account for every timed command of tiny.bin once, by kind, and that the
+// slow ones are at least 1% of them.
+func TestMeasureTailClasses(t *testing.T) {
+	f := readFlow(t, "tiny.bin")
+	res, err := Measure(f, Options{TailClasses: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{} // commands per kind in the timed part
+	for i := int(f.Header.Warmup); i < f.Len(); i++ {
+		want[kindNames[tailClassOf(f.Record(i), 0, 0)/((tailTradesMax+1)*(tailEmptiedMax+1))]]++
+	}
+	got := map[string]int{}
+	total, slow := 0, 0
+	for i, c := range res.Tail {
+		if c.Count <= 0 || c.Slow < 0 || c.Slow > c.Count || c.MeanNs <= 0 {
+			t.Fatalf("class %+v", c)
+		}
+		if i > 0 && res.Tail[i-1].Slow < c.Slow {
+			t.Fatalf("classes not by slow commands: %+v", res.Tail)
+		}
+		kind, _, _ := strings.Cut(c.Class, " ")
+		got[kind] += c.Count
+		total += c.Count
+		slow += c.Slow
+	}
+	if total != res.Ops || slow < 1 || !maps.Equal(got, want) {
+		t.Fatalf("classes %+v: %d commands (want %d), %d slow, by kind %v (want %v)", res.Tail, total, res.Ops, slow, got, want)
+	}
+}
+
+// TestTailClassNames checks that every class index has its own name and
+// that tailClassOf buckets trades and emptied levels.
+func TestTailClassNames(t *testing.T) {
+	seen := map[string]bool{}
+	for c := range tailClassCount {
+		n := tailClassName(c)
+		if seen[n] {
+			t.Fatalf("class %d: name %q twice", c, n)
+		}
+		seen[n] = true
+	}
+	rec := orderflow.Record(orderflow.AppendRecord(nil, orderflow.RecordFields{Op: orderflow.OpNew, Type: orderflow.TypeIOC, ID: 1, Price: 1, Qty: 1}))
+	for _, tc := range []struct {
+		trades, emptied int
+		want            string
+	}{
+		{0, 0, "new-ioc trades=0 emptied=0"},
+		{2, 1, "new-ioc trades=2 emptied=1"},
+		{7, 5, "new-ioc trades=3+ emptied=2+"},
+	} {
+		if got := tailClassName(tailClassOf(rec, tc.trades, tc.emptied)); got != tc.want {
+			t.Errorf("trades %d emptied %d: %q, want %q", tc.trades, tc.emptied, got, tc.want)
+		}
 	}
 }
