@@ -51,7 +51,7 @@ type gwSetup struct {
 	perSess   map[string]string // extra [SESSION] lines per CompID
 	fixt      map[string]bool   // CompIDs whose session is FIXT.1.1 / FIX 5.0 SP2 (FIX.4.4 otherwise)
 	opts      fixgateway.Options
-	store     quickfix.MessageStoreFactory // wraps the file store when set
+	store     quickfix.MessageStoreFactory // replaces the store the settings name when set
 	principal string
 	// pollOnly hides the client's EgressReady, as a client that cannot
 	// say when it has egress would: the agent polls on a timer.
@@ -84,6 +84,11 @@ func (s gwSetup) settings(port int) string {
 	}
 	fmt.Fprintf(&b, "[DEFAULT]\nConnectionType=acceptor\nSocketAcceptHost=127.0.0.1\nSocketAcceptPort=%d\nFileStorePath=%s\n%s=%s\n%s",
 		port, s.storeDir, fixgateway.KeyGatewayPrincipal, principal, s.extra)
+	if !strings.Contains(s.extra, fixgateway.KeyFIXStore+"=") {
+		// The scripts run on the store venue run has (the crash test
+		// also on quickfixgo's file store).
+		fmt.Fprintf(&b, "%s=%s\n", fixgateway.KeyFIXStore, fixgateway.FIXStoreJournal)
+	}
 	ids := s.sessions
 	if len(ids) == 0 {
 		ids = fixgateway.DemoCompIDs()

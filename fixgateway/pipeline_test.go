@@ -142,12 +142,13 @@ DEMO1 quiet
 // TestCrashRestartPipelined: the gateway dies with several orders taken
 // (FromApp returned, so quickfixgo counted them received) but unanswered,
 // and the cluster loses them. The restarted gateway on the same FIX store
+// (the journal, the harness's default)
 // still expects the first of them, the client resends them all, and each
 // is applied once.
 func TestCrashRestartPipelined(t *testing.T) {
 	v := newVenue(t)
 	dir := t.TempDir()
-	crash := &crashStoreFactory{inner: fileStoreFactory(t, dir)}
+	crash := &crashStoreFactory{inner: journalStoreFactory(t, dir)}
 	port := freePort(t)
 	g1 := startGateway(t, gwSetup{venue: v, port: port, storeDir: dir, sessions: []string{"DEMO1"}, store: crash,
 		opts: fixgateway.Options{StopDrain: 50 * time.Millisecond}})
