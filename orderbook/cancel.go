@@ -1,5 +1,7 @@
 package orderbook
 
+import "unsafe"
+
 // Cancel removes a live order. It returns RejectUnknownOrder if no live
 // order has the id.
 func (b *Book) Cancel(id OrderID) RejectReason {
@@ -50,6 +52,52 @@ func (b *Book) Amend(id OrderID, price, qty int64) RejectReason {
 	return RejectNone
 }
 
+// Replace is cancel/replace by open quantity, as order-flow files and
+// many market feeds state it: the order keeps its id, takes price and an
+// open quantity of open (its total quantity becomes what it has filled plus
+// open), and always goes to the back of the queue at price, at its old
+// price too, where it trades at once if it crosses, as a new order would
+// (its time in force, post-only flag and STP mode are kept).
+//
+// It validates as Amend does, open taking the place of the total quantity
+// (positive, on the lot, at most QuantityMax, and the new total at most
+// QuantityMax too), and reports as an Amend that moves the order: Replaced
+// (KeptPriority false), Level for the old level, then the matching and
+// resting events of Submit; a reject is Rejected with Op OpAmend. A
+// rejected replace changes nothing.
+func (b *Book) Replace(id OrderID, price, open int64) RejectReason {
+	if b.purgeDue {
+		b.purgeEmptyLevels()
+	}
+	// The order's side comes from its level, at the end of a chain of
+	// loads; the new price's table line (on both sides: cheaper than
+	// waiting for the side) loads meanwhile.
+	b.prefetchPrice(price)
+	oi, _, ok := b.lookupOrder(id)
+	if !ok {
+		return b.rejectAmend(id, RejectUnknownOrder)
+	}
+	if r := b.validateQuantity(open); r != RejectNone {
+		return b.rejectAmend(id, r)
+	}
+	total := int64(b.orders[oi].filled) + open
+	if total > QuantityMax {
+		return b.rejectAmend(id, RejectQuantityTooLarge)
+	}
+	if r := b.validateMove(oi, price); r != RejectNone {
+		return b.rejectAmend(id, r)
+	}
+	b.amendRequeue(oi, price, total)
+	return RejectNone
+}
+
+// prefetchPrice starts loading both sides' price table lines for price.
+func (b *Book) prefetchPrice(price int64) {
+	tag := groupTag(uint64(price))
+	bt, st := &b.sides[Buy].prices, &b.sides[Sell].prices
+	prefetch2(unsafe.Pointer(&bt.slots[bt.home(tag)]), unsafe.Pointer(&st.slots[st.home(tag)]))
+}
+
 func (b *Book) rejectAmend(id OrderID, r RejectReason) RejectReason {
 	b.listener.OnRejected(Rejected{ID: id, Op: OpAmend, Reason: r})
 	return r
@@ -59,6 +107,11 @@ func (b *Book) validateAmend(oi int32, price, qty int64) RejectReason {
 	if r := b.validateQuantity(qty); r != RejectNone {
 		return r
 	}
+	return b.validateMove(oi, price)
+}
+
+// validateMove checks the price live order oi is to move to.
+func (b *Book) validateMove(oi int32, price int64) RejectReason {
 	lv := &b.levels[b.orders[oi].level]
 	if price == lv.price {
 		return RejectNone

@@ -12,6 +12,7 @@ type booker interface {
 	Submit(Order) RejectReason
 	Cancel(OrderID) RejectReason
 	Amend(id OrderID, price, qty int64) RejectReason
+	Replace(id OrderID, price, open int64) RejectReason
 	CancelAccount(Account) int
 	CancelAll() int
 	ExpireDay() int
@@ -28,6 +29,7 @@ const (
 	cmdCancelAll
 	cmdExpire
 	cmdReference
+	cmdReplace
 )
 
 // command is one call on a booker.
@@ -35,8 +37,8 @@ type command struct {
 	kind    cmdKind
 	order   Order // cmdSubmit
 	id      OrderID
-	price   int64 // cmdAmend, cmdReference
-	qty     int64 // cmdAmend
+	price   int64 // cmdAmend, cmdReplace, cmdReference
+	qty     int64 // cmdAmend, cmdReplace (the open quantity)
 	account Account
 }
 
@@ -62,6 +64,8 @@ func (c command) apply(b booker) {
 		b.Cancel(c.id)
 	case cmdAmend:
 		b.Amend(c.id, c.price, c.qty)
+	case cmdReplace:
+		b.Replace(c.id, c.price, c.qty)
 	case cmdCancelAccount:
 		b.CancelAccount(c.account)
 	case cmdCancelAll:
@@ -81,6 +85,8 @@ func (c command) String() string {
 		return fmt.Sprintf("cancel %d", c.id)
 	case cmdAmend:
 		return fmt.Sprintf("amend %d px=%d qty=%d", c.id, c.price, c.qty)
+	case cmdReplace:
+		return fmt.Sprintf("replace %d px=%d open=%d", c.id, c.price, c.qty)
 	case cmdCancelAccount:
 		return fmt.Sprintf("cancel-account %d", c.account)
 	case cmdCancelAll:
@@ -99,6 +105,7 @@ func (c command) String() string {
 //	sell ... (the same)
 //	cancel ID
 //	amend ID PRICE QTY
+//	replace ID PRICE OPEN
 //	cancel-account N | cancel-all | expire | reference PRICE
 func parseCommand(line string) command {
 	f := strings.Fields(line)
@@ -123,6 +130,8 @@ func parseCommand(line string) command {
 		return command{kind: cmdCancel, id: OrderID(num(1))}
 	case "amend":
 		return command{kind: cmdAmend, id: OrderID(num(1)), price: num(2), qty: num(3)}
+	case "replace":
+		return command{kind: cmdReplace, id: OrderID(num(1)), price: num(2), qty: num(3)}
 	case "cancel-account":
 		return command{kind: cmdCancelAccount, account: Account(num(1))}
 	case "cancel-all":

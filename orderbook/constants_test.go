@@ -248,6 +248,7 @@ func TestZeroAllocs(t *testing.T) {
 		b.Submit(Order{ID: id, Side: Sell, Price: 101, Quantity: 10, Account: 1})
 		b.Submit(Order{ID: id + 1, Side: Buy, Price: 99, Quantity: 10, Account: 2, TIF: Day})
 		b.Amend(id+1, 100, 12)
+		b.Replace(id+1, 99, 11)
 		b.Submit(Order{ID: id + 2, Side: Buy, Price: 101, Quantity: 4, TIF: IOC, Account: 3})
 		b.Submit(Order{ID: id + 3, Side: Sell, Type: Market, Quantity: 30, Account: 4})
 		b.Cancel(id)

@@ -30,8 +30,10 @@ func commandsFromBytes(data []byte) []command {
 			cmds = append(cmds, command{kind: cmdSubmit, order: o})
 		case 9, 10, 11:
 			cmds = append(cmds, command{kind: cmdCancel, id: id})
-		case 12, 13:
+		case 12:
 			cmds = append(cmds, command{kind: cmdAmend, id: id, price: price, qty: qty})
+		case 13:
+			cmds = append(cmds, command{kind: cmdReplace, id: id, price: price, qty: qty})
 		case 14:
 			cmds = append(cmds, command{kind: cmdCancelAccount, account: Account(qb>>6) + 1})
 		default:

@@ -40,8 +40,9 @@ const (
 )
 
 // Upcoming describes a command for Prefetch: Op and ID always; for
-// OpSubmit also Side, Type, Price and Quantity; for OpAmend also Side (the
-// live order's), Price (the new price) and Quantity. A hint that does not
+// OpSubmit also Side, Type, Price and Quantity; for OpAmend (an Amend or a
+// Replace) also Side (the live order's), Price (the new price) and
+// Quantity. A hint that does not
 // match the command that comes is harmless.
 type Upcoming struct {
 	Op   Op

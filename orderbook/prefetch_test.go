@@ -13,7 +13,7 @@ func upcomingOf(c command) Upcoming {
 		return Upcoming{Op: OpSubmit, Side: o.Side, Type: o.Type, TIF: o.TIF, ID: o.ID, Price: o.Price, Quantity: o.Quantity}
 	case cmdCancel:
 		return Upcoming{Op: OpCancel, ID: c.id}
-	case cmdAmend:
+	case cmdAmend, cmdReplace:
 		return Upcoming{Op: OpAmend, ID: c.id, Price: c.price, Quantity: c.qty}
 	}
 	return Upcoming{}

@@ -170,8 +170,10 @@ func (g *generator) next() command {
 		return command{kind: cmdSubmit, order: g.order()}
 	case r < 76:
 		return command{kind: cmdCancel, id: g.id()}
-	case r < 93:
+	case r < 88:
 		return command{kind: cmdAmend, id: g.id(), price: g.price(), qty: g.qty() + g.cfg.LotSize*int64(g.rng.IntN(3))}
+	case r < 93:
+		return command{kind: cmdReplace, id: g.id(), price: g.price(), qty: g.qty()}
 	case r < 95:
 		g.mid += g.cfg.TickSize * int64(g.rng.IntN(5)-2)
 		return command{kind: cmdReference, price: g.mid}

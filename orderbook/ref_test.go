@@ -316,6 +316,34 @@ func (r *refBook) Amend(id OrderID, price, qty int64) RejectReason {
 	return RejectNone
 }
 
+func (r *refBook) Replace(id OrderID, price, open int64) RejectReason {
+	o := r.find(id)
+	rr := RejectNone
+	switch {
+	case o == nil:
+		rr = RejectUnknownOrder
+	case r.qtyOK(open) != RejectNone:
+		rr = r.qtyOK(open)
+	case o.filled+open > QuantityMax:
+		rr = RejectQuantityTooLarge
+	case price != o.price && r.priceOK(price) != RejectNone:
+		rr = r.priceOK(price)
+	case price != o.price && o.postOnly && r.wouldCross(o.side, price):
+		rr = RejectPostOnlyWouldTrade
+	}
+	if rr != RejectNone {
+		r.l.OnRejected(Rejected{ID: id, Op: OpAmend, Reason: rr})
+		return rr
+	}
+	r.remove(o)
+	oldPrice := o.price
+	o.price, o.qty = price, o.filled+open
+	r.replaced(o, false)
+	r.emitLevel(o.side, oldPrice)
+	r.run(o)
+	return RejectNone
+}
+
 func (r *refBook) replaced(o *refOrder, kept bool) {
 	r.l.OnReplaced(Replaced{ID: o.id, Account: o.account, Side: o.side, Price: o.price, Quantity: o.qty,
 		Remaining: o.open(), KeptPriority: kept})

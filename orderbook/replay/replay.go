@@ -76,20 +76,13 @@ func (r *Replayer) Apply(rec orderflow.Record) orderbook.RejectReason {
 	}
 }
 
-// amend follows the README: an AMEND always sends the order to the back of
-// the queue at its new price with the new open quantity. A book amend at an
-// unchanged price and a quantity that does not go up would keep priority, so
-// that case (which the files do contain) is a cancel and a new GTC order.
+// amend follows the README: an AMEND is a cancel/replace of the open
+// remainder that always sends the order to the back of the queue at its
+// new price with the new open quantity, which is Book.Replace: one call,
+// as the engine's own amend is, so the new price's lookup overlaps finding
+// the order.
 func amend(b *orderbook.Book, rec orderflow.Record, id orderbook.OrderID) orderbook.RejectReason {
-	info, ok := b.Order(id)
-	if !ok || info.Price != rec.Price() || int64(rec.Qty()) > info.Remaining {
-		return b.Amend(id, rec.Price(), info.Filled+int64(rec.Qty()))
-	}
-	b.Cancel(id)
-	return b.Submit(orderbook.Order{
-		ID: id, Account: info.Account, Side: info.Side, Type: orderbook.Limit, TIF: info.TIF,
-		PostOnly: info.PostOnly, STP: info.STP, Price: info.Price, Quantity: int64(rec.Qty()),
-	})
+	return b.Replace(id, rec.Price(), int64(rec.Qty()))
 }
 
 // decodeOrder sets *o, which must be zero, to a NEW record's order, a
