@@ -22,8 +22,11 @@ func runBenchEngine(args []string, stdout, stderr io.Writer) error {
 	input := fs.String("input", "", "OBSTRM01 order-flow file to replay (required)")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of a summary")
 	passes := fs.Int("passes", flowbench.DefaultPasses, "timed passes of each path; the fastest is reported")
-	lookahead := fs.Bool("lookahead", false,
-		"hint each command ahead of applying it, on both paths: the engine with Engine.Hint, the book with Book.Prefetch")
+	// On by default: the cluster's service container hints the engine a
+	// committed batch ahead (cluster.MessageHinter), so this is what the
+	// venue's own path does; --lookahead=false times each command alone.
+	lookahead := fs.Bool("lookahead", true,
+		"hint each command ahead of applying it, on both paths: the engine with Engine.Hint (as the service container does), the book with Book.Prefetch")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
