@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -89,6 +90,9 @@ const (
 	journalReadBufferBytes = 64 << 10
 	// journalFileSuffix names a session's journal file.
 	journalFileSuffix = ".journal"
+	// fileStoreSeqNumBytesMax bounds a quickfixgo file store sequence
+	// number file read when adopting its numbering (it writes 19 digits).
+	fileStoreSeqNumBytesMax = 64
 )
 
 // ErrJournal marks a journal that cannot be used: its file cannot be read
@@ -632,7 +636,56 @@ func (f journalFactory) Create(id quickfix.SessionID) (quickfix.MessageStore, er
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("%w: session %v: %w", ErrJournal, id, err)
 	}
-	return openJournal(filepath.Join(dir, journalFileName(id)), fsync)
+	path := filepath.Join(dir, journalFileName(id))
+	_, statErr := os.Stat(path)
+	j, err := openJournal(path, fsync)
+	if err != nil {
+		return nil, err
+	}
+	if errors.Is(statErr, os.ErrNotExist) {
+		if err := j.adoptFileStore(dir, id); err != nil {
+			j.Close()
+			return nil, err
+		}
+	}
+	return j, nil
+}
+
+// adoptFileStore starts a new journal at the sequence numbers quickfixgo's
+// file store left in dir for the session, if it did: a gateway moved from
+// the file store to the journal keeps its sessions' numbering, so its
+// clients need no reset. (The stored messages stay behind: a resend of
+// one of them is answered with a gap fill.)
+func (j *journal) adoptFileStore(dir string, id quickfix.SessionID) error {
+	prefix := filepath.Join(dir, strings.TrimSuffix(journalFileName(id), journalFileSuffix))
+	sender, okS := readFileStoreSeqNum(prefix + ".senderseqnums")
+	target, okT := readFileStoreSeqNum(prefix + ".targetseqnums")
+	if !okS && !okT {
+		return nil
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if okS {
+		j.hdr.nextSender = sender
+	}
+	if okT {
+		j.hdr.nextTarget = target
+	}
+	return j.writeHeaderLocked()
+}
+
+// readFileStoreSeqNum reads one of quickfixgo's file store sequence number
+// files (a decimal number); ok is false when there is none.
+func readFileStoreSeqNum(path string) (uint64, bool) {
+	b, err := os.ReadFile(path)
+	if err != nil || len(b) > fileStoreSeqNumBytesMax {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 63)
+	if err != nil || n == 0 {
+		return 0, false
+	}
+	return n, true
 }
 
 // journalFileName names a session's journal as quickfixgo's file store

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/quickfixgo/quickfix"
+	"github.com/quickfixgo/quickfix/store/file"
 )
 
 // journalModel is what a journal should hold: a simple reference.
@@ -410,6 +411,55 @@ func TestJournalFactory(t *testing.T) {
 	}
 }
 
+// TestJournalAdoptsFileStore: a new journal takes the sequence numbers
+// quickfixgo's file store left for its session; an existing journal, or
+// one without a file store beside it, does not.
+func TestJournalAdoptsFileStore(t *testing.T) {
+	dir := t.TempDir()
+	settings, err := quickfix.ParseSettings(strings.NewReader("[DEFAULT]\nFileStorePath=" + dir +
+		"\nFileStoreSync=N\n[SESSION]\nBeginString=FIX.4.4\nSenderCompID=VENUE\nTargetCompID=DEMO1\n" +
+		"\n[SESSION]\nBeginString=FIX.4.4\nSenderCompID=VENUE\nTargetCompID=DEMO2\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs, err := file.NewStoreFactory(settings).Create(quickfix.SessionID{BeginString: "FIX.4.4", SenderCompID: "VENUE", TargetCompID: "DEMO1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for seq := 1; seq <= 4; seq++ {
+		if err := fs.SaveMessageAndIncrNextSenderMsgSeqNum(seq, fixMsg(seq)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := fs.SetNextTargetMsgSeqNum(9); err != nil {
+		t.Fatal(err)
+	}
+	fs.Close()
+	f := NewJournalStoreFactory(settings)
+	for _, tc := range []struct {
+		compID         string
+		sender, target int
+	}{{"DEMO1", 5, 9}, {"DEMO2", 1, 1}} {
+		id := quickfix.SessionID{BeginString: "FIX.4.4", SenderCompID: "VENUE", TargetCompID: tc.compID}
+		for round := range 2 {
+			s, err := f.Create(id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := newJournalModel()
+			m.sender, m.target = tc.sender, tc.target
+			checkJournal(t, s, m)
+			if round == 0 { // the journal's own numbers from here on
+				if err := s.SetNextTargetMsgSeqNum(tc.target + 1); err != nil {
+					t.Fatal(err)
+				}
+				tc.target++
+			}
+			s.Close()
+		}
+	}
+}
+
 // BenchmarkJournalSave is the cost of storing one outbound message
 // (FileStoreSync=N), against quickfixgo's file store.
 func BenchmarkJournalSave(b *testing.B) {
@@ -472,4 +522,26 @@ func FuzzJournalRecords(f *testing.F) {
 			t.Fatalf("scanned to %d of %d bytes", off, len(data))
 		}
 	})
+}
+
+// BenchmarkFileStoreSave is BenchmarkJournalSave on quickfixgo's file
+// store (FileStoreSync=N).
+func BenchmarkFileStoreSave(b *testing.B) {
+	settings, err := quickfix.ParseSettings(strings.NewReader("[DEFAULT]\nFileStorePath=" + b.TempDir() +
+		"\nFileStoreSync=N\n[SESSION]\nBeginString=FIX.4.4\nSenderCompID=VENUE\nTargetCompID=DEMO1\n"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, err := file.NewStoreFactory(settings).Create(quickfix.SessionID{BeginString: "FIX.4.4", SenderCompID: "VENUE", TargetCompID: "DEMO1"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	msg := bytes.Repeat([]byte("x"), 250)
+	b.SetBytes(int64(len(msg)))
+	for i := 0; b.Loop(); i++ {
+		if err := s.SaveMessageAndIncrNextSenderMsgSeqNum(i+1, msg); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
