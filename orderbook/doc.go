@@ -2,7 +2,8 @@
 // priority.
 //
 // It owns order types (limit GTC, DAY, IOC, FOK; market; post-only),
-// matching, cancel, cancel/replace, mass cancel, DAY expiry, self-trade
+// matching, cancel, cancel/replace (Amend by total quantity as FIX states
+// it, Replace by open quantity as feeds do), mass cancel, DAY expiry, self-trade
 // prevention, validation with typed reject reasons, and a canonical
 // snapshot, restore and digest of its state.
 //
@@ -28,5 +29,8 @@
 // included, and one that stays within it (and within about 480 levels a
 // side) never allocates. A caller that holds a queue of commands can hint
 // a book about a command before applying it (Book.Prefetch), so that the
-// command's cache misses overlap the work before it.
+// command's cache misses overlap the work before it; within a command, the
+// book prefetches what it will read later as soon as it knows where (the
+// next maker while reporting a trade, the id index line of an order that
+// rests), so that independent misses overlap.
 package orderbook
