@@ -63,7 +63,8 @@ type Stages struct {
 	// FIX store (with the file store, fsyncs), and its wait in quickfixgo's
 	// queue behind the reports before it, which that goroutine hands over
 	// one at a time, waiting for each to be written (wire.go). The write
-	// to the socket and the client's read come after. Reports are matched
+	// to the socket and the client's read come after (and, for a report
+	// in a batch of several, the rest of the batch: see cork.go). Reports are matched
 	// to hand-offs in order, as the queue tokens are (handoff): a gateway
 	// reject sent from FromApp in between shifts the match by one message
 	// until the queue next empties or the session logs on again.
