@@ -29,7 +29,7 @@ const corkBatchMin = 2
 // beginBatch corks the connection for a batch of n messages; it reports
 // whether the caller must call endBatch.
 func (w *wire) beginBatch(n int) bool {
-	if w == nil || w.off || n < corkBatchMin {
+	if w == nil || n < corkBatchMin { // (w.off is the session goroutine's: not read here)
 		return false
 	}
 	w.batch.Store(true)
