@@ -53,8 +53,8 @@ type Container struct {
 	// hinted hintDistance session messages ahead.
 	hinter       cluster.MessageHinter
 	hintDistance int
-	observe  func(e *consensus.LogEntry, end cluster.Position)
-	snapshot func(position cluster.Position, timeNs int64)
+	observe      func(e *consensus.LogEntry, end cluster.Position)
+	snapshot     func(position cluster.Position, timeNs int64)
 	// shutdownAt is the position after the last shutdown action applied.
 	shutdownAt cluster.Position
 	// Counters.

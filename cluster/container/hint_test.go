@@ -135,7 +135,7 @@ func TestApplyHintsStopAtCorruptEntry(t *testing.T) {
 	if err := c.Start(nil, 0); err != nil {
 		t.Fatal(err)
 	}
-	b := hintBatch(2)                // m0, m1, timer
+	b := hintBatch(2)               // m0, m1, timer
 	b = append(b, 0xff, 0xff, 0xff) // not an entry
 	err := c.Apply(0, b)
 	if !errors.Is(err, ErrBadLog) {

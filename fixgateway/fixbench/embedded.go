@@ -4,15 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
-	"venue/archive"
 	clusterclient "venue/cluster/client"
 	"venue/cluster/clusterbench"
 	"venue/cluster/config"
 	"venue/cluster/consensus"
-	"venue/cluster/logstore"
 	"venue/cluster/member"
 	"venue/engine"
 	"venue/engine/clustered"
@@ -70,10 +67,10 @@ func startEmbedded(ctx context.Context, dir string, fsync config.Fsync, spec fak
 	if err := e.cc.Validate(); err != nil {
 		return nil, fmt.Errorf("fixbench: embedded cluster: %w", err)
 	}
-	if e.cc.Fsync == config.FsyncData {
-		if err := prepareLogs(e.cc); err != nil {
-			return nil, err
-		}
+	// Fresh logs start on prepared segments, as a member that ran before
+	// does (member.PrepareLogs).
+	if err := member.PrepareLogs(e.cc, member.Options{}); err != nil {
+		return nil, fmt.Errorf("fixbench: %w", err)
 	}
 	for i := range embeddedMembers {
 		svc, err := clustered.New(engine.Config{BootstrapAdmin: fakecluster.AdminPrincipal})
@@ -97,31 +94,6 @@ func startEmbedded(ctx context.Context, dir string, fsync config.Fsync, spec fak
 		return nil, err
 	}
 	return e, nil
-}
-
-// prepareLogs writes each member's spare log segment before the members
-// start (logstore.PrepareSpare), so that the fresh logs run on prepared
-// segments from their first append, as the logs of members that ran before
-// do. Without it the measured seconds held the fresh logs' start-up: a
-// fallocated first segment, whose every sync writes extent metadata too,
-// while each member's preparer zero-filled 72 MiB under the traffic (perf,
-// at --rate 10000: syncs at p99 4-5 ms for the first 2-3 s, 1-1.5 ms after).
-// The three run in parallel, as the members' preparers would.
-func prepareLogs(cc config.Cluster) error {
-	errs := make([]error, len(cc.Members))
-	var wg sync.WaitGroup
-	for i := range cc.Members {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			dir := member.DataDir(cc, consensus.MemberID(i))
-			if err := logstore.PrepareSpare(logstore.Config{Dir: dir, Fsync: archive.FsyncData}); err != nil {
-				errs[i] = fmt.Errorf("fixbench: member %d: %w", i, err)
-			}
-		}()
-	}
-	wg.Wait()
-	return errors.Join(errs...)
 }
 
 // ingress returns the members' client ingress endpoints by id.
