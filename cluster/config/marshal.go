@@ -137,7 +137,8 @@ func (w *tomlWriter) dur(key string, d time.Duration, comment string) {
 }
 
 // quote returns s as a TOML basic string: quotes and backslashes escaped,
-// control characters as \uXXXX (TOML forbids them raw).
+// control characters as \u escapes of four hex digits (TOML forbids them
+// raw).
 func quote(s string) (string, error) {
 	if !utf8.ValidString(s) {
 		return "", fmt.Errorf("%q is not valid UTF-8", s)
