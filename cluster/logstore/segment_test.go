@@ -3,6 +3,8 @@ package logstore
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"io/fs"
 	"slices"
 	"strings"
 	"testing"
@@ -318,4 +320,68 @@ func TestRollsUnderTrafficFindTheirMirror(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// TestReadOnlyRacesPurge: a live member's purge removes a segment between
+// OpenReadOnly's listing and its open of that segment. The open lists
+// again; a segment that stays missing still fails, after a bounded number
+// of listings.
+func TestReadOnlyRacesPurge(t *testing.T) {
+	fsys := archive.NewSimFS(7)
+	cfg := testConfig(fsys, archive.FsyncData)
+	s := mustOpen(t, cfg)
+	defer s.Close()
+	m := newModel()
+	gen := newEntryGen(7)
+	for i := range 10 {
+		lead := consensus.TermID(0)
+		if i == 0 {
+			lead = 1
+		}
+		b := gen.batch(10, 800, lead)
+		if err := s.Append(1, b); err != nil {
+			t.Fatal(err)
+		}
+		m.append(1, b)
+	}
+	if err := s.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	for _, stale := range []int{1, openReadOnlyAttempts} {
+		racy := &purgedFS{FS: fsys, gone: segmentName(0), stale: stale}
+		ro, err := OpenReadOnly(cfg.Dir, racy)
+		switch {
+		case stale < openReadOnlyAttempts && err != nil:
+			t.Fatalf("purged once: %v", err)
+		case stale < openReadOnlyAttempts:
+			checkAgainst(t, "after a racing purge", ro, m)
+			ro.Close()
+		case !errors.Is(err, fs.ErrNotExist):
+			t.Fatalf("missing on every listing: %v, want fs.ErrNotExist", err)
+		}
+		if want := min(stale+1, openReadOnlyAttempts); racy.listings != want {
+			t.Fatalf("stale %d: %d listings, want %d", stale, racy.listings, want)
+		}
+	}
+}
+
+// purgedFS fails the open of one listed segment for its first stale
+// listings, as a purge between a listing and the open leaves it.
+type purgedFS struct {
+	archive.FS
+	gone     string // the segment's file name
+	stale    int
+	listings int
+}
+
+func (f *purgedFS) ReadDir(dir string) ([]string, error) {
+	f.listings++
+	return f.FS.ReadDir(dir)
+}
+
+func (f *purgedFS) OpenFile(name string, create bool) (archive.File, error) {
+	if strings.HasSuffix(name, f.gone) && f.listings <= f.stale {
+		return nil, fmt.Errorf("open %s: %w", name, fs.ErrNotExist)
+	}
+	return f.FS.OpenFile(name, create)
 }

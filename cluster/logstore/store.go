@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"io/fs"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -121,19 +122,31 @@ func Open(cfg Config) (*Store, error) {
 // tools) without writing anything: recovery finds the log's end the same
 // way but trims nothing. Changes, Sync and snapshots fail with
 // ErrReadOnly. fsys nil means archive.OSFS{}. It takes no lock: opened
-// while a member writes, it sees some consistent prefix of the log.
+// while a member writes, it sees some consistent prefix of the log. A
+// segment the member purges between the listing and its open makes it
+// list again, at most openReadOnlyAttempts times.
 func OpenReadOnly(dir string, fsys archive.FS) (*Store, error) {
 	cfg, err := Config{Dir: dir, FS: fsys}.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{cfg: cfg, readOnly: true}
-	if err := s.open(); err != nil {
+	for attempt := 1; ; attempt++ {
+		s := &Store{cfg: cfg, readOnly: true}
+		err := s.open()
+		if err == nil {
+			return s, nil
+		}
 		s.closeFiles()
-		return nil, err
+		if !errors.Is(err, fs.ErrNotExist) || attempt == openReadOnlyAttempts {
+			return nil, err
+		}
 	}
-	return s, nil
 }
+
+// openReadOnlyAttempts bounds OpenReadOnly's retries when a live member's
+// purge removes a listed segment: each purge takes the log's first
+// segments only, so a second listing normally succeeds.
+const openReadOnlyAttempts = 4
 
 func (s *Store) open() error {
 	var err error
