@@ -42,6 +42,17 @@ import (
 // follow it), records are read up to the first torn or corrupt one
 // (length, CRC), and the file is cut there.
 //
+// Without fsync the records are not written with a system call each: the
+// journal maps a window of the file past its records (journalMapBytes,
+// its blocks reserved first) and copies each record into it, which puts
+// the record in the page cache just as a pwrite would — the same
+// durability — for a copy instead of a system call (the pwrite was about
+// 2 µs, a fifteenth of the process's CPU per order under venue bench fix).
+// The file then ends in zeros past the last record until the journal is
+// closed; recovery stops at the first one, as at any torn record. Where
+// the window cannot be mapped (no reservation on this file system, not
+// Linux) the journal falls back to pwrite.
+//
 // Resend requests (IterateMessages) read the records back from the file
 // with a sparse index in memory, one entry every journalIndexStride
 // records, so memory grows by 16 bytes per that many messages until the
@@ -88,6 +99,10 @@ const (
 	journalIndexStride = 64
 	// journalReadBufferBytes is the read buffer of recovery and resends.
 	journalReadBufferBytes = 64 << 10
+	// journalMapBytes is the window of the file a journal without fsync
+	// maps for its next records (about 15,000 execution reports); a record
+	// that does not fit moves it on.
+	journalMapBytes = 4 << 20
 	// journalFileSuffix names a session's journal file.
 	journalFileSuffix = ".journal"
 	// fileStoreSeqNumBytesMax bounds a quickfixgo file store sequence
@@ -150,14 +165,20 @@ type journalRecord struct {
 // appendRecord appends r in its file form to b.
 func appendRecord(b []byte, r journalRecord) []byte {
 	start := len(b)
-	var h [recordHeaderBytes]byte
+	b = append(b, make([]byte, recordHeaderBytes+len(r.body))...)
+	putRecord(b[start:], r)
+	return b
+}
+
+// putRecord writes r in its file form at the start of dst, which has room
+// for it (recordHeaderBytes and the body).
+func putRecord(dst []byte, r journalRecord) {
+	h := dst[:recordHeaderBytes]
 	binary.LittleEndian.PutUint32(h[recordLengthOffset:], uint32(len(r.body)))
 	binary.LittleEndian.PutUint64(h[recordSeqOffset:], r.seq)
 	binary.LittleEndian.PutUint64(h[recordNextOffset:], r.next)
-	b = append(b, h[:]...)
-	b = append(b, r.body...)
-	binary.LittleEndian.PutUint32(b[start+recordCRCOffset:], recordCRC(b[start:start+recordHeaderBytes], r.body))
-	return b
+	copy(dst[recordHeaderBytes:recordHeaderBytes+len(r.body)], r.body)
+	binary.LittleEndian.PutUint32(h[recordCRCOffset:], recordCRC(h, r.body))
 }
 
 func recordCRC(header, body []byte) uint32 {
@@ -250,6 +271,12 @@ type journal struct {
 	ordered bool          // every record's seq is above the one before
 	index   []journalIndexEntry
 	buf     []byte // encoding buffer
+	// win maps the file from winOff (page-aligned) for the records
+	// without fsync; nil when none is mapped. noMap: mapping failed once,
+	// records are written with pwrite from then on.
+	win    []byte
+	winOff int64
+	noMap  bool
 }
 
 // openJournal opens (creating if needed) the journal at path and recovers
@@ -269,6 +296,9 @@ func openJournal(path string, fsync bool) (*journal, error) {
 
 // recover reads the file: header, records, and cuts a torn tail.
 func (j *journal) recover() error {
+	if err := j.unmapLocked(); err != nil { // the file may be cut below
+		return err
+	}
 	j.hdr, j.end, j.records, j.lastSeq, j.ordered, j.index = journalHeader{}, journalRecordsStart, 0, 0, true, j.index[:0]
 	var slots [journalRecordsStart]byte
 	n, err := j.f.ReadAt(slots[:], 0)
@@ -327,6 +357,9 @@ func (j *journal) recover() error {
 
 // fresh makes the file an empty journal at sequence numbers 1.
 func (j *journal) fresh(now time.Time) error {
+	if err := j.unmapLocked(); err != nil {
+		return err
+	}
 	if err := j.f.Truncate(0); err != nil {
 		return fmt.Errorf("%w: empty %s: %w", ErrJournal, j.path, err)
 	}
@@ -389,18 +422,68 @@ func (j *journal) appendLocked(seq int, msg []byte, next uint64) error {
 	if seq <= 0 {
 		return fmt.Errorf("%w: message sequence number %d", ErrJournal, seq)
 	}
-	j.buf = appendRecord(j.buf[:0], journalRecord{seq: uint64(seq), next: next, body: msg})
-	if _, err := j.f.WriteAt(j.buf, j.end); err != nil {
-		// A partial record stays past j.end: the next one overwrites it,
-		// and recovery cuts it.
-		return fmt.Errorf("%w: write message %d to %s: %w", ErrJournal, seq, j.path, err)
-	}
-	if err := j.syncLocked(); err != nil {
-		return err
+	r := journalRecord{seq: uint64(seq), next: next, body: msg}
+	n := recordHeaderBytes + len(msg)
+	if dst := j.windowLocked(n); dst != nil {
+		// A store into the page cache; a crash halfway leaves a torn
+		// record past j.end, which the next one overwrites and recovery
+		// cuts.
+		putRecord(dst, r)
+	} else {
+		j.buf = appendRecord(j.buf[:0], r)
+		if _, err := j.f.WriteAt(j.buf, j.end); err != nil {
+			// A partial record stays past j.end: the next one overwrites
+			// it, and recovery cuts it.
+			return fmt.Errorf("%w: write message %d to %s: %w", ErrJournal, seq, j.path, err)
+		}
+		if err := j.syncLocked(); err != nil {
+			return err
+		}
 	}
 	j.noteRecord(uint64(seq), j.end)
-	j.end += int64(len(j.buf))
+	j.end += int64(n)
 	j.hdr.nextSender = next
+	return nil
+}
+
+// windowLocked returns the mapped bytes for an n-byte record at j.end,
+// mapping the next window of the file when the current one ends before;
+// nil when records are written with pwrite (fsync asked for, or mapping
+// failed).
+func (j *journal) windowLocked(n int) []byte {
+	if j.sync || j.noMap {
+		return nil
+	}
+	at := j.end - j.winOff
+	if j.win != nil && at >= 0 && at+int64(n) <= int64(len(j.win)) {
+		return j.win[at : at+int64(n) : at+int64(n)]
+	}
+	if err := j.unmapLocked(); err != nil {
+		j.noMap = true
+		return nil
+	}
+	off := j.end &^ (journalPageBytes - 1)
+	size := max(journalMapBytes, int(j.end-off)+n)
+	win, err := mapJournalWindow(j.f, off, size)
+	if err != nil {
+		j.noMap = true
+		return nil
+	}
+	j.win, j.winOff = win, off
+	at = j.end - off
+	return j.win[at : at+int64(n) : at+int64(n)]
+}
+
+// unmapLocked drops the mapped window, if any.
+func (j *journal) unmapLocked() error {
+	if j.win == nil {
+		return nil
+	}
+	err := unmapJournalWindow(j.win)
+	j.win, j.winOff = nil, 0
+	if err != nil {
+		return fmt.Errorf("%w: unmap %s: %w", ErrJournal, j.path, err)
+	}
 	return nil
 }
 
@@ -599,6 +682,18 @@ func (j *journal) Reset() error {
 func (j *journal) Close() error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	if j.win != nil {
+		// The zeros past the records go with the window (recovery would
+		// cut them too).
+		err := j.unmapLocked()
+		if err == nil {
+			err = j.f.Truncate(j.end)
+		}
+		if err != nil {
+			j.f.Close()
+			return fmt.Errorf("%w: close %s: %w", ErrJournal, j.path, err)
+		}
+	}
 	if err := j.f.Close(); err != nil && !errors.Is(err, os.ErrClosed) {
 		return fmt.Errorf("%w: close %s: %w", ErrJournal, j.path, err)
 	}

@@ -268,6 +268,9 @@ func TestJournalTruncatedEverywhere(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Past its records the open file holds the zeros of its mapped window
+	// (TestJournalCrashWithWindow); a cut there is a cut at the end.
+	full = full[:j.end]
 	dir := t.TempDir()
 	for cut := 0; cut <= len(full); cut++ {
 		p := filepath.Join(dir, fmt.Sprintf("cut-%d.journal", cut))
@@ -307,6 +310,80 @@ func TestJournalTruncatedEverywhere(t *testing.T) {
 		k.Close()
 		os.Remove(p)
 	}
+}
+
+// TestJournalCrashWithWindow: a journal without fsync stores records in a
+// mapped window of its file (records then zeros to the window's end).
+// Records that cross windows read back; the file as a crash leaves it
+// (copied while open) recovers every record and takes new ones after the
+// last; Close leaves the file ending at its last record.
+func TestJournalCrashWithWindow(t *testing.T) {
+	j, path := testJournal(t, false)
+	m := newJournalModel()
+	body := func(seq int) []byte { // records of a fifth of a window and small ones
+		if seq%5 == 0 {
+			return append(fixMsg(seq), bytes.Repeat([]byte{'x'}, journalMapBytes/5)...)
+		}
+		return fixMsg(seq)
+	}
+	for seq := 1; seq <= 40; seq++ {
+		if err := j.SaveMessageAndIncrNextSenderMsgSeqNum(seq, body(seq)); err != nil {
+			t.Fatal(err)
+		}
+		m.msgs[seq], m.sender = body(seq), seq+1
+	}
+	if j.win == nil {
+		t.Skip("no mapped window on this platform or file system: records are written with pwrite")
+	}
+	if err := j.IncrNextTargetMsgSeqNum(); err != nil {
+		t.Fatal(err)
+	}
+	m.target = 2
+	checkJournal(t, j, m)
+	crashed, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if int64(len(crashed)) <= j.end || !bytes.Equal(crashed[j.end:], make([]byte, int64(len(crashed))-j.end)) {
+		t.Fatalf("open journal is %d bytes with %d of records: want zeros after them", len(crashed), j.end)
+	}
+	p := filepath.Join(t.TempDir(), "crashed.journal")
+	if err := os.WriteFile(p, crashed, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	k, err := openJournal(p, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { k.Close() })
+	checkJournal(t, k, m)
+	if err := k.SaveMessageAndIncrNextSenderMsgSeqNum(41, body(41)); err != nil {
+		t.Fatal(err)
+	}
+	m.msgs[41], m.sender = body(41), 42
+	k = reopen(t, k)
+	checkJournal(t, k, m)
+	end := j.end
+	j = reopen(t, j)
+	if st, err := os.Stat(path); err != nil || st.Size() != end {
+		t.Fatalf("closed journal: %v, want %d bytes (its records)", st, end)
+	}
+	delete(m.msgs, 41)
+	m.sender = 41
+	checkJournal(t, j, m)
+	// Reset and Refresh drop the window and cut the file.
+	if err := j.Reset(); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.SaveMessageAndIncrNextSenderMsgSeqNum(1, body(1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Refresh(); err != nil {
+		t.Fatal(err)
+	}
+	m = newJournalModel()
+	m.msgs[1], m.sender = body(1), 2
+	checkJournal(t, j, m)
 }
 
 // TestJournalTornHeader: a header slot torn by a crash leaves the other;
