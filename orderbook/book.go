@@ -3,6 +3,7 @@ package orderbook
 import (
 	"errors"
 	"fmt"
+	"math/bits"
 
 	"github.com/google/btree"
 )
@@ -186,6 +187,9 @@ type bookSide struct {
 	best      int32
 	active    int32 // non-empty levels
 	empty     int32 // empty levels kept for reuse
+	// overflow counts the side's levels outside its window (see
+	// windowSlotsMin).
+	overflow int32
 	// pending counts the levels created since the tree was last settled,
 	// whose keys are in Book.pendingKeys; see pendingLevelsMax.
 	pending int32
@@ -213,6 +217,7 @@ type Book struct {
 	freeOrder    int32
 	freeLevel    int32
 	live         int
+	windowBits   uint8   // log2 of each side's window slots
 	idMax        OrderID // no live order has a larger id
 	reference    int64
 	cfg          Config
@@ -315,7 +320,14 @@ func (b *Book) reset() {
 	b.idMax = 0
 	b.index = newTable(hint)
 	levels := levelsFor(hint)
-	b.levels = make([]level, 0, levels)
+	window := windowSlotsFor(hint)
+	b.windowBits = uint8(bits.TrailingZeros(uint(window)))
+	// The windows first, then room for as many overflow levels as the
+	// book makes room for levels: all of them might be.
+	b.levels = make([]level, 2*window, 2*window+levels)
+	for li := range b.levels {
+		b.levels[li] = level{price: freePrice, head: nilIndex, tail: nilIndex}
+	}
 	b.freeLevel = nilIndex
 	b.scratch = make([]int32, 0, levels)
 	b.treeFree = btree.NewFreeListG[levelKey](btreeFreeListNodes)

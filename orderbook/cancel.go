@@ -70,7 +70,7 @@ func (b *Book) Replace(id OrderID, price, open int64) RejectReason {
 		b.purgeEmptyLevels()
 	}
 	// The order's side comes from its level, at the end of a chain of
-	// loads; the new price's table line (on both sides: cheaper than
+	// loads; the new price's window level (on both sides: cheaper than
 	// waiting for the side) loads meanwhile.
 	b.prefetchPrice(price)
 	oi, _, ok := b.lookupOrder(id)
@@ -91,11 +91,9 @@ func (b *Book) Replace(id OrderID, price, open int64) RejectReason {
 	return RejectNone
 }
 
-// prefetchPrice starts loading both sides' price table lines for price.
+// prefetchPrice starts loading both sides' window levels for price.
 func (b *Book) prefetchPrice(price int64) {
-	tag := groupTag(uint64(price))
-	bt, st := &b.sides[Buy].prices, &b.sides[Sell].prices
-	prefetch2(unsafe.Pointer(&bt.slots[bt.home(tag)]), unsafe.Pointer(&st.slots[st.home(tag)]))
+	prefetch2(unsafe.Pointer(&b.levels[b.windowLevel(Buy, price)]), unsafe.Pointer(&b.levels[b.windowLevel(Sell, price)]))
 }
 
 func (b *Book) rejectAmend(id OrderID, r RejectReason) RejectReason {

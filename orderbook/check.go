@@ -36,7 +36,7 @@ func (b *Book) Check() error {
 
 func (b *Book) checkSide(s Side) (int, error) {
 	bs := &b.sides[s]
-	queued, levels, active := 0, 0, int32(0)
+	queued, levels, active, overflow := 0, 0, int32(0), int32(0)
 	best := nilIndex
 	var err error
 	bs.tree.Ascend(func(k levelKey) bool {
@@ -46,6 +46,9 @@ func (b *Book) checkSide(s Side) (int, error) {
 		var n int
 		n, err = b.checkLevel(s, k)
 		levels++
+		if !b.isWindowLevel(k.level) {
+			overflow++
+		}
 		if n > 0 {
 			active++
 			if best == nilIndex {
@@ -79,6 +82,9 @@ func (b *Book) checkSide(s Side) (int, error) {
 			return 0, err
 		}
 		levels++
+		if !b.isWindowLevel(k.level) {
+			overflow++
+		}
 		if n > 0 {
 			active++
 			if best == nilIndex || k.key < sideKey(s, b.levels[best].price) {
@@ -90,6 +96,9 @@ func (b *Book) checkSide(s Side) (int, error) {
 	if levels != int(bs.prices.count) || levels != int(bs.active+bs.empty) {
 		return 0, fmt.Errorf("%w: %v tree has %d levels, price table %d, counters %d active %d empty",
 			ErrInvariant, s, levels, bs.prices.count, bs.active, bs.empty)
+	}
+	if overflow != bs.overflow {
+		return 0, fmt.Errorf("%w: %v has %d overflow levels (counter %d)", ErrInvariant, s, overflow, bs.overflow)
 	}
 	if active != bs.active || best != bs.best || (best != nilIndex && b.levels[best].price != bs.bestPrice) {
 		return 0, fmt.Errorf("%w: %v has %d non-empty levels (counter %d), best level %d (cached %d)",
@@ -105,8 +114,14 @@ func (b *Book) checkLevel(s Side, k levelKey) (int, error) {
 	if lv.side != s || sideKey(s, lv.price) != k.key {
 		return 0, fmt.Errorf("%w: level %d key %d does not match side %v price %d", ErrInvariant, k.level, k.key, lv.side, lv.price)
 	}
-	if li, ok := b.lookupLevel(s, lv.price); !ok || li != k.level {
+	if li, ok := b.tableLevel(s, lv.price); !ok || li != k.level {
 		return 0, fmt.Errorf("%w: %v price %d not in price table", ErrInvariant, s, lv.price)
+	}
+	if li, ok := b.lookupLevel(s, lv.price); !ok || li != k.level {
+		return 0, fmt.Errorf("%w: %v price %d not found through its window", ErrInvariant, s, lv.price)
+	}
+	if b.isWindowLevel(k.level) != (k.level == b.windowLevel(s, lv.price)) {
+		return 0, fmt.Errorf("%w: %v level %d at price %d is in another price's window slot", ErrInvariant, s, k.level, lv.price)
 	}
 	var total int64
 	var count int32

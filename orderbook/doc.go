@@ -15,9 +15,13 @@
 //
 // Layout, for speed: resting orders live in a slab of 32-byte entries
 // addressed by int32 index with a free list, each price level is an
-// intrusive doubly-linked FIFO of orders, and open-addressing hash tables
-// of 8-byte slots map order id to slab index and, per side, price to level
-// (the prices near the top of the book share cache lines). The price levels
+// intrusive doubly-linked FIFO of orders, and an open-addressing hash
+// table of 8-byte slots maps order id to slab index. Each side keeps a
+// window of levels addressed by price modulo its size, where nearly every
+// level sits, so finding a price's level is one load of the level itself
+// (neighbouring prices share cache lines); a level whose slot another price
+// holds overflows elsewhere, found through a price table that holds every
+// level. The price levels
 // of each side are ordered in a google/btree BTreeG, but the btree is only
 // touched when levels are purged, when the next best level is far from
 // the emptied best, and when new levels enter it, a batch at a time: adding

@@ -11,7 +11,7 @@ package orderbook
 const emptyLevelsSlack = 64
 
 // nextBestProbes is how many ticks behind an emptied best level findBest
-// looks in the price table before it walks the btree.
+// looks up (in the window, see windowSlotsMin) before it walks the btree.
 const nextBestProbes = 8
 
 // A new level goes into its side's price table at once, but into the btree
@@ -29,9 +29,52 @@ const nextBestProbes = 8
 // tree node. The bound keeps a batch to a few microseconds.
 const pendingLevelsMax = 64
 
+// Each side keeps a window of levels addressed by price: level index
+// side*windowSlots + price mod windowSlots (Book.windowLevel). A new level
+// takes its price's window slot when that is free, and any other level index
+// only when a level at a price windowSlots ticks away holds the slot (an
+// overflow level). Prices cluster around a mid that wanders a few hundred
+// ticks, so nearly every level sits in its slot, and finding the level of a
+// price is one load of the level itself, where the price table costs a load
+// of its slot first and then the level's; the prices near the top of the
+// book, which most commands touch, also share the window's lines, two
+// levels a line, with no slot lines beside them. Every level is in the price
+// table too, which a lookup reads only when the window slot holds another
+// price and the side has overflow levels. A window slot that holds no level
+// has price freePrice, which no price and no findBest probe can equal.
+const (
+	// windowSlotsMin and windowSlotsMax bound a side's window, in levels of
+	// 32 bytes: from 2 KiB to 32 KiB a side.
+	windowSlotsMin = 64
+	windowSlotsMax = 1024
+	// freePrice marks a window slot without a level: below -PriceMax and
+	// any price findBest probes.
+	freePrice int64 = -1 << 63
+)
+
+// windowSlotsFor is the size of each side's window in a book of
+// ordersHint orders: a power of two near half the levels the book makes
+// room for, within windowSlotsMin..windowSlotsMax.
+func windowSlotsFor(ordersHint int) int {
+	n := windowSlotsMin
+	for n < levelsFor(ordersHint)/2 && n < windowSlotsMax {
+		n <<= 1
+	}
+	return n
+}
+
+// windowLevel returns the index of price's window slot on side s.
+func (b *Book) windowLevel(s Side, price int64) int32 {
+	return int32(uint64(s)<<b.windowBits | uint64(price)&(1<<b.windowBits-1))
+}
+
+// isWindowLevel reports whether level li is a window slot (not an
+// overflow level).
+func (b *Book) isWindowLevel(li int32) bool { return li < 2<<b.windowBits }
+
 // levelAt returns the level for price on side s, creating it (empty) if
 // needed. Orders arrive most often at the best price, whose level is
-// cached, so that case skips the price table.
+// cached, so that case skips the lookup.
 func (b *Book) levelAt(s Side, price int64) int32 {
 	bs := &b.sides[s]
 	if bs.best != nilIndex && bs.bestPrice == price {
@@ -43,10 +86,25 @@ func (b *Book) levelAt(s Side, price int64) int32 {
 	return b.createLevel(s, price)
 }
 
-// lookupLevel returns the level of price on side s, if there is one. The
-// price table holds only a tag of each price; a tag that matches is
-// confirmed against the level, which the caller reads next anyway.
+// lookupLevel returns the level of price on side s, if there is one: the
+// window slot of price, or, if another price holds it and the side has
+// overflow levels, the price table's.
 func (b *Book) lookupLevel(s Side, price int64) (int32, bool) {
+	li := b.windowLevel(s, price)
+	if b.levels[li].price == price {
+		return li, true
+	}
+	if b.sides[s].overflow == 0 {
+		return nilIndex, false
+	}
+	return b.tableLevel(s, price)
+}
+
+// tableLevel returns the level of price on side s from the price table,
+// if there is one. The table holds only a tag of each price; a tag that
+// matches is confirmed against the level, which the caller reads next
+// anyway.
+func (b *Book) tableLevel(s Side, price int64) (int32, bool) {
 	t := &b.sides[s].prices
 	tag := groupTag(uint64(price))
 	i := t.home(tag)
@@ -62,16 +120,22 @@ func (b *Book) lookupLevel(s Side, price int64) (int32, bool) {
 	}
 }
 
+// createLevel makes an empty level for price on side s, which has none,
+// in price's window slot if that is free and as an overflow level if not.
 func (b *Book) createLevel(s Side, price int64) int32 {
-	li := b.freeLevel
-	if li != nilIndex {
-		b.freeLevel = b.levels[li].head
-	} else {
-		b.levels = append(b.levels, level{})
-		li = int32(len(b.levels) - 1)
+	bs := &b.sides[s]
+	li := b.windowLevel(s, price)
+	if b.levels[li].price != freePrice {
+		li = b.freeLevel
+		if li != nilIndex {
+			b.freeLevel = b.levels[li].head
+		} else {
+			b.levels = append(b.levels, level{})
+			li = int32(len(b.levels) - 1)
+		}
+		bs.overflow++
 	}
 	b.levels[li] = level{price: price, side: s, head: nilIndex, tail: nilIndex}
-	bs := &b.sides[s]
 	if bs.pending == pendingLevelsMax {
 		b.settleTree(s)
 	}
@@ -126,8 +190,9 @@ func (b *Book) deactivate(li int32) {
 
 // findBest makes the first non-empty level of side s behind price, the
 // old best, the best. The next level is nearly always a tick or two away
-// (and kept even while empty), so a few price table lookups find it for a
-// fraction of a btree walk; the walk is the fallback.
+// (and kept even while empty), so a few lookups, mostly one load each in
+// the window, find it for a fraction of a btree walk; the walk is the
+// fallback.
 func (b *Book) findBest(s Side, price int64) {
 	step := b.cfg.TickSize
 	if s == Buy {
@@ -214,6 +279,11 @@ func (b *Book) dropLevel(li int32) {
 	assert(bs.best != li, "dropLevel: dropping the best level")
 	b.unindexLevel(li)
 	bs.empty--
+	if b.isWindowLevel(li) {
+		*lv = level{price: freePrice, head: nilIndex, tail: nilIndex}
+		return
+	}
+	bs.overflow--
 	*lv = level{head: b.freeLevel}
 	b.freeLevel = li
 }

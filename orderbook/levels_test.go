@@ -55,6 +55,75 @@ func checkFindBest(t *testing.T, tick, gap int64, side Side) {
 	}
 }
 
+// TestWindowOverflow puts levels on prices that share a window slot (a
+// window apart, negative prices included), on both sides: the first takes
+// the slot and the others overflow; levels are then found, traded, emptied
+// and purged in an order that frees the slot while overflow levels that
+// share it live on, and a new level takes the freed slot.
+func TestWindowOverflow(t *testing.T) {
+	for _, side := range []Side{Buy, Sell} {
+		t.Run(side.String(), func(t *testing.T) {
+			b := New(Config{}, nil)
+			w := int64(1) << b.windowBits
+			prices := []int64{3*w + 5, 5, -w + 5, 2*w + 5}
+			for i, p := range prices {
+				if r := b.Submit(Order{ID: OrderID(i + 1), Side: side, Price: p, Quantity: int64(i + 1)}); r != RejectNone {
+					t.Fatalf("submit at %d: %v", p, r)
+				}
+			}
+			if got := b.sides[side].overflow; got != int32(len(prices)-1) {
+				t.Fatalf("%d overflow levels, want %d", got, len(prices)-1)
+			}
+			checkLevels := func(want map[int64]int64) {
+				t.Helper()
+				if err := b.Check(); err != nil {
+					t.Fatal(err)
+				}
+				for _, p := range prices {
+					li, ok := b.lookupLevel(side, p)
+					if q, live := want[p]; live != (ok && b.levels[li].count > 0) || (live && b.levels[li].total != q) {
+						t.Fatalf("price %d: level %d found %v, want quantity %d (live %v)", p, li, ok, q, live)
+					}
+				}
+			}
+			checkLevels(map[int64]int64{prices[0]: 1, prices[1]: 2, prices[2]: 3, prices[3]: 4})
+			// Empty the level in the window slot, purge, and check the
+			// overflow levels are still found through the table.
+			b.Cancel(1)
+			for i := range emptyLevelsSlack + 3 { // with the first, one empty level beyond the slack over the three live
+				p := 7*w + int64(i)
+				if side == Buy {
+					p = -7*w - int64(i)
+				}
+				b.Submit(Order{ID: OrderID(100 + i), Side: side, Price: p, Quantity: 1})
+				b.Cancel(OrderID(100 + i))
+			}
+			if !b.purgeDue {
+				t.Fatal("no purge due")
+			}
+			b.Cancel(99) // unknown: it only runs the purge
+			checkLevels(map[int64]int64{prices[1]: 2, prices[2]: 3, prices[3]: 4})
+			if li := b.windowLevel(side, prices[0]); b.levels[li].price != freePrice {
+				t.Fatalf("window slot holds price %d after its level was purged", b.levels[li].price)
+			}
+			// A new price on the slot takes it again.
+			b.Submit(Order{ID: 5, Side: side, Price: 4*w + 5, Quantity: 9})
+			if li, ok := b.lookupLevel(side, 4*w+5); !ok || !b.isWindowLevel(li) {
+				t.Fatalf("new level at a free slot: level %d found %v, not in the window", li, ok)
+			}
+			// Trade every level away from the other side.
+			taker := Order{ID: 6, Side: side.opposite(), Type: Market, TIF: IOC, Quantity: 2 + 3 + 4 + 9}
+			if r := b.Submit(taker); r != RejectNone {
+				t.Fatalf("taker: %v", r)
+			}
+			if b.Len() != 0 {
+				t.Fatalf("%d orders left", b.Len())
+			}
+			checkLevels(map[int64]int64{})
+		})
+	}
+}
+
 // TestLevelChurnDoesNotAllocate creates and purges as many levels as the
 // level trees are primed for on a new book, on one side and on both: within
 // a book's hint, levels come and go without allocating from the first.

@@ -29,11 +29,11 @@ import "unsafe"
 // Prefetch stages, in the order a caller uses them for one command.
 const (
 	// PrefetchFar prefetches what the book's own fields locate: the id
-	// index slot, the price table slot, the best levels.
+	// index slot, the window level (or price table slot), the best levels.
 	PrefetchFar = 0
 	// PrefetchNear reads those and prefetches what they point at: the
 	// order and the level, the opposite best level's first maker and, for a
-	// taker of the whole best level, the price table slots behind it.
+	// taker of the whole best level, the window levels behind it.
 	PrefetchNear = 1
 	// PrefetchStages is the number of stages.
 	PrefetchStages = 2
@@ -123,7 +123,7 @@ func (t *table) firstTagged(tag uint32, i uint64) (int32, bool) {
 
 // prefetchOpposite walks the chain matching u on the opposite side
 // follows: its best level, then the level's first maker and, for an order
-// that takes the whole level, the price table slots behind it, which the
+// that takes the whole level, the window levels behind it, which the
 // next best level comes from.
 func (b *Book) prefetchOpposite(u *Upcoming, stage int) {
 	opp := &b.sides[(u.Side & 1).opposite()]
@@ -149,32 +149,33 @@ func (b *Book) prefetchOpposite(u *Upcoming, stage int) {
 	}
 }
 
-// prefetchBehind prefetches the price table lines of the prices just
-// behind price on side s, where findBest looks for the next best level
-// when the level at price empties.
+// prefetchBehind prefetches the window levels of the prices just behind
+// price on side s, where findBest looks for the next best level when the
+// level at price empties.
 func (b *Book) prefetchBehind(s Side, price int64) {
 	step := b.cfg.TickSize
 	if s == Buy {
 		step = -step
 	}
-	// The prices of a group share a line, so the first and the last of
-	// the prices fetch them all. At most PriceMax + prefetchBehindPrices *
-	// PriceMax: no overflow.
-	t := &b.sides[s].prices
-	first := t.home(groupTag(uint64(price + step)))
-	last := t.home(groupTag(uint64(price + prefetchBehindPrices*step)))
-	prefetch2(unsafe.Pointer(&t.slots[first]), unsafe.Pointer(&t.slots[last]))
+	// Neighbouring prices' window levels share lines, so the first and
+	// the last of the prices fetch them all (with a tick of 1: a wider
+	// tick spreads them, and only those two load). At most PriceMax +
+	// prefetchBehindPrices * PriceMax: no overflow.
+	first := b.windowLevel(s, price+step)
+	last := b.windowLevel(s, price+prefetchBehindPrices*step)
+	prefetch2(unsafe.Pointer(&b.levels[first]), unsafe.Pointer(&b.levels[last]))
 }
 
 // prefetchBehindPrices is how many prices behind an emptied best level
 // prefetchBehind reaches for: the next best is nearly always within a few
-// ticks (see nextBestProbes). At most a group apart, so that they span two
-// lines at most.
+// ticks (see nextBestProbes). Four levels of 32 bytes span two lines at
+// most.
 const prefetchBehindPrices = 4
 
 // prefetchRest walks the chain resting at price on side s follows: the
-// price table slot (or the best level, if price is the best), then the
-// level.
+// level, found in the window (or the best level, if price is the best),
+// or, where another price holds the window slot and the side has overflow
+// levels, the price table slot and then the level.
 func (b *Book) prefetchRest(s Side, price int64, stage int) {
 	bs := &b.sides[s]
 	if bs.best != nilIndex && bs.bestPrice == price {
@@ -186,13 +187,21 @@ func (b *Book) prefetchRest(s Side, price int64, stage int) {
 	if price > PriceMax || price < -PriceMax {
 		return
 	}
+	li := b.windowLevel(s, price)
 	t := &bs.prices
 	tag := groupTag(uint64(price))
 	i := t.home(tag)
 	switch stage {
 	case PrefetchFar:
-		prefetch(unsafe.Pointer(&t.slots[i]))
+		if bs.overflow == 0 {
+			prefetch(unsafe.Pointer(&b.levels[li]))
+		} else {
+			prefetch2(unsafe.Pointer(&b.levels[li]), unsafe.Pointer(&t.slots[i]))
+		}
 	case PrefetchNear:
+		if bs.overflow == 0 || b.levels[li].price == price {
+			return
+		}
 		if v, ok := t.firstTagged(tag, i); ok {
 			prefetch(unsafe.Pointer(&b.levels[v]))
 		}
