@@ -3,10 +3,10 @@ package engine
 // targetRef is how a cancel, replace or status request names an order.
 type targetRef struct {
 	orderID uint64 // 0: by origClOrdID
-	account [accountNameBytes]byte
-	// orig.id is the OrigClOrdID; lookupOrder sets orig.account, so that
-	// the key is probed where it lies instead of being copied once more.
-	orig       clKey
+	// account and orig (the OrigClOrdID) point at the command's fields:
+	// they are read where they lie, never copied.
+	account    *[accountNameBytes]byte
+	orig       *[clOrdIDBytes]byte
 	instrument uint32
 	side       Side
 	// early is orig's hash if the command computed it at its start.
@@ -19,11 +19,11 @@ type targetRef struct {
 // a ClOrdID it was replaced from (a replace of a replaced order by its old
 // ClOrdID), for another instrument or side, or already done.
 func (e *Engine) findTarget(p int32, t *targetRef) (orderRef, Reason) {
-	a, ok := e.principals[p].tradedAccount(&t.account)
+	a, ok := e.principals[p].tradedAccount(t.account)
 	if !ok {
-		a, ok = e.accountIdx.get(t.account)
+		a, ok = e.accountIdx.find(t.account)
 		if !ok {
-			return 0, e.lookupFailed(validAccount(t.account), ReasonUnknownAccount)
+			return 0, e.lookupFailed(validAccount(*t.account), ReasonUnknownAccount)
 		}
 		if !e.principals[p].mayTrade(a) {
 			e.counters.NotAuthorized++
@@ -32,7 +32,7 @@ func (e *Engine) findTarget(p int32, t *targetRef) (orderRef, Reason) {
 	}
 	oi, stale, ok := e.lookupOrder(a, t)
 	if !ok {
-		return 0, e.lookupFailed(t.orderID != 0 || validClOrdID(t.orig.id), ReasonUnknownOrder)
+		return 0, e.lookupFailed(t.orderID != 0 || validName32(t.orig), ReasonUnknownOrder)
 	}
 	o := e.orders.at(oi)
 	switch {
@@ -65,10 +65,9 @@ func (e *Engine) lookupOrder(a int32, t *targetRef) (r orderRef, stale, ok bool)
 			return 0, false, false
 		}
 		o := e.orders.at(r)
-		return r, t.orig.id != ([clOrdIDBytes]byte{}) && t.orig.id != o.clOrdID, true
+		return r, !zeroClOrdID(t.orig) && !sameClOrdID(t.orig, &o.clOrdID), true
 	}
-	t.orig.account = a
-	i, found := e.orders.clFind(&t.orig, t.early.hashFor(&t.orig))
+	i, found := e.orders.clFindID(a, t.orig, t.early.hashFor(a, t.orig))
 	if !found {
 		return 0, false, false
 	}
@@ -79,24 +78,24 @@ func (e *Engine) lookupOrder(a int32, t *targetRef) (r orderRef, stale, ok bool)
 	if !ok {
 		return 0, false, false
 	}
-	return r, !sameClOrdID(&e.orders.at(r).clOrdID, &t.orig.id), true
+	return r, !sameClOrdID(&e.orders.at(r).clOrdID, t.orig), true
 }
 
 // onCancelOrder applies a CancelOrder.
 func (e *Engine) onCancelOrder(s *session, m CancelOrder) {
 	_ = m[CancelOrderBlockLength-1] // Decode guarantees it; one check for all the accessors
-	t := targetRef{orderID: m.OrderID(), account: m.AccountKey(), orig: clKey{id: m.OrigClOrdIDKey()}, instrument: m.Instrument(), side: m.Side()}
+	t := targetRef{orderID: m.OrderID(), account: m.accountRef(), orig: m.origClOrdIDRef(), instrument: m.Instrument(), side: m.Side()}
 	if t.orderID == 0 {
-		t.early = e.prefetchKey(&t.account, &t.orig.id)
+		t.early = e.prefetchKey(t.account, t.orig)
 	}
 	// Account and OrigClOrdID are checked where a lookup fails (only valid
 	// names are ever indexed): see findTarget.
-	if !validClOrdID(m.ClOrdIDKey()) {
+	if !validName32(m.clOrdIDRef()) {
 		e.counters.Malformed++
 		e.refuseCancelOrder(m, 0, ReasonMalformed)
 		return
 	}
-	p, r := e.actor(s, m.PrincipalKey())
+	p, r := e.actor(s, m.principalRef())
 	if r != ReasonNone {
 		e.counters.NotAuthorized++
 		e.refuseCancelOrder(m, 0, r)
@@ -111,7 +110,7 @@ func (e *Engine) onCancelOrder(s *session, m CancelOrder) {
 		e.refuseCancelOrder(m, oi, r)
 		return
 	}
-	e.ctx.cancelClOrdID = m.ClOrdIDKey()
+	e.ctx.cancelClOrdID = *m.clOrdIDRef()
 	e.cancelLive(oi, ReasonClientRequest)
 }
 
@@ -141,7 +140,7 @@ func (e *Engine) refuseCancel(f *cancelRejectFields, oi orderRef, r Reason) {
 // answerDuplicateTarget answers a cancel or replace whose SenderSeq was
 // already applied with the named order's status, if it is known.
 func (e *Engine) answerDuplicateTarget(t TemplateID, p int32, ref *targetRef, principal, clOrdID []byte) {
-	if a, ok := e.accountIdx.get(ref.account); ok && e.principals[p].mayTrade(a) {
+	if a, ok := e.accountIdx.find(ref.account); ok && e.principals[p].mayTrade(a) {
 		if oi, _, ok := e.lookupOrder(a, ref); ok {
 			e.statusReport(e.orders.at(oi), ReasonDuplicateMessage)
 			return
@@ -165,18 +164,18 @@ func (e *Engine) onReplaceOrder(s *session, m ReplaceOrder) {
 		account: m.AccountKey(), principal: m.PrincipalKey(), clOrdID: m.ClOrdIDKey(), origClOrdID: m.OrigClOrdIDKey(),
 		orderID: m.OrderID(),
 	}
-	if m.Flags()&^flagsKnown != 0 || !validClOrdID(m.ClOrdIDKey()) {
+	if m.Flags()&^flagsKnown != 0 || !validName32(m.clOrdIDRef()) {
 		e.counters.Malformed++
 		e.refuseCancel(&f, 0, ReasonMalformed)
 		return
 	}
-	p, r := e.actor(s, m.PrincipalKey())
+	p, r := e.actor(s, m.principalRef())
 	if r != ReasonNone {
 		e.counters.NotAuthorized++
 		e.refuseCancel(&f, 0, r)
 		return
 	}
-	t := targetRef{orderID: m.OrderID(), account: m.AccountKey(), orig: clKey{id: m.OrigClOrdIDKey()}, instrument: m.Instrument(), side: m.Side()}
+	t := targetRef{orderID: m.OrderID(), account: m.accountRef(), orig: m.origClOrdIDRef(), instrument: m.Instrument(), side: m.Side()}
 	if e.duplicate(p, m.SenderSeq()) {
 		e.answerDuplicateTarget(TemplateReplaceOrder, p, &t, m.Principal(), m.ClOrdID())
 		return

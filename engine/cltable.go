@@ -67,12 +67,17 @@ func (t *clIndex) init(keysHint int) {
 // a final xor-shift and multiply spreads the sum into the top bits, which
 // pick the home slot. It is fixed (no per-process seed), so the layout is
 // the same on every member; the layout never affects output either way.
-func hashClKey(k *clKey) uint32 {
-	h := uint64(uint32(k.account))*clHashMul0 +
-		binary.LittleEndian.Uint64(k.id[0:8])*clHashMul1 +
-		binary.LittleEndian.Uint64(k.id[8:16])*clHashMul2 +
-		binary.LittleEndian.Uint64(k.id[16:24])*clHashMul3 +
-		binary.LittleEndian.Uint64(k.id[24:32])*clHashMul4
+func hashClKey(k *clKey) uint32 { return hashClID(k.account, &k.id) }
+
+// hashClID is hashClKey of (account, *id), reading the id where it lies
+// (a command's field): building a clKey first would copy 32 bytes only to
+// read them back a word at a time.
+func hashClID(account int32, id *[clOrdIDBytes]byte) uint32 {
+	h := uint64(uint32(account))*clHashMul0 +
+		binary.LittleEndian.Uint64(id[0:8])*clHashMul1 +
+		binary.LittleEndian.Uint64(id[8:16])*clHashMul2 +
+		binary.LittleEndian.Uint64(id[16:24])*clHashMul3 +
+		binary.LittleEndian.Uint64(id[24:32])*clHashMul4
 	h ^= h >> 29
 	return uint32((h * clHashMul5) >> 32)
 }
@@ -80,13 +85,16 @@ func hashClKey(k *clKey) uint32 {
 func (t *clIndex) home(h uint32) uint32 { return h >> t.shift }
 
 // refKeyIs reports whether ref names key k.
-func (s *orderStore) refKeyIs(ref orderRef, k *clKey) bool {
+func (s *orderStore) refKeyIs(ref orderRef, k *clKey) bool { return s.refIDIs(ref, k.account, &k.id) }
+
+// refIDIs reports whether ref names the key (account, *id).
+func (s *orderStore) refIDIs(ref orderRef, account int32, id *[clOrdIDBytes]byte) bool {
 	if ref.isSuperseded() {
 		r := &s.superseded.buf[ref.index()].key
-		return r.account == k.account && sameClOrdID(&r.id, &k.id)
+		return r.account == account && sameClOrdID(&r.id, id)
 	}
 	o := s.at(ref)
-	return o.account == k.account && sameClOrdID(&o.clOrdID, &k.id)
+	return o.account == account && sameClOrdID(&o.clOrdID, id)
 }
 
 // sameClOrdID compares two ClOrdIDs a word at a time (an array compare
@@ -101,13 +109,18 @@ func sameClOrdID(a, b *[clOrdIDBytes]byte) bool {
 // clFind returns the slot holding k, or, if k is absent, the empty slot
 // that ended the probe (where an insert would put it).
 func (s *orderStore) clFind(k *clKey, h uint32) (uint32, bool) {
+	return s.clFindID(k.account, &k.id, h)
+}
+
+// clFindID is clFind of the key (account, *id), compared where the id lies.
+func (s *orderStore) clFindID(account int32, id *[clOrdIDBytes]byte, h uint32) (uint32, bool) {
 	t := &s.byClOrdID
 	for i := t.home(h); ; i = (i + 1) & t.mask {
 		sl := &t.slots[i]
 		if sl.ref == 0 {
 			return i, false
 		}
-		if sl.hash == h && s.refKeyIs(sl.ref, k) {
+		if sl.hash == h && s.refIDIs(sl.ref, account, id) {
 			return i, true
 		}
 	}

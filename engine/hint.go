@@ -223,18 +223,17 @@ func (e *Engine) hintLocate(h *hint, payload []byte, pendingNew uint64) {
 		if len(payload) >= CancelOrderLength {
 			m := CancelOrder(payload[HeaderLength:CancelOrderLength])
 			h.up.Op = orderbook.OpCancel
-			e.hintOrigin(h, hintCancel, m.Instrument(), m.AccountKey(), m.OrigClOrdIDKey(), m.OrderID())
+			e.hintOrigin(h, hintCancel, m.Instrument(), m.accountRef(), m.origClOrdIDRef(), m.OrderID())
 		}
 	case replaceOrderHeader:
 		if len(payload) >= ReplaceOrderLength {
 			m := ReplaceOrder(payload[HeaderLength:ReplaceOrderLength])
 			h.up.Op = orderbook.OpAmend
 			h.up.Price, h.newQty = m.Price(), m.Quantity()
-			e.hintOrigin(h, hintReplace, m.Instrument(), m.AccountKey(), m.OrigClOrdIDKey(), m.OrderID())
-			if a, ok := e.accountIdx.get(m.AccountKey()); ok {
+			e.hintOrigin(h, hintReplace, m.Instrument(), m.accountRef(), m.origClOrdIDRef(), m.OrderID())
+			if a, ok := e.accountIdx.find(m.accountRef()); ok {
 				// The new ClOrdID goes into the index too.
-				k := clKey{account: a, id: m.ClOrdIDKey()}
-				prefetch(unsafe.Pointer(&e.orders.byClOrdID.slots[e.orders.byClOrdID.home(hashClKey(&k))]))
+				prefetch(unsafe.Pointer(&e.orders.byClOrdID.slots[e.orders.byClOrdID.home(hashClID(a, m.clOrdIDRef()))]))
 			}
 		}
 	}
@@ -245,12 +244,11 @@ func (e *Engine) hintLocate(h *hint, payload []byte, pendingNew uint64) {
 // order will likely get.
 func (e *Engine) hintNewOrder(h *hint, m NewOrder, pendingNew uint64) {
 	in := e.state.instrument(m.Instrument())
-	a, ok := e.accountIdx.get(m.AccountKey())
+	a, ok := e.accountIdx.find(m.accountRef())
 	if in == nil || !ok {
 		return
 	}
-	k := clKey{account: a, id: m.ClOrdIDKey()}
-	h.clHash = hashClKey(&k)
+	h.clHash = hashClID(a, m.clOrdIDRef())
 	prefetch(unsafe.Pointer(&e.orders.byClOrdID.slots[e.orders.byClOrdID.home(h.clHash)]))
 	h.op, h.book = hintNew, in.book
 	h.up = orderbook.Upcoming{
@@ -262,7 +260,7 @@ func (e *Engine) hintNewOrder(h *hint, m NewOrder, pendingNew uint64) {
 
 // hintOrigin starts a cancel or replace: the index slot of the order it
 // names (by id, or by OrigClOrdID).
-func (e *Engine) hintOrigin(h *hint, op hintOp, instrument uint32, acct [accountNameBytes]byte, orig [clOrdIDBytes]byte, orderID uint64) {
+func (e *Engine) hintOrigin(h *hint, op hintOp, instrument uint32, acct *[accountNameBytes]byte, orig *[clOrdIDBytes]byte, orderID uint64) {
 	in := e.state.instrument(instrument)
 	if in == nil {
 		return
@@ -272,12 +270,11 @@ func (e *Engine) hintOrigin(h *hint, op hintOp, instrument uint32, acct [account
 		prefetch(unsafe.Pointer(&e.orders.direct[orderID&e.orders.mask]))
 		return
 	}
-	a, ok := e.accountIdx.get(acct)
+	a, ok := e.accountIdx.find(acct)
 	if !ok {
 		return
 	}
-	k := clKey{account: a, id: orig}
-	h.clHash = hashClKey(&k)
+	h.clHash = hashClID(a, orig)
 	h.op, h.book = op, in.book
 	prefetch(unsafe.Pointer(&e.orders.byClOrdID.slots[e.orders.byClOrdID.home(h.clHash)]))
 }
@@ -291,14 +288,14 @@ type earlyKey struct {
 	hash    uint32
 }
 
-// hashFor returns the hash of c, reusing k's if k was computed for c's
-// account (the id is the same by construction: both come from the
-// command).
-func (k earlyKey) hashFor(c *clKey) uint32 {
-	if k.ok && k.account == c.account {
+// hashFor returns the hash of (account, *id), reusing k's if k was
+// computed for that account (the id is the same by construction: both
+// come from the command).
+func (k earlyKey) hashFor(account int32, id *[clOrdIDBytes]byte) uint32 {
+	if k.ok && k.account == account {
 		return k.hash
 	}
-	return hashClKey(c)
+	return hashClID(account, id)
 }
 
 // prefetchKey starts fetching the ClOrdID index slot of (the account
@@ -312,12 +309,11 @@ func (e *Engine) prefetchKey(acct *[accountNameBytes]byte, id *[clOrdIDBytes]byt
 	if e.hints.used {
 		return earlyKey{}
 	}
-	a, ok := e.accountIdx.get(*acct)
+	a, ok := e.accountIdx.find(acct)
 	if !ok {
 		return earlyKey{}
 	}
-	k := clKey{account: a, id: *id}
-	h := hashClKey(&k)
+	h := hashClID(a, id)
 	prefetch(unsafe.Pointer(&e.orders.byClOrdID.slots[e.orders.byClOrdID.home(h)]))
 	return earlyKey{ok: true, account: a, hash: h}
 }

@@ -213,7 +213,7 @@ func TestEarlyKeyHashFor(t *testing.T) {
 		{"other account", earlyKey{ok: true, account: 3, hash: 12345}, want},
 		{"none", earlyKey{account: 4, hash: 12345}, want},
 	} {
-		if got := tc.k.hashFor(&c); got != tc.want {
+		if got := tc.k.hashFor(c.account, &c.id); got != tc.want {
 			t.Errorf("%s: %d, want %d", tc.name, got, tc.want)
 		}
 	}

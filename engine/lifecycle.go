@@ -1,15 +1,15 @@
 package engine
 
 // newLiveOrder allocates the next order id and a live order for principal
-// p, and makes its ClOrdID k name it. cl and found are what clFind
-// returned for k (whose hash is h): alloc may grow the table or spill an
-// order, which repoints index entries but never moves or adds one, so the
-// slot is still k's, or still empty.
-func (e *Engine) newLiveOrder(p int32, k *clKey, h, cl uint32, found bool) (orderRef, *order) {
+// p, and makes its ClOrdID (account a, *id) name it. cl and found are what
+// clFind returned for the key (whose hash is h): alloc may grow the table
+// or spill an order, which repoints index entries but never moves or adds
+// one, so the slot is still the key's, or still empty.
+func (e *Engine) newLiveOrder(p, a int32, id *[clOrdIDBytes]byte, h, cl uint32, found bool) (orderRef, *order) {
 	e.nextOrderID++
 	r := e.orders.alloc(e.nextOrderID)
 	o := e.orders.at(r)
-	o.principal, o.account, o.clOrdID, o.clHash = p, k.account, k.id, h
+	o.principal, o.account, o.clOrdID, o.clHash = p, a, *id, h
 	assert(found == (e.orders.byClOrdID.slots[cl].ref != 0), "newLiveOrder: the ClOrdID index moved")
 	e.orders.clPutAt(cl, found, h, r)
 	e.principals[p].live++

@@ -41,13 +41,17 @@ func hashName(k *[16]byte) uint64 {
 func (t *nameIndex) home(k *[16]byte) uint64 { return (hashName(k) * fibonacciHash) >> t.shift }
 
 // get returns the index stored for k.
-func (t *nameIndex) get(k [16]byte) (int32, bool) {
-	for i := t.home(&k); ; i = (i + 1) & t.mask {
+func (t *nameIndex) get(k [16]byte) (int32, bool) { return t.find(&k) }
+
+// find is get of *k, read where it lies (a command's field) rather than
+// copied.
+func (t *nameIndex) find(k *[16]byte) (int32, bool) {
+	for i := t.home(k); ; i = (i + 1) & t.mask {
 		s := &t.slots[i]
 		if s.val1 == 0 {
 			return 0, false
 		}
-		if s.key == k {
+		if sameName(&s.key, k) {
 			return s.val1 - 1, true
 		}
 	}

@@ -7,14 +7,14 @@ import "venue/orderbook"
 // Rejects before the order exists carry OrderID 0 and are not remembered.
 func (e *Engine) onNewOrder(s *session, m NewOrder) {
 	_ = m[NewOrderBlockLength-1] // Decode guarantees it; one check for all the accessors
-	acct, id := m.AccountKey(), m.ClOrdIDKey()
-	early := e.prefetchKey(&acct, &id)
-	if m.Flags()&^flagsKnown != 0 || !validClOrdID(m.ClOrdIDKey()) {
+	acct, id := m.accountRef(), m.clOrdIDRef()
+	early := e.prefetchKey(acct, id)
+	if m.Flags()&^flagsKnown != 0 || !validName32(id) {
 		e.counters.Malformed++
 		e.rejectNewOrder(m, ReasonMalformed)
 		return
 	}
-	p, r := e.actor(s, m.PrincipalKey())
+	p, r := e.actor(s, m.principalRef())
 	if r != ReasonNone {
 		e.counters.NotAuthorized++
 		e.rejectNewOrder(m, r)
@@ -24,14 +24,13 @@ func (e *Engine) onNewOrder(s *session, m NewOrder) {
 		e.answerDuplicate(TemplateNewOrder, m.AccountKey(), m.ClOrdIDKey(), m.Principal(), m.Instrument())
 		return
 	}
-	in, a, r := e.orderTarget(p, m.Instrument(), m.AccountKey())
+	in, a, r := e.orderTarget(p, m.Instrument(), acct)
 	if r != ReasonNone {
 		e.rejectNewOrder(m, r)
 		return
 	}
-	k := clKey{account: a, id: id}
-	h := early.hashFor(&k)
-	cl, found := e.orders.clFind(&k, h)
+	h := early.hashFor(a, id)
+	cl, found := e.orders.clFindID(a, id, h)
 	if found {
 		oi, current, ok := e.orders.resolve(e.orders.byClOrdID.slots[cl].ref)
 		if ok && (current || m.Flags()&FlagPossResend != 0) {
@@ -53,7 +52,7 @@ func (e *Engine) onNewOrder(s *session, m NewOrder) {
 		e.rejectNewOrder(m, ReasonLimitExceeded)
 		return
 	}
-	ref, o := e.newLiveOrder(p, &k, h, cl, found)
+	ref, o := e.newLiveOrder(p, a, id, h, cl, found)
 	o.instrument = m.Instrument()
 	o.side, o.ordType, o.tif, o.flags = m.Side(), m.OrdType(), m.TimeInForce(), m.Flags()
 	o.qty = m.Quantity()
@@ -64,17 +63,17 @@ func (e *Engine) onNewOrder(s *session, m NewOrder) {
 }
 
 // orderTarget resolves and authorizes an order's instrument and account.
-func (e *Engine) orderTarget(p int32, instrumentID uint32, acct [accountNameBytes]byte) (*instrument, int32, Reason) {
+func (e *Engine) orderTarget(p int32, instrumentID uint32, acct *[accountNameBytes]byte) (*instrument, int32, Reason) {
 	in := e.instrument(instrumentID)
 	if in == nil {
 		return nil, 0, ReasonUnknownInstrument
 	}
-	if a, ok := e.principals[p].tradedAccount(&acct); ok {
+	if a, ok := e.principals[p].tradedAccount(acct); ok {
 		return in, a, ReasonNone
 	}
-	a, ok := e.accountIdx.get(acct)
+	a, ok := e.accountIdx.find(acct)
 	if !ok {
-		return nil, 0, e.lookupFailed(validAccount(acct), ReasonUnknownAccount)
+		return nil, 0, e.lookupFailed(validAccount(*acct), ReasonUnknownAccount)
 	}
 	if !e.principals[p].mayTrade(a) {
 		e.counters.NotAuthorized++

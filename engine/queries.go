@@ -19,7 +19,8 @@ func (e *Engine) onMassCancel(s *session, m MassCancel) {
 		e.massCancelReport(m, ReasonMalformed)
 		return
 	}
-	p, r := e.actor(s, m.PrincipalKey())
+	named := m.PrincipalKey()
+	p, r := e.actor(s, &named)
 	if r != ReasonNone {
 		e.counters.NotAuthorized++
 		e.massCancelReport(m, r)
@@ -120,7 +121,8 @@ func (e *Engine) massCancelReport(m MassCancel, reason Reason) {
 // (or no longer remembers), one with OrdStatus Rejected and reason
 // UnknownOrder.
 func (e *Engine) onOrderStatusRequest(s *session, m OrderStatusRequest) {
-	p, r := e.actor(s, m.PrincipalKey())
+	named := m.PrincipalKey()
+	p, r := e.actor(s, &named)
 	if r != ReasonNone {
 		e.counters.NotAuthorized++
 		e.unknownStatus(m, r)
@@ -136,7 +138,8 @@ func (e *Engine) onOrderStatusRequest(s *session, m OrderStatusRequest) {
 		e.unknownStatus(m, ReasonNotAuthorized)
 		return
 	}
-	oi, _, ok := e.lookupOrder(a, &targetRef{orderID: m.OrderID(), orig: clKey{id: m.ClOrdIDKey()}})
+	id := m.ClOrdIDKey()
+	oi, _, ok := e.lookupOrder(a, &targetRef{orderID: m.OrderID(), orig: &id})
 	if !ok {
 		e.unknownStatus(m, ReasonUnknownOrder)
 		return
@@ -205,7 +208,7 @@ func (e *Engine) listRequester(s *session, named [principalNameBytes]byte) Reaso
 			}
 		}
 	}
-	_, r := e.actor(s, named)
+	_, r := e.actor(s, &named)
 	return r
 }
 

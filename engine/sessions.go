@@ -104,7 +104,7 @@ func (e *Engine) disconnect(p int32) {
 
 // actor returns the principal a command from session s acts for, given the
 // command's Principal field (zero: the session's own).
-func (e *Engine) actor(s *session, named [principalNameBytes]byte) (int32, Reason) {
+func (e *Engine) actor(s *session, named *[principalNameBytes]byte) (int32, Reason) {
 	if s == nil {
 		return nilIndex, ReasonNotAuthorized
 	}
@@ -114,12 +114,12 @@ func (e *Engine) actor(s *session, named [principalNameBytes]byte) (int32, Reaso
 	}
 	pr := &e.principals[own]
 	if pr.role != RoleGateway {
-		if named == ([principalNameBytes]byte{}) || named == pr.name {
+		if zeroName(named) || sameName(named, &pr.name) {
 			return own, ReasonNone
 		}
 		return nilIndex, ReasonNotAuthorized
 	}
-	p, ok := e.principalIdx.get(named)
+	p, ok := e.principalIdx.find(named)
 	if !ok || e.principals[p].role != RoleTrader {
 		return nilIndex, ReasonNotAuthorized
 	}
@@ -160,7 +160,8 @@ func (e *Engine) duplicate(p int32, seq uint64) bool {
 // command is acknowledged, so that a gateway knows when the logon (and its
 // SenderSeq reset) is in the log.
 func (e *Engine) onSessionStatus(s *session, m SessionStatus) {
-	p, r := e.actor(s, m.PrincipalKey())
+	named := m.PrincipalKey()
+	p, r := e.actor(s, &named)
 	if r != ReasonNone {
 		e.counters.NotAuthorized++
 		e.businessReject(TemplateSessionStatus, r, m.Principal(), nil)
