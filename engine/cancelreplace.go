@@ -157,22 +157,15 @@ func (e *Engine) answerDuplicateTarget(t TemplateID, p int32, ref *targetRef, pr
 // Filled (reported Replaced).
 func (e *Engine) onReplaceOrder(s *session, m ReplaceOrder) {
 	_ = m[ReplaceOrderBlockLength-1] // Decode guarantees it; one check for all the accessors
-	// Whole fields, not trimmed: copying them is cheaper than scanning
-	// for their ends on the path that never sends a reject.
-	f := cancelRejectFields{
-		instrument: m.Instrument(), responseTo: CxlRejResponseToReplace, status: OrdStatusRejected,
-		account: m.AccountKey(), principal: m.PrincipalKey(), clOrdID: m.ClOrdIDKey(), origClOrdID: m.OrigClOrdIDKey(),
-		orderID: m.OrderID(),
-	}
 	if m.Flags()&^flagsKnown != 0 || !validName32(m.clOrdIDRef()) {
 		e.counters.Malformed++
-		e.refuseCancel(&f, 0, ReasonMalformed)
+		e.refuseReplaceOrder(m, 0, ReasonMalformed)
 		return
 	}
 	p, r := e.actor(s, m.principalRef())
 	if r != ReasonNone {
 		e.counters.NotAuthorized++
-		e.refuseCancel(&f, 0, r)
+		e.refuseReplaceOrder(m, 0, r)
 		return
 	}
 	t := targetRef{orderID: m.OrderID(), account: m.accountRef(), orig: m.origClOrdIDRef(), instrument: m.Instrument(), side: m.Side()}
@@ -185,18 +178,30 @@ func (e *Engine) onReplaceOrder(s *session, m ReplaceOrder) {
 		r = e.replaceAllowed(oi, m)
 	}
 	if r != ReasonNone {
-		e.refuseCancel(&f, oi, r)
+		e.refuseReplaceOrder(m, oi, r)
 		return
 	}
 	o := e.orders.at(oi)
 	e.ctx.inst = e.instrument(o.instrument)
-	e.ctx.newClOrdID = m.ClOrdIDKey()
+	e.ctx.newClOrdID = *m.clOrdIDRef()
 	e.ctx.newQty = m.Quantity()
 	e.ctx.taker = oi
 	if e.ctx.inst.book.Amend(orderIDToBook(o.id), m.Price(), m.Quantity()) != 0 {
 		// Rejected: nothing changed, so oi still names the live order.
-		e.refuseCancel(&f, oi, e.ctx.bookReject)
+		e.refuseReplaceOrder(m, oi, e.ctx.bookReject)
 	}
+}
+
+// refuseReplaceOrder answers a ReplaceOrder with a cancel reject. As for
+// refuseCancelOrder, the command's fields are copied whole, and only here,
+// off the path that applies the replace.
+func (e *Engine) refuseReplaceOrder(m ReplaceOrder, oi orderRef, r Reason) {
+	f := cancelRejectFields{
+		instrument: m.Instrument(), responseTo: CxlRejResponseToReplace, status: OrdStatusRejected,
+		account: m.AccountKey(), principal: m.PrincipalKey(), clOrdID: m.ClOrdIDKey(), origClOrdID: m.OrigClOrdIDKey(),
+		orderID: m.OrderID(),
+	}
+	e.refuseCancel(&f, oi, r)
 }
 
 // replaceAllowed checks a replace of live order oi against what may
@@ -206,7 +211,7 @@ func (e *Engine) replaceAllowed(oi orderRef, m ReplaceOrder) Reason {
 	switch {
 	case m.OrdType() != o.ordType || m.TimeInForce() != o.tif || (m.Flags()^o.flags)&FlagPostOnly != 0:
 		return ReasonUnsupportedOrderType
-	case e.orders.isCurrent(clKey{account: o.account, id: m.ClOrdIDKey()}):
+	case e.orders.isCurrentID(o.account, m.clOrdIDRef()):
 		return ReasonDuplicateClOrdID
 	case m.Quantity() < o.cum:
 		return ReasonInvalidQuantity

@@ -319,9 +319,14 @@ func (s *orderStore) resolve(ref orderRef) (r orderRef, current, ok bool) {
 	return r, false, ok
 }
 
-// isCurrent reports whether k names a live order by its present ClOrdID.
-func (s *orderStore) isCurrent(k clKey) bool {
-	_, cur, ok := s.byClOrd(k)
+// isCurrentID reports whether the key (account, *id) names a live order
+// by its present ClOrdID.
+func (s *orderStore) isCurrentID(account int32, id *[clOrdIDBytes]byte) bool {
+	i, ok := s.clFindID(account, id, hashClID(account, id))
+	if !ok {
+		return false
+	}
+	_, cur, ok := s.resolve(s.byClOrdID.slots[i].ref)
 	return ok && cur
 }
 
