@@ -60,7 +60,8 @@ func (w *wakeup) notify() {
 // IdleStrategy returns the idle strategy for this publisher's agent. As
 // leader it spins a few duty cycles, then sleeps until the sink hands over an
 // update or a trade, or a heartbeat or snapshot is due (or, while the socket
-// is full, idleSleepMaxNs passes); as follower, with nothing to send, it
+// is full, idleSleepMaxNs passes; or, while updates wait for
+// MaxUpdatesPerSec's credit, the next credit is due); as follower, with nothing to send, it
 // sleeps at once until it becomes leader. So the agent uses a core
 // only while there is something to send: three members and a client fit on
 // two cores. Use it only with this publisher's agent.
@@ -121,7 +122,22 @@ func (p *Publisher) wakeDueNs() int64 {
 	case len(p.out) > 0: // back-pressured: the rest was not sent
 		return p.dutyNs + idleSleepMaxNs
 	}
-	return min(p.lastSendNs+p.heartbeatNs, p.nextSnapshotNs)
+	due := min(p.lastSendNs+p.heartbeatNs, p.nextSnapshotNs)
+	if p.updateCostNs > 0 && p.Pending() > 0 { // updates wait for the rate limit's credit
+		due = min(due, p.creditDueNs())
+	}
+	return due
+}
+
+// creditDueNs returns, on the agent goroutine, when the rate limit next
+// allows an update: the credit last counted (at creditAtNs) grows by one
+// nanosecond per nanosecond, so it is exact however long ago that was. Without
+// a limit, or with credit left, it is a time already passed.
+func (p *Publisher) creditDueNs() int64 {
+	if p.updateCostNs == 0 || p.creditNs >= p.updateCostNs {
+		return p.creditAtNs
+	}
+	return p.creditAtNs + p.updateCostNs - p.creditNs
 }
 
 // Reset implements transport.IdleStrategy.
@@ -136,11 +152,14 @@ func (p *Publisher) notifyIfLeader() {
 }
 
 // hasWork reports, on the agent goroutine, whether the next duty cycle has
-// something to do: a role change, or (as leader) an update or trade to send.
+// something to do: a role change, or (as leader) an update the rate limit
+// allows or a trade to send. Updates that wait for credit are not work: the
+// agent sleeps until the credit is due (wakeDueNs) instead of spinning
+// through empty duty cycles until then.
 func (p *Publisher) hasWork() bool {
 	r := p.role.Load()
 	if (r&roleLeader != 0) != p.leader || uint32(r) != p.session {
 		return true
 	}
-	return p.leader && (p.Pending() > 0 || (p.trade != nil && p.trade.peek() != nil))
+	return p.leader && ((p.Pending() > 0 && p.creditDueNs() <= p.dutyNs) || (p.trade != nil && p.trade.peek() != nil))
 }

@@ -127,8 +127,82 @@ func TestWakeDue(t *testing.T) {
 	if got, want := p.wakeDueNs(), p.nextSnapshotNs; got != want {
 		t.Fatalf("leader: due %d, want the snapshot's %d", got, want)
 	}
+	p.updateCostNs, p.creditAtNs, p.creditNs = 1_000_000, p.dutyNs, 400_000
+	if got, want := p.wakeDueNs(), p.nextSnapshotNs; got != want {
+		t.Fatalf("rate-limited leader with nothing pending: due %d, want the snapshot's %d", got, want)
+	}
+	define(p, 1, 32)
+	if got, want := p.wakeDueNs(), int64(5_000_600_000); got != want {
+		t.Fatalf("leader waiting for credit: due %d, want the credit's %d", got, want)
+	}
+	p.role.Store(roleLeader) // as the agent has taken it (session 0)
+	if p.hasWork() {
+		t.Fatal("an update waiting for credit counted as work")
+	}
+	p.creditNs = p.updateCostNs
+	if !p.hasWork() {
+		t.Fatal("an update with credit did not count as work")
+	}
 	p.out = append(p.out, []byte{1})
 	if got, want := p.wakeDueNs(), p.dutyNs+idleSleepMaxNs; got != want {
 		t.Fatalf("back-pressured leader: due %d, want %d", got, want)
 	}
+}
+
+// sleepCheckAgent is a publisher agent that counts its duty cycles and,
+// past limit, blocks until released, so that an agent spinning in virtual
+// time lets the bubble's clock move and the test fail instead of hang.
+type sleepCheckAgent struct {
+	*Publisher
+	cycles  int
+	limit   int
+	release chan struct{}
+}
+
+func (a *sleepCheckAgent) DoWork(nowNs int64) int {
+	a.cycles++
+	if a.cycles == a.limit {
+		<-a.release
+	}
+	return a.Publisher.DoWork(nowNs)
+}
+
+// TestRateLimitedAgentSleepsUntilCredit: with MaxUpdatesPerSec, updates that
+// wait for credit do not keep the agent spinning: it sleeps until the next
+// credit is due, sends one update, and sleeps again, so the duty cycles stay
+// within a few per update (idleSpinsMax spins, then the sleep) while the
+// rate holds.
+func TestRateLimitedAgentSleepsUntilCredit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cc := &captureConn{}
+		p := mustPublisher(t, PublisherConfig{Conn: cc, MaxUpdatesPerSec: 1000, SnapshotInterval: time.Hour, HeartbeatInterval: time.Hour})
+		p.SetLeader(true, 1)
+		const updates = 20
+		// Per update: the duty cycle that sends it, idleSpinsMax spins, the
+		// one that finds no credit; and a few for the first snapshot.
+		limit := updates*(idleSpinsMax+2) + 100
+		a := &sleepCheckAgent{Publisher: p, limit: limit, release: make(chan struct{})}
+		r := transport.NewAgentRunner(a, p.IdleStrategy(), func() int64 { return time.Now().UnixNano() })
+		r.Start()
+		synctest.Wait() // the first (empty) snapshot is sent: the agent sleeps
+		cc.take()
+		for id := uint32(1); id <= 100; id++ { // more than the rate lets out
+			define(p, id, int64(id)*32)
+		}
+		time.Sleep(updates*time.Millisecond + time.Millisecond/2)
+		synctest.Wait()
+		cycles := a.cycles
+		if cycles >= limit {
+			close(a.release)
+		}
+		if err := r.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if cycles >= limit {
+			t.Fatalf("%d duty cycles for %d updates: the agent spins while waiting for credit", cycles, updates)
+		}
+		if n := len(updatesIn(t, cc.take(), PacketUpdate)); n != updates {
+			t.Fatalf("sent %d updates in %d ms at 1000/s, want %d", n, updates, updates)
+		}
+	})
 }
