@@ -144,6 +144,13 @@ type BenchResult struct {
 	// most of the tail.
 	CPUMs      int64 `json:"latency_phase_cpu_ms"`
 	RunDelayMs int64 `json:"latency_phase_run_delay_ms"`
+	// OtherCPUMs is the CPU time the rest of the host (other processes,
+	// the kernel's threads) used during the latency phase, and StealMs the
+	// time the hypervisor took from this machine's CPUs (/proc, in 10 ms
+	// ticks; -1 elsewhere): on a shared 2-CPU host they are what the
+	// bench's threads competed with.
+	OtherCPUMs int64 `json:"latency_phase_other_cpu_ms"`
+	StealMs    int64 `json:"latency_phase_steal_ms"`
 	// LoadAverage is the host's 1-minute load average when the run ended:
 	// on a shared machine it explains most of the variance between runs.
 	LoadAverage float64 `json:"load_average_1m"`
@@ -356,15 +363,23 @@ func (r *benchRig) latency(c BenchConfig, feed *benchFeed, res *BenchResult) (*b
 	runtime.GC()
 	lost0 := r.sub.Stats().PacketsLost
 	cpu0, wait0, ok := schedStats()
+	other0, steal0, otherOK := otherCPUStats()
 	r.lat.Store(lat)
 	if err := r.paced(feed, c.PacedChangesPerSec, c.Duration, lat); err != nil {
 		r.lat.Store(nil)
 		return nil, err
 	}
 	cpu1, wait1, ok1 := schedStats()
+	other1, steal1, otherOK1 := otherCPUStats()
 	res.CPUMs, res.RunDelayMs = (cpu1-cpu0)/int64(time.Millisecond), (wait1-wait0)/int64(time.Millisecond)
 	if !ok || !ok1 {
 		res.CPUMs, res.RunDelayMs = -1, -1
+	}
+	res.OtherCPUMs, res.StealMs = -1, -1
+	if otherOK && otherOK1 {
+		// max: a process that exits during the phase takes its time away.
+		res.OtherCPUMs = max(0, other1-other0) / int64(time.Millisecond)
+		res.StealMs = (steal1 - steal0) / int64(time.Millisecond)
 	}
 	r.quiesce()
 	r.lat.Store(nil)

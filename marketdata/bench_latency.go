@@ -1,8 +1,11 @@
 package marketdata
 
 import (
+	"bytes"
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -147,6 +150,57 @@ func schedStats() (cpuNs, waitNs int64, ok bool) {
 		waitNs += w
 	}
 	return cpuNs, waitNs, true
+}
+
+// hostCPUTicksPerSec is the unit of /proc's CPU times (USER_HZ, 100 on
+// every Linux architecture Go supports).
+const hostCPUTicksPerSec = 100
+
+// otherCPUStats returns the CPU time every other process on the host
+// (kernel threads included) has used so far, from each /proc/<pid>/stat, and
+// the time the hypervisor took from this machine's CPUs (steal, /proc/stat),
+// in nanoseconds: what the bench's threads competed with on a shared host.
+// Processes that start and end between two calls are missed. ok is false
+// where /proc is missing.
+func otherCPUStats() (otherNs, stealNs int64, ok bool) {
+	const tickNs = int64(time.Second) / hostCPUTicksPerSec
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0, false
+	}
+	var user, nice, system, idle, iowait, irq, softirq, steal int64
+	if _, err := fmt.Sscanf(string(b), "cpu %d %d %d %d %d %d %d %d", &user, &nice, &system, &idle, &iowait, &irq, &softirq, &steal); err != nil {
+		return 0, 0, false
+	}
+	procs, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0, 0, false
+	}
+	self := strconv.Itoa(os.Getpid())
+	for _, p := range procs {
+		name := p.Name()
+		if name == self || name[0] < '0' || name[0] > '9' {
+			continue
+		}
+		st, err := os.ReadFile("/proc/" + name + "/stat")
+		if err != nil {
+			continue // exited
+		}
+		// The fields after the command's closing parenthesis: state is the
+		// first, utime and stime the 12th and 13th.
+		i := bytes.LastIndexByte(st, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(st[i+1:]))
+		if len(f) < 13 {
+			continue
+		}
+		u, _ := strconv.ParseInt(f[11], 10, 64)
+		s, _ := strconv.ParseInt(f[12], 10, 64)
+		otherNs += (u + s) * tickNs
+	}
+	return otherNs, steal * tickNs, true
 }
 
 // benchSendLogLength is how many of the latest sends benchSendLog keeps (a

@@ -2,6 +2,7 @@ package marketdata
 
 import (
 	"math/rand/v2"
+	"os"
 	"testing"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
@@ -161,5 +162,30 @@ func TestBenchSendLogFindsNewestSend(t *testing.T) {
 				t.Fatalf("after %d sends: sendAt(%d) = %d, %v; want %d, %v", len(recs), probe, got, ok, want, wantOK)
 			}
 		}
+	}
+}
+
+// TestOtherCPUStatsNeverGoBackwards checks that the host's other CPU time
+// and steal, where /proc has them, are non-negative and only grow, so the
+// latency phase's differences are never negative.
+func TestOtherCPUStatsNeverGoBackwards(t *testing.T) {
+	other0, steal0, ok := otherCPUStats()
+	if !ok {
+		if _, err := os.Stat("/proc/stat"); err == nil {
+			t.Fatal("/proc/stat exists but otherCPUStats failed")
+		}
+		t.Skip("no /proc/stat")
+	}
+	other1, steal1, ok := otherCPUStats()
+	if !ok {
+		t.Fatal("second read failed")
+	}
+	if other0 < 0 || steal0 < 0 || steal1 < steal0 {
+		t.Fatalf("other %d ns, steal %d then %d ns", other0, steal0, steal1)
+	}
+	// Processes that exit between the reads take their time with them, so
+	// other may shrink; it must still be a plausible sum.
+	if other1 < 0 {
+		t.Fatalf("other %d ns", other1)
 	}
 }

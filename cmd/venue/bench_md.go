@@ -55,8 +55,9 @@ func runBenchMD(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "latency at %d changes/s, change to subscriber: p50 %d ns  p99 %d ns  p99.9 %d ns  max %d ns (%d of %d commands)\n",
 		res.PacedPerSec, res.P50Ns, res.P99Ns, res.P999Ns, res.MaxNs, res.LatencySamples, res.LatencyCommands)
 	fmt.Fprintf(stdout, "  p99 by stage: hand-off to the sending duty cycle %d ns, duty cycle to applied %d ns "+
-		"(encoding to the send %d ns, the send to applied %d ns); process CPU %d ms, waiting for a CPU %d ms\n",
-		res.PickupP99Ns, res.WireP99Ns, res.EncodeP99Ns, res.DeliverP99Ns, res.CPUMs, res.RunDelayMs)
+		"(encoding to the send %d ns, the send to applied %d ns); process CPU %d ms, waiting for a CPU %d ms; "+
+		"the rest of the host %d ms of CPU, the hypervisor's steal %d ms\n",
+		res.PickupP99Ns, res.WireP99Ns, res.EncodeP99Ns, res.DeliverP99Ns, res.CPUMs, res.RunDelayMs, res.OtherCPUMs, res.StealMs)
 	fmt.Fprintf(stdout, "  the send to applied, p99: to the subscriber's receive %d ns, then applying %d ns\n", res.WakeP99Ns, res.ApplyP99Ns)
 	fmt.Fprintf(stdout, "  p50 by stage: hand-off to the duty cycle %d ns, encoding to the send %d ns, the send to applied %d ns "+
 		"(to the receive %d ns, applying %d ns)\n",
