@@ -70,6 +70,23 @@ func BenchmarkExecReportFIX(b *testing.B) {
 			}
 		}
 	})
+	b.Run("wire+header", func(b *testing.B) { // and the header quickfixgo fills when it sends
+		m := quickfix.NewMessage()
+		var w wireBody
+		now := quickfix.FIXUTCTimestamp{Time: time.Now()}
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			spellExecReportWire(m, engine.ExecutionReport(body), table, &w)
+			m.Header.SetString(quickfix.Tag(8), "FIX.4.4")
+			m.Header.SetString(quickfix.Tag(49), "VENUE")
+			m.Header.SetString(quickfix.Tag(56), "DEMO1")
+			m.Header.SetField(quickfix.Tag(52), now)
+			m.Header.SetInt(quickfix.Tag(34), i+1)
+			if m.String() == "" {
+				b.Fatal("empty")
+			}
+		}
+	})
 	b.Run("wire", func(b *testing.B) { // what the senders do: the body in one field
 		m := quickfix.NewMessage()
 		var w wireBody

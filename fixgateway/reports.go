@@ -116,13 +116,17 @@ func newMessage(msgType string) *quickfix.Message {
 	return resetMessage(quickfix.NewMessage(), msgType)
 }
 
-// resetMessage empties m (keeping its maps' room) for a new message of
-// msgType. quickfixgo keeps no reference to a message once SendToTarget
-// has returned: it sends and stores the bytes it built.
+// resetMessage empties m's body for a new message of msgType. quickfixgo
+// keeps no reference to a message once SendToTarget has returned: it sends
+// and stores the bytes it built.
+//
+// The header and trailer keep their fields: the gateway sets none but
+// MsgType, and quickfixgo sets the same ones on every message it sends
+// for a session (BeginString, the CompIDs, SendingTime, MsgSeqNum,
+// BodyLength, CheckSum), each overwritten in place. A cleared map made it
+// allocate and insert each of them again for every report.
 func resetMessage(m *quickfix.Message, msgType string) *quickfix.Message {
-	m.Header.Clear()
 	m.Body.Clear()
-	m.Trailer.Clear()
 	m.Header.SetString(tagMsgType, msgType)
 	return m
 }
