@@ -3,6 +3,7 @@ package logstore
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"venue/archive"
 	"venue/cluster/consensus"
@@ -42,7 +43,8 @@ func benchStore(b *testing.B, fsync archive.FsyncPolicy) *Store {
 // and fdatasyncs what accumulated (group commit); the benchmark ends when
 // the last byte is durable. data-append-only is the Append call alone (the
 // syncer catches up while the timer is stopped); data-sync-each calls Sync
-// after every Append: the latency of one durable append.
+// after every Append: the latency of one durable append. max_append_ns is
+// the longest Append call (under FsyncData, a roll to a new segment).
 func BenchmarkAppend(b *testing.B) {
 	for _, size := range []int{64 << 10, benchEntryLength} {
 		batch := benchBatch(size)
@@ -56,6 +58,7 @@ func BenchmarkAppend(b *testing.B) {
 				warmUp(b, s, batch)
 				b.SetBytes(int64(len(batch)))
 				b.ReportAllocs()
+				var slowest time.Duration // the longest Append: a roll's, under FsyncData
 				b.ResetTimer()
 				for range b.N {
 					if s.End() >= benchLogMax {
@@ -66,9 +69,11 @@ func BenchmarkAppend(b *testing.B) {
 						}
 						b.StartTimer()
 					}
+					t0 := time.Now()
 					if err := s.Append(1, batch); err != nil {
 						b.Fatal(err)
 					}
+					slowest = max(slowest, time.Since(t0))
 					switch mode {
 					case "data":
 						s.Notify()
@@ -79,6 +84,7 @@ func BenchmarkAppend(b *testing.B) {
 					}
 				}
 				waitDurableB(b, s)
+				b.ReportMetric(float64(slowest.Nanoseconds()), "max_append_ns")
 			})
 		}
 	}

@@ -27,9 +27,10 @@ const (
 	indexBytesPerSlot = 256
 
 	// recoveryValidateSegments is how many segments, counted from the last,
-	// recovery validates in full (every batch checksum and entry). Older
-	// segments were synced before the writer left them (FsyncData), so
-	// their extent is trusted from the next segment's base.
+	// recovery validates in full (every batch checksum and entry). At most
+	// one roll's syncs are owed at a time (Store.rollNext), so only the
+	// last two segments can be incomplete after a power loss (FsyncData);
+	// older ones' extent is trusted from the next segment's base.
 	recoveryValidateSegments = 2
 
 	// openSegmentsMax bounds the segment files held open for reads besides

@@ -54,12 +54,17 @@
 // crash loses what the syncer had not written yet, which was not durable
 // either. Published ends are the ends of whole-entry batches, so
 // DurablePosition is always an entry boundary <= End. Truncate holds the
-// syncer's mutex (ioMu) for its whole I/O, so a sync in flight finishes
-// before the truncation and none can report a position past it afterwards.
-// Append never waits for an fsync except when it rolls to a new segment
-// (once per SegmentLength: the old tail is written and synced first, so
-// every segment but the tail is complete on disk) and when it starts a new
-// term (the term record is synced before the term's bytes). New segments
+// syncer's round mutex (syncMu) for its whole I/O, so a sync in flight
+// finishes before the truncation and none can report a position past it
+// afterwards. Append never waits for an fsync except when it starts a new
+// term (the term record is synced before the term's bytes) and, rarely,
+// at a roll: a roll to a new segment (once per SegmentLength) writes the
+// old tail's last bytes and names the new segment but syncs nothing; the
+// syncer owes the old tail's fdatasync, the new header's and the
+// directory's, and pays them before it writes into the new segment or
+// advances DurablePosition past the old one. Only a second roll before the
+// syncer paid for the first waits, so at most the last two segments are
+// ever incomplete on disk. New segments
 // are zero-filled ahead of need by a preparer goroutine (FsyncData; see
 // prepare.go; paced by the appends, so that its writes do not crowd the
 // syncs), so that syncing an append into one writes no extent metadata, as

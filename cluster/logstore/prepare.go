@@ -475,21 +475,22 @@ func (s *Store) spareReady() bool {
 }
 
 // installSpare turns the spare f into the segment at base: the header
-// over its completion record, synced, then the rename, then the directory
-// sync. The caller holds ioMu.
-func (s *Store) installSpare(f archive.File, base consensus.Position) (*segment, error) {
+// over its completion record, then the rename; with syncNow the header is
+// synced before the rename and the directory after it (else the roll owes
+// them: pendingRoll). The caller holds ioMu.
+func (s *Store) installSpare(f archive.File, base consensus.Position, syncNow bool) (*segment, error) {
 	h := newSegHeader(base, s.cfg.SegmentLength)
 	path := s.segmentPath(base)
 	var hdr [segHeaderLength]byte
 	encodeSegHeader(hdr[:], &h)
 	_, err := f.WriteAt(hdr[:], 0)
-	if err == nil {
+	if err == nil && syncNow {
 		err = f.SyncData()
 	}
 	if err == nil {
 		err = s.cfg.FS.Rename(s.preparedPath(), path)
 	}
-	if err == nil {
+	if err == nil && syncNow {
 		err = s.cfg.FS.SyncDir(s.cfg.Dir)
 	}
 	if err != nil {

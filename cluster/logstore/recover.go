@@ -81,7 +81,8 @@ func wholeEntries(b []byte, e *consensus.LogEntry) bool {
 
 // recoverSegments finds the log's segments and its end. Every segment but
 // the last recoveryValidateSegments is trusted to run to the next one's
-// base (the writer synced it before leaving it); those are scanned in full.
+// base (its roll's syncs were paid before the next roll); those are
+// scanned in full.
 // The log ends at the first torn slot, or at a segment that does not start
 // where the log so far ends (left by an interrupted Truncate) or whose
 // header is torn (an interrupted roll: the last segment only, or any under

@@ -35,14 +35,17 @@ func (s *Store) ResetTo(pos consensus.Position, rec consensus.TermRecord) error 
 	if pos <= 0 || pos%positionAlignment != 0 || rec.Term <= 0 || rec.Base < 0 || rec.Base >= pos {
 		return fmt.Errorf("%w: reset to %d with term record %+v", ErrInvalid, pos, rec)
 	}
+	s.syncMu.Lock() // no sync in flight on the files removed here
 	s.ioMu.Lock()
 	for i := len(s.segs) - 1; i >= 0; i-- {
 		if err := s.removeSegment(s.segs[i]); err != nil {
 			s.ioMu.Unlock()
+			s.syncMu.Unlock()
 			return s.fail(err)
 		}
 		s.segs = s.segs[:i]
 	}
+	s.rolled.Store(nil) // its files are gone
 	s.tail, s.openLRU, s.slots = nil, nil, 0
 	s.start, s.end = pos, pos
 	s.flushed, s.flushedSlots = pos, 0
@@ -51,11 +54,12 @@ func (s *Store) ResetTo(pos consensus.Position, rec consensus.TermRecord) error 
 	s.mu.Unlock()
 	s.durable.Store(int64(pos))
 	s.ioMu.Unlock()
+	s.syncMu.Unlock()
 	if err := s.rl.resetTerms(rec, 0); err != nil {
 		return s.fail(err)
 	}
 	s.terms = s.rl.Terms()
-	if err := s.roll(); err != nil { // the empty segment at pos
+	if err := s.rollNext(true); err != nil { // the empty segment at pos, durable
 		return s.fail(err)
 	}
 	return nil

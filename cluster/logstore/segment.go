@@ -183,15 +183,16 @@ func (s *Store) segmentPath(base consensus.Position) string {
 	return filepath.Join(s.cfg.Dir, segmentName(base))
 }
 
-// createSegment makes a new, preallocated segment file at base, with its
-// header synced before the directory entry is (FsyncData), so that a
-// segment whose name survives a crash has a readable header (or recovery
-// drops it). It uses
-// the prepared spare when one is ready (prepare.go), else fallocates.
-func (s *Store) createSegment(base consensus.Position) (*segment, error) {
+// createSegment makes a new, preallocated segment file at base. It uses
+// the prepared spare when one is ready (prepare.go), else fallocates. With
+// syncNow the header is synced before the directory entry is, so that a
+// segment whose name survives a crash has a readable header; without, the
+// roll's owed syncs do the same later (pendingRoll), and a crash before
+// them can leave a torn header on the last segment, which recovery drops.
+func (s *Store) createSegment(base consensus.Position, syncNow bool) (*segment, error) {
 	if s.preparing() {
 		if f := s.takeSpare(); f != nil {
-			return s.installSpare(f, base)
+			return s.installSpare(f, base, syncNow)
 		}
 	}
 	h := newSegHeader(base, s.cfg.SegmentLength)
@@ -217,7 +218,7 @@ func (s *Store) createSegment(base consensus.Position) (*segment, error) {
 	// under load, all on the member's duty cycle, long enough for its peers
 	// to time it out). A process crash keeps the page cache; after a power
 	// loss recovery drops a segment whose header did not reach the disk.
-	if err == nil && s.cfg.Fsync != archive.FsyncNone {
+	if err == nil && syncNow {
 		err = f.SyncData()
 		if err == nil {
 			err = s.cfg.FS.SyncDir(s.cfg.Dir)

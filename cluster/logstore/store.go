@@ -45,10 +45,19 @@ type Store struct {
 	spare  []byte // the previous tail's mirror, reused at the next roll
 	idx    []byte
 
-	// ioMu serialises the tail's file I/O: the syncer's write+fdatasync,
-	// roll, Truncate, Close. Append takes it only to roll or, under
+	// ioMu serialises the tail's file writes and its replacement: the
+	// syncer's writes, roll, Truncate, Close; it is never held across an
+	// fdatasync of the tail (Sync). Append takes it only to roll or, under
 	// FsyncNone, to write.
-	ioMu         sync.Mutex
+	ioMu sync.Mutex
+	// syncMu is held for a whole Sync round, fdatasyncs included. What
+	// closes or removes files the syncer may be syncing (Truncate,
+	// ResetTo, Close) and a roll that must finish the previous one take it
+	// first (before ioMu), so that no file is closed under a sync.
+	syncMu sync.Mutex
+	// rolled is the roll whose syncs are still owed (FsyncData): set by
+	// roll, cleared by whoever finishes it (finishRoll). At most one.
+	rolled       atomic.Pointer[pendingRoll]
 	flushed      consensus.Position // tail bytes written to the file
 	flushedSlots int                // tail index slots written to the file
 
@@ -352,23 +361,56 @@ func fit(data []byte, room int64) int {
 // roll makes a new tail segment at the log's end. The old tail is written
 // and (FsyncData) synced first, so every segment but the tail is complete
 // on disk: the syncer and recovery deal with the tail alone.
-func (s *Store) roll() error {
+func (s *Store) roll() error { return s.rollNext(false) }
+
+// rollNext makes a new tail segment at the log's end. Under FsyncNone it
+// syncs nothing. Under FsyncData with wait unset it syncs nothing either:
+// the old tail's last bytes, the new segment's header and its name are
+// owed to the syncer (pendingRoll), which pays them before it writes any
+// byte into the new segment or advances DurablePosition past the old one.
+// Before, a roll fdatasynced twice and synced the directory on the
+// writer's goroutine, and waited for a sync in flight first: a 3-20 ms
+// stall of the member's duty cycle every segment, 40 ms and more when the
+// disk stalled. With wait set (ResetTo), the roll is durable on return.
+//
+// At most one roll is owed: a roll that finds the previous one still owed
+// waits for the syncer's round and finishes it first. So after a power
+// loss only the last two segments can be incomplete, and recovery
+// validates the last recoveryValidateSegments (2): a torn header on the
+// last segment or a short second-to-last one ends the log there.
+func (s *Store) rollNext(wait bool) error {
+	owed := s.cfg.Fsync != archive.FsyncNone
+	if owed && s.rolled.Load() != nil {
+		if err := s.finishRollWaiting(); err != nil {
+			return err
+		}
+	}
 	s.ioMu.Lock()
 	defer s.ioMu.Unlock()
+	var old *segment
 	if s.tail != nil {
 		if _, err := s.flushLocked(); err != nil {
 			return err
 		}
-		if s.cfg.Fsync != archive.FsyncNone {
-			if err := s.tail.file.SyncData(); err != nil {
-				return fmt.Errorf("logstore: sync segment %d: %w", s.tail.base, err)
-			}
-		}
+		old = s.tail
 		s.retireTail()
 	}
-	seg, err := s.createSegment(s.end)
+	pr := &pendingRoll{pinned: old}
+	if old != nil {
+		pr.old, pr.oldBase = old.file, old.base
+	}
+	if owed && wait {
+		if err := pr.syncOld(); err != nil {
+			return err
+		}
+	}
+	seg, err := s.createSegment(s.end, owed && wait)
 	if err != nil {
 		return err
+	}
+	if owed && !wait {
+		pr.new, pr.newBase = seg.file, seg.base
+		s.rolled.Store(pr)
 	}
 	s.segs = append(s.segs, seg)
 	mirror := s.spare
@@ -380,6 +422,57 @@ func (s *Store) roll() error {
 	s.setTail(seg, mirror, 0)
 	if len(s.segs) == 1 {
 		s.start = seg.base
+	}
+	return nil
+}
+
+// pendingRoll is what a roll left for the syncer (FsyncData): the old
+// tail's file to fdatasync (its bytes are all written), and the new
+// segment's header and directory entry to make durable. The files are the
+// handles the roll saw; the old segment stays open (pinned) until the
+// roll is finished.
+type pendingRoll struct {
+	old, new         archive.File // old nil at a store's first segment
+	oldBase, newBase consensus.Position
+	pinned           *segment // the old tail: trimOpen and PurgeBefore keep it
+}
+
+// syncOld makes the old tail's bytes durable.
+func (pr *pendingRoll) syncOld() error {
+	if pr.old == nil {
+		return nil
+	}
+	if err := pr.old.SyncData(); err != nil {
+		return fmt.Errorf("logstore: sync segment %d: %w", pr.oldBase, err)
+	}
+	return nil
+}
+
+// finishRoll pays what pr owes: the old tail's bytes, then the new
+// segment's header, then its name. The caller holds syncMu.
+func (s *Store) finishRoll(pr *pendingRoll) error {
+	if err := pr.syncOld(); err != nil {
+		return err
+	}
+	if err := pr.new.SyncData(); err != nil {
+		return fmt.Errorf("logstore: sync segment %d header: %w", pr.newBase, err)
+	}
+	if err := s.cfg.FS.SyncDir(s.cfg.Dir); err != nil {
+		return fmt.Errorf("logstore: sync %s after creating segment %d: %w", s.cfg.Dir, pr.newBase, err)
+	}
+	s.rolled.CompareAndSwap(pr, nil)
+	return nil
+}
+
+// finishRollWaiting finishes the owed roll, if any, after the syncer's
+// round in flight. Call it holding neither syncMu nor ioMu.
+func (s *Store) finishRollWaiting() error {
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
+	if pr := s.rolled.Load(); pr != nil {
+		if err := s.finishRoll(pr); err != nil {
+			return s.fail(err)
+		}
 	}
 	return nil
 }
@@ -412,6 +505,12 @@ func (s *Store) setTail(seg *segment, mirror []byte, slots int) {
 	s.mu.Unlock()
 }
 
+// pinned reports whether seg is the old tail of an owed roll.
+func (s *Store) pinned(seg *segment) bool {
+	pr := s.rolled.Load()
+	return pr != nil && pr.pinned == seg
+}
+
 // retireTail moves the tail's open file to the read cache.
 func (s *Store) retireTail() {
 	s.openLRU = append(s.openLRU, s.tail)
@@ -420,11 +519,16 @@ func (s *Store) retireTail() {
 }
 
 // trimOpen closes the least recently used older segment files beyond
-// openSegmentsMax.
+// openSegmentsMax. An owed roll's old tail, which the syncer may be
+// syncing, goes to the back of the list instead (there is at most one).
 func (s *Store) trimOpen() {
 	for len(s.openLRU) > openSegmentsMax {
 		old := s.openLRU[0]
 		s.openLRU = s.openLRU[1:]
+		if s.pinned(old) {
+			s.openLRU = append(s.openLRU, old)
+			continue
+		}
 		if old != s.tail && old.file != nil {
 			old.file.Close()
 			old.file = nil

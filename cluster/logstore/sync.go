@@ -46,6 +46,11 @@ func (s *Store) syncLoop() {
 // sync fails the store: after a failed fdatasync the kernel may have
 // dropped the dirty pages, so nothing past the durable position can be
 // trusted until recovery reads the disk again.
+//
+// An owed roll (pendingRoll) is finished first: the old tail's bytes, then
+// the new segment's header and name are durable before any byte is written
+// into the new segment. The fdatasyncs run without ioMu, so that a roll
+// on the writer's goroutine never waits for the disk.
 func (s *Store) Sync() error {
 	if s.readOnly {
 		return fmt.Errorf("logstore: sync: %w", ErrReadOnly)
@@ -53,27 +58,57 @@ func (s *Store) Sync() error {
 	if s.cfg.Fsync == archive.FsyncNone {
 		return s.Err()
 	}
-	s.ioMu.Lock()
-	defer s.ioMu.Unlock()
-	if err := s.Err(); err != nil {
-		return err
-	}
-	if s.tail == nil || s.tail.file == nil {
-		return nil // nothing appended yet, or closed
-	}
-	end, err := s.flushLocked()
-	if err != nil {
-		return s.fail(err)
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
+	var (
+		end  consensus.Position
+		f    archive.File
+		base consensus.Position
+	)
+	for {
+		if err := s.Err(); err != nil {
+			return err
+		}
+		if pr := s.rolled.Load(); pr != nil {
+			if err := s.finishRoll(pr); err != nil {
+				return s.fail(err)
+			}
+			continue
+		}
+		s.ioMu.Lock()
+		if s.rolled.Load() != nil {
+			// A roll since the check: its new segment may hold no byte
+			// before its name is durable.
+			s.ioMu.Unlock()
+			continue
+		}
+		if s.tail == nil || s.tail.file == nil {
+			s.ioMu.Unlock()
+			return nil // nothing appended yet, or closed
+		}
+		var err error
+		if end, err = s.flushLocked(); err != nil {
+			s.ioMu.Unlock()
+			return s.fail(err)
+		}
+		f, base = s.tail.file, s.tail.base
+		s.ioMu.Unlock()
+		break
 	}
 	if int64(end) == s.durable.Load() {
 		return nil
 	}
-	if err := s.tail.file.SyncData(); err != nil {
-		return s.fail(fmt.Errorf("logstore: sync segment %d: %w", s.tail.base, err))
+	// f stays open: what closes a tail's file takes syncMu (Truncate,
+	// ResetTo, Close), and a tail retired meanwhile is an owed roll's
+	// pinned old tail (trimOpen, PurgeBefore keep it).
+	if err := f.SyncData(); err != nil {
+		return s.fail(fmt.Errorf("logstore: sync segment %d: %w", base, err))
 	}
-	// Every segment before the tail was synced when the writer left it, so
-	// the whole log up to end is durable. end is a chunk end: an entry
+	// Every segment before this one was synced when its roll was finished,
+	// so the whole log up to end is durable. end is a chunk end: an entry
 	// boundary, as DurablePosition must be.
+	s.ioMu.Lock() // the hook runs with ioMu held (SetDurableHook)
+	defer s.ioMu.Unlock()
 	s.durable.Store(int64(end))
 	if fn := s.onDurable.Load(); fn != nil {
 		(*fn)()

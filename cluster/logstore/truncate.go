@@ -32,10 +32,7 @@ func (s *Store) Truncate(pos consensus.Position) error {
 		if err := s.checkBoundary(pos); err != nil {
 			return storeError(err)
 		}
-		s.ioMu.Lock()
-		err := s.truncateLocked(pos)
-		s.ioMu.Unlock()
-		if err != nil {
+		if err := s.truncateSynced(pos); err != nil {
 			return storeError(s.fail(err))
 		}
 	}
@@ -70,6 +67,22 @@ func (s *Store) checkBoundary(pos consensus.Position) error {
 		p += n
 	}
 	return nil
+}
+
+// truncateSynced cuts the log at pos with no sync in flight (it closes
+// files a sync may use) and no roll owed: an owed roll is finished first,
+// so that the segments it cuts back to are whole on disk.
+func (s *Store) truncateSynced(pos consensus.Position) error {
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
+	if pr := s.rolled.Load(); pr != nil {
+		if err := s.finishRoll(pr); err != nil {
+			return err
+		}
+	}
+	s.ioMu.Lock()
+	defer s.ioMu.Unlock()
+	return s.truncateLocked(pos)
 }
 
 // truncateLocked cuts the segments at pos < end. The caller holds ioMu.
@@ -194,7 +207,10 @@ func (s *Store) PurgeBefore(pos consensus.Position) error {
 	if latest, ok := s.rl.latestPosition(); !ok || pos > latest {
 		return fmt.Errorf("%w: purge before %d: newest valid snapshot is at %d (found %t)", ErrNoSnapshot, pos, latest, ok)
 	}
-	for len(s.segs) > 1 && s.segs[1].base <= pos {
+	for len(s.segs) > 1 && s.segs[1].base <= pos && !s.pinned(s.segs[0]) {
+		// An owed roll's old tail stays (the syncer may be syncing it, and
+		// the new segment's name may not be durable yet): the next purge
+		// takes it.
 		if err := s.removeSegment(s.segs[0]); err != nil {
 			return s.fail(err)
 		}
