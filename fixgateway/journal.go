@@ -47,7 +47,8 @@ import (
 // its blocks reserved first) and copies each record into it, which puts
 // the record in the page cache just as a pwrite would — the same
 // durability — for a copy instead of a system call (the pwrite was about
-// 2 µs, a fifteenth of the process's CPU per order under venue bench fix).
+// 2 µs, a fifteenth of the process's CPU per order under venue bench fix),
+// at the cost of up to journalMapBytes of disk reserved per open session.
 // The file then ends in zeros past the last record until the journal is
 // closed; recovery stops at the first one, as at any torn record. Where
 // the window cannot be mapped (no reservation on this file system, not
@@ -100,9 +101,11 @@ const (
 	// journalReadBufferBytes is the read buffer of recovery and resends.
 	journalReadBufferBytes = 64 << 10
 	// journalMapBytes is the window of the file a journal without fsync
-	// maps for its next records (about 15,000 execution reports); a record
-	// that does not fit moves it on.
-	journalMapBytes = 4 << 20
+	// maps for its next records (about 3,800 execution reports): disk
+	// reserved ahead of the records for each open session, and a remap
+	// (fallocate, mmap, munmap: tens of microseconds) every window. A
+	// record that does not fit moves the window on.
+	journalMapBytes = 1 << 20
 	// journalFileSuffix names a session's journal file.
 	journalFileSuffix = ".journal"
 	// fileStoreSeqNumBytesMax bounds a quickfixgo file store sequence
