@@ -84,6 +84,12 @@ func checkLiveOrder(s *state, at orderRef, o *order) error {
 		info.Account != accountToBook(o.account) || info.Filled != o.cum {
 		return fmt.Errorf("%w: order %d: book has %+v, engine price %d qty %d cum %d", ErrInvariant, o.id, info, o.price, o.qty, o.cum)
 	}
+	if info.Tag != uint32(at) {
+		// Not fatal to matching (OnTrade falls back to the id lookup), but
+		// every resting order is tagged with its record: on submit, and
+		// again on restore.
+		return fmt.Errorf("%w: order %d: book tags it %#x, its record is %#x", ErrInvariant, o.id, info.Tag, uint32(at))
+	}
 	r, ok := s.orders.get(o.id)
 	if !ok || r != at {
 		return fmt.Errorf("%w: order %d: not indexed at its slot", ErrInvariant, o.id)

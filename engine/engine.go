@@ -194,6 +194,11 @@ type Counters struct {
 	IgnoredSessions   uint64 // session opens past SessionsMax or with a bad principal
 	StaleTimers       uint64 // timer events for no pending change
 	InvalidTransition uint64 // state changes refused when applied
+	// MakerTagMisses counts trades whose maker's book tag did not name its
+	// record, so that the maker was looked up by id (slower, same result).
+	// Every resting order is tagged on entry and again on restore: more
+	// than 0 is a bug to look into, not a fault.
+	MakerTagMisses uint64
 }
 
 // Counters returns a copy of the engine's counters.

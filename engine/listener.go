@@ -40,7 +40,10 @@ func (l *bookListener) OnRejected(ev orderbook.Rejected) {
 // first), and the trade to market data.
 func (l *bookListener) OnTrade(ev orderbook.Trade) {
 	e := l.e
-	mi, m := e.orders.liveOrder(uint64(ev.Maker))
+	mi, m, tagged := e.orders.makerOrder(ev.MakerTag, uint64(ev.Maker))
+	if !tagged {
+		e.counters.MakerTagMisses++
+	}
 	t := e.takerOrder(ev.Taker)
 	e.nextTradeID++
 	e.fill(m, t.id, ev.Price, ev.Quantity, ev.MakerRemaining, false)

@@ -93,7 +93,7 @@ func (e *Engine) submit(in *instrument, r orderRef, o *order) {
 		ID: orderIDToBook(o.id), Account: orderbook.Account(o.account),
 		Side: sideToBook(o.side), Type: typeToBook(o.ordType), TIF: tifToBook(o.tif),
 		PostOnly: o.flags&FlagPostOnly != 0, STP: stpToBook(e.accounts[o.account].stp),
-		Price: o.price, Quantity: o.qty,
+		Price: o.price, Quantity: o.qty, Tag: uint32(r),
 	})
 }
 

@@ -264,6 +264,24 @@ func (s *orderStore) liveOrder(id uint64) (orderRef, *order) {
 	return r, o
 }
 
+// makerOrder returns the record of live order id, which traded as a
+// maker with tag (its orderbook.Order.Tag: the reference to its record
+// that submit, or a restore, gave the book). The tag saves the id lookup,
+// whose two dependent cache misses (index entry, then record) nothing can
+// start early. The record it names is confirmed by its id and liveness;
+// anything else (a tag of 0, out of range or naming another order) falls
+// back to the lookup and reports ok false, so a wrong tag can cost time
+// but never the state.
+func (s *orderStore) makerOrder(tag uint32, id uint64) (r orderRef, o *order, ok bool) {
+	if r = orderRef(tag); r.kind() == refRecord && uint32(r.index()) < uint32(len(s.records)) {
+		if o = &s.records[r.index()]; o.id == id && !o.done() {
+			return r, o, true
+		}
+	}
+	r, o = s.liveOrder(id)
+	return r, o, false
+}
+
 // appendLiveIDs appends the ids of the live orders that match, ascending:
 // an order that depends only on the state, not on where orders sit (which
 // differs after a restore).

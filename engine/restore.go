@@ -284,8 +284,15 @@ func readOrders(r *snapReader, ns *state) {
 			return
 		}
 		last = o.id
-		*s.at(s.alloc(o.id)) = o
+		at := s.alloc(o.id)
+		*s.at(at) = o
 		ns.principals[o.principal].live++
+		// A book snapshot holds no tags, and the record may sit elsewhere
+		// than before: tag the resting order with its record again, so that
+		// its trades find it without the id lookup. Orders come in id order,
+		// so the tagging is as deterministic as the rest. A live order
+		// missing from its book is checkRestored's to report.
+		ns.instrument(o.instrument).book.SetTag(orderIDToBook(o.id), uint32(at))
 	}
 	n = r.count("finished orders", rememberedOrdersMax)
 	for i := 0; i < n && r.err == nil; i++ {

@@ -60,6 +60,14 @@ type Order struct {
 	Price int64
 	// Quantity in lots.
 	Quantity int64
+	// Tag is the caller's own number for the order, opaque to the book. It
+	// stays with the order while it rests, an amend or replace included,
+	// and comes back as Trade.MakerTag when the order trades as a maker,
+	// so that the caller finds its record of the maker without a lookup by
+	// id. It is not part of the snapshot or the digest (it says where the
+	// caller keeps the order, not what the order is): a restored order's
+	// tag is 0 until SetTag gives it one.
+	Tag uint32
 }
 
 // OrderInfo describes a live order.
@@ -74,6 +82,7 @@ type OrderInfo struct {
 	Quantity  int64
 	Filled    int64
 	Remaining int64
+	Tag       uint32 // see Order.Tag
 }
 
 // order is one slab entry: a resting order or a free slot. It is 32 bytes,
@@ -91,6 +100,8 @@ type order struct {
 	qtyLess1 uint32
 	filled   uint32
 	terms    terms
+	// tag is Order.Tag, in the bytes that padded the entry to 32 anyway.
+	tag uint32
 }
 
 // setFrom makes o the slab entry of incoming order in as it rests. It
@@ -106,6 +117,7 @@ func (o *order) setFrom(in *incoming) {
 	o.terms.tif = in.terms.tif
 	o.terms.stp = in.terms.stp
 	o.terms.postOnly = in.terms.postOnly
+	o.tag = in.tag
 }
 
 func (o *order) qty() int64  { return int64(o.qtyLess1) + 1 }
@@ -152,6 +164,7 @@ type incoming struct {
 	price      int64
 	qty        int64
 	filled     int64
+	tag        uint32 // Order.Tag; a requeued order's own
 }
 
 func (in *incoming) open() int64 { return in.qty - in.filled }
@@ -406,8 +419,20 @@ func (b *Book) Order(id OrderID) (OrderInfo, bool) {
 	o, lv, t := &b.orders[oi], &b.levels[b.orders[oi].level], &b.orders[oi].terms
 	return OrderInfo{
 		ID: o.id, Account: o.account, Side: lv.side, TIF: t.tif, PostOnly: t.postOnly, STP: t.stp,
-		Price: lv.price, Quantity: o.qty(), Filled: int64(o.filled), Remaining: o.open(),
+		Price: lv.price, Quantity: o.qty(), Filled: int64(o.filled), Remaining: o.open(), Tag: o.tag,
 	}, true
+}
+
+// SetTag sets the tag (see Order.Tag) of live resting order id and reports
+// whether there is one. A caller that restored the book from a snapshot,
+// which holds no tags, uses it to tag the resting orders again.
+func (b *Book) SetTag(id OrderID, tag uint32) bool {
+	oi, _, ok := b.lookupOrder(id)
+	if !ok {
+		return false
+	}
+	b.orders[oi].tag = tag
+	return true
 }
 
 // lookupOrder returns the slab slot of live order id and where the id

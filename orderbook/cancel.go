@@ -154,6 +154,7 @@ func (b *Book) amendRequeue(oi int32, price, qty int64) {
 	in := incoming{
 		id: o.id, account: o.account, side: side, typ: Limit, terms: o.terms,
 		keptSlot: oi, restLevel1: restLevel + 1, price: price, qty: qty, filled: int64(o.filled),
+		tag: o.tag,
 	}
 	li := b.unlinkOrder(oi)
 	b.live--

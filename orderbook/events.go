@@ -49,7 +49,7 @@ type Rejected struct {
 
 // Trade reports one fill between a resting maker and an incoming taker, at
 // the maker's price. Remaining quantities are each side's open quantity after
-// the fill.
+// the fill. MakerTag is the maker's Order.Tag.
 type Trade struct {
 	Maker          OrderID
 	Taker          OrderID
@@ -60,6 +60,7 @@ type Trade struct {
 	Quantity       int64
 	MakerRemaining int64
 	TakerRemaining int64
+	MakerTag       uint32
 }
 
 // Cancelled reports an order leaving the book, or an incoming order's

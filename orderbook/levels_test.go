@@ -387,6 +387,7 @@ func TestAgainstReferenceWideBook(t *testing.T) {
 			if err := restored.Restore(b.AppendSnapshot(nil)); err != nil {
 				t.Fatalf("%s: restore: %v", at, err)
 			}
+			copyTags(t, restored, b)
 			if err := restored.Check(); err != nil {
 				t.Fatalf("%s: restored: %v", at, err)
 			}

@@ -74,7 +74,7 @@ func (b *Book) fill(in *incoming, m *order, mi int32, lv *level) {
 	b.listener.OnTrade(Trade{
 		Maker: m.id, Taker: in.id, MakerAccount: m.account, TakerAccount: in.account,
 		TakerSide: in.side, Price: lv.price, Quantity: q,
-		MakerRemaining: makerLeft, TakerRemaining: in.open(),
+		MakerRemaining: makerLeft, TakerRemaining: in.open(), MakerTag: m.tag,
 	})
 	if makerLeft == 0 {
 		// retireFilled takes the maker's id index entry out: its line

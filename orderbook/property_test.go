@@ -186,6 +186,12 @@ func (g *generator) next() command {
 	}
 }
 
+// genTag is the tag the generator gives its nth order: derived from n,
+// not drawn from the random stream (which would change every seed's
+// commands), and from n rather than the id, so that an order submitted
+// again under a live order's id carries another tag than that order.
+func genTag(n OrderID) uint32 { return uint32(n) * 0x9e3779b1 }
+
 func (g *generator) order() Order {
 	o := Order{
 		ID:       g.nextID,
@@ -195,6 +201,7 @@ func (g *generator) order() Order {
 		Price:    g.price(),
 		Quantity: g.qty(),
 		PostOnly: g.pct(10),
+		Tag:      genTag(g.nextID),
 	}
 	g.nextID++
 	if g.pct(3) && g.nextID > 2 {

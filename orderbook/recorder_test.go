@@ -57,8 +57,14 @@ func (ev event) String() string {
 		return fmt.Sprintf("rejected %d %v %v", e.ID, e.Op, e.Reason)
 	case 'T':
 		e := ev.trade
-		return fmt.Sprintf("trade maker=%d taker=%d macct=%d tacct=%d %v px=%d qty=%d mleft=%d tleft=%d",
+		s := fmt.Sprintf("trade maker=%d taker=%d macct=%d tacct=%d %v px=%d qty=%d mleft=%d tleft=%d",
 			e.Maker, e.Taker, e.MakerAccount, e.TakerAccount, e.TakerSide, e.Price, e.Quantity, e.MakerRemaining, e.TakerRemaining)
+		if e.MakerTag != 0 {
+			// Only when set, so that scripts, whose orders have none, need
+			// not mention it.
+			s += fmt.Sprintf(" mtag=%#x", e.MakerTag)
+		}
+		return s
 	case 'C':
 		e := ev.cancelled
 		return fmt.Sprintf("cancelled %d acct=%d %v px=%d left=%d %v", e.ID, e.Account, e.Side, e.Price, e.Remaining, e.Reason)
@@ -93,7 +99,11 @@ func diffRecorded(got, want []event) string {
 	if slices.Equal(got, want) {
 		return ""
 	}
-	return diffEvents(formatEvents(got), formatEvents(want))
+	if d := diffEvents(formatEvents(got), formatEvents(want)); d != "" {
+		return d
+	}
+	// The events differ in a field the format leaves out.
+	return fmt.Sprintf("events differ in an unformatted field\n got: %+v\nwant: %+v", got, want)
 }
 
 // diffEvents returns "" if got equals want, or a readable comparison.

@@ -27,6 +27,7 @@ type refOrder struct {
 	qty      int64
 	filled   int64
 	seq      int64
+	tag      uint32 // Order.Tag, kept through amends and replaces
 }
 
 func (o *refOrder) open() int64 { return o.qty - o.filled }
@@ -201,7 +202,7 @@ func (r *refBook) Submit(o Order) RejectReason {
 	r.l.OnAccepted(Accepted{ID: o.ID, Account: o.Account, Side: o.Side, Type: o.Type, TIF: o.TIF,
 		PostOnly: o.PostOnly, Price: o.Price, Quantity: o.Quantity})
 	r.run(&refOrder{id: o.ID, account: o.Account, side: o.Side, typ: o.Type, tif: o.TIF,
-		postOnly: o.PostOnly, stp: o.STP, price: o.Price, qty: o.Quantity})
+		postOnly: o.PostOnly, stp: o.STP, price: o.Price, qty: o.Quantity, tag: o.Tag})
 	return RejectNone
 }
 
@@ -251,7 +252,7 @@ func (r *refBook) matchPrice(t *refOrder, price int64) (stopped bool) {
 		t.filled += q
 		m.filled += q
 		r.l.OnTrade(Trade{Maker: m.id, Taker: t.id, MakerAccount: m.account, TakerAccount: t.account,
-			TakerSide: t.side, Price: m.price, Quantity: q, MakerRemaining: m.open(), TakerRemaining: t.open()})
+			TakerSide: t.side, Price: m.price, Quantity: q, MakerRemaining: m.open(), TakerRemaining: t.open(), MakerTag: m.tag})
 		if m.open() == 0 {
 			r.remove(m)
 		}

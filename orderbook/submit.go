@@ -36,7 +36,7 @@ func (b *Book) SubmitOrder(o *Order) RejectReason {
 	b.execute(&incoming{
 		id: o.ID, account: o.Account, side: o.Side, typ: o.Type,
 		terms:    terms{tif: o.TIF, stp: o.STP, postOnly: o.PostOnly},
-		keptSlot: nilIndex, price: o.Price, qty: o.Quantity,
+		keptSlot: nilIndex, price: o.Price, qty: o.Quantity, tag: o.Tag,
 	})
 	return RejectNone
 }
