@@ -47,7 +47,11 @@ func TestRollDoesNotWaitForTheDisk(t *testing.T) {
 	disk.stick()
 	appendBatch(4)
 	s.Notify()
-	waitFor(t, "the syncer stuck in fdatasync", func() bool { return disk.stuckCount() > 0 })
+	select {
+	case <-disk.stuckNow:
+	case <-time.After(testWait):
+		t.Fatal("no fdatasync reached the stuck disk")
+	}
 	rolled := make(chan struct{})
 	go func() {
 		defer close(rolled)
@@ -69,7 +73,7 @@ func TestRollDoesNotWaitForTheDisk(t *testing.T) {
 
 	disk.unstick()
 	s.Notify()
-	waitFor(t, "the syncer catches up", func() bool { return s.DurablePosition() == s.End() })
+	waitDurable(t, s, s.End())
 	if s.rolled.Load() != nil {
 		t.Fatal("the roll's syncs are still owed after a sync to the end")
 	}
@@ -79,27 +83,18 @@ func TestRollDoesNotWaitForTheDisk(t *testing.T) {
 	checkAgainst(t, "after the power loss", r, m)
 }
 
-// testWait bounds a poll for something a test expects to happen soon.
+// testWait bounds a wait for something a test expects to happen soon.
 const testWait = 10 * time.Second
 
-// waitFor polls cond until it holds or testWait passes.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(testWait); !cond(); time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-	}
-}
-
 // stuckFS holds every fdatasync of a file, once stuck, until unstuck: a
-// disk that stops answering.
+// disk that stops answering. stuckNow receives when an fdatasync starts
+// waiting.
 type stuckFS struct {
 	archive.FS
-	mu      sync.Mutex
-	cond    *sync.Cond
-	isStuck bool
-	waiting int
+	mu       sync.Mutex
+	cond     *sync.Cond
+	isStuck  bool
+	stuckNow chan struct{}
 }
 
 func (f *stuckFS) stick() {
@@ -107,6 +102,7 @@ func (f *stuckFS) stick() {
 	defer f.mu.Unlock()
 	if f.cond == nil {
 		f.cond = sync.NewCond(&f.mu)
+		f.stuckNow = make(chan struct{}, 1)
 	}
 	f.isStuck = true
 }
@@ -118,12 +114,6 @@ func (f *stuckFS) unstick() {
 	if f.cond != nil {
 		f.cond.Broadcast()
 	}
-}
-
-func (f *stuckFS) stuckCount() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.waiting
 }
 
 func (f *stuckFS) OpenFile(name string, create bool) (archive.File, error) {
@@ -142,9 +132,11 @@ type stuckFile struct {
 func (f stuckFile) SyncData() error {
 	f.fs.mu.Lock()
 	for f.fs.isStuck {
-		f.fs.waiting++
+		select {
+		case f.fs.stuckNow <- struct{}{}:
+		default:
+		}
 		f.fs.cond.Wait()
-		f.fs.waiting--
 	}
 	f.fs.mu.Unlock()
 	return f.File.SyncData()

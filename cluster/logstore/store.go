@@ -395,13 +395,9 @@ func (s *Store) rollNext(wait bool) error {
 		old = s.tail
 		s.retireTail()
 	}
-	pr := &pendingRoll{pinned: old}
-	if old != nil {
-		pr.old, pr.oldBase = old.file, old.base
-	}
-	if owed && wait {
-		if err := pr.syncOld(); err != nil {
-			return err
+	if owed && wait && old != nil {
+		if err := old.file.SyncData(); err != nil {
+			return fmt.Errorf("logstore: sync segment %d: %w", old.base, err)
 		}
 	}
 	seg, err := s.createSegment(s.end, owed && wait)
@@ -409,7 +405,10 @@ func (s *Store) rollNext(wait bool) error {
 		return err
 	}
 	if owed && !wait {
-		pr.new, pr.newBase = seg.file, seg.base
+		pr := &pendingRoll{new: seg.file, newBase: seg.base, pinned: old}
+		if old != nil {
+			pr.old, pr.oldBase = old.file, old.base
+		}
 		s.rolled.Store(pr)
 	}
 	s.segs = append(s.segs, seg)
@@ -437,22 +436,13 @@ type pendingRoll struct {
 	pinned           *segment // the old tail: trimOpen and PurgeBefore keep it
 }
 
-// syncOld makes the old tail's bytes durable.
-func (pr *pendingRoll) syncOld() error {
-	if pr.old == nil {
-		return nil
-	}
-	if err := pr.old.SyncData(); err != nil {
-		return fmt.Errorf("logstore: sync segment %d: %w", pr.oldBase, err)
-	}
-	return nil
-}
-
 // finishRoll pays what pr owes: the old tail's bytes, then the new
 // segment's header, then its name. The caller holds syncMu.
 func (s *Store) finishRoll(pr *pendingRoll) error {
-	if err := pr.syncOld(); err != nil {
-		return err
+	if pr.old != nil {
+		if err := pr.old.SyncData(); err != nil {
+			return fmt.Errorf("logstore: sync segment %d: %w", pr.oldBase, err)
+		}
 	}
 	if err := pr.new.SyncData(); err != nil {
 		return fmt.Errorf("logstore: sync segment %d header: %w", pr.newBase, err)
