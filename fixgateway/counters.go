@@ -32,6 +32,7 @@ const (
 	CounterStatuses        = transport.CounterTypeVenueBase + 70 // SessionStatus (logon, logoff) commands queued
 	CounterStatusAcks      = transport.CounterTypeVenueBase + 71 // SessionStatus commands the engine acknowledged
 	CounterWireWaitsCut    = transport.CounterTypeVenueBase + 72 // waits for quickfixgo's writer given up after wireWaitMax
+	CounterJournalFaults   = transport.CounterTypeVenueBase + 73 // faults on a journal's mapped window (file cut, disk error): pwrite from then on
 )
 
 // counters is the gateway's catalogue.
@@ -41,7 +42,7 @@ type counters struct {
 	unavailable, leaderChanges, undeliverable, malformedEgress         *transport.Counter
 	answerTimeouts, sendFailures, queueFull, sessionStatusRefused      *transport.Counter
 	storeFailures, slowConsumers, statuses, statusAcks                 *transport.Counter
-	wireWaitsCut                                                       *transport.Counter
+	wireWaitsCut, journalFaults                                        *transport.Counter
 }
 
 // newCounters allocates the catalogue in m, labelled with the gateway's
@@ -80,6 +81,7 @@ func newCounters(m *transport.CountersManager, name string) (*counters, error) {
 		{&c.statuses, CounterStatuses, "session statuses"},
 		{&c.statusAcks, CounterStatusAcks, "session status acks"},
 		{&c.wireWaitsCut, CounterWireWaitsCut, "writer waits cut short"},
+		{&c.journalFaults, CounterJournalFaults, "journal window faults"},
 	} {
 		ctr, err := m.Allocate(d.id, "fixgateway "+name+": "+d.label)
 		if err != nil {
@@ -97,7 +99,7 @@ type Stats struct {
 	Unavailable, LeaderChanges, Undeliverable, MalformedEgress         int64
 	AnswerTimeouts, SendFailures, QueueFull, SessionStatusRefused      int64
 	StoreFailures, SlowConsumers, SessionStatuses, SessionStatusAcks   int64
-	WireWaitsCut                                                       int64
+	WireWaitsCut, JournalFaults                                        int64
 }
 
 // Stats returns the gateway's counters now.
@@ -112,6 +114,6 @@ func (g *Gateway) Stats() Stats {
 		AnswerTimeouts: c.answerTimeouts.Get(), SendFailures: c.sendFailures.Get(), QueueFull: c.queueFull.Get(),
 		SessionStatusRefused: c.sessionStatusRefused.Get(), StoreFailures: c.storeFailures.Get(),
 		SlowConsumers: c.slowConsumers.Get(), SessionStatuses: c.statuses.Get(), SessionStatusAcks: c.statusAcks.Get(),
-		WireWaitsCut: c.wireWaitsCut.Get(),
+		WireWaitsCut: c.wireWaitsCut.Get(), JournalFaults: c.journalFaults.Get(),
 	}
 }

@@ -234,7 +234,7 @@ func (g *Gateway) Start(ctx context.Context) error {
 func (g *Gateway) startAcceptor() error {
 	store := g.opts.StoreFactory
 	if store == nil {
-		store = storeFactoryFor(g.cfg)
+		store = storeFactoryFor(g.cfg, g.ctr)
 	}
 	logs := logFactory{inner: g.opts.LogFactory, g: g}
 	a, err := quickfix.NewAcceptor(g, seqStoreFactory{inner: store, g: g}, g.cfg.Settings, logs)
@@ -251,15 +251,15 @@ func (g *Gateway) startAcceptor() error {
 }
 
 // storeFactoryFor returns the FIX message store the configuration names
-// (Config.FIXStore).
-func storeFactoryFor(cfg *Config) quickfix.MessageStoreFactory {
+// (Config.FIXStore), counting in ctr.
+func storeFactoryFor(cfg *Config, ctr *counters) quickfix.MessageStoreFactory {
 	kind := cfg.FIXStore
 	if kind == "" { // a Config built by hand
 		kind, _ = fixStoreOf(cfg.Settings)
 	}
 	switch kind {
 	case FIXStoreJournal:
-		return NewJournalStoreFactory(cfg.Settings)
+		return journalFactory{settings: cfg.Settings, faults: ctr.journalFaults}
 	case FIXStoreFile:
 		return file.NewStoreFactory(cfg.Settings)
 	}

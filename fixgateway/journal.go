@@ -17,6 +17,8 @@ import (
 
 	"github.com/quickfixgo/quickfix"
 	"github.com/quickfixgo/quickfix/config"
+
+	"venue/transport"
 )
 
 // The journal: the gateway's own FIX message store (VenueFIXStore=journal).
@@ -52,7 +54,10 @@ import (
 // The file then ends in zeros past the last record until the journal is
 // closed; recovery stops at the first one, as at any torn record. Where
 // the window cannot be mapped (no reservation on this file system, not
-// Linux) the journal falls back to pwrite.
+// Linux) the journal falls back to pwrite. A store into the window that
+// faults (the file cut from outside, a disk error: SIGBUS) is an error,
+// not the end of the process: the journal drops the window, repairs its
+// file and goes on with pwrite (journalfault.go, CounterJournalFaults).
 //
 // Resend requests (IterateMessages) read the records back from the file
 // with a sparse index in memory, one entry every journalIndexStride
@@ -280,6 +285,10 @@ type journal struct {
 	win    []byte
 	winOff int64
 	noMap  bool
+	// mapFaults counts faults on the window (journalfault.go); faults, if
+	// set, is the gateway's counter of them.
+	mapFaults uint64
+	faults    *transport.Counter
 }
 
 // openJournal opens (creating if needed) the journal at path and recovers
@@ -431,22 +440,35 @@ func (j *journal) appendLocked(seq int, msg []byte, next uint64) error {
 		// A store into the page cache; a crash halfway leaves a torn
 		// record past j.end, which the next one overwrites and recovery
 		// cuts.
-		putRecord(dst, r)
-	} else {
-		j.buf = appendRecord(j.buf[:0], r)
-		if _, err := j.f.WriteAt(j.buf, j.end); err != nil {
-			// A partial record stays past j.end: the next one overwrites
-			// it, and recovery cuts it.
-			return fmt.Errorf("%w: write message %d to %s: %w", ErrJournal, seq, j.path, err)
+		if err := putRecordMapped(dst, r); err != nil {
+			// The file lost the window's pages (cut from outside, a disk
+			// error): no record was stored. Write it with pwrite into
+			// the file as repaired, or fail the save.
+			if err := j.afterFaultLocked(fmt.Errorf("%w %s: mapped write at %d: %w", ErrJournal, j.path, j.end, err)); err != nil {
+				return err
+			}
+			if err := j.pwriteLocked(r); err != nil {
+				return err
+			}
 		}
-		if err := j.syncLocked(); err != nil {
-			return err
-		}
+	} else if err := j.pwriteLocked(r); err != nil {
+		return err
 	}
 	j.noteRecord(uint64(seq), j.end)
 	j.end += int64(n)
 	j.hdr.nextSender = next
 	return nil
+}
+
+// pwriteLocked writes r at j.end with a positioned write.
+func (j *journal) pwriteLocked(r journalRecord) error {
+	j.buf = appendRecord(j.buf[:0], r)
+	if _, err := j.f.WriteAt(j.buf, j.end); err != nil {
+		// A partial record stays past j.end: the next one overwrites
+		// it, and recovery cuts it.
+		return fmt.Errorf("%w: write message %d to %s: %w", ErrJournal, r.seq, j.path, err)
+	}
+	return j.syncLocked()
 }
 
 // windowLocked returns the mapped bytes for an n-byte record at j.end,
@@ -704,7 +726,11 @@ func (j *journal) Close() error {
 }
 
 // journalFactory creates each session's journal in its FileStorePath.
-type journalFactory struct{ settings *quickfix.Settings }
+// faults, if set, counts faults on the journals' mapped windows.
+type journalFactory struct {
+	settings *quickfix.Settings
+	faults   *transport.Counter
+}
 
 // NewJournalStoreFactory returns the journal's quickfix.MessageStoreFactory
 // (VenueFIXStore=journal): each session's journal is
@@ -740,6 +766,7 @@ func (f journalFactory) Create(id quickfix.SessionID) (quickfix.MessageStore, er
 	if err != nil {
 		return nil, err
 	}
+	j.faults = f.faults
 	if errors.Is(statErr, os.ErrNotExist) {
 		if err := j.adoptFileStore(dir, id); err != nil {
 			j.Close()
