@@ -32,7 +32,7 @@ type Config struct {
 const (
 	// OrdersMaxDefault is Config.OrdersMax when it is left 0.
 	OrdersMaxDefault = 1 << 24
-	// ordersMaxLimit keeps slab indexes inside int32 and, with QuantityMax,
+	// ordersMaxLimit keeps order table slots inside int32 and, with QuantityMax,
 	// level totals inside int64.
 	ordersMaxLimit = 1 << 30
 	// nilIndex marks "no order" and "no level".
@@ -85,10 +85,10 @@ type OrderInfo struct {
 	Tag       uint32 // see Order.Tag
 }
 
-// order is one slab entry: a resting order or a free slot. It is 32 bytes,
-// so that two share a cache line and many books' orders fit in cache
-// together: a resting order's side and price are its level's. Its place in
-// its level's queue is kept apart, in Book.links.
+// order is one entry of the order table (see orders.go): a resting order
+// or a free slot. It is 32 bytes, so that two share a cache line and many
+// books' orders fit in cache together: a resting order's side and price are
+// its level's. Its place in its level's queue is kept apart, in Book.links.
 type order struct {
 	id      OrderID
 	account Account
@@ -100,11 +100,14 @@ type order struct {
 	qtyLess1 uint32
 	filled   uint32
 	terms    terms
+	// used marks a slot of the order table that holds an order (see
+	// orders.go), in a byte that padded the entry anyway.
+	used bool
 	// tag is Order.Tag, in the bytes that padded the entry to 32 anyway.
 	tag uint32
 }
 
-// setFrom makes o the slab entry of incoming order in as it rests. It
+// setFrom makes o the order table entry of incoming order in as it rests. It
 // writes field by field on purpose: building the entry as a value and
 // copying it in reads back, 16 bytes at a time, what was just written a
 // field at a time, which store forwarding cannot serve and which stalls.
@@ -117,6 +120,7 @@ func (o *order) setFrom(in *incoming) {
 	o.terms.tif = in.terms.tif
 	o.terms.stp = in.terms.stp
 	o.terms.postOnly = in.terms.postOnly
+	o.used = true
 	o.tag = in.tag
 }
 
@@ -147,10 +151,10 @@ type link struct {
 }
 
 // incoming is an order being matched: a new order, or a resting order that
-// an amend took out of its queue to requeue. Only what rests gets a slab
-// slot, so an IOC or market order never touches the slab; a requeued order
-// keeps its slot and its id index entry (keptSlot), so that resting again
-// costs neither a slot nor an index update.
+// an amend took out of its queue to requeue. Only what rests gets a slot
+// in the order table, so an IOC or market order never touches it; a
+// requeued order keeps its slot (keptSlot), so that resting again costs no
+// table update.
 type incoming struct {
 	id       OrderID
 	account  Account
@@ -227,18 +231,24 @@ type Book struct {
 	listener     Listener
 	purgeDue     bool // a side holds too many empty levels
 	hasReference bool
-	freeOrder    int32
+	ordersShift  uint8 // 64 - log2(len(orders)): see orderHome
+	windowBits   uint8 // log2 of each side's window slots
 	freeLevel    int32
+	indexed      int32 // orders in the order table: live ones and held ones
 	live         int
-	windowBits   uint8   // log2 of each side's window slots
+	ordersMask   uint64
 	idMax        OrderID // no live order has a larger id
 	reference    int64
 	cfg          Config
-	orders       []order
-	links        []link // per slab slot, beside orders
+	orders       []order // the order table, by id: see orders.go
+	links        []link  // per order table slot, beside orders
 	levels       []level
-	index        table // order id -> slab index of resting orders
 	sides        [2]bookSide
+	// cursor and kept hold order table slots across removals, which move
+	// entries (see moveOrder): the next order of a queue being walked, and
+	// the order an amend is requeueing; nilIndex when unused.
+	cursor int32
+	kept   int32
 
 	treeFree *btree.FreeListG[levelKey]
 	// pendingKeys holds each side's levels not yet in its tree. It is
@@ -326,12 +336,11 @@ func (c Config) withDefaults() Config {
 // never allocates (see levelsPerSidePrimedMax for the one exception).
 func (b *Book) reset() {
 	hint := b.cfg.OrdersHint
-	b.orders = make([]order, 0, hint)
-	b.links = make([]link, 0, hint)
-	b.freeOrder = nilIndex
+	b.initOrders(orderSlotsFor(hint))
+	b.cursor, b.kept = nilIndex, nilIndex
+	b.filledCount = 0
 	b.live = 0
 	b.idMax = 0
-	b.index = newTable(hint)
 	levels := levelsFor(hint)
 	window := windowSlotsFor(hint)
 	b.windowBits = uint8(bits.TrailingZeros(uint(window)))
@@ -412,7 +421,7 @@ func (b *Book) levelInfo(li int32) Level {
 
 // Order returns a live resting order.
 func (b *Book) Order(id OrderID) (OrderInfo, bool) {
-	oi, _, ok := b.lookupOrder(id)
+	oi, ok := b.lookupOrder(id)
 	if !ok {
 		return OrderInfo{}, false
 	}
@@ -427,44 +436,12 @@ func (b *Book) Order(id OrderID) (OrderInfo, bool) {
 // whether there is one. A caller that restored the book from a snapshot,
 // which holds no tags, uses it to tag the resting orders again.
 func (b *Book) SetTag(id OrderID, tag uint32) bool {
-	oi, _, ok := b.lookupOrder(id)
+	oi, ok := b.lookupOrder(id)
 	if !ok {
 		return false
 	}
 	b.orders[oi].tag = tag
 	return true
-}
-
-// lookupOrder returns the slab slot of live order id and where the id
-// index holds it (for removeResting, as long as the index does not change
-// in between). The index holds only a tag of each id, so a tag that matches
-// is confirmed against the order, which a caller reads next anyway.
-func (b *Book) lookupOrder(id OrderID) (oi int32, at uint64, ok bool) {
-	t := &b.index
-	tag := hashTag(uint64(id))
-	i := t.home(tag)
-	for {
-		s := t.slots[i]
-		if s.val1 == 0 {
-			return nilIndex, 0, false
-		}
-		if s.tag == tag && b.orders[s.val1-1].id == id {
-			return s.val1 - 1, i, true
-		}
-		i = t.next(i)
-	}
-}
-
-// indexAt returns where the id index holds slab slot oi, which holds a
-// live order. The slot number itself marks the entry, so no order is read.
-func (b *Book) indexAt(oi int32) uint64 {
-	t := &b.index
-	i := t.home(hashTag(uint64(b.orders[oi].id)))
-	for t.slots[i].val1 != oi+1 {
-		assert(t.slots[i].val1 != 0, "indexAt: order missing from index")
-		i = t.next(i)
-	}
-	return i
 }
 
 // AppendDepth appends up to levelsMax levels of side s, best first, to dst.
@@ -493,28 +470,6 @@ func (b *Book) depthVisit(k levelKey) bool {
 		b.depth.dst = append(b.depth.dst, b.levelInfo(k.level))
 	}
 	return true
-}
-
-// allocOrder returns a free slab slot for incoming order in, filled in.
-// The slab only grows when every slot is in use, so a book at a steady size
-// never allocates.
-func (b *Book) allocOrder(in *incoming) int32 {
-	oi := b.freeOrder
-	if oi != nilIndex {
-		b.freeOrder = b.links[oi].next
-	} else {
-		b.orders = append(b.orders, order{})
-		b.links = append(b.links, link{prev: nilIndex, next: nilIndex})
-		oi = int32(len(b.orders) - 1)
-	}
-	b.orders[oi].setFrom(in)
-	return oi
-}
-
-func (b *Book) freeOrderSlot(oi int32) {
-	b.orders[oi] = order{level: nilIndex}
-	b.links[oi] = link{prev: nilIndex, next: b.freeOrder}
-	b.freeOrder = oi
 }
 
 func assert(ok bool, msg string) {

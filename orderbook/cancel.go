@@ -8,12 +8,12 @@ func (b *Book) Cancel(id OrderID) RejectReason {
 	if b.purgeDue {
 		b.purgeEmptyLevels()
 	}
-	oi, at, ok := b.lookupOrder(id)
+	oi, ok := b.lookupOrder(id)
 	if !ok {
 		b.listener.OnRejected(Rejected{ID: id, Op: OpCancel, Reason: RejectUnknownOrder})
 		return RejectUnknownOrder
 	}
-	b.levelChanged(b.cancelResting(oi, at, CancelRequested))
+	b.levelChanged(b.cancelResting(oi, CancelRequested))
 	return RejectNone
 }
 
@@ -33,7 +33,7 @@ func (b *Book) Amend(id OrderID, price, qty int64) RejectReason {
 	if b.purgeDue {
 		b.purgeEmptyLevels()
 	}
-	oi, at, ok := b.lookupOrder(id)
+	oi, ok := b.lookupOrder(id)
 	if !ok {
 		return b.rejectAmend(id, RejectUnknownOrder)
 	}
@@ -43,7 +43,7 @@ func (b *Book) Amend(id OrderID, price, qty int64) RejectReason {
 	}
 	switch {
 	case qty <= int64(o.filled):
-		b.levelChanged(b.cancelResting(oi, at, CancelAmendedToFilled))
+		b.levelChanged(b.cancelResting(oi, CancelAmendedToFilled))
 	case price == b.levels[o.level].price && qty <= o.qty():
 		b.amendInPlace(oi, qty)
 	default:
@@ -73,7 +73,7 @@ func (b *Book) Replace(id OrderID, price, open int64) RejectReason {
 	// loads; the new price's window level (on both sides: cheaper than
 	// waiting for the side) loads meanwhile.
 	b.prefetchPrice(price)
-	oi, _, ok := b.lookupOrder(id)
+	oi, ok := b.lookupOrder(id)
 	if !ok {
 		return b.rejectAmend(id, RejectUnknownOrder)
 	}
@@ -141,7 +141,8 @@ func (b *Book) amendInPlace(oi int32, qty int64) {
 
 // amendRequeue takes order oi out of its queue and runs it, repriced, as
 // an incoming order, so it matches if it crosses and rests at the back of
-// its new level otherwise. It keeps its slot and id index entry meanwhile.
+// its new level otherwise. It keeps its slot in the order table meanwhile
+// (held in Book.kept, as matching may move it).
 func (b *Book) amendRequeue(oi int32, price, qty int64) {
 	o := &b.orders[oi]
 	side := b.levels[o.level].side
@@ -158,6 +159,7 @@ func (b *Book) amendRequeue(oi int32, price, qty int64) {
 	}
 	li := b.unlinkOrder(oi)
 	b.live--
+	b.kept = oi
 	b.listener.OnReplaced(Replaced{
 		ID: in.id, Account: in.account, Side: in.side, Price: price,
 		Quantity: qty, Remaining: in.open(), KeptPriority: false,
@@ -218,18 +220,19 @@ func (b *Book) sweepLevel(li int32, kind sweepKind, a Account) int {
 	removed := 0
 	for oi := b.levels[li].head; oi != nilIndex; {
 		o := &b.orders[oi]
-		next := b.links[oi].next
+		// Removing an order may move the next one (see moveOrder).
+		b.cursor = b.links[oi].next
 		switch {
 		case kind == sweepDay && o.terms.tif == Day:
 			lv := &b.levels[li]
 			b.listener.OnExpired(Expired{ID: o.id, Account: o.account, Side: lv.side, Price: lv.price, Remaining: o.open()})
-			b.removeResting(oi, b.indexAt(oi))
+			b.removeResting(oi)
 			removed++
 		case kind == sweepAll || (kind == sweepAccount && o.account == a):
-			b.cancelResting(oi, b.indexAt(oi), CancelMass)
+			b.cancelResting(oi, CancelMass)
 			removed++
 		}
-		oi = next
+		oi, b.cursor = b.cursor, nilIndex
 	}
 	if removed > 0 {
 		b.levelChanged(li)

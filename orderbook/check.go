@@ -12,7 +12,8 @@ var ErrInvariant = errors.New("orderbook: invariant violated")
 // crossed; each side's btree with its pending levels, price table, level
 // counters and cached best (the first non-empty level) agree; every level's total and count equal
 // the sum over its queue, whose links are consistent; every queued order is
-// in the id index at its slot and every indexed order is queued. It is O(n)
+// in the order table at the slot a lookup of its id finds, and every order
+// in the table is queued, with no slot held (see moveOrder). It is O(n)
 // and meant for tests and debug checks.
 func (b *Book) Check() error {
 	queued := 0
@@ -23,8 +24,11 @@ func (b *Book) Check() error {
 		}
 		queued += n
 	}
-	if queued != b.live || int(b.index.count) != b.live {
-		return fmt.Errorf("%w: %d queued orders, %d live, %d indexed", ErrInvariant, queued, b.live, b.index.count)
+	if queued != b.live || int(b.indexed) != b.live {
+		return fmt.Errorf("%w: %d queued orders, %d live, %d indexed", ErrInvariant, queued, b.live, b.indexed)
+	}
+	if err := b.checkOrderTable(); err != nil {
+		return err
 	}
 	bid, okBid := b.Best(Buy)
 	ask, okAsk := b.Best(Sell)
@@ -150,8 +154,30 @@ func (b *Book) checkQueued(o *order, oi, li, prev int32) error {
 	if o.open() <= 0 || !o.terms.tif.rests() {
 		return fmt.Errorf("%w: order %d should not rest (qty %d filled %d tif %v)", ErrInvariant, o.id, o.qty(), o.filled, o.terms.tif)
 	}
-	if idx, _, ok := b.lookupOrder(o.id); !ok || idx != oi {
+	if idx, ok := b.lookupOrder(o.id); !ok || idx != oi {
 		return fmt.Errorf("%w: order %d not indexed at its slot", ErrInvariant, o.id)
+	}
+	return nil
+}
+
+// checkOrderTable verifies that the order table holds the live orders and
+// nothing else: as many used slots as live orders, each queued, and no slot
+// held between commands.
+func (b *Book) checkOrderTable() error {
+	used := 0
+	for oi := range b.orders {
+		o := &b.orders[oi]
+		if !o.used {
+			continue
+		}
+		used++
+		if o.level == nilIndex {
+			return fmt.Errorf("%w: order %d in the order table but not queued", ErrInvariant, o.id)
+		}
+	}
+	if used != b.live || b.filledCount != 0 || b.cursor != nilIndex || b.kept != nilIndex {
+		return fmt.Errorf("%w: %d orders in the order table, %d live, held slots: %d filled makers, cursor %d, kept %d",
+			ErrInvariant, used, b.live, b.filledCount, b.cursor, b.kept)
 	}
 	return nil
 }

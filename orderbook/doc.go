@@ -13,10 +13,11 @@
 // returns. The same calls in the same order produce the same events and the
 // same Digest on every replica.
 //
-// Layout, for speed: resting orders live in a slab of 32-byte entries
-// addressed by int32 index with a free list, each price level is an
-// intrusive doubly-linked FIFO of orders, and an open-addressing hash
-// table of 8-byte slots maps order id to slab index. Each side keeps a
+// Layout, for speed: resting orders live in an open-addressing hash table
+// of 32-byte entries keyed by order id, so that finding an order by id is
+// one load of the order (its queue links, in an array beside it, load in
+// parallel), and each price level is an intrusive doubly-linked FIFO of
+// orders addressed by their int32 slots. Each side keeps a
 // window of levels addressed by price modulo its size, where nearly every
 // level sits, so finding a price's level is one load of the level itself
 // (neighbouring prices share cache lines); a level whose slot another price
@@ -35,6 +36,6 @@
 // a book about a command before applying it (Book.Prefetch), so that the
 // command's cache misses overlap the work before it; within a command, the
 // book prefetches what it will read later as soon as it knows where (the
-// next maker while reporting a trade, the id index line of an order that
-// rests), so that independent misses overlap.
+// next maker while reporting a trade, the order table slot of an order
+// that rests), so that independent misses overlap.
 package orderbook

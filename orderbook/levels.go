@@ -343,12 +343,11 @@ func (b *Book) unlinkOrder(oi int32) int32 {
 	return li
 }
 
-// removeResting takes a resting order, which the id index holds at at, out
-// of the book and frees its slot; it returns the order's level, which the
-// caller must settle with levelChanged.
-func (b *Book) removeResting(oi int32, at uint64) int32 {
+// removeResting takes a resting order out of the book and frees its slot
+// (which may move other orders: see moveOrder); it returns the order's
+// level, which the caller must settle with levelChanged.
+func (b *Book) removeResting(oi int32) int32 {
 	li := b.unlinkOrder(oi)
-	b.index.delAt(at)
 	b.live--
 	b.freeOrderSlot(oi)
 	return li
@@ -375,17 +374,16 @@ func (b *Book) rest(in *incoming) {
 		oi = b.allocOrder(in)
 		b.indexOrder(oi)
 	} else {
-		b.orders[oi].setFrom(in) // the id index still holds it
+		b.orders[oi].setFrom(in) // its slot, kept
 		b.live++
 	}
 	b.appendOrder(li, oi)
 	b.levelChanged(li)
 }
 
-// indexOrder adds resting order oi to the id index.
+// indexOrder counts new resting order oi, which allocOrder put in the
+// order table, as live.
 func (b *Book) indexOrder(oi int32) {
-	id := b.orders[oi].id
-	b.index.put(hashTag(uint64(id)), oi)
-	b.idMax = max(b.idMax, id)
+	b.idMax = max(b.idMax, b.orders[oi].id)
 	b.live++
 }

@@ -21,7 +21,7 @@ func (b *Book) match(in *incoming) (stopped bool) {
 
 // matchLevel trades incoming order in against level li's queue in time
 // order, reports the level once afterwards and retires it if emptied. The
-// slab does not grow while matching, so the pointers stay valid.
+// order table does not grow while matching, so the pointers stay valid.
 func (b *Book) matchLevel(in *incoming, li int32) (stopped bool) {
 	lv := &b.levels[li]
 	if in.open() >= lv.total {
@@ -41,7 +41,10 @@ func (b *Book) matchLevel(in *incoming, li int32) (stopped bool) {
 		}
 		if in.terms.stp != STPOff && m.account == in.account {
 			if in.terms.stp != STPCancelIncoming {
-				b.cancelResting(mi, b.indexAt(mi), CancelSelfTrade)
+				// Removing the maker may move the next one (see moveOrder).
+				b.cursor = next
+				b.cancelResting(mi, CancelSelfTrade)
+				next, b.cursor = b.cursor, nilIndex
 				touched = true
 			}
 			if in.terms.stp != STPCancelResting {
@@ -51,7 +54,9 @@ func (b *Book) matchLevel(in *incoming, li int32) (stopped bool) {
 			mi = next
 			continue
 		}
+		b.cursor = next
 		b.fill(in, m, mi, lv)
+		next, b.cursor = b.cursor, nilIndex
 		touched = true
 		mi = next
 	}
@@ -65,8 +70,8 @@ func (b *Book) matchLevel(in *incoming, li int32) (stopped bool) {
 }
 
 // fill trades the largest possible quantity between incoming order in and
-// maker m (slab slot mi, on level lv). A filled maker leaves its queue at
-// once and the id index and slab with the next retireFilled.
+// maker m (order table slot mi, on level lv). A filled maker leaves its queue at
+// once and the order table with the next retireFilled.
 func (b *Book) fill(in *incoming, m *order, mi int32, lv *level) {
 	q := min(in.open(), m.open())
 	in.filled += q
@@ -77,9 +82,6 @@ func (b *Book) fill(in *incoming, m *order, mi int32, lv *level) {
 		MakerRemaining: makerLeft, TakerRemaining: in.open(), MakerTag: m.tag,
 	})
 	if makerLeft == 0 {
-		// retireFilled takes the maker's id index entry out: its line
-		// loads while the walk goes on.
-		prefetch(unsafe.Pointer(&b.index.slots[b.index.home(hashTag(uint64(m.id)))]))
 		b.unlinkOrder(mi) // takes its open quantity, q, off the level
 		b.live--
 		if b.filledCount == filledMakersMax {
@@ -93,35 +95,34 @@ func (b *Book) fill(in *incoming, m *order, mi int32, lv *level) {
 	lv.total -= q
 }
 
-// Makers that a match fills leave their queue at once, but the id index
-// and their slots only when matchLevel is done with the level, a batch at a
-// time (retireFilled): each index entry is a cache miss of its own, found
-// from the maker's id, and one after the other they overlap, where in the
-// loop they waited on the next maker's queue link each time. Nothing reads
-// the index or takes a slot in between, and the entries stay valid: the
-// slots keep their orders' ids until retired. filledMakersMax bounds the
-// batch (and the Book's array).
+// Makers that a match fills leave their queue at once, but the order table
+// only when matchLevel is done with the level, a batch at a time
+// (retireFilled), so that the walk down the queue does not wait on the
+// entries that freeing a slot shifts back. Nothing looks orders up or
+// takes a slot in between, and the entries stay valid: the slots keep their
+// orders' ids until retired (moveOrder keeps filledMakers up to date).
+// filledMakersMax bounds the batch (and the Book's array).
 const filledMakersMax = 16
 
-// retireFilled removes the makers filled since the last call from the id
-// index and frees their slots.
+// retireFilled frees the slots of the makers filled since the last call.
+// It takes them from the back, so that those still to free are the ones
+// moveOrder keeps up to date.
 func (b *Book) retireFilled() {
-	for _, oi := range b.filledMakers[:b.filledCount] {
-		b.index.delAt(b.indexAt(oi))
-		b.freeOrderSlot(oi)
+	for b.filledCount > 0 {
+		b.filledCount--
+		b.freeOrderSlot(b.filledMakers[b.filledCount])
 	}
-	b.filledCount = 0
 }
 
-// cancelResting reports and removes resting order oi (held by the id index
-// at at), leaving its level for the caller to settle.
-func (b *Book) cancelResting(oi int32, at uint64, reason CancelReason) int32 {
+// cancelResting reports and removes resting order oi, leaving its level
+// for the caller to settle.
+func (b *Book) cancelResting(oi int32, reason CancelReason) int32 {
 	o := &b.orders[oi]
 	lv := &b.levels[o.level]
 	b.listener.OnCancelled(Cancelled{
 		ID: o.id, Account: o.account, Side: lv.side, Price: lv.price, Remaining: o.open(), Reason: reason,
 	})
-	return b.removeResting(oi, at)
+	return b.removeResting(oi)
 }
 
 // fokState carries canFill's walk over the levels without a closure

@@ -7,8 +7,8 @@ import "unsafe"
 // before applying it, so that the cache misses the command will take are
 // under way while the commands before it run. With one book per instrument a
 // book is mostly out of cache when its next command comes, and each command
-// follows a chain of dependent loads (the id index slot, then the order,
-// then its level; or the best level, then its first maker), each a miss
+// follows a chain of dependent loads (the order at its id's slot in the
+// order table, then its level; or the best level, then its first maker), each a miss
 // that the processor cannot start before the previous one is back. Prefetch
 // walks the first two links of that chain, one per stage: the caller hints
 // a command with PrefetchFar a few commands ahead and with PrefetchNear a
@@ -28,11 +28,12 @@ import "unsafe"
 
 // Prefetch stages, in the order a caller uses them for one command.
 const (
-	// PrefetchFar prefetches what the book's own fields locate: the id
-	// index slot, the window level (or price table slot), the best levels.
+	// PrefetchFar prefetches what the book's own fields locate: the order
+	// table slot of the id with its links, the window level (or price
+	// table slot), the best levels.
 	PrefetchFar = 0
 	// PrefetchNear reads those and prefetches what they point at: the
-	// order and the level, the opposite best level's first maker and, for a
+	// order's level, the opposite best level's first maker and, for a
 	// taker of the whole best level, the window levels behind it.
 	PrefetchNear = 1
 	// PrefetchStages is the number of stages.
@@ -82,20 +83,27 @@ func (b *Book) Prefetch(u *Upcoming, stage int) {
 	}
 }
 
-// prefetchOrder walks the chain a cancel or amend of id follows: the id
-// index slot, then the order and its link.
+// prefetchOrder walks the chain a cancel or amend of id follows: the
+// order's home slot in the order table with its links, then the order's
+// level.
 func (b *Book) prefetchOrder(id OrderID, stage int) {
-	t := &b.index
-	tag := hashTag(uint64(id))
-	i := t.home(tag)
+	i := b.orderHome(id)
 	switch stage {
 	case PrefetchFar:
-		prefetch(unsafe.Pointer(&t.slots[i]))
+		prefetch2(unsafe.Pointer(&b.orders[i]), unsafe.Pointer(&b.links[i]))
 	case PrefetchNear:
-		// Without confirming the id against the order, which is what this
-		// stage fetches.
-		if v, ok := t.firstTagged(tag, i); ok {
-			prefetch2(unsafe.Pointer(&b.orders[v]), unsafe.Pointer(&b.links[v]))
+		for range prefetchProbesMax {
+			o := &b.orders[i]
+			if !o.used {
+				return
+			}
+			if o.id == id {
+				if o.level != nilIndex {
+					prefetch(unsafe.Pointer(&b.levels[o.level]))
+				}
+				return
+			}
+			i = b.nextSlot(i)
 		}
 	}
 }
@@ -208,10 +216,6 @@ func (b *Book) prefetchRest(s Side, price int64, stage int) {
 	}
 }
 
-// prefetchNewOrder prefetches the id index slot a new order id goes into
-// if it rests. (Not the free slab slot it takes: the free list hands out
-// the slot freed last, which is mostly still in cache.)
-func (b *Book) prefetchNewOrder(id OrderID) {
-	t := &b.index
-	prefetch(unsafe.Pointer(&t.slots[t.home(hashTag(uint64(id)))]))
-}
+// prefetchNewOrder prefetches the order table slot, and its links, that
+// a new order id takes if it rests.
+func (b *Book) prefetchNewOrder(id OrderID) { b.prefetchResting(id) }

@@ -10,7 +10,7 @@ import (
 
 // Snapshot layout, version 1, little-endian. The encoding is canonical: it
 // depends only on the book's logical state (instrument parameters and the
-// orders in priority order), never on slab or table layout, so two books in
+// orders in priority order), never on table layout, so two books in
 // the same state produce identical bytes.
 //
 //	header (48 bytes)
@@ -215,7 +215,7 @@ func (b *Book) snapConfig(data []byte, count int) (Config, error) {
 }
 
 // restoreOrder validates one encoded order and appends it to the back of
-// its level; it returns the order's slab slot. Orders must arrive in
+// its level; it returns the order's order table slot. Orders must arrive in
 // canonical order: all bids, then all asks, each side in priority order;
 // last is the slot of the order restored before (nilIndex for the first).
 func (b *Book) restoreOrder(rec []byte, last int32) (int32, error) {
@@ -253,7 +253,7 @@ func (b *Book) checkRestoredOrder(in *incoming, flags byte, last int32) error {
 	case in.price > PriceMax || in.price < -PriceMax || in.price%b.cfg.TickSize != 0:
 		return snapErr("order %d: bad price %d", in.id, in.price)
 	}
-	if _, _, dup := b.lookupOrder(in.id); dup {
+	if _, dup := b.lookupOrder(in.id); dup {
 		return snapErr("order %d: duplicate id", in.id)
 	}
 	return b.checkRestoredOrdering(in, last)

@@ -46,6 +46,9 @@ func (b *Book) SubmitOrder(o *Order) RejectReason {
 // requeued order that does not rest again gives up the slot it kept.
 func (b *Book) execute(in *incoming) {
 	stopped := b.match(in)
+	if in.keptSlot != nilIndex {
+		in.keptSlot, b.kept = b.kept, nilIndex // matching may have moved it
+	}
 	switch {
 	case in.open() == 0:
 	case stopped:
@@ -57,7 +60,6 @@ func (b *Book) execute(in *incoming) {
 		return
 	}
 	if oi := in.keptSlot; oi != nilIndex {
-		b.index.delAt(b.indexAt(oi))
 		b.freeOrderSlot(oi)
 	}
 }
@@ -147,15 +149,15 @@ func (b *Book) isLive(id OrderID) bool {
 	if id > b.idMax {
 		return false
 	}
-	_, _, ok := b.lookupOrder(id)
+	_, ok := b.lookupOrder(id)
 	return ok
 }
 
-// prefetchResting starts loading the id index line that order id takes
-// if it rests. Resting puts the order into the index last, after the chain
-// of loads that finds its level and the level's last order; prefetched
-// first, the index line's miss overlaps that chain instead of following it.
+// prefetchResting starts loading the order table slot, and its links,
+// that order id takes if it rests. Resting fills them last, after the
+// chain of loads that finds its level and the level's last order;
+// prefetched first, their misses overlap that chain instead of following it.
 func (b *Book) prefetchResting(id OrderID) {
-	t := &b.index
-	prefetch(unsafe.Pointer(&t.slots[t.home(hashTag(uint64(id)))]))
+	i := b.orderHome(id)
+	prefetch2(unsafe.Pointer(&b.orders[i]), unsafe.Pointer(&b.links[i]))
 }

@@ -2,7 +2,9 @@ package orderbook
 
 import "math/bits"
 
-// table maps a uint64 key to an int32 index: open addressing with linear
+// table maps a uint64 key to an int32 index (a side's prices to their
+// levels; orders are indexed by the order table itself, see orders.go):
+// open addressing with linear
 // probing, Fibonacci hashing and backward-shift deletion (no tombstones, so a
 // long run of inserts and deletes never degrades it). It grows by doubling
 // when the load would pass three quarters; at a steady number of keys it
@@ -11,9 +13,8 @@ import "math/bits"
 // A slot holds only 8 bytes: the index and a 32-bit tag of the key. The key
 // itself already lives in what the index points at (an order's id, a
 // level's price), so the caller confirms a tag match there; see
-// Book.lookupOrder and Book.lookupLevel. Half-size slots keep twice as many
-// of many books' tables in cache, and the caller reads the order or level
-// it looks up anyway. The tag alone gives the home slot back, which is all
+// Book.tableLevel. Half-size slots keep twice as many of many books'
+// tables in cache, and the caller reads the level it looks up anyway. The tag alone gives the home slot back, which is all
 // that growing and deleting need.
 //
 // The caller picks the tag function, and so how keys spread: hashTag
@@ -22,9 +23,9 @@ import "math/bits"
 // home slots are adjacent, one cache line, and only the group number is
 // hashed. The price tables are grouped, so that the prices near the top of
 // the book, which most commands touch, sit in a few cache lines instead of
-// one line each. The id index is not: consecutive ids would fill whole
-// groups, and the long runs of full slots cost more probing than the cache
-// lines they save.
+// one line each. Ids would not be (a table of them in tests uses hashTag):
+// consecutive ids would fill whole groups, and the long runs of full slots
+// cost more probing than the cache lines they save.
 type table struct {
 	slots []tableSlot
 	mask  uint64

@@ -13,7 +13,7 @@ func copyTags(t *testing.T, dst, src *Book) {
 	t.Helper()
 	for i := range src.orders {
 		o := &src.orders[i]
-		if o.level == nilIndex {
+		if !o.used {
 			continue // a free slot
 		}
 		if !dst.SetTag(o.id, o.tag) {
