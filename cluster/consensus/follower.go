@@ -37,6 +37,15 @@ func (n *Node) follow(t TermID, l MemberID) {
 	n.leaderCommit = 0
 	n.ackSent = -1
 	n.leaderContactNs = n.nowNs
+	// Bytes of term t in our log came from its one leader, l, so (log
+	// matching) our whole log agrees with l's: a follower that lost contact
+	// for a while and comes back holding the tail of this term needs
+	// nothing shipped, and on an idle log no AppendLog would ever come to
+	// say so — it would stay in catch-up, its commit and service behind.
+	if end := n.store.End(); end > 0 && n.termAt(end-1) == t {
+		n.matched = end
+		n.maybeCaughtUp()
+	}
 }
 
 func (n *Node) onNewLeadershipTerm(m *Message) {
@@ -110,6 +119,8 @@ func (n *Node) onAppendLog(m *Message) {
 	if len(m.Data) == 0 {
 		n.matched = max(n.matched, p) // an accepted probe
 		n.queueCatchup(p)
+		n.onLeaderCommit(0)
+		n.maybeCaughtUp()
 		return
 	}
 	dataEnd := p + Position(len(m.Data))

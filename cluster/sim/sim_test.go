@@ -15,7 +15,9 @@ var (
 
 // regressionSeeds once failed; they run on every `go test`. 6952: a stale
 // probe accepted after the follower's log changed left it mid-entry.
-var regressionSeeds = []uint64{6952}
+// 1003191: a follower that came back to its leader holding the whole log
+// waited in catch-up for an AppendLog that an idle log never sends.
+var regressionSeeds = []uint64{6952, 1003191}
 
 // defaultSeeds is how many seeds plain `go test` runs (raceSeeds under the
 // race detector, defaultShortSeeds with -short).
