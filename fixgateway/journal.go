@@ -27,7 +27,8 @@ import (
 // every outbound message (seek and write the body, seek and write an index
 // line, seek and write the sender sequence number as text), about a seventh
 // of the gateway's CPU at full load. The journal is one append-only file
-// per session written with positioned writes (pwrite, no seeks):
+// per session (a run of segment files, see below) written with
+// positioned writes (pwrite, no seeks):
 //
 //   - an outbound message is one record (its MsgSeqNum, the next sender
 //     sequence number after it, the message) written in one pwrite, which
@@ -59,13 +60,15 @@ import (
 // not the end of the process: the journal drops the window, repairs its
 // file and goes on with pwrite (journalfault.go, CounterJournalFaults).
 //
-// Resend requests (IterateMessages) read the records back from the file
-// with a sparse index in memory, one entry every journalIndexStride
-// records, so memory grows by 16 bytes per that many messages until the
-// next Reset (quickfixgo's file store and memory store keep more). Reset
-// empties the file.
+// The journal is bounded (journalsegments.go): its records are cut into
+// segment files, and past KeyJournalRetainBytes (256 MiB unless set) the
+// oldest segments are deleted; a resend of their messages is answered
+// with a gap fill. Resend requests (IterateMessages) read the records
+// back from the files with a sparse index in memory, one entry (24
+// bytes) every journalIndexStride records of a segment, deleted with its
+// segment. Reset empties the journal.
 //
-// File layout (little-endian):
+// File layout of each segment (little-endian):
 //
 //	[0, 64)    header slot 0   magic u32 | crc u32 | generation u64 |
 //	[64, 128)  header slot 1   next sender u64 | next target u64 |
@@ -257,9 +260,11 @@ func (s *recordScanner) next() (journalRecord, bool) {
 	return r, true
 }
 
-// journalIndexEntry locates one record of every journalIndexStride.
+// journalIndexEntry locates one record of every journalIndexStride of a
+// segment.
 type journalIndexEntry struct {
 	seq uint64
+	seg uint64 // the segment's number
 	off int64
 }
 
@@ -267,18 +272,24 @@ type journalIndexEntry struct {
 // concurrent use: quickfixgo calls it from the session goroutine and from
 // the goroutines sending through the session.
 type journal struct {
-	path string
-	sync bool
+	base        string // segment 0's file (journalsegments.go)
+	sync        bool
+	retainBytes int64 // records kept, all segments (KeyJournalRetainBytes)
+	segBytes    int64 // a segment's records before the next starts another
 
-	mu      sync.Mutex
-	f       *os.File
-	hdr     journalHeader // the newest slot written
-	end     int64         // where the next record goes
-	records uint64        // records in the file
-	lastSeq uint64        // the last record's seq
-	ordered bool          // every record's seq is above the one before
-	index   []journalIndexEntry
-	buf     []byte // encoding buffer
+	mu            sync.Mutex
+	path          string // the active segment's file
+	f             *os.File
+	active        uint64           // the active segment's number
+	segs          []journalSegment // the older segments, oldest first
+	activeRecords uint64           // records in the active segment
+	hdr           journalHeader    // the newest slot written
+	end           int64            // where the next record goes
+	records       uint64           // records in all segments
+	lastSeq       uint64           // the last record's seq
+	ordered       bool             // every record's seq is above the one before
+	index         []journalIndexEntry
+	buf           []byte // encoding buffer
 	// win maps the file from winOff (page-aligned) for the records
 	// without fsync; nil when none is mapped. noMap: mapping failed once,
 	// records are written with pwrite from then on.
@@ -291,27 +302,53 @@ type journal struct {
 	faults    *transport.Counter
 }
 
-// openJournal opens (creating if needed) the journal at path and recovers
-// it. fsync asks for an fdatasync after every write.
+// openJournal opens (creating if needed) the journal whose segment 0 is
+// path, keeping journalRetainBytesDefault, and recovers it. fsync asks
+// for an fdatasync after every write.
 func openJournal(path string, fsync bool) (*journal, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o660)
-	if err != nil {
-		return nil, fmt.Errorf("%w: open %s: %w", ErrJournal, path, err)
-	}
-	j := &journal{path: path, sync: fsync, f: f}
+	return openJournalRetain(path, fsync, journalRetainBytesDefault)
+}
+
+// openJournalRetain is openJournal keeping retainBytes of records.
+func openJournalRetain(path string, fsync bool, retainBytes int64) (*journal, error) {
+	j := &journal{base: path, path: path, sync: fsync, retainBytes: retainBytes,
+		segBytes: max(retainBytes/journalSegmentsPerRetain, 1)}
 	if err := j.recover(); err != nil {
-		f.Close()
+		if j.f != nil {
+			j.f.Close()
+		}
 		return nil, err
 	}
 	return j, nil
 }
 
-// recover reads the file: header, records, and cuts a torn tail.
+// recover reads the segments (journalsegments.go), then the active one:
+// header, records, and cuts a torn tail; then deletes segments beyond the
+// bound.
 func (j *journal) recover() error {
 	if err := j.unmapLocked(); err != nil { // the file may be cut below
 		return err
 	}
 	j.hdr, j.end, j.records, j.lastSeq, j.ordered, j.index = journalHeader{}, journalRecordsStart, 0, 0, true, j.index[:0]
+	j.segs, j.activeRecords = j.segs[:0], 0
+	older, err := j.pickActiveLocked()
+	if err != nil {
+		return err
+	}
+	for _, n := range older {
+		if err := j.scanOlderLocked(n); err != nil {
+			return err
+		}
+	}
+	if err := j.recoverActive(); err != nil {
+		return err
+	}
+	return j.trimLocked()
+}
+
+// recoverActive reads the active segment: header, records, and cuts a
+// torn tail.
+func (j *journal) recoverActive() error {
 	var slots [journalRecordsStart]byte
 	n, err := j.f.ReadAt(slots[:], 0)
 	if err != nil && !errors.Is(err, io.EOF) {
@@ -341,7 +378,8 @@ func (j *journal) recover() error {
 		if !ok {
 			break
 		}
-		j.noteRecord(r.seq, s.off-int64(recordHeaderBytes+len(r.body)))
+		j.noteRecord(r.seq, j.active, s.off-int64(recordHeaderBytes+len(r.body)), j.activeRecords)
+		j.activeRecords++
 		last = r
 	}
 	j.end = s.off
@@ -353,7 +391,7 @@ func (j *journal) recover() error {
 		}
 	}
 	switch {
-	case j.records > 0 && uint64(j.end) > j.hdr.end:
+	case j.activeRecords > 0 && uint64(j.end) > j.hdr.end:
 		// Records written after the header: the last one says what the
 		// next sender sequence number became.
 		j.hdr.nextSender = last.next
@@ -367,15 +405,20 @@ func (j *journal) recover() error {
 	return nil
 }
 
-// fresh makes the file an empty journal at sequence numbers 1.
+// fresh makes the journal empty (the older segments deleted, the active
+// one emptied) at sequence numbers 1.
 func (j *journal) fresh(now time.Time) error {
 	if err := j.unmapLocked(); err != nil {
+		return err
+	}
+	if err := j.removeOlderLocked(); err != nil {
 		return err
 	}
 	if err := j.f.Truncate(0); err != nil {
 		return fmt.Errorf("%w: empty %s: %w", ErrJournal, j.path, err)
 	}
 	j.end, j.records, j.lastSeq, j.ordered, j.index = journalRecordsStart, 0, 0, true, j.index[:0]
+	j.activeRecords = 0
 	gen := j.hdr.gen
 	j.hdr = journalHeader{gen: gen, nextSender: 1, nextTarget: 1, creation: now.UnixNano()}
 	// Both slots, so that neither holds the old numbering.
@@ -385,13 +428,14 @@ func (j *journal) fresh(now time.Time) error {
 	return j.writeHeaderLocked()
 }
 
-// noteRecord counts a record at off (in the index every stride).
-func (j *journal) noteRecord(seq uint64, off int64) {
+// noteRecord counts a record at off of segment seg, the nth of its
+// segment (in the index every stride of a segment, from its first).
+func (j *journal) noteRecord(seq, seg uint64, off int64, nth uint64) {
 	if j.records > 0 && seq <= j.lastSeq {
 		j.ordered = false // a sequence reset downwards: resends scan it all
 	}
-	if j.records%journalIndexStride == 0 {
-		j.index = append(j.index, journalIndexEntry{seq: seq, off: off})
+	if nth%journalIndexStride == 0 {
+		j.index = append(j.index, journalIndexEntry{seq: seq, seg: seg, off: off})
 	}
 	j.records++
 	j.lastSeq = seq
@@ -436,6 +480,11 @@ func (j *journal) appendLocked(seq int, msg []byte, next uint64) error {
 	}
 	r := journalRecord{seq: uint64(seq), next: next, body: msg}
 	n := recordHeaderBytes + len(msg)
+	if j.end-journalRecordsStart >= j.segBytes {
+		if err := j.rollLocked(); err != nil {
+			return err
+		}
+	}
 	if dst := j.windowLocked(n); dst != nil {
 		// A store into the page cache; a crash halfway leaves a torn
 		// record past j.end, which the next one overwrites and recovery
@@ -454,7 +503,8 @@ func (j *journal) appendLocked(seq int, msg []byte, next uint64) error {
 	} else if err := j.pwriteLocked(r); err != nil {
 		return err
 	}
-	j.noteRecord(uint64(seq), j.end)
+	j.noteRecord(uint64(seq), j.active, j.end, j.activeRecords)
+	j.activeRecords++
 	j.end += int64(n)
 	j.hdr.nextSender = next
 	return nil
@@ -620,47 +670,70 @@ func (j *journal) IterateMessages(beginSeqNum, endSeqNum int, cb func([]byte) er
 	}
 	begin, end := uint64(max(beginSeqNum, 1)), uint64(endSeqNum)
 	j.mu.Lock()
-	from, to, ordered := j.scanStartLocked(begin), j.end, j.ordered
+	plan, ordered := j.readPlanLocked(begin), j.ordered
 	j.mu.Unlock()
-	s := newRecordScanner(j.f, from, to)
 	if !ordered {
-		return j.iterateUnordered(s, to, begin, end, cb)
+		return j.iterateUnordered(plan, begin, end, cb)
 	}
-	for s.off < to {
-		r, ok := s.next()
-		if !ok {
-			return j.readFailed(s.off)
-		}
+	return j.eachRecord(plan, func(r journalRecord) (bool, error) {
 		if r.seq > end {
-			break
+			return false, nil
 		}
 		if r.seq >= begin {
-			if err := cb(append([]byte(nil), r.body...)); err != nil {
-				return err
-			}
+			return true, cb(append([]byte(nil), r.body...))
+		}
+		return true, nil
+	})
+}
+
+// eachRecord reads the records plan names, in order, each segment with a
+// file of its own (a roll may close the journal's meanwhile), until fn
+// says stop or fails. A segment deleted meanwhile (the journal went past
+// its bound) is skipped: its messages are no longer kept.
+func (j *journal) eachRecord(plan []segmentRange, fn func(journalRecord) (more bool, err error)) error {
+	for _, p := range plan {
+		f, err := os.Open(p.path)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("%w: open %s for a resend: %w", ErrJournal, p.path, err)
+		}
+		more, err := j.eachRecordOf(f, p, fn)
+		f.Close()
+		if err != nil || !more {
+			return err
 		}
 	}
 	return nil
 }
 
-// readFailed reports a record that could not be read back below the
-// records' end (the file changed under a resend: a Reset).
-func (j *journal) readFailed(off int64) error {
-	return fmt.Errorf("%w: read record at %d of %s", ErrJournal, off, j.path)
+func (j *journal) eachRecordOf(f *os.File, p segmentRange, fn func(journalRecord) (bool, error)) (bool, error) {
+	s := newRecordScanner(f, p.from, p.to)
+	for s.off < p.to {
+		r, ok := s.next()
+		if !ok {
+			return false, fmt.Errorf("%w: read record at %d of %s", ErrJournal, s.off, p.path)
+		}
+		if more, err := fn(r); err != nil || !more {
+			return false, err
+		}
+	}
+	return true, nil
 }
 
 // iterateUnordered serves a resend from a journal whose numbering went
 // backwards: the last record of each number in range, in number order.
-func (j *journal) iterateUnordered(s *recordScanner, to int64, begin, end uint64, cb func([]byte) error) error {
+func (j *journal) iterateUnordered(plan []segmentRange, begin, end uint64, cb func([]byte) error) error {
 	byNum := map[uint64][]byte{}
-	for s.off < to {
-		r, ok := s.next()
-		if !ok {
-			return j.readFailed(s.off)
-		}
+	err := j.eachRecord(plan, func(r journalRecord) (bool, error) {
 		if r.seq >= begin && r.seq <= end {
 			byNum[r.seq] = append([]byte(nil), r.body...)
 		}
+		return true, nil
+	})
+	if err != nil {
+		return err
 	}
 	nums := make([]uint64, 0, len(byNum))
 	for n := range byNum {
@@ -673,19 +746,6 @@ func (j *journal) iterateUnordered(s *recordScanner, to int64, begin, end uint64
 		}
 	}
 	return nil
-}
-
-// scanStartLocked is where a resend from begin starts reading: the last
-// indexed record at or below begin (the start when unordered).
-func (j *journal) scanStartLocked(begin uint64) int64 {
-	if !j.ordered {
-		return journalRecordsStart
-	}
-	i := sort.Search(len(j.index), func(i int) bool { return j.index[i].seq > begin })
-	if i == 0 {
-		return journalRecordsStart
-	}
-	return j.index[i-1].off
 }
 
 // Refresh implements quickfix.MessageStore: read the file again.
@@ -736,7 +796,8 @@ type journalFactory struct {
 // (VenueFIXStore=journal): each session's journal is
 // FileStorePath/<BeginString>-<SenderCompID>-<TargetCompID>.journal, with
 // an fdatasync after every write unless FileStoreSync=N, as quickfixgo's
-// file store.
+// file store, and later segments .journal.1, .journal.2, ... keeping
+// KeyJournalRetainBytes of messages.
 func NewJournalStoreFactory(settings *quickfix.Settings) quickfix.MessageStoreFactory {
 	return journalFactory{settings: settings}
 }
@@ -760,14 +821,21 @@ func (f journalFactory) Create(id quickfix.SessionID) (quickfix.MessageStore, er
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("%w: session %v: %w", ErrJournal, id, err)
 	}
+	retain, err := journalRetainBytesOf(s)
+	if err != nil {
+		return nil, fmt.Errorf("%w: session %v: %w", ErrJournal, id, err)
+	}
 	path := filepath.Join(dir, journalFileName(id))
-	_, statErr := os.Stat(path)
-	j, err := openJournal(path, fsync)
+	existed, err := journalExists(path)
+	if err != nil {
+		return nil, err
+	}
+	j, err := openJournalRetain(path, fsync, retain)
 	if err != nil {
 		return nil, err
 	}
 	j.faults = f.faults
-	if errors.Is(statErr, os.ErrNotExist) {
+	if !existed {
 		if err := j.adoptFileStore(dir, id); err != nil {
 			j.Close()
 			return nil, err
