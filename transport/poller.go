@@ -55,6 +55,17 @@ type socketWaiter struct {
 	readyAll bool
 	cycle    [pollEventsMax]unix.EpollEvent
 
+	// A wait that returns because its probe found events hands that
+	// probe's result to the next refresh, which then needs no epoll_wait
+	// of its own: the probe is the last thing the waiting goroutine did,
+	// so its result is as recent as a refresh made at the cycle's start
+	// would be. fresh says the handover is due (set under mu by probe,
+	// cleared by refresh and at the start of every wait); probeN and
+	// probeErr are the probe's epoll_wait result, its events in events.
+	fresh    atomic.Bool
+	probeN   int
+	probeErr error
+
 	// parked counts goroutines inside a wait, which publications (new data
 	// to send) and network images (consumption that may open the receiver
 	// window) wake through the eventfd.
@@ -118,6 +129,7 @@ func (w *socketWaiter) remove(fd int) {
 func (w *socketWaiter) WaitReadable(timeout time.Duration) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.fresh.Store(false)
 	_ = w.file.SetReadDeadline(time.Now().Add(timeout))
 	w.ready = false
 	err := w.rc.Read(w.probeFn)
@@ -142,6 +154,7 @@ func (w *socketWaiter) WaitReadable(timeout time.Duration) bool {
 func (w *socketWaiter) WaitReadablePrecise(timeout time.Duration) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.fresh.Store(false)
 	_ = unix.Prctl(unix.PR_SET_TIMERSLACK, preciseTimerSlackNs, 0, 0, 0)
 	ts := unix.NsecToTimespec(int64(timeout))
 	fds := [1]unix.PollFd{{Fd: int32(w.epfd), Events: unix.POLLIN}}
@@ -160,6 +173,8 @@ func (w *socketWaiter) probe(fd uintptr) bool {
 		}
 	}
 	w.ready = n > 0 || (e != nil && e != unix.EINTR)
+	w.probeN, w.probeErr = n, e
+	w.fresh.Store(w.ready) // the last probe of a wait decides its result
 	return w.ready
 }
 
@@ -168,16 +183,36 @@ func (w *socketWaiter) probe(fd uintptr) bool {
 // the sockets, once per cycle; the epoll set is level-triggered, so a
 // socket left unread (or filled after the probe) shows up again at the
 // next refresh, and a park (probe) returns at once while one is readable.
+//
+// After a wait that its probe ended, refresh takes that probe's result
+// instead of calling epoll_wait again (see fresh). It takes it only if it
+// gets mu at once: a goroutine parked in a wait holds mu, and its probe
+// may be writing the events.
 func (w *socketWaiter) refresh() {
+	if w.fresh.Load() && w.mu.TryLock() {
+		handed := w.fresh.Swap(false)
+		if handed {
+			w.record(w.events[:max(w.probeN, 0)], w.probeErr)
+		}
+		w.mu.Unlock()
+		if handed {
+			return
+		}
+	}
 	n, err := unix.EpollWait(w.epfd, w.cycle[:], 0)
+	w.record(w.cycle[:max(n, 0)], err)
+}
+
+// record sets the cycle's readiness from one epoll_wait's result.
+func (w *socketWaiter) record(events []unix.EpollEvent, err error) {
 	if err != nil {
 		w.readyN, w.readyAll = 0, true // unknown: read everything
 		return
 	}
-	w.readyAll = n == len(w.cycle)
+	w.readyAll = len(events) == pollEventsMax
 	w.readyN = 0
-	for i := 0; i < n; i++ {
-		if fd := w.cycle[i].Fd; int(fd) != w.efd {
+	for i := range events {
+		if fd := events[i].Fd; int(fd) != w.efd {
 			w.readyFds[w.readyN] = fd
 			w.readyN++
 		}

@@ -152,3 +152,90 @@ func TestDriverWakeBeforeWaitIsKept(t *testing.T) {
 		t.Fatal("one Wake ended two waits")
 	}
 }
+
+// TestWaitHandsItsProbeToTheNextRefresh: the refresh after a wait that a
+// datagram ended takes the wait's probe result instead of its own
+// epoll_wait, and a datagram that arrives after that probe is not lost:
+// the next wait returns at once for it and the refresh after that finds
+// it. (Were the refresh to call epoll_wait, it would report the second
+// socket at once.)
+func TestWaitHandsItsProbeToTheNextRefresh(t *testing.T) {
+	w, err := newSocketWaiter()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.close()
+	lo := netip.MustParseAddrPort("127.0.0.1:0")
+	listen := func() *udpConn {
+		c, err := UDPNetwork{}.ListenUnicast(lo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		u := c.(*udpConn)
+		if err := w.add(u.sysfd()); err != nil {
+			t.Fatal(err)
+		}
+		u.gate(w)
+		return u
+	}
+	first, second, tx := listen(), listen(), listen()
+	buf := []Datagram{{Buf: make([]byte, 64)}}
+	send := func(to *udpConn) {
+		out := []Datagram{{Buf: []byte("x"), N: 1, Addr: to.LocalAddr()}}
+		if n, err := tx.WriteBatch(out); n != 1 || err != nil {
+			t.Fatalf("send: %d %v", n, err)
+		}
+	}
+	// wait parks until a socket is readable; the deadline only bounds a
+	// broken test, a readable socket ends the wait at once.
+	wait := func() {
+		t.Helper()
+		start := time.Now()
+		if !w.WaitReadable(5 * time.Second) {
+			t.Fatalf("wait ended without a readable socket after %v", time.Since(start))
+		}
+	}
+	tx.ReadBatch(buf) // tx is watched too: nothing arrives there
+
+	w.refresh()
+	send(first)
+	wait()
+	send(second) // after the wait's probe
+	w.refresh()  // the probe's result: first only
+	if !w.mayRead(first.fd) || w.mayRead(second.fd) {
+		t.Fatalf("refresh after the wait: first %v second %v, want the probe's view (true false)",
+			w.mayRead(first.fd), w.mayRead(second.fd))
+	}
+	if n, err := first.ReadBatch(buf); n != 1 || err != nil {
+		t.Fatalf("first: read %d %v, want 1", n, err)
+	}
+	if n, _ := second.ReadBatch(buf); n != 0 {
+		t.Fatal("second read before any probe or refresh saw it")
+	}
+	// The cycle saw no work; the park that follows must not miss second.
+	wait()
+	w.refresh()
+	if n, err := second.ReadBatch(buf); n != 1 || err != nil {
+		t.Fatalf("second: read %d %v after the next wait, want 1: the datagram was lost", n, err)
+	}
+	// A handover is used once: the next refresh calls epoll_wait and,
+	// with both sockets drained, finds nothing.
+	w.refresh()
+	if w.mayRead(first.fd) || w.mayRead(second.fd) {
+		t.Fatal("drained sockets reported readable")
+	}
+	// A wait that times out hands nothing over: a datagram that comes
+	// after it is seen by the next refresh's own epoll_wait.
+	if w.WaitReadable(time.Millisecond) {
+		t.Fatal("wait with nothing readable reported ready")
+	}
+	send(first)
+	deadline := time.Now().Add(5 * time.Second)
+	for w.refresh(); !w.mayRead(first.fd); w.refresh() {
+		if time.Now().After(deadline) {
+			t.Fatal("refresh after a timed-out wait never saw the datagram")
+		}
+		time.Sleep(time.Millisecond) // poll interval
+	}
+}
