@@ -211,7 +211,8 @@ func (d *Driver) newWaiters() error {
 			return err
 		}
 	}
-	d.appWaiter = agentWaiter{d: d, w: w, sends: true, woken: &d.woken}
+	// Only an invoker loop is known to run the duty cycles it parks for.
+	d.appWaiter = agentWaiter{d: d, w: w, sends: true, gates: d.cfg.Threading == ThreadingInvoker, woken: &d.woken}
 	return nil
 }
 
@@ -267,13 +268,13 @@ func (d *Driver) idleFor(a Agent) IdleStrategy {
 	}
 	switch a {
 	case Agent(d.sender):
-		b.Waiter = &agentWaiter{d: d, w: d.sendWaiter, sends: true}
+		b.Waiter = &agentWaiter{d: d, w: d.sendWaiter, sends: true, gates: true}
 	case Agent(d.receiver):
-		b.Waiter = &agentWaiter{d: d, w: d.recvWaiter}
+		b.Waiter = &agentWaiter{d: d, w: d.recvWaiter, gates: true}
 	case Agent(d.conductor):
 		b.Waiter = &agentWaiter{d: d} // no sockets: sleeps between ticks
 	default: // the shared composite
-		b.Waiter = &agentWaiter{d: d, w: d.sendWaiter, sends: true}
+		b.Waiter = &agentWaiter{d: d, w: d.sendWaiter, sends: true, gates: true}
 	}
 	return s
 }
@@ -685,6 +686,9 @@ func (d *Driver) WaitReadablePrecise(timeout time.Duration) bool {
 	}
 	if d.sendPending() {
 		return true
+	}
+	if d.appWaiter.gates && !d.appWaiter.w.gated.Load() {
+		d.appWaiter.w.gated.Store(true)
 	}
 	return d.appWaiter.w.WaitReadablePrecise(timeout)
 }

@@ -18,6 +18,19 @@ const (
 	// preciseTimerSlackNs is the timer slack, in nanoseconds, of a thread
 	// making a precise wait (WaitReadablePrecise): the least Linux allows.
 	preciseTimerSlackNs = 1
+	// refreshGapNs is how long after a readiness snapshot (a refresh, or
+	// a wait's probe handed over) the duty cycles of an agent that parks
+	// through a probe take no new one. A datagram arriving in the gap is
+	// read after the next snapshot or the park's probe, which returns at
+	// once for it: tens of microseconds at most, as status messages and
+	// NAKs already wait (controlPollIntervalNs), where a busy member runs
+	// three or four cycles per wake-up and each snapshot costs an
+	// epoll_wait.
+	refreshGapNs = int64(20 * time.Microsecond)
+	// refreshSkipsMax bounds the cycles in a row that skip their snapshot
+	// for refreshGapNs, so that a loop driven by a clock that does not
+	// advance (a test's, a simulator's) still reads its sockets.
+	refreshSkipsMax = 4
 )
 
 // socketWaiter waits until any of a set of sockets is readable by parking
@@ -65,6 +78,15 @@ type socketWaiter struct {
 	fresh    atomic.Bool
 	probeN   int
 	probeErr error
+
+	// gated is set once a goroutine that runs this waiter's duty cycles
+	// parks through a probe (an agentWaiter with gates): only then may a
+	// cycle skip its snapshot within refreshGapNs of the last (snapNs),
+	// since the park's probe finds what the skipped snapshot would have.
+	// An agent that spins or sleeps instead keeps a snapshot per cycle.
+	gated  atomic.Bool
+	snapNs int64
+	skips  int
 
 	// parked counts goroutines inside a wait, which publications (new data
 	// to send) and network images (consumption that may open the receiver
@@ -188,7 +210,13 @@ func (w *socketWaiter) probe(fd uintptr) bool {
 // instead of calling epoll_wait again (see fresh). It takes it only if it
 // gets mu at once: a goroutine parked in a wait holds mu, and its probe
 // may be writing the events.
-func (w *socketWaiter) refresh() {
+//
+// Once gated, a cycle within refreshGapNs of the last snapshot (and
+// fewer than refreshSkipsMax cycles after it) takes none and reads no
+// socket: the cycles that follow a wake-up (sending what the first
+// produced, then finding no work) would mostly pay an epoll_wait to learn
+// nothing, and the probe before the agent parks stands in for them.
+func (w *socketWaiter) refresh(nowNs int64) {
 	if w.fresh.Load() && w.mu.TryLock() {
 		handed := w.fresh.Swap(false)
 		if handed {
@@ -196,11 +224,18 @@ func (w *socketWaiter) refresh() {
 		}
 		w.mu.Unlock()
 		if handed {
+			w.snapNs, w.skips = nowNs, 0
 			return
 		}
 	}
+	if age := nowNs - w.snapNs; age >= 0 && age < refreshGapNs && w.skips < refreshSkipsMax && w.gated.Load() {
+		w.readyN, w.readyAll = 0, false
+		w.skips++
+		return
+	}
 	n, err := unix.EpollWait(w.epfd, w.cycle[:], 0)
 	w.record(w.cycle[:max(n, 0)], err)
+	w.snapNs, w.skips = nowNs, 0
 }
 
 // record sets the cycle's readiness from one epoll_wait's result.
@@ -249,10 +284,14 @@ func (w *socketWaiter) close() error {
 // woken (Driver.Wake's flag, set on the application's waiter only) closes
 // the same race for a Wake: Wake stores the flag then loads parked, the
 // waiter stores parked then takes the flag.
+//
+// gates says that the goroutine parking here also runs the duty cycles
+// that refresh w, so that they may skip snapshots (socketWaiter.gated).
 type agentWaiter struct {
 	d     *Driver
 	w     *socketWaiter
 	sends bool
+	gates bool
 	woken *atomic.Bool
 }
 
@@ -265,6 +304,9 @@ func (a *agentWaiter) WaitReadable(timeout time.Duration) bool {
 		// No sockets (the conductor): sleep, but not past its next tick.
 		time.Sleep(min(timeout, time.Duration(conductorIntervalNs)))
 		return false
+	}
+	if a.gates && !a.w.gated.Load() {
+		a.w.gated.Store(true)
 	}
 	a.w.parked.Add(1)
 	defer a.w.parked.Add(-1)

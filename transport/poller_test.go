@@ -44,7 +44,7 @@ func TestReadinessGate(t *testing.T) {
 	readAfterRefresh := func(u *udpConn) int {
 		deadline := time.Now().Add(5 * time.Second)
 		for {
-			w.refresh()
+			w.refresh(0)
 			n, err := u.ReadBatch(buf)
 			if err != nil {
 				t.Fatal(err)
@@ -56,7 +56,7 @@ func TestReadinessGate(t *testing.T) {
 		}
 	}
 
-	w.refresh()
+	w.refresh(0)
 	if w.mayRead(rx.fd) {
 		t.Fatal("idle socket reported readable")
 	}
@@ -68,7 +68,7 @@ func TestReadinessGate(t *testing.T) {
 	if n := readAfterRefresh(rx); n != 1 {
 		t.Fatalf("after refresh read %d datagrams, want 1", n)
 	}
-	w.refresh()
+	w.refresh(0)
 	if w.mayRead(rx.fd) {
 		t.Fatal("drained socket still reported readable")
 	}
@@ -82,7 +82,7 @@ func TestReadinessGate(t *testing.T) {
 	got := 0
 	deadline := time.Now().Add(5 * time.Second)
 	for got < len(many) && time.Now().Before(deadline) {
-		w.refresh()
+		w.refresh(0)
 		for _, u := range many {
 			n, err := u.ReadBatch(buf)
 			if err != nil {
@@ -198,11 +198,11 @@ func TestWaitHandsItsProbeToTheNextRefresh(t *testing.T) {
 	}
 	tx.ReadBatch(buf) // tx is watched too: nothing arrives there
 
-	w.refresh()
+	w.refresh(0)
 	send(first)
 	wait()
 	send(second) // after the wait's probe
-	w.refresh()  // the probe's result: first only
+	w.refresh(0)  // the probe's result: first only
 	if !w.mayRead(first.fd) || w.mayRead(second.fd) {
 		t.Fatalf("refresh after the wait: first %v second %v, want the probe's view (true false)",
 			w.mayRead(first.fd), w.mayRead(second.fd))
@@ -215,13 +215,13 @@ func TestWaitHandsItsProbeToTheNextRefresh(t *testing.T) {
 	}
 	// The cycle saw no work; the park that follows must not miss second.
 	wait()
-	w.refresh()
+	w.refresh(0)
 	if n, err := second.ReadBatch(buf); n != 1 || err != nil {
 		t.Fatalf("second: read %d %v after the next wait, want 1: the datagram was lost", n, err)
 	}
 	// A handover is used once: the next refresh calls epoll_wait and,
 	// with both sockets drained, finds nothing.
-	w.refresh()
+	w.refresh(0)
 	if w.mayRead(first.fd) || w.mayRead(second.fd) {
 		t.Fatal("drained sockets reported readable")
 	}
@@ -232,10 +232,109 @@ func TestWaitHandsItsProbeToTheNextRefresh(t *testing.T) {
 	}
 	send(first)
 	deadline := time.Now().Add(5 * time.Second)
-	for w.refresh(); !w.mayRead(first.fd); w.refresh() {
+	for w.refresh(0); !w.mayRead(first.fd); w.refresh(0) {
 		if time.Now().After(deadline) {
 			t.Fatal("refresh after a timed-out wait never saw the datagram")
 		}
 		time.Sleep(time.Millisecond) // poll interval
+	}
+}
+
+// TestGatedRefreshLosesNoDatagram: once its agent parks through a probe,
+// a cycle within refreshGapNs of the last snapshot takes none and reads
+// nothing, and a datagram that arrived after that snapshot is still read
+// before the agent sleeps: the park's probe finds it and returns at once,
+// and the next cycle takes the probe's result. A cycle past the gap
+// takes a snapshot of its own.
+func TestGatedRefreshLosesNoDatagram(t *testing.T) {
+	d, err := NewDriver(DriverConfig{Threading: ThreadingInvoker})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	w := d.sendWaiter
+	rxConn, err := UDPNetwork{}.ListenUnicast(netip.MustParseAddrPort("127.0.0.1:0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rxConn.Close()
+	rx := rxConn.(*udpConn)
+	d.watch(rx, w)
+	tx, err := UDPNetwork{}.ListenUnicast(netip.MustParseAddrPort("127.0.0.1:0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Close()
+	buf := []Datagram{{Buf: make([]byte, 64)}}
+	send := func() {
+		out := []Datagram{{Buf: []byte("x"), N: 1, Addr: rx.LocalAddr()}}
+		if n, err := tx.WriteBatch(out); n != 1 || err != nil {
+			t.Fatalf("send: %d %v", n, err)
+		}
+	}
+	// Ungated (no park yet), every cycle takes a snapshot.
+	w.refresh(1_000)
+	send()
+	w.refresh(1_001)
+	if n, _ := rx.ReadBatch(buf); n != 1 {
+		t.Fatal("ungated refresh inside the gap did not see a datagram")
+	}
+	if d.WaitReadable(time.Millisecond) {
+		t.Fatal("wait with nothing readable reported ready")
+	}
+	if !w.gated.Load() {
+		t.Fatal("an invoker's park did not gate its waiter")
+	}
+
+	now := int64(10_000_000)
+	w.refresh(now) // a snapshot: nothing readable
+	send()
+	w.refresh(now + refreshGapNs - 1) // inside the gap: no snapshot
+	if n, _ := rx.ReadBatch(buf); n != 0 {
+		t.Fatal("a cycle inside the gap read a socket")
+	}
+	// The cycle found no work: the park must return at once for it.
+	start := time.Now()
+	if !d.WaitReadable(5 * time.Second) {
+		t.Fatalf("park after a skipped refresh missed the datagram (waited %v)", time.Since(start))
+	}
+	w.refresh(now + refreshGapNs) // the probe's result, handed over
+	if n, err := rx.ReadBatch(buf); n != 1 || err != nil {
+		t.Fatalf("read %d %v after the park, want 1", n, err)
+	}
+
+	// Past the gap a cycle takes its own snapshot.
+	now += 10 * refreshGapNs
+	w.refresh(now)
+	send()
+	deadline := time.Now().Add(5 * time.Second)
+	for now += refreshGapNs; ; now += refreshGapNs {
+		w.refresh(now)
+		if n, _ := rx.ReadBatch(buf); n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("refreshes past the gap never saw the datagram")
+		}
+		time.Sleep(time.Millisecond) // poll interval
+	}
+
+	// A clock that stands still: every refreshSkipsMax+1-th cycle still
+	// takes a snapshot, so a loop that never parks reads its sockets.
+	now += refreshGapNs
+	w.refresh(now) // a snapshot: nothing readable
+	send()
+	deadline = time.Now().Add(5 * time.Second)
+	for cycles := 1; ; cycles++ {
+		w.refresh(now)
+		if n, _ := rx.ReadBatch(buf); n == 1 {
+			if cycles <= refreshSkipsMax {
+				t.Fatalf("read in cycle %d of a frozen clock, inside the %d skipped", cycles, refreshSkipsMax)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a frozen clock's cycles never read the datagram")
+		}
 	}
 }

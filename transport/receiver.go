@@ -87,7 +87,7 @@ func (r *Receiver) DoWork(nowNs int64) int {
 	// Sharing the sender's waiter means running after the sender on the
 	// same goroutine (invoker and shared threading): its refresh serves.
 	if r.d.recvWaiter != r.d.sendWaiter {
-		r.d.recvWaiter.refresh()
+		r.d.recvWaiter.refresh(nowNs)
 	}
 	work := 0
 	for _, ep := range *r.eps.Load() {

@@ -164,7 +164,7 @@ func (s *Sender) OnClose() {}
 
 // DoWork runs one duty cycle for every network publication.
 func (s *Sender) DoWork(nowNs int64) int {
-	s.d.sendWaiter.refresh()
+	s.d.sendWaiter.refresh(nowNs)
 	work := 0
 	for _, np := range *s.pubs.Load() {
 		if np.done.Load() {
