@@ -49,7 +49,9 @@ const (
 	// KeyFIXStore ([DEFAULT]) chooses the FIX message store: FIXStoreJournal,
 	// FIXStoreFile or FIXStoreMemory. When absent: quickfixgo's file store
 	// if FileStorePath is set (what such a file meant before the key
-	// existed), its memory store otherwise.
+	// existed), its memory store otherwise. Switching between the journal
+	// and the file store keeps each session's sequence numbers (those of
+	// the store written last; its messages are not carried over).
 	KeyFIXStore = "VenueFIXStore"
 	// KeyJournalRetainBytes ([DEFAULT] or [SESSION]) bounds the bytes of
 	// outbound messages a session's journal (FIXStoreJournal) keeps for

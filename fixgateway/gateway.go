@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/quickfixgo/quickfix"
-	"github.com/quickfixgo/quickfix/store/file"
 
 	"venue/engine"
 	"venue/transport"
@@ -261,7 +260,7 @@ func storeFactoryFor(cfg *Config, ctr *counters) quickfix.MessageStoreFactory {
 	case FIXStoreJournal:
 		return journalFactory{settings: cfg.Settings, faults: ctr.journalFaults}
 	case FIXStoreFile:
-		return file.NewStoreFactory(cfg.Settings)
+		return newFileStoreFactory(cfg.Settings)
 	}
 	return quickfix.NewMemoryStoreFactory()
 }

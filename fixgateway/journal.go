@@ -826,16 +826,17 @@ func (f journalFactory) Create(id quickfix.SessionID) (quickfix.MessageStore, er
 		return nil, fmt.Errorf("%w: session %v: %w", ErrJournal, id, err)
 	}
 	path := filepath.Join(dir, journalFileName(id))
-	existed, err := journalExists(path)
+	jt, existed, err := journalModTime(path)
 	if err != nil {
 		return nil, err
 	}
+	ft, fok := fileStoreModTime(dir, id) // storeswitch.go
 	j, err := openJournalRetain(path, fsync, retain)
 	if err != nil {
 		return nil, err
 	}
 	j.faults = f.faults
-	if !existed {
+	if fok && (!existed || ft.After(jt)) {
 		if err := j.adoptFileStore(dir, id); err != nil {
 			j.Close()
 			return nil, err
@@ -844,13 +845,15 @@ func (f journalFactory) Create(id quickfix.SessionID) (quickfix.MessageStore, er
 	return j, nil
 }
 
-// adoptFileStore starts a new journal at the sequence numbers quickfixgo's
-// file store left in dir for the session, if it did: a gateway moved from
-// the file store to the journal keeps its sessions' numbering, so its
-// clients need no reset. (The stored messages stay behind: a resend of
-// one of them is answered with a gap fill.)
+// adoptFileStore gives the journal the sequence numbers quickfixgo's file
+// store left in dir for the session, if it did, emptying it first: a
+// gateway moved from the file store to the journal (the first time, or
+// back after the file store was used since: storeswitch.go) keeps its
+// sessions' numbering, so its clients need no reset. (The file store's
+// messages stay behind: a resend of one of them is answered with a gap
+// fill.)
 func (j *journal) adoptFileStore(dir string, id quickfix.SessionID) error {
-	prefix := filepath.Join(dir, strings.TrimSuffix(journalFileName(id), journalFileSuffix))
+	prefix := fileStorePrefix(dir, id)
 	sender, okS := readFileStoreSeqNum(prefix + ".senderseqnums")
 	target, okT := readFileStoreSeqNum(prefix + ".targetseqnums")
 	if !okS && !okT {
@@ -858,6 +861,9 @@ func (j *journal) adoptFileStore(dir string, id quickfix.SessionID) error {
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	if err := j.fresh(time.Now()); err != nil {
+		return err
+	}
 	if okS {
 		j.hdr.nextSender = sender
 	}

@@ -87,6 +87,9 @@ func listSegments(base string) ([]uint64, error) {
 		dir = "."
 	}
 	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil // no directory yet: no journal
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: list segments of %s: %w", ErrJournal, base, err)
 	}
