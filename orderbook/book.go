@@ -210,7 +210,7 @@ type bookSide struct {
 	// pending counts the levels created since the tree was last settled,
 	// whose keys are in Book.pendingKeys; see pendingLevelsMax.
 	pending int32
-	prices  table // price -> level index
+	prices  table // price -> level index of the overflow levels
 	tree    *btree.BTreeG[levelKey]
 }
 

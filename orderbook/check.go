@@ -97,12 +97,13 @@ func (b *Book) checkSide(s Side) (int, error) {
 		}
 		queued += n
 	}
-	if levels != int(bs.prices.count) || levels != int(bs.active+bs.empty) {
-		return 0, fmt.Errorf("%w: %v tree has %d levels, price table %d, counters %d active %d empty",
-			ErrInvariant, s, levels, bs.prices.count, bs.active, bs.empty)
+	if levels != int(bs.active+bs.empty) {
+		return 0, fmt.Errorf("%w: %v tree has %d levels, counters %d active %d empty",
+			ErrInvariant, s, levels, bs.active, bs.empty)
 	}
-	if overflow != bs.overflow {
-		return 0, fmt.Errorf("%w: %v has %d overflow levels (counter %d)", ErrInvariant, s, overflow, bs.overflow)
+	if overflow != bs.overflow || overflow != bs.prices.count {
+		return 0, fmt.Errorf("%w: %v has %d overflow levels (counter %d, price table %d)",
+			ErrInvariant, s, overflow, bs.overflow, bs.prices.count)
 	}
 	if active != bs.active || best != bs.best || (best != nilIndex && b.levels[best].price != bs.bestPrice) {
 		return 0, fmt.Errorf("%w: %v has %d non-empty levels (counter %d), best level %d (cached %d)",
@@ -118,8 +119,9 @@ func (b *Book) checkLevel(s Side, k levelKey) (int, error) {
 	if lv.side != s || sideKey(s, lv.price) != k.key {
 		return 0, fmt.Errorf("%w: level %d key %d does not match side %v price %d", ErrInvariant, k.level, k.key, lv.side, lv.price)
 	}
-	if li, ok := b.tableLevel(s, lv.price); !ok || li != k.level {
-		return 0, fmt.Errorf("%w: %v price %d not in price table", ErrInvariant, s, lv.price)
+	// The price table holds the overflow levels and only them.
+	if li, ok := b.tableLevel(s, lv.price); ok != !b.isWindowLevel(k.level) || (ok && li != k.level) {
+		return 0, fmt.Errorf("%w: %v price %d in price table %v, level %d", ErrInvariant, s, lv.price, ok, k.level)
 	}
 	if li, ok := b.lookupLevel(s, lv.price); !ok || li != k.level {
 		return 0, fmt.Errorf("%w: %v price %d not found through its window", ErrInvariant, s, lv.price)

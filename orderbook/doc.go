@@ -21,8 +21,8 @@
 // window of levels addressed by price modulo its size, where nearly every
 // level sits, so finding a price's level is one load of the level itself
 // (neighbouring prices share cache lines); a level whose slot another price
-// holds overflows elsewhere, found through a price table that holds every
-// level. The price levels
+// holds overflows elsewhere, found through a price table of the overflow
+// levels. The price levels
 // of each side are ordered in a google/btree BTreeG, but the btree is only
 // touched when levels are purged, when the next best level is far from
 // the emptied best, and when new levels enter it, a batch at a time: adding
