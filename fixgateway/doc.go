@@ -5,7 +5,8 @@
 // It owns:
 //   - the FIX sessions: quickfixgo's settings file (ports, TLS, heartbeats,
 //     the FIX store: VenueFIXStore names the gateway's journal, one
-//     append-only file per session and one write per message (journal.go),
+//     append-only file per session and one write per message, bounded by
+//     VenueJournalRetainBytes (journal.go, journalsegments.go),
 //     quickfixgo's file store or its memory store) extended with Venue* keys that map
 //     each SenderCompID to a principal, its accounts, its logon password
 //     (tag 554) and cancel-on-disconnect (see Config);

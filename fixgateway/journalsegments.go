@@ -112,12 +112,6 @@ func listSegments(base string) ([]uint64, error) {
 	return nums, nil
 }
 
-// journalExists reports whether base has any segment.
-func journalExists(base string) (bool, error) {
-	nums, err := listSegments(base)
-	return len(nums) > 0, err
-}
-
 // segmentInUse reports whether the segment file at path was ever written
 // to: a valid header slot or a whole first record.
 func segmentInUse(path string) (bool, error) {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/quickfixgo/quickfix"
 )
@@ -231,7 +232,7 @@ func TestJournalSegmentNames(t *testing.T) {
 // TestJournalRetainSetting: VenueJournalRetainBytes (session or default
 // section) sets the bound; out of range is a config error; absent is the
 // default. A journal whose segment 0 was deleted still exists: it does
-// not adopt the file store's numbers again.
+// not adopt the older numbers of a file store beside it.
 func TestJournalRetainSetting(t *testing.T) {
 	dir := t.TempDir()
 	text := "[DEFAULT]\nConnectionType=acceptor\nSocketAcceptPort=9999\nFileStorePath=" + dir + "\nFileStoreSync=N\nVenueFIXStore=journal\n" +
@@ -277,7 +278,14 @@ func TestJournalRetainSetting(t *testing.T) {
 	if _, err := os.Stat(base); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("segment 0 still there after 400 messages: %v", err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "FIX.4.4-VENUE-DEMO1.senderseqnums"), []byte("0000000000000000007"), 0o600); err != nil {
+	seqnums := filepath.Join(dir, "FIX.4.4-VENUE-DEMO1.senderseqnums")
+	if err := os.WriteFile(seqnums, []byte("0000000000000000007"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// Older than the journal (one written since would be a switch back:
+	// TestStoreSwitchKeepsNumbers).
+	old := time.Now().Add(-time.Hour)
+	if err := os.Chtimes(seqnums, old, old); err != nil {
 		t.Fatal(err)
 	}
 	s, err = f.Create(id)
