@@ -84,11 +84,14 @@ func (b *Book) fill(in *incoming, m *order, mi int32, lv *level) {
 	if makerLeft == 0 {
 		b.unlinkOrder(mi) // takes its open quantity, q, off the level
 		b.live--
+		// Into the batch before a full batch is retired: retiring moves
+		// entries, this maker's too, and moveOrder keeps the batch's slots
+		// up to date, not mi.
+		b.filledMakers[b.filledCount] = mi
+		b.filledCount++
 		if b.filledCount == filledMakersMax {
 			b.retireFilled()
 		}
-		b.filledMakers[b.filledCount] = mi
-		b.filledCount++
 		return
 	}
 	m.fill(q)

@@ -148,3 +148,30 @@ func TestOrderTableGrows(t *testing.T) {
 func submit(id OrderID, a Account, s Side, price, qty int64) command {
 	return command{kind: cmdSubmit, order: Order{ID: id, Account: a, Side: s, Price: price, Quantity: qty}}
 }
+
+// TestOrderTableRetireBatchMoves fills more makers of one probe run in one
+// level than a batch of filled makers holds: retiring a full batch shifts
+// the rest of the run back, the maker just filled among them, whose new
+// slot the batch must hold (it once held the old one, and a later retire
+// freed the wrong slot).
+func TestOrderTableRetireBatchMoves(t *testing.T) {
+	var rec, refRec recorder
+	cfg := Config{OrdersHint: 64}
+	b := New(cfg, &rec)
+	ref := newRefBook(cfg, &refRec)
+	ids := collidingIDs(b, 2*filledMakersMax+8)
+	slots := len(b.orders)
+	var cmds []command
+	for _, id := range ids[:len(ids)-1] {
+		cmds = append(cmds, submit(id, 1, Sell, 100, 1))
+	}
+	cmds = append(cmds, submit(ids[len(ids)-1], 2, Buy, 100, int64(len(ids)-3)))
+	for i, c := range cmds {
+		if d := applyBoth(c, b, ref, &rec, &refRec); d != "" {
+			t.Fatalf("command %d (%v): %s", i, c, d)
+		}
+	}
+	if len(b.orders) != slots {
+		t.Fatalf("the order table grew from %d to %d slots: the ids no longer collide", slots, len(b.orders))
+	}
+}
