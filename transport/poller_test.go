@@ -12,25 +12,7 @@ import (
 // refresh waits for the next one (and is not lost), and a refresh that
 // fills its event array lets every socket read.
 func TestReadinessGate(t *testing.T) {
-	w, err := newSocketWaiter()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.close()
-	lo := netip.MustParseAddrPort("127.0.0.1:0")
-	listen := func() *udpConn {
-		c, err := UDPNetwork{}.ListenUnicast(lo)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		u := c.(*udpConn)
-		if err := w.add(u.sysfd()); err != nil {
-			t.Fatal(err)
-		}
-		u.gate(w)
-		return u
-	}
+	w, listen := gatedWaiter(t)
 	rx, tx := listen(), listen()
 	buf := []Datagram{{Buf: make([]byte, 64)}}
 	send := func(to *udpConn) {
@@ -160,25 +142,7 @@ func TestDriverWakeBeforeWaitIsKept(t *testing.T) {
 // it. (Were the refresh to call epoll_wait, it would report the second
 // socket at once.)
 func TestWaitHandsItsProbeToTheNextRefresh(t *testing.T) {
-	w, err := newSocketWaiter()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.close()
-	lo := netip.MustParseAddrPort("127.0.0.1:0")
-	listen := func() *udpConn {
-		c, err := UDPNetwork{}.ListenUnicast(lo)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		u := c.(*udpConn)
-		if err := w.add(u.sysfd()); err != nil {
-			t.Fatal(err)
-		}
-		u.gate(w)
-		return u
-	}
+	w, listen := gatedWaiter(t)
 	first, second, tx := listen(), listen(), listen()
 	buf := []Datagram{{Buf: make([]byte, 64)}}
 	send := func(to *udpConn) {
@@ -202,7 +166,7 @@ func TestWaitHandsItsProbeToTheNextRefresh(t *testing.T) {
 	send(first)
 	wait()
 	send(second) // after the wait's probe
-	w.refresh(0)  // the probe's result: first only
+	w.refresh(0) // the probe's result: first only
 	if !w.mayRead(first.fd) || w.mayRead(second.fd) {
 		t.Fatalf("refresh after the wait: first %v second %v, want the probe's view (true false)",
 			w.mayRead(first.fd), w.mayRead(second.fd))
@@ -336,5 +300,31 @@ func TestGatedRefreshLosesNoDatagram(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatal("a frozen clock's cycles never read the datagram")
 		}
+	}
+}
+
+// gatedWaiter returns a socket waiter (closed when the test ends) and a
+// function that opens a loopback socket registered with it and gated by
+// its readiness refresh.
+func gatedWaiter(t *testing.T) (*socketWaiter, func() *udpConn) {
+	t.Helper()
+	w, err := newSocketWaiter()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.close() })
+	lo := netip.MustParseAddrPort("127.0.0.1:0")
+	return w, func() *udpConn {
+		c, err := UDPNetwork{}.ListenUnicast(lo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		u := c.(*udpConn)
+		if err := w.add(u.sysfd()); err != nil {
+			t.Fatal(err)
+		}
+		u.gate(w)
+		return u
 	}
 }
