@@ -244,6 +244,8 @@ type Book struct {
 	links        []link  // per order table slot, beside orders
 	levels       []level
 	sides        [2]bookSide
+	// mem holds the memory of orders, links and levels (see bigmem.go).
+	mem *bookMem
 	// cursor and kept hold order table slots across removals, which move
 	// entries (see moveOrder): the next order of a queue being walked, and
 	// the order an amend is requeueing; nilIndex when unused.
@@ -336,6 +338,7 @@ func (c Config) withDefaults() Config {
 // never allocates (see levelsPerSidePrimedMax for the one exception).
 func (b *Book) reset() {
 	hint := b.cfg.OrdersHint
+	b.mem = newBookMem()
 	b.initOrders(orderSlotsFor(hint))
 	b.cursor, b.kept = nilIndex, nilIndex
 	b.filledCount = 0
@@ -346,7 +349,7 @@ func (b *Book) reset() {
 	b.windowBits = uint8(bits.TrailingZeros(uint(window)))
 	// The windows first, then room for as many overflow levels as the
 	// book makes room for levels: all of them might be.
-	b.levels = make([]level, 2*window, 2*window+levels)
+	b.levels = b.makeLevels(2*window, 2*window+levels)
 	for li := range b.levels {
 		b.levels[li] = level{price: freePrice, head: nilIndex, tail: nilIndex}
 	}

@@ -67,6 +67,29 @@ func windowSlotsFor(ordersHint int) int {
 	return n
 }
 
+// makeLevels makes the book's levels, n of capacity, and frees those they
+// replace, if any.
+func (b *Book) makeLevels(n, capacity int) []level {
+	levels, old := bigArray[level](b.mem, bigLevels, capacity)
+	freeBlock(old)
+	return levels[:n]
+}
+
+// appendLevel adds a level at the end of the levels, doubling them (in a
+// new block, see bigmem.go) when they are full, and returns its index.
+func (b *Book) appendLevel() int32 {
+	n := len(b.levels)
+	if n == cap(b.levels) {
+		levels, old := bigArray[level](b.mem, bigLevels, 2*n)
+		copy(levels, b.levels)
+		b.levels = levels[:n]
+		freeBlock(old)
+	}
+	b.levels = b.levels[:n+1]
+	b.levels[n] = level{}
+	return int32(n)
+}
+
 // windowLevel returns the index of price's window slot on side s.
 func (b *Book) windowLevel(s Side, price int64) int32 {
 	return int32(uint64(s)<<b.windowBits | uint64(price)&(1<<b.windowBits-1))
@@ -134,8 +157,7 @@ func (b *Book) createLevel(s Side, price int64) int32 {
 		if li != nilIndex {
 			b.freeLevel = b.levels[li].head
 		} else {
-			b.levels = append(b.levels, level{})
-			li = int32(len(b.levels) - 1)
+			li = b.appendLevel()
 		}
 		bs.overflow++
 	}

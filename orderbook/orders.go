@@ -42,16 +42,19 @@ func orderSlotsFor(keys int) int {
 
 func orderSlotsFit(keys, slots int) bool { return keys*ordersLoadDen <= slots*ordersLoadNum }
 
-// initOrders makes an empty order table of slots entries.
-func (b *Book) initOrders(slots int) {
-	b.orders = make([]order, slots)
-	b.links = make([]link, slots)
+// initOrders makes an empty order table of slots entries. It returns the
+// blocks of the table it replaces, which the caller frees when it no longer
+// reads them.
+func (b *Book) initOrders(slots int) (oldOrders, oldLinks bigBlock) {
+	b.orders, oldOrders = bigArray[order](b.mem, bigOrders, slots)
+	b.links, oldLinks = bigArray[link](b.mem, bigLinks, slots)
 	for i := range b.links {
 		b.links[i] = link{prev: nilIndex, next: nilIndex}
 	}
 	b.ordersShift = uint8(64 - bits.TrailingZeros(uint(slots)))
 	b.ordersMask = uint64(slots - 1)
 	b.indexed = 0
+	return oldOrders, oldLinks
 }
 
 // orderHome is the first slot to probe for id: the top bits of its
@@ -156,7 +159,9 @@ func (b *Book) moveOrder(from, to int32) {
 func (b *Book) growOrders() {
 	assert(b.filledCount == 0 && b.cursor == nilIndex && b.kept == nilIndex, "growOrders: slots held")
 	oldOrders, oldLinks := b.orders, b.links
-	b.initOrders(2 * len(oldOrders))
+	oldOrdersMem, oldLinksMem := b.initOrders(2 * len(oldOrders))
+	defer freeBlock(oldOrdersMem)
+	defer freeBlock(oldLinksMem)
 	moved := make([]int32, len(oldOrders))
 	for oi := range oldOrders {
 		moved[oi] = nilIndex
