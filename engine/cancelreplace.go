@@ -9,8 +9,10 @@ type targetRef struct {
 	orig       *[clOrdIDBytes]byte
 	instrument uint32
 	side       Side
-	// early is orig's hash if the command computed it at its start.
-	early earlyKey
+	// hash is the hash of (account, *orig) if hashed: the command's
+	// account name and orig give it without resolving the account.
+	hash   uint32
+	hashed bool
 }
 
 // findTarget resolves and authorizes the order a cancel or replace names.
@@ -67,7 +69,11 @@ func (e *Engine) lookupOrder(a int32, t *targetRef) (r orderRef, stale, ok bool)
 		o := e.orders.at(r)
 		return r, !zeroClOrdID(t.orig) && !sameClOrdID(t.orig, &o.clOrdID), true
 	}
-	i, found := e.orders.clFindID(a, t.orig, t.early.hashFor(a, t.orig))
+	h := t.hash
+	if !t.hashed {
+		h = hashClID(&e.accounts[a].name, t.orig)
+	}
+	i, found := e.orders.clFindID(a, t.orig, h)
 	if !found {
 		return 0, false, false
 	}
@@ -86,7 +92,8 @@ func (e *Engine) onCancelOrder(s *session, m CancelOrder) {
 	_ = m[CancelOrderBlockLength-1] // Decode guarantees it; one check for all the accessors
 	t := targetRef{orderID: m.OrderID(), account: m.accountRef(), orig: m.origClOrdIDRef(), instrument: m.Instrument(), side: m.Side()}
 	if t.orderID == 0 {
-		t.early = e.prefetchKey(t.account, t.orig)
+		t.hash, t.hashed = hashClID(t.account, t.orig), true
+		e.prefetchKey(t.hash)
 	}
 	// Account and OrigClOrdID are checked where a lookup fails (only valid
 	// names are ever indexed): see findTarget.
@@ -169,6 +176,9 @@ func (e *Engine) onReplaceOrder(s *session, m ReplaceOrder) {
 		return
 	}
 	t := targetRef{orderID: m.OrderID(), account: m.accountRef(), orig: m.origClOrdIDRef(), instrument: m.Instrument(), side: m.Side()}
+	if t.orderID == 0 {
+		t.hash, t.hashed = hashClID(t.account, t.orig), true
+	}
 	if e.duplicate(p, m.SenderSeq()) {
 		e.answerDuplicateTarget(TemplateReplaceOrder, p, &t, m.Principal(), m.ClOrdID())
 		return
@@ -211,7 +221,7 @@ func (e *Engine) replaceAllowed(oi orderRef, m ReplaceOrder) Reason {
 	switch {
 	case m.OrdType() != o.ordType || m.TimeInForce() != o.tif || (m.Flags()^o.flags)&FlagPostOnly != 0:
 		return ReasonUnsupportedOrderType
-	case e.orders.isCurrentID(o.account, m.clOrdIDRef()):
+	case e.orders.isCurrentID(o.account, m.clOrdIDRef(), hashClID(m.accountRef(), m.clOrdIDRef())):
 		return ReasonDuplicateClOrdID
 	case m.Quantity() < o.cum:
 		return ReasonInvalidQuantity

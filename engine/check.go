@@ -45,7 +45,7 @@ func checkOrders(s *state) error {
 	if total != s.orders.live || held != s.orders.count() {
 		return fmt.Errorf("%w: %d live and %d held orders, %d and %d counted", ErrInvariant, total, held, s.orders.live, s.orders.count())
 	}
-	if err := checkClOrdIndex(&s.orders); err != nil {
+	if err := checkClOrdIndex(s); err != nil {
 		return err
 	}
 	for i := range s.orders.finished.len() {
@@ -95,7 +95,7 @@ func checkLiveOrder(s *state, at orderRef, o *order) error {
 		return fmt.Errorf("%w: order %d: not indexed at its slot", ErrInvariant, o.id)
 	}
 	k := clKey{account: o.account, id: o.clOrdID}
-	if o.clHash != hashClKey(&k) {
+	if o.clHash != s.clKeyHash(&k) {
 		return fmt.Errorf("%w: order %d: stale ClOrdID hash", ErrInvariant, o.id)
 	}
 	if ref, ok := s.orders.clGet(&k, o.clHash); !ok || ref != r {
@@ -107,7 +107,8 @@ func checkLiveOrder(s *state, at orderRef, o *order) error {
 // checkClOrdIndex checks that every ClOrdID index entry points at a held
 // order (where the id index finds it) or a superseded ring entry that
 // holds the entry's key, and that the count is right.
-func checkClOrdIndex(s *orderStore) error {
+func checkClOrdIndex(st *state) error {
+	s := &st.orders
 	n := 0
 	for _, sl := range s.byClOrdID.slots {
 		if sl.ref == 0 {
@@ -119,7 +120,11 @@ func checkClOrdIndex(s *orderStore) error {
 			if int(sl.ref.index()) >= s.superseded.len() {
 				return fmt.Errorf("%w: ClOrdID entry points past the superseded ring", ErrInvariant)
 			}
-			k = s.superseded.buf[sl.ref.index()].key
+			e := &s.superseded.buf[sl.ref.index()]
+			if e.hash != st.clKeyHash(&e.key) {
+				return fmt.Errorf("%w: superseded ClOrdID entry's hash is not its key's", ErrInvariant)
+			}
+			k = e.key
 		} else {
 			o := s.at(sl.ref)
 			if r, ok := s.get(o.id); !ok || r != sl.ref {
@@ -127,7 +132,7 @@ func checkClOrdIndex(s *orderStore) error {
 			}
 			k = clKey{account: o.account, id: o.clOrdID}
 		}
-		if hashClKey(&k) != sl.hash {
+		if st.clKeyHash(&k) != sl.hash {
 			return fmt.Errorf("%w: ClOrdID entry's hash is not its key's", ErrInvariant)
 		}
 	}

@@ -60,20 +60,22 @@ func (t *clIndex) init(keysHint int) {
 	t.count = 0
 }
 
-// hashClKey mixes the account and the four words of the id. Each word is
+// hashClID is the hash of the key (account, *id), given the account's
+// name: it mixes the two words of the name and the four words of the id,
+// read where they lie (a command's fields). Names are unique and an
+// account keeps its name and index for good, so the name stands for the
+// index; hashing the name lets a hint hash a command's key straight from
+// the command, without resolving the account first (a lookup in a table
+// that a flow of 100 instruments keeps out of cache). Each word is
 // multiplied by its own constant and the products summed, so that the
 // multiplies run side by side rather than one after another (every new
 // order, cancel and replace waits for this hash before its first probe);
 // a final xor-shift and multiply spreads the sum into the top bits, which
 // pick the home slot. It is fixed (no per-process seed), so the layout is
 // the same on every member; the layout never affects output either way.
-func hashClKey(k *clKey) uint32 { return hashClID(k.account, &k.id) }
-
-// hashClID is hashClKey of (account, *id), reading the id where it lies
-// (a command's field): building a clKey first would copy 32 bytes only to
-// read them back a word at a time.
-func hashClID(account int32, id *[clOrdIDBytes]byte) uint32 {
-	h := uint64(uint32(account))*clHashMul0 +
+func hashClID(account *[accountNameBytes]byte, id *[clOrdIDBytes]byte) uint32 {
+	h := binary.LittleEndian.Uint64(account[0:8])*clHashMul0 +
+		binary.LittleEndian.Uint64(account[8:16])*clHashMul5 +
 		binary.LittleEndian.Uint64(id[0:8])*clHashMul1 +
 		binary.LittleEndian.Uint64(id[8:16])*clHashMul2 +
 		binary.LittleEndian.Uint64(id[16:24])*clHashMul3 +
@@ -81,6 +83,9 @@ func hashClID(account int32, id *[clOrdIDBytes]byte) uint32 {
 	h ^= h >> 29
 	return uint32((h * clHashMul5) >> 32)
 }
+
+// clKeyHash is the hash of key k, whose account is one of s's.
+func (s *state) clKeyHash(k *clKey) uint32 { return hashClID(&s.accounts[k.account].name, &k.id) }
 
 func (t *clIndex) home(h uint32) uint32 { return h >> t.shift }
 
@@ -232,7 +237,7 @@ func (s *orderStore) appendClRefs(dst []clRef) []clRef {
 		switch {
 		case sl.ref == 0:
 		case sl.ref.isSuperseded():
-			dst = append(dst, s.superseded.buf[sl.ref.index()])
+			dst = append(dst, s.superseded.buf[sl.ref.index()].clRef())
 		default:
 			o := s.at(sl.ref)
 			dst = append(dst, clRef{key: clKey{account: o.account, id: o.clOrdID}, id: o.id})

@@ -231,9 +231,9 @@ func (e *Engine) hintLocate(h *hint, payload []byte, pendingNew uint64) {
 			h.up.Op = orderbook.OpAmend
 			h.up.Price, h.newQty = m.Price(), m.Quantity()
 			e.hintOrigin(h, hintReplace, m.Instrument(), m.accountRef(), m.origClOrdIDRef(), m.OrderID())
-			if a, ok := e.accountIdx.find(m.accountRef()); ok {
+			if h.op != hintNone {
 				// The new ClOrdID goes into the index too.
-				prefetch(unsafe.Pointer(&e.orders.byClOrdID.slots[e.orders.byClOrdID.home(hashClID(a, m.clOrdIDRef()))]))
+				prefetch(unsafe.Pointer(&e.orders.byClOrdID.slots[e.orders.byClOrdID.home(hashClID(m.accountRef(), m.clOrdIDRef()))]))
 			}
 		}
 	}
@@ -244,11 +244,10 @@ func (e *Engine) hintLocate(h *hint, payload []byte, pendingNew uint64) {
 // order will likely get.
 func (e *Engine) hintNewOrder(h *hint, m NewOrder, pendingNew uint64) {
 	in := e.state.instrument(m.Instrument())
-	a, ok := e.accountIdx.find(m.accountRef())
-	if in == nil || !ok {
+	if in == nil {
 		return
 	}
-	h.clHash = hashClID(a, m.clOrdIDRef())
+	h.clHash = hashClID(m.accountRef(), m.clOrdIDRef())
 	prefetch(unsafe.Pointer(&e.orders.byClOrdID.slots[e.orders.byClOrdID.home(h.clHash)]))
 	h.op, h.book = hintNew, in.book
 	h.up = orderbook.Upcoming{
@@ -270,50 +269,18 @@ func (e *Engine) hintOrigin(h *hint, op hintOp, instrument uint32, acct *[accoun
 		prefetch(unsafe.Pointer(&e.orders.direct[orderID&e.orders.mask]))
 		return
 	}
-	a, ok := e.accountIdx.find(acct)
-	if !ok {
-		return
-	}
-	h.clHash = hashClID(a, orig)
+	h.clHash = hashClID(acct, orig)
 	h.op, h.book = op, in.book
 	prefetch(unsafe.Pointer(&e.orders.byClOrdID.slots[e.orders.byClOrdID.home(h.clHash)]))
 }
 
-// earlyKey is a ClOrdID key a command resolved at its start, so that the
-// index slot it will probe is on its way while the command checks its
-// sender: see prefetchKey.
-type earlyKey struct {
-	ok      bool
-	account int32
-	hash    uint32
-}
-
-// hashFor returns the hash of (account, *id), reusing k's if k was
-// computed for that account (the id is the same by construction: both
-// come from the command).
-func (k earlyKey) hashFor(account int32, id *[clOrdIDBytes]byte) uint32 {
-	if k.ok && k.account == account {
-		return k.hash
-	}
-	return hashClID(account, id)
-}
-
-// prefetchKey starts fetching the ClOrdID index slot of (the account
-// named acct, id) when a command starts, before its sender and account are
+// prefetchKey starts fetching the ClOrdID index slot of the key whose
+// hash is h when a command starts, before its sender and account are
 // authorized, so that the miss overlaps those checks instead of following
 // them; a caller that hints ahead has fetched it already, and then nothing
-// is done. It only resolves a name and hashes, both pure: the command
-// authorizes the account as before and recomputes the hash if its account
-// differs.
-func (e *Engine) prefetchKey(acct *[accountNameBytes]byte, id *[clOrdIDBytes]byte) earlyKey {
-	if e.hints.used {
-		return earlyKey{}
+// is done.
+func (e *Engine) prefetchKey(h uint32) {
+	if !e.hints.used {
+		prefetch(unsafe.Pointer(&e.orders.byClOrdID.slots[e.orders.byClOrdID.home(h)]))
 	}
-	a, ok := e.accountIdx.find(acct)
-	if !ok {
-		return earlyKey{}
-	}
-	h := hashClID(a, id)
-	prefetch(unsafe.Pointer(&e.orders.byClOrdID.slots[e.orders.byClOrdID.home(h)]))
-	return earlyKey{ok: true, account: a, hash: h}
 }

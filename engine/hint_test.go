@@ -108,7 +108,8 @@ func TestHintWalksTheChain(t *testing.T) {
 	h.send(sT1, newOrderCmd(no{px: 100, qty: 10, acct: "A1", cl: "rest1"}))
 	h.send(sT1, newOrderCmd(no{side: SideSell, px: 105, qty: 10, acct: "A1", cl: "rest2"}))
 	e := h.e
-	want, _, ok := e.orders.byClOrd(clKey{account: 0, id: clOrdIDKey("rest2")})
+	k := clKey{account: 0, id: clOrdIDKey("rest2")}
+	want, _, ok := e.orders.byClOrdHashed(&k, e.clKeyHash(&k))
 	if !ok {
 		t.Fatal("rest2 not indexed")
 	}
@@ -199,34 +200,29 @@ func FuzzHint(f *testing.F) {
 	})
 }
 
-// An early key's hash is reused only for the account it was computed for;
-// any other account, or no early key, is hashed afresh.
-func TestEarlyKeyHashFor(t *testing.T) {
-	c := clKey{account: 4, id: clOrdIDKey("o1")}
-	want := hashClKey(&c)
-	for _, tc := range []struct {
-		name string
-		k    earlyKey
-		want uint32
-	}{
-		{"same account", earlyKey{ok: true, account: 4, hash: 12345}, 12345},
-		{"other account", earlyKey{ok: true, account: 3, hash: 12345}, want},
-		{"none", earlyKey{account: 4, hash: 12345}, want},
-	} {
-		if got := tc.k.hashFor(c.account, &c.id); got != tc.want {
-			t.Errorf("%s: %d, want %d", tc.name, got, tc.want)
-		}
-	}
-	// A real early key is the key's own hash.
+// A ClOrdID key's hash is the hash of its account's name and the id, so
+// that a command's fields give it without resolving the account: the
+// hash a command computes from its own fields is the one its order's
+// record and index entry hold, and accounts of other names hash apart.
+func TestClHashByAccountName(t *testing.T) {
 	h := newHarness(t)
+	h.send(sT1, newOrderCmd(no{px: 100, qty: 10, acct: "A1", cl: "o1"}))
+	e := h.e
 	acct, id := [accountNameBytes]byte{'A', '1'}, clOrdIDKey("o1")
-	k := h.e.prefetchKey(&acct, &id)
-	c0 := clKey{account: 0, id: id}
-	if !k.ok || k.account != 0 || k.hash != hashClKey(&c0) {
-		t.Fatalf("prefetchKey: %+v", k)
+	k := clKey{account: 0, id: id}
+	want := hashClID(&acct, &id)
+	if got := e.clKeyHash(&k); got != want {
+		t.Fatalf("clKeyHash %#x, the command's fields hash to %#x", got, want)
 	}
-	h.e.Hint(nil)
-	if k := h.e.prefetchKey(&acct, &id); k.ok {
-		t.Fatal("prefetchKey works for a caller that hints")
+	r, _, ok := e.orders.byClOrdHashed(&k, want)
+	if !ok || e.orders.at(r).clHash != want {
+		t.Fatalf("order o1 not found by the hash of its command's fields (found %v)", ok)
+	}
+	other := [accountNameBytes]byte{'A', '2'}
+	if hashClID(&other, &id) == want {
+		t.Fatal("accounts A1 and A2 hash the same ClOrdID alike")
+	}
+	if err := e.Check(); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -33,7 +33,7 @@ func (e *Engine) applyReplace(r orderRef, price, qty int64) {
 	e.ctx.origPrice, e.ctx.origQty = o.price, o.qty
 	o.clOrdID = e.ctx.newClOrdID
 	k := clKey{account: o.account, id: o.clOrdID}
-	o.clHash = hashClKey(&k)
+	o.clHash = e.clKeyHash(&k)
 	e.orders.clPut(&k, o.clHash, r)
 	o.price, o.qty = price, qty
 }

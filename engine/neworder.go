@@ -8,7 +8,10 @@ import "venue/orderbook"
 func (e *Engine) onNewOrder(s *session, m NewOrder) {
 	_ = m[NewOrderBlockLength-1] // Decode guarantees it; one check for all the accessors
 	acct, id := m.accountRef(), m.clOrdIDRef()
-	early := e.prefetchKey(acct, id)
+	// The key's hash needs no lookup (see hashClID): the index slot it
+	// names is on its way while the sender is checked.
+	h := hashClID(acct, id)
+	e.prefetchKey(h)
 	if m.Flags()&^flagsKnown != 0 || !validName32(id) {
 		e.counters.Malformed++
 		e.rejectNewOrder(m, ReasonMalformed)
@@ -29,7 +32,6 @@ func (e *Engine) onNewOrder(s *session, m NewOrder) {
 		e.rejectNewOrder(m, r)
 		return
 	}
-	h := early.hashFor(a, id)
 	cl, found := e.orders.clFindID(a, id, h)
 	if found {
 		oi, current, ok := e.orders.resolve(e.orders.byClOrdID.slots[cl].ref)
@@ -140,7 +142,8 @@ func crosses(b *orderbook.Book, side Side, price int64) bool {
 // reject says it was a duplicate.
 func (e *Engine) answerDuplicate(t TemplateID, acct [accountNameBytes]byte, id [clOrdIDBytes]byte, principal []byte, instrument uint32) {
 	if a, ok := e.accountIdx.get(acct); ok {
-		if oi, _, ok := e.orders.byClOrd(clKey{account: a, id: id}); ok {
+		k := clKey{account: a, id: id}
+		if oi, _, ok := e.orders.byClOrdHashed(&k, e.clKeyHash(&k)); ok {
 			e.statusReport(e.orders.at(oi), ReasonDuplicateMessage)
 			return
 		}

@@ -72,6 +72,17 @@ type clRef struct {
 	id  uint64
 }
 
+// supersededID is a superseded ring entry: a clRef and its key's hash
+// (derived, not snapshotted), so that dropping the entry from the index
+// needs no hashing, and no account's name.
+type supersededID struct {
+	key  clKey
+	hash uint32
+	id   uint64
+}
+
+func (r *supersededID) clRef() clRef { return clRef{key: r.key, id: r.id} }
+
 // orderRef says where an order's record is: a slot of the record slab, or
 // (in the ClOrdID index only) an entry of the superseded ring. The kind is
 // in the low bits; 0 is no reference. A record never moves while it is
@@ -148,7 +159,7 @@ type orderStore struct {
 
 	finishes   uint64               // orders finished so far (the last finishSeq)
 	finished   ring[finishedRecord] // oldest first
-	superseded ring[clRef]
+	superseded ring[supersededID]
 }
 
 // finishedRecord is a finished order's ring entry: enough to forget it
@@ -309,14 +320,10 @@ func (s *orderStore) eachHeld(f func(orderRef, *order) error) error {
 	return nil
 }
 
-// byClOrd finds the order a client order id names. current reports whether
-// that id is the order's own ClOrdID and the order is live (rather than a
-// ClOrdID it was replaced from, or one of an order that is done).
-func (s *orderStore) byClOrd(k clKey) (r orderRef, current, ok bool) {
-	return s.byClOrdHashed(&k, hashClKey(&k))
-}
-
-// byClOrdHashed is byClOrd with the key's hash already computed.
+// byClOrdHashed finds the order a client order id names, given the key's
+// hash. current reports whether that id is the order's own ClOrdID and
+// the order is live (rather than a ClOrdID it was replaced from, or one
+// of an order that is done).
 func (s *orderStore) byClOrdHashed(k *clKey, h uint32) (r orderRef, current, ok bool) {
 	r, ok = s.clGet(k, h)
 	if !ok {
@@ -337,10 +344,10 @@ func (s *orderStore) resolve(ref orderRef) (r orderRef, current, ok bool) {
 	return r, false, ok
 }
 
-// isCurrentID reports whether the key (account, *id) names a live order
-// by its present ClOrdID.
-func (s *orderStore) isCurrentID(account int32, id *[clOrdIDBytes]byte) bool {
-	i, ok := s.clFindID(account, id, hashClID(account, id))
+// isCurrentID reports whether the key (account, *id), whose hash is h,
+// names a live order by its present ClOrdID.
+func (s *orderStore) isCurrentID(account int32, id *[clOrdIDBytes]byte, h uint32) bool {
+	i, ok := s.clFindID(account, id, h)
 	if !ok {
 		return false
 	}
@@ -396,25 +403,26 @@ func (s *orderStore) forget(f finishedRecord) {
 	prefetch(unsafe.Add(unsafe.Pointer(o), orderBytes/2))
 }
 
-// supersede moves the ClOrdID k of live order r into the superseded
-// ring (a replace is giving the order a new one): its index entry now
-// points into the ring. The ring entry it overwrites, if full, is dropped
-// from the index first (unless its key has since named something else).
+// supersede moves the ClOrdID k of live order r (its present one, whose
+// hash is o.clHash) into the superseded ring (a replace is giving the
+// order a new one): its index entry now points into the ring. The ring
+// entry it overwrites, if full, is dropped from the index first (unless
+// its key has since named something else).
 func (s *orderStore) supersede(r orderRef, k clKey) {
 	i := s.superseded.next()
 	if s.superseded.full() {
 		old := &s.superseded.buf[i]
-		s.clDelRef(hashClKey(&old.key), supersededRef(i))
+		s.clDelRef(old.hash, supersededRef(i))
 	}
 	o := s.at(r)
-	s.superseded.push(clRef{key: k, id: o.id})
+	s.superseded.push(supersededID{key: k, hash: o.clHash, id: o.id})
 	s.clRepointRef(o.clHash, r, supersededRef(i))
 	if s.superseded.full() {
 		// The next supersede drops this entry's key from the ClOrdID
 		// index, at a random slot: start fetching it a replace ahead, as
 		// prefetchForget does for finished orders.
-		next := &s.superseded.buf[s.superseded.next()].key
-		prefetch(unsafe.Pointer(&s.byClOrdID.slots[s.byClOrdID.home(hashClKey(next))]))
+		next := &s.superseded.buf[s.superseded.next()]
+		prefetch(unsafe.Pointer(&s.byClOrdID.slots[s.byClOrdID.home(next.hash)]))
 	}
 }
 

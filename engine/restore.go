@@ -319,7 +319,6 @@ func readOrder(r *snapReader, ns *state) order {
 	o.side, o.ordType, o.tif, o.flags, o.status = Side(r.u8()), OrdType(r.u8()), TimeInForce(r.u8()), r.u8(), OrdStatus(r.u8())
 	o.reason = Reason(r.u16())
 	o.clOrdID = r.array32()
-	o.clHash = hashClKey(&clKey{account: o.account, id: o.clOrdID})
 	if r.err != nil {
 		return o
 	}
@@ -333,6 +332,8 @@ func readOrder(r *snapReader, ns *state) order {
 		r.fail("order %d: bad enum", o.id)
 	case !validName(o.clOrdID[:]) || !quantitiesValid(&o):
 		r.fail("order %d: bad quantities or ClOrdID", o.id)
+	default:
+		o.clHash = ns.clKeyHash(&clKey{account: o.account, id: o.clOrdID})
 	}
 	return o
 }
@@ -359,7 +360,7 @@ func readClOrdIDs(r *snapReader, ns *state) {
 			return
 		}
 		latest[ref] = s.superseded.len()
-		s.superseded.push(ref)
+		s.superseded.push(supersededID{key: ref.key, hash: ns.clKeyHash(&ref.key), id: ref.id})
 	}
 	n = r.count("ClOrdIDs", LiveOrdersMax+RememberedOrdersMax+SupersededClOrdIDsMax)
 	var prev clKey
@@ -377,7 +378,7 @@ func readClOrdIDs(r *snapReader, ns *state) {
 			r.fail("ClOrdID entry %d names order %d, which neither holds it nor superseded it", i, id)
 			return
 		}
-		s.clPut(&k, hashClKey(&k), ref)
+		s.clPut(&k, ns.clKeyHash(&k), ref)
 	}
 }
 
