@@ -13,3 +13,8 @@ func prefetch(p unsafe.Pointer)
 //
 //go:noescape
 func prefetch2(p, q unsafe.Pointer)
+
+// prefetch3 is prefetch of p, q and r in one call.
+//
+//go:noescape
+func prefetch3(p, q, r unsafe.Pointer)

@@ -9,3 +9,6 @@ func prefetch(unsafe.Pointer) {}
 
 // prefetch2 is a no-op where no prefetch instruction is wired up.
 func prefetch2(_, _ unsafe.Pointer) {}
+
+// prefetch3 is a no-op where no prefetch instruction is wired up.
+func prefetch3(_, _, _ unsafe.Pointer) {}

@@ -160,3 +160,34 @@ func FuzzPrefetch(f *testing.F) {
 		}
 	})
 }
+
+// TestPrefetchSubmitAnyOrder runs SubmitOrder's own prefetch on orders
+// with every field out of range, on an empty book and on one with both
+// sides: it must not fault, and must change nothing.
+func TestPrefetchSubmitAnyOrder(t *testing.T) {
+	prices := [...]int64{0, 1, -1, PriceMax, -PriceMax, PriceMax + 1, -1 << 63, 1<<63 - 1}
+	for _, full := range []bool{false, true} {
+		b := New(Config{OrdersHint: 100}, nil)
+		if full {
+			b.Submit(Order{ID: 1, Side: Buy, Price: 99, Quantity: 5})
+			b.Submit(Order{ID: 2, Side: Sell, Price: 101, Quantity: 5})
+		}
+		before := b.Digest()
+		for _, p := range prices {
+			for side := range Side(4) {
+				for typ := range OrderType(3) {
+					for tif := range TimeInForce(5) {
+						o := Order{ID: OrderID(p), Side: side, Type: typ, TIF: tif, Price: p, Quantity: 1}
+						b.prefetchSubmit(&o)
+					}
+				}
+			}
+		}
+		if b.Digest() != before {
+			t.Fatalf("full %v: prefetching changed the book", full)
+		}
+		if err := b.Check(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

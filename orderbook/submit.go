@@ -19,9 +19,7 @@ func (b *Book) SubmitOrder(o *Order) RejectReason {
 	if b.purgeDue {
 		b.purgeEmptyLevels()
 	}
-	if o.Type == Limit && o.TIF.rests() {
-		b.prefetchResting(o.ID)
-	}
+	b.prefetchSubmit(o)
 	if r := b.validateNew(o); r != RejectNone {
 		b.listener.OnRejected(Rejected{ID: o.ID, Op: OpSubmit, Reason: r})
 		return r
@@ -151,6 +149,30 @@ func (b *Book) isLive(id OrderID) bool {
 	}
 	_, ok := b.lookupOrder(id)
 	return ok
+}
+
+// prefetchSubmit starts loading, before validation, the lines that new
+// order o reads first once accepted: the opposite best level if o crosses
+// it, and if o may rest, the order table slot it would take with its links
+// and the level of its price (its window slot, or the best level). Their
+// misses then overlap one another and the validation, where the level's
+// used to follow the rest (bench orderbook s100, in-process A/B over 12
+// alternating passes: p99 median -20 to -40 ns; s1 unchanged). A field
+// that fails validation only prefetches a line in vain.
+func (b *Book) prefetchSubmit(o *Order) {
+	s := o.Side & 1
+	if opp := &b.sides[s^1]; opp.best != nilIndex && (o.Type == Market || b.wouldCross(s, o.Price)) {
+		prefetch(unsafe.Pointer(&b.levels[opp.best]))
+	}
+	if o.Type != Limit || !o.TIF.rests() {
+		return
+	}
+	li := b.windowLevel(s, o.Price)
+	if bs := &b.sides[s]; bs.best != nilIndex && bs.bestPrice == o.Price {
+		li = bs.best
+	}
+	i := b.orderHome(o.ID)
+	prefetch3(unsafe.Pointer(&b.orders[i]), unsafe.Pointer(&b.links[i]), unsafe.Pointer(&b.levels[li]))
 }
 
 // prefetchResting starts loading the order table slot, and its links,
