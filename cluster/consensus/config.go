@@ -63,14 +63,17 @@ type Config struct {
 	// UncommittedBytesMax: Propose back-pressures when the leader's log is
 	// this far ahead of its commit position.
 	UncommittedBytesMax int
-	// CommitBroadcastIntervalNs is the least time between two
-	// CommitPosition messages that only advance the commit position (0:
-	// one per advance). A follower's service applies only what it knows is
-	// committed, so the interval delays the followers' services by at most
-	// this much; the leader's own service, and so the clients, are not
-	// delayed. Under load it saves the leader a send per follower and each
-	// follower a receive and a wake-up per commit advance. Heartbeats still
-	// go every HeartbeatIntervalNs.
+	// CommitBroadcastIntervalNs is how long an advance of the commit
+	// position may wait for an AppendLog to ride with (0: none; it goes at
+	// once). A held advance goes out with the next AppendLog to any
+	// follower, or alone at the first flush this long after it was made.
+	// A follower's service applies only what it knows is committed, so the
+	// interval delays the followers' services by at most this much (plus
+	// the time to the leader's next duty cycle); the leader's own service,
+	// and so the clients, are not delayed. It saves the leader a send per
+	// follower and each follower a receive and a wake-up per commit
+	// advance, and keeps those off the clients' path. Heartbeats still go
+	// every HeartbeatIntervalNs.
 	CommitBroadcastIntervalNs int64
 	// Rand is the injected random source.
 	Rand RandomSource

@@ -18,7 +18,7 @@ func (n *Node) becomeLeader() {
 	n.termBase = n.store.End()
 	n.appendLocal(&LogEntry{Type: EntryNewLeadershipTerm, TermID: n.term, TermBase: n.termBase,
 		LeaderID: n.id, Timestamp: n.clusterTime()})
-	n.commitSent = -1
+	n.commitSent, n.commitHeldNs = -1, -1
 	n.heartbeatNs = n.nowNs
 	for i := range n.cfg.Members {
 		n.progress[i] = progress{lastAckNs: n.nowNs}
@@ -225,18 +225,28 @@ func (pr *progress) acked() Position { return max(pr.match, pr.floor) }
 // flushLeader ships log to followers and advances and sends the commit
 // position.
 func (n *Node) flushLeader() {
+	shipped := false
 	for i := range n.cfg.Members {
 		if MemberID(i) != n.id && !n.progress[i].probing {
-			n.shipLog(MemberID(i))
+			shipped = n.shipLog(MemberID(i)) || shipped
 		}
 	}
 	n.advanceCommit()
+	if n.commit != n.commitSent && n.commitHeldNs < 0 {
+		n.commitHeldNs = n.nowNs
+	}
 	// commitSent < 0 forces a send (the heartbeat, a new term), and so
 	// does a termination (followers close at its position once they know
-	// it committed); otherwise an advance waits out the broadcast interval.
-	if n.commit != n.commitSent && (n.commitSent < 0 || n.termination >= 0 ||
-		n.nowNs-n.commitSentNs >= n.cfg.CommitBroadcastIntervalNs) {
-		n.commitSent, n.commitSentNs = n.commit, n.nowNs
+	// it committed). Otherwise an advance rides with the next AppendLog,
+	// or goes alone once it has waited the broadcast interval: sent at
+	// once, as it used to be when the last one was older than the
+	// interval, it went out just before the clients' responses, one more
+	// send each, and woke the followers while the clients' wake-ups were
+	// due; behind an AppendLog it costs the leader no send of its own and
+	// the follower no wake-up.
+	if n.commit != n.commitSent && (n.commitSent < 0 || n.termination >= 0 || shipped ||
+		n.nowNs-n.commitHeldNs >= n.cfg.CommitBroadcastIntervalNs) {
+		n.commitSent, n.commitHeldNs = n.commit, -1
 		n.broadcast(Message{Type: MsgCommitPosition, Term: n.term, Position: n.commit})
 	}
 	for i := range n.cfg.Members {
@@ -249,8 +259,9 @@ func (n *Node) flushLeader() {
 }
 
 // shipLog sends follower f the log from pr.next within the window, in
-// messages of whole entries that never span two terms.
-func (n *Node) shipLog(f MemberID) {
+// messages of whole entries that never span two terms, and reports
+// whether it sent any.
+func (n *Node) shipLog(f MemberID) bool {
 	pr := &n.progress[f]
 	end := n.store.End()
 	window := Position(n.cfg.AppendWindowBytes)
@@ -259,27 +270,29 @@ func (n *Node) shipLog(f MemberID) {
 		// snapshot instead (snapshot.go). The leader carries on with the
 		// others meanwhile.
 		n.offerSnapshot(f, st.Start())
-		return
+		return false
 	}
-	for sent := 0; sent < appendMessagesPerFlushMax && pr.next < end && pr.next-pr.acked() < window; sent++ {
+	sent := 0
+	for ; sent < appendMessagesPerFlushMax && pr.next < end && pr.next-pr.acked() < window; sent++ {
 		terms := n.store.Terms()
 		i := termIndexAt(terms, pr.next)
 		to := min(end, n.termEnd(i), pr.next+Position(n.cfg.AppendBatchBytes))
 		data, err := n.store.Read(pr.next, to, nil)
 		if err != nil {
 			n.storeErr(err)
-			return
+			return sent > 0
 		}
 		data = data[:wholeEntries(data)]
 		if len(data) == 0 {
 			n.counters.Invalid++ // the follower steered us off an entry boundary
 			n.probeFollower(f)
-			return
+			return sent > 0
 		}
 		n.send(Message{Type: MsgAppendLog, To: f, Term: n.term, Position: pr.next,
 			PrevLogTerm: n.termAt(pr.next - 1), LogTerm: terms[i].Term, Data: data})
 		pr.next += Position(len(data))
 	}
+	return sent > 0
 }
 
 // logStart is implemented by stores whose log may start after position 0

@@ -164,8 +164,10 @@ type Node struct {
 	// Leader.
 	progress   [membersMax]progress
 	commitSent Position
-	// commitSentNs is when commitSent went out (CommitBroadcastIntervalNs).
-	commitSentNs int64
+	// commitHeldNs is when the commit position first moved past
+	// commitSent without being broadcast (-1: it has not):
+	// CommitBroadcastIntervalNs counts from it.
+	commitHeldNs int64
 	heartbeatNs  int64
 
 	// Output.
