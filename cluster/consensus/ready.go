@@ -62,6 +62,12 @@ func (n *Node) HasReady() bool {
 		statusChanged(st, n.prevStatus) || n.offer.Position > 0
 }
 
+// Appended reports whether the Node appended to its LogStore since the
+// last Ready: the next Ready's LogAppended. A caller whose store writes
+// when told (LogAppended) may tell it before taking that Ready, so that
+// positions the write makes durable go out in it.
+func (n *Node) Appended() bool { return n.appended }
+
 func statusChanged(a, b Status) bool {
 	return a.Term != b.Term || a.State != b.State || a.Leader != b.Leader
 }

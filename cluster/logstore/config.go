@@ -120,6 +120,14 @@ type Config struct {
 	// segment, zero-filled ahead of need (log-prepared.tmp), holds one
 	// more segment's disk.
 	SegmentLength int64
+	// DeferWrites (FsyncNone only) makes Append only copy the bytes into
+	// the tail's memory: they are written, and DurablePosition advances
+	// over them, when LogAppended (or Notify, or Close) is called next, on
+	// the writer's goroutine. A leader then ships an append to its
+	// followers before it writes it itself, instead of after: the write
+	// leaves the path of the commit (a majority still includes a follower's
+	// write, and the leader counts only what it wrote).
+	DeferWrites bool
 
 	// snapshotSegmentLength and snapshotTermLength override the shape of
 	// snapshot recordings (tests keep them small); zero means the default.

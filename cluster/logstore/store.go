@@ -255,7 +255,8 @@ func (s *Store) writable() error {
 // is recorded durably in the recording log before its bytes are written.
 // Under FsyncData the bytes go to memory and the syncer writes and syncs
 // them; under FsyncNone they are written here and DurablePosition == End on
-// return. A failed write fails the store (ErrFailed).
+// return, unless Config.DeferWrites leaves that to the next LogAppended. A
+// failed write fails the store (ErrFailed).
 func (s *Store) Append(term consensus.TermID, data []byte) error {
 	if err := s.writable(); err != nil {
 		return storeError(fmt.Errorf("logstore: append: %w", err))
@@ -282,7 +283,7 @@ func (s *Store) Append(term consensus.TermID, data []byte) error {
 		data = data[n:]
 	}
 	s.maybePrepare()
-	if s.cfg.Fsync == archive.FsyncNone {
+	if s.cfg.Fsync == archive.FsyncNone && !s.cfg.DeferWrites {
 		if err := s.flushNow(); err != nil {
 			return storeError(s.fail(err))
 		}
@@ -650,6 +651,9 @@ func (s *Store) Close() error {
 			<-s.prepDone
 		}
 		errs = append(errs, s.Sync())
+	}
+	if s.deferring() && s.tail != nil && s.Err() == nil {
+		errs = append(errs, s.flushNow())
 	}
 	s.closed = true
 	errs = append(errs, s.closeFiles())

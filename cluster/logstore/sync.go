@@ -9,8 +9,19 @@ import (
 
 // Notify tells the syncer that the log has new bytes. It never blocks:
 // notifications while a sync runs coalesce into one more sync. Safe from
-// any goroutine; a no-op under FsyncNone and after Close.
+// any goroutine; a no-op under FsyncNone and after Close. Under FsyncNone
+// with Config.DeferWrites it writes what Append left in memory instead,
+// and must be called on the writer's goroutine; a failed write fails the
+// store (the next Append reports it).
 func (s *Store) Notify() {
+	if s.deferring() {
+		if !s.closed && !s.readOnly && s.tail != nil && s.Err() == nil {
+			if err := s.flushNow(); err != nil {
+				_ = s.fail(err)
+			}
+		}
+		return
+	}
 	if s.notify == nil {
 		return
 	}
@@ -171,6 +182,12 @@ func (s *Store) flushLocked() (consensus.Position, error) {
 	}
 	s.flushed, s.flushedSlots = end, slots
 	return end, nil
+}
+
+// deferring reports whether Append leaves its write to Notify
+// (Config.DeferWrites, which only FsyncNone honours).
+func (s *Store) deferring() bool {
+	return s.cfg.DeferWrites && s.cfg.Fsync == archive.FsyncNone
 }
 
 // flushNow is Append's write under FsyncNone: the bytes reach the page

@@ -94,7 +94,8 @@ func Launch(c config.Cluster, id consensus.MemberID, service cluster.ClusteredSe
 		fsync = archive.FsyncData
 	}
 	dir := DataDir(c, id)
-	store, err := logstore.Open(logstore.Config{Dir: dir, Fsync: fsync, SegmentLength: opts.LogSegmentLength})
+	store, err := logstore.Open(logstore.Config{Dir: dir, Fsync: fsync, SegmentLength: opts.LogSegmentLength,
+		DeferWrites: true})
 	if err != nil {
 		return nil, fmt.Errorf("member %d: log store in %s: %w", id, dir, err)
 	}

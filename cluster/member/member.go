@@ -174,6 +174,10 @@ func Start(cfg Config) (*Member, error) {
 	m.agent = module.New(node, m.container, cfg.Peers, durability{cfg.Hard, cfg.OnLogAppended}, nil)
 	m.agent.AttachSessions(m.sessions)
 	m.agent.DeferStart(m.startService)
+	if cfg.InvokeDriver {
+		sender := cfg.Driver.Sender()
+		m.agent.SetSendFlush(func() { sender.DoWork(m.nowNs) })
+	}
 	if m.snapshots != nil {
 		m.transfer = newTransfer(m)
 		m.agent.AttachSnapshotTransfer(m.transfer)

@@ -80,9 +80,12 @@ type Agent struct {
 	// start, if set, starts the service: it runs once, before the first
 	// Ready that applies entries or makes this member leader (DeferStart).
 	start func(nowNs int64) error
-	nowNs int64
-	enc   []byte
-	err   error
+	// flushSends, if set, puts the messages just offered to the transport
+	// on the wire (SetSendFlush).
+	flushSends func()
+	nowNs      int64
+	enc        []byte
+	err        error
 	// Drops counts received messages dropped (decode errors in Decode,
 	// the rest here).
 	Decode                            consensus.DecodeCounters
@@ -137,6 +140,14 @@ func (a *Agent) AttachSessions(s *Sessions) {
 	s.node, s.log, s.status = a.node, a.container, a.status
 	a.container.Observe(s.onCommitted)
 }
+
+// SetSendFlush has the agent call flush right after it offers a Ready's
+// messages to its Transport, before it applies the Ready's committed
+// entries: a member that drives its own transport driver (invoker mode)
+// sends them there and then, instead of on its next duty cycle, so that a
+// follower's acknowledgement and a leader's AppendLog do not wait for the
+// service to apply a batch.
+func (a *Agent) SetSendFlush(flush func()) { a.flushSends = flush }
 
 // AttachSnapshotTransfer makes t move snapshots for this member.
 func (a *Agent) AttachSnapshotTransfer(t SnapshotTransfer) { a.transfer = t }
@@ -213,6 +224,18 @@ func (a *Agent) processReady() int {
 		if a.err != nil || !a.node.HasReady() {
 			break
 		}
+		// A follower's store is told of its appends before the Ready is
+		// taken, so that a store that writes when told (logstore
+		// DeferWrites) has made them durable and the Ready acknowledges
+		// them; a leader's is told after its messages are sent, so that its
+		// AppendLogs leave before its own write (the commit counts only
+		// what it wrote). The Node reports only durable positions, so the
+		// order is a matter of speed, not safety.
+		told := false
+		if a.status.Role != consensus.RoleLeader && a.node.Appended() {
+			a.durable.LogAppended()
+			told = true
+		}
 		rd := a.node.Ready()
 		if rd.HardStateChanged {
 			if err := a.durable.SaveHardState(rd.HardState); err != nil {
@@ -220,10 +243,17 @@ func (a *Agent) processReady() int {
 				return work
 			}
 		}
-		if rd.LogAppended {
+		leads := rd.Status.Role == consensus.RoleLeader
+		if rd.LogAppended && !told && !leads {
 			a.durable.LogAppended()
 		}
 		a.send(rd.Messages)
+		if len(rd.Messages) > 0 && a.flushSends != nil {
+			a.flushSends()
+		}
+		if rd.LogAppended && !told && leads {
+			a.durable.LogAppended()
+		}
 		a.apply(&rd)
 		if a.observer != nil {
 			a.observer.OnReady(&rd)

@@ -2,6 +2,7 @@ package module
 
 import (
 	"io"
+	"slices"
 	"testing"
 
 	"venue/cluster"
@@ -80,5 +81,101 @@ func TestAgentSourceCheckAndVoteDurability(t *testing.T) {
 	}
 	if a.Err() != nil {
 		t.Fatal(a.Err())
+	}
+}
+
+// orderDurability models a store that writes when told (logstore
+// DeferWrites): LogAppended makes everything appended durable.
+type orderDurability struct {
+	store  *consensus.MemLogStore
+	events *[]string
+}
+
+func (o *orderDurability) SaveHardState(consensus.HardState) error { return nil }
+func (o *orderDurability) LogAppended() {
+	o.store.Sync()
+	*o.events = append(*o.events, "written")
+}
+
+// orderTransport records what the agent sends, decoded.
+type orderTransport struct {
+	in     [][]byte // from member 0
+	events *[]string
+	acks   []consensus.Position
+}
+
+func (o *orderTransport) Send(_ consensus.MemberID, b []byte) bool {
+	var m consensus.Message
+	var dc consensus.DecodeCounters
+	if dc.Decode(b, &m) == nil {
+		*o.events = append(*o.events, "send "+m.Type.String())
+		if m.Type == consensus.MsgAppendPosition {
+			o.acks = append(o.acks, m.Position)
+		}
+	}
+	return true
+}
+
+func (o *orderTransport) Poll(h func(consensus.MemberID, []byte), limit int) int {
+	n := min(limit, len(o.in))
+	for _, b := range o.in[:n] {
+		h(0, b)
+	}
+	o.in = o.in[n:]
+	return n
+}
+
+// readyLog records each Ready the agent completes.
+type readyLog struct{ events *[]string }
+
+func (r readyLog) OnReady(*consensus.Ready) { *r.events = append(*r.events, "ready") }
+
+// TestAgentFollowerWritesBeforeItsReady: a follower whose store writes
+// when told acknowledges an append in the first Ready of the duty cycle
+// that received it, before that Ready applies the entries committed with
+// it (the store is told before the Ready is taken), and the send flush
+// runs right after the sends.
+func TestAgentFollowerWritesBeforeItsReady(t *testing.T) {
+	store := consensus.NewMemLogStore()
+	node, err := consensus.NewNode(consensus.DefaultConfig(1, 3, &rnd{}), store,
+		consensus.HardState{Vote: consensus.NoMember}, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := container.New(1, nopService{}, nil)
+	_ = c.Start(nil, 0)
+	var events []string
+	tr := &orderTransport{events: &events}
+	a := New(node, c, tr, &orderDurability{store: store, events: &events}, readyLog{&events})
+	a.SetSendFlush(func() { events = append(events, "flush") })
+	enc := func(m consensus.Message) []byte { return consensus.AppendMessage(nil, &m) }
+	tr.in = append(tr.in, enc(consensus.Message{Type: consensus.MsgNewLeadershipTerm, From: 0, Term: 1}))
+	a.DoWork(1_000_000)
+	first := consensus.AppendEntry(nil, &consensus.LogEntry{Type: consensus.EntryNewLeadershipTerm, TermID: 1,
+		LeaderID: 0, Timestamp: 1})
+	tr.in = append(tr.in, enc(consensus.Message{Type: consensus.MsgAppendLog, From: 0, Term: 1, LogTerm: 1,
+		Data: first}))
+	a.DoWork(2_000_000)
+	p := consensus.Position(len(first))
+	second := consensus.AppendEntry(nil, &consensus.LogEntry{Type: consensus.EntryTimer, CorrelationID: 9,
+		Timestamp: 2})
+	tr.in = append(tr.in,
+		enc(consensus.Message{Type: consensus.MsgAppendLog, From: 0, Term: 1, LogTerm: 1, PrevLogTerm: 1,
+			Position: p, Data: second}),
+		enc(consensus.Message{Type: consensus.MsgCommitPosition, From: 0, Term: 1, Position: p}))
+	events = events[:0]
+	tr.acks = nil
+	a.DoWork(3_000_000)
+	if a.Err() != nil {
+		t.Fatal(a.Err())
+	}
+	end := p + consensus.Position(len(second))
+	if st := node.Status(); store.End() != end || st.Applied != p || len(tr.acks) == 0 || tr.acks[0] != end {
+		t.Fatalf("end %d applied %d acks %v: want end and first ack %d, applied %d (events %v)",
+			store.End(), st.Applied, tr.acks, end, p, events)
+	}
+	want := []string{"written", "send AppendPosition", "flush", "ready"}
+	if len(events) < len(want) || !slices.Equal(events[:len(want)], want) {
+		t.Fatalf("events %v: want them to start %v", events, want)
 	}
 }
