@@ -543,7 +543,12 @@ func (b *bench) pace(ctx context.Context) {
 			if ctx.Err() != nil || i >= len(c.sentAt) {
 				return
 			}
-			if c.sendOrder(i, time.Since(b.start)) != nil {
+			if c.addOrder(i, time.Since(b.start)) != nil {
+				return
+			}
+		}
+		for _, c := range b.clients {
+			if c.flush() != nil {
 				return
 			}
 		}
@@ -571,13 +576,38 @@ func (c *client) closedLoopSend(ctx context.Context, cfg Config) {
 // far below any seller: each gets exactly one report, ExecutionReport New,
 // and rests.
 func (c *client) sendOrder(i int, due time.Duration) error {
+	return c.order(i, due, true)
+}
+
+// addOrder is sendOrder for the pacer: a raw client's order waits for the
+// pacer's flush, which writes the tick's orders of the session at once,
+// on the pacer's goroutine (quickfixgo's clients send at once).
+func (c *client) addOrder(i int, due time.Duration) error {
+	return c.order(i, due, false)
+}
+
+// flush writes a raw client's orders added since the last flush.
+func (c *client) flush() error {
+	if c.raw == nil {
+		return nil
+	}
+	return c.raw.flush()
+}
+
+// order sends order i, at due after the start; a raw client's goes to its
+// writer goroutine when kick is set, else it waits for flush.
+func (c *client) order(i int, due time.Duration, kick bool) error {
 	c.sentAt[i] = int64(due)
 	c.sent.Add(1)
 	if r := c.raw; r != nil {
 		if r.closed.Load() {
 			return net.ErrClosed
 		}
-		r.queue("D", func(b []byte, _ int) []byte {
+		send := r.add
+		if kick {
+			send = r.queue
+		}
+		send("D", func(b []byte, _ int) []byte {
 			b = append(b, "11="...)
 			b = strconv.AppendInt(b, int64(i), 10)
 			b = append(b, "\x0155=ALPHA\x0154=1\x0138=1\x0140=2\x0144=91.00\x0159=0\x0160="...)

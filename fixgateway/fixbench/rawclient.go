@@ -19,7 +19,10 @@ import (
 // session layer for the gateway's quickfixgo acceptor — logon with a
 // password and a sequence reset, sequence numbers, heartbeats, test
 // requests, resend requests answered with a gap fill — and writes what
-// its senders queued in one system call per wake-up.
+// its senders queued in one system call per wake-up, or, for the open
+// loop's orders, on the pacer's goroutine (flush): each tick's orders of a
+// session go out in one write, without waiting for a writer goroutine to
+// be scheduled.
 
 // Raw client bounds.
 const (
@@ -61,12 +64,16 @@ type rawConn struct {
 	password string
 	h        rawHandler
 
-	mu    sync.Mutex
-	seq   int    // next outbound MsgSeqNum
-	out   []byte // messages queued for the writer
+	mu   sync.Mutex
+	seq  int       // next outbound MsgSeqNum
+	out  []byte    // messages queued for the writer
+	last time.Time // when the writer last wrote
+	kick chan struct{}
+	// wmu makes taking what is queued and writing it one step, so that
+	// the writer goroutine and flush (the pacer) write messages in
+	// sequence order; spare is the other buffer, owned under it.
+	wmu   sync.Mutex
 	spare []byte
-	last  time.Time // when the writer last wrote
-	kick  chan struct{}
 
 	closed atomic.Bool
 	done   chan struct{}
@@ -105,15 +112,43 @@ func (r *rawConn) close() {
 // the message's MsgSeqNum), to what the writer sends next; sequence
 // numbers follow the queue's order.
 func (r *rawConn) queue(msgType string, body func(b []byte, seq int) []byte) {
+	r.add(msgType, body)
+	select {
+	case r.kick <- struct{}{}:
+	default:
+	}
+}
+
+// add appends one message like queue, without waking the writer: the
+// caller writes it with flush.
+func (r *rawConn) add(msgType string, body func(b []byte, seq int) []byte) {
 	var bb [rawBodyBytesMax]byte
 	r.mu.Lock()
 	r.out = appendRawMessage(r.out, msgType, r.sender, r.target, r.seq, time.Now(), body(bb[:0], r.seq))
 	r.seq++
 	r.mu.Unlock()
-	select {
-	case r.kick <- struct{}{}:
-	default:
+}
+
+// flush writes everything queued, on the caller's goroutine; an error
+// closes the connection.
+func (r *rawConn) flush() error {
+	r.wmu.Lock()
+	defer r.wmu.Unlock()
+	r.mu.Lock()
+	buf := r.out
+	r.out, r.spare = r.spare[:0], nil
+	r.last = time.Now()
+	r.mu.Unlock()
+	if len(buf) == 0 {
+		r.spare = buf
+		return nil
 	}
+	if _, err := r.conn.Write(buf); err != nil {
+		r.close()
+		return fmt.Errorf("fixbench: write: %w", err)
+	}
+	r.spare = buf[:0]
+	return nil
 }
 
 // appendRawMessage appends a complete FIX 4.4 message.
@@ -163,16 +198,9 @@ func (r *rawConn) writeLoop() {
 			continue
 		case <-r.kick:
 		}
-		r.mu.Lock()
-		buf := r.out
-		r.out, r.spare = r.spare[:0], nil // spare is the writer's own
-		r.last = time.Now()
-		r.mu.Unlock()
-		if _, err := r.conn.Write(buf); err != nil {
-			r.close()
+		if r.flush() != nil {
 			return
 		}
-		r.spare = buf[:0]
 	}
 }
 

@@ -3,7 +3,10 @@ package fixbench
 import (
 	"bufio"
 	"bytes"
+	"net"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -137,4 +140,48 @@ func TestRawDispatch(t *testing.T) {
 	if c.refused.Load() != 2 || len(c.window) != 0 || c.acked.Load() != 0 {
 		t.Fatalf("refused %d, window %d, acked %d", c.refused.Load(), len(c.window), c.acked.Load())
 	}
+}
+
+// TestRawFlushOrder: the pacer's flush and the writer goroutine write on
+// one connection at once, and the messages still reach it in sequence
+// order (each write takes what is queued and writes it as one step).
+func TestRawFlushOrder(t *testing.T) {
+	const perWriter = 300
+	client, server := net.Pipe()
+	defer server.Close()
+	r := &rawConn{conn: client, sender: "BENCH1", target: "VENUE", seq: 1, h: &recorder{},
+		kick: make(chan struct{}, 1), done: make(chan struct{})}
+	defer r.close()
+	go r.writeLoop()
+	body := func(b []byte, _ int) []byte { return append(b, "58=x\x01"...) }
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { // the pacer
+		defer wg.Done()
+		for range perWriter {
+			r.add("D", body)
+			if err := r.flush(); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	go func() { // admin messages through the writer goroutine
+		defer wg.Done()
+		for range perWriter {
+			r.queue("0", body)
+		}
+	}()
+	br := bufio.NewReader(server)
+	var msg []byte
+	for want := 1; want <= 2*perWriter; want++ {
+		var err error
+		if msg, err = readRawMessage(br, msg[:0]); err != nil {
+			t.Fatalf("message %d: %v", want, err)
+		}
+		if got := string(rawField(msg, "34")); got != strconv.Itoa(want) {
+			t.Fatalf("message %d has MsgSeqNum %s", want, got)
+		}
+	}
+	wg.Wait()
 }
