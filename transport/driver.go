@@ -86,7 +86,23 @@ type DriverConfig struct {
 	NAKRetry                     time.Duration
 	RetransmitLinger             time.Duration
 	PublicationLinger            time.Duration // longest a closed publication waits for its receivers to report the end
+
+	// quietStatusNs, derived by applyDefaults (see idleIntervalFactor), is
+	// the status message interval of an image whose consumers have not
+	// moved since its last one.
+	quietStatusNs int64
 }
+
+// idleIntervalFactor stretches the status messages that only repeat what
+// their publication already knows: an image whose consumers have not moved
+// since its last one sends them this many intervals apart instead of one
+// (bounded by a quarter of the timeouts they keep alive). Every 10 ms they
+// were a quarter of the datagrams between cluster members at 10 k msgs/s
+// and woke the member that got them, on a 2-core host now and then just as
+// a client's burst was due. (Heartbeats are not stretched the same way:
+// the archive's replication, which finds a lost replay stream through
+// images coming and going, then failed TestReplicateAsksAgainWhenTheReplayStreamIsLost.)
+const idleIntervalFactor = 10
 
 func orDur(v *time.Duration, d time.Duration) {
 	if *v <= 0 {
@@ -131,6 +147,13 @@ func (c *DriverConfig) applyDefaults() {
 	orDur(&c.NAKRetry, nakRetryDefault)
 	orDur(&c.RetransmitLinger, retransmitLingerDefault)
 	orDur(&c.PublicationLinger, publicationLingerDefault)
+	c.quietStatusNs = quietInterval(c.StatusMessageInterval, min(c.PublicationConnectionTimeout, c.ReceiverTimeout))
+}
+
+// quietInterval is idleIntervalFactor intervals, but at most a quarter of
+// timeout (what the repeats keep alive) and never less than interval.
+func quietInterval(interval, timeout time.Duration) int64 {
+	return int64(max(interval, min(idleIntervalFactor*interval, timeout/4)))
 }
 
 // Driver owns a process's streams: it creates publications and

@@ -309,9 +309,14 @@ func (img *netImage) nakDelay() int64 {
 }
 
 // maybeSendStatus sends a status message when the consumers moved a quarter
-// window since the last one, when one is due (setup) or on the interval.
+// window since the last one, when one is due (setup) or on the interval
+// (the quiet interval when the consumers have not moved since the last).
 func (img *netImage) maybeSendStatus(nowNs int64) int {
-	if !img.smDue && img.minSub-img.lastSMPos < img.window/4 && nowNs-img.lastSMNs < int64(img.cfg.StatusMessageInterval) {
+	interval := int64(img.cfg.StatusMessageInterval)
+	if img.minSub == img.lastSMPos {
+		interval = img.cfg.quietStatusNs
+	}
+	if !img.smDue && img.minSub-img.lastSMPos < img.window/4 && nowNs-img.lastSMNs < interval {
 		return 0
 	}
 	lb := img.log
