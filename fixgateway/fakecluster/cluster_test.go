@@ -4,7 +4,6 @@ import (
 	"context"
 	"testing"
 
-	"venue/engine"
 	"venue/fixgateway"
 )
 
@@ -53,21 +52,5 @@ func TestEgressReady(t *testing.T) {
 	<-cl.EgressReady()
 	if n := cl.Poll(&h, 10); n != 2 || h.unknown != 1 || h.leaders != 1 {
 		t.Fatalf("polled %d, %+v", n, h)
-	}
-}
-
-// TestVenueOrdersHint: the spec's OrdersHint reaches the engine, which
-// takes one within its bound and refuses one beyond it.
-func TestVenueOrdersHint(t *testing.T) {
-	for _, c := range []struct {
-		hint int
-		ok   bool
-	}{{0, true}, {50_000, true}, {engine.OrdersPerBookMax + 1, false}} {
-		spec := DemoSpec()
-		spec.OrdersHint = c.hint
-		_, err := NewVenue(spec)
-		if (err == nil) != c.ok {
-			t.Errorf("hint %d: err %v, want ok %v", c.hint, err, c.ok)
-		}
 	}
 }

@@ -25,15 +25,8 @@ type LevelKey struct {
 // NewEngineService returns the engine with bootstrapAdmin as its first
 // admin and send as its egress.
 func NewEngineService(bootstrapAdmin string, send func(session int64, msg []byte)) (*EngineService, error) {
-	return newEngineService(engine.Config{BootstrapAdmin: bootstrapAdmin}, send)
-}
-
-// newEngineService returns the engine configured by cfg, its egress send
-// and its market data the service's levels.
-func newEngineService(cfg engine.Config, send func(session int64, msg []byte)) (*EngineService, error) {
 	s := &EngineService{levels: map[LevelKey]int64{}}
-	cfg.Egress, cfg.MarketData = egressFunc(send), (*levelSink)(s)
-	e, err := engine.New(cfg)
+	e, err := engine.New(engine.Config{BootstrapAdmin: bootstrapAdmin, Egress: egressFunc(send), MarketData: (*levelSink)(s)})
 	if err != nil {
 		return nil, err
 	}

@@ -30,10 +30,6 @@ type Spec struct {
 	Instruments []Instrument
 	Gateways    []string
 	Traders     map[string][]string // principal -> accounts
-	// OrdersHint is the resting orders per book the engine makes room
-	// for up front (engine.Config.OrdersHint; 0: none), so that a book
-	// that stays below it never grows its order table under traffic.
-	OrdersHint int
 }
 
 // DemoSpec is the embedded default: ALPHA, BETA and GAMMA (2 decimals,
@@ -62,7 +58,7 @@ type Venue struct {
 // with spec through the log by the bootstrap admin.
 func NewVenue(spec Spec) (*Venue, error) {
 	v := &Venue{Cluster: New(nil)}
-	e, err := newEngineService(engine.Config{BootstrapAdmin: AdminPrincipal, OrdersHint: spec.OrdersHint}, v.Cluster.Send)
+	e, err := NewEngineService(AdminPrincipal, v.Cluster.Send)
 	if err != nil {
 		return nil, err
 	}

@@ -54,8 +54,7 @@ type embedded struct {
 // startEmbedded starts an embedded cluster with its data under dir (free
 // loopback ports, the embedded default's settings with fsync as asked),
 // waits for a leader and provisions spec through the log from the
-// bootstrap admin's session. Each member's engine makes room for
-// spec.OrdersHint resting orders per book.
+// bootstrap admin's session.
 func startEmbedded(ctx context.Context, dir string, fsync config.Fsync, spec fakecluster.Spec) (*embedded, error) {
 	base, err := clusterbench.FreeBasePort(embeddedMembers)
 	if err != nil {
@@ -74,7 +73,7 @@ func startEmbedded(ctx context.Context, dir string, fsync config.Fsync, spec fak
 		return nil, fmt.Errorf("fixbench: %w", err)
 	}
 	for i := range embeddedMembers {
-		svc, err := clustered.New(engine.Config{BootstrapAdmin: fakecluster.AdminPrincipal, OrdersHint: spec.OrdersHint})
+		svc, err := clustered.New(engine.Config{BootstrapAdmin: fakecluster.AdminPrincipal})
 		if err != nil {
 			e.close()
 			return nil, fmt.Errorf("fixbench: member %d: engine: %w", i, err)

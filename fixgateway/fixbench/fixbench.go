@@ -48,7 +48,6 @@ import (
 	"github.com/quickfixgo/quickfix"
 
 	"venue/cluster/config"
-	"venue/engine"
 	"venue/fixgateway"
 	"venue/fixgateway/fakecluster"
 )
@@ -92,9 +91,6 @@ const (
 	// in bursts this far apart (about the runtime's timer resolution when
 	// the process is idle).
 	pacerTick = time.Millisecond
-	// restingOrdersHintMax bounds the resting orders the engine makes
-	// room for up front (restingOrdersHint): the engine's own bound.
-	restingOrdersHintMax = engine.OrdersPerBookMax
 )
 
 // Config is one run.
@@ -248,27 +244,10 @@ type bench struct {
 
 func compID(i int) string { return "BENCH" + strconv.Itoa(i+1) }
 
-// restingOrdersHint is how many resting orders the engine should make
-// room for up front: every order of an open-loop run rests, in one book, so
-// the orders the run sends (rate × duration). Without it the book's order
-// table and the engine's order index double under the traffic, a rehash
-// of every resting order that all three members run at the same log
-// position: 10-15 ms of CPU each on 2 cores, stalls of 30-40 ms (go tool
-// trace: the members' goroutines preempted in orderbook growOrders). A
-// closed loop's count is not known in advance: none (the engine's default).
-func restingOrdersHint(cfg Config) int {
-	if cfg.Rate <= 0 {
-		return 0
-	}
-	n := float64(cfg.Rate)*cfg.Duration.Seconds() + 1 // in floating point: rate × ns overflows int64
-	return int(min(n, restingOrdersHintMax))
-}
-
 func newBench(ctx context.Context, cfg Config, dir string) (*bench, error) {
 	b := &bench{cfg: cfg, late: hdrhistogram.New(latencyLowestNs, latencyHighestNs, latencySigFigs)}
 	spec := fakecluster.DemoSpec()
 	spec.Traders = map[string][]string{}
-	spec.OrdersHint = restingOrdersHint(cfg)
 	var acc, ini strings.Builder
 	port, err := freePort()
 	if err != nil {

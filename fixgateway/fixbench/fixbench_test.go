@@ -73,22 +73,3 @@ func TestRunStores(t *testing.T) {
 		}
 	}
 }
-
-// TestRestingOrdersHint: an open loop's engine makes room for every order
-// the run sends (they all rest), within the engine's bound; a closed
-// loop's count is unknown, so it gets none.
-func TestRestingOrdersHint(t *testing.T) {
-	for _, c := range []struct {
-		cfg  Config
-		want int
-	}{
-		{Config{Rate: 10000, Duration: 5 * time.Second}, 50001},
-		{Config{Rate: 1, Duration: time.Millisecond}, 1},
-		{Config{Rate: 0, Duration: time.Hour}, 0},
-		{Config{Rate: 1 << 30, Duration: time.Hour}, restingOrdersHintMax},
-	} {
-		if got := restingOrdersHint(c.cfg); got != c.want {
-			t.Errorf("rate %d duration %v: hint %d, want %d", c.cfg.Rate, c.cfg.Duration, got, c.want)
-		}
-	}
-}
