@@ -42,7 +42,10 @@
 //
 // FsyncNone: Append writes (pwrite) and DurablePosition == End on return.
 // The bytes are in the page cache: they survive a process crash, not a
-// power loss. FsyncData (and FsyncDataAndMetadata, treated alike): Append
+// power loss. With Config.DeferWrites, Append only copies them into the
+// tail's memory and the next LogAppended (Notify) or Close writes them;
+// DurablePosition covers them only then (a member's leader sends its
+// AppendLogs in between). FsyncData (and FsyncDataAndMetadata, treated alike): Append
 // only copies into the tail segment's in-memory copy and publishes the new
 // end — a memory copy, a CRC32C and an entry walk, no system call; the
 // syncer goroutine (woken by Notify/LogAppended, or Sync called directly)
